@@ -1,0 +1,77 @@
+# vkio — GPU work as just another kind of I/O.
+#
+#   make demo   installs what is missing, then runs the main demo
+#   make test   installs what is missing, then runs every check and test
+#
+# Everything else (build, bench, shaders, lint) is here for development.
+
+SHELL := /bin/bash
+GO    ?= go
+# The Vulkan loader prints noise without a runtime dir; any writable one will do.
+export XDG_RUNTIME_DIR ?= /tmp/vkio-runtime-$(shell id -u)
+# Tests run with the Khronos validation layer on; see gpu/ for the gate.
+export VKIO_VALIDATION ?= 1
+
+PKGS := ./...
+
+.PHONY: all deps build test test-short bench shaders shaders-check lint demo clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+	@$(GO) mod download
+
+build: deps
+	$(GO) build $(PKGS)
+
+lint:
+	@out=$$(gofmt -l .); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+# The committed SPIR-V must match its GLSL source (checked only where glslc exists).
+shaders-check:
+	@bash scripts/shaders.sh check
+
+shaders:
+	@bash scripts/shaders.sh build
+
+test: deps lint shaders-check
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+test-short:
+	$(GO) test -count=1 -short $(PKGS)
+
+# Go benchmarks of the Io layer, then the GPU workloads beside the C reference.
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./io/...
+	@$(MAKE) --no-print-directory bench-gpu
+
+demo: deps
+	@echo "no demo yet: the CLI (cmd/vkdemo) lands with its own issue"
+
+clean:
+	$(GO) clean -testcache
+
+# --- GPU (issue 4) -----------------------------------------------------------
+# bench/cref: the plain C Vulkan reference for the GPU workloads (needs the
+# Vulkan headers from libvulkan-dev, installed by scripts/deps.sh).
+CREF := bench/cref/cref
+
+.PHONY: cref bench-gpu test-gpu
+
+$(CREF): bench/cref/cref.c
+	gcc -O2 -Wall -Wextra -std=c11 -o $@ $< -lvulkan
+
+cref: $(CREF)
+
+# W1/W2 are pinned to one core (taskset -c 0) and alternate vkio and C runs;
+# each figure is the median over runs. No validation layer for benchmarks.
+bench-gpu: deps $(CREF)
+	@$(GO) build -o bench/cref/gpubench ./gpu/internal/gpubench
+	@VKIO_VALIDATION=0 bash scripts/bench-gpu.sh bench/cref/gpubench $(CREF)
+
+test-gpu:
+	$(GO) test -race -count=1 ./gpu/... ./shaders/...

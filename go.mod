@@ -1,0 +1,10 @@
+module vkio
+
+go 1.26.0
+
+require (
+	github.com/vulkan-go/vulkan v0.0.0-20210402152248-956e3850d8f9
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

@@ -1,0 +1,356 @@
+package gpu
+
+import (
+	"slices"
+	"sync"
+
+	"vkio/gpu/internal/vkx"
+)
+
+// Batch is a list of GPU commands — dispatches, indirect dispatches,
+// copies, fills, barriers and timestamps — recorded into one command buffer
+// the first time it is submitted, and reusable: submit it again as often as
+// you like (one submission at a time; ErrBusy otherwise). Commands cannot
+// be added after the first submission.
+//
+// Barriers are inserted automatically where a command reads or writes a
+// buffer that an earlier command of the batch writes (or writes one it
+// reads), using the read-only information reflected from kernels, and at
+// the start and end of every batch, so that consecutive submissions and the
+// host see each other's writes. Barrier adds one explicitly.
+//
+// A Batch is not safe for concurrent use while it is being built.
+type Batch struct {
+	d        *Device
+	ops      []vkx.Op
+	bufs     []*Buffer // distinct buffers used
+	kernels  []*Kernel // distinct kernels used
+	labels   []string  // timestamp labels, by query index
+	read     map[*Buffer]bool
+	written  map[*Buffer]bool
+	internal bool // created by the package itself (staging)
+
+	mu       sync.Mutex // guards the fields below
+	cmds     *vkx.Commands
+	inflight bool
+	closed   bool
+}
+
+// NewBatch returns an empty batch.
+func (d *Device) NewBatch() *Batch {
+	b := &Batch{d: d, read: map[*Buffer]bool{}, written: map[*Buffer]bool{}}
+	if d.track(b) != nil {
+		b.closed = true
+	}
+	return b
+}
+
+func (b *Batch) addable(op string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.closed:
+		return errf(op, ErrClosed, "batch is closed")
+	case b.cmds != nil:
+		return errf(op, ErrInvalid, "batch was already submitted; it can be resubmitted but not extended")
+	}
+	return nil
+}
+
+func (b *Batch) use(bufs ...*Buffer) {
+	for _, x := range bufs {
+		if !slices.Contains(b.bufs, x) {
+			b.bufs = append(b.bufs, x)
+		}
+	}
+}
+
+// hazard inserts a barrier if reads or writes conflict with earlier
+// commands since the last barrier, then records the accesses.
+func (b *Batch) hazard(reads, writes []*Buffer) {
+	conflict := false
+	for _, w := range writes {
+		if b.read[w] || b.written[w] {
+			conflict = true
+		}
+	}
+	for _, r := range reads {
+		if b.written[r] {
+			conflict = true
+		}
+	}
+	if conflict {
+		b.barrier()
+	}
+	for _, r := range reads {
+		b.read[r] = true
+	}
+	for _, w := range writes {
+		b.written[w] = true
+	}
+}
+
+func (b *Batch) barrier() {
+	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpBarrier})
+	clear(b.read)
+	clear(b.written)
+}
+
+func (b *Batch) checkBuf(op string, x *Buffer) error {
+	if x == nil {
+		return errf(op, ErrInvalid, "nil buffer")
+	}
+	if x.d != b.d {
+		return errf(op, ErrInvalid, "buffer belongs to another device")
+	}
+	if x.closed.Load() {
+		return errf(op, ErrClosed, "buffer is closed")
+	}
+	return nil
+}
+
+func (b *Batch) bind(op string, k *Kernel, push []byte, bufs []*Buffer) (ranges []vkx.BufRange, reads, writes []*Buffer, err error) {
+	if k == nil {
+		return nil, nil, nil, errf(op, ErrInvalid, "nil kernel")
+	}
+	if k.d != b.d {
+		return nil, nil, nil, errf(op, ErrInvalid, "kernel belongs to another device")
+	}
+	if k.closed.Load() {
+		return nil, nil, nil, errf(op, ErrClosed, "kernel is closed")
+	}
+	if len(push) != k.refl.PushSize {
+		return nil, nil, nil, errf(op, ErrBinding, "%d bytes of push constants; the kernel's block is %d bytes", len(push), k.refl.PushSize)
+	}
+	bs := k.refl.Bindings
+	if len(bufs) != len(bs) {
+		return nil, nil, nil, errf(op, ErrBinding, "%d buffers for a kernel with %d bindings", len(bufs), len(bs))
+	}
+	lim := b.d.info.Limits
+	for i, x := range bufs {
+		if err := b.checkBuf(op, x); err != nil {
+			return nil, nil, nil, err
+		}
+		bi := bs[i]
+		if x.size < bi.MinSize {
+			return nil, nil, nil, errf(op, ErrBinding, "binding %d (%s) needs at least %d bytes; the buffer has %d", bi.Binding, bi.Kind, bi.MinSize, x.size)
+		}
+		maxRange := lim.MaxStorageBufferRange
+		if bi.Kind == UniformBuffer {
+			maxRange = lim.MaxUniformBufferRange
+		}
+		if uint64(x.size) > uint64(maxRange) {
+			return nil, nil, nil, errf(op, ErrLimit, "binding %d: a %d-byte %s exceeds the device's range of %d bytes", bi.Binding, x.size, bi.Kind, maxRange)
+		}
+		ranges = append(ranges, vkx.BufRange{Buf: x.vb})
+		if bi.ReadOnly {
+			reads = append(reads, x)
+		} else {
+			writes = append(writes, x)
+		}
+	}
+	return ranges, reads, writes, nil
+}
+
+func (b *Batch) useKernel(k *Kernel) {
+	if !slices.Contains(b.kernels, k) {
+		b.kernels = append(b.kernels, k)
+	}
+}
+
+// Dispatch adds a dispatch of k over groups workgroups, with push constants
+// push (exactly the kernel's PushSize bytes; see Push) and bufs bound, in
+// order, to the kernel's bindings sorted by binding number. Mismatches fail
+// with ErrBinding, group counts beyond the device limits with ErrLimit.
+func (b *Batch) Dispatch(k *Kernel, groups [3]uint32, push []byte, bufs ...*Buffer) error {
+	const op = "dispatch"
+	if err := b.addable(op); err != nil {
+		return err
+	}
+	lim := b.d.info.Limits
+	for i, g := range groups {
+		if g > lim.MaxWorkGroupCount[i] {
+			return errf(op, ErrLimit, "workgroup count %v: dimension %d exceeds the device's %d", groups, i, lim.MaxWorkGroupCount[i])
+		}
+	}
+	ranges, reads, writes, err := b.bind(op, k, push, bufs)
+	if err != nil {
+		return err
+	}
+	b.hazard(reads, writes)
+	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpDispatch, Pipeline: k.p, Buffers: ranges, Push: slices.Clone(push), Groups: groups})
+	b.use(bufs...)
+	b.useKernel(k)
+	return nil
+}
+
+// DispatchIndirect adds a dispatch whose workgroup counts are three uint32
+// read by the GPU from args at byte offset off (a multiple of 4). The
+// device does not check those counts against its limits: keep them within
+// Info().Limits.MaxWorkGroupCount.
+func (b *Batch) DispatchIndirect(k *Kernel, args *Buffer, off int, push []byte, bufs ...*Buffer) error {
+	const op = "dispatch indirect"
+	if err := b.addable(op); err != nil {
+		return err
+	}
+	if err := b.checkBuf(op, args); err != nil {
+		return err
+	}
+	if off < 0 || off%4 != 0 || off+12 > args.size {
+		return errf(op, ErrInvalid, "indirect arguments at offset %d: need a multiple of 4 with 12 bytes inside the %d-byte buffer", off, args.size)
+	}
+	ranges, reads, writes, err := b.bind(op, k, push, bufs)
+	if err != nil {
+		return err
+	}
+	b.hazard(append(reads, args), writes)
+	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpDispatchIndirect, Pipeline: k.p, Buffers: ranges, Push: slices.Clone(push),
+		Indirect: vkx.BufRange{Buf: args.vb, Off: uint64(off)}})
+	b.use(append(bufs, args)...)
+	b.useKernel(k)
+	return nil
+}
+
+// Copy adds a copy of size bytes from src at srcOff to dst at dstOff.
+// Overlapping ranges of one buffer are rejected.
+func (b *Batch) Copy(dst *Buffer, dstOff int, src *Buffer, srcOff int, size int) error {
+	const op = "copy"
+	if err := b.addable(op); err != nil {
+		return err
+	}
+	if err := b.checkBuf(op, dst); err != nil {
+		return err
+	}
+	if err := b.checkBuf(op, src); err != nil {
+		return err
+	}
+	if size <= 0 {
+		return errf(op, ErrInvalid, "copy size %d", size)
+	}
+	if err := src.checkRange(op, srcOff, size); err != nil {
+		return err
+	}
+	if err := dst.checkRange(op, dstOff, size); err != nil {
+		return err
+	}
+	if src == dst && srcOff < dstOff+size && dstOff < srcOff+size {
+		return errf(op, ErrInvalid, "overlapping ranges [%d,%d) and [%d,%d) of one buffer", srcOff, srcOff+size, dstOff, dstOff+size)
+	}
+	b.hazard([]*Buffer{src}, []*Buffer{dst})
+	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpCopy,
+		Src: vkx.BufRange{Buf: src.vb, Off: uint64(srcOff), Size: uint64(size)},
+		Dst: vkx.BufRange{Buf: dst.vb, Off: uint64(dstOff)}})
+	b.use(dst, src)
+	return nil
+}
+
+// Fill adds a fill of size bytes of dst at off with the 32-bit value;
+// off and size must be multiples of 4.
+func (b *Batch) Fill(dst *Buffer, off, size int, value uint32) error {
+	const op = "fill"
+	if err := b.addable(op); err != nil {
+		return err
+	}
+	if err := b.checkBuf(op, dst); err != nil {
+		return err
+	}
+	if size <= 0 || off%4 != 0 || size%4 != 0 {
+		return errf(op, ErrInvalid, "fill offset %d and size %d must be multiples of 4, size > 0", off, size)
+	}
+	if err := dst.checkRange(op, off, size); err != nil {
+		return err
+	}
+	b.hazard(nil, []*Buffer{dst})
+	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpFill, Dst: vkx.BufRange{Buf: dst.vb, Off: uint64(off), Size: uint64(size)}, Value: value})
+	b.use(dst)
+	return nil
+}
+
+// Barrier adds a full memory barrier between the commands before it and
+// those after it (compute, transfer and indirect-argument reads).
+func (b *Batch) Barrier() error {
+	if err := b.addable("barrier"); err != nil {
+		return err
+	}
+	b.barrier()
+	return nil
+}
+
+// Timestamp adds a GPU timestamp, written when all earlier commands of the
+// batch have completed. Completion.Stamps reports it, by label, on the
+// host's monotonic clock.
+func (b *Batch) Timestamp(label string) error {
+	if err := b.addable("timestamp"); err != nil {
+		return err
+	}
+	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpTimestamp, Query: uint32(len(b.labels))})
+	b.labels = append(b.labels, label)
+	return nil
+}
+
+// Len returns the number of commands added (barriers included).
+func (b *Batch) Len() int { return len(b.ops) }
+
+// record builds the command buffer; the caller holds b.mu.
+func (b *Batch) record() error {
+	if b.cmds != nil {
+		return nil
+	}
+	ops := make([]vkx.Op, 0, len(b.ops)+2)
+	if len(b.ops) > 0 {
+		ops = append(ops, vkx.Op{Kind: vkx.OpBarrier})
+		ops = append(ops, b.ops...)
+		ops = append(ops, vkx.Op{Kind: vkx.OpHostBarrier})
+	}
+	cmds, err := b.d.vd.Record(ops, len(b.labels))
+	if err != nil {
+		return wrap("record", err)
+	}
+	b.cmds = cmds
+	return nil
+}
+
+// Close releases the batch's command buffer and pools. It fails with
+// ErrBusy while a submission of the batch is running; a second Close
+// returns nil.
+func (b *Batch) Close() error {
+	b.mu.Lock()
+	busy := b.inflight
+	b.mu.Unlock()
+	if busy {
+		b.d.reapDone()
+		b.mu.Lock()
+		busy = b.inflight
+		b.mu.Unlock()
+		if busy {
+			return errf("close batch", ErrBusy, "a submission is still running")
+		}
+	}
+	b.d.untrack(b)
+	b.destroy()
+	return nil
+}
+
+func (b *Batch) destroy() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.closed = true
+	if b.cmds != nil {
+		b.cmds.Destroy()
+		b.cmds = nil
+	}
+}
+
+func (d *Device) kernelInUse(k *Kernel) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for c := range d.live {
+		if b, ok := c.(*Batch); ok && slices.Contains(b.kernels, k) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,70 @@
+package gpu
+
+import (
+	"testing"
+
+	"vkio/io"
+	"vkio/shaders"
+)
+
+// Benchmarks run without the validation layer (it roughly doubles tiny
+// submission latency); make bench-gpu compares them with bench/cref.
+
+func benchDevice(b *testing.B) *Device {
+	b.Setenv("VKIO_VALIDATION", "0")
+	d, err := Open(Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	return d
+}
+
+func tinyBatch(b *testing.B, x io.Io, d *Device) *Batch {
+	k := must(d.NewKernel(shaders.Tiny, nil))
+	c := must(NewBufferFrom(x, d, HostVisible, []uint32{0, 0, 0, 0}))
+	bt := d.NewBatch()
+	check(b, bt.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+	return bt
+}
+
+// BenchmarkW1 is one tiny dispatch, submit → completion, on a Blocking Io.
+func BenchmarkW1(b *testing.B) {
+	x := io.NewBlocking().Io()
+	d := benchDevice(b)
+	bt := tinyBatch(b, x, d)
+	for b.Loop() {
+		if _, err := d.Run(x, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkW2 is tiny dispatches with 4 in flight on a Threaded Io.
+func BenchmarkW2(b *testing.B) {
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	d := benchDevice(b)
+	var bs [4]*Batch
+	for i := range bs {
+		bs[i] = tinyBatch(b, x, d)
+	}
+	var futs [4]*io.Future[*Completion]
+	i := 0
+	for b.Loop() {
+		s := i % 4
+		if futs[s] != nil {
+			if _, err := futs[s].Await(x); err != nil {
+				b.Fatal(err)
+			}
+		}
+		futs[s] = d.Submit(x, bs[s])
+		i++
+	}
+	for _, f := range futs {
+		if f != nil {
+			f.Await(x)
+		}
+	}
+}

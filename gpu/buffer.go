@@ -1,0 +1,273 @@
+package gpu
+
+import (
+	"sync/atomic"
+
+	"vkio/gpu/internal/vkx"
+	"vkio/io"
+)
+
+// Memory says where a buffer lives.
+type Memory int
+
+const (
+	// HostVisible memory is coherent and persistently mapped: the host
+	// reads and writes it directly through Bytes and View.
+	HostVisible Memory = iota
+	// DeviceLocal memory is the GPU's own. It is mapped only where it is
+	// also host-visible (unified memory, lavapipe) and Options.ForceStaging
+	// is off; otherwise Upload and Download go through a staging buffer.
+	DeviceLocal
+)
+
+// String names the memory kind.
+func (m Memory) String() string {
+	if m == DeviceLocal {
+		return "device-local"
+	}
+	return "host-visible"
+}
+
+// Elem is the element types of typed host views.
+type Elem interface {
+	~int8 | ~uint8 | ~int16 | ~uint16 | ~int32 | ~uint32 | ~int64 | ~uint64 | ~float32 | ~float64
+}
+
+// Buffer is GPU memory usable as a storage, uniform or indirect buffer and
+// as a copy source or destination.
+type Buffer struct {
+	d      *Device
+	vb     *vkx.Buffer
+	size   int
+	mem    Memory
+	busy   atomic.Int32 // submissions in flight that use the buffer
+	closed atomic.Bool
+}
+
+// NewBuffer allocates size bytes of the given memory. Host-visible buffers
+// start zeroed only if the driver zeroes them; write what you read.
+func (d *Device) NewBuffer(size int, mem Memory) (*Buffer, error) {
+	const op = "new buffer"
+	if size <= 0 {
+		return nil, errf(op, ErrInvalid, "size %d: a buffer needs at least one byte", size)
+	}
+	if mem != HostVisible && mem != DeviceLocal {
+		return nil, errf(op, ErrInvalid, "unknown memory kind %d", int(mem))
+	}
+	if err := d.checkOpen(op); err != nil {
+		return nil, err
+	}
+	types := d.vd.Phys.MemoryTypes
+	const coherent = vkx.MemHostVisible | vkx.MemHostCoherent
+	pick := func(bits uint32) (int, bool) {
+		if mem == HostVisible {
+			return best(types, bits, coherent, vkx.MemHostCached, 0), true
+		}
+		// Device-local memory that is also host-visible and coherent
+		// (unified memory, lavapipe) is mapped unless staging is forced.
+		if !d.opts.ForceStaging {
+			if t := best(types, bits, vkx.MemDeviceLocal|coherent, 0, 0); t >= 0 {
+				return t, true
+			}
+		}
+		return best(types, bits, vkx.MemDeviceLocal, 0, vkx.MemHostVisible), false
+	}
+	vb, err := d.vd.NewBuffer(uint64(size), pick)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	b := &Buffer{d: d, vb: vb, size: size, mem: mem}
+	if err := d.track(b); err != nil {
+		vb.Destroy()
+		return nil, err
+	}
+	return b, nil
+}
+
+// best picks the memory type allowed by bits that has all of need, none of
+// avoid if possible, and prefer if possible; -1 if none has need.
+func best(types []vkx.MemoryType, bits, need, prefer, avoid uint32) int {
+	bestIdx, bestScore := -1, -1
+	for i, t := range types {
+		if bits&(1<<i) == 0 || t.Flags&need != need {
+			continue
+		}
+		score := 0
+		if prefer != 0 && t.Flags&prefer == prefer {
+			score += 2
+		}
+		if t.Flags&avoid == 0 {
+			score++
+		}
+		if score > bestScore {
+			bestIdx, bestScore = i, score
+		}
+	}
+	return bestIdx
+}
+
+// NewBufferFrom allocates a buffer holding data, uploading it through x
+// (see Upload).
+func NewBufferFrom[T Elem](x io.Io, d *Device, mem Memory, data []T) (*Buffer, error) {
+	b, err := d.NewBuffer(len(data)*vkx.SizeOf[T](), mem)
+	if err != nil {
+		return nil, err
+	}
+	if err := Upload(x, b, 0, data); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Size returns the buffer's size in bytes.
+func (b *Buffer) Size() int { return b.size }
+
+// Memory returns the kind of memory the buffer was allocated in.
+func (b *Buffer) Memory() Memory { return b.mem }
+
+// Mapped reports whether the host can access the buffer directly.
+func (b *Buffer) Mapped() bool { return b.vb != nil && b.vb.Mapped != nil }
+
+// Bytes returns the mapped memory, or an error wrapping ErrNotMapped.
+// The slice is valid until Close; do not touch it while GPU work that
+// writes the buffer is in flight.
+func (b *Buffer) Bytes() ([]byte, error) {
+	if b.closed.Load() {
+		return nil, errf("bytes", ErrClosed, "buffer is closed")
+	}
+	if !b.Mapped() {
+		return nil, errf("bytes", ErrNotMapped, "%s buffer; use Upload/Download", b.mem)
+	}
+	return b.vb.Mapped, nil
+}
+
+// View returns the mapped memory of b as a []T of Size()/sizeof(T)
+// elements: a typed host view, valid until b is closed.
+func View[T Elem](b *Buffer) ([]T, error) {
+	mem, err := b.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	return vkx.Slice[T](mem, 0, len(mem)/vkx.SizeOf[T]()), nil
+}
+
+func (b *Buffer) checkRange(op string, off, n int) error {
+	if b == nil {
+		return errf(op, ErrInvalid, "nil buffer")
+	}
+	if b.closed.Load() {
+		return errf(op, ErrClosed, "buffer is closed")
+	}
+	if off < 0 || n < 0 || off > b.size || n > b.size-off {
+		return errf(op, ErrInvalid, "range [%d, %d) outside the %d-byte buffer", off, off+n, b.size)
+	}
+	return nil
+}
+
+// Upload copies src into b at byte offset off. Mapped buffers are written
+// directly; others through a staging buffer and a copy submitted and
+// awaited through x (a cancel point).
+func Upload[T Elem](x io.Io, b *Buffer, off int, src []T) error {
+	data := vkx.Bytes(src)
+	if err := b.checkRange("upload", off, len(data)); err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if b.Mapped() {
+		copy(b.vb.Mapped[off:], data)
+		return nil
+	}
+	return b.d.staged(x, b, off, data, true)
+}
+
+// Download copies len(dst) elements from b at byte offset off into dst,
+// directly from mapped buffers, otherwise through a staging buffer and a
+// copy submitted and awaited through x.
+func Download[T Elem](x io.Io, b *Buffer, off int, dst []T) error {
+	data := vkx.Bytes(dst)
+	if err := b.checkRange("download", off, len(data)); err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if b.Mapped() {
+		copy(data, b.vb.Mapped[off:])
+		return nil
+	}
+	return b.d.staged(x, b, off, data, false)
+}
+
+// staged moves data between the host and an unmapped buffer through a
+// temporary host-visible buffer.
+func (d *Device) staged(x io.Io, b *Buffer, off int, data []byte, up bool) error {
+	op := "download"
+	if up {
+		op = "upload"
+	}
+	st, err := d.NewBuffer(len(data), HostVisible)
+	if err != nil {
+		return err
+	}
+	bt := d.NewBatch()
+	bt.internal = true
+	if up {
+		copy(st.vb.Mapped, data)
+		err = bt.Copy(b, off, st, 0, len(data))
+	} else {
+		err = bt.Copy(st, 0, b, off, len(data))
+	}
+	if err != nil {
+		bt.Close()
+		st.Close()
+		return err
+	}
+	// The batch and staging buffer are released once the GPU is done with
+	// them, even if this wait is canceled.
+	_, err = d.submit(x, bt, func(ok bool) {
+		if ok && !up {
+			copy(data, st.vb.Mapped)
+		}
+		bt.Close()
+		st.Close()
+	}).Await(x)
+	if err != nil {
+		return wrapOp(op, err)
+	}
+	return nil
+}
+
+func wrapOp(op string, err error) error {
+	if ge, ok := err.(*Error); ok {
+		c := *ge
+		c.Op = op + ": " + ge.Op
+		return &c
+	}
+	return wrap(op, err)
+}
+
+// Close frees the buffer. It fails with ErrBusy while submitted work that
+// uses it is still running; a second Close returns nil.
+func (b *Buffer) Close() error {
+	if b.busy.Load() > 0 {
+		b.d.reapDone()
+		if b.busy.Load() > 0 {
+			return errf("close buffer", ErrBusy, "a submitted batch still uses it")
+		}
+	}
+	if b.closed.Swap(true) {
+		return nil
+	}
+	b.d.untrack(b)
+	b.vb.Destroy()
+	return nil
+}
+
+func (b *Buffer) destroy() {
+	if !b.closed.Swap(true) {
+		b.vb.Destroy()
+	}
+}

@@ -1,0 +1,448 @@
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"vkio/gpu/internal/vkx"
+)
+
+// DeviceType is the kind of a physical device.
+type DeviceType int
+
+// Device types, as Vulkan reports them.
+const (
+	Other      DeviceType = vkx.TypeOther
+	Integrated DeviceType = vkx.TypeIntegrated
+	Discrete   DeviceType = vkx.TypeDiscrete
+	Virtual    DeviceType = vkx.TypeVirtual
+	CPU        DeviceType = vkx.TypeCPU
+)
+
+// String names the device type.
+func (t DeviceType) String() string {
+	switch t {
+	case Integrated:
+		return "integrated"
+	case Discrete:
+		return "discrete"
+	case Virtual:
+		return "virtual"
+	case CPU:
+		return "cpu"
+	}
+	return "other"
+}
+
+// rank orders device types for automatic selection: discrete first, then
+// integrated, virtual, CPU (lavapipe), other.
+func (t DeviceType) rank() int {
+	switch t {
+	case Discrete:
+		return 0
+	case Integrated:
+		return 1
+	case Virtual:
+		return 2
+	case CPU:
+		return 3
+	}
+	return 4
+}
+
+// Limits are the device limits vkio checks requests against.
+type Limits struct {
+	MaxWorkGroupCount       [3]uint32
+	MaxWorkGroupSize        [3]uint32
+	MaxWorkGroupInvocations uint32
+	MaxPushConstantsSize    uint32
+	MaxStorageBufferRange   uint32
+	MaxUniformBufferRange   uint32
+	MaxSharedMemorySize     uint32
+}
+
+// DeviceInfo describes a physical device.
+type DeviceInfo struct {
+	Index      int
+	Name       string
+	Type       DeviceType
+	APIVersion string // "major.minor.patch"
+	VendorID   uint32
+	DeviceID   uint32
+	Limits     Limits
+	// Usable is false when vkio cannot drive the device (no compute queue,
+	// or no Vulkan 1.2 timeline semaphores); Reason says why.
+	Usable bool
+	Reason string
+	// TimestampPeriod is nanoseconds per timestamp tick.
+	TimestampPeriod float64
+	// Calibrated reports VK_EXT_calibrated_timestamps with CLOCK_MONOTONIC.
+	Calibrated bool
+	// HostVisibleDeviceLocal reports a memory type that is both device-local
+	// and host-visible (unified memory, lavapipe): device-local buffers are
+	// then mapped directly unless Options.ForceStaging is set.
+	HostVisibleDeviceLocal bool
+}
+
+// String formats the device as "#index name (type, Vulkan version)".
+func (i DeviceInfo) String() string {
+	return fmt.Sprintf("#%d %s (%s, Vulkan %s)", i.Index, i.Name, i.Type, i.APIVersion)
+}
+
+func infoOf(p *vkx.PhysicalDevice) DeviceInfo {
+	l := p.Limits
+	in := DeviceInfo{
+		Index:      p.Index,
+		Name:       p.Name,
+		Type:       DeviceType(p.Type),
+		APIVersion: p.APIString(),
+		VendorID:   p.VendorID,
+		DeviceID:   p.DeviceID,
+		Limits: Limits{
+			MaxWorkGroupCount:       l.MaxWorkGroupCount,
+			MaxWorkGroupSize:        l.MaxWorkGroupSize,
+			MaxWorkGroupInvocations: l.MaxWorkGroupInvocations,
+			MaxPushConstantsSize:    l.MaxPushConstantsSize,
+			MaxStorageBufferRange:   l.MaxStorageBufferRange,
+			MaxUniformBufferRange:   l.MaxUniformBufferRange,
+			MaxSharedMemorySize:     l.MaxSharedMemorySize,
+		},
+		Usable:          true,
+		TimestampPeriod: float64(p.TimestampPeriod),
+		Calibrated:      p.Calibrated,
+	}
+	for _, mt := range p.MemoryTypes {
+		if mt.Flags&(vkx.MemDeviceLocal|vkx.MemHostVisible|vkx.MemHostCoherent) == vkx.MemDeviceLocal|vkx.MemHostVisible|vkx.MemHostCoherent {
+			in.HostVisibleDeviceLocal = true
+		}
+	}
+	switch {
+	case p.QueueFamily < 0:
+		in.Usable, in.Reason = false, "no compute queue"
+	case !p.Timeline:
+		in.Usable, in.Reason = false, "no Vulkan 1.2 timeline semaphores"
+	}
+	return in
+}
+
+// Message is one message of the Vulkan validation layer.
+type Message struct {
+	Error bool   // an error (otherwise a warning or performance warning)
+	Layer string // the reporting layer's prefix
+	Text  string
+}
+
+// String formats the message with its layer and severity.
+func (m Message) String() string {
+	sev := "warning"
+	if m.Error {
+		sev = "error"
+	}
+	return "[" + m.Layer + " " + sev + "] " + m.Text
+}
+
+// Options configure Open. The zero value picks the best device without
+// validation.
+type Options struct {
+	// Device selects the device: "" for automatic (discrete > integrated >
+	// virtual > CPU), a decimal index into Devices(), or a case-insensitive
+	// substring of the device name. When empty, the environment variable
+	// VKIO_DEVICE is used the same way.
+	Device string
+	// Validation enables VK_LAYER_KHRONOS_validation (also enabled when
+	// the environment has VKIO_VALIDATION=1). Messages are recorded (see
+	// Device.Messages and Device.CheckValidation) and passed to OnMessage.
+	Validation bool
+	// SyncValidation adds the layer's synchronization validation.
+	SyncValidation bool
+	// OnMessage, if set, receives each validation message as it arrives
+	// (from whatever thread the driver reports it on).
+	OnMessage func(Message)
+	// ForceStaging makes DeviceLocal buffers unmapped even when their
+	// memory is host-visible, so uploads and downloads go through staging
+	// buffers and copies, as on a discrete GPU.
+	ForceStaging bool
+	// PipelineCache names a file holding the Vulkan pipeline cache: read at
+	// Open if it exists, written back (atomically) at Close.
+	PipelineCache string
+	// WaitTimeout bounds every wait for a submission; a submission still
+	// running after it resolves with ErrTimeout (the work itself stays
+	// tracked). 0 means no bound.
+	WaitTimeout time.Duration
+	// AppName is reported to the driver.
+	AppName string
+}
+
+// Devices lists the physical devices the Vulkan loader reports.
+func Devices() ([]DeviceInfo, error) {
+	in, err := vkx.NewInstance(vkx.InstanceConfig{AppName: "vkio"})
+	if err != nil {
+		return nil, wrap("devices", err)
+	}
+	defer in.Destroy()
+	var out []DeviceInfo
+	for _, p := range in.Devices {
+		out = append(out, infoOf(p))
+	}
+	return out, nil
+}
+
+// Device is an open Vulkan device with one compute queue. Its methods are
+// safe for concurrent use. Close it when done: Close waits for submitted
+// work, destroys every object still open and, with validation, lets the
+// layer report anything leaked.
+type Device struct {
+	opts Options
+	inst *vkx.Instance
+	vd   *vkx.Device
+	info DeviceInfo
+
+	msgMu   sync.Mutex
+	msgs    []Message
+	msgRead int
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	closed  bool
+	lost    error
+	pending []*pending // submissions in timeline order, tracked until complete
+	live    map[closer]struct{}
+	running bool          // the completion goroutine has been started
+	stopped chan struct{} // closed when the completion goroutine exits
+
+	clock clock
+}
+
+type closer interface{ destroy() }
+
+// Open opens a device.
+func Open(opts Options) (*Device, error) {
+	if os.Getenv("VKIO_VALIDATION") == "1" {
+		opts.Validation = true
+	}
+	d := &Device{opts: opts, live: map[closer]struct{}{}}
+	d.cond = sync.NewCond(&d.mu)
+	cfg := vkx.InstanceConfig{AppName: opts.AppName, Validation: opts.Validation, SyncValidation: opts.SyncValidation}
+	if cfg.AppName == "" {
+		cfg.AppName = "vkio"
+	}
+	if opts.Validation {
+		cfg.OnMessage = d.onMessage
+	}
+	in, err := vkx.NewInstance(cfg)
+	if err != nil {
+		return nil, wrap("open", err)
+	}
+	d.inst = in
+	p, err := pick(in.Devices, opts.Device)
+	if err != nil {
+		in.Destroy()
+		return nil, err
+	}
+	d.info = infoOf(p)
+	var cache []byte
+	if opts.PipelineCache != "" {
+		cache, _ = os.ReadFile(opts.PipelineCache) // missing or unreadable: start empty
+	}
+	vd, err := in.NewDevice(p.Index, vkx.DeviceConfig{PipelineCache: cache})
+	if err != nil {
+		in.Destroy()
+		return nil, wrap("open", err)
+	}
+	d.vd = vd
+	if err := d.calibrate(); err != nil {
+		d.vd.Destroy()
+		in.Destroy()
+		return nil, err
+	}
+	return d, nil
+}
+
+func pick(devs []*vkx.PhysicalDevice, spec string) (*vkx.PhysicalDevice, error) {
+	if spec == "" {
+		spec = os.Getenv("VKIO_DEVICE")
+	}
+	spec = strings.TrimSpace(spec)
+	var names []string
+	for _, p := range devs {
+		names = append(names, infoOf(p).String())
+	}
+	list := "devices: " + strings.Join(names, "; ")
+	if len(devs) == 0 {
+		return nil, errf("open", ErrNoDevice, "the Vulkan loader reports no device")
+	}
+	usable := func(p *vkx.PhysicalDevice) error {
+		if i := infoOf(p); !i.Usable {
+			return errf("open", ErrUnsupported, "%s: %s", i, i.Reason)
+		}
+		return nil
+	}
+	if spec != "" {
+		if n, err := strconv.Atoi(spec); err == nil {
+			if n < 0 || n >= len(devs) {
+				return nil, errf("open", ErrNoDevice, "device index %d out of range [0,%d); %s", n, len(devs), list)
+			}
+			return devs[n], usable(devs[n])
+		}
+		for _, p := range devs {
+			if strings.Contains(strings.ToLower(p.Name), strings.ToLower(spec)) {
+				return p, usable(p)
+			}
+		}
+		return nil, errf("open", ErrNoDevice, "no device name contains %q; %s", spec, list)
+	}
+	var best *vkx.PhysicalDevice
+	for _, p := range devs {
+		if usable(p) != nil {
+			continue
+		}
+		if best == nil || DeviceType(p.Type).rank() < DeviceType(best.Type).rank() {
+			best = p
+		}
+	}
+	if best == nil {
+		return nil, errf("open", ErrUnsupported, "no usable device; %s", list)
+	}
+	return best, nil
+}
+
+func (d *Device) onMessage(m vkx.Message) {
+	msg := Message{Error: m.Error, Layer: m.Layer, Text: m.Text}
+	d.msgMu.Lock()
+	d.msgs = append(d.msgs, msg)
+	d.msgMu.Unlock()
+	if d.opts.OnMessage != nil {
+		d.opts.OnMessage(msg)
+	}
+}
+
+// Info describes the device that was chosen.
+func (d *Device) Info() DeviceInfo { return d.info }
+
+// Validation reports whether the validation layer is enabled.
+func (d *Device) Validation() bool { return d.opts.Validation }
+
+// Messages returns every validation message recorded so far.
+func (d *Device) Messages() []Message {
+	d.msgMu.Lock()
+	defer d.msgMu.Unlock()
+	return append([]Message(nil), d.msgs...)
+}
+
+// CheckValidation returns an *Error wrapping ErrValidation, quoting the
+// first one, if validation messages arrived since the previous call.
+func (d *Device) CheckValidation() error {
+	d.msgMu.Lock()
+	defer d.msgMu.Unlock()
+	n := len(d.msgs) - d.msgRead
+	if n == 0 {
+		return nil
+	}
+	first := d.msgs[d.msgRead]
+	d.msgRead = len(d.msgs)
+	return errf("validation", ErrValidation, "%d message(s); first: %s", n, first)
+}
+
+func (d *Device) track(c closer) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return errf("create", ErrClosed, "device is closed")
+	}
+	d.live[c] = struct{}{}
+	return nil
+}
+
+func (d *Device) untrack(c closer) {
+	d.mu.Lock()
+	delete(d.live, c)
+	d.mu.Unlock()
+}
+
+// Live returns how many buffers, kernels and batches are open.
+func (d *Device) Live() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.live)
+}
+
+// Close waits for all submitted work to complete (including work whose
+// wait was canceled), stops the completion goroutine, destroys every object
+// still open, saves the pipeline cache, and destroys the device. A second
+// Close returns nil.
+func (d *Device) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	running := d.running
+	d.cond.Broadcast()
+	d.mu.Unlock()
+	if running {
+		<-d.stopped
+	}
+	// Pending work left by blocking waits that were canceled, or a lost device.
+	d.drainInline()
+	var firstErr error
+	if d.opts.PipelineCache != "" {
+		if err := d.saveCache(); err != nil {
+			firstErr = err
+		}
+	}
+	d.mu.Lock()
+	live := make([]closer, 0, len(d.live))
+	for c := range d.live {
+		live = append(live, c)
+	}
+	d.live = map[closer]struct{}{}
+	d.mu.Unlock()
+	// Batches first: they reference kernels and buffers.
+	for _, c := range live {
+		if _, ok := c.(*Batch); ok {
+			c.destroy()
+		}
+	}
+	for _, c := range live {
+		if _, ok := c.(*Batch); !ok {
+			c.destroy()
+		}
+	}
+	d.vd.Destroy()
+	d.inst.Destroy()
+	return firstErr
+}
+
+func (d *Device) saveCache() error {
+	data, err := d.vd.PipelineCacheData()
+	if err != nil {
+		return wrap("save pipeline cache", err)
+	}
+	path := d.opts.PipelineCache
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return &Error{Op: "save pipeline cache", Detail: err.Error(), Err: ErrInvalid}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".vkio-pipeline-cache-*")
+	if err != nil {
+		return &Error{Op: "save pipeline cache", Detail: err.Error(), Err: ErrInvalid}
+	}
+	_, werr := tmp.Write(data)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return &Error{Op: "save pipeline cache", Detail: err.Error(), Err: ErrInvalid}
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return &Error{Op: "save pipeline cache", Detail: err.Error(), Err: ErrInvalid}
+	}
+	return nil
+}

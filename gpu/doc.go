@@ -1,0 +1,66 @@
+// Package gpu is vkio's Vulkan compute layer: devices, buffers, kernels
+// built from SPIR-V, and command batches whose submission and completion are
+// operations of an io.Io, like file and network I/O.
+//
+// All cgo, unsafe and vulkan-go (github.com/vulkan-go/vulkan) types live in
+// gpu/internal/vkx; nothing of them shows here.
+//
+// # Devices
+//
+// Open picks a device: discrete before integrated, virtual and CPU (Mesa's
+// lavapipe runs everywhere), or the one Options.Device or the environment
+// variable VKIO_DEVICE names by index or name. Device.Info reports the
+// choice. vkio needs Vulkan 1.2 timeline semaphores and requests only what
+// the device reports (the timeline feature, and VK_EXT_calibrated_timestamps
+// where listed). With Options.Validation (or VKIO_VALIDATION=1) the Khronos
+// validation layer is on and its messages are recorded; the tests fail on
+// any of them.
+//
+// # Buffers and kernels
+//
+// Buffers are HostVisible (coherent, persistently mapped; View gives a typed
+// slice) or DeviceLocal (uploaded and downloaded through staging buffers
+// unless the memory is also host-visible; Options.ForceStaging forces the
+// staging path, so it is exercised on lavapipe). NewKernel reflects a
+// SPIR-V module with vkio's own parser (Reflect): descriptor bindings,
+// push-constant size, local size and specialization constants come from the
+// module, and malformed modules fail with ErrBadSPIRV before they reach the
+// driver. Pipelines go through a pipeline cache that Options.PipelineCache
+// keeps on disk.
+//
+// # Batches and submission
+//
+// A Batch records dispatches, indirect dispatches, copies, fills, barriers
+// and timestamps once and can be submitted any number of times. Submit
+// returns an *io.Future: under a Blocking Io the work is waited for inline;
+// under Threaded and Evented Ios one completion goroutine per device, on a
+// locked OS thread, waits on the device's timeline semaphore and resolves
+// every finished submission, so waits never pin one OS thread each.
+// Canceling a wait returns io.ErrCanceled promptly while the device keeps
+// tracking the GPU work to completion before releasing anything it uses.
+// VkQueue access is serialized by one mutex per queue.
+//
+// # Errors
+//
+// Every error is an *Error; errors.Is matches its sentinel (ErrDeviceLost,
+// ErrOutOfMemory, ErrTimeout, ErrBadSPIRV, ErrBinding, ErrLimit, ...).
+// Vulkan result codes are kept in Error.Result.
+//
+// # Timestamps on the host clock
+//
+// Batch.Timestamp stamps are reported as time.Time values on the host's
+// monotonic clock, next to CPU spans. The device counter is mapped to
+// CLOCK_MONOTONIC at Open (Device.Calibration):
+//
+//   - with VK_EXT_calibrated_timestamps (lavapipe has it), the device
+//     counter and CLOCK_MONOTONIC are sampled together 8 times and the sample
+//     with the smallest driver-reported deviation is kept; that deviation is
+//     the error bound (on lavapipe the counter is CLOCK_MONOTONIC in ns: the
+//     offset is 0 and the bound 1 ns);
+//   - otherwise a submission writing one timestamp is bracketed by host
+//     clock reads 5 times; the offset is taken at the midpoint of the
+//     shortest bracket and the bound is half its length (typically 5–50 µs).
+//
+// Both are single calibrations: clock drift since Open (ppm-scale on real
+// GPUs) adds to the bound over long runs.
+package gpu

@@ -1,0 +1,112 @@
+package gpu_test
+
+import (
+	"errors"
+	"fmt"
+
+	"vkio/gpu"
+	"vkio/io"
+	"vkio/shaders"
+)
+
+// SAXPY on whatever device Open picks, awaited through a Blocking Io.
+func Example() {
+	x := io.NewBlocking().Io()
+	d, err := gpu.Open(gpu.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer d.Close()
+
+	xs := []float32{1, 2, 3, 4}
+	ys := []float32{10, 20, 30, 40}
+	bx, _ := gpu.NewBufferFrom(x, d, gpu.DeviceLocal, xs)
+	by, _ := gpu.NewBufferFrom(x, d, gpu.DeviceLocal, ys)
+	k, err := d.NewKernel(shaders.SAXPY, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b := d.NewBatch()
+	if err := b.Dispatch(k, k.Groups(len(xs)), gpu.Push(float32(2), uint32(len(xs))), bx, by); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := d.Submit(x, b).Await(x); err != nil {
+		fmt.Println(err)
+		return
+	}
+	out := make([]float32, len(ys))
+	if err := gpu.Download(x, by, 0, out); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(out)
+	// Output: [12 24 36 48]
+}
+
+// Reflect reads a kernel's interface out of its SPIR-V.
+func ExampleReflect() {
+	r, err := gpu.Reflect(shaders.SAXPY)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(r.Entry, r.LocalSize, r.PushSize)
+	for _, b := range r.Bindings {
+		fmt.Println(b.Binding, b.Kind, "read-only:", b.ReadOnly)
+	}
+	_, err = gpu.Reflect(shaders.SAXPY[:64])
+	fmt.Println(errors.Is(err, gpu.ErrBadSPIRV))
+	// Output:
+	// main [256 1 1] 8
+	// 0 storage buffer read-only: true
+	// 1 storage buffer read-only: false
+	// true
+}
+
+// View gives typed access to a host-visible buffer.
+func ExampleView() {
+	d, err := gpu.Open(gpu.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer d.Close()
+	buf, _ := d.NewBuffer(16, gpu.HostVisible)
+	v, _ := gpu.View[uint32](buf)
+	v[0], v[3] = 7, 9
+	fmt.Println(len(v), v[0], v[3])
+	// Output: 4 7 9
+}
+
+// With a Threaded Io, a submission is completed by the device's completion
+// goroutine and can overlap other work; Cancel stops waiting at once.
+func ExampleDevice_Submit() {
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	d, err := gpu.Open(gpu.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer d.Close()
+	k, _ := d.NewKernel(shaders.Tiny, nil)
+	counter, _ := d.NewBuffer(4, gpu.HostVisible)
+	b := d.NewBatch()
+	b.Fill(counter, 0, 4, 41)
+	b.Dispatch(k, [3]uint32{1, 1, 1}, nil, counter)
+	b.Timestamp("done")
+	f := d.Submit(x, b)
+	// ... other work here ...
+	c, err := f.Await(x)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, _ := gpu.View[uint32](counter)
+	fmt.Println(v[0], len(c.Stamps), c.Stamps[0].Label)
+	// Output: 42 1 done
+}

@@ -1,0 +1,310 @@
+package vkx
+
+import (
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+// OpKind is the kind of one recorded command.
+type OpKind int
+
+// Command kinds.
+const (
+	OpDispatch OpKind = iota
+	OpDispatchIndirect
+	OpCopy
+	OpFill
+	OpBarrier     // compute/transfer writes before compute/transfer/indirect reads and writes
+	OpHostBarrier // compute/transfer writes before host reads
+	OpTimestamp
+)
+
+// BufRange is a range of a buffer; Size 0 means to the end.
+type BufRange struct {
+	Buf       *Buffer
+	Off, Size uint64
+}
+
+// Op is one command of a recording.
+type Op struct {
+	Kind     OpKind
+	Pipeline *Pipeline
+	Buffers  []BufRange // one per Pipeline.Bindings entry, same order
+	Push     []byte
+	Groups   [3]uint32
+	Indirect BufRange // OpDispatchIndirect: the VkDispatchIndirectCommand
+
+	Src, Dst BufRange // OpCopy (Size is the copy size); OpFill uses Dst
+	Value    uint32   // OpFill
+	Query    uint32   // OpTimestamp
+}
+
+// Commands is a recorded primary command buffer with everything it uses:
+// its command pool, descriptor pool and sets, and timestamp query pool.
+type Commands struct {
+	d                  *Device
+	pool, descPool, qp uint64
+	cb                 vk.CommandBuffer
+	Queries            int
+}
+
+const (
+	stageCompute  = vk.PipelineStageComputeShaderBit
+	stageTransfer = vk.PipelineStageTransferBit
+	stageIndirect = vk.PipelineStageDrawIndirectBit
+	stageHost     = vk.PipelineStageHostBit
+	accessWrites  = vk.AccessShaderWriteBit | vk.AccessTransferWriteBit
+	accessAll     = vk.AccessShaderReadBit | vk.AccessShaderWriteBit | vk.AccessTransferReadBit |
+		vk.AccessTransferWriteBit | vk.AccessIndirectCommandReadBit | vk.AccessUniformReadBit
+)
+
+// Record records ops into a new command buffer. queries is the number of
+// timestamp queries to provide (reset at the start of the buffer).
+func (d *Device) Record(ops []Op, queries int) (*Commands, error) {
+	c := &Commands{d: d, Queries: queries}
+	pci := &vk.CommandPoolCreateInfo{
+		SType:            vk.StructureTypeCommandPoolCreateInfo,
+		QueueFamilyIndex: uint32(d.Phys.QueueFamily),
+	}
+	var pool vk.CommandPool
+	r := vk.CreateCommandPool(d.dev, pci, nil, &pool)
+	pci.Free()
+	if err := check("vkCreateCommandPool", r); err != nil {
+		return nil, err
+	}
+	c.pool = h(pool)
+	cbs := make([]vk.CommandBuffer, 1)
+	cai := &vk.CommandBufferAllocateInfo{
+		SType:              vk.StructureTypeCommandBufferAllocateInfo,
+		CommandPool:        pool,
+		Level:              vk.CommandBufferLevelPrimary,
+		CommandBufferCount: 1,
+	}
+	r = vk.AllocateCommandBuffers(d.dev, cai, cbs)
+	cai.Free()
+	if err := check("vkAllocateCommandBuffers", r); err != nil {
+		c.Destroy()
+		return nil, err
+	}
+	c.cb = cbs[0]
+
+	sets, err := c.descriptors(ops)
+	if err != nil {
+		c.Destroy()
+		return nil, err
+	}
+	if queries > 0 {
+		qci := &vk.QueryPoolCreateInfo{
+			SType:      vk.StructureTypeQueryPoolCreateInfo,
+			QueryType:  vk.QueryTypeTimestamp,
+			QueryCount: uint32(queries),
+		}
+		var qp vk.QueryPool
+		r = vk.CreateQueryPool(d.dev, qci, nil, &qp)
+		qci.Free()
+		if err := check("vkCreateQueryPool", r); err != nil {
+			c.Destroy()
+			return nil, err
+		}
+		c.qp = h(qp)
+	}
+
+	cb := c.cb
+	bi := &vk.CommandBufferBeginInfo{SType: vk.StructureTypeCommandBufferBeginInfo}
+	r = vk.BeginCommandBuffer(cb, bi)
+	bi.Free()
+	if err := check("vkBeginCommandBuffer", r); err != nil {
+		c.Destroy()
+		return nil, err
+	}
+	if queries > 0 {
+		vk.CmdResetQueryPool(cb, as[vk.QueryPool](c.qp), 0, uint32(queries))
+	}
+	set := 0
+	for i := range ops {
+		op := &ops[i]
+		switch op.Kind {
+		case OpDispatch, OpDispatchIndirect:
+			p := op.Pipeline
+			vk.CmdBindPipeline(cb, vk.PipelineBindPointCompute, as[vk.Pipeline](p.pipe))
+			vk.CmdBindDescriptorSets(cb, vk.PipelineBindPointCompute, as[vk.PipelineLayout](p.layout), 0, 1,
+				[]vk.DescriptorSet{as[vk.DescriptorSet](sets[set])}, 0, nil)
+			set++
+			if len(op.Push) > 0 {
+				vk.CmdPushConstants(cb, as[vk.PipelineLayout](p.layout), vk.ShaderStageFlags(vk.ShaderStageComputeBit),
+					0, uint32(len(op.Push)), unsafe.Pointer(&op.Push[0]))
+			}
+			if op.Kind == OpDispatch {
+				vk.CmdDispatch(cb, op.Groups[0], op.Groups[1], op.Groups[2])
+			} else {
+				vk.CmdDispatchIndirect(cb, as[vk.Buffer](op.Indirect.Buf.buf), vk.DeviceSize(op.Indirect.Off))
+			}
+		case OpCopy:
+			vk.CmdCopyBuffer(cb, as[vk.Buffer](op.Src.Buf.buf), as[vk.Buffer](op.Dst.Buf.buf), 1, []vk.BufferCopy{{
+				SrcOffset: vk.DeviceSize(op.Src.Off),
+				DstOffset: vk.DeviceSize(op.Dst.Off),
+				Size:      vk.DeviceSize(op.Src.Size),
+			}})
+		case OpFill:
+			size := vk.DeviceSize(op.Dst.Size)
+			if size == 0 {
+				size = vk.DeviceSize(vk.WholeSize)
+			}
+			vk.CmdFillBuffer(cb, as[vk.Buffer](op.Dst.Buf.buf), vk.DeviceSize(op.Dst.Off), size, op.Value)
+		case OpBarrier:
+			barrier(cb, stageCompute|stageTransfer, stageCompute|stageTransfer|stageIndirect, accessWrites, accessAll)
+		case OpHostBarrier:
+			barrier(cb, stageCompute|stageTransfer, stageHost, accessWrites, vk.AccessHostReadBit)
+		case OpTimestamp:
+			vk.CmdWriteTimestamp(cb, vk.PipelineStageBottomOfPipeBit, as[vk.QueryPool](c.qp), op.Query)
+		}
+	}
+	if err := check("vkEndCommandBuffer", vk.EndCommandBuffer(cb)); err != nil {
+		c.Destroy()
+		return nil, err
+	}
+	return c, nil
+}
+
+func barrier(cb vk.CommandBuffer, src, dst vk.PipelineStageFlagBits, srcAccess, dstAccess vk.AccessFlagBits) {
+	vk.CmdPipelineBarrier(cb, vk.PipelineStageFlags(src), vk.PipelineStageFlags(dst), 0, 1, []vk.MemoryBarrier{{
+		SType:         vk.StructureTypeMemoryBarrier,
+		SrcAccessMask: vk.AccessFlags(srcAccess),
+		DstAccessMask: vk.AccessFlags(dstAccess),
+	}}, 0, nil, 0, nil)
+}
+
+// descriptors creates a descriptor pool sized for ops' dispatches and one
+// written descriptor set per dispatch, in order.
+func (c *Commands) descriptors(ops []Op) ([]uint64, error) {
+	d := c.d
+	var nsets, nstorage, nuniform uint32
+	for i := range ops {
+		if ops[i].Kind != OpDispatch && ops[i].Kind != OpDispatchIndirect {
+			continue
+		}
+		nsets++
+		for _, b := range ops[i].Pipeline.Bindings {
+			if b.Uniform {
+				nuniform++
+			} else {
+				nstorage++
+			}
+		}
+	}
+	if nsets == 0 {
+		return nil, nil
+	}
+	var sizes []vk.DescriptorPoolSize
+	if nstorage > 0 {
+		sizes = append(sizes, vk.DescriptorPoolSize{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: nstorage})
+	}
+	if nuniform > 0 {
+		sizes = append(sizes, vk.DescriptorPoolSize{Type: vk.DescriptorTypeUniformBuffer, DescriptorCount: nuniform})
+	}
+	if len(sizes) == 0 {
+		// A pool needs at least one size even when every set is empty.
+		sizes = append(sizes, vk.DescriptorPoolSize{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: 1})
+	}
+	dpci := &vk.DescriptorPoolCreateInfo{
+		SType:         vk.StructureTypeDescriptorPoolCreateInfo,
+		MaxSets:       nsets,
+		PoolSizeCount: uint32(len(sizes)),
+		PPoolSizes:    sizes,
+	}
+	var dp vk.DescriptorPool
+	r := vk.CreateDescriptorPool(d.dev, dpci, nil, &dp)
+	dpci.Free()
+	if err := check("vkCreateDescriptorPool", r); err != nil {
+		return nil, err
+	}
+	c.descPool = h(dp)
+	sets := make([]uint64, 0, nsets)
+	for i := range ops {
+		op := &ops[i]
+		if op.Kind != OpDispatch && op.Kind != OpDispatchIndirect {
+			continue
+		}
+		p := op.Pipeline
+		ai := &vk.DescriptorSetAllocateInfo{
+			SType:              vk.StructureTypeDescriptorSetAllocateInfo,
+			DescriptorPool:     dp,
+			DescriptorSetCount: 1,
+			PSetLayouts:        []vk.DescriptorSetLayout{as[vk.DescriptorSetLayout](p.setLayout)},
+		}
+		var ds vk.DescriptorSet
+		r := vk.AllocateDescriptorSets(d.dev, ai, &ds)
+		ai.Free()
+		if err := check("vkAllocateDescriptorSets", r); err != nil {
+			return nil, err
+		}
+		sets = append(sets, h(ds))
+		if len(p.Bindings) == 0 {
+			continue
+		}
+		writes := make([]vk.WriteDescriptorSet, len(p.Bindings))
+		for j, b := range p.Bindings {
+			t := vk.DescriptorTypeStorageBuffer
+			if b.Uniform {
+				t = vk.DescriptorTypeUniformBuffer
+			}
+			br := op.Buffers[j]
+			rng := vk.DeviceSize(br.Size)
+			if rng == 0 {
+				rng = vk.DeviceSize(vk.WholeSize)
+			}
+			writes[j] = vk.WriteDescriptorSet{
+				SType:           vk.StructureTypeWriteDescriptorSet,
+				DstSet:          ds,
+				DstBinding:      b.Binding,
+				DescriptorCount: 1,
+				DescriptorType:  t,
+				PBufferInfo: []vk.DescriptorBufferInfo{{
+					Buffer: as[vk.Buffer](br.Buf.buf),
+					Offset: vk.DeviceSize(br.Off),
+					Range:  rng,
+				}},
+			}
+		}
+		vk.UpdateDescriptorSets(d.dev, uint32(len(writes)), writes, 0, nil)
+	}
+	return sets, nil
+}
+
+// Timestamps reads the raw query values (device ticks) into out, which must
+// hold Queries values. The work must have completed.
+func (c *Commands) Timestamps(out []uint64) error {
+	if c.Queries == 0 {
+		return nil
+	}
+	r := C.vkio_query_results(c.d.fns, C.uint64_t(c.qp), 0, C.uint32_t(c.Queries), (*C.uint64_t)(unsafe.Pointer(&out[0])), 1)
+	return checkC("vkGetQueryPoolResults", r)
+}
+
+// Destroy frees the command buffer and destroys its pools. The work must
+// have completed.
+func (c *Commands) Destroy() {
+	d := c.d
+	if c.qp != 0 {
+		vk.DestroyQueryPool(d.dev, as[vk.QueryPool](c.qp), nil)
+		c.qp = 0
+	}
+	if c.descPool != 0 {
+		vk.DestroyDescriptorPool(d.dev, as[vk.DescriptorPool](c.descPool), nil)
+		c.descPool = 0
+	}
+	if c.pool != 0 {
+		if c.cb != nil {
+			vk.FreeCommandBuffers(d.dev, as[vk.CommandPool](c.pool), 1, []vk.CommandBuffer{c.cb})
+			c.cb = nil
+		}
+		vk.DestroyCommandPool(d.dev, as[vk.CommandPool](c.pool), nil)
+		c.pool = 0
+	}
+}

@@ -1,0 +1,398 @@
+package vkx
+
+/*
+#include "shim.h"
+#include <stdlib.h>
+*/
+import "C"
+
+import (
+	"errors"
+	"sync"
+	"time"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// FaultOp names a seam where tests can inject failures.
+type FaultOp int
+
+// Fault seams.
+const (
+	FaultSubmit FaultOp = iota // vkQueueSubmit
+	FaultWait                  // vkWaitSemaphores / vkWaitForFences
+	FaultAlloc                 // vkAllocateMemory
+	numFaultOps
+)
+
+// ErrUnsupported reports a device without what vkio needs.
+var ErrUnsupported = errors.New("device lacks a required feature")
+
+// Device is a VkDevice with one compute queue, the device's timeline
+// semaphore (every submission signals the next value), and the per-device
+// C function table for the hot path.
+type Device struct {
+	Phys *PhysicalDevice
+	inst *Instance
+	dev  vk.Device
+
+	// QueueMu serialises every use of the VkQueue (Vulkan requires external
+	// synchronisation); it also orders timeline values with submissions.
+	QueueMu sync.Mutex
+	queue   vk.Queue
+	next    uint64 // last timeline value handed out, under QueueMu
+
+	fns      *C.vkio_fns
+	timeline uint64
+	cache    uint64 // VkPipelineCache
+
+	faultMu sync.Mutex
+	faults  [numFaultOps]fault
+}
+
+type fault struct {
+	code  Result
+	count int
+}
+
+// DeviceConfig configures NewDevice.
+type DeviceConfig struct {
+	// PipelineCache is initial pipeline-cache data (may be nil or stale: the
+	// driver ignores data it does not recognise).
+	PipelineCache []byte
+}
+
+// NewDevice creates a logical device on physical device index with one
+// compute queue and timeline semaphores enabled. Only what the device
+// reports is requested: the timeline feature, and VK_EXT_calibrated_timestamps
+// where it is listed.
+func (in *Instance) NewDevice(index int, cfg DeviceConfig) (*Device, error) {
+	if index < 0 || index >= len(in.Devices) {
+		return nil, errors.New("no such device")
+	}
+	p := in.Devices[index]
+	if p.QueueFamily < 0 {
+		return nil, errors.Join(ErrUnsupported, errors.New(p.Name+": no compute queue"))
+	}
+	if !p.Timeline {
+		return nil, errors.Join(ErrUnsupported, errors.New(p.Name+": no Vulkan 1.2 timeline semaphores"))
+	}
+	var exts []string
+	if p.Calibrated {
+		exts = append(exts, cstr("VK_EXT_calibrated_timestamps"))
+	}
+	tl := C.vkio_timeline_features()
+	defer C.free(tl)
+	qci := []vk.DeviceQueueCreateInfo{{
+		SType:            vk.StructureTypeDeviceQueueCreateInfo,
+		QueueFamilyIndex: uint32(p.QueueFamily),
+		QueueCount:       1,
+		PQueuePriorities: []float32{1},
+	}}
+	ci := &vk.DeviceCreateInfo{
+		SType:                   vk.StructureTypeDeviceCreateInfo,
+		PNext:                   tl,
+		QueueCreateInfoCount:    1,
+		PQueueCreateInfos:       qci,
+		EnabledExtensionCount:   uint32(len(exts)),
+		PpEnabledExtensionNames: exts,
+	}
+	var dev vk.Device
+	r := vk.CreateDevice(p.pd, ci, nil, &dev)
+	ci.Free()
+	if err := check("vkCreateDevice", r); err != nil {
+		return nil, err
+	}
+	d := &Device{Phys: p, inst: in, dev: dev}
+	var q vk.Queue
+	vk.GetDeviceQueue(dev, uint32(p.QueueFamily), 0, &q)
+	d.queue = q
+	d.fns = (*C.vkio_fns)(C.calloc(1, C.size_t(unsafe.Sizeof(C.vkio_fns{}))))
+	cal := C.int(0)
+	if p.Calibrated {
+		cal = 1
+	}
+	if C.vkio_fns_load(as[C.VkInstance](h(in.inst)), as[C.VkDevice](h(dev)), cal, d.fns) == 0 {
+		d.Destroy()
+		return nil, errors.Join(ErrUnsupported, errors.New("vkGetDeviceProcAddr: missing Vulkan 1.2 entry points"))
+	}
+	var sem C.uint64_t
+	if err := checkC("vkCreateSemaphore(timeline)", C.vkio_create_timeline(d.fns, 0, &sem)); err != nil {
+		d.Destroy()
+		return nil, err
+	}
+	d.timeline = uint64(sem)
+	if err := d.createCache(cfg.PipelineCache); err != nil {
+		d.Destroy()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Device) createCache(data []byte) error {
+	ci := &vk.PipelineCacheCreateInfo{SType: vk.StructureTypePipelineCacheCreateInfo}
+	var cdata unsafe.Pointer
+	if len(data) > 0 {
+		cdata = C.CBytes(data)
+		ci.InitialDataSize = uint(len(data))
+		ci.PInitialData = cdata
+	}
+	var pc vk.PipelineCache
+	r := vk.CreatePipelineCache(d.dev, ci, nil, &pc)
+	ci.Free()
+	if cdata != nil {
+		C.free(cdata)
+	}
+	if err := check("vkCreatePipelineCache", r); err != nil {
+		return err
+	}
+	d.cache = h(pc)
+	return nil
+}
+
+// PipelineCacheData returns the pipeline cache's contents, for saving.
+func (d *Device) PipelineCacheData() ([]byte, error) {
+	pc := as[vk.PipelineCache](d.cache)
+	var n uint
+	if err := check("vkGetPipelineCacheData", vk.GetPipelineCacheData(d.dev, pc, &n, nil)); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	buf := C.malloc(C.size_t(n))
+	defer C.free(buf)
+	if err := check("vkGetPipelineCacheData", vk.GetPipelineCacheData(d.dev, pc, &n, buf)); err != nil {
+		return nil, err
+	}
+	return C.GoBytes(buf, C.int(n)), nil
+}
+
+// WaitIdle waits until the device has finished all work.
+func (d *Device) WaitIdle() error {
+	d.QueueMu.Lock()
+	defer d.QueueMu.Unlock()
+	return check("vkDeviceWaitIdle", vk.DeviceWaitIdle(d.dev))
+}
+
+// Destroy waits for the device to go idle and destroys it. Every object
+// created from it must have been destroyed (the validation layer reports
+// leaks here).
+func (d *Device) Destroy() {
+	if d.dev == nil {
+		return
+	}
+	vk.DeviceWaitIdle(d.dev)
+	if d.cache != 0 {
+		vk.DestroyPipelineCache(d.dev, as[vk.PipelineCache](d.cache), nil)
+		d.cache = 0
+	}
+	if d.timeline != 0 {
+		C.vkio_destroy_semaphore(d.fns, C.uint64_t(d.timeline))
+		d.timeline = 0
+	}
+	vk.DestroyDevice(d.dev, nil)
+	d.dev = nil
+	if d.fns != nil {
+		C.free(unsafe.Pointer(d.fns))
+		d.fns = nil
+	}
+}
+
+// InjectFault makes the next count calls at seam op fail with code
+// (count < 0: until cleared with count 0).
+func (d *Device) InjectFault(op FaultOp, code Result, count int) {
+	d.faultMu.Lock()
+	d.faults[op] = fault{code: code, count: count}
+	d.faultMu.Unlock()
+}
+
+func (d *Device) fault(op FaultOp, name string) error {
+	d.faultMu.Lock()
+	defer d.faultMu.Unlock()
+	f := &d.faults[op]
+	if f.count == 0 {
+		return nil
+	}
+	if f.count > 0 {
+		f.count--
+	}
+	return &CallError{Op: name, Code: f.code, Injected: true}
+}
+
+// Submit submits cmds (nil: an empty submission) signalling the timeline
+// with the next value, which it returns. The caller must hold QueueMu.
+func (d *Device) SubmitLocked(cmds *Commands) (uint64, error) {
+	if err := d.fault(FaultSubmit, "vkQueueSubmit"); err != nil {
+		return 0, err
+	}
+	var cb C.VkCommandBuffer
+	if cmds != nil {
+		cb = as[C.VkCommandBuffer](h(cmds.cb))
+	}
+	v := d.next + 1
+	r := C.vkio_submit(d.fns, as[C.VkQueue](h(d.queue)), cb, C.uint64_t(d.timeline), C.uint64_t(v), 0)
+	if err := checkC("vkQueueSubmit", r); err != nil {
+		return 0, err
+	}
+	d.next = v
+	return v, nil
+}
+
+// Submit is SubmitLocked under QueueMu.
+func (d *Device) Submit(cmds *Commands) (uint64, error) {
+	d.QueueMu.Lock()
+	v, err := d.SubmitLocked(cmds)
+	d.QueueMu.Unlock()
+	return v, err
+}
+
+// Wait blocks the calling thread until the timeline reaches value or the
+// timeout passes (a *CallError with Code Timeout).
+func (d *Device) Wait(value uint64, timeout time.Duration) error {
+	if err := d.fault(FaultWait, "vkWaitSemaphores"); err != nil {
+		return err
+	}
+	if timeout < 0 {
+		timeout = 0
+	}
+	r := C.vkio_wait_value(d.fns, C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(timeout))
+	if r == C.VK_TIMEOUT {
+		return &CallError{Op: "vkWaitSemaphores", Code: Timeout}
+	}
+	return checkC("vkWaitSemaphores", r)
+}
+
+// Completed returns the timeline's current value: every submission with a
+// value at or below it has finished.
+func (d *Device) Completed() (uint64, error) {
+	var v C.uint64_t
+	if err := checkC("vkGetSemaphoreCounterValue", C.vkio_counter(d.fns, C.uint64_t(d.timeline), &v)); err != nil {
+		return 0, err
+	}
+	return uint64(v), nil
+}
+
+// Calibrate reads the device's timestamp counter and CLOCK_MONOTONIC (ns)
+// together with VK_EXT_calibrated_timestamps; maxDev is the driver's bound
+// on the sampling deviation, in ns.
+func (d *Device) Calibrate() (deviceTicks, hostNs, maxDev uint64, err error) {
+	var dt, hn, md C.uint64_t
+	if err := checkC("vkGetCalibratedTimestampsEXT", C.vkio_calibrate(d.fns, &dt, &hn, &md)); err != nil {
+		return 0, 0, 0, err
+	}
+	return uint64(dt), uint64(hn), uint64(md), nil
+}
+
+// Buffer is a VkBuffer bound to its own VkDeviceMemory, mapped when the
+// memory is host-visible and mapping was asked for.
+type Buffer struct {
+	d        *Device
+	buf, mem uint64
+	Size     uint64
+	MemType  int
+	// Mapped is the persistently mapped memory (nil when not mapped).
+	Mapped []byte
+}
+
+// Buffer usage: storage, uniform, indirect and both transfer directions.
+const bufferUsage = vk.BufferUsageStorageBufferBit | vk.BufferUsageUniformBufferBit |
+	vk.BufferUsageIndirectBufferBit | vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit
+
+// NewBuffer creates a buffer of size bytes in the memory type chosen by
+// pick (given the allowed type bits), mapping it when pick says so.
+func (d *Device) NewBuffer(size uint64, pick func(typeBits uint32) (index int, mapped bool)) (*Buffer, error) {
+	ci := &vk.BufferCreateInfo{
+		SType:       vk.StructureTypeBufferCreateInfo,
+		Size:        vk.DeviceSize(size),
+		Usage:       vk.BufferUsageFlags(bufferUsage),
+		SharingMode: vk.SharingModeExclusive,
+	}
+	var buf vk.Buffer
+	r := vk.CreateBuffer(d.dev, ci, nil, &buf)
+	ci.Free()
+	if err := check("vkCreateBuffer", r); err != nil {
+		return nil, err
+	}
+	b := &Buffer{d: d, buf: h(buf), Size: size}
+	var req vk.MemoryRequirements
+	vk.GetBufferMemoryRequirements(d.dev, buf, &req)
+	req.Deref()
+	req.Free()
+	t, mapped := pick(req.MemoryTypeBits)
+	if t < 0 {
+		b.Destroy()
+		return nil, errors.Join(ErrUnsupported, errors.New("no suitable memory type"))
+	}
+	b.MemType = t
+	if err := d.fault(FaultAlloc, "vkAllocateMemory"); err != nil {
+		b.Destroy()
+		return nil, err
+	}
+	ai := &vk.MemoryAllocateInfo{
+		SType:           vk.StructureTypeMemoryAllocateInfo,
+		AllocationSize:  req.Size,
+		MemoryTypeIndex: uint32(t),
+	}
+	var mem vk.DeviceMemory
+	r = vk.AllocateMemory(d.dev, ai, nil, &mem)
+	ai.Free()
+	if err := check("vkAllocateMemory", r); err != nil {
+		b.Destroy()
+		return nil, err
+	}
+	b.mem = h(mem)
+	if err := check("vkBindBufferMemory", vk.BindBufferMemory(d.dev, buf, mem, 0)); err != nil {
+		b.Destroy()
+		return nil, err
+	}
+	if mapped {
+		var p unsafe.Pointer
+		if err := check("vkMapMemory", vk.MapMemory(d.dev, mem, 0, vk.DeviceSize(size), 0, &p)); err != nil {
+			b.Destroy()
+			return nil, err
+		}
+		b.Mapped = unsafe.Slice((*byte)(p), size)
+	}
+	return b, nil
+}
+
+// Destroy unmaps, destroys and frees the buffer.
+func (b *Buffer) Destroy() {
+	d := b.d
+	if b.Mapped != nil {
+		vk.UnmapMemory(d.dev, as[vk.DeviceMemory](b.mem))
+		b.Mapped = nil
+	}
+	if b.buf != 0 {
+		vk.DestroyBuffer(d.dev, as[vk.Buffer](b.buf), nil)
+		b.buf = 0
+	}
+	if b.mem != 0 {
+		vk.FreeMemory(d.dev, as[vk.DeviceMemory](b.mem), nil)
+		b.mem = 0
+	}
+}
+
+// RawBuffer creates a VkBuffer of size bytes with no memory and destroys it
+// again, without vkio's argument checks. Tests use size 0 to provoke a
+// validation error on purpose.
+func (d *Device) RawBuffer(size uint64) error {
+	ci := &vk.BufferCreateInfo{
+		SType:       vk.StructureTypeBufferCreateInfo,
+		Size:        vk.DeviceSize(size),
+		Usage:       vk.BufferUsageFlags(vk.BufferUsageStorageBufferBit),
+		SharingMode: vk.SharingModeExclusive,
+	}
+	var buf vk.Buffer
+	r := vk.CreateBuffer(d.dev, ci, nil, &buf)
+	ci.Free()
+	if err := check("vkCreateBuffer", r); err != nil {
+		return err
+	}
+	if buf != nil {
+		vk.DestroyBuffer(d.dev, buf, nil)
+	}
+	return nil
+}

@@ -1,0 +1,400 @@
+package vkx
+
+/*
+#include "shim.h"
+#include <stdlib.h>
+*/
+import "C"
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// Message is one message from the validation layer (debug report).
+type Message struct {
+	Error   bool   // VK_DEBUG_REPORT_ERROR_BIT_EXT
+	Warning bool   // a warning or performance warning
+	Layer   string // layer prefix, e.g. "Validation"
+	Code    int32
+	Text    string
+}
+
+// String formats the message with its layer and severity.
+func (m Message) String() string {
+	sev := "warning"
+	if m.Error {
+		sev = "error"
+	}
+	return fmt.Sprintf("[%s %s] %s", m.Layer, sev, m.Text)
+}
+
+// InstanceConfig configures NewInstance.
+type InstanceConfig struct {
+	AppName string
+	// Validation enables VK_LAYER_KHRONOS_validation with a debug-report
+	// callback that hands every error and warning to OnMessage.
+	Validation bool
+	// SyncValidation also enables synchronization validation.
+	SyncValidation bool
+	OnMessage      func(Message)
+}
+
+// Instance is a VkInstance and, with validation, its debug-report callback.
+type Instance struct {
+	inst     vk.Instance
+	callback uint64
+	userData unsafe.Pointer // C memory holding this instance's sink id
+	sinkID   uint64
+	Devices  []*PhysicalDevice
+	Layers   []string
+}
+
+// Debug-report routing: vulkan-go keeps one process-global Go callback, so
+// every instance's callback carries its sink id in pUserData.
+var (
+	sinkMu   sync.Mutex
+	sinks    = map[uint64]func(Message){}
+	nextSink uint64
+)
+
+func debugCallback(flags vk.DebugReportFlags, _ vk.DebugReportObjectType, _ uint64, _ uint, code int32, layer, msg string, user unsafe.Pointer) vk.Bool32 {
+	if user == nil {
+		return vk.False
+	}
+	id := *(*uint64)(user)
+	sinkMu.Lock()
+	fn := sinks[id]
+	sinkMu.Unlock()
+	if fn != nil {
+		fn(Message{
+			Error:   flags&vk.DebugReportFlags(vk.DebugReportErrorBit) != 0,
+			Warning: flags&vk.DebugReportFlags(vk.DebugReportWarningBit|vk.DebugReportPerformanceWarningBit) != 0,
+			Layer:   strings.Clone(layer),
+			Code:    code,
+			Text:    strings.Clone(msg),
+		})
+	}
+	return vk.False
+}
+
+// HasLayer reports whether the loader knows the instance layer name.
+func HasLayer(name string) (bool, error) {
+	if err := Init(); err != nil {
+		return false, err
+	}
+	var n uint32
+	if err := check("vkEnumerateInstanceLayerProperties", vk.EnumerateInstanceLayerProperties(&n, nil)); err != nil {
+		return false, err
+	}
+	props := make([]vk.LayerProperties, n)
+	if n > 0 {
+		if err := check("vkEnumerateInstanceLayerProperties", vk.EnumerateInstanceLayerProperties(&n, props)); err != nil {
+			return false, err
+		}
+	}
+	for i := range props[:n] {
+		props[i].Deref()
+		if gostr(props[i].LayerName[:]) == name {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// ValidationLayer is the Khronos validation layer's name.
+const ValidationLayer = "VK_LAYER_KHRONOS_validation"
+
+// NewInstance creates a Vulkan 1.2 instance and enumerates its devices.
+func NewInstance(cfg InstanceConfig) (*Instance, error) {
+	if err := Init(); err != nil {
+		return nil, err
+	}
+	in := &Instance{}
+	var layers, exts []string
+	if cfg.Validation {
+		ok, err := HasLayer(ValidationLayer)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, &CallError{Op: "vkCreateInstance(" + ValidationLayer + ")", Code: ErrorLayerNotPresent}
+		}
+		layers = append(layers, cstr(ValidationLayer))
+		exts = append(exts, cstr("VK_EXT_debug_report"))
+		in.Layers = []string{ValidationLayer}
+		if cfg.SyncValidation {
+			exts = append(exts, cstr("VK_EXT_validation_features"))
+		}
+	}
+	app := &vk.ApplicationInfo{
+		SType:            vk.StructureTypeApplicationInfo,
+		PApplicationName: cstr(cfg.AppName),
+		PEngineName:      cstr("vkio"),
+		ApiVersion:       vk.MakeVersion(1, 2, 0),
+	}
+	ci := &vk.InstanceCreateInfo{
+		SType:                   vk.StructureTypeInstanceCreateInfo,
+		PApplicationInfo:        app,
+		EnabledLayerCount:       uint32(len(layers)),
+		PpEnabledLayerNames:     layers,
+		EnabledExtensionCount:   uint32(len(exts)),
+		PpEnabledExtensionNames: exts,
+	}
+	var features unsafe.Pointer
+	if cfg.Validation && cfg.SyncValidation {
+		features = C.vkio_validation_features()
+		ci.PNext = features
+	}
+	var inst vk.Instance
+	r := vk.CreateInstance(ci, nil, &inst)
+	ci.Free()
+	app.Free()
+	if features != nil {
+		C.free(features)
+	}
+	if err := check("vkCreateInstance", r); err != nil {
+		return nil, err
+	}
+	if err := vk.InitInstance(inst); err != nil {
+		vk.DestroyInstance(inst, nil)
+		return nil, fmt.Errorf("vulkan-go InitInstance: %w", err)
+	}
+	in.inst = inst
+	if cfg.Validation {
+		if err := in.installCallback(cfg.OnMessage); err != nil {
+			in.Destroy()
+			return nil, err
+		}
+	}
+	if err := in.enumerate(); err != nil {
+		in.Destroy()
+		return nil, err
+	}
+	return in, nil
+}
+
+func (in *Instance) installCallback(fn func(Message)) error {
+	if fn == nil {
+		fn = func(Message) {}
+	}
+	sinkMu.Lock()
+	nextSink++
+	in.sinkID = nextSink
+	sinks[in.sinkID] = fn
+	sinkMu.Unlock()
+	in.userData = C.malloc(8)
+	*(*uint64)(in.userData) = in.sinkID
+	ci := &vk.DebugReportCallbackCreateInfo{
+		SType:       vk.StructureTypeDebugReportCallbackCreateInfo,
+		Flags:       vk.DebugReportFlags(vk.DebugReportErrorBit | vk.DebugReportWarningBit | vk.DebugReportPerformanceWarningBit),
+		PfnCallback: debugCallback,
+		PUserData:   in.userData,
+	}
+	var cb vk.DebugReportCallback
+	r := vk.CreateDebugReportCallback(in.inst, ci, nil, &cb)
+	ci.Free()
+	if err := check("vkCreateDebugReportCallbackEXT", r); err != nil {
+		return err
+	}
+	in.callback = h(cb)
+	return nil
+}
+
+// Destroy destroys the callback and the instance. Devices must be destroyed first.
+func (in *Instance) Destroy() {
+	if in.inst == nil {
+		return
+	}
+	if in.callback != 0 {
+		vk.DestroyDebugReportCallback(in.inst, as[vk.DebugReportCallback](in.callback), nil)
+		in.callback = 0
+	}
+	vk.DestroyInstance(in.inst, nil)
+	in.inst = nil
+	if in.userData != nil {
+		sinkMu.Lock()
+		delete(sinks, in.sinkID)
+		sinkMu.Unlock()
+		C.free(in.userData)
+		in.userData = nil
+	}
+}
+
+// DebugMessage injects a message through the debug-report machinery, as the
+// layer would (vkDebugReportMessageEXT); tests use it to check the gate.
+func (in *Instance) DebugMessage(text string) {
+	if in.callback == 0 {
+		return
+	}
+	vk.DebugReportMessage(in.inst, vk.DebugReportFlags(vk.DebugReportErrorBit), vk.DebugReportObjectTypeUnknown, 0, 0, 0, cstr("vkio"), cstr(text))
+}
+
+// Device types, as VkPhysicalDeviceType.
+const (
+	TypeOther      = 0
+	TypeIntegrated = 1
+	TypeDiscrete   = 2
+	TypeVirtual    = 3
+	TypeCPU        = 4
+)
+
+// Memory property flags.
+const (
+	MemDeviceLocal  = 0x1
+	MemHostVisible  = 0x2
+	MemHostCoherent = 0x4
+	MemHostCached   = 0x8
+)
+
+// Limits are the device limits vkio checks against.
+type Limits struct {
+	MaxWorkGroupCount               [3]uint32
+	MaxWorkGroupSize                [3]uint32
+	MaxWorkGroupInvocations         uint32
+	MaxPushConstantsSize            uint32
+	MaxStorageBufferRange           uint32
+	MaxUniformBufferRange           uint32
+	MaxBoundDescriptorSets          uint32
+	MaxSharedMemorySize             uint32
+	MinStorageBufferOffsetAlignment uint64
+	MinUniformBufferOffsetAlignment uint64
+	NonCoherentAtomSize             uint64
+}
+
+// MemoryType is one VkMemoryType.
+type MemoryType struct {
+	Flags uint32
+	Heap  int
+}
+
+// PhysicalDevice describes one VkPhysicalDevice.
+type PhysicalDevice struct {
+	Index         int
+	Name          string
+	Type          int
+	APIVersion    uint32
+	DriverVersion uint32
+	VendorID      uint32
+	DeviceID      uint32
+	Limits        Limits
+	// QueueFamily is the first family with compute support, or -1.
+	QueueFamily        int
+	QueueCount         int
+	TimestampValidBits uint32
+	TimestampPeriod    float32
+	Timeline           bool // timeline semaphores supported
+	// Calibrated reports VK_EXT_calibrated_timestamps with CLOCK_MONOTONIC.
+	Calibrated  bool
+	Extensions  map[string]bool
+	MemoryTypes []MemoryType
+	HeapSizes   []uint64
+
+	pd vk.PhysicalDevice
+}
+
+// APIString formats APIVersion as major.minor.patch.
+func (p *PhysicalDevice) APIString() string {
+	v := p.APIVersion
+	return fmt.Sprintf("%d.%d.%d", v>>22, (v>>12)&0x3ff, v&0xfff)
+}
+
+func (in *Instance) enumerate() error {
+	var n uint32
+	if err := check("vkEnumeratePhysicalDevices", vk.EnumeratePhysicalDevices(in.inst, &n, nil)); err != nil {
+		return err
+	}
+	pds := make([]vk.PhysicalDevice, n)
+	if n > 0 {
+		if err := check("vkEnumeratePhysicalDevices", vk.EnumeratePhysicalDevices(in.inst, &n, pds)); err != nil {
+			return err
+		}
+	}
+	for i, pd := range pds[:n] {
+		in.Devices = append(in.Devices, in.describe(i, pd))
+	}
+	return nil
+}
+
+func (in *Instance) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
+	p := &PhysicalDevice{Index: i, pd: pd, QueueFamily: -1, Extensions: map[string]bool{}}
+	var props vk.PhysicalDeviceProperties
+	vk.GetPhysicalDeviceProperties(pd, &props)
+	props.Deref()
+	props.Limits.Deref()
+	p.Name = gostr(props.DeviceName[:])
+	p.Type = int(props.DeviceType)
+	p.APIVersion = props.ApiVersion
+	p.DriverVersion = props.DriverVersion
+	p.VendorID = props.VendorID
+	p.DeviceID = props.DeviceID
+	l := &props.Limits
+	p.Limits = Limits{
+		MaxWorkGroupCount:               l.MaxComputeWorkGroupCount,
+		MaxWorkGroupSize:                l.MaxComputeWorkGroupSize,
+		MaxWorkGroupInvocations:         l.MaxComputeWorkGroupInvocations,
+		MaxPushConstantsSize:            l.MaxPushConstantsSize,
+		MaxStorageBufferRange:           l.MaxStorageBufferRange,
+		MaxUniformBufferRange:           l.MaxUniformBufferRange,
+		MaxBoundDescriptorSets:          l.MaxBoundDescriptorSets,
+		MaxSharedMemorySize:             l.MaxComputeSharedMemorySize,
+		MinStorageBufferOffsetAlignment: uint64(l.MinStorageBufferOffsetAlignment),
+		MinUniformBufferOffsetAlignment: uint64(l.MinUniformBufferOffsetAlignment),
+		NonCoherentAtomSize:             uint64(l.NonCoherentAtomSize),
+	}
+	p.TimestampPeriod = l.TimestampPeriod
+	props.Free()
+
+	var qn uint32
+	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &qn, nil)
+	qfs := make([]vk.QueueFamilyProperties, qn)
+	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &qn, qfs)
+	for qi := range qfs[:qn] {
+		qfs[qi].Deref()
+		if qfs[qi].QueueFlags&vk.QueueFlags(vk.QueueComputeBit) != 0 && qfs[qi].QueueCount > 0 {
+			p.QueueFamily = qi
+			p.QueueCount = int(qfs[qi].QueueCount)
+			p.TimestampValidBits = qfs[qi].TimestampValidBits
+			break
+		}
+	}
+
+	var mp vk.PhysicalDeviceMemoryProperties
+	vk.GetPhysicalDeviceMemoryProperties(pd, &mp)
+	mp.Deref()
+	for t := 0; t < int(mp.MemoryTypeCount); t++ {
+		mp.MemoryTypes[t].Deref()
+		p.MemoryTypes = append(p.MemoryTypes, MemoryType{Flags: uint32(mp.MemoryTypes[t].PropertyFlags), Heap: int(mp.MemoryTypes[t].HeapIndex)})
+	}
+	for hi := 0; hi < int(mp.MemoryHeapCount); hi++ {
+		mp.MemoryHeaps[hi].Deref()
+		p.HeapSizes = append(p.HeapSizes, uint64(mp.MemoryHeaps[hi].Size))
+	}
+	mp.Free()
+
+	var en uint32
+	if vk.EnumerateDeviceExtensionProperties(pd, "", &en, nil) == vk.Success && en > 0 {
+		eps := make([]vk.ExtensionProperties, en)
+		if vk.EnumerateDeviceExtensionProperties(pd, "", &en, eps) == vk.Success {
+			for k := range eps[:en] {
+				eps[k].Deref()
+				p.Extensions[gostr(eps[k].ExtensionName[:])] = true
+			}
+		}
+	}
+	cinst := as[C.VkInstance](h(in.inst))
+	cpd := as[C.VkPhysicalDevice](h(pd))
+	if p.APIVersion >= vk.MakeVersion(1, 2, 0) {
+		p.Timeline = C.vkio_timeline_supported(cinst, cpd) != 0
+	}
+	if p.Extensions["VK_EXT_calibrated_timestamps"] {
+		const device, monotonic = 0, 1 // VkTimeDomainEXT
+		bits := uint32(C.vkio_time_domains(cinst, cpd))
+		p.Calibrated = bits&(1<<device) != 0 && bits&(1<<monotonic) != 0
+	}
+	return p
+}

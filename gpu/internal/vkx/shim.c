@@ -1,0 +1,203 @@
+#include "shim.h"
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static PFN_vkGetInstanceProcAddr gipa;
+
+void *vkio_loader_open(const char **err) {
+	static const char *names[] = {"libvulkan.so.1", "libvulkan.so"};
+	*err = NULL;
+	if (gipa) {
+		return (void *)gipa;
+	}
+	for (int i = 0; i < 2; i++) {
+		void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		if (!lib) {
+			*err = dlerror();
+			continue;
+		}
+		void *sym = dlsym(lib, "vkGetInstanceProcAddr");
+		if (!sym) {
+			*err = dlerror();
+			dlclose(lib);
+			continue;
+		}
+		gipa = (PFN_vkGetInstanceProcAddr)sym;
+		*err = NULL;
+		return sym;
+	}
+	return NULL;
+}
+
+int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns *f) {
+	memset(f, 0, sizeof *f);
+	f->device = device;
+	PFN_vkGetDeviceProcAddr gdpa = (PFN_vkGetDeviceProcAddr)gipa(instance, "vkGetDeviceProcAddr");
+	if (!gdpa) {
+		return 0;
+	}
+#define LOAD(name) f->name = (PFN_vk##name)gdpa(device, "vk" #name)
+	LOAD(QueueSubmit);
+	LOAD(WaitSemaphores);
+	LOAD(GetSemaphoreCounterValue);
+	LOAD(CreateSemaphore);
+	LOAD(DestroySemaphore);
+	LOAD(WaitForFences);
+	LOAD(ResetFences);
+	LOAD(GetQueryPoolResults);
+#undef LOAD
+	if (calibrated) {
+		f->GetCalibratedTimestampsEXT = (PFN_vkGetCalibratedTimestampsEXT)gdpa(device, "vkGetCalibratedTimestampsEXT");
+	}
+	return f->QueueSubmit && f->WaitSemaphores && f->GetSemaphoreCounterValue && f->CreateSemaphore &&
+	       f->DestroySemaphore && f->WaitForFences && f->ResetFences && f->GetQueryPoolResults;
+}
+
+int vkio_timeline_supported(VkInstance instance, VkPhysicalDevice pd) {
+	PFN_vkGetPhysicalDeviceFeatures2 gf2 =
+		(PFN_vkGetPhysicalDeviceFeatures2)gipa(instance, "vkGetPhysicalDeviceFeatures2");
+	if (!gf2) {
+		return 0;
+	}
+	VkPhysicalDeviceTimelineSemaphoreFeatures tl = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES,
+	};
+	VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &tl};
+	gf2(pd, &f2);
+	return tl.timelineSemaphore == VK_TRUE;
+}
+
+void *vkio_timeline_features(void) {
+	VkPhysicalDeviceTimelineSemaphoreFeatures *tl = calloc(1, sizeof *tl);
+	tl->sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES;
+	tl->timelineSemaphore = VK_TRUE;
+	return tl;
+}
+
+void *vkio_validation_features(void) {
+	struct {
+		VkValidationFeaturesEXT vf;
+		VkValidationFeatureEnableEXT en[1];
+	} *p = calloc(1, sizeof *p);
+	p->en[0] = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+	p->vf.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT;
+	p->vf.enabledValidationFeatureCount = 1;
+	p->vf.pEnabledValidationFeatures = p->en;
+	return p;
+}
+
+uint32_t vkio_time_domains(VkInstance instance, VkPhysicalDevice pd) {
+	PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT f =
+		(PFN_vkGetPhysicalDeviceCalibrateableTimeDomainsEXT)gipa(instance, "vkGetPhysicalDeviceCalibrateableTimeDomainsEXT");
+	if (!f) {
+		return 0;
+	}
+	uint32_t n = 0;
+	if (f(pd, &n, NULL) != VK_SUCCESS || n == 0) {
+		return 0;
+	}
+	VkTimeDomainEXT d[16];
+	if (n > 16) {
+		n = 16;
+	}
+	if (f(pd, &n, d) < 0) {
+		return 0;
+	}
+	uint32_t bits = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if ((uint32_t)d[i] < 32) {
+			bits |= 1u << (uint32_t)d[i];
+		}
+	}
+	return bits;
+}
+
+VkResult vkio_create_timeline(vkio_fns *f, uint64_t initial, uint64_t *sem) {
+	VkSemaphoreTypeCreateInfo tci = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+		.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
+		.initialValue = initial,
+	};
+	VkSemaphoreCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &tci};
+	VkSemaphore s = VK_NULL_HANDLE;
+	VkResult r = f->CreateSemaphore(f->device, &ci, NULL, &s);
+	*sem = (uint64_t)s;
+	return r;
+}
+
+void vkio_destroy_semaphore(vkio_fns *f, uint64_t sem) {
+	f->DestroySemaphore(f->device, (VkSemaphore)sem, NULL);
+}
+
+VkResult vkio_submit(vkio_fns *f, VkQueue q, VkCommandBuffer cb, uint64_t sem, uint64_t value, uint64_t fence) {
+	VkSemaphore s = (VkSemaphore)sem;
+	VkTimelineSemaphoreSubmitInfo ti = {
+		.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+		.signalSemaphoreValueCount = 1,
+		.pSignalSemaphoreValues = &value,
+	};
+	VkSubmitInfo si = {
+		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+		.pNext = &ti,
+		.commandBufferCount = cb ? 1 : 0,
+		.pCommandBuffers = &cb,
+		.signalSemaphoreCount = 1,
+		.pSignalSemaphores = &s,
+	};
+	return f->QueueSubmit(q, 1, &si, (VkFence)fence);
+}
+
+VkResult vkio_wait_value(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t timeout_ns) {
+	VkSemaphore s = (VkSemaphore)sem;
+	VkSemaphoreWaitInfo wi = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+		.semaphoreCount = 1,
+		.pSemaphores = &s,
+		.pValues = &value,
+	};
+	return f->WaitSemaphores(f->device, &wi, timeout_ns);
+}
+
+VkResult vkio_counter(vkio_fns *f, uint64_t sem, uint64_t *value) {
+	return f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem, value);
+}
+
+VkResult vkio_wait_fences(vkio_fns *f, uint32_t n, const uint64_t *fences, int all, uint64_t timeout_ns) {
+	return f->WaitForFences(f->device, n, (const VkFence *)fences, all ? VK_TRUE : VK_FALSE, timeout_ns);
+}
+
+VkResult vkio_reset_fence(vkio_fns *f, uint64_t fence) {
+	VkFence fe = (VkFence)fence;
+	return f->ResetFences(f->device, 1, &fe);
+}
+
+VkResult vkio_query_results(vkio_fns *f, uint64_t pool, uint32_t first, uint32_t n, uint64_t *out, int wait) {
+	VkQueryResultFlags flags = VK_QUERY_RESULT_64_BIT;
+	if (wait) {
+		flags |= VK_QUERY_RESULT_WAIT_BIT;
+	}
+	return f->GetQueryPoolResults(f->device, (VkQueryPool)pool, first, n, (size_t)n * 8, out, 8, flags);
+}
+
+VkResult vkio_calibrate(vkio_fns *f, uint64_t *device_ts, uint64_t *host_ns, uint64_t *max_dev) {
+	if (!f->GetCalibratedTimestampsEXT) {
+		return VK_ERROR_EXTENSION_NOT_PRESENT;
+	}
+	VkCalibratedTimestampInfoEXT ci[2] = {
+		{.sType = VK_STRUCTURE_TYPE_CALIBRATED_TIMESTAMP_INFO_EXT, .timeDomain = VK_TIME_DOMAIN_DEVICE_EXT},
+		{.sType = VK_STRUCTURE_TYPE_CALIBRATED_TIMESTAMP_INFO_EXT, .timeDomain = VK_TIME_DOMAIN_CLOCK_MONOTONIC_EXT},
+	};
+	uint64_t ts[2] = {0, 0};
+	VkResult r = f->GetCalibratedTimestampsEXT(f->device, 2, ci, ts, max_dev);
+	*device_ts = ts[0];
+	*host_ns = ts[1];
+	return r;
+}
+
+uint64_t vkio_monotonic_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,64 @@
+// C shims for what vulkan-go lacks (Vulkan 1.1+/1.2 entry points, the
+// calibrated-timestamps extension) or makes slow (the submit/wait hot path:
+// structs live on the C stack, no Go marshalling).
+#ifndef VKIO_SHIM_H
+#define VKIO_SHIM_H
+
+#define VK_NO_PROTOTYPES 1
+#include <vulkan/vulkan.h>
+#include <stdint.h>
+
+// vkio_loader_open dlopens libvulkan.so.1 (then libvulkan.so) and returns
+// vkGetInstanceProcAddr, or NULL with *err set to dlerror()'s text.
+void *vkio_loader_open(const char **err);
+
+// Per-device function table, fetched with vkGetDeviceProcAddr.
+typedef struct vkio_fns {
+	VkDevice device;
+	PFN_vkQueueSubmit QueueSubmit;
+	PFN_vkWaitSemaphores WaitSemaphores;
+	PFN_vkGetSemaphoreCounterValue GetSemaphoreCounterValue;
+	PFN_vkCreateSemaphore CreateSemaphore;
+	PFN_vkDestroySemaphore DestroySemaphore;
+	PFN_vkWaitForFences WaitForFences;
+	PFN_vkResetFences ResetFences;
+	PFN_vkGetQueryPoolResults GetQueryPoolResults;
+	PFN_vkGetCalibratedTimestampsEXT GetCalibratedTimestampsEXT;
+} vkio_fns;
+
+int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns *f);
+
+// vkio_device_features reports whether the physical device supports timeline
+// semaphores (vkGetPhysicalDeviceFeatures2, Vulkan 1.1 core).
+int vkio_timeline_supported(VkInstance instance, VkPhysicalDevice pd);
+
+// vkio_timeline_features returns a malloc'd VkPhysicalDeviceTimelineSemaphoreFeatures
+// (timelineSemaphore = VK_TRUE) to chain into VkDeviceCreateInfo.pNext.
+void *vkio_timeline_features(void);
+
+// vkio_validation_features returns a malloc'd VkValidationFeaturesEXT that
+// enables synchronization validation, for VkInstanceCreateInfo.pNext.
+void *vkio_validation_features(void);
+
+// vkio_time_domains returns a bit set of the calibrateable time domains
+// (bit i = VkTimeDomainEXT i), or 0 when the extension is unavailable.
+uint32_t vkio_time_domains(VkInstance instance, VkPhysicalDevice pd);
+
+VkResult vkio_create_timeline(vkio_fns *f, uint64_t initial, uint64_t *sem);
+void vkio_destroy_semaphore(vkio_fns *f, uint64_t sem);
+
+// vkio_submit submits one command buffer (may be NULL) that signals the
+// timeline semaphore to value, and fence (may be 0).
+VkResult vkio_submit(vkio_fns *f, VkQueue q, VkCommandBuffer cb, uint64_t sem, uint64_t value, uint64_t fence);
+VkResult vkio_wait_value(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t timeout_ns);
+VkResult vkio_counter(vkio_fns *f, uint64_t sem, uint64_t *value);
+VkResult vkio_wait_fences(vkio_fns *f, uint32_t n, const uint64_t *fences, int all, uint64_t timeout_ns);
+VkResult vkio_reset_fence(vkio_fns *f, uint64_t fence);
+VkResult vkio_query_results(vkio_fns *f, uint64_t pool, uint32_t first, uint32_t n, uint64_t *out, int wait);
+
+// vkio_calibrate reads the device timestamp and CLOCK_MONOTONIC together.
+VkResult vkio_calibrate(vkio_fns *f, uint64_t *device_ts, uint64_t *host_ns, uint64_t *max_dev);
+
+uint64_t vkio_monotonic_ns(void);
+
+#endif

@@ -1,0 +1,407 @@
+package gpu
+
+import (
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"vkio/gpu/internal/vkx"
+	"vkio/io"
+)
+
+// Completion is the result of a submission.
+type Completion struct {
+	// Value is the submission's value on the device's timeline semaphore.
+	Value uint64
+	// Submitted and Completed are host times: just before vkQueueSubmit was
+	// called, and when vkio saw the work complete.
+	Submitted, Completed time.Time
+	// Stamps are the batch's timestamps, in order, on the host clock.
+	Stamps []Stamp
+}
+
+// Stamp is one GPU timestamp placed on the host's monotonic clock (see
+// Device.Calibration for the error bound).
+type Stamp struct {
+	Label string
+	At    time.Time
+}
+
+// Span returns the time between the first stamps labelled from and to.
+func (c *Completion) Span(from, to string) (time.Duration, bool) {
+	var a, b *Stamp
+	for i := range c.Stamps {
+		s := &c.Stamps[i]
+		if a == nil && s.Label == from {
+			a = s
+		}
+		if b == nil && s.Label == to {
+			b = s
+		}
+	}
+	if a == nil || b == nil {
+		return 0, false
+	}
+	return b.At.Sub(a.At), true
+}
+
+// pending is a submission tracked until the GPU has finished it, even after
+// its waiter gave up (cancel, timeout): only then are its batch and buffers
+// released.
+type pending struct {
+	value     uint64
+	batch     *Batch
+	promise   *io.Promise[*Completion]
+	settled   atomic.Bool // the promise has been resolved (by anyone)
+	expired   bool        // resolved with ErrTimeout already (completion goroutine only)
+	deadline  time.Time
+	submitted time.Time
+	release   func(ok bool) // run after the GPU finished; ok: results are wanted
+}
+
+func (p *pending) resolve(c *Completion, err error) bool {
+	if p.settled.CompareAndSwap(false, true) {
+		p.promise.Resolve(c, err)
+		return true
+	}
+	return false
+}
+
+// Submit submits batch to the device's queue and returns a future that
+// completes when the GPU has finished it. Submission and its wait are Io
+// operations:
+//
+//   - under a Blocking Io the submission is waited for inline, on the
+//     calling goroutine, before Submit returns;
+//   - under Threaded and Evented Ios the device's single completion
+//     goroutine (one locked OS thread per device, waiting on the device's
+//     timeline semaphore) resolves the future; no OS thread blocks per wait.
+//
+// Awaiting the future is a cancel point: a canceled wait returns an error
+// matching io.ErrCanceled at once, while the device keeps tracking the
+// GPU work until it completes (the batch stays busy until then). Errors are
+// *Error values matching ErrDeviceLost, ErrOutOfMemory, ErrTimeout, ErrBusy,
+// ErrClosed, ...
+func (d *Device) Submit(x io.Io, batch *Batch) *io.Future[*Completion] {
+	return d.submit(x, batch, nil)
+}
+
+// Run submits batch and awaits it: Submit(x, batch).Await(x).
+func (d *Device) Run(x io.Io, batch *Batch) (*Completion, error) {
+	return d.Submit(x, batch).Await(x)
+}
+
+func (d *Device) checkOpen(op string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return errf(op, ErrClosed, "device is closed")
+	}
+	if d.lost != nil {
+		return &Error{Op: op, Detail: "device was lost earlier", Err: ErrDeviceLost}
+	}
+	return nil
+}
+
+func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Completion] {
+	const op = "submit"
+	pr := io.NewPromise[*Completion]()
+	fail := func(err error) *io.Future[*Completion] {
+		if release != nil {
+			release(false)
+		}
+		pr.Resolve(nil, err)
+		return pr.Future()
+	}
+	if x.Kind() == io.KindFailing {
+		return fail(&Error{Op: op, Detail: "the Failing Io fails every operation", Err: io.ErrUnsupported})
+	}
+	if x.Canceled() {
+		return fail(canceled(op))
+	}
+	if b == nil || b.d != d {
+		return fail(errf(op, ErrInvalid, "batch is nil or belongs to another device"))
+	}
+	if err := d.checkOpen(op); err != nil {
+		return fail(err)
+	}
+	d.reapDone()
+	b.mu.Lock()
+	switch {
+	case b.closed:
+		b.mu.Unlock()
+		return fail(errf(op, ErrClosed, "batch is closed"))
+	case b.inflight:
+		b.mu.Unlock()
+		return fail(errf(op, ErrBusy, "the batch's previous submission is still running"))
+	}
+	for _, buf := range b.bufs {
+		if buf.closed.Load() {
+			b.mu.Unlock()
+			return fail(errf(op, ErrClosed, "a buffer of the batch is closed"))
+		}
+	}
+	if err := b.record(); err != nil {
+		b.mu.Unlock()
+		return fail(err)
+	}
+	b.inflight = true
+	cmds := b.cmds
+	b.mu.Unlock()
+	for _, buf := range b.bufs {
+		buf.busy.Add(1)
+	}
+	undo := func() {
+		for _, buf := range b.bufs {
+			buf.busy.Add(-1)
+		}
+		b.mu.Lock()
+		b.inflight = false
+		b.mu.Unlock()
+	}
+
+	p := &pending{batch: b, promise: pr, release: release}
+	if d.opts.WaitTimeout > 0 {
+		p.deadline = time.Now().Add(d.opts.WaitTimeout)
+	}
+	async := x.Kind() != io.KindBlocking
+
+	d.vd.QueueMu.Lock()
+	if err := d.checkOpen(op); err != nil {
+		d.vd.QueueMu.Unlock()
+		undo()
+		return fail(err)
+	}
+	submitted := time.Now()
+	v, err := d.vd.SubmitLocked(cmds)
+	if err != nil {
+		d.vd.QueueMu.Unlock()
+		undo()
+		err = wrap(op, err)
+		if errors.Is(err, ErrDeviceLost) {
+			d.markLost(err)
+		}
+		return fail(err)
+	}
+	p.value = v
+	p.submitted = submitted
+	d.mu.Lock()
+	d.pending = append(d.pending, p)
+	if async {
+		d.startLocked()
+		d.cond.Signal()
+	}
+	d.mu.Unlock()
+	d.vd.QueueMu.Unlock()
+
+	if async {
+		pr.OnCancel(func() { p.resolve(nil, canceled("wait")) })
+		return pr.Future()
+	}
+	d.waitInline(x, p)
+	return pr.Future()
+}
+
+// waitSlice bounds each blocking wait so cancellation and timeouts are
+// noticed promptly.
+const waitSlice = 20 * time.Millisecond
+
+// waitInline waits for p on the calling goroutine (Blocking Io).
+func (d *Device) waitInline(x io.Io, p *pending) {
+	for {
+		timeout := waitSlice
+		if !p.deadline.IsZero() {
+			if left := time.Until(p.deadline); left < timeout {
+				timeout = max(left, 0)
+			}
+		}
+		err := d.vd.Wait(p.value, timeout)
+		if err == nil {
+			d.reap(p.value) // the timeline has reached p.value
+			return
+		}
+		var ce *vkx.CallError
+		if errors.As(err, &ce) && ce.Code == vkx.Timeout {
+			if ce.Injected || (!p.deadline.IsZero() && !time.Now().Before(p.deadline)) {
+				p.resolve(nil, &Error{Op: "wait", Call: ce.Op, Result: int32(ce.Code), Detail: "the submission is still tracked", Err: ErrTimeout})
+				return
+			}
+			if x.Canceled() {
+				p.resolve(nil, canceled("wait"))
+				return
+			}
+			continue
+		}
+		d.markLost(wrap("wait", err))
+		return
+	}
+}
+
+// markLost records a lost device and fails every pending submission's
+// waiter. The submissions stay tracked: Close waits for the device to go
+// idle before releasing them.
+func (d *Device) markLost(err error) {
+	d.mu.Lock()
+	if d.lost == nil {
+		d.lost = err
+	}
+	ps := append([]*pending(nil), d.pending...)
+	d.cond.Broadcast()
+	d.mu.Unlock()
+	for _, p := range ps {
+		p.resolve(nil, err)
+	}
+}
+
+// reapDone completes every pending submission the timeline has passed,
+// without waiting.
+func (d *Device) reapDone() {
+	d.mu.Lock()
+	if len(d.pending) == 0 || d.lost != nil {
+		d.mu.Unlock()
+		return
+	}
+	d.mu.Unlock()
+	v, err := d.vd.Completed()
+	if err != nil {
+		return
+	}
+	d.reap(v)
+}
+
+// reap completes the pending submissions with values up to done.
+func (d *Device) reap(done uint64) {
+	d.mu.Lock()
+	n := 0
+	for n < len(d.pending) && d.pending[n].value <= done {
+		n++
+	}
+	ps := append([]*pending(nil), d.pending[:n]...)
+	d.pending = append(d.pending[:0], d.pending[n:]...)
+	d.mu.Unlock()
+	for _, p := range ps {
+		d.finish(p, true)
+	}
+}
+
+// finish releases what p held and resolves its promise (unless its waiter
+// already gave up). gpuOK is false when the device was lost.
+func (d *Device) finish(p *pending, gpuOK bool) {
+	now := time.Now()
+	var c *Completion
+	var err error
+	b := p.batch
+	if gpuOK && !p.settled.Load() {
+		c = &Completion{Value: p.value, Submitted: p.submitted, Completed: now}
+		if n := len(b.labels); n > 0 {
+			raw := make([]uint64, n)
+			if e := b.cmds.Timestamps(raw); e != nil {
+				err = wrap("timestamps", e)
+			} else {
+				c.Stamps = make([]Stamp, n)
+				for i, t := range raw {
+					c.Stamps[i] = Stamp{Label: b.labels[i], At: d.clock.toTime(t)}
+				}
+			}
+		}
+	}
+	for _, buf := range b.bufs {
+		buf.busy.Add(-1)
+	}
+	b.mu.Lock()
+	b.inflight = false
+	b.mu.Unlock()
+	// Claim the promise before release, so that release knows whether the
+	// waiter still wants results (a staged download copies them out).
+	claimed := p.settled.CompareAndSwap(false, true)
+	if p.release != nil {
+		p.release(claimed && gpuOK && err == nil)
+	}
+	if claimed {
+		if !gpuOK {
+			d.mu.Lock()
+			err = d.lost
+			d.mu.Unlock()
+			c = nil
+		}
+		if err != nil {
+			c = nil
+		}
+		p.promise.Resolve(c, err)
+	}
+}
+
+func (d *Device) startLocked() {
+	if d.running {
+		return
+	}
+	d.running = true
+	d.stopped = make(chan struct{})
+	go d.completer()
+}
+
+// completer is the device's completion goroutine: it waits on the
+// timeline semaphore for the oldest pending submission and completes every
+// submission the timeline has passed. It runs on its own locked OS thread
+// and exits when the device is closed and nothing is pending.
+func (d *Device) completer() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(d.stopped)
+	d.mu.Lock()
+	for {
+		for (len(d.pending) == 0 || d.lost != nil) && !d.closed {
+			d.cond.Wait()
+		}
+		if len(d.pending) == 0 || d.lost != nil {
+			d.mu.Unlock()
+			return
+		}
+		front := d.pending[0]
+		d.mu.Unlock()
+
+		timeout := 100 * time.Millisecond
+		if !front.deadline.IsZero() && !front.expired {
+			timeout = min(timeout, max(time.Until(front.deadline), 0))
+		}
+		err := d.vd.Wait(front.value, timeout)
+		var ce *vkx.CallError
+		switch {
+		case err == nil:
+			if v, err := d.vd.Completed(); err == nil {
+				d.reap(v)
+			} else {
+				d.markLost(wrap("wait", err))
+			}
+		case errors.As(err, &ce) && ce.Code == vkx.Timeout:
+			if !front.expired && (ce.Injected || (!front.deadline.IsZero() && !time.Now().Before(front.deadline))) {
+				front.expired = true
+				front.resolve(nil, &Error{Op: "wait", Call: ce.Op, Result: int32(ce.Code), Detail: "the submission is still tracked", Err: ErrTimeout})
+			}
+		default:
+			d.markLost(wrap("wait", err))
+		}
+		d.mu.Lock()
+	}
+}
+
+// drainInline completes everything still pending at Close: it waits for
+// the device to go idle (a lost device returns at once) and releases.
+func (d *Device) drainInline() {
+	d.mu.Lock()
+	n := len(d.pending)
+	lost := d.lost != nil
+	d.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	werr := d.vd.WaitIdle()
+	d.mu.Lock()
+	ps := d.pending
+	d.pending = nil
+	d.mu.Unlock()
+	for _, p := range ps {
+		d.finish(p, werr == nil && !lost)
+	}
+}

@@ -1,0 +1,27 @@
+package io_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"vkio/io"
+	"vkio/io/iotest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestConformanceBlocking(t *testing.T) {
+	iotest.Run(t, func(t *testing.T) io.Backend { return io.NewBlocking() })
+}
+
+func TestConformanceThreaded(t *testing.T) {
+	iotest.Run(t, func(t *testing.T) io.Backend { return io.NewThreaded(io.ThreadedOptions{}) })
+}
+
+// A pool of one: most Asyncs run inline, the rest on the pool.
+func TestConformanceThreadedSaturated(t *testing.T) {
+	iotest.Run(t, func(t *testing.T) io.Backend {
+		return io.NewThreaded(io.ThreadedOptions{AsyncLimit: 1, ConcurrentLimit: 64})
+	})
+}

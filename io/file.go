@@ -1,0 +1,553 @@
+package io
+
+import (
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"path"
+	"sync"
+	"time"
+
+	stdio "io"
+
+	"golang.org/x/sys/unix"
+)
+
+// FileInfo describes a file.
+type FileInfo struct {
+	Size    int64       // length in bytes
+	Mode    fs.FileMode // type and permission bits
+	ModTime time.Time   // last modification
+	Inode   uint64      // inode number, to tell files apart
+}
+
+// IsDir reports whether the file is a directory.
+func (fi FileInfo) IsDir() bool { return fi.Mode.IsDir() }
+
+// Dir is a directory through which files are opened: the process's working
+// directory (Cwd) or one opened with OpenDir. Paths are relative to it.
+type Dir struct {
+	fd   int
+	name string
+}
+
+// Cwd returns the current working directory.
+func Cwd() Dir { return Dir{fd: atFdCwd, name: "."} }
+
+// Name returns the path the directory was opened with.
+func (d Dir) Name() string { return d.name }
+
+func (d Dir) join(p string) string {
+	if d.fd == atFdCwd || path.IsAbs(p) {
+		return p
+	}
+	return path.Join(d.name, p)
+}
+
+// OpenDir opens the directory at p.
+func (d Dir) OpenDir(x Io, p string) (Dir, error) {
+	fd, err := x.d.openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return Dir{}, opErr("open dir", d.join(p), err)
+	}
+	return Dir{fd: fd, name: d.join(p)}, nil
+}
+
+// Close closes a directory opened with OpenDir; on Cwd it does nothing.
+func (d Dir) Close(x Io) error {
+	if d.fd == atFdCwd {
+		return nil
+	}
+	return opErr("close dir", d.name, x.d.closeFd(x.t, d.fd))
+}
+
+// CreateOptions says how CreateFile creates a file. The zero value creates or
+// truncates a write-only file with permissions 0666 (before the umask).
+type CreateOptions struct {
+	Read      bool        // open for reading too
+	Exclusive bool        // fail if the file exists
+	Keep      bool        // keep existing contents instead of truncating
+	Perm      fs.FileMode // permissions of a new file; 0 means 0666
+}
+
+// CreateFile creates (or truncates) the file at p and opens it for writing.
+func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
+	flags := unix.O_CREAT
+	if opts.Read {
+		flags |= unix.O_RDWR
+	} else {
+		flags |= unix.O_WRONLY
+	}
+	if opts.Exclusive {
+		flags |= unix.O_EXCL
+	}
+	if !opts.Keep {
+		flags |= unix.O_TRUNC
+	}
+	perm := uint32(opts.Perm.Perm())
+	if perm == 0 {
+		perm = 0o666
+	}
+	fd, err := x.d.openat(x.t, d.fd, p, flags, perm)
+	if err != nil {
+		return nil, opErr("create", d.join(p), err)
+	}
+	return newFile(fd, d.join(p)), nil
+}
+
+// OpenMode says how OpenFile opens a file.
+type OpenMode int
+
+// The open modes.
+const (
+	ReadOnly OpenMode = iota
+	WriteOnly
+	ReadWrite
+)
+
+// OpenFile opens the existing file at p.
+func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
+	var flags int
+	switch mode {
+	case ReadOnly:
+		flags = unix.O_RDONLY
+	case WriteOnly:
+		flags = unix.O_WRONLY
+	case ReadWrite:
+		flags = unix.O_RDWR
+	default:
+		return nil, opErr("open", d.join(p), fmt.Errorf("%w: open mode %d", ErrInvalid, mode))
+	}
+	fd, err := x.d.openat(x.t, d.fd, p, flags, 0)
+	if err != nil {
+		return nil, opErr("open", d.join(p), err)
+	}
+	return newFile(fd, d.join(p)), nil
+}
+
+// MakeDir creates the directory p.
+func (d Dir) MakeDir(x Io, p string, perm fs.FileMode) error {
+	return opErr("mkdir", d.join(p), x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm())))
+}
+
+// MakePath creates the directory p and any missing parents, like os.MkdirAll.
+func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
+	if fi, err := d.Stat(x, p); err == nil {
+		if fi.IsDir() {
+			return nil
+		}
+		return opErr("mkdir", d.join(p), unix.ENOTDIR)
+	}
+	if parent := path.Dir(p); parent != p && parent != "." && parent != "/" {
+		if err := d.MakePath(x, parent, perm); err != nil {
+			return err
+		}
+	}
+	err := x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm()))
+	if err == unix.EEXIST {
+		return nil
+	}
+	return opErr("mkdir", d.join(p), err)
+}
+
+// Rename moves oldPath in d to newPath in newDir, replacing what is there.
+func (d Dir) Rename(x Io, oldPath string, newDir Dir, newPath string) error {
+	return opErr("rename", d.join(oldPath), x.d.renameat(x.t, d.fd, oldPath, newDir.fd, newPath))
+}
+
+// Remove removes the file p (not a directory; see RemoveDir).
+func (d Dir) Remove(x Io, p string) error {
+	return opErr("remove", d.join(p), x.d.unlinkat(x.t, d.fd, p, false))
+}
+
+// RemoveDir removes the empty directory p.
+func (d Dir) RemoveDir(x Io, p string) error {
+	return opErr("remove dir", d.join(p), x.d.unlinkat(x.t, d.fd, p, true))
+}
+
+// Stat describes the file at p, following symbolic links.
+func (d Dir) Stat(x Io, p string) (FileInfo, error) {
+	fi, err := x.d.fstatat(x.t, d.fd, p)
+	if err != nil {
+		return FileInfo{}, opErr("stat", d.join(p), err)
+	}
+	return fi, nil
+}
+
+// ReadFile returns the contents of the file at p.
+func (d Dir) ReadFile(x Io, p string) ([]byte, error) {
+	f, err := d.OpenFile(x, p, ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close(x)
+	var buf []byte
+	if fi, err := f.Stat(x); err == nil && fi.Size > 0 {
+		buf = make([]byte, 0, fi.Size+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(x, buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == stdio.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// WriteFile creates the file at p with data, atomically: a reader sees the old
+// file or the whole new one, and a failure leaves the old one in place.
+func (d Dir) WriteFile(x Io, p string, data []byte, perm fs.FileMode) error {
+	a, err := d.CreateAtomic(x, p, perm)
+	if err != nil {
+		return err
+	}
+	defer a.Close(x)
+	if _, err := a.Write(x, data); err != nil {
+		return err
+	}
+	return a.Commit(x)
+}
+
+// File is an open file. Its methods take the Io of the calling task; a File may be
+// used by several tasks, with the usual care about the shared file position.
+type File struct {
+	fd   int
+	name string
+
+	mu     sync.Mutex // guards closed against a concurrent Close
+	closed bool
+}
+
+func newFile(fd int, name string) *File { return &File{fd: fd, name: name} }
+
+// Name returns the path the file was opened with.
+func (f *File) Name() string { return f.name }
+
+// Fd returns the file descriptor.
+func (f *File) Fd() uintptr { return uintptr(f.fd) }
+
+func (f *File) check(op string) error {
+	if f == nil {
+		return opErr(op, "", ErrInvalid)
+	}
+	f.mu.Lock()
+	closed := f.closed
+	f.mu.Unlock()
+	if closed {
+		return opErr(op, f.name, ErrClosed)
+	}
+	return nil
+}
+
+// Read reads up to len(p) bytes at the file position. At end of file it returns
+// 0, io.EOF (the standard library's), as io.Reader does.
+func (f *File) Read(x Io, p []byte) (int, error) {
+	if err := f.check("read"); err != nil {
+		return 0, err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := x.d.readv(x.t, f.fd, [][]byte{p}, -1)
+	if err != nil {
+		return n, opErr("read", f.name, err)
+	}
+	if n == 0 {
+		return 0, stdio.EOF
+	}
+	return n, nil
+}
+
+// ReadAt reads len(p) bytes at offset off (pread), as io.ReaderAt does: fewer
+// only with an error, io.EOF at end of file.
+func (f *File) ReadAt(x Io, p []byte, off int64) (int, error) {
+	if err := f.check("read"); err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, opErr("read", f.name, fmt.Errorf("%w: negative offset %d", ErrInvalid, off))
+	}
+	n := 0
+	for n < len(p) {
+		k, err := x.d.readv(x.t, f.fd, [][]byte{p[n:]}, off+int64(n))
+		n += k
+		if err != nil {
+			return n, opErr("read", f.name, err)
+		}
+		if k == 0 {
+			return n, stdio.EOF
+		}
+	}
+	return n, nil
+}
+
+// Write writes all of p at the file position, going on after short writes; it
+// returns fewer than len(p) only with an error.
+func (f *File) Write(x Io, p []byte) (int, error) {
+	n, err := f.WriteVec(x, [][]byte{p}, 1)
+	return int(n), err
+}
+
+// WriteAt writes all of p at offset off (pwrite), without moving the position.
+func (f *File) WriteAt(x Io, p []byte, off int64) (int, error) {
+	if err := f.check("write"); err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, opErr("write", f.name, fmt.Errorf("%w: negative offset %d", ErrInvalid, off))
+	}
+	n := 0
+	for n < len(p) {
+		k, err := x.d.writev(x.t, f.fd, [][]byte{p[n:]}, off+int64(n))
+		n += k
+		if err != nil {
+			return n, opErr("write", f.name, err)
+		}
+	}
+	return n, nil
+}
+
+// WriteVec writes data[0], ..., data[len-2], then data[len-1] repeated splat times
+// (splat may be 0), with as few vectorized writes (writev) as the OS allows. It
+// returns the bytes written, fewer than all only with an error.
+func (f *File) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
+	if err := f.check("write"); err != nil {
+		return 0, err
+	}
+	v, err := newVecs(nil, data, splat)
+	if err != nil {
+		return 0, opErr("write", f.name, err)
+	}
+	var total int64
+	for !v.empty() {
+		n, err := x.d.writev(x.t, f.fd, v.iovecs(), -1)
+		v.advance(n)
+		total += int64(n)
+		if err != nil {
+			return total, opErr("write", f.name, err)
+		}
+		if n == 0 {
+			return total, opErr("write", f.name, stdio.ErrShortWrite)
+		}
+	}
+	return total, nil
+}
+
+// Sync commits the file's contents and metadata to stable storage (fsync).
+func (f *File) Sync(x Io) error {
+	if err := f.check("sync"); err != nil {
+		return err
+	}
+	return opErr("sync", f.name, x.d.fsync(x.t, f.fd))
+}
+
+// SetLength truncates or extends the file to size bytes.
+func (f *File) SetLength(x Io, size int64) error {
+	if err := f.check("truncate"); err != nil {
+		return err
+	}
+	if size < 0 {
+		return opErr("truncate", f.name, fmt.Errorf("%w: negative length %d", ErrInvalid, size))
+	}
+	return opErr("truncate", f.name, x.d.ftruncate(x.t, f.fd, size))
+}
+
+// Stat describes the open file.
+func (f *File) Stat(x Io) (FileInfo, error) {
+	if err := f.check("stat"); err != nil {
+		return FileInfo{}, err
+	}
+	fi, err := x.d.fstat(x.t, f.fd)
+	if err != nil {
+		return FileInfo{}, opErr("stat", f.name, err)
+	}
+	return fi, nil
+}
+
+// Close closes the file. It is not a cancel point, and a second Close returns
+// an error wrapping ErrClosed.
+func (f *File) Close(x Io) error {
+	if f == nil {
+		return opErr("close", "", ErrInvalid)
+	}
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return opErr("close", f.name, ErrClosed)
+	}
+	f.closed = true
+	f.mu.Unlock()
+	return opErr("close", f.name, x.d.closeFd(x.t, f.fd))
+}
+
+// Writer returns a buffered writer on the file at its position, for the task
+// whose Io is x. buf is its buffer (nil: unbuffered). Flush it before Close.
+func (f *File) Writer(x Io, buf []byte) *Writer {
+	return NewWriter(&fileSink{f: f, x: x}, buf)
+}
+
+// Reader returns a buffered reader of the file from its position, for the task
+// whose Io is x. buf is its buffer.
+func (f *File) Reader(x Io, buf []byte) *Reader {
+	return NewReader(&fileSource{f: f, x: x}, buf)
+}
+
+type fileSink struct {
+	f   *File
+	x   Io
+	vec vecs
+}
+
+// Drain writes the buffered bytes and data with one writev.
+func (s *fileSink) Drain(w *Writer, data [][]byte, splat int) (int, error) {
+	if err := s.f.check("write"); err != nil {
+		return 0, err
+	}
+	if err := s.vec.reset(w.Buffered(), data, splat); err != nil {
+		return 0, opErr("write", s.f.name, err)
+	}
+	if s.vec.empty() {
+		return 0, nil
+	}
+	n, err := s.x.d.writev(s.x.t, s.f.fd, s.vec.iovecs(), -1)
+	s.vec.clear()
+	if err != nil {
+		return n, opErr("write", s.f.name, err)
+	}
+	return n, nil
+}
+
+type fileSource struct {
+	f *File
+	x Io
+}
+
+// ReadVec fills data with one readv.
+func (s *fileSource) ReadVec(r *Reader, data [][]byte) (int, error) {
+	if err := s.f.check("read"); err != nil {
+		return 0, err
+	}
+	bufs := data[:0:0]
+	for _, b := range data {
+		if len(b) > 0 {
+			bufs = append(bufs, b)
+		}
+	}
+	if len(bufs) == 0 {
+		return 0, nil
+	}
+	n, err := s.x.d.readv(s.x.t, s.f.fd, bufs, -1)
+	if err != nil {
+		return n, opErr("read", s.f.name, err)
+	}
+	if n == 0 {
+		return 0, stdio.EOF
+	}
+	return n, nil
+}
+
+// AtomicFile is a file being written in place of another: its contents go to a
+// temporary file in the same directory, and Commit makes them appear under the
+// final name all at once (fsync the file, rename it over the name, fsync the
+// directory). A reader sees the old file or the complete new one, never a part.
+// Close without Commit abandons it: the temporary file is removed, nothing else
+// changes. Use it as
+//
+//	a, err := dir.CreateAtomic(x, "result.png", 0o644)
+//	if err != nil { ... }
+//	defer a.Close(x)
+//	... a.Write(x, data) or a.Writer(x, buf) ...
+//	return a.Commit(x)
+type AtomicFile struct {
+	*File
+	dir       Dir
+	dest, tmp string
+	done      bool // committed or abandoned
+}
+
+// CreateAtomic starts an atomic replacement of the file at p.
+func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error) {
+	if perm == 0 {
+		perm = 0o666
+	}
+	dirPart, base := path.Split(p)
+	if base == "" || base == "." || base == ".." {
+		return nil, opErr("create", d.join(p), fmt.Errorf("%w: not a file name", ErrInvalid))
+	}
+	for range 8 {
+		tmp := dirPart + fmt.Sprintf(".%s.%016x.tmp", base, rand.Uint64())
+		fd, err := x.d.openat(x.t, d.fd, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, uint32(perm.Perm()))
+		if err == unix.EEXIST {
+			continue
+		}
+		if err != nil {
+			return nil, opErr("create", d.join(p), err)
+		}
+		return &AtomicFile{File: newFile(fd, d.join(tmp)), dir: d, dest: p, tmp: tmp}, nil
+	}
+	return nil, opErr("create", d.join(p), unix.EEXIST)
+}
+
+// Name returns the final path, where Commit puts the file.
+func (a *AtomicFile) Name() string { return a.dir.join(a.dest) }
+
+// Commit makes the written contents appear under the final name. After a failed
+// Commit (a cancellation included) nothing has changed: the old file, if any, is
+// still there and the temporary file is gone. A Commit that renamed the file
+// completes, cancel or not.
+func (a *AtomicFile) Commit(x Io) error {
+	if a.done {
+		return opErr("commit", a.Name(), ErrClosed)
+	}
+	if err := a.File.Sync(x); err != nil {
+		a.abandon(x)
+		return opErr("commit", a.Name(), err)
+	}
+	a.done = true
+	if err := a.File.Close(x); err != nil {
+		_ = a.dir.Remove(x.WithoutCancel(), a.tmp)
+		return opErr("commit", a.Name(), err)
+	}
+	if err := x.d.renameat(x.t, a.dir.fd, a.tmp, a.dir.fd, a.dest); err != nil {
+		_ = a.dir.Remove(x.WithoutCancel(), a.tmp)
+		return opErr("commit", a.Name(), err)
+	}
+	// Renamed: from here on the new file is the file; make the rename durable.
+	return syncDir(x.WithoutCancel(), a.dir, path.Dir(a.dest))
+}
+
+// Close abandons the file unless it was committed: it closes and removes the
+// temporary file. After Commit it does nothing and returns nil, so it can be
+// deferred.
+func (a *AtomicFile) Close(x Io) error {
+	if a.done {
+		return nil
+	}
+	return a.abandon(x)
+}
+
+func (a *AtomicFile) abandon(x Io) error {
+	a.done = true
+	x = x.WithoutCancel()
+	err := a.File.Close(x)
+	if rerr := a.dir.Remove(x, a.tmp); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+func syncDir(x Io, d Dir, p string) error {
+	fd, err := x.d.openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return opErr("sync dir", d.join(p), err)
+	}
+	err = x.d.fsync(x.t, fd)
+	_ = x.d.closeFd(x.t, fd)
+	return opErr("sync dir", d.join(p), err)
+}

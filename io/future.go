@@ -1,0 +1,227 @@
+package io
+
+import (
+	"reflect"
+	"sync/atomic"
+)
+
+// Future is the result of a task started with Async or Concurrent, or of an
+// operation completed from outside the Io (see Promise). Await and Cancel may be
+// called any number of times, from any goroutine; every call returns the same result.
+type Future[T any] struct {
+	task               // the cancel state handed to the task
+	done chan struct{} // closed once val and err are set
+	val  T
+	err  error
+}
+
+// Await waits for the task to finish and returns its result. If the caller's own
+// task is canceled meanwhile, the cancellation is passed on to this task (as
+// Cancel does) and Await still waits for, and returns, its result: a task started
+// by the caller never outlives the caller's wait for it.
+func (f *Future[T]) Await(x Io) (T, error) {
+	select {
+	case <-f.done:
+	default:
+		select {
+		case <-f.done:
+		case <-x.t.doneCh():
+			f.task.cancel()
+			<-f.done
+		}
+	}
+	return f.val, f.err
+}
+
+// Cancel requests cancellation of the task, waits for it to finish, and returns
+// its result: a task that finished first returns its real result, so that whatever
+// it produced can still be released. Cancel is not itself a cancel point.
+func (f *Future[T]) Cancel(x Io) (T, error) {
+	f.task.cancel()
+	<-f.done
+	return f.val, f.err
+}
+
+// Done reports whether the result is ready, without waiting.
+func (f *Future[T]) Done() bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (f *Future[T]) selectChan() <-chan struct{} { return f.done }
+
+func (f *Future[T]) requestCancel() { f.task.cancel() }
+
+func (f *Future[T]) cancelAndWait() {
+	f.task.cancel()
+	<-f.done
+}
+
+// run runs fn as the future's task on the current goroutine, unlinks it from its
+// parent, and publishes the result.
+func (f *Future[T]) run(d driver, fn func(Io) (T, error), unlink func()) {
+	f.val, f.err = fn(Io{d: d, t: &f.task})
+	unlink()
+	close(f.done)
+}
+
+// Async starts fn as a new task and returns its future. fn may run before Async
+// returns — under Blocking it always does, and under Threaded it does when the pool
+// is saturated — or at the same time as the caller: correct code works either way.
+// fn receives the Io of its own task; cancel it through the future. Like a
+// context, the task is also canceled when the caller's task is.
+//
+// A panic in fn is not recovered: like a panic in any goroutine, it ends the program.
+func Async[T any](x Io, fn func(Io) (T, error)) *Future[T] {
+	f := &Future[T]{done: make(chan struct{})}
+	if x.d.acquireAsync() {
+		unlink := link(x.t, &f.task)
+		go func() {
+			defer x.d.releaseAsync()
+			f.run(x.d, fn, unlink)
+		}()
+		return f
+	}
+	f.run(x.d, fn, link(x.t, &f.task))
+	return f
+}
+
+// Concurrent starts fn as a new task that is guaranteed to run at the same time as
+// the caller, or fails with ErrConcurrencyUnavailable (always under Blocking; under
+// Threaded when its concurrency limit is reached). Use it when progress needs two
+// things at once, such as a server's accept and a client's connect.
+func Concurrent[T any](x Io, fn func(Io) (T, error)) (*Future[T], error) {
+	if !x.d.acquireConcurrent() {
+		return nil, ErrConcurrencyUnavailable
+	}
+	f := &Future[T]{done: make(chan struct{})}
+	unlink := link(x.t, &f.task)
+	go func() {
+		defer x.d.releaseConcurrent()
+		f.run(x.d, fn, unlink)
+	}()
+	return f, nil
+}
+
+// Promise is the producing side of a Future completed from outside the Io, such as
+// a GPU fence signaled on a device's completion thread: a task awaiting the future
+// parks until Resolve is called, without holding an OS thread.
+type Promise[T any] struct {
+	f        Future[T]
+	resolved atomic.Bool
+}
+
+// NewPromise returns an unresolved promise.
+func NewPromise[T any]() *Promise[T] {
+	p := &Promise[T]{}
+	p.f.done = make(chan struct{})
+	return p
+}
+
+// Future returns the future that Resolve completes.
+func (p *Promise[T]) Future() *Future[T] { return &p.f }
+
+// Resolve completes the future with v and err. Only the first call has an
+// effect; it reports whether this call was it.
+func (p *Promise[T]) Resolve(v T, err error) bool {
+	if !p.resolved.CompareAndSwap(false, true) {
+		return false
+	}
+	p.f.val, p.f.err = v, err
+	close(p.f.done)
+	return true
+}
+
+// OnCancel registers fn to run once when the future's consumer requests
+// cancellation (Future.Cancel, or an Await whose own task is canceled). Cancel
+// waits for the future to be resolved, so fn should make that happen promptly —
+// typically by resolving with an error wrapping ErrCanceled while the producer
+// goes on tracking the underlying work.
+func (p *Promise[T]) OnCancel(fn func()) { p.f.task.onCancel(fn) }
+
+// Canceled reports whether the consumer has requested cancellation.
+func (p *Promise[T]) Canceled() bool { return p.f.task.isCanceled() }
+
+// Selectable is a future that Select can wait on: any *Future[T].
+type Selectable interface {
+	selectChan() <-chan struct{}
+	requestCancel()
+	cancelAndWait()
+}
+
+// Select waits until at least one of fs has finished and returns the lowest index
+// of those that have; collect its result with Await, and Cancel the others you no
+// longer need. Select is a cancel point: if the caller's task is canceled first, it
+// returns -1 and an error wrapping ErrCanceled, leaving fs running.
+func Select(x Io, fs ...Selectable) (int, error) {
+	if len(fs) == 0 {
+		return -1, opErr("select", "", ErrInvalid)
+	}
+	for i, f := range fs {
+		select {
+		case <-f.selectChan():
+			return i, nil
+		default:
+		}
+	}
+	if x.t.isCanceled() {
+		return -1, ErrCanceled
+	}
+	cases := make([]reflect.SelectCase, 0, len(fs)+1)
+	for _, f := range fs {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(f.selectChan())})
+	}
+	if ch := x.t.doneCh(); ch != nil {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	chosen, _, _ := reflect.Select(cases)
+	if chosen == len(fs) {
+		return -1, ErrCanceled
+	}
+	// Report the lowest finished index, so ties resolve deterministically.
+	for i := 0; i < chosen; i++ {
+		select {
+		case <-fs[i].selectChan():
+			return i, nil
+		default:
+		}
+	}
+	return chosen, nil
+}
+
+// Race waits for the first of fs to finish, cancels the others and waits for
+// them (draining them, so none outlives the call), and returns the index and
+// result of the first. If the caller's task is canceled first, every future is
+// canceled and drained, and Race returns -1 and an error wrapping ErrCanceled.
+func Race[T any](x Io, fs ...*Future[T]) (int, T, error) {
+	sel := make([]Selectable, len(fs))
+	for i, f := range fs {
+		sel[i] = f
+	}
+	i, err := Select(x, sel...)
+	for j, f := range fs {
+		if j != i {
+			f.cancelAndWait()
+		}
+	}
+	if err != nil {
+		var zero T
+		return -1, zero, err
+	}
+	v, err := fs[i].Await(x)
+	return i, v, err
+}
+
+// CancelAll cancels every future in fs and waits for all of them to finish.
+func CancelAll(fs ...Selectable) {
+	for _, f := range fs {
+		f.requestCancel()
+	}
+	for _, f := range fs {
+		<-f.selectChan()
+	}
+}

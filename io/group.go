@@ -1,0 +1,143 @@
+package io
+
+import (
+	"errors"
+	"sync"
+)
+
+// Group runs many tasks that finish together: one Wait, one Cancel. Members share
+// one cancel state. The zero Group is ready to use; after Wait or Cancel returns,
+// the group is empty and may be used again.
+//
+// Unlike errgroup, a member's error does not cancel the others; call Cancel for
+// that. Wait and Cancel return the first error a member returned, leaving out the
+// cancellation errors that the group's own Cancel caused.
+type Group struct {
+	mu       sync.Mutex
+	t        *task         // members' cancel state; nil when the group is empty
+	n        int           // running members
+	idle     chan struct{} // closed when n drops to 0; nil if nobody waits
+	err      error         // first member error
+	canceled bool          // Cancel (or a canceled Wait) was requested for t
+}
+
+func (g *Group) start() *task {
+	g.mu.Lock()
+	if g.t == nil {
+		g.t = new(task)
+		g.canceled = false
+	}
+	t := g.t
+	g.n++
+	g.mu.Unlock()
+	return t
+}
+
+func (g *Group) finish(err error) {
+	g.mu.Lock()
+	if err != nil && g.err == nil && !(g.canceled && errors.Is(err, ErrCanceled)) {
+		g.err = err
+	}
+	g.n--
+	if g.n == 0 && g.idle != nil {
+		close(g.idle)
+		g.idle = nil
+	}
+	g.mu.Unlock()
+}
+
+// Async starts fn as a member of the group. Like the package-level Async, fn may
+// run inline before Async returns.
+func (g *Group) Async(x Io, fn func(Io) error) {
+	t := g.start()
+	unlink := link(x.t, t)
+	if x.d.acquireAsync() {
+		go func() {
+			defer x.d.releaseAsync()
+			err := fn(Io{d: x.d, t: t})
+			unlink()
+			g.finish(err)
+		}()
+		return
+	}
+	err := fn(Io{d: x.d, t: t})
+	unlink()
+	g.finish(err)
+}
+
+// Concurrent starts fn as a member of the group that runs at the same time as the
+// caller, or returns ErrConcurrencyUnavailable without starting it.
+func (g *Group) Concurrent(x Io, fn func(Io) error) error {
+	if !x.d.acquireConcurrent() {
+		return ErrConcurrencyUnavailable
+	}
+	t := g.start()
+	unlink := link(x.t, t)
+	go func() {
+		defer x.d.releaseConcurrent()
+		err := fn(Io{d: x.d, t: t})
+		unlink()
+		g.finish(err)
+	}()
+	return nil
+}
+
+// Wait waits until every member has finished and returns the first error one of
+// them returned. If the caller's task is canceled meanwhile, Wait cancels the
+// members, still waits for all of them, and returns an error wrapping ErrCanceled
+// unless a member failed otherwise first.
+func (g *Group) Wait(x Io) error {
+	callerCanceled := false
+	for {
+		g.mu.Lock()
+		if g.n == 0 {
+			err := g.err
+			g.reset()
+			g.mu.Unlock()
+			if err == nil && callerCanceled {
+				err = ErrCanceled
+			}
+			return err
+		}
+		if g.idle == nil {
+			g.idle = make(chan struct{})
+		}
+		idle, t := g.idle, g.t
+		g.mu.Unlock()
+		select {
+		case <-idle:
+		case <-x.t.doneCh():
+			callerCanceled = true
+			g.cancelTask(t)
+			<-idle
+		}
+	}
+}
+
+// Cancel requests cancellation of every member, waits until all have finished, and
+// returns the first error one of them returned other than the cancellation itself.
+func (g *Group) Cancel(x Io) error {
+	g.mu.Lock()
+	t := g.t
+	g.mu.Unlock()
+	if t != nil {
+		g.cancelTask(t)
+	}
+	return g.Wait(x.WithoutCancel())
+}
+
+func (g *Group) cancelTask(t *task) {
+	g.mu.Lock()
+	if g.t == t {
+		g.canceled = true
+	}
+	g.mu.Unlock()
+	t.cancel()
+}
+
+// reset empties the group for reuse; g.mu is held and no member runs.
+func (g *Group) reset() {
+	g.t = nil
+	g.err = nil
+	g.canceled = false
+}

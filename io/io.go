@@ -1,0 +1,157 @@
+// Package io is vkio's I/O abstraction: a Go port of the design of Zig's std.Io.
+//
+// One Io value is passed through the code, the way a context.Context is. Every
+// operation that can wait — starting and awaiting tasks, sleeping, queues, files,
+// sockets, GPU fence waits — goes through it, and the caller picks the
+// implementation without changing the code:
+//
+//   - Blocking: one thread of control. Async runs the function inline before it
+//     returns; Concurrent always fails with ErrConcurrencyUnavailable.
+//   - Threaded: a bounded pool of goroutines. Async runs the function on the pool,
+//     or inline when the pool is saturated; Concurrent starts a goroutine up to a limit.
+//   - Evented: io_uring (see the Evented type, where it is available).
+//   - Failing: every operation fails; for tests.
+//
+// Asynchrony is not concurrency. Async says "this may run out of order with what
+// follows"; correct code never depends on it overlapping anything. Concurrent says
+// "this must run at the same time as the caller" and fails if it cannot.
+//
+// # Cancellation
+//
+// Every task started with Async or Concurrent has its own cancel state, carried by
+// the Io value handed to it. Future.Cancel requests cancellation; the task sees it at
+// its next cancel point — an operation that can wait (Sleep, Queue.Put/Get, socket
+// reads/writes/accept/dial, Future.Await, Group.Wait, Select, file operations at their
+// boundaries) — which returns an error satisfying errors.Is(err, ErrCanceled) and
+// errors.Is(err, context.Canceled). CPU loops may call CheckCancel. As with contexts,
+// cancellation flows down: a task started through a canceled task's Io is canceled
+// too, and a task that awaits a future passes its own cancellation on to it. Unlike Zig, where a
+// request is delivered once, cancellation here is sticky, as with a context: every
+// later cancel point fails too. Io.WithoutCancel protects a region (cleanup that must
+// run); Io.Context and Io.WithContext bridge to and from context.Context.
+//
+// The package is named io; importers alias the standard library as stdio. Because a
+// parameter named io would shadow the package, the examples name the Io value x.
+package io
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Io is the handle through which all waiting operations go. It is a small value:
+// copy it freely and pass it down the call stack. The zero Io is not usable;
+// get one from Blocking.Io, Threaded.Io, Evented.Io, Failing or New.
+//
+// An Io carries the cancel state of the task it was handed to, so the Io given to
+// a function started with Async is not the one its caller holds.
+type Io struct {
+	d driver
+	t *task // nil: the root, which is canceled only through WithContext
+}
+
+// Kind names an Io implementation.
+type Kind string
+
+// The Io implementations.
+const (
+	KindBlocking Kind = "blocking"
+	KindThreaded Kind = "threaded"
+	KindEvented  Kind = "evented"
+	KindFailing  Kind = "failing"
+)
+
+// Kind reports which implementation x runs on. Code should rarely need it; the GPU
+// package uses it to wait on fences inline under Blocking.
+func (x Io) Kind() Kind { return x.d.kind() }
+
+// String returns the implementation's name.
+func (x Io) String() string { return string(x.d.kind()) }
+
+// Canceled reports whether cancellation of the current task has been requested.
+func (x Io) Canceled() bool { return x.t.isCanceled() }
+
+// CheckCancel returns an error wrapping ErrCanceled if cancellation of the current
+// task has been requested, and nil otherwise. It is the explicit cancel point for
+// long CPU loops.
+func (x Io) CheckCancel() error {
+	if x.t.isCanceled() {
+		return ErrCanceled
+	}
+	return nil
+}
+
+// WithoutCancel returns an Io for a region that must not be interrupted, such as
+// releasing resources after a cancellation: operations through it ignore the
+// current task's cancel state. A request made meanwhile is still seen, by the next
+// cancel point reached through x itself.
+func (x Io) WithoutCancel() Io { return Io{d: x.d} }
+
+// Now returns the current time from the Io's clock.
+func (x Io) Now() time.Time { return x.d.now() }
+
+// Sleep waits for d, or until the current task is canceled (then it returns an
+// error wrapping ErrCanceled). A non-positive d returns at once, after a cancel check.
+func (x Io) Sleep(d time.Duration) error {
+	return x.SleepUntil(x.d.now().Add(d))
+}
+
+// SleepUntil waits until the Io's clock reaches deadline, or until the current task
+// is canceled.
+func (x Io) SleepUntil(deadline time.Time) error {
+	if x.t.isCanceled() {
+		return ErrCanceled
+	}
+	return x.d.sleepUntil(x.t, deadline)
+}
+
+// ErrCanceled is returned by cancel points when the current task's cancellation
+// has been requested. It matches context.Canceled under errors.Is.
+var ErrCanceled error = canceledError{}
+
+type canceledError struct{}
+
+func (canceledError) Error() string        { return "io: canceled" }
+func (canceledError) Is(target error) bool { return target == context.Canceled }
+
+// ErrConcurrencyUnavailable is returned by Concurrent when the implementation cannot
+// run the function at the same time as the caller: always under Blocking, and under
+// Threaded when its concurrency limit is reached.
+var ErrConcurrencyUnavailable = errors.New("io: concurrency unavailable")
+
+// ErrClosed is returned by operations on a closed Queue, file or socket.
+var ErrClosed = errors.New("io: use of closed resource")
+
+// ErrUnsupported is returned by every operation of the Failing implementation, and
+// by operations an implementation does not provide.
+var ErrUnsupported = errors.New("io: operation not supported by this Io")
+
+// ErrInvalid is wrapped by errors about bad arguments.
+var ErrInvalid = errors.New("io: invalid argument")
+
+// Error describes a failed operation: which one, on what, and why.
+type Error struct {
+	Op   string // the operation: "open", "write", "accept", ...
+	Path string // the file path or network address, if any
+	Err  error  // the cause; errors.Is sees through it
+}
+
+// Error returns "io: op path: cause".
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("io: %s: %v", e.Op, e.Err)
+	}
+	return fmt.Sprintf("io: %s %s: %v", e.Op, e.Path, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+func opErr(op, path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Op: op, Path: path, Err: err}
+}

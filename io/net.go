@@ -1,0 +1,206 @@
+package io
+
+import (
+	"net"
+	"sync"
+
+	stdio "io"
+)
+
+// Listener accepts stream connections: TCP ("tcp", "tcp4", "tcp6") or Unix
+// ("unix") sockets.
+type Listener struct {
+	l       netListener
+	network string
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// Listen listens on address, e.g. Listen(x, "tcp", "127.0.0.1:0") or
+// Listen(x, "unix", "/tmp/vkio.sock").
+func Listen(x Io, network, address string) (*Listener, error) {
+	l, err := x.d.listen(x.t, network, address)
+	if err != nil {
+		return nil, opErr("listen", network+" "+address, err)
+	}
+	return &Listener{l: l, network: network}, nil
+}
+
+// Addr returns the address the listener is bound to (with the port chosen when
+// it asked for port 0).
+func (l *Listener) Addr() net.Addr { return l.l.addr() }
+
+// Accept waits for the next connection. It is a cancel point.
+func (l *Listener) Accept(x Io) (*Conn, error) {
+	c, err := l.l.accept(x.t)
+	if err != nil {
+		if l.isClosed() {
+			err = ErrClosed
+		}
+		return nil, opErr("accept", l.Addr().String(), err)
+	}
+	return &Conn{c: c}, nil
+}
+
+func (l *Listener) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// Close stops listening; a parked Accept returns an error wrapping ErrClosed.
+// A Unix socket's file is removed.
+func (l *Listener) Close(x Io) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return opErr("close", l.Addr().String(), ErrClosed)
+	}
+	l.closed = true
+	l.mu.Unlock()
+	return opErr("close", l.Addr().String(), l.l.close())
+}
+
+// Conn is a stream connection. One task may read while another writes.
+type Conn struct {
+	c netConn
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// Dial connects to address. It is a cancel point.
+func Dial(x Io, network, address string) (*Conn, error) {
+	c, err := x.d.dial(x.t, network, address)
+	if err != nil {
+		return nil, opErr("dial", network+" "+address, err)
+	}
+	return &Conn{c: c}, nil
+}
+
+// LocalAddr returns the local end's address.
+func (c *Conn) LocalAddr() net.Addr { return c.c.localAddr() }
+
+// RemoteAddr returns the remote end's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.c.remoteAddr() }
+
+func (c *Conn) err(op string, err error) error {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed && err != ErrCanceled {
+		err = ErrClosed
+	}
+	return opErr(op, c.c.remoteAddr().String(), err)
+}
+
+// Read reads what has arrived, up to len(p) bytes, waiting for at least one. At
+// the end of the stream it returns 0, io.EOF (the standard library's).
+func (c *Conn) Read(x Io, p []byte) (int, error) {
+	n, err := c.c.read(x.t, p)
+	if err == stdio.EOF {
+		return n, err
+	}
+	if err != nil {
+		return n, c.err("read", err)
+	}
+	return n, nil
+}
+
+// Write writes all of p; it returns fewer bytes only with an error.
+func (c *Conn) Write(x Io, p []byte) (int, error) {
+	n, err := c.c.writev(x.t, [][]byte{p})
+	if err != nil {
+		return n, c.err("write", err)
+	}
+	return n, nil
+}
+
+// WriteVec writes data[0], ..., data[len-2], then data[len-1] repeated splat
+// times, with vectorized writes (writev).
+func (c *Conn) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
+	v, err := newVecs(nil, data, splat)
+	if err != nil {
+		return 0, c.err("write", err)
+	}
+	var total int64
+	for !v.empty() {
+		n, err := c.c.writev(x.t, v.iovecs())
+		v.advance(n)
+		total += int64(n)
+		if err != nil {
+			return total, c.err("write", err)
+		}
+	}
+	return total, nil
+}
+
+// CloseWrite shuts down the writing side: the peer reads io.EOF.
+func (c *Conn) CloseWrite(x Io) error {
+	if err := c.c.closeWrite(); err != nil {
+		return c.err("close write", err)
+	}
+	return nil
+}
+
+// Close closes the connection. Parked reads and writes return an error wrapping
+// ErrClosed. It is not a cancel point.
+func (c *Conn) Close(x Io) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return opErr("close", c.c.remoteAddr().String(), ErrClosed)
+	}
+	c.closed = true
+	c.mu.Unlock()
+	return opErr("close", c.c.remoteAddr().String(), c.c.close())
+}
+
+// Writer returns a buffered writer on the connection for the task whose Io is x.
+func (c *Conn) Writer(x Io, buf []byte) *Writer {
+	return NewWriter(&connSink{c: c, x: x}, buf)
+}
+
+// Reader returns a buffered reader of the connection for the task whose Io is x.
+func (c *Conn) Reader(x Io, buf []byte) *Reader {
+	return NewReader(&connSource{c: c, x: x}, buf)
+}
+
+type connSink struct {
+	c   *Conn
+	x   Io
+	vec vecs
+}
+
+// Drain writes the buffered bytes and data with one vectorized write.
+func (s *connSink) Drain(w *Writer, data [][]byte, splat int) (int, error) {
+	if err := s.vec.reset(w.Buffered(), data, splat); err != nil {
+		return 0, s.c.err("write", err)
+	}
+	if s.vec.empty() {
+		return 0, nil
+	}
+	n, err := s.c.c.writev(s.x.t, s.vec.iovecs())
+	s.vec.clear()
+	if err != nil {
+		return n, s.c.err("write", err)
+	}
+	return n, nil
+}
+
+type connSource struct {
+	c *Conn
+	x Io
+}
+
+// ReadVec reads into the first non-empty slice of data: a socket read returns
+// what has arrived, so one slice at a time loses nothing.
+func (s *connSource) ReadVec(r *Reader, data [][]byte) (int, error) {
+	for _, b := range data {
+		if len(b) > 0 {
+			return s.c.Read(s.x, b)
+		}
+	}
+	return 0, nil
+}

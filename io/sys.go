@@ -1,0 +1,385 @@
+package io
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sysDriver implements time, files and sockets with blocking system calls and the
+// Go runtime's network poller. Blocking and Threaded share it; they differ only in
+// how they spawn tasks.
+type sysDriver struct{}
+
+const atFdCwd = unix.AT_FDCWD
+
+// maxIovecs is the most slices one readv/writev takes (IOV_MAX on Linux); more
+// make the call short, and the caller goes on.
+const maxIovecs = 1024
+
+func (sysDriver) now() time.Time { return time.Now() }
+
+func (sysDriver) sleepUntil(t *task, deadline time.Time) error {
+	d := time.Until(deadline)
+	if d <= 0 {
+		return nil
+	}
+	if t == nil {
+		time.Sleep(d)
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-t.doneCh():
+		return ErrCanceled
+	}
+}
+
+// retry runs a system call again while it is interrupted by a signal.
+func retry(f func() error) error {
+	for {
+		err := f()
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func (sysDriver) openat(t *task, dir int, path string, flags int, perm uint32) (int, error) {
+	if t.isCanceled() {
+		return -1, ErrCanceled
+	}
+	var fd int
+	err := retry(func() (err error) {
+		fd, err = unix.Openat(dir, path, flags|unix.O_CLOEXEC, perm)
+		return err
+	})
+	return fd, err
+}
+
+func (sysDriver) readv(t *task, fd int, bufs [][]byte, off int64) (int, error) {
+	if t.isCanceled() {
+		return 0, ErrCanceled
+	}
+	if len(bufs) > maxIovecs {
+		bufs = bufs[:maxIovecs]
+	}
+	var n int
+	err := retry(func() (err error) {
+		switch {
+		case len(bufs) == 1 && off < 0:
+			n, err = unix.Read(fd, bufs[0])
+		case len(bufs) == 1:
+			n, err = unix.Pread(fd, bufs[0], off)
+		case off < 0:
+			n, err = unix.Readv(fd, bufs)
+		default:
+			n, err = unix.Preadv(fd, bufs, off)
+		}
+		return err
+	})
+	if n < 0 {
+		n = 0
+	}
+	return n, err
+}
+
+func (sysDriver) writev(t *task, fd int, bufs [][]byte, off int64) (int, error) {
+	if t.isCanceled() {
+		return 0, ErrCanceled
+	}
+	if len(bufs) > maxIovecs {
+		bufs = bufs[:maxIovecs]
+	}
+	var n int
+	err := retry(func() (err error) {
+		switch {
+		case len(bufs) == 1 && off < 0:
+			n, err = unix.Write(fd, bufs[0])
+		case len(bufs) == 1:
+			n, err = unix.Pwrite(fd, bufs[0], off)
+		case off < 0:
+			n, err = unix.Writev(fd, bufs)
+		default:
+			n, err = unix.Pwritev(fd, bufs, off)
+		}
+		return err
+	})
+	if n < 0 {
+		n = 0
+	}
+	return n, err
+}
+
+func (sysDriver) fsync(t *task, fd int) error {
+	if t.isCanceled() {
+		return ErrCanceled
+	}
+	return retry(func() error { return unix.Fsync(fd) })
+}
+
+func (sysDriver) ftruncate(t *task, fd int, size int64) error {
+	if t.isCanceled() {
+		return ErrCanceled
+	}
+	return retry(func() error { return unix.Ftruncate(fd, size) })
+}
+
+func (sysDriver) fstat(t *task, fd int) (FileInfo, error) {
+	if t.isCanceled() {
+		return FileInfo{}, ErrCanceled
+	}
+	var st unix.Stat_t
+	if err := retry(func() error { return unix.Fstat(fd, &st) }); err != nil {
+		return FileInfo{}, err
+	}
+	return fileInfoFromStat(&st), nil
+}
+
+func (sysDriver) fstatat(t *task, dir int, path string) (FileInfo, error) {
+	if t.isCanceled() {
+		return FileInfo{}, ErrCanceled
+	}
+	var st unix.Stat_t
+	if err := retry(func() error { return unix.Fstatat(dir, path, &st, 0) }); err != nil {
+		return FileInfo{}, err
+	}
+	return fileInfoFromStat(&st), nil
+}
+
+// closeFd is never a cancel point: a descriptor must always be releasable.
+func (sysDriver) closeFd(t *task, fd int) error {
+	// close(2) must not be retried on EINTR on Linux: the descriptor is gone.
+	return unix.Close(fd)
+}
+
+func (sysDriver) renameat(t *task, oldDir int, oldPath string, newDir int, newPath string) error {
+	if t.isCanceled() {
+		return ErrCanceled
+	}
+	return retry(func() error { return unix.Renameat(oldDir, oldPath, newDir, newPath) })
+}
+
+func (sysDriver) unlinkat(t *task, dir int, path string, removeDir bool) error {
+	if t.isCanceled() {
+		return ErrCanceled
+	}
+	flags := 0
+	if removeDir {
+		flags = unix.AT_REMOVEDIR
+	}
+	return retry(func() error { return unix.Unlinkat(dir, path, flags) })
+}
+
+func (sysDriver) mkdirat(t *task, dir int, path string, perm uint32) error {
+	if t.isCanceled() {
+		return ErrCanceled
+	}
+	return retry(func() error { return unix.Mkdirat(dir, path, perm) })
+}
+
+func fileInfoFromStat(st *unix.Stat_t) FileInfo {
+	mode := fs.FileMode(st.Mode & 0o777)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		mode |= fs.ModeDir
+	case unix.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case unix.S_IFIFO:
+		mode |= fs.ModeNamedPipe
+	case unix.S_IFSOCK:
+		mode |= fs.ModeSocket
+	case unix.S_IFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFBLK:
+		mode |= fs.ModeDevice
+	}
+	if st.Mode&unix.S_ISUID != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if st.Mode&unix.S_ISGID != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if st.Mode&unix.S_ISVTX != 0 {
+		mode |= fs.ModeSticky
+	}
+	return FileInfo{
+		Size:    st.Size,
+		Mode:    mode,
+		ModTime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec),
+		Inode:   st.Ino,
+	}
+}
+
+// Sockets go through the runtime's network poller; a cancel request interrupts a
+// parked operation by moving the socket's deadline into the past.
+
+func (sysDriver) listen(t *task, network, address string) (netListener, error) {
+	if t.isCanceled() {
+		return nil, ErrCanceled
+	}
+	lc := net.ListenConfig{}
+	l, err := lc.Listen(taskContext{x: Io{t: t}}, network, address)
+	if err != nil {
+		return nil, canceledOr(t, err)
+	}
+	return &pollListener{l: l}, nil
+}
+
+func (sysDriver) dial(t *task, network, address string) (netConn, error) {
+	if t.isCanceled() {
+		return nil, ErrCanceled
+	}
+	var ctx context.Context = context.Background()
+	if t != nil {
+		ctx = taskContext{x: Io{t: t}}
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, canceledOr(t, err)
+	}
+	return &pollConn{c: c}, nil
+}
+
+// canceledOr returns ErrCanceled in place of err when err is the way a
+// cancellation showed up (a past deadline, a canceled context).
+func canceledOr(t *task, err error) error {
+	if t.isCanceled() && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		return ErrCanceled
+	}
+	return err
+}
+
+type deadliner interface{ SetDeadline(time.Time) error }
+
+// interruptible guards one blocking socket operation: a cancel request sets a
+// past deadline; afterwards, the deadline is cleared again so the socket stays
+// usable by tasks that were not canceled.
+type interruptible struct {
+	mu sync.Mutex
+	d  deadliner
+}
+
+var longAgo = time.Unix(1, 0)
+
+func (g *interruptible) guard(t *task) (release func()) {
+	if t == nil {
+		return func() {}
+	}
+	stop := t.onCancel(func() {
+		g.mu.Lock()
+		_ = g.d.SetDeadline(longAgo)
+		g.mu.Unlock()
+	})
+	return func() {
+		if !stop() {
+			g.mu.Lock()
+			_ = g.d.SetDeadline(time.Time{})
+			g.mu.Unlock()
+		}
+	}
+}
+
+type pollListener struct {
+	l  net.Listener
+	in interruptible
+	mu sync.Once
+}
+
+func (p *pollListener) accept(t *task) (netConn, error) {
+	if t.isCanceled() {
+		return nil, ErrCanceled
+	}
+	p.mu.Do(func() { p.in.d = p.l.(deadliner) })
+	release := p.in.guard(t)
+	c, err := p.l.Accept()
+	release()
+	if err != nil {
+		return nil, canceledOr(t, err)
+	}
+	return &pollConn{c: c}, nil
+}
+
+func (p *pollListener) addr() net.Addr { return p.l.Addr() }
+func (p *pollListener) close() error   { return p.l.Close() }
+
+type pollConn struct {
+	c    net.Conn
+	rd   interruptible // reads and writes are guarded separately: a task may
+	wr   interruptible // read while another writes
+	once sync.Once
+}
+
+func (p *pollConn) init() {
+	p.once.Do(func() {
+		p.rd.d = readDeadliner{p.c}
+		p.wr.d = writeDeadliner{p.c}
+	})
+}
+
+type readDeadliner struct{ c net.Conn }
+
+func (r readDeadliner) SetDeadline(t time.Time) error { return r.c.SetReadDeadline(t) }
+
+type writeDeadliner struct{ c net.Conn }
+
+func (w writeDeadliner) SetDeadline(t time.Time) error { return w.c.SetWriteDeadline(t) }
+
+func (p *pollConn) read(t *task, b []byte) (int, error) {
+	if t.isCanceled() {
+		return 0, ErrCanceled
+	}
+	p.init()
+	release := p.rd.guard(t)
+	n, err := p.c.Read(b)
+	release()
+	if err != nil {
+		return n, canceledOr(t, err)
+	}
+	return n, nil
+}
+
+func (p *pollConn) writev(t *task, bufs [][]byte) (int, error) {
+	if t.isCanceled() {
+		return 0, ErrCanceled
+	}
+	p.init()
+	release := p.wr.guard(t)
+	var n int64
+	var err error
+	if len(bufs) == 1 {
+		var k int
+		k, err = p.c.Write(bufs[0])
+		n = int64(k)
+	} else {
+		nb := make(net.Buffers, len(bufs)) // WriteTo consumes its receiver
+		copy(nb, bufs)
+		n, err = nb.WriteTo(p.c)
+	}
+	release()
+	if err != nil {
+		return int(n), canceledOr(t, err)
+	}
+	return int(n), nil
+}
+
+func (p *pollConn) closeWrite() error {
+	if cw, ok := p.c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return ErrUnsupported
+}
+
+func (p *pollConn) close() error         { return p.c.Close() }
+func (p *pollConn) localAddr() net.Addr  { return p.c.LocalAddr() }
+func (p *pollConn) remoteAddr() net.Addr { return p.c.RemoteAddr() }

@@ -1,0 +1,179 @@
+package io
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// task is the cancel state of one task. A nil *task is the root: never canceled.
+type task struct {
+	canceled atomic.Bool
+
+	mu     sync.Mutex
+	done   chan struct{} // made on first use; closed when canceled
+	cbs    []cancelCallback
+	nextID uint64
+	firing sync.WaitGroup // held while cancel runs callbacks
+}
+
+type cancelCallback struct {
+	id uint64
+	fn func()
+}
+
+// closedChan is a channel that is always closed.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (t *task) isCanceled() bool { return t != nil && t.canceled.Load() }
+
+// doneCh returns a channel closed when t is canceled; nil (never ready) for the root.
+func (t *task) doneCh() <-chan struct{} {
+	if t == nil {
+		return nil
+	}
+	if t.canceled.Load() {
+		return closedChan
+	}
+	t.mu.Lock()
+	if t.done == nil {
+		t.done = make(chan struct{})
+	}
+	ch := t.done
+	t.mu.Unlock()
+	return ch
+}
+
+// cancel requests cancellation. It runs the registered callbacks before it
+// returns; it is idempotent.
+func (t *task) cancel() {
+	t.mu.Lock()
+	if t.canceled.Load() {
+		t.mu.Unlock()
+		return
+	}
+	t.canceled.Store(true)
+	if t.done != nil {
+		close(t.done)
+	} else {
+		t.done = closedChan
+	}
+	cbs := t.cbs
+	t.cbs = nil
+	if len(cbs) > 0 {
+		t.firing.Add(1)
+	}
+	t.mu.Unlock()
+	if len(cbs) > 0 {
+		defer t.firing.Done()
+		for _, cb := range cbs {
+			cb.fn()
+		}
+	}
+}
+
+// onCancel arranges for fn to run when t is canceled (at once if it already is).
+// The returned stop function unregisters fn; it reports true if fn will never run,
+// and otherwise waits until fn has returned and reports false. fn must not call
+// stop functions of the same task.
+func (t *task) onCancel(fn func()) (stop func() bool) {
+	if t == nil {
+		return func() bool { return true }
+	}
+	t.mu.Lock()
+	if t.canceled.Load() {
+		t.mu.Unlock()
+		fn()
+		return func() bool { return false }
+	}
+	t.nextID++
+	id := t.nextID
+	t.cbs = append(t.cbs, cancelCallback{id: id, fn: fn})
+	t.mu.Unlock()
+	return func() bool {
+		t.mu.Lock()
+		for i, cb := range t.cbs {
+			if cb.id == id {
+				t.cbs = append(t.cbs[:i], t.cbs[i+1:]...)
+				t.mu.Unlock()
+				return true
+			}
+		}
+		t.mu.Unlock()
+		t.firing.Wait()
+		return false
+	}
+}
+
+// link makes a cancellation of parent cancel child too, until unlink is called
+// (when child has finished). Cancellation flows down the tree of tasks, as it
+// does down a tree of contexts.
+func link(parent, child *task) (unlink func()) {
+	if parent == nil || parent == child {
+		return func() {}
+	}
+	stop := parent.onCancel(child.cancel)
+	return func() { stop() }
+}
+
+// Context returns a context.Context that is done when the current task is
+// canceled, for handing to libraries that take one. For the root Io, which is never
+// canceled, it is context.Background. FromContext recovers x from it.
+func (x Io) Context() context.Context {
+	if x.t == nil {
+		return context.WithValue(context.Background(), ioKey{}, x)
+	}
+	return taskContext{x: x}
+}
+
+type ioKey struct{}
+
+// FromContext returns the Io that ctx was made from by Io.Context, if any.
+func FromContext(ctx context.Context) (Io, bool) {
+	x, ok := ctx.Value(ioKey{}).(Io)
+	return x, ok
+}
+
+// taskContext adapts a task's cancel state to context.Context without a goroutine.
+type taskContext struct{ x Io }
+
+func (c taskContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c taskContext) Done() <-chan struct{}       { return c.x.t.doneCh() }
+func (c taskContext) Err() error {
+	if c.x.t.isCanceled() {
+		return context.Canceled
+	}
+	return nil
+}
+func (c taskContext) Value(key any) any {
+	if key == (ioKey{}) {
+		return c.x
+	}
+	return nil
+}
+
+// WithContext returns an Io for a new task that is canceled when ctx is done, when
+// the current task is canceled, or when the returned cancel function is called —
+// whichever comes first. Call cancel when the work is done to release the link.
+func (x Io) WithContext(ctx context.Context) (Io, context.CancelFunc) {
+	child := new(task)
+	stopCtx := context.AfterFunc(ctx, child.cancel)
+	stopParent := x.t.onCancel(child.cancel)
+	return Io{d: x.d, t: child}, func() {
+		stopCtx()
+		stopParent()
+		child.cancel()
+	}
+}
+
+// WithCancel returns an Io for a new task that is canceled when the current task
+// is, or when the returned cancel function is called.
+func (x Io) WithCancel() (Io, context.CancelFunc) {
+	child := new(task)
+	stopParent := x.t.onCancel(child.cancel)
+	return Io{d: x.d, t: child}, func() {
+		stopParent()
+		child.cancel()
+	}
+}

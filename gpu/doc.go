@@ -33,9 +33,11 @@
 // A Batch records dispatches, indirect dispatches, copies, fills, barriers
 // and timestamps once and can be submitted any number of times. Submit
 // returns an *io.Future: under a Blocking Io the work is waited for inline;
-// under Threaded and Evented Ios one completion goroutine per device, on a
-// locked OS thread, waits on the device's timeline semaphore and resolves
-// every finished submission, so waits never pin one OS thread each.
+// under Threaded and Evented Ios one completion goroutine per device (one
+// OS thread while it is blocked in the driver) waits on the device's
+// timeline semaphore and resolves every finished submission, so waits never
+// pin one OS thread each. It yields after resolving, so the woken awaiters
+// run on its thread without an OS thread hand-off.
 // Canceling a wait returns io.ErrCanceled promptly while the device keeps
 // tracking the GPU work to completion before releasing anything it uses.
 // VkQueue access is serialized by one mutex per queue.

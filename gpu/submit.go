@@ -48,16 +48,18 @@ func (c *Completion) Span(from, to string) (time.Duration, bool) {
 
 // pending is a submission tracked until the GPU has finished it, even after
 // its waiter gave up (cancel, timeout): only then are its batch and buffers
-// released.
+// released. The Completion handed to the waiter is allocated with it (one
+// allocation per submission instead of two).
 type pending struct {
 	value     uint64
 	batch     *Batch
 	promise   *io.Promise[*Completion]
-	settled   atomic.Bool // the promise has been resolved (by anyone)
+	settled   atomic.Bool // the promise has been claimed (by anyone)
 	expired   bool        // resolved with ErrTimeout already (completion goroutine only)
 	deadline  time.Time
 	submitted time.Time
 	release   func(ok bool) // run after the GPU finished; ok: results are wanted
+	comp      Completion    // the result, filled in by finish
 }
 
 func (p *pending) resolve(c *Completion, err error) bool {
@@ -68,6 +70,10 @@ func (p *pending) resolve(c *Completion, err error) bool {
 	return false
 }
 
+// cancel is registered with the promise (async submissions): a canceled
+// wait resolves at once while the submission stays tracked.
+func (p *pending) cancel() { p.resolve(nil, canceled("wait")) }
+
 // Submit submits batch to the device's queue and returns a future that
 // completes when the GPU has finished it. Submission and its wait are Io
 // operations:
@@ -75,7 +81,7 @@ func (p *pending) resolve(c *Completion, err error) bool {
 //   - under a Blocking Io the submission is waited for inline, on the
 //     calling goroutine, before Submit returns;
 //   - under Threaded and Evented Ios the device's single completion
-//     goroutine (one locked OS thread per device, waiting on the device's
+//     goroutine (one OS thread per device while it waits on the device's
 //     timeline semaphore) resolves the future; no OS thread blocks per wait.
 //
 // Awaiting the future is a cancel point: a canceled wait returns an error
@@ -95,6 +101,11 @@ func (d *Device) Run(x io.Io, batch *Batch) (*Completion, error) {
 func (d *Device) checkOpen(op string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.openLocked(op)
+}
+
+// openLocked is checkOpen with d.mu held.
+func (d *Device) openLocked(op string) error {
 	if d.closed {
 		return errf(op, ErrClosed, "device is closed")
 	}
@@ -104,47 +115,69 @@ func (d *Device) checkOpen(op string) error {
 	return nil
 }
 
+// failSubmit resolves pr with err after running release (if any).
+func failSubmit(pr *io.Promise[*Completion], release func(ok bool), err error) *io.Future[*Completion] {
+	if release != nil {
+		release(false)
+	}
+	pr.Resolve(nil, err)
+	return pr.Future()
+}
+
+// submit is the hot path of every submission. Per call it allocates the
+// promise (and its channel, inside package io) and one pending record that
+// also holds the Completion; the Threaded path adds the cancel callback.
 func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Completion] {
 	const op = "submit"
 	pr := io.NewPromise[*Completion]()
-	fail := func(err error) *io.Future[*Completion] {
-		if release != nil {
-			release(false)
-		}
-		pr.Resolve(nil, err)
-		return pr.Future()
-	}
-	if x.Kind() == io.KindFailing {
-		return fail(&Error{Op: op, Detail: "the Failing Io fails every operation", Err: io.ErrUnsupported})
+	kind := x.Kind()
+	if kind == io.KindFailing {
+		return failSubmit(pr, release, &Error{Op: op, Detail: "the Failing Io fails every operation", Err: io.ErrUnsupported})
 	}
 	if x.Canceled() {
-		return fail(canceled(op))
+		return failSubmit(pr, release, canceled(op))
 	}
 	if b == nil || b.d != d {
-		return fail(errf(op, ErrInvalid, "batch is nil or belongs to another device"))
+		return failSubmit(pr, release, errf(op, ErrInvalid, "batch is nil or belongs to another device"))
 	}
-	if err := d.checkOpen(op); err != nil {
-		return fail(err)
+	async := kind != io.KindBlocking
+	// Leftovers of canceled or timed-out blocking waits are reaped here;
+	// while the completion goroutine runs, it does that itself.
+	d.mu.Lock()
+	err := d.openLocked(op)
+	reap := err == nil && !d.running && len(d.pending) > 0
+	d.mu.Unlock()
+	if err != nil {
+		return failSubmit(pr, release, err)
 	}
-	d.reapDone()
+	if reap {
+		d.reapDone()
+	}
 	b.mu.Lock()
+	if b.inflight && !b.closed {
+		// The previous submission may have finished without being reaped
+		// yet (the completion goroutine is about to): reap, then look again.
+		b.mu.Unlock()
+		d.reapDone()
+		b.mu.Lock()
+	}
 	switch {
 	case b.closed:
 		b.mu.Unlock()
-		return fail(errf(op, ErrClosed, "batch is closed"))
+		return failSubmit(pr, release, errf(op, ErrClosed, "batch is closed"))
 	case b.inflight:
 		b.mu.Unlock()
-		return fail(errf(op, ErrBusy, "the batch's previous submission is still running"))
+		return failSubmit(pr, release, errf(op, ErrBusy, "the batch's previous submission is still running"))
 	}
 	for _, buf := range b.bufs {
 		if buf.closed.Load() {
 			b.mu.Unlock()
-			return fail(errf(op, ErrClosed, "a buffer of the batch is closed"))
+			return failSubmit(pr, release, errf(op, ErrClosed, "a buffer of the batch is closed"))
 		}
 	}
 	if err := b.record(); err != nil {
 		b.mu.Unlock()
-		return fail(err)
+		return failSubmit(pr, release, err)
 	}
 	b.inflight = true
 	cmds := b.cmds
@@ -152,37 +185,31 @@ func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Co
 	for _, buf := range b.bufs {
 		buf.busy.Add(1)
 	}
-	undo := func() {
-		for _, buf := range b.bufs {
-			buf.busy.Add(-1)
-		}
-		b.mu.Lock()
-		b.inflight = false
-		b.mu.Unlock()
-	}
 
 	p := &pending{batch: b, promise: pr, release: release}
 	if d.opts.WaitTimeout > 0 {
 		p.deadline = time.Now().Add(d.opts.WaitTimeout)
 	}
-	async := x.Kind() != io.KindBlocking
 
 	d.vd.QueueMu.Lock()
-	if err := d.checkOpen(op); err != nil {
-		d.vd.QueueMu.Unlock()
-		undo()
-		return fail(err)
-	}
+	d.mu.Lock()
+	err = d.openLocked(op)
+	d.mu.Unlock()
+	var v uint64
 	submitted := time.Now()
-	v, err := d.vd.SubmitLocked(cmds)
+	if err == nil {
+		v, err = d.vd.SubmitLocked(cmds)
+		if err != nil {
+			err = wrap(op, err)
+		}
+	}
 	if err != nil {
 		d.vd.QueueMu.Unlock()
-		undo()
-		err = wrap(op, err)
+		d.undoSubmit(b)
 		if errors.Is(err, ErrDeviceLost) {
 			d.markLost(err)
 		}
-		return fail(err)
+		return failSubmit(pr, release, err)
 	}
 	p.value = v
 	p.submitted = submitted
@@ -196,11 +223,21 @@ func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Co
 	d.vd.QueueMu.Unlock()
 
 	if async {
-		pr.OnCancel(func() { p.resolve(nil, canceled("wait")) })
+		pr.OnCancel(p.cancel)
 		return pr.Future()
 	}
 	d.waitInline(x, p)
 	return pr.Future()
+}
+
+// undoSubmit releases what a submission that never reached the queue took.
+func (d *Device) undoSubmit(b *Batch) {
+	for _, buf := range b.bufs {
+		buf.busy.Add(-1)
+	}
+	b.mu.Lock()
+	b.inflight = false
+	b.mu.Unlock()
 }
 
 // waitSlice bounds each blocking wait so cancellation and timeouts are
@@ -221,8 +258,7 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 			d.reap(p.value) // the timeline has reached p.value
 			return
 		}
-		var ce *vkx.CallError
-		if errors.As(err, &ce) && ce.Code == vkx.Timeout {
+		if ce, ok := err.(*vkx.CallError); ok && ce.Code == vkx.Timeout {
 			if ce.Injected || (!p.deadline.IsZero() && !time.Now().Before(p.deadline)) {
 				p.resolve(nil, &Error{Op: "wait", Call: ce.Op, Result: int32(ce.Code), Detail: "the submission is still tracked", Err: ErrTimeout})
 				return
@@ -270,18 +306,23 @@ func (d *Device) reapDone() {
 	d.reap(v)
 }
 
-// reap completes the pending submissions with values up to done.
-func (d *Device) reap(done uint64) {
-	d.mu.Lock()
+// reap completes the pending submissions with values up to done. It
+// takes them off the list one at a time, so that it allocates nothing.
+func (d *Device) reap(done uint64) int {
 	n := 0
-	for n < len(d.pending) && d.pending[n].value <= done {
-		n++
-	}
-	ps := append([]*pending(nil), d.pending[:n]...)
-	d.pending = append(d.pending[:0], d.pending[n:]...)
-	d.mu.Unlock()
-	for _, p := range ps {
+	for {
+		d.mu.Lock()
+		if len(d.pending) == 0 || d.pending[0].value > done {
+			d.mu.Unlock()
+			return n
+		}
+		p := d.pending[0]
+		copy(d.pending, d.pending[1:])
+		d.pending[len(d.pending)-1] = nil
+		d.pending = d.pending[:len(d.pending)-1]
+		d.mu.Unlock()
 		d.finish(p, true)
+		n++
 	}
 }
 
@@ -293,7 +334,8 @@ func (d *Device) finish(p *pending, gpuOK bool) {
 	var err error
 	b := p.batch
 	if gpuOK && !p.settled.Load() {
-		c = &Completion{Value: p.value, Submitted: p.submitted, Completed: now}
+		c = &p.comp
+		*c = Completion{Value: p.value, Submitted: p.submitted, Completed: now}
 		if n := len(b.labels); n > 0 {
 			raw := make([]uint64, n)
 			if e := b.cmds.Timestamps(raw); e != nil {
@@ -343,11 +385,17 @@ func (d *Device) startLocked() {
 
 // completer is the device's completion goroutine: it waits on the
 // timeline semaphore for the oldest pending submission and completes every
-// submission the timeline has passed. It runs on its own locked OS thread
-// and exits when the device is closed and nothing is pending.
+// submission the timeline has passed. While it waits it occupies one OS
+// thread (a goroutine blocked in a cgo call), however many submissions are
+// pending; it exits when the device is closed and nothing is pending.
+//
+// It is deliberately not locked to its OS thread: after resolving futures
+// it yields (runtime.Gosched), so that the goroutines it woke run at once
+// on the same thread, before it blocks in the driver again. With a locked
+// thread, or without the yield, each completion costs OS thread hand-offs
+// (and, at GOMAXPROCS=1, the woken goroutine waits for sysmon to retake the
+// P from the blocked wait).
 func (d *Device) completer() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	defer close(d.stopped)
 	d.mu.Lock()
 	for {
@@ -359,25 +407,31 @@ func (d *Device) completer() {
 			return
 		}
 		front := d.pending[0]
+		value, deadline, expired := front.value, front.deadline, front.expired
 		d.mu.Unlock()
 
 		timeout := 100 * time.Millisecond
-		if !front.deadline.IsZero() && !front.expired {
-			timeout = min(timeout, max(time.Until(front.deadline), 0))
+		if !deadline.IsZero() && !expired {
+			timeout = min(timeout, max(time.Until(deadline), 0))
 		}
-		err := d.vd.Wait(front.value, timeout)
-		var ce *vkx.CallError
+		done, err := d.vd.WaitCounter(value, timeout)
+		ce, _ := err.(*vkx.CallError) // vkx returns its errors unwrapped
 		switch {
 		case err == nil:
-			if v, err := d.vd.Completed(); err == nil {
-				d.reap(v)
-			} else {
-				d.markLost(wrap("wait", err))
+			if d.reap(done) > 0 {
+				runtime.Gosched()
 			}
-		case errors.As(err, &ce) && ce.Code == vkx.Timeout:
-			if !front.expired && (ce.Injected || (!front.deadline.IsZero() && !time.Now().Before(front.deadline))) {
-				front.expired = true
-				front.resolve(nil, &Error{Op: "wait", Call: ce.Op, Result: int32(ce.Code), Detail: "the submission is still tracked", Err: ErrTimeout})
+		case ce != nil && ce.Code == vkx.Timeout:
+			if !expired && (ce.Injected || (!deadline.IsZero() && !time.Now().Before(deadline))) {
+				d.mu.Lock()
+				still := len(d.pending) > 0 && d.pending[0] == front
+				if still {
+					front.expired = true
+				}
+				d.mu.Unlock()
+				if still {
+					front.resolve(nil, &Error{Op: "wait", Call: ce.Op, Result: int32(ce.Code), Detail: "the submission is still tracked", Err: ErrTimeout})
+				}
 			}
 		default:
 			d.markLost(wrap("wait", err))

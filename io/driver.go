@@ -74,14 +74,24 @@ type Backend interface {
 }
 
 // Kinds lists the implementation names that New accepts, best first.
-func Kinds() []Kind { return []Kind{KindThreaded, KindBlocking} }
+func Kinds() []Kind { return []Kind{KindEvented, KindThreaded, KindBlocking} }
 
-// New returns the implementation named kind: "blocking", "threaded", or "" /
-// "auto" for the best available one. An unknown name is an error that lists the
-// valid ones.
+// New returns the implementation named kind: "evented", "threaded", "blocking",
+// or "" / "auto" for the best available one: Evented where the kernel allows
+// io_uring, otherwise Threaded (logged once, with the reason, through log/slog).
+// New("evented") reports a refusal as an *EventedUnavailableError. An unknown
+// name is an error that lists the valid ones.
 func New(kind string) (Backend, error) {
 	switch Kind(strings.ToLower(strings.TrimSpace(kind))) {
-	case "", "auto", KindThreaded:
+	case "", "auto":
+		return newAuto(), nil
+	case KindEvented:
+		e, err := NewEvented(EventedOptions{})
+		if err != nil {
+			return nil, opErr("new", "", err)
+		}
+		return e, nil
+	case KindThreaded:
 		return NewThreaded(ThreadedOptions{}), nil
 	case KindBlocking:
 		return NewBlocking(), nil

@@ -3,7 +3,6 @@ package io
 import (
 	"errors"
 	stdio "io"
-	"unsafe"
 )
 
 // Sink is the one hook behind a Writer: it moves bytes to wherever they go
@@ -114,8 +113,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return w.drain(w.one[:], 1, len(p))
 }
 
-// WriteString writes s like Write, without copying s when it goes straight
-// to the Sink.
+// WriteString writes s like Write. A string longer than the free space is
+// streamed through the buffer (a string's bytes cannot be handed to a Sink
+// without a copy or unsafe).
 func (w *Writer) WriteString(s string) (int, error) {
 	if w.err != nil {
 		return 0, w.err
@@ -124,9 +124,23 @@ func (w *Writer) WriteString(s string) (int, error) {
 		w.end += copy(w.buf[w.end:], s)
 		return len(s), nil
 	}
-	// Sinks never modify data (see Sink), so viewing s as bytes is safe.
-	w.one[0] = unsafe.Slice(unsafe.StringData(s), len(s))
-	return w.drain(w.one[:], 1, len(s))
+	if len(w.buf) == 0 {
+		w.one[0] = []byte(s) // unbuffered: one copy, one Drain
+		return w.drain(w.one[:], 1, len(s))
+	}
+	// Stream s through the buffer: no allocation, and no unsafe view of s.
+	n := 0
+	for n < len(s) {
+		if w.end == len(w.buf) {
+			if err := w.Flush(); err != nil {
+				return n, err
+			}
+		}
+		k := copy(w.buf[w.end:], s[n:])
+		w.end += k
+		n += k
+	}
+	return n, nil
 }
 
 // WriteByte writes one byte.

@@ -9,6 +9,7 @@ import "C"
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -49,6 +50,7 @@ type Device struct {
 
 	faultMu sync.Mutex
 	faults  [numFaultOps]fault
+	armed   atomic.Bool // some fault is injected: the hot path checks only this
 }
 
 type fault struct {
@@ -205,10 +207,23 @@ func (d *Device) Destroy() {
 func (d *Device) InjectFault(op FaultOp, code Result, count int) {
 	d.faultMu.Lock()
 	d.faults[op] = fault{code: code, count: count}
+	d.armed.Store(d.anyFaultLocked())
 	d.faultMu.Unlock()
 }
 
+func (d *Device) anyFaultLocked() bool {
+	for _, f := range d.faults {
+		if f.count != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *Device) fault(op FaultOp, name string) error {
+	if !d.armed.Load() {
+		return nil
+	}
 	d.faultMu.Lock()
 	defer d.faultMu.Unlock()
 	f := &d.faults[op]
@@ -217,6 +232,7 @@ func (d *Device) fault(op FaultOp, name string) error {
 	}
 	if f.count > 0 {
 		f.count--
+		d.armed.Store(d.anyFaultLocked())
 	}
 	return &CallError{Op: name, Code: f.code, Injected: true}
 }
@@ -264,14 +280,33 @@ func (d *Device) Wait(value uint64, timeout time.Duration) error {
 	return checkC("vkWaitSemaphores", r)
 }
 
+// WaitCounter is Wait followed, on success, by Completed, in one cgo call:
+// it returns the timeline's value once it has reached value.
+func (d *Device) WaitCounter(value uint64, timeout time.Duration) (uint64, error) {
+	if err := d.fault(FaultWait, "vkWaitSemaphores"); err != nil {
+		return 0, err
+	}
+	if timeout < 0 {
+		timeout = 0
+	}
+	res := C.vkio_wait_counter(d.fns, C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(timeout))
+	if res.r == C.VK_TIMEOUT {
+		return 0, &CallError{Op: "vkWaitSemaphores", Code: Timeout}
+	}
+	if err := checkC("vkWaitSemaphores", res.r); err != nil {
+		return 0, err
+	}
+	return uint64(res.value), nil
+}
+
 // Completed returns the timeline's current value: every submission with a
 // value at or below it has finished.
 func (d *Device) Completed() (uint64, error) {
-	var v C.uint64_t
-	if err := checkC("vkGetSemaphoreCounterValue", C.vkio_counter(d.fns, C.uint64_t(d.timeline), &v)); err != nil {
+	res := C.vkio_read_counter(d.fns, C.uint64_t(d.timeline))
+	if err := checkC("vkGetSemaphoreCounterValue", res.r); err != nil {
 		return 0, err
 	}
-	return uint64(v), nil
+	return uint64(res.value), nil
 }
 
 // Calibrate reads the device's timestamp counter and CLOCK_MONOTONIC (ns)

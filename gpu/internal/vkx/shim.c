@@ -160,8 +160,18 @@ VkResult vkio_wait_value(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t tim
 	return f->WaitSemaphores(f->device, &wi, timeout_ns);
 }
 
-VkResult vkio_counter(vkio_fns *f, uint64_t sem, uint64_t *value) {
-	return f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem, value);
+vkio_counter_result vkio_wait_counter(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t timeout_ns) {
+	vkio_counter_result res = {.r = vkio_wait_value(f, sem, value, timeout_ns)};
+	if (res.r == VK_SUCCESS) {
+		res.r = f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem, &res.value);
+	}
+	return res;
+}
+
+vkio_counter_result vkio_read_counter(vkio_fns *f, uint64_t sem) {
+	vkio_counter_result res = {0};
+	res.r = f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem, &res.value);
+	return res;
 }
 
 VkResult vkio_wait_fences(vkio_fns *f, uint32_t n, const uint64_t *fences, int all, uint64_t timeout_ns) {

@@ -51,7 +51,19 @@ void vkio_destroy_semaphore(vkio_fns *f, uint64_t sem);
 // timeline semaphore to value, and fence (may be 0).
 VkResult vkio_submit(vkio_fns *f, VkQueue q, VkCommandBuffer cb, uint64_t sem, uint64_t value, uint64_t fence);
 VkResult vkio_wait_value(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t timeout_ns);
-VkResult vkio_counter(vkio_fns *f, uint64_t sem, uint64_t *value);
+// A result and a counter value, returned by value so that Go passes no
+// pointer (a Go pointer handed to C escapes to the heap: one allocation per
+// call).
+typedef struct vkio_counter_result {
+	VkResult r;
+	uint64_t value;
+} vkio_counter_result;
+
+// vkio_wait_counter waits like vkio_wait_value and then reads the counter
+// (the hot path of the completion goroutine: one cgo call).
+vkio_counter_result vkio_wait_counter(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t timeout_ns);
+// vkio_read_counter reads the counter.
+vkio_counter_result vkio_read_counter(vkio_fns *f, uint64_t sem);
 VkResult vkio_wait_fences(vkio_fns *f, uint32_t n, const uint64_t *fences, int all, uint64_t timeout_ns);
 VkResult vkio_reset_fence(vkio_fns *f, uint64_t fence);
 VkResult vkio_query_results(vkio_fns *f, uint64_t pool, uint32_t first, uint32_t n, uint64_t *out, int wait);

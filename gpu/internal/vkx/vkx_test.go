@@ -81,6 +81,7 @@ func TestTinyDispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Destroy()
+	clear(b.Mapped) // new device memory is undefined; the kernel counts from 0
 	p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.Tiny), Entry: "main", Bindings: []Binding{{Binding: 0}}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	"vkio/io"
+)
+
+// bindHelp documents --bind.
+const bindHelp = `--bind B=SOURCE fills binding B (its number in the shader) from SOURCE:
+  zeros[:SIZE]        all zero
+  ones[:SIZE]         all one
+  iota[:SIZE]         0, 1, 2, ...
+  rand[:SIZE]         pseudo-random (see --seed): floats in [0,1), integers in [0,1000)
+  fill:VALUE[:SIZE]   every element VALUE, e.g. fill:2.5:1M
+  file:PATH           the bytes of PATH (raw, or the data of a .npy file of the
+                      binding's element type)
+Elements have the binding's element type, read from the shader (float for
+float[] or vec4[], uint for uint[], ...; override with --type B=TYPE).
+` + sizeHelp + `
+A SOURCE without a SIZE takes --size, else the size of the first binding that
+has one. Bindings not given with --bind are zeros of that size (a block with
+no runtime array: its own size).`
+
+// bindKind is a --bind source.
+type bindKind int
+
+const (
+	bindZeros bindKind = iota
+	bindOnes
+	bindIota
+	bindRand
+	bindFill
+	bindFile
+)
+
+var bindKindNames = map[string]bindKind{"zeros": bindZeros, "ones": bindOnes, "iota": bindIota, "rand": bindRand, "fill": bindFill, "file": bindFile}
+
+// bindSpec is one parsed --bind.
+type bindSpec struct {
+	text    string
+	kind    bindKind
+	size    *sizeSpec
+	fillStr string // fill's value, parsed once the element type is known
+	path    string // file's path
+}
+
+func (b bindSpec) String() string { return b.text }
+
+// parseBinding parses "B" of B=..., a binding number.
+func parseBindingNumber(flag, s string) (uint32, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	if err != nil {
+		return 0, usageErrorf("%s %q: binding %q is not a number", flag, s, s)
+	}
+	return uint32(n), nil
+}
+
+// parseBind parses one --bind value.
+func parseBind(arg string) (uint32, bindSpec, error) {
+	bs, src, ok := strings.Cut(arg, "=")
+	if !ok {
+		return 0, bindSpec{}, usageErrorf("--bind %q: want B=SOURCE, e.g. 0=rand:1M or 1=file:in.bin", arg)
+	}
+	b, err := parseBindingNumber("--bind", bs)
+	if err != nil {
+		return 0, bindSpec{}, usageErrorf("--bind %q: binding %q is not a number", arg, bs)
+	}
+	name, rest, hasRest := strings.Cut(src, ":")
+	kind, ok := bindKindNames[name]
+	if !ok {
+		return 0, bindSpec{}, usageErrorf("--bind %q: unknown source %q (want zeros, ones, iota, rand, fill:VALUE or file:PATH)", arg, name)
+	}
+	spec := bindSpec{text: src, kind: kind}
+	switch kind {
+	case bindFile:
+		if rest == "" {
+			return 0, bindSpec{}, usageErrorf("--bind %q: file needs a path, e.g. %d=file:in.bin", arg, b)
+		}
+		spec.path = rest
+		return b, spec, nil
+	case bindFill:
+		if rest == "" {
+			return 0, bindSpec{}, usageErrorf("--bind %q: fill needs a value, e.g. %d=fill:2.5:1M", arg, b)
+		}
+		spec.fillStr, rest, hasRest = strings.Cut(rest, ":")
+		if _, err := strconv.ParseFloat(spec.fillStr, 64); err != nil {
+			if _, err := strconv.ParseInt(spec.fillStr, 0, 64); err != nil {
+				return 0, bindSpec{}, usageErrorf("--bind %q: fill value %q is not a number", arg, spec.fillStr)
+			}
+		}
+	}
+	if hasRest {
+		sz, err := parseSize(rest)
+		if err != nil {
+			return 0, bindSpec{}, usageErrorf("--bind %q: %v", arg, err)
+		}
+		spec.size = &sz
+	}
+	return b, spec, nil
+}
+
+// generate makes the contents of a binding of type t and nbytes bytes.
+func (b bindSpec) generate(t dtype, nbytes int64, seed uint64, binding uint32) ([]byte, error) {
+	n := int(nbytes / int64(t.size()))
+	out := make([]byte, 0, nbytes)
+	switch b.kind {
+	case bindZeros:
+		return make([]byte, nbytes), nil
+	case bindOnes, bindFill:
+		v, err := parseValue(t, "1")
+		if b.kind == bindFill {
+			v, err = parseValue(t, b.fillStr)
+		}
+		if err != nil {
+			return nil, usageErrorf("--bind %d=%s: %v (binding %d holds %s)", binding, b.text, err, binding, t)
+		}
+		one := v.appendLE(nil)
+		return bytes.Repeat(one, n), nil
+	case bindIota:
+		for i := range n {
+			out = numberLE(out, t, float64(i), uint64(i))
+		}
+	case bindRand:
+		r := rand.New(rand.NewPCG(seed, uint64(binding)))
+		for range n {
+			out = numberLE(out, t, r.Float64(), r.Uint64N(1000))
+		}
+	}
+	return out, nil
+}
+
+// numberLE appends f (for float types) or u (for integer types) as type t.
+func numberLE(b []byte, t dtype, f float64, u uint64) []byte {
+	v := value{t: t, f: f, i: int64(u), u: u}
+	return v.appendLE(b)
+}
+
+// readBindFile reads a file source: raw bytes, or a .npy file's data, which
+// must have the binding's element type.
+func readBindFile(x io.Io, path string, t dtype) ([]byte, error) {
+	data, err := io.Cwd().ReadFile(x, path)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(data, []byte(npyMagic)) {
+		return data, nil
+	}
+	descr, body, err := parseNpy(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if descr != t.npyDescr() {
+		return nil, fmt.Errorf("%s holds %s values, but the binding holds %s (%s); use --type to change the binding's type", path, descr, t, t.npyDescr())
+	}
+	return body, nil
+}
+
+const npyMagic = "\x93NUMPY"
+
+// npyHeader returns the .npy (version 1.0) header for a C-order array of
+// type t and shape shape, padded so that the data starts at a multiple of 64.
+func npyHeader(t dtype, shape []int64) []byte {
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = strconv.FormatInt(d, 10)
+	}
+	sh := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		sh += ","
+	}
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", t.npyDescr(), sh)
+	total := 10 + len(dict) + 1
+	pad := (64 - total%64) % 64
+	dict += strings.Repeat(" ", pad) + "\n"
+	h := make([]byte, 0, 10+len(dict))
+	h = append(h, npyMagic...)
+	h = append(h, 1, 0)
+	h = binary.LittleEndian.AppendUint16(h, uint16(len(dict)))
+	return append(h, dict...)
+}
+
+// parseNpy returns the dtype descr and the data of a C-order .npy file.
+func parseNpy(data []byte) (descr string, body []byte, err error) {
+	if len(data) < 10 || !bytes.HasPrefix(data, []byte(npyMagic)) {
+		return "", nil, fmt.Errorf("not a .npy file")
+	}
+	var hlen, start int
+	switch data[6] {
+	case 1:
+		hlen, start = int(binary.LittleEndian.Uint16(data[8:])), 10
+	case 2, 3:
+		if len(data) < 12 {
+			return "", nil, fmt.Errorf("truncated .npy header")
+		}
+		hlen, start = int(binary.LittleEndian.Uint32(data[8:])), 12
+	default:
+		return "", nil, fmt.Errorf("unsupported .npy version %d", data[6])
+	}
+	if start+hlen > len(data) {
+		return "", nil, fmt.Errorf("truncated .npy header")
+	}
+	h := string(data[start : start+hlen])
+	if strings.Contains(h, "'fortran_order': True") {
+		return "", nil, fmt.Errorf(".npy file is in Fortran order")
+	}
+	i := strings.Index(h, "'descr':")
+	if i < 0 {
+		return "", nil, fmt.Errorf(".npy header has no descr")
+	}
+	rest := strings.TrimSpace(h[i+len("'descr':"):])
+	if len(rest) < 2 || rest[0] != '\'' {
+		return "", nil, fmt.Errorf(".npy header: bad descr")
+	}
+	end := strings.IndexByte(rest[1:], '\'')
+	if end < 0 {
+		return "", nil, fmt.Errorf(".npy header: bad descr")
+	}
+	descr = rest[1 : 1+end]
+	if descr == "<i1" || descr == "<u1" {
+		descr = "|" + descr[1:]
+	}
+	return descr, data[start+hlen:], nil
+}

@@ -1,0 +1,927 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"vkio/gpu"
+	"vkio/io"
+)
+
+func init() { register(newRunCmd) }
+
+// runFlags are the raw flags of `vkdemo run`.
+type runFlags struct {
+	binds, outs, types, spec, push, defines []string
+	outDir, groups, grid, size, targetEnv   string
+	seed                                    uint64
+	show                                    int
+	watch                                   bool
+}
+
+// runPlan is the parsed command line, before the shader is known.
+type runPlan struct {
+	shader    string
+	binds     map[uint32]bindSpec
+	outs      map[uint32]outSpec
+	outDir    string
+	types     map[uint32]dtype
+	spec      map[uint32]specArg
+	push      []value
+	pushGiven bool
+	groups    *[3]uint32
+	grid      *[3]uint32
+	size      *sizeSpec
+	seed      uint64
+	show      int
+	defines   []string
+	targetEnv string
+}
+
+// outSpec is one --out: where a binding goes, and optionally its .npy shape.
+type outSpec struct {
+	path  string
+	shape []int64
+}
+
+// specArg is one --spec value, typed when the user gave a type.
+type specArg struct {
+	typ   string // "" when untyped
+	value string
+}
+
+const runLong = `Run a compute shader once (or on every save, with --watch) and report
+what it wrote.
+
+SHADER is GLSL (.comp, compiled with glslc, which must be installed) or
+SPIR-V (.spv). Its bindings, push-constant size, local size and
+specialization constants are read from the SPIR-V. Every binding is a
+buffer filled as --bind says; after the dispatch, the writable bindings
+(not 'readonly' in GLSL) are summarised — first values, min/max/mean —
+and written where --out / --out-dir say, each file created atomically
+(no partial file is ever left under the final name).
+
+` + bindHelp + `
+
+--push TYPE:VALUE,... packs push constants in order, little-endian, with no
+implicit padding (mind std430 offsets); TYPE is one of
+` + typeList + `.
+Their total size must match the shader's push-constant block.
+
+--spec ID=[TYPE:]VALUE sets specialization constant ID (its type comes from
+the shader; a given TYPE must match it). A local size set by a constant
+(local_size_x_id) follows it.
+
+Workgroups: --groups X[,Y[,Z]] sets the counts; --grid X[,Y[,Z]] sets the
+invocations (counts = ceil(grid / local size)); by default the grid is 1-D,
+one invocation per element of the largest binding.
+
+--out B=PATH writes binding B to PATH: a .npy file (numpy's np.load reads it,
+with the element type and shape; add :DIMS for a shape, e.g. img.npy:512x512)
+or raw bytes for any other name; a read-only binding's file holds its input,
+as generated. --out-dir DIR writes every writable binding as
+DIR/bindingB.npy. A path that is a device, not a file (/dev/stdout), is
+written in place.
+
+Exit status: 0 ok; 1 the shader does not compile, bad SPIR-V, a size that
+does not fit the shader, an output that cannot be written, a device failure
+or a validation message; 2 a bad flag or value, or a flag naming a binding,
+constant or push-constant size that the shader does not have.
+With --watch, Ctrl-C ends the run with status 0.`
+
+const runExample = `  # SAXPY on a million floats: y = 2*x + y, with x random and y = 0, 1, 2, ...
+  vkdemo run shaders/saxpy.comp --bind 0=rand:1M --bind 1=iota --push f32:2,u32:1048576 --out 1=y.npy
+
+  # The same from SPIR-V, workgroup size 64 by specialization, inputs from files
+  vkdemo run shaders/saxpy.spv --spec 0=64 --bind 0=file:x.bin --bind 1=file:y.npy --push f32:0.5,u32:4096
+
+  # A 512x512 Julia image (16x16 local size) as a 2-D .npy array
+  vkdemo run shaders/julia.comp --bind 0=zeros:262144 --grid 512,512 \
+    --push u32:512,u32:512,f32:-2,f32:-2,f32:0.0078125,f32:0.0078125,f32:-0.8,f32:0.156,u32:256,u32:1 \
+    --out 0=julia.npy:512x512
+
+  # Edit a shader and see the result on every save (Ctrl-C to stop)
+  vkdemo run my.comp --bind 0=iota:1024 --watch`
+
+func newRunCmd(a *app) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:     "run SHADER [flags]",
+		Short:   "Run a compute shader with generated or file inputs and report its outputs",
+		Long:    runLong,
+		Example: runExample,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0:
+				return errors.New("missing SHADER (a .comp or .spv file)")
+			case len(args) > 1:
+				return fmt.Errorf("one SHADER only, got %d arguments: %s", len(args), strings.Join(args, " "))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plan, err := f.parse(args[0])
+			if err != nil {
+				return err
+			}
+			if f.watch {
+				return a.watch(plan)
+			}
+			return a.runOnce(plan)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.binds, "bind", nil, "fill binding B: B=SOURCE (zeros|ones|iota|rand|fill:V)[:SIZE] or file:PATH; repeatable")
+	fl.StringArrayVar(&f.outs, "out", nil, "write binding B to a file: B=PATH (.npy, or raw bytes); repeatable")
+	fl.StringVarP(&f.outDir, "out-dir", "o", "", "write every writable binding to DIR/bindingB.npy")
+	fl.StringArrayVar(&f.types, "type", nil, "element type of binding B: B=TYPE (default: from the shader)")
+	fl.StringArrayVar(&f.spec, "spec", nil, "specialization constant: ID=[TYPE:]VALUE[,...]; repeatable")
+	fl.StringArrayVar(&f.push, "push", nil, "push constants, in order: TYPE:VALUE[,TYPE:VALUE...]")
+	fl.StringVar(&f.groups, "groups", "", "workgroup counts X[,Y[,Z]]")
+	fl.StringVar(&f.grid, "grid", "", "invocations X[,Y[,Z]]; workgroups = ceil(grid/local size)")
+	fl.StringVar(&f.size, "size", "", "size of bindings given without one (elements or bytes, see above)")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of the rand source")
+	fl.IntVar(&f.show, "show", 8, "values to print per output binding")
+	fl.StringArrayVarP(&f.defines, "define", "D", nil, "glslc macro NAME[=VALUE] for .comp shaders; repeatable")
+	fl.StringVar(&f.targetEnv, "target-env", "vulkan1.1", "glslc --target-env for .comp shaders")
+	fl.BoolVarP(&f.watch, "watch", "w", false, "re-run on every save of SHADER until Ctrl-C")
+	return cmd
+}
+
+// parse checks every flag that can be checked without the shader.
+func (f *runFlags) parse(shader string) (*runPlan, error) {
+	p := &runPlan{
+		shader: shader, binds: map[uint32]bindSpec{}, outs: map[uint32]outSpec{},
+		types: map[uint32]dtype{}, spec: map[uint32]specArg{},
+		outDir: f.outDir, seed: f.seed, show: f.show, defines: f.defines, targetEnv: f.targetEnv,
+	}
+	if shader == "" {
+		return nil, usageErrorf("run: empty SHADER path")
+	}
+	for _, arg := range f.binds {
+		b, spec, err := parseBind(arg)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := p.binds[b]; dup {
+			return nil, usageErrorf("--bind: binding %d given twice", b)
+		}
+		p.binds[b] = spec
+	}
+	for _, arg := range f.outs {
+		bs, path, ok := strings.Cut(arg, "=")
+		if !ok || path == "" {
+			return nil, usageErrorf("--out %q: want B=PATH, e.g. 1=y.npy", arg)
+		}
+		b, err := parseBindingNumber("--out", bs)
+		if err != nil {
+			return nil, err
+		}
+		o := outSpec{path: path}
+		if m := shapeSuffix.FindStringSubmatch(path); m != nil && strings.HasSuffix(m[1], ".npy") {
+			o.path = m[1]
+			for _, d := range strings.Split(m[2], "x") {
+				n, err := strconv.ParseInt(d, 10, 64)
+				if err != nil || n <= 0 {
+					return nil, usageErrorf("--out %q: bad shape %q", arg, m[2])
+				}
+				o.shape = append(o.shape, n)
+			}
+		}
+		if _, dup := p.outs[b]; dup {
+			return nil, usageErrorf("--out: binding %d given twice", b)
+		}
+		p.outs[b] = o
+	}
+	for _, arg := range f.types {
+		bs, ts, ok := strings.Cut(arg, "=")
+		if !ok {
+			return nil, usageErrorf("--type %q: want B=TYPE, e.g. 1=u32", arg)
+		}
+		b, err := parseBindingNumber("--type", bs)
+		if err != nil {
+			return nil, err
+		}
+		t, err := parseDtype(ts)
+		if err != nil {
+			return nil, usageErrorf("--type %q: %v", arg, err)
+		}
+		p.types[b] = t
+	}
+	for _, arg := range f.spec {
+		for _, one := range strings.Split(arg, ",") {
+			ids, vs, ok := strings.Cut(one, "=")
+			if !ok || vs == "" {
+				return nil, usageErrorf("--spec %q: want ID=[TYPE:]VALUE, e.g. 0=u32:256", one)
+			}
+			id, err := strconv.ParseUint(strings.TrimSpace(ids), 10, 32)
+			if err != nil {
+				return nil, usageErrorf("--spec %q: constant ID %q is not a number", one, ids)
+			}
+			sa := specArg{value: vs}
+			if t, v, ok := strings.Cut(vs, ":"); ok {
+				if t != "bool" {
+					if _, err := parseDtype(t); err != nil {
+						return nil, usageErrorf("--spec %q: %v", one, err)
+					}
+				}
+				sa = specArg{typ: t, value: v}
+			}
+			p.spec[uint32(id)] = sa
+		}
+	}
+	for _, arg := range f.push {
+		p.pushGiven = true
+		for _, one := range strings.Split(arg, ",") {
+			ts, vs, ok := strings.Cut(one, ":")
+			if !ok {
+				return nil, usageErrorf("--push %q: want TYPE:VALUE, e.g. f32:2.5 or u32:7", one)
+			}
+			t, err := parseDtype(ts)
+			if err != nil {
+				return nil, usageErrorf("--push %q: %v", one, err)
+			}
+			v, err := parseValue(t, vs)
+			if err != nil {
+				return nil, usageErrorf("--push %q: %v", one, err)
+			}
+			p.push = append(p.push, v)
+		}
+	}
+	if f.groups != "" && f.grid != "" {
+		return nil, usageErrorf("--groups and --grid: give one or the other")
+	}
+	if f.groups != "" {
+		d, err := parseDims(f.groups)
+		if err != nil {
+			return nil, usageErrorf("--groups %v", err)
+		}
+		p.groups = &d
+	}
+	if f.grid != "" {
+		d, err := parseDims(f.grid)
+		if err != nil {
+			return nil, usageErrorf("--grid %v", err)
+		}
+		p.grid = &d
+	}
+	if f.size != "" {
+		s, err := parseSize(f.size)
+		if err != nil {
+			return nil, usageErrorf("--size: %v", err)
+		}
+		p.size = &s
+	}
+	if f.show < 0 {
+		return nil, usageErrorf("--show %d: must be 0 or more", f.show)
+	}
+	return p, nil
+}
+
+// shapeSuffix matches "path.npy:512x512".
+var shapeSuffix = regexp.MustCompile(`^(.*):([0-9]+(?:x[0-9]+)*)$`)
+
+// program is a loaded shader: its SPIR-V and what was reflected from it.
+type program struct {
+	spirv    []byte
+	refl     *gpu.Reflection
+	types    map[uint32]dtype // element types found in the SPIR-V
+	compiled time.Duration    // glslc time, 0 for .spv
+	loadedAt time.Time
+}
+
+// loadShader reads (and for GLSL compiles) the shader and reflects it.
+func loadShader(x io.Io, p *runPlan) (*program, error) {
+	start := time.Now()
+	var spirv []byte
+	var took time.Duration
+	if isGLSL(p.shader) {
+		var err error
+		spirv, err = compileGLSL(x, p)
+		if err != nil {
+			return nil, err
+		}
+		took = time.Since(start)
+	} else {
+		data, err := io.Cwd().ReadFile(x, p.shader)
+		if err != nil {
+			return nil, fmt.Errorf("reading shader: %w", err)
+		}
+		if !bytes.HasPrefix(data, []byte{0x03, 0x02, 0x23, 0x07}) && !strings.EqualFold(filepath.Ext(p.shader), ".spv") {
+			return nil, usageErrorf("%s: not SPIR-V (no SPIR-V magic number) and not GLSL (.comp, .glsl)", p.shader)
+		}
+		spirv = data
+	}
+	refl, err := gpu.Reflect(spirv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p.shader, err)
+	}
+	return &program{spirv: spirv, refl: refl, types: elementTypes(spirv), compiled: took, loadedAt: time.Now()}, nil
+}
+
+// isGLSL reports whether path names GLSL source, by its extension.
+func isGLSL(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".comp", ".glsl":
+		return true
+	}
+	return false
+}
+
+// compileError is a shader that does not compile: glslc's messages.
+type compileError struct {
+	shader string
+	msgs   string
+}
+
+func (e *compileError) Error() string {
+	lines := strings.Split(strings.TrimSpace(e.msgs), "\n")
+	var kept []string
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasSuffix(l, "generated.") {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) == 0 {
+		return fmt.Sprintf("%s does not compile (glslc gave no message)", e.shader)
+	}
+	return fmt.Sprintf("%s does not compile: %s", e.shader, strings.Join(kept, "\n"))
+}
+
+// compileGLSL runs glslc on the shader, returning the SPIR-V.
+func compileGLSL(x io.Io, p *runPlan) ([]byte, error) {
+	if _, err := io.Cwd().Stat(x, p.shader); err != nil {
+		return nil, fmt.Errorf("reading shader: %w", err)
+	}
+	glslc, err := exec.LookPath("glslc")
+	if err != nil {
+		return nil, fmt.Errorf("glslc is not installed (not found in PATH), so %s cannot be compiled: install it (Debian: apt-get install glslc, or 'make deps') or pass a .spv file", p.shader)
+	}
+	args := []string{"--target-env=" + p.targetEnv, "-o", "-"}
+	if strings.ToLower(filepath.Ext(p.shader)) != ".comp" {
+		args = append(args, "-fshader-stage=compute")
+	}
+	for _, d := range p.defines {
+		args = append(args, "-D"+d)
+	}
+	args = append(args, p.shader)
+	cmd := exec.CommandContext(x.Context(), glslc, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if cerr := x.CheckCancel(); cerr != nil {
+			return nil, cerr
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return nil, &compileError{shader: p.shader, msgs: stderr.String()}
+		}
+		return nil, fmt.Errorf("running glslc: %w", err)
+	}
+	return stdout.Bytes(), nil
+}
+
+// binding is one buffer of a run, resolved against the shader.
+type binding struct {
+	info   gpu.BindingInfo
+	typ    dtype
+	source string // how it was filled, for the summary
+	data   []byte
+	buf    *gpu.Buffer
+	out    *outSpec
+}
+
+// resolve turns the plan into the kernel options and filled bindings of one
+// run of prog. Errors about the command line are usage errors; errors about
+// sizes and files are runtime errors.
+func resolve(x io.Io, p *runPlan, prog *program) (*gpu.KernelOptions, []*binding, []byte, error) {
+	r := prog.refl
+	have := map[uint32]gpu.BindingInfo{}
+	var nums []string
+	for _, bi := range r.Bindings {
+		if bi.Set == 0 {
+			have[bi.Binding] = bi
+			nums = append(nums, strconv.Itoa(int(bi.Binding)))
+		}
+	}
+	shaderHas := "the shader has none"
+	if len(nums) > 0 {
+		shaderHas = "the shader has " + strings.Join(nums, ", ")
+	}
+	for _, m := range []struct {
+		flag string
+		ids  []uint32
+	}{{"--bind", sortedKeys(p.binds)}, {"--out", sortedKeys(p.outs)}, {"--type", sortedKeys(p.types)}} {
+		for _, id := range m.ids {
+			if _, ok := have[id]; !ok {
+				return nil, nil, nil, usageErrorf("%s: %s has no binding %d (%s)", m.flag, p.shader, id, shaderHas)
+			}
+		}
+	}
+	// Specialization constants.
+	opts := &gpu.KernelOptions{Spec: map[uint32]any{}}
+	for _, id := range sortedKeys(p.spec) {
+		sa := p.spec[id]
+		var si *gpu.SpecInfo
+		for i := range r.Spec {
+			if r.Spec[i].ID == id {
+				si = &r.Spec[i]
+			}
+		}
+		if si == nil {
+			var ids []string
+			for _, s := range r.Spec {
+				ids = append(ids, fmt.Sprintf("%d (%s)", s.ID, s.Type))
+			}
+			has := "none"
+			if len(ids) > 0 {
+				has = strings.Join(ids, ", ")
+			}
+			return nil, nil, nil, usageErrorf("--spec %d: %s has no specialization constant %d (it has %s)", id, p.shader, id, has)
+		}
+		v, err := specValue(*si, sa)
+		if err != nil {
+			return nil, nil, nil, usageErrorf("--spec %d=%s: %v", id, sa.value, err)
+		}
+		opts.Spec[id] = v
+	}
+	// Push constants.
+	var push []byte
+	for _, v := range p.push {
+		push = v.appendLE(push)
+	}
+	if len(push) != r.PushSize {
+		switch {
+		case r.PushSize == 0:
+			return nil, nil, nil, usageErrorf("--push: %s has no push constants, but --push gives %d bytes", p.shader, len(push))
+		case !p.pushGiven:
+			return nil, nil, nil, usageErrorf("%s has %d bytes of push constants: give them with --push TYPE:VALUE,... (e.g. f32:2.5,u32:7)", p.shader, r.PushSize)
+		default:
+			return nil, nil, nil, usageErrorf("--push gives %d bytes, but %s has %d bytes of push constants", len(push), p.shader, r.PushSize)
+		}
+	}
+	// Bindings: types, then the default size, then contents.
+	var bs []*binding
+	for _, bi := range r.Bindings {
+		if bi.Set != 0 {
+			continue
+		}
+		b := &binding{info: bi, typ: f32}
+		if t, ok := prog.types[bi.Binding]; ok {
+			b.typ = t
+		}
+		if t, ok := p.types[bi.Binding]; ok {
+			b.typ = t
+		}
+		if o, ok := p.outs[bi.Binding]; ok {
+			o := o
+			b.out = &o
+		} else if p.outDir != "" && !bi.ReadOnly {
+			b.out = &outSpec{path: filepath.Join(p.outDir, fmt.Sprintf("binding%d.npy", bi.Binding))}
+		}
+		bs = append(bs, b)
+	}
+	defSize := p.size
+	if defSize == nil {
+		for _, b := range bs {
+			if s, ok := p.binds[b.info.Binding]; ok && s.size != nil {
+				defSize = s.size
+				break
+			}
+		}
+	}
+	for _, b := range bs {
+		spec, given := p.binds[b.info.Binding]
+		if !given {
+			spec = bindSpec{text: "zeros", kind: bindZeros}
+		}
+		b.source = spec.text
+		if spec.kind == bindFile {
+			data, err := readBindFile(x, spec.path, b.typ)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("--bind %d=%s: %w", b.info.Binding, spec.text, err)
+			}
+			if err := checkSize(b, int64(len(data)), "file "+spec.path); err != nil {
+				return nil, nil, nil, err
+			}
+			b.data = data
+			continue
+		}
+		sz := spec.size
+		if sz == nil {
+			sz = defSize
+		}
+		var nbytes int64
+		if sz == nil {
+			if b.info.RuntimeArray || b.info.MinSize == 0 {
+				return nil, nil, nil, usageErrorf("binding %d: no size: give one (--bind %d=%s:1M), or --size", b.info.Binding, b.info.Binding, spec.kind.name())
+			}
+			nbytes = int64(b.info.MinSize)
+			nbytes += (int64(b.typ.size()) - nbytes%int64(b.typ.size())) % int64(b.typ.size())
+		} else {
+			var err error
+			if nbytes, err = sz.bytes(b.typ); err != nil {
+				return nil, nil, nil, fmt.Errorf("binding %d (%s): %v", b.info.Binding, b.typ, err)
+			}
+		}
+		if err := checkSize(b, nbytes, sz.orBlock()); err != nil {
+			return nil, nil, nil, err
+		}
+		data, err := spec.generate(b.typ, nbytes, p.seed, b.info.Binding)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		b.data = data
+	}
+	if p.groups == nil && p.grid == nil {
+		if err := sameLength(bs); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return opts, bs, push, nil
+}
+
+// sameLength checks that the runtime arrays of bs hold the same number of
+// elements, as the automatic 1-D grid (one invocation per element) assumes.
+func sameLength(bs []*binding) error {
+	var first *binding
+	for _, b := range bs {
+		if !b.info.RuntimeArray {
+			continue
+		}
+		if first == nil {
+			first = b
+			continue
+		}
+		n0, n := len(first.data)/first.typ.size(), len(b.data)/b.typ.size()
+		if n != n0 {
+			return fmt.Errorf("binding sizes do not match: binding %d has %d %s elements (%s), binding %d has %d (%s); give them the same size, or set --groups or --grid to dispatch over different sizes",
+				first.info.Binding, n0, first.typ, first.source, b.info.Binding, n, b.source)
+		}
+	}
+	return nil
+}
+
+func (k bindKind) name() string {
+	for n, v := range bindKindNames {
+		if v == k {
+			return n
+		}
+	}
+	return "?"
+}
+
+func (s *sizeSpec) orBlock() string {
+	if s == nil {
+		return "the block size"
+	}
+	return "size " + s.String()
+}
+
+// checkSize checks that nbytes of data fit binding b.
+func checkSize(b *binding, nbytes int64, what string) error {
+	es := int64(b.typ.size())
+	switch {
+	case nbytes == 0:
+		return fmt.Errorf("binding %d: %s is empty", b.info.Binding, what)
+	case nbytes%es != 0:
+		return fmt.Errorf("binding %d: %s has %d bytes, not a whole number of %s elements (%d bytes each)", b.info.Binding, what, nbytes, b.typ, es)
+	case nbytes < int64(b.info.MinSize):
+		return fmt.Errorf("binding %d: %s has %d bytes, smaller than the shader's block (%d bytes)", b.info.Binding, what, nbytes, b.info.MinSize)
+	case nbytes > math.MaxInt32:
+		return fmt.Errorf("binding %d: %s has %d bytes, more than vkdemo binds (2 GiB)", b.info.Binding, what, nbytes)
+	}
+	return nil
+}
+
+// specValue converts a --spec value to the Go type KernelOptions wants for
+// the constant's reflected type.
+func specValue(si gpu.SpecInfo, sa specArg) (any, error) {
+	want := map[gpu.SpecType]string{gpu.SpecBool: "bool", gpu.SpecInt32: "i32", gpu.SpecUint32: "u32", gpu.SpecFloat32: "f32"}[si.Type]
+	if sa.typ != "" {
+		t := sa.typ
+		if t != "bool" {
+			dt, _ := parseDtype(t)
+			t = dt.String()
+		}
+		if t != want {
+			return nil, fmt.Errorf("constant %d is %s in the shader, not %s", si.ID, want, sa.typ)
+		}
+	}
+	switch si.Type {
+	case gpu.SpecBool:
+		b, err := strconv.ParseBool(sa.value)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a bool (true, false, 1, 0)", sa.value)
+		}
+		return b, nil
+	case gpu.SpecInt32:
+		v, err := parseValue(i32, sa.value)
+		return int32(v.i), err
+	case gpu.SpecUint32:
+		v, err := parseValue(u32, sa.value)
+		return uint32(v.u), err
+	default:
+		v, err := parseValue(f32, sa.value)
+		return float32(v.f), err
+	}
+}
+
+// workgroups decides the dispatch size.
+func workgroups(p *runPlan, local [3]uint32, bs []*binding) ([3]uint32, string) {
+	if p.groups != nil {
+		return *p.groups, "--groups"
+	}
+	grid := [3]uint32{1, 1, 1}
+	how := "--grid"
+	if p.grid != nil {
+		grid = *p.grid
+	} else {
+		var best *binding
+		for _, b := range bs {
+			if best == nil || len(b.data)/b.typ.size() > len(best.data)/best.typ.size() {
+				best = b
+			}
+		}
+		if best != nil {
+			grid[0] = uint32(min(int64(len(best.data)/best.typ.size()), math.MaxUint32))
+			how = fmt.Sprintf("one invocation per element of binding %d", best.info.Binding)
+		}
+	}
+	var g [3]uint32
+	for i := range g {
+		g[i] = uint32((uint64(grid[i]) + uint64(local[i]) - 1) / uint64(local[i]))
+	}
+	return g, how
+}
+
+// runOnce loads the shader and runs it once.
+func (a *app) runOnce(p *runPlan) error {
+	x, err := a.Io()
+	if err != nil {
+		return err
+	}
+	if err := checkOutputs(x, p); err != nil {
+		return err
+	}
+	prog, err := loadShader(x, p)
+	if err != nil {
+		return err
+	}
+	d, err := a.Device()
+	if err != nil {
+		return err
+	}
+	return a.execute(x, d, p, prog)
+}
+
+// checkOutputs checks, before any GPU work, that the output folders exist
+// (creating --out-dir) so that a bad path fails fast.
+func checkOutputs(x io.Io, p *runPlan) error {
+	if p.outDir != "" {
+		if err := io.Cwd().MakePath(x, p.outDir, 0o755); err != nil {
+			return fmt.Errorf("--out-dir %s: cannot create the folder: %w", p.outDir, err)
+		}
+	}
+	for _, b := range sortedKeys(p.outs) {
+		o := p.outs[b]
+		dir := filepath.Dir(o.path)
+		fi, err := io.Cwd().Stat(x, dir)
+		if err != nil {
+			return fmt.Errorf("--out %d=%s: folder %s: %w", b, o.path, dir, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("--out %d=%s: %s is not a folder", b, o.path, dir)
+		}
+	}
+	return nil
+}
+
+// execute runs prog once on d and reports the results.
+func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) (err error) {
+	opts, bs, push, err := resolve(x, p, prog)
+	if err != nil {
+		return err
+	}
+	k, err := d.NewKernel(prog.spirv, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.shader, err)
+	}
+	defer func() { err = errors.Join(err, k.Close()) }()
+	for _, b := range bs {
+		buf, err := d.NewBuffer(len(b.data), gpu.DeviceLocal)
+		if err != nil {
+			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
+		}
+		b.buf = buf
+		defer func() { err = errors.Join(err, buf.Close()) }()
+		if err := gpu.Upload(x, buf, 0, b.data); err != nil {
+			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
+		}
+	}
+	groups, how := workgroups(p, k.LocalSize(), bs)
+	batch := d.NewBatch()
+	defer func() { err = errors.Join(err, batch.Close()) }()
+	bufs := make([]*gpu.Buffer, len(bs))
+	for i, b := range bs {
+		bufs[i] = b.buf
+	}
+	if err := batch.Timestamp("start"); err != nil {
+		return err
+	}
+	if err := batch.Dispatch(k, groups, push, bufs...); err != nil {
+		hint := ""
+		if errors.Is(err, gpu.ErrLimit) {
+			hint = " (fewer elements, a larger local size with --spec, or --groups/--grid)"
+		}
+		return fmt.Errorf("dispatch %dx%dx%d workgroups: %w%s", groups[0], groups[1], groups[2], err, hint)
+	}
+	if err := batch.Timestamp("end"); err != nil {
+		return err
+	}
+	wall := time.Now()
+	c, err := d.Run(x, batch)
+	if err != nil {
+		return err
+	}
+	wallTime := time.Since(wall)
+	// Read back the writable bindings.
+	for _, b := range bs {
+		if b.info.ReadOnly {
+			continue
+		}
+		if err := gpu.Download(x, b.buf, 0, b.data); err != nil {
+			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
+		}
+	}
+	if err := a.gate.take(); err != nil {
+		return err
+	}
+	gpuTime, _ := c.Span("start", "end")
+	printSummary(a, p, prog, d, k.LocalSize(), groups, how, bs, gpuTime, wallTime)
+	return writeOutputs(a, x, bs)
+}
+
+// printSummary prints what ran and what it produced.
+func printSummary(a *app, p *runPlan, prog *program, d *gpu.Device, local, groups [3]uint32, how string, bs []*binding, gpuTime, wall time.Duration) {
+	w := a.stdout
+	src := "SPIR-V"
+	if prog.compiled > 0 {
+		src = fmt.Sprintf("GLSL, glslc %s", prog.compiled.Round(time.Millisecond))
+	}
+	fmt.Fprintf(w, "shader    %s (%s): local size %dx%dx%d, %d bytes of push constants\n", p.shader, src, local[0], local[1], local[2], prog.refl.PushSize)
+	fmt.Fprintf(w, "device    %s, io %s\n", d.Info(), a.x)
+	fmt.Fprintf(w, "dispatch  %dx%dx%d workgroups (%s)\n", groups[0], groups[1], groups[2], how)
+	for _, b := range bs {
+		role := "in/out"
+		if b.info.ReadOnly {
+			role = "in"
+		}
+		fmt.Fprintf(w, "binding %d %-6s %s[%d] (%s) from %s\n", b.info.Binding, role, b.typ, len(b.data)/b.typ.size(), formatBytes(int64(len(b.data))), b.source)
+	}
+	fmt.Fprintf(w, "gpu time  %s (timestamps), submit to completion %s\n", fmtDur(gpuTime), fmtDur(wall))
+	for _, b := range bs {
+		if b.info.ReadOnly {
+			continue
+		}
+		n := len(b.data) / b.typ.size()
+		lo, hi, sum, nan := math.Inf(1), math.Inf(-1), 0.0, 0
+		for i := range n {
+			v := elemAt(b.typ, b.data, i)
+			if math.IsNaN(v) {
+				nan++
+				continue
+			}
+			lo, hi, sum = min(lo, v), max(hi, v), sum+v
+		}
+		mean := sum / float64(max(n-nan, 1))
+		fmt.Fprintf(w, "output %d  %s[%d]: min %s max %s mean %s", b.info.Binding, b.typ, n, fmtNum(lo), fmtNum(hi), fmtNum(mean))
+		if nan > 0 {
+			fmt.Fprintf(w, " (%d NaN)", nan)
+		}
+		fmt.Fprintln(w)
+		if p.show > 0 {
+			var first []string
+			for i := range min(n, p.show) {
+				first = append(first, formatElem(b.typ, b.data, i))
+			}
+			more := ""
+			if n > p.show {
+				more = " ..."
+			}
+			fmt.Fprintf(w, "          [%s%s]\n", strings.Join(first, " "), more)
+		}
+	}
+}
+
+func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', 7, 64) }
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "n/a"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.1f µs", float64(d)/1e3)
+	}
+	return fmt.Sprintf("%.3f ms", float64(d)/1e6)
+}
+
+// writeOutputs writes the bindings that have an output file, concurrently
+// where the Io allows, each atomically.
+func writeOutputs(a *app, x io.Io, bs []*binding) error {
+	var g io.Group
+	type result struct {
+		path string
+		n    int64
+		desc string
+	}
+	results := make([]result, len(bs))
+	for i, b := range bs {
+		if b.out == nil {
+			continue
+		}
+		g.Async(x, func(x io.Io) error {
+			n, desc, err := writeOutput(x, b)
+			results[i] = result{b.out.path, n, desc}
+			if err != nil {
+				return fmt.Errorf("--out %d=%s: %w", b.info.Binding, b.out.path, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(x); err != nil {
+		return err
+	}
+	for _, r := range results {
+		if r.path != "" {
+			fmt.Fprintf(a.stdout, "wrote     %s (%s, %s)\n", r.path, formatBytes(r.n), r.desc)
+		}
+	}
+	return nil
+}
+
+// writeOutput writes one binding's file: atomically for regular files, in
+// place for devices and pipes (/dev/stdout, /dev/full), which cannot be
+// replaced by a rename.
+func writeOutput(x io.Io, b *binding) (int64, string, error) {
+	o := b.out
+	n := int64(len(b.data) / b.typ.size())
+	var head []byte
+	desc := "raw " + b.typ.String()
+	if strings.EqualFold(filepath.Ext(o.path), ".npy") {
+		shape := []int64{n}
+		if o.shape != nil {
+			prod := int64(1)
+			for _, d := range o.shape {
+				prod *= d
+			}
+			if prod != n {
+				return 0, "", usageErrorf("shape %v holds %d elements, but the binding has %d", o.shape, prod, n)
+			}
+			shape = o.shape
+		}
+		head = npyHeader(b.typ, shape)
+		dims := fmt.Sprint(shape)
+		dims = strings.ReplaceAll(dims[1:len(dims)-1], " ", ", ")
+		if len(shape) == 1 {
+			dims += ","
+		}
+		desc = fmt.Sprintf("npy %s (%s)", b.typ.npyDescr(), dims)
+	}
+	total := int64(len(head) + len(b.data))
+	if fi, err := io.Cwd().Stat(x, o.path); err == nil && !fi.Mode.IsRegular() {
+		if fi.IsDir() {
+			return 0, "", fmt.Errorf("%s is a folder", o.path)
+		}
+		f, err := io.Cwd().OpenFile(x, o.path, io.WriteOnly)
+		if err != nil {
+			return 0, "", err
+		}
+		_, err = f.WriteVec(x, [][]byte{head, b.data}, 1)
+		return total, desc, errors.Join(err, f.Close(x))
+	}
+	f, err := io.Cwd().CreateAtomic(x, o.path, 0o644)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close(x)
+	if _, err := f.WriteVec(x, [][]byte{head, b.data}, 1); err != nil {
+		return 0, "", err
+	}
+	return total, desc, f.Commit(x)
+}
+
+// stderrf prints a line to stderr.
+func (a *app) stderrf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, format, args...)
+}

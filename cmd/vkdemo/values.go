@@ -1,0 +1,292 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// dtype is the element type of a buffer or a push-constant value.
+type dtype int
+
+const (
+	f32 dtype = iota
+	f64
+	i8
+	u8
+	i16
+	u16
+	i32
+	u32
+	i64
+	u64
+)
+
+var dtypeNames = [...]string{"f32", "f64", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64"}
+
+// typeList is the help text listing the type names.
+const typeList = "f32 f64 i8 u8 i16 u16 i32 u32 i64 u64 (also float, double, int, uint)"
+
+func (t dtype) String() string { return dtypeNames[t] }
+
+// size is the width of one element in bytes.
+func (t dtype) size() int {
+	switch t {
+	case i8, u8:
+		return 1
+	case i16, u16:
+		return 2
+	case f32, i32, u32:
+		return 4
+	}
+	return 8
+}
+
+func (t dtype) isFloat() bool  { return t == f32 || t == f64 }
+func (t dtype) isSigned() bool { return t == i8 || t == i16 || t == i32 || t == i64 }
+
+// npyDescr is the numpy dtype string (little-endian).
+func (t dtype) npyDescr() string {
+	switch t {
+	case f32:
+		return "<f4"
+	case f64:
+		return "<f8"
+	case i8:
+		return "|i1"
+	case u8:
+		return "|u1"
+	}
+	kind := "u"
+	if t.isSigned() {
+		kind = "i"
+	}
+	return fmt.Sprintf("<%s%d", kind, t.size())
+}
+
+// parseDtype parses a type name.
+func parseDtype(s string) (dtype, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "float":
+		return f32, nil
+	case "double":
+		return f64, nil
+	case "int":
+		return i32, nil
+	case "uint":
+		return u32, nil
+	}
+	for i, n := range dtypeNames {
+		if strings.EqualFold(n, s) {
+			return dtype(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown type %q (want one of %s)", s, typeList)
+}
+
+// value is a number parsed for a given type, kept in the widest form.
+type value struct {
+	t dtype
+	f float64 // floats
+	i int64   // signed
+	u uint64  // unsigned
+}
+
+// parseValue parses s as a value of type t, range-checked.
+func parseValue(t dtype, s string) (value, error) {
+	s = strings.TrimSpace(s)
+	v := value{t: t}
+	var err error
+	switch {
+	case t.isFloat():
+		v.f, err = strconv.ParseFloat(s, t.size()*8)
+	case t.isSigned():
+		v.i, err = strconv.ParseInt(s, 0, t.size()*8)
+	default:
+		v.u, err = strconv.ParseUint(s, 0, t.size()*8)
+	}
+	if err != nil {
+		var ne *strconv.NumError
+		if e, ok := err.(*strconv.NumError); ok {
+			ne = e
+		}
+		if ne != nil && ne.Err == strconv.ErrRange {
+			return v, fmt.Errorf("%q is out of range for %s", s, t)
+		}
+		return v, fmt.Errorf("%q is not a valid %s", s, t)
+	}
+	return v, nil
+}
+
+// float returns the value as a float64.
+func (v value) float() float64 {
+	switch {
+	case v.t.isFloat():
+		return v.f
+	case v.t.isSigned():
+		return float64(v.i)
+	}
+	return float64(v.u)
+}
+
+// appendLE appends the value's little-endian bytes.
+func (v value) appendLE(b []byte) []byte {
+	switch v.t {
+	case f32:
+		return binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(v.f)))
+	case f64:
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(v.f))
+	case i8:
+		return append(b, byte(v.i))
+	case u8:
+		return append(b, byte(v.u))
+	case i16:
+		return binary.LittleEndian.AppendUint16(b, uint16(v.i))
+	case u16:
+		return binary.LittleEndian.AppendUint16(b, uint16(v.u))
+	case i32:
+		return binary.LittleEndian.AppendUint32(b, uint32(v.i))
+	case u32:
+		return binary.LittleEndian.AppendUint32(b, uint32(v.u))
+	case i64:
+		return binary.LittleEndian.AppendUint64(b, uint64(v.i))
+	}
+	return binary.LittleEndian.AppendUint64(b, v.u)
+}
+
+// elemAt decodes element i of data, of type t, as a float64.
+func elemAt(t dtype, data []byte, i int) float64 {
+	o := i * t.size()
+	le := binary.LittleEndian
+	switch t {
+	case f32:
+		return float64(math.Float32frombits(le.Uint32(data[o:])))
+	case f64:
+		return math.Float64frombits(le.Uint64(data[o:]))
+	case i8:
+		return float64(int8(data[o]))
+	case u8:
+		return float64(data[o])
+	case i16:
+		return float64(int16(le.Uint16(data[o:])))
+	case u16:
+		return float64(le.Uint16(data[o:]))
+	case i32:
+		return float64(int32(le.Uint32(data[o:])))
+	case u32:
+		return float64(le.Uint32(data[o:]))
+	case i64:
+		return float64(int64(le.Uint64(data[o:])))
+	}
+	return float64(le.Uint64(data[o:]))
+}
+
+// formatElem formats element i of data for the summary.
+func formatElem(t dtype, data []byte, i int) string {
+	o := i * t.size()
+	le := binary.LittleEndian
+	switch t {
+	case f32:
+		return strconv.FormatFloat(float64(math.Float32frombits(le.Uint32(data[o:]))), 'g', 7, 32)
+	case f64:
+		return strconv.FormatFloat(math.Float64frombits(le.Uint64(data[o:])), 'g', 10, 64)
+	case i64:
+		return strconv.FormatInt(int64(le.Uint64(data[o:])), 10)
+	case u64:
+		return strconv.FormatUint(le.Uint64(data[o:]), 10)
+	}
+	return strconv.FormatFloat(elemAt(t, data, i), 'f', -1, 64)
+}
+
+// sizeSpec is a buffer size: elements or bytes.
+type sizeSpec struct {
+	n       int64
+	inBytes bool
+}
+
+func (s sizeSpec) String() string {
+	if s.inBytes {
+		return formatBytes(s.n)
+	}
+	return fmt.Sprintf("%d elements", s.n)
+}
+
+// bytes returns the size in bytes for elements of type t.
+func (s sizeSpec) bytes(t dtype) (int64, error) {
+	if s.inBytes {
+		if s.n%int64(t.size()) != 0 {
+			return 0, fmt.Errorf("%s is not a whole number of %s elements", formatBytes(s.n), t)
+		}
+		return s.n, nil
+	}
+	return s.n * int64(t.size()), nil
+}
+
+// sizeHelp documents the size syntax.
+const sizeHelp = `SIZE is a count of elements: 1000, 64K (65536), 1M (1048576), 1G; or bytes
+with a unit: 4096B, 64KiB, 4MiB, 1GiB (binary units).`
+
+// parseSize parses a SIZE.
+func parseSize(s string) (sizeSpec, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return sizeSpec{}, fmt.Errorf("bad size %q: want a number of elements (1000, 64K, 1M) or bytes (4096B, 64KiB, 4MiB)", s)
+	}
+	n, err := strconv.ParseInt(t[:i], 10, 64)
+	if err != nil {
+		return sizeSpec{}, fmt.Errorf("bad size %q: %v", s, err)
+	}
+	var mul int64
+	var inBytes bool
+	switch t[i:] {
+	case "":
+		mul = 1
+	case "k", "K":
+		mul = 1 << 10
+	case "m", "M":
+		mul = 1 << 20
+	case "g", "G":
+		mul = 1 << 30
+	case "B", "b":
+		mul, inBytes = 1, true
+	case "KiB", "kiB", "KB", "kB":
+		mul, inBytes = 1<<10, true
+	case "MiB", "MB":
+		mul, inBytes = 1<<20, true
+	case "GiB", "GB":
+		mul, inBytes = 1<<30, true
+	default:
+		return sizeSpec{}, fmt.Errorf("bad size %q: unknown unit %q (elements: K M G; bytes: B KiB MiB GiB)", s, t[i:])
+	}
+	if n <= 0 {
+		return sizeSpec{}, fmt.Errorf("bad size %q: must be positive", s)
+	}
+	if n > (1<<40)/mul {
+		return sizeSpec{}, fmt.Errorf("bad size %q: too large", s)
+	}
+	return sizeSpec{n: n * mul, inBytes: inBytes}, nil
+}
+
+// parseDims parses "X[,Y[,Z]]" (also "XxYxZ") into three positive counts,
+// missing ones 1.
+func parseDims(s string) ([3]uint32, error) {
+	d := [3]uint32{1, 1, 1}
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == 'x' })
+	if len(parts) == 0 || len(parts) > 3 {
+		return d, fmt.Errorf("%q: want X[,Y[,Z]]", s)
+	}
+	for i, p := range parts {
+		n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 32)
+		if err != nil || n == 0 {
+			return d, fmt.Errorf("%q: %q is not a positive count", s, p)
+		}
+		d[i] = uint32(n)
+	}
+	return d, nil
+}

@@ -1,0 +1,845 @@
+package io
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"vkio/io/internal/uring"
+)
+
+// EventedOptions configures an Evented implementation. The zero value is ready.
+type EventedOptions struct {
+	// Entries is the size of the submission queue (a power of two, clamped by the
+	// kernel). 0 means 256. More requests than this can be in flight at once: the
+	// queue only bounds how many are handed to the kernel per io_uring_enter.
+	Entries int
+	// CQEntries is the size of the completion queue. 0 means 4 × Entries. When more
+	// completions arrive than fit, the kernel keeps them aside (CQ overflow) and
+	// the reaper moves them in; nothing is lost.
+	CQEntries int
+	// AsyncLimit and ConcurrentLimit are as in ThreadedOptions: tasks run on
+	// goroutines, which are this implementation's green threads.
+	AsyncLimit      int
+	ConcurrentLimit int
+}
+
+// EventedUnavailableError is returned by NewEvented when the kernel refuses
+// io_uring: ENOSYS (no io_uring), EPERM (a seccomp profile, or the sysctl
+// kernel.io_uring_disabled), ENOMEM (locked-memory limits on old kernels). It
+// wraps the cause, so errors.Is(err, syscall.EPERM) works, and matches
+// ErrUnsupported under errors.Is. New("") and New("auto") fall back to Threaded
+// when they get it.
+type EventedUnavailableError struct {
+	Err error // the cause, usually a syscall.Errno
+}
+
+// Error returns "io: io_uring unavailable: cause".
+func (e *EventedUnavailableError) Error() string {
+	return "io: io_uring unavailable: " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *EventedUnavailableError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrUnsupported.
+func (e *EventedUnavailableError) Is(target error) bool { return target == ErrUnsupported }
+
+// EventedStats counts what an Evented implementation has handed to its ring.
+type EventedStats struct {
+	Submitted uint64 // requests placed in the submission queue (cancel requests included)
+	Completed uint64 // completions reaped
+	Enters    uint64 // io_uring_enter system calls
+	Canceled  uint64 // cancel requests (IORING_OP_ASYNC_CANCEL) submitted
+	Overflows uint64 // times the reaper found the completion queue overflowed
+}
+
+// Evented is the io_uring implementation. File operations (open, read, write and
+// their positional and vectorized forms, fsync, ftruncate, statx, close, rename,
+// unlink, mkdir) and sleeps (IORING_OP_TIMEOUT) are requests on one ring shared by
+// all tasks:
+//
+//   - Submission is batched: a task writes its request into the submission queue
+//     and, unless another task is already in io_uring_enter, enters the kernel
+//     for every request queued so far; requests queued meanwhile go in with the
+//     flusher's next call, so many tasks' requests share one system call.
+//   - A reaper goroutine parked on an eventfd (through the runtime's network
+//     poller, so no OS thread is held) reads completions and wakes exactly the
+//     task that waits for each; a submitting task also reaps opportunistically,
+//     which saves the wake-up when the kernel completed the request inline.
+//   - Cancellation sends IORING_OP_ASYNC_CANCEL for the task's request and waits
+//     for the request's own completion: its buffers stay pinned
+//     (runtime.Pinner) from submission until that completion arrives, canceled or not.
+//   - Interrupted (EINTR) and would-block (EAGAIN) results are retried; a full
+//     submission queue or EBUSY from the kernel makes the task reap and retry;
+//     completions that overflowed the completion queue are moved in by the reaper.
+//   - A short write is resubmitted for the rest until the kernel reports an
+//     error or no progress; the bytes written are returned with the error.
+//
+// Tasks are goroutines, with Threaded's limits. Sockets use the runtime's network
+// poller, as in Threaded, with cancellation through deadlines: a loopback echo
+// benchmark showed no gain from io_uring for them (see BENCHMARKS.md). External
+// completions, such as GPU fence waits, park on a Promise as under Threaded: the
+// device's completion thread resolves it and the awaiting goroutine wakes; no
+// OS thread is held per wait.
+type Evented struct {
+	sysDriver // sockets; every file and time operation is overridden below
+
+	asyncLimit, concurrentLimit int64
+	async, concurrent           atomic.Int64
+
+	ring        *uring.Ring
+	efd         *os.File // eventfd the kernel signals on completions
+	reaperDone  chan struct{}
+	canTruncate bool
+
+	sqMu     sync.Mutex
+	sqFree   sync.Cond // a flush ended: submission slots may be free
+	flushing bool      // a task is in io_uring_enter for the queue
+	closed   bool
+
+	cqMu    sync.Mutex  // serialises reaping
+	leading atomic.Bool // a task waits in io_uring_enter and is the only reaper
+
+	opsMu  sync.Mutex
+	ops    map[uint64]*ringOp
+	nextID uint64
+
+	submitted, completed, canceled, overflows atomic.Uint64
+}
+
+// eventedLead enables lead (a variable for benchmarks comparing both ways).
+var eventedLead = true
+
+// cancelID marks the completions of cancel requests, which nobody waits for.
+const cancelID = 0
+
+// eventedSetupHook, when set (by tests), runs first in NewEvented; an error from
+// it is taken as the kernel's refusal of io_uring_setup.
+var eventedSetupHook func() error
+
+// NewEvented sets up an io_uring and returns the Evented implementation on it.
+// Where the kernel refuses io_uring the error is an *EventedUnavailableError.
+// Close the implementation to release the ring.
+func NewEvented(opts EventedOptions) (*Evented, error) {
+	if eventedSetupHook != nil {
+		if err := eventedSetupHook(); err != nil {
+			return nil, &EventedUnavailableError{Err: err}
+		}
+	}
+	entries := opts.Entries
+	if entries <= 0 {
+		entries = 256
+	}
+	cqEntries := opts.CQEntries
+	if cqEntries <= 0 {
+		cqEntries = 4 * entries
+	}
+	r, err := uring.New(uring.Options{Entries: uint32(entries), CQEntries: uint32(cqEntries)})
+	if err != nil {
+		return nil, &EventedUnavailableError{Err: err}
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("io: eventfd: %w", err)
+	}
+	if err := r.RegisterEventfd(efd); err != nil {
+		unix.Close(efd)
+		r.Close()
+		return nil, &EventedUnavailableError{Err: err}
+	}
+	e := &Evented{
+		asyncLimit:      int64(opts.AsyncLimit),
+		concurrentLimit: int64(opts.ConcurrentLimit),
+		ring:            r,
+		efd:             os.NewFile(uintptr(efd), "io_uring-eventfd"),
+		reaperDone:      make(chan struct{}),
+		ops:             make(map[uint64]*ringOp),
+		nextID:          cancelID + 1,
+	}
+	if e.asyncLimit <= 0 {
+		e.asyncLimit = int64(4 * runtime.GOMAXPROCS(0))
+	}
+	if e.concurrentLimit <= 0 {
+		e.concurrentLimit = 10000
+	}
+	if supported, err := r.Supported(); err == nil {
+		e.canTruncate = supported(uring.OpFtruncate)
+	}
+	e.sqFree.L = &e.sqMu
+	go e.reaper()
+	return e, nil
+}
+
+// Io returns the root Io.
+func (e *Evented) Io() Io { return Io{d: e} }
+
+// Kind returns KindEvented.
+func (e *Evented) Kind() Kind { return KindEvented }
+
+// Stats returns the ring's counters, for tests and profiling.
+func (e *Evented) Stats() EventedStats {
+	return EventedStats{
+		Submitted: e.submitted.Load(),
+		Completed: e.completed.Load(),
+		Enters:    e.ring.Enters(),
+		Canceled:  e.canceled.Load(),
+		Overflows: e.overflows.Load(),
+	}
+}
+
+// Close releases the ring. Tasks should have finished; requests still in flight
+// are canceled and waited for first. Later operations fail with ErrClosed, except
+// closing files and directories, which still works (without the ring). A second
+// Close returns an error wrapping ErrClosed.
+func (e *Evented) Close() error {
+	e.sqMu.Lock()
+	if e.closed {
+		e.sqMu.Unlock()
+		return opErr("close", "io_uring", ErrClosed)
+	}
+	e.sqMu.Unlock()
+	// Cancel stragglers and wait for their completions, so that no request can
+	// touch memory after the ring is gone.
+	for {
+		e.opsMu.Lock()
+		ids := make([]uint64, 0, len(e.ops))
+		for id := range e.ops {
+			ids = append(ids, id)
+		}
+		e.opsMu.Unlock()
+		if len(ids) == 0 {
+			break
+		}
+		for _, id := range ids {
+			_ = e.submit(cancelSQE(id))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e.sqMu.Lock()
+	e.closed = true
+	for e.flushing {
+		e.sqFree.Wait()
+	}
+	e.sqMu.Unlock()
+	err := e.efd.Close() // ends the reaper's read
+	<-e.reaperDone
+	if rerr := e.ring.Close(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+func (e *Evented) kind() Kind { return KindEvented }
+
+func (e *Evented) acquireAsync() bool { return acquire(&e.async, e.asyncLimit) }
+func (e *Evented) releaseAsync()      { e.async.Add(-1) }
+func (e *Evented) acquireConcurrent() bool {
+	return acquire(&e.concurrent, e.concurrentLimit)
+}
+func (e *Evented) releaseConcurrent() { e.concurrent.Add(-1) }
+
+// ringOp is one request in flight: the memory the kernel reads or writes for it
+// (kept pinned until its completion) and where its result goes.
+type ringOp struct {
+	done chan struct{} // receives once per use, when res is set
+	res  int32
+	pin  runtime.Pinner
+	iov  []unix.Iovec
+	ts   unix.Timespec
+	stx  unix.Statx_t
+}
+
+var ringOps = sync.Pool{New: func() any { return &ringOp{done: make(chan struct{}, 1)} }}
+
+// pinBytes pins b's memory in o and returns its address.
+func (o *ringOp) pinBytes(b []byte) uint64 {
+	if len(b) == 0 {
+		return 0
+	}
+	o.pin.Pin(&b[0])
+	return uring.BytesAddr(b)
+}
+
+// cString returns p as a pinned NUL-terminated string's address.
+func (o *ringOp) cString(p string) (uint64, error) {
+	b, err := unix.ByteSliceFromString(p)
+	if err != nil {
+		return 0, err
+	}
+	return o.pinBytes(b), nil
+}
+
+// iovecs fills o.iov from bufs (at most maxIovecs of them), pins everything,
+// and returns the array's address and length.
+func (o *ringOp) iovecs(bufs [][]byte) (uint64, uint32) {
+	if len(bufs) > maxIovecs {
+		bufs = bufs[:maxIovecs]
+	}
+	o.iov = o.iov[:0]
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		o.pin.Pin(&b[0])
+		o.iov = append(o.iov, unix.Iovec{Base: &b[0], Len: uint64(len(b))})
+	}
+	if len(o.iov) == 0 {
+		return 0, 0
+	}
+	o.pin.Pin(&o.iov[0])
+	return uring.Addr(&o.iov[0]), uint32(len(o.iov))
+}
+
+func (o *ringOp) release() {
+	o.pin.Unpin()
+	clear(o.iov)
+	o.iov = o.iov[:0]
+	ringOps.Put(o)
+}
+
+// submit writes one request into the submission queue and, unless another task
+// is flushing, enters the kernel for everything queued.
+func (e *Evented) submit(req *uring.SQE) error {
+	e.sqMu.Lock()
+	var sqe *uring.SQE
+	for {
+		if e.closed {
+			e.sqMu.Unlock()
+			return ErrClosed
+		}
+		if sqe = e.ring.GetSQE(); sqe != nil {
+			break
+		}
+		if !e.flushing {
+			e.flushLocked() // the queue is full of published requests: hand them over
+			continue
+		}
+		e.sqFree.Wait()
+	}
+	*sqe = *req
+	e.ring.Publish()
+	e.submitted.Add(1)
+	if !e.flushing {
+		e.flushLocked()
+	}
+	e.sqMu.Unlock()
+	return nil
+}
+
+// flushLocked enters the kernel until every published request is submitted.
+// sqMu is held on entry and exit, and released around each system call.
+func (e *Evented) flushLocked() {
+	e.flushing = true
+	for {
+		n := e.ring.Unsubmitted()
+		if n == 0 {
+			break
+		}
+		e.sqMu.Unlock()
+		_, err := e.ring.Enter(n, 0, 0)
+		switch err {
+		case nil, unix.EINTR:
+		case unix.EAGAIN, unix.EBUSY:
+			// The kernel is short of request memory or holds overflowed
+			// completions: reap to make room, then retry.
+			e.reap()
+			runtime.Gosched()
+		default:
+			// Unexpected (the ring is broken): back off rather than spin; the
+			// requests stay queued.
+			slog.Error("vkio/io: io_uring_enter failed", "err", err)
+			time.Sleep(time.Millisecond)
+		}
+		e.sqMu.Lock()
+		e.sqFree.Broadcast()
+	}
+	e.flushing = false
+	e.sqFree.Broadcast()
+}
+
+// reaper wakes on the eventfd and reaps, until Close closes the eventfd.
+func (e *Evented) reaper() {
+	defer close(e.reaperDone)
+	var buf [8]byte
+	for {
+		e.reap()
+		if _, err := e.efd.Read(buf[:]); err != nil {
+			e.reap()
+			return
+		}
+	}
+}
+
+// reap hands every completion in the queue to its waiting task, moving
+// overflowed completions in first when there are any. While a leader waits in
+// the kernel it is the only reaper (see lead), and reap does nothing.
+func (e *Evented) reap() {
+	e.cqMu.Lock()
+	if !e.leading.Load() {
+		e.reapLocked()
+	}
+	e.cqMu.Unlock()
+}
+
+func (e *Evented) reapLocked() {
+	for {
+		e.ring.Reap(e.complete)
+		if !e.ring.CQOverflowPending() {
+			return
+		}
+		e.overflows.Add(1)
+		_, _ = e.ring.Enter(0, 0, uring.EnterGetEvents) // flushes the overflow list into the queue
+	}
+}
+
+// tryReap reaps unless another goroutine is already doing so.
+func (e *Evented) tryReap() {
+	if e.cqMu.TryLock() {
+		if !e.leading.Load() {
+			e.reapLocked()
+		}
+		e.cqMu.Unlock()
+	}
+}
+
+// lead waits for o's completion in io_uring_enter itself, reaping every
+// completion that arrives meanwhile and waking the tasks they belong to. At most
+// one task leads at a time, so at most one OS thread is blocked in the kernel;
+// the others park on their channels. A completion wakes the leader directly,
+// without the eventfd and the reaper goroutine: the fast path for a task that
+// waits alone. Only the leader reaps while it leads, so no completion can be
+// taken from under it between its last look and its next wait.
+func (e *Evented) lead(t *task, o *ringOp, id uint64) (int32, error) {
+	var canceled atomic.Bool
+	stop := t.onCancel(func() {
+		// Wakes the leader: the cancel request completes, and so does o.
+		canceled.Store(true)
+		e.canceled.Add(1)
+		_ = e.submit(cancelSQE(id))
+	})
+	for {
+		e.cqMu.Lock()
+		e.reapLocked()
+		e.cqMu.Unlock()
+		select {
+		case <-o.done:
+		default:
+			_, _ = e.ring.Enter(0, 1, uring.EnterGetEvents) // EINTR: look again
+			continue
+		}
+		break
+	}
+	e.leading.Store(false)
+	e.reap() // completions that came after the last look, before leading ended
+	stop()
+	if canceled.Load() && (o.res == -int32(unix.ECANCELED) || o.res == -int32(unix.EINTR)) {
+		return o.res, ErrCanceled
+	}
+	return o.res, nil
+}
+
+func (e *Evented) complete(c uring.CQE) {
+	e.completed.Add(1)
+	if c.UserData == cancelID {
+		return
+	}
+	e.opsMu.Lock()
+	o := e.ops[c.UserData]
+	delete(e.ops, c.UserData)
+	e.opsMu.Unlock()
+	if o != nil {
+		o.res = c.Res
+		o.done <- struct{}{}
+	}
+}
+
+func cancelSQE(id uint64) *uring.SQE {
+	return &uring.SQE{Opcode: uring.OpAsyncCancel, Fd: -1, Addr: id, UserData: cancelID}
+}
+
+// run submits the request sqe (every field but UserData filled in) and waits for its completion. If t is canceled meanwhile, it asks the
+// kernel to cancel the request and still waits for the request's own completion
+// before it returns: until then the kernel may use o's memory. It returns the
+// completion's result; a request that ended with ECANCELED or EINTR because of
+// the cancellation returns ErrCanceled. The caller releases o.
+func (e *Evented) run(t *task, o *ringOp, sqe uring.SQE) (int32, error) {
+	e.opsMu.Lock()
+	id := e.nextID
+	e.nextID++
+	e.ops[id] = o
+	e.opsMu.Unlock()
+	sqe.UserData = id
+	if err := e.submit(&sqe); err != nil {
+		e.opsMu.Lock()
+		delete(e.ops, id)
+		e.opsMu.Unlock()
+		return 0, err
+	}
+	select {
+	case <-o.done:
+	default:
+		e.tryReap() // the kernel often completes a request inline, during submission
+		if eventedLead && e.leading.CompareAndSwap(false, true) {
+			return e.lead(t, o, id)
+		}
+		select {
+		case <-o.done:
+		case <-t.doneCh():
+			e.canceled.Add(1)
+			_ = e.submit(cancelSQE(id))
+			<-o.done
+			if o.res == -int32(unix.ECANCELED) || o.res == -int32(unix.EINTR) {
+				return o.res, ErrCanceled
+			}
+		}
+	}
+	return o.res, nil
+}
+
+// call runs a request that takes no data buffers and retries it while it is
+// interrupted or would block; it returns the non-negative result or the error.
+// after, if given, reads what the kernel wrote into o before o is released.
+func (e *Evented) call(t *task, prep func(o *ringOp, sqe *uring.SQE) error, after ...func(o *ringOp)) (int32, error) {
+	for attempt := 0; ; attempt++ {
+		if t.isCanceled() {
+			return 0, ErrCanceled
+		}
+		o := ringOps.Get().(*ringOp)
+		var sqe uring.SQE
+		if err := prep(o, &sqe); err != nil {
+			o.release()
+			return 0, err
+		}
+		res, err := e.run(t, o, sqe)
+		if err == nil && res >= 0 {
+			for _, f := range after {
+				f(o)
+			}
+		}
+		o.release()
+		if err != nil {
+			return 0, err
+		}
+		if res >= 0 {
+			return res, nil
+		}
+		errno := unix.Errno(-res)
+		if (errno == unix.EINTR || errno == unix.EAGAIN) && attempt < 1000 {
+			if errno == unix.EAGAIN {
+				runtime.Gosched()
+			}
+			continue
+		}
+		return 0, errno
+	}
+}
+
+func (e *Evented) now() time.Time { return time.Now() }
+
+func (e *Evented) sleepUntil(t *task, deadline time.Time) error {
+	d := time.Until(deadline)
+	if d <= 0 {
+		return nil
+	}
+	if t.isCanceled() {
+		return ErrCanceled
+	}
+	o := ringOps.Get().(*ringOp)
+	defer o.release()
+	o.ts = unix.NsecToTimespec(d.Nanoseconds())
+	o.pin.Pin(o)
+	res, err := e.run(t, o, uring.SQE{Opcode: uring.OpTimeout, Fd: -1, Addr: uring.Addr(&o.ts), Len: 1})
+	if err != nil {
+		return err
+	}
+	if res == -int32(unix.ETIME) || res >= 0 {
+		return nil
+	}
+	return unix.Errno(-res)
+}
+
+func (e *Evented) openat(t *task, dir int, path string, flags int, perm uint32) (int, error) {
+	fd, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
+		p, err := o.cString(path)
+		if err != nil {
+			return err
+		}
+		sqe.Opcode = uring.OpOpenat
+		sqe.Fd = int32(dir)
+		sqe.Addr = p
+		sqe.Len = perm
+		sqe.OpFlags = uint32(flags | unix.O_CLOEXEC)
+		return nil
+	})
+	if err != nil {
+		return -1, err
+	}
+	return int(fd), nil
+}
+
+// rw submits one readv or writev. The offset -1 means the file position.
+func (e *Evented) rw(t *task, opcode uint8, fd int, bufs [][]byte, off int64) (int, error) {
+	for attempt := 0; ; attempt++ {
+		if t.isCanceled() {
+			return 0, ErrCanceled
+		}
+		o := ringOps.Get().(*ringOp)
+		addr, n := o.iovecs(bufs)
+		if n == 0 {
+			o.release()
+			return 0, nil
+		}
+		res, err := e.run(t, o, uring.SQE{Opcode: opcode, Fd: int32(fd), Addr: addr, Len: n, Off: uint64(off)})
+		o.release()
+		if err != nil {
+			return 0, err
+		}
+		if res >= 0 {
+			return int(res), nil
+		}
+		errno := unix.Errno(-res)
+		if (errno == unix.EINTR || errno == unix.EAGAIN) && attempt < 1000 {
+			if errno == unix.EAGAIN {
+				runtime.Gosched()
+			}
+			continue
+		}
+		return 0, errno
+	}
+}
+
+func (e *Evented) readv(t *task, fd int, bufs [][]byte, off int64) (int, error) {
+	if off < 0 {
+		off = -1
+	}
+	return e.rw(t, uring.OpReadv, fd, bufs, off)
+}
+
+// writev resubmits the rest of a short write until everything is written, the
+// kernel reports an error, or a write makes no progress.
+func (e *Evented) writev(t *task, fd int, bufs [][]byte, off int64) (int, error) {
+	if off < 0 {
+		off = -1
+	}
+	if len(bufs) > maxIovecs {
+		bufs = bufs[:maxIovecs]
+	}
+	total := 0
+	for {
+		var start int64 = -1
+		if off < 0 {
+			// The file position: see fixPosition. lseek fails (ESPIPE) on pipes
+			// and sockets, which have no position to fix.
+			if p, err := unix.Seek(fd, 0, unix.SEEK_CUR); err == nil {
+				start = p
+			}
+		}
+		n, err := e.rw(t, uring.OpWritev, fd, bufs, off)
+		if start >= 0 && n > 0 && n < iovLen(bufs) {
+			fixPosition(fd, start, n)
+		}
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+		if off >= 0 {
+			off += int64(n)
+		}
+		for n > 0 && len(bufs) > 0 {
+			if n >= len(bufs[0]) {
+				n -= len(bufs[0])
+				bufs = bufs[1:]
+			} else {
+				rest := make([][]byte, len(bufs)) // never modify the caller's slice
+				copy(rest, bufs)
+				rest[0] = rest[0][n:]
+				bufs, n = rest, 0
+			}
+		}
+		if len(bufs) == 0 {
+			return total, nil
+		}
+	}
+}
+
+// fixPosition works around a kernel quirk (seen on Linux 6.18): when a write at
+// the file position (offset -1) to a regular file is cut short — the kernel
+// retries the rest itself, and the retry fails with, say, ENOSPC — the
+// completion reports the bytes written but the file position is not advanced,
+// so the next write would overwrite them. If the position is still where the
+// write started, it is moved past the bytes written; a kernel that advanced it
+// is left alone.
+func fixPosition(fd int, start int64, n int) {
+	if cur, err := unix.Seek(fd, 0, unix.SEEK_CUR); err == nil && cur == start {
+		_, _ = unix.Seek(fd, start+int64(n), unix.SEEK_SET)
+	}
+}
+
+func iovLen(bufs [][]byte) int {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	return n
+}
+
+func (e *Evented) fsync(t *task, fd int) error {
+	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
+		sqe.Opcode = uring.OpFsync
+		sqe.Fd = int32(fd)
+		return nil
+	})
+	return err
+}
+
+func (e *Evented) ftruncate(t *task, fd int, size int64) error {
+	if !e.canTruncate { // before Linux 6.9: a blocking call on this goroutine
+		return e.sysDriver.ftruncate(t, fd, size)
+	}
+	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
+		sqe.Opcode = uring.OpFtruncate
+		sqe.Fd = int32(fd)
+		sqe.Off = uint64(size)
+		return nil
+	})
+	return err
+}
+
+func (e *Evented) statx(t *task, dir int, path string, flags int) (FileInfo, error) {
+	var st unix.Stat_t
+	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
+		p, err := o.cString(path)
+		if err != nil {
+			return err
+		}
+		o.pin.Pin(o)
+		sqe.Opcode = uring.OpStatx
+		sqe.Fd = int32(dir)
+		sqe.Addr = p
+		sqe.Len = unix.STATX_BASIC_STATS
+		sqe.OpFlags = uint32(flags)
+		sqe.Off = uring.Addr(&o.stx)
+		return nil
+	}, func(o *ringOp) {
+		x := &o.stx
+		st = unix.Stat_t{
+			Mode: uint32(x.Mode),
+			Size: int64(x.Size),
+			Ino:  x.Ino,
+			Mtim: unix.Timespec{Sec: x.Mtime.Sec, Nsec: int64(x.Mtime.Nsec)},
+		}
+	})
+	if err != nil {
+		return FileInfo{}, err
+	}
+	return fileInfoFromStat(&st), nil
+}
+
+func (e *Evented) fstat(t *task, fd int) (FileInfo, error) {
+	return e.statx(t, fd, "", unix.AT_EMPTY_PATH)
+}
+
+func (e *Evented) fstatat(t *task, dir int, path string) (FileInfo, error) {
+	return e.statx(t, dir, path, 0)
+}
+
+// closeFd is never a cancel point: a descriptor must always be releasable. A
+// close is not retried: the descriptor is gone whatever the result.
+func (e *Evented) closeFd(t *task, fd int) error {
+	o := ringOps.Get().(*ringOp)
+	defer o.release()
+	res, err := e.run(nil, o, uring.SQE{Opcode: uring.OpClose, Fd: int32(fd)})
+	if err == ErrClosed { // the ring is gone, but descriptors stay releasable
+		return e.sysDriver.closeFd(t, fd)
+	}
+	if err != nil {
+		return err
+	}
+	if res < 0 {
+		return unix.Errno(-res)
+	}
+	return nil
+}
+
+func (e *Evented) renameat(t *task, oldDir int, oldPath string, newDir int, newPath string) error {
+	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
+		op, err := o.cString(oldPath)
+		if err != nil {
+			return err
+		}
+		np, err := o.cString(newPath)
+		if err != nil {
+			return err
+		}
+		sqe.Opcode = uring.OpRenameat
+		sqe.Fd = int32(oldDir)
+		sqe.Addr = op
+		sqe.Len = uint32(int32(newDir))
+		sqe.Off = np
+		return nil
+	})
+	return err
+}
+
+func (e *Evented) unlinkat(t *task, dir int, path string, removeDir bool) error {
+	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
+		p, err := o.cString(path)
+		if err != nil {
+			return err
+		}
+		sqe.Opcode = uring.OpUnlinkat
+		sqe.Fd = int32(dir)
+		sqe.Addr = p
+		if removeDir {
+			sqe.OpFlags = unix.AT_REMOVEDIR
+		}
+		return nil
+	})
+	return err
+}
+
+func (e *Evented) mkdirat(t *task, dir int, path string, perm uint32) error {
+	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
+		p, err := o.cString(path)
+		if err != nil {
+			return err
+		}
+		sqe.Opcode = uring.OpMkdirat
+		sqe.Fd = int32(dir)
+		sqe.Addr = p
+		sqe.Len = perm
+		return nil
+	})
+	return err
+}
+
+// fallbackLog reports, once per process, that the default Io is Threaded
+// because io_uring is unavailable. Tests replace it to keep quiet.
+var fallbackLog = func(err error) {
+	slog.Warn("vkio/io: io_uring unavailable; using the threaded Io instead", "err", err)
+}
+
+var fallbackOnce sync.Once
+
+// newAuto returns the best available implementation: Evented, or Threaded with
+// one log line when the kernel refuses io_uring.
+func newAuto() Backend {
+	e, err := NewEvented(EventedOptions{})
+	if err == nil {
+		return e
+	}
+	if !errors.As(err, new(*EventedUnavailableError)) {
+		err = &EventedUnavailableError{Err: err}
+	}
+	fallbackOnce.Do(func() { fallbackLog(err) })
+	return NewThreaded(ThreadedOptions{})
+}

@@ -1,0 +1,374 @@
+package io
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	stdio "io"
+
+	"golang.org/x/sys/unix"
+)
+
+func newTestEvented(t *testing.T, opts EventedOptions) *Evented {
+	t.Helper()
+	e, err := NewEvented(opts)
+	if err != nil {
+		t.Fatalf("NewEvented: %v", err)
+	}
+	t.Cleanup(func() {
+		e.opsMu.Lock()
+		left := len(e.ops)
+		e.opsMu.Unlock()
+		if left != 0 {
+			t.Errorf("%d requests still in flight at the end of the test", left)
+		}
+		if err := e.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return e
+}
+
+// The ring really does the work: every file operation and sleep goes through it,
+// so a silent fallback to blocking system calls cannot pass as Evented.
+func TestEventedUsesRing(t *testing.T) {
+	e := newTestEvented(t, EventedOptions{})
+	x := e.Io()
+	before := e.Stats()
+	dir := t.TempDir()
+	d, err := Cwd().OpenDir(x, dir) // openat
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := d.CreateFile(x, "a", CreateOptions{Read: true}) // openat
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"write", func() error { _, err := f.Write(x, []byte("hello")); return err }},
+		{"writeAt", func() error { _, err := f.WriteAt(x, []byte("H"), 0); return err }},
+		{"writeVec", func() error { _, err := f.WriteVec(x, [][]byte{[]byte(" "), []byte("w")}, 3); return err }},
+		{"readAt", func() error {
+			b := make([]byte, 9)
+			if _, err := f.ReadAt(x, b, 0); err != nil {
+				return err
+			}
+			if string(b) != "Hello www" {
+				return fmt.Errorf("read %q", b)
+			}
+			return nil
+		}},
+		{"sync", func() error { return f.Sync(x) }},
+		{"truncate", func() error { return f.SetLength(x, 5) }},
+		{"stat", func() error {
+			fi, err := f.Stat(x)
+			if err == nil && fi.Size != 5 {
+				err = fmt.Errorf("size %d after truncate to 5", fi.Size)
+			}
+			return err
+		}},
+		{"close", func() error { return f.Close(x) }},
+		{"statat", func() error { _, err := d.Stat(x, "a"); return err }},
+		{"mkdir", func() error { return d.MakeDir(x, "sub", 0o755) }},
+		{"rename", func() error { return d.Rename(x, "a", d, "sub/b") }},
+		{"unlink", func() error { return d.Remove(x, "sub/b") }},
+		{"rmdir", func() error { return d.RemoveDir(x, "sub") }},
+		{"sleep", func() error { return x.Sleep(time.Millisecond) }},
+		{"closedir", func() error { return d.Close(x) }},
+	}
+	for _, s := range steps {
+		was := e.Stats()
+		if err := s.fn(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		now := e.Stats()
+		if s.name == "truncate" && !e.canTruncate {
+			t.Logf("kernel lacks IORING_OP_FTRUNCATE: truncate used ftruncate(2)")
+			continue
+		}
+		if now.Submitted == was.Submitted || now.Completed == was.Completed {
+			t.Errorf("%s did not go through the ring: %+v -> %+v", s.name, was, now)
+		}
+	}
+	after := e.Stats()
+	if after.Enters == before.Enters {
+		t.Errorf("no io_uring_enter calls: %+v", after)
+	}
+	t.Logf("stats: %+v", after)
+}
+
+func TestEventedFallback(t *testing.T) {
+	var logged []error
+	oldHook, oldLog := eventedSetupHook, fallbackLog
+	eventedSetupHook = func() error { return syscall.EPERM } // as under kernel.io_uring_disabled=2 or seccomp
+	fallbackLog = func(err error) { logged = append(logged, err) }
+	fallbackOnce = sync.Once{}
+	t.Cleanup(func() { eventedSetupHook, fallbackLog, fallbackOnce = oldHook, oldLog, sync.Once{} })
+
+	_, err := NewEvented(EventedOptions{})
+	var ue *EventedUnavailableError
+	if !errors.As(err, &ue) || !errors.Is(err, syscall.EPERM) || !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("NewEvented with setup refused = %v; want *EventedUnavailableError wrapping EPERM", err)
+	}
+	if _, err := New("evented"); !errors.Is(err, syscall.EPERM) {
+		t.Fatalf(`New("evented") = %v; want the refusal`, err)
+	}
+	for _, name := range []string{"", "auto", "AUTO"} {
+		b, err := New(name)
+		if err != nil {
+			t.Fatalf("New(%q) = %v", name, err)
+		}
+		if b.Kind() != KindThreaded {
+			t.Errorf("New(%q) with io_uring refused = %s; want threaded", name, b.Kind())
+		}
+		b.Close()
+	}
+	if len(logged) != 1 || !errors.Is(logged[0], syscall.EPERM) {
+		t.Errorf("fallback logged %v; want one line naming EPERM", logged)
+	}
+
+	// Without the refusal, auto picks Evented.
+	eventedSetupHook = nil
+	b, err := New("auto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.Kind() != KindEvented {
+		t.Errorf(`New("auto") = %s; want evented on this kernel`, b.Kind())
+	}
+	if k := Kinds(); len(k) != 3 || k[0] != KindEvented {
+		t.Errorf("Kinds() = %v; want evented first", k)
+	}
+}
+
+// The external-completion hook: a task parks on a Promise that another thread
+// resolves (as a GPU device's completion thread does), and a cancel while parked
+// reaches the producer through OnCancel.
+func TestEventedPromise(t *testing.T) {
+	e := newTestEvented(t, EventedOptions{})
+	x := e.Io()
+	p := NewPromise[int]()
+	go func() { time.Sleep(5 * time.Millisecond); p.Resolve(42, nil) }()
+	f := Async(x, func(x Io) (int, error) { return p.Future().Await(x) })
+	if v, err := f.Await(x); v != 42 || err != nil {
+		t.Fatalf("Await = %d, %v", v, err)
+	}
+
+	q := NewPromise[int]()
+	q.OnCancel(func() { q.Resolve(0, ErrCanceled) })
+	g, err := Concurrent(x, func(x Io) (int, error) { return q.Future().Await(x) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if _, err := g.Cancel(x); !errors.Is(err, ErrCanceled) {
+		t.Fatalf("canceled promise wait = %v", err)
+	}
+}
+
+// A canceled request's memory stays in use until its own completion: a read
+// canceled while parked on an empty pipe returns ErrCanceled, and the buffer
+// is not written afterwards.
+func TestEventedCancelParkedRead(t *testing.T) {
+	e := newTestEvented(t, EventedOptions{})
+	x := e.Io()
+	r, w := pipe(t)
+	f, err := Concurrent(x, func(x Io) ([]byte, error) {
+		buf := make([]byte, 16)
+		n, err := r.Read(x, buf)
+		return buf[:n], err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	b, err := f.Cancel(x)
+	if !errors.Is(err, ErrCanceled) || len(b) != 0 {
+		t.Fatalf("canceled read = %q, %v", b, err)
+	}
+	if e.Stats().Canceled == 0 {
+		t.Errorf("no IORING_OP_ASYNC_CANCEL was sent")
+	}
+	// The pipe still works for others, and nothing was consumed.
+	if _, err := w.Write(x, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 1)
+	if _, err := r.Read(x, got); err != nil || got[0] != 'x' {
+		t.Fatalf("read after cancel = %q, %v", got, err)
+	}
+}
+
+// A cancel racing a completion: each round parks a reader on a pipe, then
+// writes one byte and cancels the reader at the same time. Either the read wins
+// (it returns the byte) or the cancel does (ErrCanceled, and the byte stays in
+// the pipe); a byte is never lost or read twice, and nothing leaks.
+func TestEventedCancelRacesCompletion(t *testing.T) {
+	e := newTestEvented(t, EventedOptions{Entries: 8})
+	x := e.Io()
+	r, w := pipe(t)
+	const rounds = 500
+	got := 0
+	var canceled, completed int
+	left := 0 // bytes that canceled reads left in the pipe, drained before each round
+	drain := func() {
+		n, err := unix.IoctlGetInt(r.fd, unix.TIOCINQ) // FIONREAD
+		if err != nil {
+			t.Fatal(err)
+		}
+		for buf := make([]byte, n); len(buf) > 0; {
+			k, err := r.Read(x, buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf = buf[k:]
+			left += k
+		}
+	}
+	for i := range rounds {
+		drain()
+		f, err := Concurrent(x, func(x Io) (int, error) {
+			b := make([]byte, 1)
+			return r.Read(x, b)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%4 != 0 { // mostly wait until the read is in the ring
+			for inFlight(e) == 0 && !f.Done() {
+				runtime.Gosched()
+			}
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			if d := i % 5; d > 0 { // spread the write around the cancel
+				time.Sleep(time.Duration(d) * 15 * time.Microsecond)
+			}
+			if _, err := w.Write(x, []byte{1}); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			f.Cancel(x)
+		}()
+		close(start)
+		wg.Wait()
+		n, err := f.Await(x)
+		switch {
+		case err == nil && n == 1:
+			completed++
+			got++
+		case errors.Is(err, ErrCanceled) && n == 0:
+			canceled++
+		default:
+			t.Fatalf("round %d: read = %d, %v", i, n, err)
+		}
+	}
+	// Whatever the cancels left in the pipe is still there.
+	if err := w.Close(x); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := stdio.ReadAll(r.Reader(x, make([]byte, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	left += len(rest)
+	if got+left != rounds {
+		t.Fatalf("%d bytes read by racing reads + %d left by canceled ones = %d; want %d", got, left, got+left, rounds)
+	}
+	t.Logf("%d reads completed, %d canceled; stats %+v", completed, canceled, e.Stats())
+	if e.Stats().Canceled == 0 {
+		t.Errorf("no cancel reached the ring")
+	}
+}
+
+func inFlight(e *Evented) int {
+	e.opsMu.Lock()
+	defer e.opsMu.Unlock()
+	return len(e.ops)
+}
+
+// Thousands of concurrent operations on a tiny ring (8 submission slots, 16
+// completion slots): submitters wait for slots, completions overflow and are
+// moved in by the reaper, and every result still reaches its task.
+func TestEventedThousandsConcurrent(t *testing.T) {
+	e := newTestEvented(t, EventedOptions{Entries: 8, CQEntries: 16, ConcurrentLimit: 5000})
+	x := e.Io()
+	const tasks, chunk = 4000, 512
+	f, err := Cwd().CreateFile(x, filepath.Join(t.TempDir(), "many"), CreateOptions{Read: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close(x)
+	var g Group
+	for i := range tasks {
+		if err := g.Concurrent(x, func(x Io) error {
+			b := bytes.Repeat([]byte{byte(i)}, chunk)
+			if _, err := f.WriteAt(x, b, int64(i)*chunk); err != nil {
+				return err
+			}
+			if i%2 == 0 {
+				if err := x.Sleep(time.Millisecond); err != nil {
+					return err
+				}
+			}
+			back := make([]byte, chunk)
+			if _, err := f.ReadAt(x, back, int64(i)*chunk); err != nil {
+				return err
+			}
+			if !bytes.Equal(back, b) {
+				return fmt.Errorf("task %d read back other bytes", i)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := g.Wait(x); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Stats()
+	t.Logf("stats: %+v (%.1f requests per io_uring_enter)", st, float64(st.Submitted)/float64(st.Enters))
+	if st.Completed != st.Submitted {
+		t.Errorf("completed %d of %d submitted requests", st.Completed, st.Submitted)
+	}
+}
+
+// pipe returns the two ends of a pipe as Files, closed at the end of the test
+// (through the plain system call, so it works after the Io is closed).
+func pipe(t *testing.T) (r, w *File) {
+	t.Helper()
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	r, w = newFile(p[0], "pipe-r"), newFile(p[1], "pipe-w")
+	t.Cleanup(func() {
+		for _, f := range []*File{r, w} {
+			f.mu.Lock()
+			if !f.closed {
+				f.closed = true
+				syscall.Close(f.fd)
+			}
+			f.mu.Unlock()
+		}
+	})
+	return r, w
+}

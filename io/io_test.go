@@ -1,0 +1,101 @@
+package io_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"vkio/io"
+)
+
+func TestFailingFailsEveryOperation(t *testing.T) {
+	x := io.Failing()
+	if x.Kind() != io.KindFailing {
+		t.Fatalf("Kind = %s", x.Kind())
+	}
+	checks := map[string]error{}
+	checks["sleep"] = x.Sleep(time.Millisecond)
+	_, checks["create"] = io.Cwd().CreateFile(x, t.TempDir()+"/f", io.CreateOptions{})
+	_, checks["open"] = io.Cwd().OpenFile(x, "/dev/null", io.ReadOnly)
+	_, checks["stat"] = io.Cwd().Stat(x, "/")
+	checks["mkdir"] = io.Cwd().MakeDir(x, t.TempDir()+"/d", 0o755)
+	checks["remove"] = io.Cwd().Remove(x, "/nonexistent")
+	_, checks["listen"] = io.Listen(x, "tcp", "127.0.0.1:0")
+	_, checks["dial"] = io.Dial(x, "tcp", "127.0.0.1:1")
+	_, checks["atomic"] = io.Cwd().CreateAtomic(x, t.TempDir()+"/a", 0)
+	for op, err := range checks {
+		if !errors.Is(err, io.ErrUnsupported) {
+			t.Errorf("%s on Failing = %v, want ErrUnsupported", op, err)
+		}
+	}
+	if _, err := io.Concurrent(x, func(io.Io) (int, error) { return 0, nil }); !errors.Is(err, io.ErrConcurrencyUnavailable) {
+		t.Errorf("Concurrent on Failing = %v", err)
+	}
+	// Async is a call, not an operation: it runs inline.
+	v, err := io.Async(x, func(io.Io) (int, error) { return 7, nil }).Await(x)
+	if v != 7 || err != nil {
+		t.Errorf("Async on Failing = %d, %v", v, err)
+	}
+}
+
+func TestNewByName(t *testing.T) {
+	for _, name := range []string{"blocking", "threaded", "auto", "", " Threaded "} {
+		b, err := io.New(name)
+		if err != nil {
+			t.Fatalf("New(%q) = %v", name, err)
+		}
+		b.Close()
+	}
+	_, err := io.New("fibers")
+	if !errors.Is(err, io.ErrInvalid) || !strings.Contains(err.Error(), `"fibers"`) || !strings.Contains(err.Error(), "blocking") {
+		t.Fatalf("New(fibers) = %v; want ErrInvalid naming the bad value and the valid ones", err)
+	}
+}
+
+func TestPromise(t *testing.T) {
+	x := io.NewThreaded(io.ThreadedOptions{}).Io()
+	p := io.NewPromise[string]()
+	f := p.Future()
+	if f.Done() {
+		t.Fatal("unresolved promise's future is done")
+	}
+	go func() { time.Sleep(5 * time.Millisecond); p.Resolve("fence signaled", nil) }()
+	v, err := f.Await(x)
+	if v != "fence signaled" || err != nil {
+		t.Fatalf("Await = %q, %v", v, err)
+	}
+	if p.Resolve("again", nil) {
+		t.Fatal("second Resolve took effect")
+	}
+	// Cancel: the producer's hook resolves promptly with ErrCanceled.
+	p2 := io.NewPromise[int]()
+	p2.OnCancel(func() { p2.Resolve(0, io.ErrCanceled) })
+	start := time.Now()
+	_, err = p2.Future().Cancel(x)
+	if !errors.Is(err, io.ErrCanceled) || !p2.Canceled() || time.Since(start) > time.Second {
+		t.Fatalf("Cancel = %v after %v", err, time.Since(start))
+	}
+	// An awaiter canceled through its context passes the cancel on.
+	p3 := io.NewPromise[int]()
+	p3.OnCancel(func() { p3.Resolve(0, io.ErrCanceled) })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	y, stop := x.WithContext(ctx)
+	defer stop()
+	if _, err := p3.Future().Await(y); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Await under a canceled task = %v", err)
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	x := io.NewBlocking().Io()
+	_, err := io.Cwd().OpenFile(x, "/no/such/file", io.ReadOnly)
+	if got := err.Error(); got != "io: open /no/such/file: no such file or directory" {
+		t.Fatalf("error text = %q", got)
+	}
+	if io.ErrCanceled.Error() != "io: canceled" || !errors.Is(io.ErrCanceled, context.Canceled) {
+		t.Fatal("ErrCanceled does not match context.Canceled")
+	}
+}

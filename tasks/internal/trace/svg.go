@@ -1,0 +1,144 @@
+package trace
+
+import (
+	"bufio"
+	"cmp"
+	"fmt"
+	"html"
+	stdio "io"
+	"math"
+	"slices"
+)
+
+// SVGOptions configure WriteSVG.
+type SVGOptions struct {
+	Title string
+	Width int // total width in pixels; 0 means 1400
+	// Lines are extra lines of text under the title (a summary).
+	Lines []string
+}
+
+var classColors = map[string][2]string{ // fill, wait fill
+	"CPU":     {"#4e79a7", "#c6d5e6"},
+	"GPU":     {"#59a14f", "#c9e3c4"},
+	"Disk":    {"#f28e2b", "#fad7b2"},
+	"Network": {"#b07aa1", "#e4cfdf"},
+}
+
+// WriteSVG draws evs as a self-contained SVG timeline: one row per packed lane
+// (as Layout makes them), time left to right with a labelled axis, a tooltip
+// (<title>) per span, and flow arrows between the spans of each Flow id.
+// Spans whose Cat is "wait" are drawn light.
+func WriteSVG(w stdio.Writer, evs []Event, opt SVGOptions) error {
+	bw := bufio.NewWriter(w)
+	placed, lanes := Layout(evs)
+	width := opt.Width
+	if width <= 0 {
+		width = 1400
+	}
+	const (
+		labelW = 170
+		rowH   = 20
+		pad    = 10
+		axisH  = 24
+	)
+	headH := 30 + 16*len(opt.Lines)
+	var t0, t1 int64 = math.MaxInt64, math.MinInt64
+	for _, p := range placed {
+		t0 = min(t0, p.Start)
+		t1 = max(t1, p.Start+max(p.Dur, 0))
+	}
+	if len(placed) == 0 {
+		t0, t1 = 0, 1
+	}
+	span := max(t1-t0, 1)
+	plotW := float64(width - labelW - 2*pad)
+	xOf := func(ns int64) float64 { return float64(labelW+pad) + float64(ns-t0)/float64(span)*plotW }
+	top := headH + axisH
+	height := top + rowH*len(lanes) + pad
+	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
+	fmt.Fprintf(bw, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
+	fmt.Fprintf(bw, `<defs><marker id="arrow" viewBox="0 0 6 6" refX="6" refY="3" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="#555"/></marker></defs>`+"\n")
+	fmt.Fprintf(bw, `<text x="%d" y="20" font-size="14" font-weight="bold">%s</text>`+"\n", pad, html.EscapeString(opt.Title))
+	for i, l := range opt.Lines {
+		fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text>`+"\n", pad, 38+16*i, html.EscapeString(l))
+	}
+	// Axis with about 10 ticks at a 1-2-5 step.
+	step := niceStep(float64(span) / 10)
+	fmt.Fprintf(bw, `<g stroke="#ddd">`)
+	for t := 0.0; t <= float64(span)+1; t += step {
+		x := xOf(t0 + int64(t))
+		fmt.Fprintf(bw, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d"/>`, x, headH+axisH-6, x, height-pad)
+	}
+	fmt.Fprintf(bw, "</g>\n<g fill=\"#333\" text-anchor=\"middle\">")
+	for t := 0.0; t <= float64(span)+1; t += step {
+		fmt.Fprintf(bw, `<text x="%.1f" y="%d">%s</text>`, xOf(t0+int64(t)), headH+axisH-10, fmtDur(t))
+	}
+	fmt.Fprintf(bw, "</g>\n")
+	// Lane backgrounds and labels.
+	for _, l := range lanes {
+		y := top + l.Row*rowH
+		if l.Row%2 == 0 {
+			fmt.Fprintf(bw, `<rect x="0" y="%d" width="%d" height="%d" fill="#f5f5f5"/>`, y, width, rowH)
+		}
+		fmt.Fprintf(bw, `<text x="%d" y="%d">%s: %s</text>`+"\n", pad, y+14, html.EscapeString(l.Class), html.EscapeString(l.Name))
+	}
+	centers := map[uint64][][3]float64{} // flow id -> (start, x, y)
+	for _, p := range placed {
+		cols, ok := classColors[p.Class]
+		if !ok {
+			cols = [2]string{"#888", "#ccc"}
+		}
+		fill := cols[0]
+		if p.Cat == "wait" {
+			fill = cols[1]
+		}
+		x0, x1 := xOf(p.Start), xOf(p.Start+max(p.Dur, 0))
+		y := top + p.Row*rowH
+		fmt.Fprintf(bw, `<rect x="%.2f" y="%d" width="%.2f" height="%d" fill="%s" stroke="#fff" stroke-width="0.3"><title>%s (%s) %s at %s</title></rect>`+"\n",
+			x0, y+3, max(x1-x0, 0.6), rowH-6, fill, html.EscapeString(p.Name), html.EscapeString(p.Cat), fmtDur(float64(p.Dur)), fmtDur(float64(p.Start-t0)))
+		if p.Flow != 0 {
+			centers[p.Flow] = append(centers[p.Flow], [3]float64{float64(p.Start), (x0 + x1) / 2, float64(y + rowH/2)})
+		}
+	}
+	ids := make([]uint64, 0, len(centers))
+	for id := range centers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	fmt.Fprintf(bw, `<g stroke="#555" stroke-width="0.7" fill="none" opacity="0.6">`+"\n")
+	for _, id := range ids {
+		pts := centers[id]
+		slices.SortStableFunc(pts, func(a, b [3]float64) int { return cmp.Compare(a[0], b[0]) })
+		for i := 1; i < len(pts); i++ {
+			fmt.Fprintf(bw, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" marker-end="url(#arrow)"/>`+"\n", pts[i-1][1], pts[i-1][2], pts[i][1], pts[i][2])
+		}
+	}
+	fmt.Fprintf(bw, "</g>\n</svg>\n")
+	return bw.Flush()
+}
+
+func niceStep(raw float64) float64 {
+	if raw <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= raw {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func fmtDur(ns float64) string {
+	switch {
+	case ns >= 1e9:
+		return fmt.Sprintf("%.3gs", ns/1e9)
+	case ns >= 1e6:
+		return fmt.Sprintf("%.3gms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.3gµs", ns/1e3)
+	}
+	return fmt.Sprintf("%.0fns", ns)
+}

@@ -1,0 +1,213 @@
+package tasks_test
+
+import (
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"vkio/gpu"
+	"vkio/io"
+	"vkio/tasks"
+)
+
+func TestMain(m *testing.M) {
+	// The Vulkan loader prints noise without a runtime directory.
+	if os.Getenv("XDG_RUNTIME_DIR") == "" {
+		dir, err := os.MkdirTemp("", "vkio-runtime-")
+		if err == nil {
+			os.Setenv("XDG_RUNTIME_DIR", dir)
+			defer os.RemoveAll(dir)
+		}
+	}
+	// Every device the tests and examples open has the validation layer on.
+	os.Setenv("VKIO_VALIDATION", "1")
+	goleak.VerifyTestMain(m)
+}
+
+// openGPU opens a device with validation (and synchronization validation) on,
+// as gpu's own tests do: at cleanup every object must be closed, the device
+// is closed (the layer reports leaked Vulkan objects there) and any
+// validation message fails the test.
+func openGPU(t testing.TB) *gpu.Device {
+	t.Helper()
+	var mu sync.Mutex
+	var msgs []gpu.Message
+	d, err := gpu.Open(gpu.Options{Validation: true, SyncValidation: true, OnMessage: func(m gpu.Message) {
+		mu.Lock()
+		msgs = append(msgs, m)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Skipf("no Vulkan device: %v", err)
+	}
+	t.Cleanup(func() {
+		if n := d.Live(); n != 0 {
+			t.Errorf("%d GPU objects still open at the end of the test", n)
+		}
+		if err := d.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range msgs {
+			t.Errorf("validation message: %s", m)
+		}
+	})
+	return d
+}
+
+// ios runs fn on Blocking and Threaded Ios (and Evented, where io.New knows it).
+func ios(t *testing.T, fn func(t *testing.T, x io.Io)) {
+	for _, kind := range []string{"blocking", "threaded", "evented"} {
+		t.Run(kind, func(t *testing.T) {
+			b, err := io.New(kind)
+			if err != nil {
+				t.Skipf("io.New(%q): %v", kind, err)
+			}
+			defer b.Close()
+			fn(t, b.Io())
+		})
+	}
+}
+
+// fakeGPU is a Dispatcher without Vulkan: one queue that runs submissions in
+// order, each taking cost, completed by a timer (like a device's completion
+// thread), so that a canceled Wait returns at once while the "GPU" goes on.
+type fakeGPU struct {
+	cost  time.Duration
+	size  int
+	fail  map[int]error // frame -> Submit error
+	panic map[int]bool  // frame -> Wait panics
+
+	mu                  sync.Mutex
+	queueEnd            time.Time
+	inflight, peak      int
+	submits, closes     int
+	slotsBusy           map[int]bool
+	slotReusedWhileBusy bool
+}
+
+func newFakeGPU(cost time.Duration, size int) *fakeGPU {
+	return &fakeGPU{cost: cost, size: size, slotsBusy: map[int]bool{}}
+}
+
+type fakeSub struct {
+	g       *fakeGPU
+	frame   int
+	slot    int
+	p       *io.Promise[tasks.GPUTime]
+	gpuDone chan struct{}
+	closed  bool
+}
+
+func (g *fakeGPU) Submit(x io.Io, frame, slot int) (tasks.Submission, error) {
+	if err := g.fail[frame]; err != nil {
+		return nil, err
+	}
+	if err := x.CheckCancel(); err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.slotsBusy[slot] {
+		g.slotReusedWhileBusy = true
+	}
+	g.slotsBusy[slot] = true
+	g.submits++
+	g.inflight++
+	g.peak = max(g.peak, g.inflight)
+	now := time.Now()
+	start := now
+	if g.queueEnd.After(start) {
+		start = g.queueEnd
+	}
+	end := start.Add(g.cost)
+	g.queueEnd = end
+	s := &fakeSub{g: g, frame: frame, slot: slot, p: io.NewPromise[tasks.GPUTime](), gpuDone: make(chan struct{})}
+	gt := tasks.GPUTime{Queue: "queue 0", Submitted: now, Start: start, End: end}
+	s.p.OnCancel(func() { s.p.Resolve(tasks.GPUTime{}, io.ErrCanceled) })
+	time.AfterFunc(end.Sub(now), func() {
+		g.mu.Lock()
+		g.inflight--
+		g.mu.Unlock()
+		gt.Completed = time.Now()
+		s.p.Resolve(gt, nil)
+		close(s.gpuDone)
+	})
+	return s, nil
+}
+
+func (s *fakeSub) Wait(x io.Io) (tasks.GPUTime, error) {
+	if s.g.panic[s.frame] {
+		panic("fake GPU exploded")
+	}
+	return s.p.Future().Await(x)
+}
+
+func (s *fakeSub) Read(x io.Io, dst []byte) ([]byte, error) {
+	for i := 0; i < s.g.size; i++ {
+		dst = append(dst, byte(s.frame+i))
+	}
+	return dst, nil
+}
+
+func (s *fakeSub) Close(x io.Io) error {
+	<-s.gpuDone // the "GPU" must be finished before its buffers are reused
+	s.g.mu.Lock()
+	defer s.g.mu.Unlock()
+	if s.closed {
+		panic("Submission closed twice")
+	}
+	s.closed = true
+	s.g.closes++
+	s.g.slotsBusy[s.slot] = false
+	return nil
+}
+
+// memSink keeps saved frames in memory, taking cost per save, and counts
+// concurrent saves.
+type memSink struct {
+	cost time.Duration
+	fail map[int]error
+
+	mu          sync.Mutex
+	saved       map[int][]byte
+	active      int
+	peak        int
+	failedSaves int
+}
+
+func newMemSink(cost time.Duration) *memSink {
+	return &memSink{cost: cost, saved: map[int][]byte{}}
+}
+
+func (s *memSink) Save(x io.Io, frame int, data []byte) error {
+	s.mu.Lock()
+	s.active++
+	s.peak = max(s.peak, s.active)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.active--
+		s.mu.Unlock()
+	}()
+	if err := x.Sleep(s.cost); err != nil {
+		return err
+	}
+	if err := s.fail[frame]; err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.saved[frame] = append([]byte(nil), data...)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *memSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.saved)
+}

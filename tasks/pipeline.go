@@ -1,0 +1,436 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vkio/io"
+)
+
+// GPUTime says when a submission ran, on the host's monotonic clock. Zero
+// times are unknown.
+type GPUTime struct {
+	Queue      string    // the GPU lane it ran on, e.g. "queue 0"
+	Submitted  time.Time // just before the submission reached the driver
+	Start, End time.Time // the GPU timestamps around the work
+	Completed  time.Time // when the host saw it complete
+}
+
+// Dispatcher starts the GPU part of a frame. The pipeline calls Submit from
+// one task at a time, in frame order.
+type Dispatcher interface {
+	// Submit starts computing frame into output slot (0 <= slot < Depth).
+	// A slot is reused only after the Submission that last used it was
+	// closed.
+	Submit(x io.Io, frame, slot int) (Submission, error)
+}
+
+// Submission is one frame's GPU work in flight.
+type Submission interface {
+	// Wait waits until the GPU has finished (a cancel point) and reports
+	// when the work ran.
+	Wait(x io.Io) (GPUTime, error)
+	// Read appends the frame's result to dst and returns it (the read-back).
+	// It is called only after Wait succeeded.
+	Read(x io.Io, dst []byte) ([]byte, error)
+	// Close releases the submission, first waiting for the GPU if it is
+	// still running (after a canceled Wait): it is not a cancel point.
+	// The pipeline calls it exactly once.
+	Close(x io.Io) error
+}
+
+// Encoder is the CPU stage of a frame, e.g. PNG encoding.
+type Encoder interface {
+	// Encode appends the encoding of raw (frame's read-back) to dst and
+	// returns it. raw is valid only during the call.
+	Encode(x io.Io, frame int, raw, dst []byte) ([]byte, error)
+}
+
+// EncoderFunc adapts a function to Encoder.
+type EncoderFunc func(x io.Io, frame int, raw, dst []byte) ([]byte, error)
+
+// Encode calls f.
+func (f EncoderFunc) Encode(x io.Io, frame int, raw, dst []byte) ([]byte, error) {
+	return f(x, frame, raw, dst)
+}
+
+// Sink is where a finished frame goes: a file, a socket. A sink that has a
+// method Resource() Resource is traced on that resource (default Disk).
+type Sink interface {
+	// Save stores data as frame. It is called concurrently for different
+	// frames (up to the pipeline's write limit); data is valid only during
+	// the call. A canceled Save must leave nothing partial behind.
+	Save(x io.Io, frame int, data []byte) error
+}
+
+// Limits bound the resources a pipeline uses at once. Zero fields take their
+// defaults.
+type Limits struct {
+	// GPU bounds submissions in flight (queued or running on the GPU).
+	// Default: Depth.
+	GPU int
+	// StagingBytes bounds the bytes of read-back data held at once; each
+	// frame counts Pipeline.FrameBytes from its read-back until it is
+	// encoded. Default 0: no bound beyond Depth.
+	StagingBytes int64
+	// Encoders bounds concurrent Encode calls. Default: GOMAXPROCS.
+	Encoders int
+	// Writes bounds concurrent Save calls on Disk sinks, Sends on Net sinks.
+	// Default: Depth.
+	Writes, Sends int
+}
+
+// FrameEvent reports a finished frame to Pipeline.OnFrame.
+type FrameEvent struct {
+	Frame    int           // the frame number
+	Err      error         // nil if it was saved
+	Bytes    int           // bytes saved (per sink)
+	Done     int           // frames saved so far, this one included
+	Failed   int           // frames failed so far
+	Total    int           // Pipeline.Frames
+	Elapsed  time.Duration // since Run started
+	GPU      GPUTime       // when its GPU work ran
+	Canceled bool          // it stopped because the run was canceled
+}
+
+// Pipeline runs frames through GPU compute → read back → CPU stage → sinks,
+// Depth frames in flight: frame k+1 computes while frame k is encoded and
+// saved. Memory is bounded by Depth (each slot keeps its read-back and
+// encode buffers for reuse), however many frames run.
+//
+// Under a Blocking Io every frame runs to completion before the next one is
+// submitted; under Threaded and Evented Ios the stages overlap.
+type Pipeline struct {
+	Frames     int        // frames 0 .. Frames-1
+	Depth      int        // frames in flight; default 2
+	Dispatcher Dispatcher // the GPU stage (required)
+	Encoder    Encoder    // the CPU stage; nil saves the read-back as is
+	Sinks      []Sink     // where frames go, in order; none: frames are dropped
+	Limits     Limits
+	Policy     Policy // CancelAll (default) or CancelDependents (a failed frame fails alone)
+	// FrameBytes is the expected read-back size: buffers start at this
+	// capacity, and Limits.StagingBytes counts it per frame.
+	FrameBytes int
+	// Recorder, if set, receives the spans of every stage.
+	Recorder *Recorder
+	// OnFrame, if set, is called once per frame that was submitted, when it
+	// has finished (saved, failed or canceled), one call at a time, from the
+	// pipeline's tasks. It should return quickly.
+	OnFrame func(FrameEvent)
+}
+
+var flowIDs atomic.Uint64
+
+type slot struct {
+	idx  int
+	lane string
+	raw  []byte
+	enc  []byte
+}
+
+type pipeRun struct {
+	p        *Pipeline
+	start    time.Time
+	px       io.Io
+	stop     context.CancelFunc
+	free     *io.Queue[*slot]
+	gpu      *Semaphore
+	staging  *Semaphore
+	cpu      *Semaphore
+	writes   *Semaphore
+	sends    *Semaphore
+	m        meter
+	flowBase uint64
+
+	mu                     sync.Mutex
+	first                  error
+	errs                   []FrameError
+	done, failed, canceled int
+	bytes                  int64
+}
+
+// RunContext is Run with the run also canceled when ctx is done.
+func (p *Pipeline) RunContext(ctx context.Context, x io.Io) (Report, error) {
+	cx, cancel := x.WithContext(ctx)
+	defer cancel()
+	return p.Run(cx)
+}
+
+// Run runs the pipeline through x and returns its overlap report.
+//
+// Errors: with CancelAll, the first failure stops submitting and cancels the
+// frames in flight; with CancelDependents only the failed frame's later
+// stages are skipped. Either way frames already saved stay saved and
+// complete, a canceled save leaves no partial file (sinks write
+// atomically), and Run returns only after the GPU has finished every
+// submission it made and every task has ended. The error is an *Error for
+// the first failure (Frame says which), or, when x is canceled, an *Error
+// wrapping io.ErrCanceled; Report.Errors lists every failure.
+func (p *Pipeline) Run(x io.Io) (Report, error) {
+	if p.Dispatcher == nil || p.Frames < 0 || p.Depth < 0 || p.FrameBytes < 0 {
+		return Report{}, &Error{Op: "pipeline", Frame: -1, Err: fmt.Errorf("%w: need a Dispatcher, Frames >= 0, Depth >= 0", ErrInvalid)}
+	}
+	depth := p.Depth
+	if depth == 0 {
+		depth = 2
+	}
+	lim := p.Limits
+	if lim.GPU <= 0 {
+		lim.GPU = depth
+	}
+	if lim.Encoders <= 0 {
+		lim.Encoders = runtime.GOMAXPROCS(0)
+	}
+	if lim.Writes <= 0 {
+		lim.Writes = depth
+	}
+	if lim.Sends <= 0 {
+		lim.Sends = depth
+	}
+	r := &pipeRun{p: p, start: time.Now(), free: io.NewQueue[*slot](depth),
+		gpu: NewSemaphore("gpu", int64(lim.GPU)), cpu: NewSemaphore("cpu", int64(lim.Encoders)),
+		writes: NewSemaphore("disk", int64(lim.Writes)), sends: NewSemaphore("net", int64(lim.Sends)),
+		flowBase: flowIDs.Add(uint64(p.Frames)+1) - uint64(p.Frames)}
+	if lim.StagingBytes > 0 {
+		if int64(p.FrameBytes) > lim.StagingBytes || p.FrameBytes == 0 {
+			return Report{}, &Error{Op: "pipeline", Frame: -1, Err: fmt.Errorf("%w: FrameBytes %d with StagingBytes %d", ErrLimit, p.FrameBytes, lim.StagingBytes)}
+		}
+		r.staging = NewSemaphore("staging", lim.StagingBytes)
+	}
+	r.px, r.stop = x.WithCancel()
+	defer r.stop()
+	for i := range depth {
+		sl := &slot{idx: i, lane: fmt.Sprintf("slot %d", i)}
+		if p.FrameBytes > 0 {
+			sl.raw = make([]byte, 0, p.FrameBytes)
+		}
+		_ = r.free.PutOne(x.WithoutCancel(), sl)
+	}
+	p.Recorder.SetMeta("io", x.String())
+
+	var grp io.Group
+	for k := 0; k < p.Frames; k++ {
+		sl, err := r.free.GetOne(r.px)
+		if err != nil {
+			break
+		}
+		if err := r.gpu.Acquire(r.px, 1); err != nil {
+			_ = r.free.PutOne(x.WithoutCancel(), sl)
+			break
+		}
+		t0 := time.Now()
+		var sub Submission
+		err = protect(func() (e error) { sub, e = p.Dispatcher.Submit(r.px, k, sl.idx); return e })
+		r.span(Span{Res: CPU, Lane: "submit", Name: "submit", Start: t0, End: time.Now(), Frame: k, Flow: r.flowBase + uint64(k)})
+		if err == nil && sub == nil {
+			err = fmt.Errorf("%w: Submit returned no Submission", ErrInvalid)
+		}
+		if err != nil {
+			r.gpu.Release(1)
+			_ = r.free.PutOne(x.WithoutCancel(), sl)
+			r.fail(k, "submit", err, GPUTime{})
+			if p.Policy == CancelAll || r.px.Canceled() {
+				break
+			}
+			continue
+		}
+		grp.Async(r.px, func(fx io.Io) error {
+			r.frame(fx, k, sl, sub)
+			return nil
+		})
+	}
+	_ = grp.Wait(x.WithoutCancel())
+
+	rep := Report{Io: x.String()}
+	r.mu.Lock()
+	rep.Frames, rep.Failed, rep.Bytes, rep.Errors = r.done, r.failed, r.bytes, r.errs
+	rep.Canceled = p.Frames - r.done - r.failed
+	first := r.first
+	r.mu.Unlock()
+	r.m.fill(&rep, time.Since(r.start))
+	rep.Peak = map[string]int64{"gpu": r.gpu.Peak(), "cpu": r.cpu.Peak(), "disk": r.writes.Peak(), "net": r.sends.Peak(), "frames": int64(depth)}
+	if r.staging != nil {
+		rep.Peak["staging"] = r.staging.Peak()
+	}
+	if first != nil {
+		return rep, first
+	}
+	if rep.Canceled > 0 || x.Canceled() {
+		return rep, &Error{Op: "pipeline", Frame: -1, Err: io.ErrCanceled}
+	}
+	return rep, nil
+}
+
+func (r *pipeRun) span(s Span) {
+	r.m.add(s)
+	r.p.Recorder.Add(s)
+}
+
+// fail records frame k's failure (or cancellation) and applies the policy.
+// err is an *Error of frame k already, or a cause that op wraps.
+func (r *pipeRun) fail(k int, op string, err error, gt GPUTime) {
+	canceled := errors.Is(err, io.ErrCanceled) && r.px.Canceled()
+	e, ok := err.(*Error)
+	if !ok || e.Frame != k {
+		e = &Error{Op: op, Frame: k, Err: err}
+	}
+	r.mu.Lock()
+	if canceled {
+		r.canceled++
+	} else {
+		r.failed++
+		if r.first == nil {
+			r.first = e
+		}
+		r.errs = append(r.errs, FrameError{Frame: k, Err: e.Error()})
+	}
+	r.mu.Unlock()
+	if !canceled && r.p.Policy == CancelAll {
+		r.stop()
+	}
+	r.progress(FrameEvent{Frame: k, Err: e, GPU: gt, Canceled: canceled})
+}
+
+// progress counts a saved frame (ev.Err == nil and not canceled) and calls
+// OnFrame, under one lock so that the counts it reports are in order.
+func (r *pipeRun) progress(ev FrameEvent) {
+	r.mu.Lock()
+	if ev.Err == nil && !ev.Canceled {
+		r.done++
+		r.bytes += int64(ev.Bytes)
+	}
+	if r.p.OnFrame == nil {
+		r.mu.Unlock()
+		return
+	}
+	ev.Done, ev.Failed, ev.Total, ev.Elapsed = r.done, r.failed, r.p.Frames, time.Since(r.start)
+	err := protect(func() error { r.p.OnFrame(ev); return nil })
+	if err != nil && r.first == nil {
+		// A panicking progress hook stops the run like a failed frame.
+		r.first = &Error{Op: "progress", Frame: ev.Frame, Err: err}
+		r.errs = append(r.errs, FrameError{Frame: ev.Frame, Err: r.first.Error()})
+	}
+	r.mu.Unlock()
+	if err != nil {
+		r.stop()
+	}
+}
+
+func sinkResource(s Sink) Resource {
+	if rs, ok := s.(interface{ Resource() Resource }); ok {
+		return rs.Resource()
+	}
+	return Disk
+}
+
+// frame runs frame k's stages after its submission: wait, read back, encode,
+// save. It always closes sub, releases what it holds and returns the slot.
+func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
+	p := r.p
+	flow := r.flowBase + uint64(k)
+	wx := x.WithoutCancel()
+	subClosed, gpuHeld, stagingHeld := false, true, false
+	var gt GPUTime
+	var saved int
+	closeSub := func() error {
+		if subClosed {
+			return nil
+		}
+		subClosed = true
+		err := protect(func() error { return sub.Close(wx) })
+		if gpuHeld {
+			gpuHeld = false
+			r.gpu.Release(1)
+		}
+		return err
+	}
+	err := protect(func() error {
+		defer func() {
+			if stagingHeld {
+				r.staging.Release(int64(p.FrameBytes))
+			}
+		}()
+		t0 := time.Now()
+		var err error
+		gt, err = sub.Wait(x)
+		r.span(Span{Res: CPU, Lane: sl.lane, Name: "fence wait", Start: t0, End: time.Now(), Frame: k, Flow: flow, Wait: true})
+		if err != nil {
+			return &Error{Op: "wait", Frame: k, Err: err}
+		}
+		if !gt.Start.IsZero() && !gt.End.IsZero() {
+			q := gt.Queue
+			if q == "" {
+				q = "queue 0"
+			}
+			r.span(Span{Res: GPU, Lane: q, Name: "compute", Start: gt.Start, End: gt.End, Frame: k, Flow: flow})
+		}
+		if r.staging != nil {
+			if err := r.staging.Acquire(x, int64(p.FrameBytes)); err != nil {
+				return &Error{Op: "read", Frame: k, Err: err}
+			}
+			stagingHeld = true
+		}
+		t0 = time.Now()
+		raw, err := sub.Read(x, sl.raw[:0])
+		r.span(Span{Res: CPU, Lane: sl.lane, Name: "read back", Start: t0, End: time.Now(), Frame: k, Flow: flow})
+		if err != nil {
+			return &Error{Op: "read", Frame: k, Err: err}
+		}
+		sl.raw = raw
+		if err := closeSub(); err != nil {
+			return &Error{Op: "close", Frame: k, Err: err}
+		}
+		data := raw
+		if p.Encoder != nil {
+			if err := r.cpu.Acquire(x, 1); err != nil {
+				return &Error{Op: "encode", Frame: k, Err: err}
+			}
+			t0 = time.Now()
+			enc, err := p.Encoder.Encode(x, k, raw, sl.enc[:0])
+			r.span(Span{Res: CPU, Lane: sl.lane, Name: "encode", Start: t0, End: time.Now(), Frame: k, Flow: flow})
+			r.cpu.Release(1)
+			if err != nil {
+				return &Error{Op: "encode", Frame: k, Err: err}
+			}
+			sl.enc = enc
+			data = enc
+		}
+		if stagingHeld {
+			stagingHeld = false
+			r.staging.Release(int64(p.FrameBytes))
+		}
+		for _, s := range p.Sinks {
+			res := sinkResource(s)
+			sem, op, name := r.writes, "save", "save"
+			if res == Net {
+				sem, op, name = r.sends, "send", "send"
+			}
+			if err := sem.Acquire(x, 1); err != nil {
+				return &Error{Op: op, Frame: k, Err: err}
+			}
+			t0 = time.Now()
+			err := s.Save(x, k, data)
+			r.span(Span{Res: res, Lane: "", Name: name, Start: t0, End: time.Now(), Frame: k, Flow: flow})
+			sem.Release(1)
+			if err != nil {
+				return &Error{Op: op, Frame: k, Err: err}
+			}
+		}
+		saved = len(data)
+		return nil
+	})
+	if cerr := closeSub(); cerr != nil && err == nil {
+		err = &Error{Op: "close", Frame: k, Err: cerr}
+	}
+	if err != nil {
+		r.fail(k, "frame", err, gt)
+	} else {
+		r.progress(FrameEvent{Frame: k, Bytes: saved, GPU: gt})
+	}
+	_ = r.free.PutOne(wx, sl)
+}

@@ -1,0 +1,132 @@
+package tasks
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is the overlap report of a run: how long it took, how busy each
+// resource was, and how well the work overlapped. It marshals to JSON with
+// durations in milliseconds.
+type Report struct {
+	Io       string // the Io implementation the run used
+	Frames   int    // frames (or tasks) completed
+	Failed   int    // frames (or tasks) that failed
+	Canceled int    // frames (or tasks) canceled or skipped
+	Bytes    int64  // bytes saved or sent
+
+	// Wall is the run's elapsed time.
+	Wall time.Duration
+	// Busy is, per resource ("cpu", "gpu", "disk", "net"), the time at least
+	// one span of work was running on it (the union of its spans; waits are
+	// not work). Resources never used are absent.
+	Busy map[string]time.Duration
+	// GPUIdle is Wall minus the GPU's busy time.
+	GPUIdle time.Duration
+	// Efficiency is Wall / max(Busy): 1.0 is perfect overlap, where the run
+	// takes as long as its busiest resource alone; a sequential run of
+	// stages of equal cost scores the number of stages.
+	Efficiency float64
+	// Bottleneck names the busiest resource.
+	Bottleneck string
+	// BlockingWall and Speedup (BlockingWall / Wall) are set by CompareTo,
+	// from a Blocking run of the same work.
+	BlockingWall time.Duration
+	Speedup      float64
+	// Peak is the largest weight held at once of each limit.
+	Peak map[string]int64
+	// Errors lists the failures, first first.
+	Errors []FrameError
+}
+
+// FrameError is one failure in a Report.
+type FrameError struct {
+	Frame int    // the frame, or -1
+	Task  string // the task, if any
+	Err   string // its message
+}
+
+// CompareTo records blocking, a report of the same work run on a Blocking
+// Io, as the baseline: it sets BlockingWall and Speedup.
+func (r *Report) CompareTo(blocking Report) {
+	r.BlockingWall = blocking.Wall
+	if r.Wall > 0 {
+		r.Speedup = float64(blocking.Wall) / float64(r.Wall)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// MarshalJSON encodes the report with durations as float milliseconds
+// ("wall_ms", "busy_ms", ...).
+func (r Report) MarshalJSON() ([]byte, error) {
+	busy := map[string]float64{}
+	for k, v := range r.Busy {
+		busy[k] = ms(v)
+	}
+	type out struct {
+		Io             string             `json:"io,omitempty"`
+		Frames         int                `json:"frames"`
+		Failed         int                `json:"failed"`
+		Canceled       int                `json:"canceled"`
+		Bytes          int64              `json:"bytes"`
+		WallMS         float64            `json:"wall_ms"`
+		BusyMS         map[string]float64 `json:"busy_ms"`
+		GPUIdleMS      float64            `json:"gpu_idle_ms"`
+		Efficiency     float64            `json:"overlap_efficiency"`
+		Bottleneck     string             `json:"bottleneck,omitempty"`
+		BlockingWallMS float64            `json:"blocking_wall_ms,omitempty"`
+		Speedup        float64            `json:"speedup,omitempty"`
+		Peak           map[string]int64   `json:"peak,omitempty"`
+		Errors         []FrameError       `json:"errors,omitempty"`
+	}
+	return json.Marshal(out{r.Io, r.Frames, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle),
+		r.Efficiency, r.Bottleneck, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
+}
+
+func (r Report) lines() []string {
+	var l []string
+	head := fmt.Sprintf("wall %.1f ms", ms(r.Wall))
+	if r.Io != "" {
+		head = r.Io + ": " + head
+	}
+	if r.Frames > 0 || r.Failed > 0 {
+		head += fmt.Sprintf(", %d done, %d failed, %d canceled", r.Frames, r.Failed, r.Canceled)
+	}
+	l = append(l, head)
+	keys := make([]string, 0, len(r.Busy))
+	for k := range r.Busy {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return strings.Compare(order(a), order(b)) })
+	var b []string
+	for _, k := range keys {
+		b = append(b, fmt.Sprintf("%s %.1f ms", k, ms(r.Busy[k])))
+	}
+	if len(b) > 0 {
+		l = append(l, "busy: "+strings.Join(b, ", ")+fmt.Sprintf("; GPU idle %.1f ms", ms(r.GPUIdle)))
+	}
+	if r.Efficiency > 0 {
+		s := fmt.Sprintf("overlap efficiency %.3f (wall / busiest resource, %s; 1.0 is perfect)", r.Efficiency, r.Bottleneck)
+		if r.Speedup > 0 {
+			s += fmt.Sprintf("; speedup %.2fx over blocking (%.1f ms)", r.Speedup, ms(r.BlockingWall))
+		}
+		l = append(l, s)
+	}
+	return l
+}
+
+func order(res string) string {
+	for i, n := range resourceNames {
+		if n == res {
+			return string(rune('0' + i))
+		}
+	}
+	return res
+}
+
+// String formats the report in a few lines of text.
+func (r Report) String() string { return strings.Join(r.lines(), "\n") }

@@ -88,7 +88,9 @@ func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
 	if perm == 0 {
 		perm = 0o666
 	}
+	start := x.start()
 	fd, err := x.d.openat(x.t, d.fd, p, flags, perm)
+	x.observe(start, "file", "create", d.join(p), 0, err)
 	if err != nil {
 		return nil, opErr("create", d.join(p), err)
 	}
@@ -118,7 +120,9 @@ func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 	default:
 		return nil, opErr("open", d.join(p), fmt.Errorf("%w: open mode %d", ErrInvalid, mode))
 	}
+	start := x.start()
 	fd, err := x.d.openat(x.t, d.fd, p, flags, 0)
+	x.observe(start, "file", "open", d.join(p), 0, err)
 	if err != nil {
 		return nil, opErr("open", d.join(p), err)
 	}
@@ -254,7 +258,9 @@ func (f *File) Read(x Io, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	start := x.start()
 	n, err := x.d.readv(x.t, f.fd, [][]byte{p}, -1)
+	x.observe(start, "file", "read", f.name, int64(n), err)
 	if err != nil {
 		return n, opErr("read", f.name, err)
 	}
@@ -273,16 +279,22 @@ func (f *File) ReadAt(x Io, p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, opErr("read", f.name, fmt.Errorf("%w: negative offset %d", ErrInvalid, off))
 	}
+	start := x.start()
 	n := 0
 	for n < len(p) {
 		k, err := x.d.readv(x.t, f.fd, [][]byte{p[n:]}, off+int64(n))
 		n += k
 		if err != nil {
+			x.observe(start, "file", "pread", f.name, int64(n), err)
 			return n, opErr("read", f.name, err)
 		}
 		if k == 0 {
-			return n, stdio.EOF
+			break
 		}
+	}
+	x.observe(start, "file", "pread", f.name, int64(n), nil)
+	if n < len(p) {
+		return n, stdio.EOF
 	}
 	return n, nil
 }
@@ -302,14 +314,17 @@ func (f *File) WriteAt(x Io, p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, opErr("write", f.name, fmt.Errorf("%w: negative offset %d", ErrInvalid, off))
 	}
+	start := x.start()
 	n := 0
 	for n < len(p) {
 		k, err := x.d.writev(x.t, f.fd, [][]byte{p[n:]}, off+int64(n))
 		n += k
 		if err != nil {
+			x.observe(start, "file", "pwrite", f.name, int64(n), err)
 			return n, opErr("write", f.name, err)
 		}
 	}
+	x.observe(start, "file", "pwrite", f.name, int64(n), nil)
 	return n, nil
 }
 
@@ -324,18 +339,21 @@ func (f *File) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
 	if err != nil {
 		return 0, opErr("write", f.name, err)
 	}
+	start := x.start()
 	var total int64
 	for !v.empty() {
 		n, err := x.d.writev(x.t, f.fd, v.iovecs(), -1)
 		v.advance(n)
 		total += int64(n)
+		if err == nil && n == 0 {
+			err = stdio.ErrShortWrite
+		}
 		if err != nil {
+			x.observe(start, "file", "write", f.name, total, err)
 			return total, opErr("write", f.name, err)
 		}
-		if n == 0 {
-			return total, opErr("write", f.name, stdio.ErrShortWrite)
-		}
 	}
+	x.observe(start, "file", "write", f.name, total, nil)
 	return total, nil
 }
 
@@ -344,7 +362,10 @@ func (f *File) Sync(x Io) error {
 	if err := f.check("sync"); err != nil {
 		return err
 	}
-	return opErr("sync", f.name, x.d.fsync(x.t, f.fd))
+	start := x.start()
+	err := x.d.fsync(x.t, f.fd)
+	x.observe(start, "file", "sync", f.name, 0, err)
+	return opErr("sync", f.name, err)
 }
 
 // SetLength truncates or extends the file to size bytes.
@@ -415,7 +436,9 @@ func (s *fileSink) Drain(w *Writer, data [][]byte, splat int) (int, error) {
 	if s.vec.empty() {
 		return 0, nil
 	}
+	start := s.x.start()
 	n, err := s.x.d.writev(s.x.t, s.f.fd, s.vec.iovecs(), -1)
+	s.x.observe(start, "file", "write", s.f.name, int64(n), err)
 	s.vec.clear()
 	if err != nil {
 		return n, opErr("write", s.f.name, err)
@@ -442,7 +465,9 @@ func (s *fileSource) ReadVec(r *Reader, data [][]byte) (int, error) {
 	if len(bufs) == 0 {
 		return 0, nil
 	}
+	start := s.x.start()
 	n, err := s.x.d.readv(s.x.t, s.f.fd, bufs, -1)
+	s.x.observe(start, "file", "read", s.f.name, int64(n), err)
 	if err != nil {
 		return n, opErr("read", s.f.name, err)
 	}
@@ -482,7 +507,9 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 	}
 	for range 8 {
 		tmp := dirPart + fmt.Sprintf(".%s.%016x.tmp", base, rand.Uint64())
+		start := x.start()
 		fd, err := x.d.openat(x.t, d.fd, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, uint32(perm.Perm()))
+		x.observe(start, "file", "create", d.join(tmp), 0, err)
 		if err == unix.EEXIST {
 			continue
 		}
@@ -514,7 +541,10 @@ func (a *AtomicFile) Commit(x Io) error {
 		_ = a.dir.Remove(x.WithoutCancel(), a.tmp)
 		return opErr("commit", a.Name(), err)
 	}
-	if err := x.d.renameat(x.t, a.dir.fd, a.tmp, a.dir.fd, a.dest); err != nil {
+	start := x.start()
+	err := x.d.renameat(x.t, a.dir.fd, a.tmp, a.dir.fd, a.dest)
+	x.observe(start, "file", "rename", a.Name(), 0, err)
+	if err != nil {
 		_ = a.dir.Remove(x.WithoutCancel(), a.tmp)
 		return opErr("commit", a.Name(), err)
 	}
@@ -547,7 +577,9 @@ func syncDir(x Io, d Dir, p string) error {
 	if err != nil {
 		return opErr("sync dir", d.join(p), err)
 	}
+	start := x.start()
 	err = x.d.fsync(x.t, fd)
+	x.observe(start, "file", "sync dir", d.join(p), 0, err)
 	_ = x.d.closeFd(x.t, fd)
 	return opErr("sync dir", d.join(p), err)
 }

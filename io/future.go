@@ -63,8 +63,8 @@ func (f *Future[T]) cancelAndWait() {
 
 // run runs fn as the future's task on the current goroutine, unlinks it from its
 // parent, and publishes the result.
-func (f *Future[T]) run(d driver, fn func(Io) (T, error), unlink func()) {
-	f.val, f.err = fn(Io{d: d, t: &f.task})
+func (f *Future[T]) run(x Io, fn func(Io) (T, error), unlink func()) {
+	f.val, f.err = fn(Io{d: x.d, t: &f.task, o: x.o})
 	unlink()
 	close(f.done)
 }
@@ -82,11 +82,11 @@ func Async[T any](x Io, fn func(Io) (T, error)) *Future[T] {
 		unlink := link(x.t, &f.task)
 		go func() {
 			defer x.d.releaseAsync()
-			f.run(x.d, fn, unlink)
+			f.run(x, fn, unlink)
 		}()
 		return f
 	}
-	f.run(x.d, fn, link(x.t, &f.task))
+	f.run(x, fn, link(x.t, &f.task))
 	return f
 }
 
@@ -102,7 +102,7 @@ func Concurrent[T any](x Io, fn func(Io) (T, error)) (*Future[T], error) {
 	unlink := link(x.t, &f.task)
 	go func() {
 		defer x.d.releaseConcurrent()
-		f.run(x.d, fn, unlink)
+		f.run(x, fn, unlink)
 	}()
 	return f, nil
 }

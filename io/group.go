@@ -54,13 +54,13 @@ func (g *Group) Async(x Io, fn func(Io) error) {
 	if x.d.acquireAsync() {
 		go func() {
 			defer x.d.releaseAsync()
-			err := fn(Io{d: x.d, t: t})
+			err := fn(Io{d: x.d, t: t, o: x.o})
 			unlink()
 			g.finish(err)
 		}()
 		return
 	}
-	err := fn(Io{d: x.d, t: t})
+	err := fn(Io{d: x.d, t: t, o: x.o})
 	unlink()
 	g.finish(err)
 }
@@ -75,7 +75,7 @@ func (g *Group) Concurrent(x Io, fn func(Io) error) error {
 	unlink := link(x.t, t)
 	go func() {
 		defer x.d.releaseConcurrent()
-		err := fn(Io{d: x.d, t: t})
+		err := fn(Io{d: x.d, t: t, o: x.o})
 		unlink()
 		g.finish(err)
 	}()

@@ -49,7 +49,8 @@ import (
 // a function started with Async is not the one its caller holds.
 type Io struct {
 	d driver
-	t *task // nil: the root, which is canceled only through WithContext
+	t *task    // nil: the root, which is canceled only through WithContext
+	o Observer // nil: operations are not reported
 }
 
 // Kind names an Io implementation.
@@ -87,7 +88,7 @@ func (x Io) CheckCancel() error {
 // releasing resources after a cancellation: operations through it ignore the
 // current task's cancel state. A request made meanwhile is still seen, by the next
 // cancel point reached through x itself.
-func (x Io) WithoutCancel() Io { return Io{d: x.d} }
+func (x Io) WithoutCancel() Io { return Io{d: x.d, o: x.o} }
 
 // Now returns the current time from the Io's clock.
 func (x Io) Now() time.Time { return x.d.now() }
@@ -104,7 +105,10 @@ func (x Io) SleepUntil(deadline time.Time) error {
 	if x.t.isCanceled() {
 		return ErrCanceled
 	}
-	return x.d.sleepUntil(x.t, deadline)
+	start := x.start()
+	err := x.d.sleepUntil(x.t, deadline)
+	x.observe(start, "time", "sleep", "", 0, err)
+	return err
 }
 
 // ErrCanceled is returned by cancel points when the current task's cancellation

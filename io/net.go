@@ -33,7 +33,9 @@ func (l *Listener) Addr() net.Addr { return l.l.addr() }
 
 // Accept waits for the next connection. It is a cancel point.
 func (l *Listener) Accept(x Io) (*Conn, error) {
+	start := x.start()
 	c, err := l.l.accept(x.t)
+	x.observe(start, "net", "accept", l.Addr().String(), 0, err)
 	if err != nil {
 		if l.isClosed() {
 			err = ErrClosed
@@ -72,7 +74,9 @@ type Conn struct {
 
 // Dial connects to address. It is a cancel point.
 func Dial(x Io, network, address string) (*Conn, error) {
+	start := x.start()
 	c, err := x.d.dial(x.t, network, address)
+	x.observe(start, "net", "dial", address, 0, err)
 	if err != nil {
 		return nil, opErr("dial", network+" "+address, err)
 	}
@@ -98,7 +102,9 @@ func (c *Conn) err(op string, err error) error {
 // Read reads what has arrived, up to len(p) bytes, waiting for at least one. At
 // the end of the stream it returns 0, io.EOF (the standard library's).
 func (c *Conn) Read(x Io, p []byte) (int, error) {
+	start := x.start()
 	n, err := c.c.read(x.t, p)
+	x.observe(start, "net", "read", c.c.remoteAddr().String(), int64(n), err)
 	if err == stdio.EOF {
 		return n, err
 	}
@@ -110,7 +116,9 @@ func (c *Conn) Read(x Io, p []byte) (int, error) {
 
 // Write writes all of p; it returns fewer bytes only with an error.
 func (c *Conn) Write(x Io, p []byte) (int, error) {
+	start := x.start()
 	n, err := c.c.writev(x.t, [][]byte{p})
+	x.observe(start, "net", "write", c.c.remoteAddr().String(), int64(n), err)
 	if err != nil {
 		return n, c.err("write", err)
 	}
@@ -124,15 +132,18 @@ func (c *Conn) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
 	if err != nil {
 		return 0, c.err("write", err)
 	}
+	start := x.start()
 	var total int64
 	for !v.empty() {
 		n, err := c.c.writev(x.t, v.iovecs())
 		v.advance(n)
 		total += int64(n)
 		if err != nil {
+			x.observe(start, "net", "write", c.c.remoteAddr().String(), total, err)
 			return total, c.err("write", err)
 		}
 	}
+	x.observe(start, "net", "write", c.c.remoteAddr().String(), total, nil)
 	return total, nil
 }
 
@@ -181,7 +192,9 @@ func (s *connSink) Drain(w *Writer, data [][]byte, splat int) (int, error) {
 	if s.vec.empty() {
 		return 0, nil
 	}
+	start := s.x.start()
 	n, err := s.c.c.writev(s.x.t, s.vec.iovecs())
+	s.x.observe(start, "net", "write", s.c.c.remoteAddr().String(), int64(n), err)
 	s.vec.clear()
 	if err != nil {
 		return n, s.c.err("write", err)

@@ -160,7 +160,7 @@ func (x Io) WithContext(ctx context.Context) (Io, context.CancelFunc) {
 	child := new(task)
 	stopCtx := context.AfterFunc(ctx, child.cancel)
 	stopParent := x.t.onCancel(child.cancel)
-	return Io{d: x.d, t: child}, func() {
+	return Io{d: x.d, t: child, o: x.o}, func() {
 		stopCtx()
 		stopParent()
 		child.cancel()
@@ -172,7 +172,7 @@ func (x Io) WithContext(ctx context.Context) (Io, context.CancelFunc) {
 func (x Io) WithCancel() (Io, context.CancelFunc) {
 	child := new(task)
 	stopParent := x.t.onCancel(child.cancel)
-	return Io{d: x.d, t: child}, func() {
+	return Io{d: x.d, t: child, o: x.o}, func() {
 		stopParent()
 		child.cancel()
 	}

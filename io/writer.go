@@ -105,7 +105,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if len(p) <= len(w.buf)-w.end {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	// Copy p into the buffer when it fits, unless it would fill an empty buffer
+	// by itself: then it goes straight to the Sink, as the copy would buy nothing.
+	if len(p) <= len(w.buf)-w.end && (w.end > 0 || len(p) < len(w.buf)) {
 		w.end += copy(w.buf[w.end:], p)
 		return len(p), nil
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"vkio/io"
 	"vkio/tasks/internal/trace"
 )
 
@@ -329,3 +330,28 @@ func (m *meter) fill(rep *Report, wall time.Duration) {
 
 // MarshalJSON is implemented by Report; keep json imported for it.
 var _ json.Marshaler = (*Report)(nil)
+
+// ObserveOp records a finished Io operation (it makes *Recorder an
+// io.Observer): file operations on the disk lanes, socket operations on the
+// network lanes, both on lanes named "io". Sleeps are not recorded. Install it
+// with x.WithObserver(rec) to see every operation a run makes, beside the
+// pipeline's own stage spans.
+func (r *Recorder) ObserveOp(op io.Op) {
+	if r == nil {
+		return
+	}
+	var res Resource
+	switch op.Class {
+	case "file":
+		res = Disk
+	case "net":
+		res = Net
+	default:
+		return
+	}
+	name := op.Name
+	if op.Path != "" {
+		name += " " + op.Path
+	}
+	r.Add(Span{Res: res, Lane: "io", Name: name, Start: op.Start, End: op.End, Frame: -1})
+}

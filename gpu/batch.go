@@ -152,10 +152,14 @@ func (b *Batch) bind(op string, k *Kernel, push []byte, bufs []*Buffer) (ranges 
 	return ranges, reads, writes, nil
 }
 
+// useKernel notes that the batch uses k. b.mu guards the list because
+// Kernel.Close reads it from other goroutines (kernelInUse).
 func (b *Batch) useKernel(k *Kernel) {
+	b.mu.Lock()
 	if !slices.Contains(b.kernels, k) {
 		b.kernels = append(b.kernels, k)
 	}
+	b.mu.Unlock()
 }
 
 // Dispatch adds a dispatch of k over groups workgroups, with push constants
@@ -348,8 +352,13 @@ func (d *Device) kernelInUse(k *Kernel) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for c := range d.live {
-		if b, ok := c.(*Batch); ok && slices.Contains(b.kernels, k) {
-			return true
+		if b, ok := c.(*Batch); ok {
+			b.mu.Lock() // lock order: d.mu, then b.mu
+			uses := slices.Contains(b.kernels, k)
+			b.mu.Unlock()
+			if uses {
+				return true
+			}
 		}
 	}
 	return false

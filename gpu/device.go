@@ -177,6 +177,14 @@ type Options struct {
 	WaitTimeout time.Duration
 	// AppName is reported to the driver.
 	AppName string
+	// WindowExtensions are the instance extensions a window system needs
+	// to make Vulkan surfaces (VK_KHR_surface and, on X11,
+	// VK_KHR_xcb_surface or VK_KHR_xlib_surface), as the window library
+	// reports them (GLFW: glfw.GetRequiredInstanceExtensions). When set, the
+	// instance enables them and the device enables VK_KHR_swapchain, so
+	// that NewSwapchain can present to a window; when empty (compute only)
+	// neither is enabled. See NewSwapchain.
+	WindowExtensions []string
 }
 
 // Devices lists the physical devices the Vulkan loader reports.
@@ -228,7 +236,8 @@ func Open(opts Options) (*Device, error) {
 	}
 	d := &Device{opts: opts, live: map[closer]struct{}{}}
 	d.cond = sync.NewCond(&d.mu)
-	cfg := vkx.InstanceConfig{AppName: opts.AppName, Validation: opts.Validation, SyncValidation: opts.SyncValidation}
+	cfg := vkx.InstanceConfig{AppName: opts.AppName, Validation: opts.Validation, SyncValidation: opts.SyncValidation,
+		Extensions: opts.WindowExtensions}
 	if cfg.AppName == "" {
 		cfg.AppName = "vkio"
 	}
@@ -250,7 +259,7 @@ func Open(opts Options) (*Device, error) {
 	if opts.PipelineCache != "" {
 		cache, _ = os.ReadFile(opts.PipelineCache) // missing or unreadable: start empty
 	}
-	vd, err := in.NewDevice(p.Index, vkx.DeviceConfig{PipelineCache: cache})
+	vd, err := in.NewDevice(p.Index, vkx.DeviceConfig{PipelineCache: cache, Swapchain: len(opts.WindowExtensions) > 0})
 	if err != nil {
 		in.Destroy()
 		return nil, wrap("open", err)

@@ -42,6 +42,17 @@
 // tracking the GPU work to completion before releasing anything it uses.
 // VkQueue access is serialized by one mutex per queue.
 //
+// # Windows
+//
+// A Swapchain presents buffers of pixels (RGBA8 as the Julia kernel writes
+// them, or BGRA8) in a window: the copy into the swapchain image (with the
+// format conversion and any scaling done by a blit), its layout transitions
+// and its semaphores and fence are vkio's; the window and its VkSurfaceKHR
+// come from a window library, on a device opened with
+// Options.WindowExtensions (only then are VK_KHR_surface, the platform's
+// surface extension and VK_KHR_swapchain enabled). Package vkio/window does
+// this with GLFW; this package never links a window system.
+//
 // # Errors
 //
 // Every error is an *Error; errors.Is matches its sentinel (ErrDeviceLost,

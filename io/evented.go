@@ -56,24 +56,29 @@ func (e *EventedUnavailableError) Is(target error) bool { return target == ErrUn
 type EventedStats struct {
 	Submitted uint64 // requests placed in the submission queue (cancel requests included)
 	Completed uint64 // completions reaped
-	Enters    uint64 // io_uring_enter system calls
+	Enters    uint64 // io_uring_enter system calls: submissions and waits
+	Flushes   uint64 // io_uring_enter calls that submitted requests
 	Canceled  uint64 // cancel requests (IORING_OP_ASYNC_CANCEL) submitted
 	Overflows uint64 // times the reaper found the completion queue overflowed
 }
 
 // Evented is the io_uring implementation. File operations (open, read, write and
 // their positional and vectorized forms, fsync, ftruncate, statx, close, rename,
-// unlink, mkdir) and sleeps (IORING_OP_TIMEOUT) are requests on one ring shared by
-// all tasks:
+// unlink, mkdir) and sleeps are requests on one ring shared by all tasks. Sleeps
+// share one IORING_OP_TIMEOUT, armed for the earliest deadline as in an event
+// loop, so a storm of sleeps costs one ring request per distinct wake-up:
 //
 //   - Submission is batched: a task writes its request into the submission queue
 //     and, unless another task is already in io_uring_enter, enters the kernel
 //     for every request queued so far; requests queued meanwhile go in with the
 //     flusher's next call, so many tasks' requests share one system call.
-//   - A reaper goroutine parked on an eventfd (through the runtime's network
-//     poller, so no OS thread is held) reads completions and wakes exactly the
-//     task that waits for each; a submitting task also reaps opportunistically,
-//     which saves the wake-up when the kernel completed the request inline.
+//   - Completions wake exactly the task that waits for each (a channel per
+//     request). A submitting task first reaps opportunistically, which catches
+//     requests the kernel completed inline. Then one waiting task at a time
+//     leads: it waits in io_uring_enter itself and reaps everything that
+//     arrives, so a lone waiter wakes straight from the kernel; the others park.
+//     When no task leads, a reaper goroutine parked on an eventfd (through the
+//     runtime's network poller, so it holds no OS thread) reaps instead.
 //   - Cancellation sends IORING_OP_ASYNC_CANCEL for the task's request and waits
 //     for the request's own completion: its buffers stay pinned
 //     (runtime.Pinner) from submission until that completion arrives, canceled or not.
@@ -82,6 +87,12 @@ type EventedStats struct {
 //     completions that overflowed the completion queue are moved in by the reaper.
 //   - A short write is resubmitted for the rest until the kernel reports an
 //     error or no progress; the bytes written are returned with the error.
+//
+// On file systems without non-blocking buffered writes (ext4 and tmpfs among
+// them) the kernel hands every buffered write to an io-wq worker thread, which
+// costs two thread wake-ups per write: small writes are slower than Threaded's
+// direct system calls (figures in BENCHMARKS.md). Cached reads, opens, stats and
+// timers complete inline or without a worker.
 //
 // Tasks are goroutines, with Threaded's limits. Sockets use the runtime's network
 // poller, as in Threaded, with cancellation through deadlines: a loopback echo
@@ -103,7 +114,10 @@ type Evented struct {
 	sqMu     sync.Mutex
 	sqFree   sync.Cond // a flush ended: submission slots may be free
 	flushing bool      // a task is in io_uring_enter for the queue
-	closed   bool
+	closed   bool      // the ring takes no more requests
+
+	closing atomic.Bool // Close has begun: it cancels what is in flight
+	timers  timerQueue  // sleeps, multiplexed onto one timeout request
 
 	cqMu    sync.Mutex  // serialises reaping
 	leading atomic.Bool // a task waits in io_uring_enter and is the only reaper
@@ -112,11 +126,16 @@ type Evented struct {
 	ops    map[uint64]*ringOp
 	nextID uint64
 
-	submitted, completed, canceled, overflows atomic.Uint64
+	submitted, completed, canceled, overflows, flushes atomic.Uint64
 }
 
 // eventedLead enables lead (a variable for benchmarks comparing both ways).
 var eventedLead = true
+
+var (
+	_ driver  = (*Evented)(nil)
+	_ Backend = (*Evented)(nil)
+)
 
 // cancelID marks the completions of cancel requests, which nobody waits for.
 const cancelID = 0
@@ -191,6 +210,7 @@ func (e *Evented) Stats() EventedStats {
 		Submitted: e.submitted.Load(),
 		Completed: e.completed.Load(),
 		Enters:    e.ring.Enters(),
+		Flushes:   e.flushes.Load(),
 		Canceled:  e.canceled.Load(),
 		Overflows: e.overflows.Load(),
 	}
@@ -201,12 +221,10 @@ func (e *Evented) Stats() EventedStats {
 // closing files and directories, which still works (without the ring). A second
 // Close returns an error wrapping ErrClosed.
 func (e *Evented) Close() error {
-	e.sqMu.Lock()
-	if e.closed {
-		e.sqMu.Unlock()
+	if !e.closing.CompareAndSwap(false, true) {
 		return opErr("close", "io_uring", ErrClosed)
 	}
-	e.sqMu.Unlock()
+	e.closeTimers()
 	// Cancel stragglers and wait for their completions, so that no request can
 	// touch memory after the ring is gone.
 	for {
@@ -345,6 +363,7 @@ func (e *Evented) flushLocked() {
 			break
 		}
 		e.sqMu.Unlock()
+		e.flushes.Add(1)
 		_, err := e.ring.Enter(n, 0, 0)
 		switch err {
 		case nil, unix.EINTR:
@@ -444,7 +463,7 @@ func (e *Evented) lead(t *task, o *ringOp, id uint64) (int32, error) {
 	if canceled.Load() && (o.res == -int32(unix.ECANCELED) || o.res == -int32(unix.EINTR)) {
 		return o.res, ErrCanceled
 	}
-	return o.res, nil
+	return e.result(o.res)
 }
 
 func (e *Evented) complete(c uring.CQE) {
@@ -466,12 +485,19 @@ func cancelSQE(id uint64) *uring.SQE {
 	return &uring.SQE{Opcode: uring.OpAsyncCancel, Fd: -1, Addr: id, UserData: cancelID}
 }
 
-// run submits the request sqe (every field but UserData filled in) and waits for its completion. If t is canceled meanwhile, it asks the
-// kernel to cancel the request and still waits for the request's own completion
-// before it returns: until then the kernel may use o's memory. It returns the
+// run submits the request sqe (every field but UserData filled in) and waits
+// for its completion. If t is canceled meanwhile, it asks the kernel to cancel
+// the request and still waits for the request's own completion before it
+// returns: until then the kernel may use o's memory. It returns the
 // completion's result; a request that ended with ECANCELED or EINTR because of
 // the cancellation returns ErrCanceled. The caller releases o.
 func (e *Evented) run(t *task, o *ringOp, sqe uring.SQE) (int32, error) {
+	return e.runOp(t, o, sqe, eventedLead)
+}
+
+// runOp is run; mayLead false keeps the caller from leading (see lead), for
+// long waits such as the timer queue's, which would hold the leader's thread.
+func (e *Evented) runOp(t *task, o *ringOp, sqe uring.SQE, mayLead bool) (int32, error) {
 	e.opsMu.Lock()
 	id := e.nextID
 	e.nextID++
@@ -488,7 +514,7 @@ func (e *Evented) run(t *task, o *ringOp, sqe uring.SQE) (int32, error) {
 	case <-o.done:
 	default:
 		e.tryReap() // the kernel often completes a request inline, during submission
-		if eventedLead && e.leading.CompareAndSwap(false, true) {
+		if mayLead && e.leading.CompareAndSwap(false, true) {
 			return e.lead(t, o, id)
 		}
 		select {
@@ -502,7 +528,16 @@ func (e *Evented) run(t *task, o *ringOp, sqe uring.SQE) (int32, error) {
 			}
 		}
 	}
-	return o.res, nil
+	return e.result(o.res)
+}
+
+// result maps a completion's result: a request canceled by Close (not by its
+// task) reports ErrClosed.
+func (e *Evented) result(res int32) (int32, error) {
+	if res == -int32(unix.ECANCELED) && e.closing.Load() {
+		return res, ErrClosed
+	}
+	return res, nil
 }
 
 // call runs a request that takes no data buffers and retries it while it is
@@ -544,28 +579,6 @@ func (e *Evented) call(t *task, prep func(o *ringOp, sqe *uring.SQE) error, afte
 }
 
 func (e *Evented) now() time.Time { return time.Now() }
-
-func (e *Evented) sleepUntil(t *task, deadline time.Time) error {
-	d := time.Until(deadline)
-	if d <= 0 {
-		return nil
-	}
-	if t.isCanceled() {
-		return ErrCanceled
-	}
-	o := ringOps.Get().(*ringOp)
-	defer o.release()
-	o.ts = unix.NsecToTimespec(d.Nanoseconds())
-	o.pin.Pin(o)
-	res, err := e.run(t, o, uring.SQE{Opcode: uring.OpTimeout, Fd: -1, Addr: uring.Addr(&o.ts), Len: 1})
-	if err != nil {
-		return err
-	}
-	if res == -int32(unix.ETIME) || res >= 0 {
-		return nil
-	}
-	return unix.Errno(-res)
-}
 
 func (e *Evented) openat(t *task, dir int, path string, flags int, perm uint32) (int, error) {
 	fd, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {

@@ -372,3 +372,44 @@ func pipe(t *testing.T) (r, w *File) {
 	})
 	return r, w
 }
+
+// Close with a task still parked on the ring cancels its request and waits for
+// the completion; afterwards the ring refuses requests, files can still be
+// closed, and a second Close reports ErrClosed.
+func TestEventedClose(t *testing.T) {
+	e, err := NewEvented(EventedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := e.Io()
+	f, err := Cwd().CreateFile(x, filepath.Join(t.TempDir(), "f"), CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleeping, err := Concurrent(x, func(x Io) (int, error) { return 0, x.Sleep(time.Hour) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for inFlight(e) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	if err := e.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := sleeping.Await(x); !errors.Is(err, ErrClosed) || time.Since(start) > 10*time.Second {
+		t.Fatalf("sleep across Close = %v after %v; want ErrClosed, promptly", err, time.Since(start))
+	}
+	if err := x.Sleep(time.Millisecond); !errors.Is(err, ErrClosed) {
+		t.Errorf("Sleep after Close = %v; want ErrClosed", err)
+	}
+	if _, err := f.Write(x, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Write after Close = %v; want ErrClosed", err)
+	}
+	if err := f.Close(x); err != nil {
+		t.Errorf("closing a file after Close = %v; want nil", err)
+	}
+	if err := e.Close(); !errors.Is(err, ErrClosed) {
+		t.Errorf("second Close = %v; want ErrClosed", err)
+	}
+}

@@ -12,6 +12,11 @@ pkgs=(
   libvulkan-dev
   # cgo
   gcc libc6-dev pkg-config
+  # `vkdemo window` (package window, GLFW): X11 headers GLFW's cgo compiles
+  # against, Xvfb to run windows headless, xwd and ImageMagick for screenshots
+  libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev
+  libgl1-mesa-dev libxxf86vm-dev
+  xvfb x11-apps imagemagick
 )
 
 missing=()

@@ -117,12 +117,15 @@ func newRootCmd(a *app) *cobra.Command {
 (Mesa's lavapipe where there is no GPU). Every wait — GPU fences, file
 writes, timers — goes through one io.Io, chosen with --io.
 
-With no command, vkdemo runs the pipeline demo (once it is installed).
+With no command, vkdemo runs the pipeline demo: 'vkdemo --frames 8' is
+'vkdemo pipeline --frames 8'.
 
 Exit status: 0 ok, 1 runtime failure, 2 usage error, 130 interrupted.
 Environment: VKIO_DEVICE (default for --device), VKIO_VALIDATION=1 (Khronos
 validation layer on; any message it reports makes the command fail).`,
-		Example: `  vkdemo devices
+		Example: `  vkdemo                      # the pipeline demo: PNGs, trace and timeline in ./vkdemo-out
+  vkdemo bench                # the same work on every Io implementation, compared
+  vkdemo devices
   vkdemo run shaders/saxpy.comp --bind 0=rand:1M --bind 1=iota --push f32:2,u32:1048576 --out 1=y.npy
   vkdemo --io blocking run shader.spv --help`,
 		SilenceErrors:     true,
@@ -162,28 +165,72 @@ validation layer on; any message it reports makes the command fail).`,
 }
 
 // withDefaultCommand returns args with the default command inserted when args
-// name no command (and ask for no help), so that `vkdemo --frames 3` means
-// `vkdemo pipeline --frames 3`. Without a registered default command, args are
-// returned as they are.
+// name no command, so that `vkdemo --frames 3` means `vkdemo pipeline
+// --frames 3`. A help request (-h, --help) with only global flags is left to
+// the root, which lists the commands; with flags of the default command
+// (`vkdemo --frames 3 --help`) it shows the default command's help. Without a
+// registered default command, args are returned as they are.
 func withDefaultCommand(root *cobra.Command, args []string) []string {
 	def, _, err := root.Find([]string{defaultCommand})
 	if err != nil || def == root {
 		return args
 	}
+	help, local := false, false
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		switch {
-		case arg == "-h" || arg == "--help" || arg == "help":
-			return args
+		case arg == "-h" || arg == "--help":
+			help = true
 		case arg == "--":
 			i = len(args)
-		case (arg == "--io" || arg == "--device") && i+1 < len(args):
-			i++ // the global flag's value
 		case !strings.HasPrefix(arg, "-"):
 			return args // a command (or an unknown one, reported as such)
+		default:
+			if !isGlobalFlag(root, arg) {
+				local = true
+			}
+			if takesValue(root, def, arg) && i+1 < len(args) {
+				i++ // the flag's value, as in --frames 4 or --io blocking
+			}
 		}
 	}
+	if help && !local {
+		return args
+	}
 	return append([]string{defaultCommand}, args...)
+}
+
+// isGlobalFlag reports whether arg ("--io", "--device=0") is a flag of the
+// root command.
+func isGlobalFlag(root *cobra.Command, arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	if strings.HasPrefix(arg, "--") {
+		return root.PersistentFlags().Lookup(name) != nil
+	}
+	return len(name) == 1 && root.PersistentFlags().ShorthandLookup(name) != nil
+}
+
+// takesValue reports whether arg is a flag of def (or a global flag of root)
+// written without "=" that takes a value in the next argument: "--frames",
+// "-n", not "--json" or "--frames=4".
+func takesValue(root, def *cobra.Command, arg string) bool {
+	if !strings.HasPrefix(arg, "-") || arg == "-" || strings.Contains(arg, "=") {
+		return false
+	}
+	lookup := func(fs *pflag.FlagSet) *pflag.Flag {
+		if name, long := strings.CutPrefix(arg, "--"); long {
+			return fs.Lookup(name)
+		}
+		if len(arg) != 2 { // -n4 or grouped shorthands carry their value
+			return nil
+		}
+		return fs.ShorthandLookup(arg[1:])
+	}
+	f := lookup(def.Flags())
+	if f == nil {
+		f = lookup(root.PersistentFlags())
+	}
+	return f != nil && f.NoOptDefVal == ""
 }
 
 // usageArgs wraps a cobra argument validator so that its errors are usage

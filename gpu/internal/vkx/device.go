@@ -44,6 +44,8 @@ type Device struct {
 	queue   vk.Queue
 	next    uint64 // last timeline value handed out, under QueueMu
 
+	swapchain bool // VK_KHR_swapchain is enabled
+
 	fns      *C.vkio_fns
 	timeline uint64
 	cache    uint64 // VkPipelineCache
@@ -63,6 +65,8 @@ type DeviceConfig struct {
 	// PipelineCache is initial pipeline-cache data (may be nil or stale: the
 	// driver ignores data it does not recognise).
 	PipelineCache []byte
+	// Swapchain enables VK_KHR_swapchain (window presentation).
+	Swapchain bool
 }
 
 // NewDevice creates a logical device on physical device index with one
@@ -83,6 +87,12 @@ func (in *Instance) NewDevice(index int, cfg DeviceConfig) (*Device, error) {
 	var exts []string
 	if p.Calibrated {
 		exts = append(exts, cstr("VK_EXT_calibrated_timestamps"))
+	}
+	if cfg.Swapchain {
+		if !p.Extensions[SwapchainExtension] {
+			return nil, errors.Join(ErrUnsupported, errors.New(p.Name+": no "+SwapchainExtension))
+		}
+		exts = append(exts, cstr(SwapchainExtension))
 	}
 	tl := C.vkio_timeline_features()
 	defer C.free(tl)
@@ -106,7 +116,7 @@ func (in *Instance) NewDevice(index int, cfg DeviceConfig) (*Device, error) {
 	if err := check("vkCreateDevice", r); err != nil {
 		return nil, err
 	}
-	d := &Device{Phys: p, inst: in, dev: dev}
+	d := &Device{Phys: p, inst: in, dev: dev, swapchain: cfg.Swapchain}
 	var q vk.Queue
 	vk.GetDeviceQueue(dev, uint32(p.QueueFamily), 0, &q)
 	d.queue = q

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -42,6 +43,10 @@ type InstanceConfig struct {
 	// SyncValidation also enables synchronization validation.
 	SyncValidation bool
 	OnMessage      func(Message)
+	// Extensions are further instance extensions to enable, such as the
+	// window-system ones (VK_KHR_surface, VK_KHR_xcb_surface) a window
+	// library asks for. Each must be listed by the loader.
+	Extensions []string
 }
 
 // Instance is a VkInstance and, with validation, its debug-report callback.
@@ -129,6 +134,11 @@ func NewInstance(cfg InstanceConfig) (*Instance, error) {
 		in.Layers = []string{ValidationLayer}
 		if cfg.SyncValidation {
 			exts = append(exts, cstr("VK_EXT_validation_features"))
+		}
+	}
+	for _, e := range cfg.Extensions {
+		if !slices.Contains(exts, cstr(e)) {
+			exts = append(exts, cstr(e))
 		}
 	}
 	app := &vk.ApplicationInfo{

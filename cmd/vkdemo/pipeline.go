@@ -1,0 +1,463 @@
+package main
+
+// The pipeline command: vkdemo's main demo, and what `vkdemo` runs with no
+// command.
+//
+// # Progress bar: schollz/progressbar
+//
+// The bar is github.com/schollz/progressbar/v3 rather than
+// vbauerster/mpb: the demo draws a single bar, which progressbar does in one
+// call per frame with no container or decorator setup, it is thread-safe, and
+// its dependencies are small (x/term, uniseg, colorstring). It is drawn only
+// when stdout is a terminal (golang.org/x/term); otherwise the command prints
+// a plain line every few frames, and nothing but the summary with --json.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/png"
+	stdio "io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"vkio/gpu"
+	"vkio/io"
+	"vkio/tasks"
+)
+
+func init() { register(newPipelineCmd) }
+
+// Defaults of the pipeline and bench commands.
+const (
+	defaultFrames  = 24
+	defaultSize    = "512"
+	defaultDepth   = 3
+	defaultIter    = 400
+	defaultOut     = "vkdemo-out"
+	framePattern   = "frame-%04d.png"
+	traceName      = "trace.json"
+	timelineName   = "timeline.svg"
+	maxFrameSide   = 8192
+	maxDemoFrames  = 1_000_000
+	maxDemoIter    = 100_000
+	maxDemoDepthUI = 3
+)
+
+// demoConfig is the work of one pipeline run: which frames, how large, how
+// many in flight. The pipeline and bench commands share it, and the tests
+// use the same parameters (tasks.JuliaZoom) for their CPU reference.
+type demoConfig struct {
+	frames        int
+	width, height int
+	depth         int
+	maxIter       uint32
+}
+
+// params returns the shader parameters of frame k.
+func (c demoConfig) params(k int) tasks.JuliaParams {
+	return tasks.JuliaZoom(c.width, c.height, k, c.maxIter)
+}
+
+// demoFlags are the flags the pipeline and bench commands share.
+type demoFlags struct {
+	frames int
+	size   string
+	depth  int
+	iter   int
+}
+
+func (f *demoFlags) add(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.IntVarP(&f.frames, "frames", "n", defaultFrames, "number of frames to render")
+	fs.StringVarP(&f.size, "size", "s", defaultSize, "frame size: WxH (e.g. 640x360) or N for NxN")
+	fs.IntVar(&f.depth, "depth", defaultDepth, "frames in flight (1 to 3): frame k+1 computes while frame k is encoded and saved")
+	fs.IntVar(&f.iter, "iter", defaultIter, "iterations per pixel (the GPU cost of a frame)")
+}
+
+// config checks the flags and returns the work they describe. Bad values
+// are usage errors.
+func (f *demoFlags) config() (demoConfig, error) {
+	if f.frames <= 0 || f.frames > maxDemoFrames {
+		return demoConfig{}, usageErrorf("--frames %d: want 1 to %d frames", f.frames, maxDemoFrames)
+	}
+	w, h, err := parseFrameSize(f.size)
+	if err != nil {
+		return demoConfig{}, usageErrorf("--size %q: %v", f.size, err)
+	}
+	if f.depth < 1 || f.depth > maxDemoDepthUI {
+		return demoConfig{}, usageErrorf("--depth %d: want 1 to %d frames in flight", f.depth, maxDemoDepthUI)
+	}
+	if f.iter < 1 || f.iter > maxDemoIter {
+		return demoConfig{}, usageErrorf("--iter %d: want 1 to %d iterations", f.iter, maxDemoIter)
+	}
+	return demoConfig{frames: f.frames, width: w, height: h, depth: f.depth, maxIter: uint32(f.iter)}, nil
+}
+
+// parseFrameSize parses "WxH" (also "W×H") or "N" (N×N).
+func parseFrameSize(s string) (w, h int, err error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	ws, hs, two := strings.Cut(strings.ReplaceAll(s, "×", "x"), "x")
+	if !two {
+		hs = ws
+	}
+	w, errW := strconv.Atoi(ws)
+	h, errH := strconv.Atoi(hs)
+	if errW != nil || errH != nil {
+		return 0, 0, errors.New("want WxH (e.g. 640x360) or N for NxN pixels")
+	}
+	if w < 1 || h < 1 || w > maxFrameSide || h > maxFrameSide {
+		return 0, 0, fmt.Errorf("each side must be 1 to %d pixels", maxFrameSide)
+	}
+	return w, h, nil
+}
+
+// pipelineReport is the JSON form of `vkdemo pipeline --json`. Field names
+// are stable; "report" is tasks.Report's JSON (durations in milliseconds).
+type pipelineReport struct {
+	Io       string       `json:"io"`
+	Device   string       `json:"device"`
+	Frames   int          `json:"frames"`
+	Width    int          `json:"width"`
+	Height   int          `json:"height"`
+	Depth    int          `json:"depth"`
+	MaxIter  uint32       `json:"max_iter"`
+	Out      string       `json:"out"`
+	Images   []string     `json:"images"` // paths of the PNGs saved, in frame order
+	Trace    string       `json:"trace,omitempty"`
+	Timeline string       `json:"timeline,omitempty"`
+	Report   tasks.Report `json:"report"`
+}
+
+func newPipelineCmd(a *app) *cobra.Command {
+	var (
+		df              demoFlags
+		out             string
+		tracePath, svg  string
+		asJSON, noTrace bool
+	)
+	cmd := &cobra.Command{
+		Use:   "pipeline",
+		Short: "Render a GPU Julia-set zoom and save it as PNGs while the next frame computes (the default)",
+		Long: `Render --frames frames of a Julia-set zoom with a compute shader on the
+Vulkan device (Mesa's lavapipe where there is no GPU), encode each as PNG and
+save it atomically in --out (frame-0000.png, ...) while the next frames
+compute: a tasks.Pipeline with --depth frames in flight, every wait (GPU
+fences, file writes) going through the Io chosen with --io.
+
+A progress bar is drawn when stdout is a terminal; otherwise a line is printed
+every few frames. At the end it prints the overlap report — wall time, how
+long each resource (cpu, gpu, disk) was busy, how long the GPU sat idle, and
+the overlap efficiency (wall / busiest resource; 1.0 is perfect) — and where
+the images, the trace and the timeline went.
+
+The trace (--trace, default OUT/trace.json) is Chrome trace-event JSON: open
+it in https://ui.perfetto.dev or chrome://tracing. The timeline (--timeline,
+default OUT/timeline.svg) is the same spans as a picture. --trace '' and
+--timeline '' turn them off.
+
+Ctrl-C stops promptly: the frames already reported saved are complete, no
+partial or temporary file is left, and the exit status is 130.
+
+This is what vkdemo runs when it is given no command.`,
+		Example: `  vkdemo                                   # 24 frames of 512x512 in ./vkdemo-out
+  vkdemo pipeline --frames 100 --size 1280x720 --out zoom
+  vkdemo --io blocking pipeline --trace blocking.json   # compare with the default Io
+  vkdemo pipeline --json --frames 8 | jq .report.overlap_efficiency`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := df.config()
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				return usageErrorf("--out: want a folder")
+			}
+			if !flagChanged(cmd.Flags(), "trace") {
+				tracePath = filepath.Join(out, traceName)
+			}
+			if !flagChanged(cmd.Flags(), "timeline") {
+				svg = filepath.Join(out, timelineName)
+			}
+			if noTrace {
+				tracePath, svg = "", ""
+			}
+			return a.pipeline(cfg, out, tracePath, svg, asJSON)
+		},
+	}
+	df.add(cmd)
+	fs := cmd.Flags()
+	fs.StringVarP(&out, "out", "o", defaultOut, "output folder for the PNGs (created if missing)")
+	fs.StringVar(&tracePath, "trace", "", "write the Perfetto / chrome://tracing JSON trace here (default OUT/"+traceName+"; '' for none)")
+	fs.StringVar(&svg, "timeline", "", "write the timeline picture (SVG) here (default OUT/"+timelineName+"; '' for none)")
+	fs.BoolVar(&noTrace, "no-trace", false, "write neither the trace nor the timeline")
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON on stdout (no progress output)")
+	return cmd
+}
+
+// pipeline runs the pipeline command.
+func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bool) error {
+	x, err := a.Io()
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct{ flag, path string }{{"--trace", tracePath}, {"--timeline", svgPath}} {
+		if err := checkOutputFile(x, f.flag, f.path, out); err != nil {
+			return err
+		}
+	}
+	dir, err := openOutDir(x, "--out", out)
+	if err != nil {
+		return err
+	}
+	defer dir.Close(x.WithoutCancel())
+	d, err := a.Device()
+	if err != nil {
+		return err
+	}
+	w := a.stdout
+	if !asJSON {
+		fmt.Fprintf(w, "vkdemo pipeline: %d frames of a %dx%d Julia zoom (%d iterations) on %s, io %s, %d in flight\n",
+			cfg.frames, cfg.width, cfg.height, cfg.maxIter, d.Info().Name, x, cfg.depth)
+	}
+	prog := newProgress(w, cfg.frames, !asJSON, out)
+	rec := tasks.NewRecorder()
+	rec.SetMeta("title", fmt.Sprintf("vkdemo pipeline: %d frames %dx%d, io %s, depth %d, %s", cfg.frames, cfg.width, cfg.height, x, cfg.depth, d.Info().Name))
+	rec.SetMeta("io", x.String())
+	rec.SetMeta("device", d.Info().Name)
+	rep, saved, err := runDemo(x, d, cfg, dir, rec, prog.frame)
+	prog.finish()
+	if err == nil {
+		err = a.gate.take()
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) && !asJSON {
+			fmt.Fprintf(w, "stopped: %d of %d frames saved in %s, each complete\n", len(saved), cfg.frames, out)
+		}
+		return demoError(err, out)
+	}
+	// The trace and the timeline, each written atomically.
+	wrote := map[string]string{}
+	for _, f := range []struct {
+		flag, path string
+		write      func(stdio.Writer) error
+	}{{"--trace", tracePath, rec.WriteTrace}, {"--timeline", svgPath, rec.WriteTimelineSVG}} {
+		if f.path == "" {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := f.write(&buf); err != nil {
+			return err
+		}
+		if err := writeResult(x, f.path, buf.Bytes()); err != nil {
+			return fmt.Errorf("%s %s: %w", f.flag, f.path, err)
+		}
+		wrote[f.path] = formatBytes(int64(buf.Len()))
+	}
+	images := make([]string, len(saved))
+	for i, k := range saved {
+		images[i] = filepath.Join(out, fmt.Sprintf(framePattern, k))
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(pipelineReport{Io: x.String(), Device: d.Info().Name, Frames: cfg.frames, Width: cfg.width, Height: cfg.height,
+			Depth: cfg.depth, MaxIter: cfg.maxIter, Out: out, Images: images, Trace: tracePath, Timeline: svgPath, Report: rep})
+	}
+	printReport(w, rep, cfg)
+	fmt.Fprintf(w, "images    %s (%d PNGs, %s)\n", filepath.Join(out, "frame-*.png"), len(images), formatBytes(rep.Bytes))
+	if tracePath != "" {
+		fmt.Fprintf(w, "trace     %s (%s; open in https://ui.perfetto.dev or chrome://tracing)\n", tracePath, wrote[tracePath])
+	}
+	if svgPath != "" {
+		fmt.Fprintf(w, "timeline  %s (%s; open in a browser)\n", svgPath, wrote[svgPath])
+	}
+	return nil
+}
+
+// runDemo runs cfg's pipeline on d through x, saving frame k as
+// framePattern in dir, and returns the report and the frames saved, in
+// frame order. onFrame, if set, sees every finished frame.
+func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Recorder, onFrame func(tasks.FrameEvent)) (rep tasks.Report, saved []int, err error) {
+	disp, err := tasks.NewJuliaDispatcher(d, cfg.depth, cfg.params)
+	if err != nil {
+		return tasks.Report{}, nil, err
+	}
+	defer func() { err = errors.Join(err, disp.Close()) }()
+	done := make([]bool, cfg.frames)
+	p := &tasks.Pipeline{
+		Frames:     cfg.frames,
+		Depth:      cfg.depth,
+		Dispatcher: disp,
+		FrameBytes: disp.FrameBytes(),
+		// BestSpeed: zlib's fastest level keeps the CPU stage comparable
+		// to the GPU and the disk, so the overlap shows.
+		Encoder:  &tasks.PNGEncoder{Width: cfg.width, Height: cfg.height, Level: png.BestSpeed},
+		Sinks:    []tasks.Sink{&tasks.DirSink{Dir: dir, Pattern: framePattern}},
+		Recorder: rec,
+		OnFrame: func(ev tasks.FrameEvent) {
+			if ev.Err == nil && ev.Frame >= 0 && ev.Frame < len(done) {
+				done[ev.Frame] = true
+			}
+			if onFrame != nil {
+				onFrame(ev)
+			}
+		},
+	}
+	rep, err = p.Run(x)
+	for k, ok := range done {
+		if ok {
+			saved = append(saved, k)
+		}
+	}
+	return rep, saved, err
+}
+
+// demoError rewords a pipeline failure for the one-line report.
+func demoError(err error, out string) error {
+	var te *tasks.Error
+	if errors.Is(err, context.Canceled) || !errors.As(err, &te) {
+		return err
+	}
+	if te.Frame >= 0 && te.Op == "save" {
+		return fmt.Errorf("saving %s: %w", filepath.Join(out, fmt.Sprintf(framePattern, te.Frame)), te.Err)
+	}
+	return err
+}
+
+// openOutDir creates the folder p (and its parents) and opens it.
+func openOutDir(x io.Io, flag, p string) (io.Dir, error) {
+	if err := io.Cwd().MakePath(x, p, 0o755); err != nil {
+		return io.Dir{}, fmt.Errorf("%s %s: cannot create the folder: %w", flag, p, err)
+	}
+	dir, err := io.Cwd().OpenDir(x, p)
+	if err != nil {
+		return io.Dir{}, fmt.Errorf("%s %s: cannot open the folder: %w", flag, p, err)
+	}
+	return dir, nil
+}
+
+// checkOutputFile checks, before any GPU work, that the file p can be
+// created: its folder exists (or is the output folder, created later) and p
+// is not a folder.
+func checkOutputFile(x io.Io, flag, p, outDir string) error {
+	if p == "" {
+		return nil
+	}
+	if fi, err := io.Cwd().Stat(x, p); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s %s: is a folder", flag, p)
+	}
+	parent := filepath.Dir(p)
+	if filepath.Clean(parent) == filepath.Clean(outDir) {
+		return nil
+	}
+	fi, err := io.Cwd().Stat(x, parent)
+	if err != nil {
+		return fmt.Errorf("%s %s: folder %s: %w", flag, p, parent, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s %s: %s is not a folder", flag, p, parent)
+	}
+	return nil
+}
+
+// writeResult writes data to the file p: atomically for regular files (a
+// reader sees the old file or the whole new one), in place for devices and
+// pipes (/dev/stdout, /dev/full), which cannot be replaced by a rename.
+func writeResult(x io.Io, p string, data []byte) error {
+	if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
+		f, err := io.Cwd().CreateFile(x, p, io.CreateOptions{Keep: true})
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(x, data)
+		return errors.Join(err, f.Close(x))
+	}
+	return io.Cwd().WriteFile(x, p, data, 0o644)
+}
+
+// printReport prints the overlap report of a run.
+func printReport(w stdio.Writer, rep tasks.Report, cfg demoConfig) {
+	wall := rep.Wall.Seconds()
+	fmt.Fprintf(w, "done: %d frames in %s, %.1f frames/s, %.1f MB/s of PNG\n", rep.Frames, fmtSec(rep.Wall), float64(rep.Frames)/wall, float64(rep.Bytes)/1e6/wall)
+	var busy []string
+	for _, res := range []string{"gpu", "cpu", "disk", "net"} {
+		if b, ok := rep.Busy[res]; ok {
+			busy = append(busy, fmt.Sprintf("%s %s (%.0f%%)", res, fmtSec(b), 100*b.Seconds()/wall))
+		}
+	}
+	fmt.Fprintf(w, "  wall        %s\n", fmtSec(rep.Wall))
+	fmt.Fprintf(w, "  busy        %s\n", strings.Join(busy, ", "))
+	fmt.Fprintf(w, "  gpu idle    %s (%.0f%% of wall)\n", fmtSec(rep.GPUIdle), 100*rep.GPUIdle.Seconds()/wall)
+	fmt.Fprintf(w, "  efficiency  %.2f (wall / busiest resource, %s; 1.00 is perfect overlap, a sequential run of 3 equal stages scores 3)\n", rep.Efficiency, rep.Bottleneck)
+}
+
+// fmtSec formats d in seconds or milliseconds, three significant digits.
+func fmtSec(d time.Duration) string {
+	if d >= time.Second {
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+}
+
+// progress shows the frames as they are saved: a bar on a terminal, a line
+// every few frames otherwise, nothing when off.
+type progress struct {
+	w     stdio.Writer
+	bar   *progressbar.ProgressBar
+	every int
+	out   string
+	on    bool
+}
+
+func newProgress(w stdio.Writer, frames int, on bool, out string) *progress {
+	p := &progress{w: w, on: on, out: out, every: max(1, (frames+7)/8)}
+	if on && isTerminal(w) {
+		p.bar = progressbar.NewOptions(frames,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription("rendering"),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("frames"),
+			progressbar.OptionThrottle(50*time.Millisecond),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return p
+}
+
+// frame is the pipeline's OnFrame hook (called one at a time).
+func (p *progress) frame(ev tasks.FrameEvent) {
+	switch {
+	case !p.on || ev.Err != nil:
+	case p.bar != nil:
+		p.bar.Add(1)
+	case ev.Done%p.every == 0 || ev.Done == ev.Total:
+		fmt.Fprintf(p.w, "saved %*d/%d frames (last %s) at %s\n", len(strconv.Itoa(ev.Total)), ev.Done, ev.Total,
+			filepath.Join(p.out, fmt.Sprintf(framePattern, ev.Frame)), fmtSec(ev.Elapsed))
+	}
+}
+
+// finish removes the bar.
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Exit()
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w stdio.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"vkio/gpu"
+	"vkio/io"
+	"vkio/tasks"
+)
+
+func init() { register(newServeCmd) }
+
+// serveConfig is the parsed command line of `vkdemo serve`.
+type serveConfig struct {
+	listen       string
+	port         int
+	outDir       string
+	maxRequest   int64
+	maxJobs      int
+	maxQueue     int
+	maxConns     int
+	jobTimeout   time.Duration
+	readTimeout  time.Duration
+	writeTimeout time.Duration
+	grace        time.Duration
+	gpuInflight  int
+	maxBatch     int
+	trace        string
+	verbose      bool
+}
+
+const serveLong = `Serve compute jobs over HTTP/1.1 on a TCP socket of the Io (io.Listen,
+Accept, Conn reads and writes: the Io does all the network I/O; net/http is
+used only to parse requests). Jobs from all clients share one GPU scheduler
+that records the dispatches of several jobs into one batch and submission.
+
+Protocol: HTTP/1.1 — chosen over a custom framed protocol so that curl is a
+client, with a JSON job description and binary data as multipart parts.
+
+  POST /jobs   a job: multipart/form-data with a part "job" (the JSON),
+               optionally "spirv" (a SPIR-V module to run instead of a
+               built-in kernel) and "bindingN" parts (the raw little-endian
+               bytes, or a .npy file, of binding N); with any other
+               Content-Type (application/json, curl -d's default) the body
+               is the job JSON alone.
+  GET /kernels the built-in kernels and their interfaces (JSON).
+  GET /healthz server counters (JSON).
+
+The job (every field optional except the kernel, or a spirv part):
+
+  {"kernel": "saxpy",                  built-in: saxpy, reduce, julia, tiny
+   "bind": {"0": "rand:1M", "1": "iota"},  generated inputs, as run --bind
+                                       (zeros ones iota rand fill:V; no file:)
+   "push": "f32:2,u32:1048576",        push constants, as run --push
+   "spec": {"0": 64},                  specialization constants, as run --spec
+   "groups": [4096,1,1] | "grid": [..] workgroups (default: 1-D, one
+                                       invocation per element of the largest binding)
+   "size": "1M", "types": {"1": "u32"}, "seed": 1,
+   "iterations": 1,                    dispatch this many times on the same buffers,
+                                       streaming the outputs after each
+   "outputs": [1],                     bindings to stream (default: the writable ones)
+   "save": {"1": "runs/y.npy"}}        save binding B after the last iteration, under
+                                       --out (.npy with dtype and shape, else raw)
+
+The response to a job is 200 with a chunked body streamed as the GPU
+produces it: for each iteration and output binding, one JSON line
+  {"iter":0,"binding":1,"type":"f32","count":4096,"bytes":16384}
+followed by exactly "bytes" bytes of little-endian data; then a final line,
+  {"done":true,...}  or  {"error":"..."}  when the job failed after the stream
+started. Errors before the stream starts are a status code with a JSON body
+{"error":"..."}: 400 bad job or malformed request, 404/405 unknown path or
+method, 408 request not received within --read-timeout, 413 request over
+--max-request (also a job whose buffers would exceed it), 431 headers over
+64 KiB, 503 busy or shutting down (with Retry-After), 504 --job-timeout
+passed before the stream started. Every response closes the connection.
+
+Limits and policy:
+  - --max-jobs jobs run at once (a tasks.Semaphore); up to --max-queue more
+    wait for a slot, in order; beyond that a job gets 503 at once.
+  - --max-conns connections at once; more are answered 503 and closed.
+  - A request must arrive whole within --read-timeout; each write to a
+    client must complete within --write-timeout, otherwise the job is
+    canceled and the connection closed. A client that closes its connection
+    (or its write side) cancels its job. So a slow or vanished client holds
+    one connection slot and its own job's memory, for a bounded time.
+  - --job-timeout bounds a job from the moment it gets its slot; it is
+    canceled through the Io (queued GPU work is dropped, running GPU work
+    is waited for, a save in progress is abandoned: no partial file).
+  - Saves are atomic (temporary file, fsync, rename, fsync dir), confined to
+    --out: absolute paths, ".." and symbolic links are rejected. Without
+    --out, jobs that ask to save get 400.
+
+Shutdown: SIGINT or SIGTERM stops accepting, answers waiting jobs 503, lets
+running jobs finish for up to --grace, then cancels them (their clients get
+an {"error":...} line), waits for the GPU, writes --trace and exits 0.
+A second signal kills the process.`
+
+const serveExample = `  vkdemo serve --port 8420 --out results &
+  curl -sS http://127.0.0.1:8420/jobs -H 'Content-Type: application/json' \
+    -d '{"kernel":"saxpy","bind":{"0":"iota:8","1":"ones"},"push":"f32:2,u32:8","save":{"1":"y.npy"}}'
+
+  # Your own data and shader: binding0.bin and binding1.bin hold float32 values
+  curl -sS http://127.0.0.1:8420/jobs -F 'job={"push":"f32:0.5,u32:4096"}' \
+    -F spirv=@shaders/saxpy.spv -F binding0=@x.bin -F binding1=@y.bin -o out.stream
+
+  # Anywhere on the network (prints a warning), with a Perfetto trace at exit
+  vkdemo serve --listen 0.0.0.0 --port 0 --trace serve.json`
+
+func newServeCmd(a *app) *cobra.Command {
+	var cfg serveConfig
+	var maxRequest string
+	cmd := &cobra.Command{
+		Use:     "serve [flags]",
+		Short:   "Serve compute jobs to HTTP clients, streaming their results",
+		Long:    serveLong,
+		Example: serveExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sz, err := parseSize(maxRequest)
+			if err != nil {
+				return usageErrorf("--max-request: %v", err)
+			}
+			cfg.maxRequest = sz.n
+			switch {
+			case cfg.port < 0 || cfg.port > 65535:
+				return usageErrorf("--port %d: want 0 to 65535", cfg.port)
+			case cfg.maxJobs < 1, cfg.maxConns < 1, cfg.gpuInflight < 1, cfg.maxBatch < 1, cfg.maxQueue < 0:
+				return usageErrorf("--max-jobs, --max-conns, --gpu-inflight and --max-batch must be at least 1, --max-queue at least 0")
+			case cfg.jobTimeout <= 0 || cfg.readTimeout <= 0 || cfg.writeTimeout <= 0 || cfg.grace < 0:
+				return usageErrorf("--job-timeout, --read-timeout and --write-timeout must be positive, --grace not negative")
+			}
+			return a.serve(cfg)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfg.listen, "listen", "127.0.0.1", "address to listen on; anything but loopback is reachable from other machines (a warning is printed)")
+	fl.IntVarP(&cfg.port, "port", "p", 8420, "TCP port; 0 picks a free one (printed)")
+	fl.StringVarP(&cfg.outDir, "out", "o", "", "folder where jobs may save results (created if missing); without it, saving is refused")
+	fl.StringVar(&maxRequest, "max-request", "32MiB", "largest request (headers excluded) and largest total of a job's buffers, in bytes (units B KiB MiB GiB)")
+	fl.IntVar(&cfg.maxJobs, "max-jobs", 4, "jobs running at once")
+	fl.IntVar(&cfg.maxQueue, "max-queue", 64, "jobs waiting for a slot; more get 503")
+	fl.IntVar(&cfg.maxConns, "max-conns", 64, "connections open at once; more get 503")
+	fl.DurationVar(&cfg.jobTimeout, "job-timeout", 60*time.Second, "longest a job may run once it has a slot")
+	fl.DurationVar(&cfg.readTimeout, "read-timeout", 30*time.Second, "longest a client may take to send its request")
+	fl.DurationVar(&cfg.writeTimeout, "write-timeout", 10*time.Second, "longest one write to a client may take")
+	fl.DurationVar(&cfg.grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, how long running jobs may go on before they are canceled")
+	fl.IntVar(&cfg.gpuInflight, "gpu-inflight", 2, "GPU submissions in flight at once")
+	fl.IntVar(&cfg.maxBatch, "max-batch", 32, "most dispatches recorded into one GPU submission")
+	fl.StringVar(&cfg.trace, "trace", "", "write a Chrome/Perfetto trace of network, GPU and disk spans to FILE at exit")
+	fl.BoolVarP(&cfg.verbose, "verbose", "v", false, "log one line per request to stderr")
+	return cmd
+}
+
+// server is a running `vkdemo serve`.
+type server struct {
+	a    *app
+	cfg  serveConfig
+	dev  *gpu.Device
+	rec  *tasks.Recorder
+	out  *saveRoot // nil without --out
+	gpu  *gpuSched
+	kern *kernelCache
+
+	jobs  *tasks.Semaphore // running jobs
+	conns *tasks.Semaphore // open connections
+
+	// drainCtx is canceled when shutdown starts: jobs waiting for a slot
+	// give up then.
+	drainCtx context.Context
+	draining atomic.Bool
+
+	seq                              atomic.Uint64 // job and connection ids
+	waiting, running                 atomic.Int64
+	jobsDone, jobsFailed, rejected   atomic.Int64
+	bytesIn, bytesOut, connsAccepted atomic.Int64
+}
+
+// serve runs the server until SIGINT/SIGTERM.
+func (a *app) serve(cfg serveConfig) (err error) {
+	sigx, err := a.Io()
+	if err != nil {
+		return err
+	}
+	if sigx.Kind() == io.KindBlocking {
+		return usageErrorf("serve: --io blocking cannot serve several clients at once (no Concurrent); use threaded or evented")
+	}
+	if ip := net.ParseIP(cfg.listen); ip == nil && cfg.listen != "localhost" {
+		return usageErrorf("--listen %q: want an IP address (127.0.0.1, ::1, 0.0.0.0)", cfg.listen)
+	} else if ip != nil && !ip.IsLoopback() {
+		a.stderrf("vkdemo serve: warning: listening on %s, reachable from other machines: any client there can run jobs on this GPU and save files under --out\n", cfg.listen)
+	}
+	// The root of the server's tasks is not canceled by the signal: shutdown
+	// is graceful, driven from here.
+	root, cancelRoot := sigx.WithoutCancel().WithCancel()
+	defer cancelRoot()
+
+	s := &server{a: a, cfg: cfg}
+	if cfg.trace != "" {
+		s.rec = tasks.NewRecorder()
+		s.rec.SetMeta("command", "vkdemo serve")
+	}
+	if cfg.outDir != "" {
+		if s.out, err = openSaveRoot(root, cfg.outDir); err != nil {
+			return err
+		}
+		defer s.out.close(root)
+	}
+	if s.dev, err = a.Device(); err != nil {
+		return err
+	}
+	s.kern = newKernelCache(s.dev, 64)
+	defer func() { err = errors.Join(err, s.kern.close()) }()
+	s.jobs = tasks.NewSemaphore("jobs", int64(cfg.maxJobs))
+	s.conns = tasks.NewSemaphore("connections", int64(cfg.maxConns))
+	drainCtx, stopWaiting := context.WithCancel(context.Background())
+	defer stopWaiting()
+	s.drainCtx = drainCtx
+	s.gpu = newGPUSched(s.dev, cfg.maxJobs*2, cfg.gpuInflight, cfg.maxBatch, s.rec)
+
+	addr := net.JoinHostPort(cfg.listen, strconv.Itoa(cfg.port))
+	ln, err := io.Listen(root, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close(root)
+	batcher, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.gpu.run(x) })
+	if err != nil {
+		return fmt.Errorf("serve: starting the GPU scheduler: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (device %s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.dev.Info().Name, sigx)
+
+	// Accept until the signal: awaiting the accept loop through the
+	// signal-canceled Io passes the cancellation on to it.
+	var conns io.Group
+	acceptor, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.acceptLoop(x, root, ln, &conns) })
+	if err != nil {
+		return fmt.Errorf("serve: starting the accept loop: %w", err)
+	}
+	_, acceptErr := acceptor.Await(sigx)
+	if errors.Is(acceptErr, io.ErrCanceled) {
+		acceptErr = nil
+	}
+	// Shutdown: no new connections, waiting jobs get 503, running jobs have
+	// --grace to finish, then they are canceled.
+	_ = ln.Close(root)
+	s.draining.Store(true)
+	stopWaiting()
+	if s.running.Load() > 0 {
+		fmt.Fprintf(a.stdout, "vkdemo serve: shutting down: %d job(s) running, up to %s to finish\n", s.running.Load(), cfg.grace)
+	}
+	graceCtx, cancelGrace := context.WithTimeout(context.Background(), cfg.grace)
+	gx, cancelGx := root.WithContext(graceCtx)
+	_ = conns.Wait(gx) // canceled after --grace: cancels members, still waits for all
+	cancelGx()
+	cancelGrace()
+	s.gpu.q.Close()
+	_, gerr := batcher.Await(root)
+	fmt.Fprintf(a.stdout, "vkdemo serve: stopped: %d job(s) done, %d failed, %d rejected; %d GPU submission(s) for %d dispatch(es)\n",
+		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.batches.Load(), s.gpu.dispatches.Load())
+	err = errors.Join(acceptErr, gerr)
+	if s.rec != nil {
+		if terr := s.writeTrace(root); terr != nil {
+			err = errors.Join(err, terr)
+		}
+	}
+	return err
+}
+
+// acceptLoop accepts connections and starts a task for each, in conns, on
+// root (so that they outlive the accept loop for the grace period).
+func (s *server) acceptLoop(x, root io.Io, ln *io.Listener, conns *io.Group) error {
+	for {
+		c, err := ln.Accept(x)
+		if err != nil {
+			if errors.Is(err, io.ErrCanceled) || errors.Is(err, io.ErrClosed) {
+				return nil
+			}
+			// Transient accept errors (EMFILE, ECONNABORTED): back off.
+			if serr := x.Sleep(50 * time.Millisecond); serr != nil {
+				return nil
+			}
+			continue
+		}
+		s.connsAccepted.Add(1)
+		if !s.conns.TryAcquire(1) {
+			s.rejectConn(x, c, "too many connections (--max-conns)")
+			continue
+		}
+		err = conns.Concurrent(root, func(cx io.Io) error {
+			defer s.conns.Release(1)
+			s.handleConn(cx, c)
+			return nil
+		})
+		if err != nil {
+			s.conns.Release(1)
+			s.rejectConn(x, c, "no task available for the connection")
+		}
+	}
+}
+
+// rejectConn answers 503 on c without reading the request, and closes it.
+func (s *server) rejectConn(x io.Io, c *io.Conn, why string) {
+	s.rejected.Add(1)
+	rw := newRespWriter(x, c, min(s.cfg.writeTimeout, time.Second), s, 0)
+	rw.errorResponse(503, "server busy: "+why)
+	s.lingerClose(x, c)
+}
+
+// writeTrace writes the recorder's trace to --trace, atomically.
+func (s *server) writeTrace(x io.Io) error {
+	f, err := io.Cwd().CreateAtomic(x, s.cfg.trace, 0o644)
+	if err != nil {
+		return fmt.Errorf("--trace: %w", err)
+	}
+	defer f.Close(x)
+	w := f.Writer(x, make([]byte, 64<<10))
+	if err := s.rec.WriteTrace(w); err != nil {
+		return fmt.Errorf("--trace: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("--trace: %w", err)
+	}
+	if err := f.Commit(x); err != nil {
+		return fmt.Errorf("--trace: %w", err)
+	}
+	fmt.Fprintf(s.a.stdout, "vkdemo serve: wrote trace %s\n", s.cfg.trace)
+	return nil
+}
+
+// logf logs a line to stderr with -v.
+func (s *server) logf(format string, args ...any) {
+	if s.cfg.verbose {
+		s.a.stderrf("vkdemo serve: "+format+"\n", args...)
+	}
+}

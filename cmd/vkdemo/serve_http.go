@@ -1,0 +1,317 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	stdio "io"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"time"
+
+	"vkio/io"
+	"vkio/tasks"
+)
+
+// maxHeaderBytes bounds the request line and headers.
+const maxHeaderBytes = 64 << 10
+
+// errTooLarge is what connReader returns once the request used its budget.
+var errTooLarge = errors.New("request too large")
+
+// connReader reads a connection through an Io, at most budget bytes.
+type connReader struct {
+	x      io.Io
+	c      *io.Conn
+	budget int64
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.budget <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > r.budget {
+		p = p[:r.budget]
+	}
+	n, err := r.c.Read(r.x, p)
+	r.budget -= int64(n)
+	return n, err
+}
+
+// httpError is an error response: a status and a message.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("%d %s", e.status, e.msg) }
+
+func httpErrorf(status int, format string, args ...any) *httpError {
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+// request is a request read whole: its method, path, headers and body.
+type request struct {
+	req  *http.Request
+	body []byte
+}
+
+// readRequest reads one request and its body from c, within --read-timeout
+// and --max-request. Before reading a body announced with "Expect:
+// 100-continue" it sends the interim response, so that curl does not wait.
+func (s *server) readRequest(x io.Io, c *io.Conn, rw *respWriter) (*request, error) {
+	ctx, cancel := context.WithTimeout(x.Context(), s.cfg.readTimeout)
+	defer cancel()
+	rx, cancelRx := x.WithContext(ctx)
+	defer cancelRx()
+	cr := &connReader{x: rx, c: c, budget: maxHeaderBytes}
+	br := bufio.NewReaderSize(cr, 16<<10)
+	req, err := http.ReadRequest(br)
+	switch {
+	case err == nil:
+	case errors.Is(err, stdio.EOF) && cr.budget == maxHeaderBytes:
+		return nil, err // connected and left without a byte
+	case errors.Is(err, errTooLarge):
+		return nil, httpErrorf(431, "request headers larger than %d bytes", maxHeaderBytes)
+	case errors.Is(err, io.ErrCanceled) && ctx.Err() != nil && x.CheckCancel() == nil:
+		return nil, httpErrorf(408, "request not received within --read-timeout (%s)", s.cfg.readTimeout)
+	case errors.Is(err, io.ErrCanceled):
+		return nil, err
+	default:
+		return nil, httpErrorf(400, "malformed HTTP request: %v", err)
+	}
+	if req.ContentLength > s.cfg.maxRequest {
+		return &request{req: req}, httpErrorf(413, "request body of %d bytes is larger than the server's --max-request (%d bytes)", req.ContentLength, s.cfg.maxRequest)
+	}
+	if req.Method != http.MethodPost || req.ContentLength == 0 {
+		return &request{req: req}, nil
+	}
+	if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
+		if err := rw.raw("HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+			return nil, err
+		}
+	}
+	// The whole budget for the body: what bufio read ahead counts already.
+	cr.budget += s.cfg.maxRequest + 1
+	body, err := stdio.ReadAll(stdio.LimitReader(req.Body, s.cfg.maxRequest+1))
+	switch {
+	case err == nil && int64(len(body)) > s.cfg.maxRequest, errors.Is(err, errTooLarge):
+		return &request{req: req}, httpErrorf(413, "request body larger than the server's --max-request (%d bytes)", s.cfg.maxRequest)
+	case errors.Is(err, io.ErrCanceled) && ctx.Err() != nil && x.CheckCancel() == nil:
+		return nil, httpErrorf(408, "request body not received within --read-timeout (%s)", s.cfg.readTimeout)
+	case err != nil && (errors.Is(err, stdio.ErrUnexpectedEOF) || errors.Is(err, stdio.EOF) || errors.Is(err, io.ErrCanceled) || errors.Is(err, io.ErrClosed)):
+		return nil, err // the client left
+	case err != nil:
+		return nil, httpErrorf(400, "malformed request body: %v", err)
+	}
+	s.bytesIn.Add(int64(len(body)))
+	return &request{req: req, body: body}, nil
+}
+
+// handleConn serves one connection: one request, one response, close.
+func (s *server) handleConn(x io.Io, c *io.Conn) {
+	id := s.seq.Add(1)
+	rw := newRespWriter(x, c, s.cfg.writeTimeout, s, id)
+	defer func() { _ = c.Close(x.WithoutCancel()) }()
+	region := s.rec.Begin(tasks.Net, "", "read request", int(id)).Flow(id)
+	start := time.Now()
+	r, err := s.readRequest(x, c, rw)
+	region.End()
+	var he *httpError
+	if errors.As(err, &he) {
+		s.rejected.Add(1)
+		if r != nil && r.req != nil {
+			s.logf("#%d %s %s: %d %s", id, r.req.Method, r.req.URL.Path, he.status, he.msg)
+		} else {
+			s.logf("#%d: %d %s", id, he.status, he.msg)
+		}
+		rw.errorResponse(he.status, he.msg)
+		s.lingerClose(x, c)
+		return
+	}
+	if err != nil {
+		return // the client left, or shutdown
+	}
+	status := s.route(x, c, rw, r, id)
+	s.logf("#%d %s %s: %d in %s", id, r.req.Method, r.req.URL.Path, status, time.Since(start).Round(time.Microsecond))
+}
+
+// route dispatches a request by path; it returns the response status.
+func (s *server) route(x io.Io, c *io.Conn, rw *respWriter, r *request, id uint64) int {
+	method, path := r.req.Method, r.req.URL.Path
+	switch path {
+	case "/jobs":
+		if method != http.MethodPost {
+			rw.errorResponse(405, "use POST /jobs")
+			return 405
+		}
+		return s.serveJob(x, c, rw, r, id)
+	case "/healthz":
+		if method != http.MethodGet && method != http.MethodHead {
+			rw.errorResponse(405, "use GET /healthz")
+			return 405
+		}
+		rw.jsonResponse(200, map[string]any{
+			"ok": !s.draining.Load(), "running": s.running.Load(), "waiting": s.waiting.Load(),
+			"done": s.jobsDone.Load(), "failed": s.jobsFailed.Load(), "rejected": s.rejected.Load(),
+			"connections": s.conns.InUse(), "accepted": s.connsAccepted.Load(),
+			"gpu_submissions": s.gpu.batches.Load(), "gpu_dispatches": s.gpu.dispatches.Load(),
+			"bytes_in": s.bytesIn.Load(), "bytes_out": s.bytesOut.Load(),
+		})
+		return 200
+	case "/kernels":
+		rw.jsonResponse(200, builtinKernelsJSON())
+		return 200
+	}
+	rw.errorResponse(404, fmt.Sprintf("no such path %q: POST /jobs, GET /kernels, GET /healthz", path))
+	return 404
+}
+
+// lingerClose closes the write side after an error response and reads what
+// the client still sends, for a moment, so that closing with unread data
+// does not reset the connection before the client read the response.
+func (s *server) lingerClose(x io.Io, c *io.Conn) {
+	_ = c.CloseWrite(x.WithoutCancel())
+	ctx, cancel := context.WithTimeout(x.Context(), 500*time.Millisecond)
+	defer cancel()
+	lx, cancelLx := x.WithContext(ctx)
+	defer cancelLx()
+	buf := make([]byte, 4096)
+	for total := 0; total < 4<<20; {
+		n, err := c.Read(lx, buf)
+		total += n
+		if err != nil {
+			return
+		}
+	}
+}
+
+// respWriter writes a response on a connection through an Io, each write
+// bounded by the write timeout: a client that does not read cancels it.
+type respWriter struct {
+	x       io.Io
+	c       *io.Conn
+	s       *server
+	job     uint64
+	timeout time.Duration
+	w       *io.Writer
+	chunks  stdio.WriteCloser // the chunked body, once the stream started
+	started bool              // a status line was written
+}
+
+func newRespWriter(x io.Io, c *io.Conn, timeout time.Duration, s *server, job uint64) *respWriter {
+	rw := &respWriter{x: x, c: c, s: s, job: job, timeout: timeout}
+	rw.w = io.NewWriter(&deadlineSink{rw: rw}, make([]byte, 32<<10))
+	return rw
+}
+
+// deadlineSink writes a Writer's data on the connection with one vectorized
+// write per drain, canceled if it takes longer than the timeout.
+type deadlineSink struct{ rw *respWriter }
+
+func (d *deadlineSink) Drain(w *io.Writer, data [][]byte, splat int) (int, error) {
+	vec := io.AppendDrainVec(nil, w, data, splat, 1024)
+	if len(vec) == 0 {
+		return 0, nil
+	}
+	rw := d.rw
+	ctx, cancel := context.WithTimeout(rw.x.Context(), rw.timeout)
+	defer cancel()
+	wx, cancelWx := rw.x.WithContext(ctx)
+	defer cancelWx()
+	n, err := rw.c.WriteVec(wx, vec, 1)
+	if rw.s != nil {
+		rw.s.bytesOut.Add(n)
+	}
+	if err != nil && ctx.Err() == context.DeadlineExceeded && rw.x.CheckCancel() == nil {
+		err = fmt.Errorf("client did not take %d bytes within --write-timeout (%s): %w", io.DrainLen(w, data, splat), rw.timeout, err)
+	}
+	return int(n), err
+}
+
+// raw writes s and flushes.
+func (rw *respWriter) raw(s string) error {
+	_, _ = rw.w.WriteString(s)
+	return rw.w.Flush()
+}
+
+// header writes the status line and headers.
+func (rw *respWriter) header(status int, h [][2]string) {
+	rw.started = true
+	fmt.Fprintf(rw.w, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	for _, kv := range h {
+		fmt.Fprintf(rw.w, "%s: %s\r\n", kv[0], kv[1])
+	}
+	_, _ = rw.w.WriteString("Connection: close\r\n\r\n")
+}
+
+// jsonResponse writes a whole response with a JSON body.
+func (rw *respWriter) jsonResponse(status int, v any) {
+	body, _ := json.Marshal(v)
+	body = append(body, '\n')
+	h := [][2]string{{"Content-Type", "application/json"}, {"Content-Length", strconv.Itoa(len(body))}}
+	if status == 503 {
+		h = append(h, [2]string{"Retry-After", "1"})
+	}
+	if rw.job != 0 {
+		h = append(h, [2]string{"X-Vkio-Request", strconv.FormatUint(rw.job, 10)})
+	}
+	rw.header(status, h)
+	_, _ = rw.w.Write(body)
+	_ = rw.w.Flush()
+}
+
+// errorResponse writes an error response {"error": msg}.
+func (rw *respWriter) errorResponse(status int, msg string) {
+	rw.jsonResponse(status, map[string]string{"error": msg})
+}
+
+// startStream writes the headers of a streamed (chunked) response.
+func (rw *respWriter) startStream() error {
+	rw.header(200, [][2]string{
+		{"Content-Type", "application/vnd.vkio.stream"},
+		{"Transfer-Encoding", "chunked"},
+		{"X-Vkio-Request", strconv.FormatUint(rw.job, 10)},
+	})
+	rw.chunks = httputil.NewChunkedWriter(rw.w)
+	return rw.w.Flush()
+}
+
+// line writes a JSON line in the stream (not flushed).
+func (rw *respWriter) line(v any) error {
+	b, _ := json.Marshal(v)
+	b = append(b, '\n')
+	_, err := rw.chunks.Write(b)
+	return err
+}
+
+// frame writes one output: its JSON header line and its bytes, flushed.
+func (rw *respWriter) frame(hdr frameHeader, data []byte) error {
+	region := rw.s.rec.Begin(tasks.Net, "", fmt.Sprintf("send iter %d binding %d", hdr.Iter, hdr.Binding), int(rw.job)).Flow(rw.job)
+	defer region.End()
+	if err := rw.line(hdr); err != nil {
+		return err
+	}
+	if len(data) > 0 {
+		if _, err := rw.chunks.Write(data); err != nil {
+			return err
+		}
+	}
+	return rw.w.Flush()
+}
+
+// end writes the last line and the end of the chunked body.
+func (rw *respWriter) end(v any) error {
+	if err := rw.line(v); err != nil {
+		return err
+	}
+	if err := rw.chunks.Close(); err != nil {
+		return err
+	}
+	_, _ = rw.w.WriteString("\r\n") // no trailers
+	return rw.w.Flush()
+}

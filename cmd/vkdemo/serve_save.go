@@ -1,0 +1,176 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"vkio/io"
+)
+
+// saveRoot is the --out folder of `vkdemo serve`: every save is a path
+// relative to it, resolved one component at a time with openat-relative Dir
+// operations, never following a symbolic link, and written atomically.
+type saveRoot struct {
+	dir  io.Dir
+	name string
+}
+
+// openSaveRoot creates (if needed) and opens the --out folder. The folder
+// itself may be reached through a symbolic link: it is the operator's
+// choice; what is inside it is the clients'.
+func openSaveRoot(x io.Io, p string) (*saveRoot, error) {
+	if err := io.Cwd().MakePath(x, p, 0o755); err != nil {
+		return nil, fmt.Errorf("--out %s: cannot create the folder: %w", p, err)
+	}
+	d, err := io.Cwd().OpenDir(x, p)
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: %w", p, err)
+	}
+	return &saveRoot{dir: d, name: p}, nil
+}
+
+func (r *saveRoot) close(x io.Io) { _ = r.dir.Close(x.WithoutCancel()) }
+
+// maxSaveDepth bounds the folders of a save path.
+const maxSaveDepth = 8
+
+// checkSavePath checks a save path lexically: relative, '/'-separated, no
+// empty, "." or ".." component, no hidden (dot) names (the atomic saves'
+// temporary files are dot files), at most maxSaveDepth folders deep.
+func checkSavePath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("empty path")
+	case len(p) > 1024:
+		return errors.New("path longer than 1024 bytes")
+	case strings.HasPrefix(p, "/"):
+		return errors.New("absolute paths are not allowed: give a path relative to the server's --out folder")
+	case strings.ContainsAny(p, "\x00\\"):
+		return errors.New("NUL and backslash are not allowed in paths")
+	}
+	comps := strings.Split(p, "/")
+	if len(comps) > maxSaveDepth+1 {
+		return fmt.Errorf("more than %d folders deep", maxSaveDepth)
+	}
+	for _, c := range comps {
+		switch {
+		case c == "..":
+			return errors.New("'..' is not allowed: saves stay inside the server's --out folder")
+		case c == "" || c == ".":
+			return errors.New("empty or '.' path component")
+		case strings.HasPrefix(c, "."):
+			return fmt.Errorf("%q: names starting with '.' are reserved", c)
+		}
+	}
+	return nil
+}
+
+// errSymlink is a save path that goes through a symbolic link.
+var errSymlink = errors.New("is a symbolic link: saves do not follow links")
+
+// save writes data (as .npy of type t when p ends in .npy, raw otherwise) to
+// p under the root, atomically: the file appears whole or not at all.
+// Missing folders are created. A component that is a symbolic link is
+// rejected, and each folder opened is checked to be the one inspected (same
+// inode), so a link swapped in meanwhile is caught too.
+func (r *saveRoot) save(x io.Io, p string, t dtype, data []byte) error {
+	if err := checkSavePath(p); err != nil {
+		return err
+	}
+	comps := strings.Split(p, "/")
+	d := r.dir
+	defer func() {
+		if d != r.dir {
+			_ = d.Close(x.WithoutCancel())
+		}
+	}()
+	for i, c := range comps {
+		last := i == len(comps)-1
+		st, exists, err := lstatIn(x, d, c)
+		if err != nil {
+			return err
+		}
+		if exists && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			return fmt.Errorf("%s %w", strings.Join(comps[:i+1], "/"), errSymlink)
+		}
+		if last {
+			if exists && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				return fmt.Errorf("%s is a folder", p)
+			}
+			break
+		}
+		if !exists {
+			if err := d.MakeDir(x, c, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				return err
+			}
+			if st, exists, err = lstatIn(x, d, c); err != nil {
+				return err
+			}
+			if !exists || st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				return fmt.Errorf("%s %w", strings.Join(comps[:i+1], "/"), errSymlink)
+			}
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			return fmt.Errorf("%s is not a folder", strings.Join(comps[:i+1], "/"))
+		}
+		nd, err := d.OpenDir(x, c)
+		if err != nil {
+			return err
+		}
+		if d != r.dir {
+			_ = d.Close(x.WithoutCancel())
+		}
+		d = nd
+		if ino, err := dirInode(x, d); err != nil || ino != st.Ino {
+			return fmt.Errorf("%s changed while it was opened (a symbolic link swapped in?)", strings.Join(comps[:i+1], "/"))
+		}
+	}
+	base := comps[len(comps)-1]
+	var head []byte
+	if isNpyPath(base) {
+		head = npyHeader(t, []int64{int64(len(data) / t.size())})
+	}
+	f, err := d.CreateAtomic(x, base, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close(x)
+	if _, err := f.WriteVec(x, [][]byte{head, data}, 1); err != nil {
+		return err
+	}
+	return f.Commit(x)
+}
+
+// lstatIn describes name in d without following a symbolic link. io.Dir has
+// no Lstat, so it opens d itself through the Io ("." relative to d) and asks
+// fstatat with AT_SYMLINK_NOFOLLOW relative to that descriptor.
+func lstatIn(x io.Io, d io.Dir, name string) (unix.Stat_t, bool, error) {
+	f, err := d.OpenFile(x, ".", io.ReadOnly)
+	if err != nil {
+		return unix.Stat_t{}, false, err
+	}
+	defer f.Close(x.WithoutCancel())
+	var st unix.Stat_t
+	err = unix.Fstatat(int(f.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	switch {
+	case err == nil:
+		return st, true, nil
+	case errors.Is(err, unix.ENOENT):
+		return st, false, nil
+	}
+	return st, false, fmt.Errorf("stat %s: %w", name, err)
+}
+
+// dirInode returns the inode of the open directory d.
+func dirInode(x io.Io, d io.Dir) (uint64, error) {
+	f, err := d.OpenFile(x, ".", io.ReadOnly)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close(x.WithoutCancel())
+	fi, err := f.Stat(x)
+	return fi.Inode, err
+}

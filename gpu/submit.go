@@ -294,16 +294,21 @@ func (d *Device) markLost(err error) {
 // without waiting.
 func (d *Device) reapDone() {
 	d.mu.Lock()
-	if len(d.pending) == 0 || d.lost != nil {
-		d.mu.Unlock()
-		return
+	skip := len(d.pending) == 0 || d.lost != nil
+	d.mu.Unlock()
+	if !skip {
+		if v, err := d.vd.Completed(); err == nil {
+			d.reap(v)
+		}
+	}
+	// Another goroutine (the completer) may have taken a finished
+	// submission off the list and still be finishing it: wait, so that what
+	// the timeline has passed is released when reapDone returns.
+	d.mu.Lock()
+	for d.finishing > 0 {
+		d.cond.Wait()
 	}
 	d.mu.Unlock()
-	v, err := d.vd.Completed()
-	if err != nil {
-		return
-	}
-	d.reap(v)
 }
 
 // reap completes the pending submissions with values up to done. It
@@ -320,8 +325,14 @@ func (d *Device) reap(done uint64) int {
 		copy(d.pending, d.pending[1:])
 		d.pending[len(d.pending)-1] = nil
 		d.pending = d.pending[:len(d.pending)-1]
+		d.finishing++
 		d.mu.Unlock()
 		d.finish(p, true)
+		d.mu.Lock()
+		if d.finishing--; d.finishing == 0 {
+			d.cond.Broadcast()
+		}
+		d.mu.Unlock()
 		n++
 	}
 }
@@ -354,6 +365,10 @@ func (d *Device) finish(p *pending, gpuOK bool) {
 	b.mu.Lock()
 	b.inflight = false
 	b.mu.Unlock()
+	// release runs while reap counts this submission as finishing, so it must
+	// not wait in reapDone: the batch and buffers are marked idle above, so
+	// their Close (all a release does) does not.
+	//
 	// Claim the promise before release, so that release knows whether the
 	// waiter still wants results (a staged download copies them out).
 	claimed := p.settled.CompareAndSwap(false, true)

@@ -223,9 +223,9 @@ type Device struct {
 	// finishing counts submissions taken off pending whose finish has not
 	// returned yet; reapDone waits for it to drop to 0 (d.cond).
 	finishing int
-	live    map[closer]struct{}
-	running bool          // the completion goroutine has been started
-	stopped chan struct{} // closed when the completion goroutine exits
+	live      map[closer]struct{}
+	running   bool          // the completion goroutine has been started
+	stopped   chan struct{} // closed when the completion goroutine exits
 
 	clock clock
 }

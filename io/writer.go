@@ -114,6 +114,19 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.end += copy(w.buf[w.end:], p)
 		return len(p), nil
 	}
+	// A write smaller than the buffer that overflows it tops the buffer up and
+	// drains exactly one bufferful, so that a stream of small writes reaches
+	// the Sink in buffer-sized, aligned pieces (page-aligned file writes are
+	// markedly cheaper). Larger writes go out with the buffer in one Drain.
+	if len(p) < len(w.buf) {
+		n := copy(w.buf[w.end:], p)
+		w.end += n
+		if err := w.Flush(); err != nil {
+			return n, err
+		}
+		w.end = copy(w.buf, p[n:])
+		return len(p), nil
+	}
 	w.one[0] = p
 	return w.drain(w.one[:], 1, len(p))
 }

@@ -335,29 +335,8 @@ func juliaRef(w, h int, x0, y0, dx, dy, cx, cy float32, maxIter uint32, mode uin
 	out := make([]uint32, w*h)
 	for py := 0; py < h; py++ {
 		for px := 0; px < w; px++ {
-			fx := x0 + float32(px)*dx
-			fy := y0 + float32(py)*dy
-			zx, zy, ccx, ccy := float32(0), float32(0), fx, fy
-			if mode == 1 {
-				zx, zy, ccx, ccy = fx, fy, cx, cy
-			}
-			it := uint32(0)
-			for it < maxIter {
-				xx := zx * zx
-				yy := zy * zy
-				if xx+yy > 4 {
-					break
-				}
-				xy := zx * zy
-				zy = xy + xy + ccy
-				zx = xx - yy + ccx
-				it++
-			}
-			var r, g, b uint32
-			if it < maxIter {
-				r, g, b = (it*9)&255, (it*5)&255, (it*17+64)&255
-			}
-			out[py*w+px] = r | g<<8 | b<<16 | 255<<24
+			c := shaders.JuliaRGBA(px, py, x0, y0, dx, dy, cx, cy, maxIter, mode)
+			out[py*w+px] = uint32(c[0]) | uint32(c[1])<<8 | uint32(c[2])<<16 | uint32(c[3])<<24
 		}
 	}
 	return out

@@ -175,29 +175,8 @@ func JuliaZoom(width, height, frame int, maxIter uint32) JuliaParams {
 func JuliaCPU(p JuliaParams, dst []byte) []byte {
 	for py := 0; py < p.Height; py++ {
 		for px := 0; px < p.Width; px++ {
-			fx := p.X0 + float32(px)*p.DX
-			fy := p.Y0 + float32(py)*p.DY
-			zx, zy, ccx, ccy := float32(0), float32(0), fx, fy
-			if p.Mode == 1 {
-				zx, zy, ccx, ccy = fx, fy, p.CX, p.CY
-			}
-			it := uint32(0)
-			for it < p.MaxIter {
-				xx := zx * zx
-				yy := zy * zy
-				if xx+yy > 4 {
-					break
-				}
-				xy := zx * zy
-				zy = xy + xy + ccy
-				zx = xx - yy + ccx
-				it++
-			}
-			var r, g, b byte
-			if it < p.MaxIter {
-				r, g, b = byte(it*9), byte(it*5), byte(it*17+64)
-			}
-			dst = append(dst, r, g, b, 255)
+			c := shaders.JuliaRGBA(px, py, p.X0, p.Y0, p.DX, p.DY, p.CX, p.CY, p.MaxIter, p.Mode)
+			dst = append(dst, c[:]...)
 		}
 	}
 	return dst

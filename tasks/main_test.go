@@ -1,63 +1,20 @@
 package tasks_test
 
 import (
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"vkio/gpu"
+	"vkio/gpu/gputest"
 	"vkio/io"
 	"vkio/tasks"
 )
 
-func TestMain(m *testing.M) {
-	// The Vulkan loader prints noise without a runtime directory.
-	if os.Getenv("XDG_RUNTIME_DIR") == "" {
-		dir, err := os.MkdirTemp("", "vkio-runtime-")
-		if err == nil {
-			os.Setenv("XDG_RUNTIME_DIR", dir)
-			defer os.RemoveAll(dir)
-		}
-	}
-	// Every device the tests and examples open has the validation layer on.
-	os.Setenv("VKIO_VALIDATION", "1")
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { gputest.Main(m) }
 
-// openGPU opens a device with validation (and synchronization validation) on,
-// as gpu's own tests do: at cleanup every object must be closed, the device
-// is closed (the layer reports leaked Vulkan objects there) and any
-// validation message fails the test.
-func openGPU(t testing.TB) *gpu.Device {
-	t.Helper()
-	var mu sync.Mutex
-	var msgs []gpu.Message
-	d, err := gpu.Open(gpu.Options{Validation: true, SyncValidation: true, OnMessage: func(m gpu.Message) {
-		mu.Lock()
-		msgs = append(msgs, m)
-		mu.Unlock()
-	}})
-	if err != nil {
-		t.Skipf("no Vulkan device: %v", err)
-	}
-	t.Cleanup(func() {
-		if n := d.Live(); n != 0 {
-			t.Errorf("%d GPU objects still open at the end of the test", n)
-		}
-		if err := d.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, m := range msgs {
-			t.Errorf("validation message: %s", m)
-		}
-	})
-	return d
-}
+// openGPU opens a device with validation on; see gputest.Open.
+func openGPU(t testing.TB) *gpu.Device { return gputest.Open(t, gpu.Options{}) }
 
 // ios runs fn on Blocking and Threaded Ios (and Evented, where io.New knows it).
 func ios(t *testing.T, fn func(t *testing.T, x io.Io)) {

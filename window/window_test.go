@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"os"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"vkio/gpu"
+	"vkio/gpu/gputest"
 	"vkio/io"
 	"vkio/shaders"
 	"vkio/tasks"
@@ -20,16 +20,7 @@ import (
 	"vkio/window/xvfb"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv("XDG_RUNTIME_DIR") == "" {
-		dir, err := os.MkdirTemp("", "vkio-runtime-")
-		if err == nil {
-			os.Setenv("XDG_RUNTIME_DIR", dir)
-			defer os.RemoveAll(dir)
-		}
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { gputest.Main(m) }
 
 // startX starts a private Xvfb and points $DISPLAY at it for the test; the
 // test is skipped only when no X server can be started at all.

@@ -88,6 +88,91 @@ func TestReflect(t *testing.T) {
 	}
 }
 
+func TestReflectElem(t *testing.T) {
+	square, err := os.ReadFile("../cmd/vkdemo/testdata/square.spv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		spv  []byte
+		want []Scalar // per binding, in order
+	}{
+		{"saxpy", shaders.SAXPY, []Scalar{Float32, Float32}},
+		{"reduce", shaders.Reduce, []Scalar{Uint32, Uint32}},
+		{"julia", shaders.Julia, []Scalar{Uint32}},
+		{"square", square, []Scalar{Uint32, Uint32}},
+	} {
+		r := must(Reflect(c.spv))
+		if len(r.Bindings) != len(c.want) {
+			t.Fatalf("%s: %d bindings, want %d", c.name, len(r.Bindings), len(c.want))
+		}
+		for i, b := range r.Bindings {
+			if b.Elem != c.want[i] {
+				t.Errorf("%s binding %d: Elem %v, want %v", c.name, b.Binding, b.Elem, c.want[i])
+			}
+		}
+	}
+}
+
+// TestBlockElem covers the element-type rule on type tables the shaders in
+// the repository do not have.
+func TestBlockElem(t *testing.T) {
+	types := map[uint32]*spvType{
+		1:  {op: opTypeFloat, width: 32},
+		2:  {op: opTypeFloat, width: 16},
+		3:  {op: opTypeFloat, width: 64},
+		4:  {op: opTypeInt, width: 32, signed: true},
+		5:  {op: opTypeInt, width: 32},
+		6:  {op: opTypeInt, width: 8},
+		7:  {op: opTypeInt, width: 16, signed: true},
+		8:  {op: opTypeInt, width: 64},
+		9:  {op: opTypeBool, width: 32},
+		10: {op: opTypeVector, elem: 1, count: 4},       // vec4
+		11: {op: opTypeRuntimeArray, elem: 10},          // vec4[]
+		12: {op: opTypeStruct, members: []uint32{5, 3}}, // struct { uint; double; }
+		13: {op: opTypeRuntimeArray, elem: 12},          // struct[]
+		14: {op: opTypeMatrix, elem: 10, count: 4},      // mat4
+		15: {op: opTypeArray, elem: 7, count: 99},       // int16_t[N]
+		16: {op: opTypeInt, width: 24},                  // no such scalar
+		17: {op: opTypeStruct, members: []uint32{17}},   // malformed: contains itself
+		18: {op: opTypeStruct, members: []uint32{}},     // empty
+		19: {op: opTypeRuntimeArray, elem: 2},           // float16_t[]
+		20: {op: opTypeRuntimeArray, elem: 8},           // uint64_t[]
+		21: {op: opTypeRuntimeArray, elem: 6},           // uint8_t[]
+		22: {op: opTypeRuntimeArray, elem: 4},           // int[]
+	}
+	for _, c := range []struct {
+		members []uint32
+		want    Scalar
+	}{
+		{[]uint32{5, 11}, Float32}, // { uint n; vec4 v[]; }: the array's element
+		{[]uint32{1, 4}, Int32},    // last member
+		{[]uint32{4, 12}, Uint32},  // first scalar of the last member
+		{[]uint32{13}, Uint32},     // struct[]: first scalar of the element
+		{[]uint32{14}, Float32},    // mat4
+		{[]uint32{1, 15}, Int16},   // fixed array
+		{[]uint32{19}, Float16},
+		{[]uint32{3}, Float64},
+		{[]uint32{20}, Uint64},
+		{[]uint32{21}, Uint8},
+		{[]uint32{22}, Int32},
+		{[]uint32{9}, ScalarUnknown},
+		{[]uint32{16}, ScalarUnknown},
+		{[]uint32{17}, ScalarUnknown},
+		{[]uint32{18}, ScalarUnknown},
+		{[]uint32{99}, ScalarUnknown},
+		{nil, ScalarUnknown},
+	} {
+		if got := blockElem(types, &spvType{op: opTypeStruct, members: c.members}); got != c.want {
+			t.Errorf("members %v: %v, want %v", c.members, got, c.want)
+		}
+	}
+	if Uint16.String() != "uint16" || ScalarUnknown.String() != "unknown" || Scalar(99).String() != "Scalar(99)" {
+		t.Errorf("String: %v %v %v", Uint16, ScalarUnknown, Scalar(99))
+	}
+}
+
 func TestReflectRejectsMalformed(t *testing.T) {
 	spv := shaders.SAXPY
 	cases := map[string][]byte{

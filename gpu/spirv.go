@@ -37,6 +37,43 @@ type BindingInfo struct {
 	MinSize int
 	// RuntimeArray reports a block that ends in a runtime-sized array.
 	RuntimeArray bool
+	// Elem is the scalar type of the block's data: for a block ending in a
+	// runtime array, the scalar of the array's element (Float32 for vec4[]);
+	// otherwise the first scalar of the block's last member. It is
+	// ScalarUnknown when the block has no members or its data is not made of
+	// integer or floating-point scalars (bools, for instance).
+	Elem Scalar
+}
+
+// Scalar is the scalar type of a buffer's data (see BindingInfo.Elem).
+type Scalar int
+
+// Scalar types. The zero value, ScalarUnknown, means the type could not be
+// determined.
+const (
+	ScalarUnknown Scalar = iota
+	Float16
+	Float32
+	Float64
+	Int8
+	Uint8
+	Int16
+	Uint16
+	Int32
+	Uint32
+	Int64
+	Uint64
+)
+
+var scalarNames = [...]string{"unknown", "float16", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"}
+
+// String names the scalar type ("float32", "uint32", ...; "unknown" for
+// ScalarUnknown).
+func (s Scalar) String() string {
+	if s < 0 || int(s) >= len(scalarNames) {
+		return fmt.Sprintf("Scalar(%d)", int(s))
+	}
+	return scalarNames[s]
 }
 
 // SpecType is the scalar type of a specialization constant.
@@ -560,6 +597,7 @@ func reflectWords(w []uint32) (*Reflection, error) {
 				return nil, err
 			}
 			bi.MinSize, bi.RuntimeArray = size, rt
+			bi.Elem = blockElem(types, t)
 			r.Bindings = append(r.Bindings, bi)
 		}
 	}
@@ -575,6 +613,56 @@ func reflectWords(w []uint32) (*Reflection, error) {
 		}
 	}
 	return r, nil
+}
+
+// blockElem finds the scalar type of a buffer block's data from the type
+// table: the block's last member (for a runtime array, its element), then
+// that type's first scalar.
+func blockElem(types map[uint32]*spvType, block *spvType) Scalar {
+	if len(block.members) == 0 {
+		return ScalarUnknown
+	}
+	id := block.members[len(block.members)-1]
+	if t := types[id]; t != nil && t.op == opTypeRuntimeArray {
+		id = t.elem
+	}
+	for depth := 0; depth <= 32; depth++ {
+		t := types[id]
+		if t == nil {
+			return ScalarUnknown
+		}
+		switch t.op {
+		case opTypeFloat:
+			switch t.width {
+			case 16:
+				return Float16
+			case 32:
+				return Float32
+			case 64:
+				return Float64
+			}
+			return ScalarUnknown
+		case opTypeInt:
+			k := map[uint32]Scalar{8: Int8, 16: Int16, 32: Int32, 64: Int64}[t.width]
+			if k == ScalarUnknown {
+				return ScalarUnknown
+			}
+			if !t.signed {
+				k++ // each UintN follows its IntN
+			}
+			return k
+		case opTypeVector, opTypeMatrix, opTypeArray, opTypeRuntimeArray:
+			id = t.elem
+		case opTypeStruct:
+			if len(t.members) == 0 {
+				return ScalarUnknown
+			}
+			id = t.members[0]
+		default:
+			return ScalarUnknown
+		}
+	}
+	return ScalarUnknown
 }
 
 // specValue converts a Go value to a specialization constant's raw bits.

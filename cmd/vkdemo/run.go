@@ -295,7 +295,7 @@ var shapeSuffix = regexp.MustCompile(`^(.*):([0-9]+(?:x[0-9]+)*)$`)
 type program struct {
 	spirv    []byte
 	refl     *gpu.Reflection
-	types    map[uint32]dtype // element types found in the SPIR-V
+	types    map[uint32]dtype // element types of the set-0 bindings, from gpu.Reflect
 	compiled time.Duration    // glslc time, 0 for .spv
 	loadedAt time.Time
 }
@@ -326,7 +326,7 @@ func loadShader(x io.Io, p *runPlan) (*program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p.shader, err)
 	}
-	return &program{spirv: spirv, refl: refl, types: elementTypes(spirv), compiled: took, loadedAt: time.Now()}, nil
+	return &program{spirv: spirv, refl: refl, types: elementTypes(refl), compiled: took, loadedAt: time.Now()}, nil
 }
 
 // isGLSL reports whether path names GLSL source, by its extension.

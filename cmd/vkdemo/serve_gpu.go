@@ -243,7 +243,7 @@ func builtinKernelsJSON() map[string]any {
 		if err != nil {
 			continue
 		}
-		types := elementTypes(spirv)
+		types := elementTypes(r)
 		var bs []map[string]any
 		for _, b := range r.Bindings {
 			t := f32

@@ -180,7 +180,7 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 	if err != nil {
 		return nil, httpErrorf(400, "%s: %v", j.name, err)
 	}
-	j.prog = &program{spirv: spirv, refl: refl, types: elementTypes(spirv)}
+	j.prog = &program{spirv: spirv, refl: refl, types: elementTypes(refl)}
 
 	f := runFlags{size: spec.Size, groups: string(spec.Groups), grid: string(spec.Grid), seed: 1}
 	if spec.Seed != nil {

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"vkio/gpu"
 )
 
 // dtype is the element type of a buffer or a push-constant value.
@@ -30,6 +32,29 @@ var dtypeNames = [...]string{"f32", "f64", "i8", "u8", "i16", "u16", "i32", "u32
 const typeList = "f32 f64 i8 u8 i16 u16 i32 u32 i64 u64 (also float, double, int, uint)"
 
 func (t dtype) String() string { return dtypeNames[t] }
+
+// elementTypes maps each binding of set 0 to the dtype of its data, as
+// gpu.Reflect reports it (BindingInfo.Elem). Bindings whose element type has
+// no dtype (float16, unknown) are missing from the map; callers default to
+// f32.
+func elementTypes(r *gpu.Reflection) map[uint32]dtype {
+	out := map[uint32]dtype{}
+	for _, b := range r.Bindings {
+		if b.Set != 0 {
+			continue
+		}
+		if t, ok := scalarDtypes[b.Elem]; ok {
+			out[b.Binding] = t
+		}
+	}
+	return out
+}
+
+var scalarDtypes = map[gpu.Scalar]dtype{
+	gpu.Float32: f32, gpu.Float64: f64,
+	gpu.Int8: i8, gpu.Uint8: u8, gpu.Int16: i16, gpu.Uint16: u16,
+	gpu.Int32: i32, gpu.Uint32: u32, gpu.Int64: i64, gpu.Uint64: u64,
+}
 
 // size is the width of one element in bytes.
 func (t dtype) size() int {

@@ -6,7 +6,9 @@
 #   W3 <vkio kernel ms>     <C kernel ms>     <ratio vkio/C>   (lower is better)
 # W1 and W2 run pinned to CPU 0 (on 2-core machines they swing 2-4x
 # otherwise), alternating vkio and C, RUNS times; each figure is the median
-# of the per-run medians.
+# of the per-run medians. Under taskset gpubench raises GOMAXPROCS to 2 for
+# W1 only (a Go runtime setting; it says so on stderr, shown below as a
+# bench-gpu: line; see bench/cref/README.md).
 set -euo pipefail
 vkio=$1 cref=$2
 runs=${RUNS:-5}
@@ -27,7 +29,7 @@ for w in W1 W2; do
 done
 v[W3]=$("$vkio" -w W3 2>/dev/null | awk '{print $2}')
 c[W3]=$("$cref" -w W3 2>/dev/null | awk '{print $2}')
-"$vkio" -w W1 2>&1 >/dev/null | sed 's/^gpubench: /bench-gpu: /' >&2 || true
+"${pin[@]}" "$vkio" -w W1 2>&1 >/dev/null | sed 's/^gpubench: /bench-gpu: /' >&2 || true
 for w in W1 W2 W3; do
   awk -v w=$w -v a="${v[$w]}" -v b="${c[$w]}" 'BEGIN {printf "%s %s %s %.3f\n", w, a, b, a / b}'
 done

@@ -7,12 +7,25 @@
 //
 // Usage: gpubench [-w W1|W2|W3|all]. `make bench-gpu` runs it beside the C
 // reference and prints the comparison.
+//
+// Go runtime setting: W1 runs at GOMAXPROCS >= 2. When the process may run
+// on a single CPU (as under `taskset -c 0`, where Go picks GOMAXPROCS=1),
+// gpubench raises GOMAXPROCS to 2 for W1 only (unless GOMAXPROCS is set in
+// the environment) and says so on stderr. At GOMAXPROCS=1 the runtime's
+// sysmon retakes the only P from a goroutine blocked in a cgo call (the
+// inline timeline wait) after ~20 µs and wakes another thread to run
+// nothing; with a second, idle P it does not. W2 (Threaded Io) keeps Go's
+// default: there a second P makes every resolved future wake another thread
+// (measured slower). This is a setting of the Go program's runtime, not of
+// vkio's Vulkan work (the C reference has no runtime to configure); see
+// bench/cref/README.md.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"time"
 
@@ -32,7 +45,17 @@ func main() {
 	fmt.Fprintf(os.Stderr, "gpubench: device %s\n", d.Info())
 	all := *which == "all"
 	if all || *which == "W1" {
+		// See the package comment: a runtime setting for W1 only.
+		n := runtime.GOMAXPROCS(0)
+		raise := n < 2 && os.Getenv("GOMAXPROCS") == ""
+		if raise {
+			fmt.Fprintf(os.Stderr, "gpubench: W1 runtime setting: GOMAXPROCS %d -> 2 (single CPU; see bench/cref/README.md)\n", n)
+			runtime.GOMAXPROCS(2)
+		}
 		fmt.Printf("W1 %.2f\n", w1(d))
+		if raise {
+			runtime.GOMAXPROCS(n)
+		}
 	}
 	if all || *which == "W2" {
 		fmt.Printf("W2 %.0f\n", w2(d))

@@ -253,18 +253,22 @@ func (d *Device) SubmitLocked(cmds *Commands) (uint64, error) {
 	if err := d.fault(FaultSubmit, "vkQueueSubmit"); err != nil {
 		return 0, err
 	}
-	var cb C.VkCommandBuffer
+	var cb C.uintptr_t
 	if cmds != nil {
-		cb = as[C.VkCommandBuffer](h(cmds.cb))
+		cb = C.uintptr_t(h(cmds.cb))
 	}
 	v := d.next + 1
-	r := C.vkio_submit(d.fns, as[C.VkQueue](h(d.queue)), cb, C.uint64_t(d.timeline), C.uint64_t(v), 0)
+	r := C.vkio_submit(d.fnsAddr(), C.uintptr_t(h(d.queue)), cb, C.uint64_t(d.timeline), C.uint64_t(v), 0)
 	if err := checkC("vkQueueSubmit", r); err != nil {
 		return 0, err
 	}
 	d.next = v
 	return v, nil
 }
+
+// fnsAddr is d.fns as an integer, for the per-submission shim calls: the
+// table is C memory, so cgo need not check it for Go pointers on each call.
+func (d *Device) fnsAddr() C.uintptr_t { return C.uintptr_t(uintptr(unsafe.Pointer(d.fns))) }
 
 // Submit is SubmitLocked under QueueMu.
 func (d *Device) Submit(cmds *Commands) (uint64, error) {
@@ -283,7 +287,7 @@ func (d *Device) Wait(value uint64, timeout time.Duration) error {
 	if timeout < 0 {
 		timeout = 0
 	}
-	r := C.vkio_wait_value(d.fns, C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(timeout))
+	r := C.vkio_wait_value(d.fnsAddr(), C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(timeout))
 	if r == C.VK_TIMEOUT {
 		return &CallError{Op: "vkWaitSemaphores", Code: Timeout}
 	}
@@ -299,7 +303,7 @@ func (d *Device) WaitCounter(value uint64, timeout time.Duration) (uint64, error
 	if timeout < 0 {
 		timeout = 0
 	}
-	res := C.vkio_wait_counter(d.fns, C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(timeout))
+	res := C.vkio_wait_counter(d.fnsAddr(), C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(timeout))
 	if res.r == C.VK_TIMEOUT {
 		return 0, &CallError{Op: "vkWaitSemaphores", Code: Timeout}
 	}
@@ -312,7 +316,7 @@ func (d *Device) WaitCounter(value uint64, timeout time.Duration) (uint64, error
 // Completed returns the timeline's current value: every submission with a
 // value at or below it has finished.
 func (d *Device) Completed() (uint64, error) {
-	res := C.vkio_read_counter(d.fns, C.uint64_t(d.timeline))
+	res := C.vkio_read_counter(d.fnsAddr(), C.uint64_t(d.timeline))
 	if err := checkC("vkGetSemaphoreCounterValue", res.r); err != nil {
 		return 0, err
 	}

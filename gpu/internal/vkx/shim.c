@@ -131,7 +131,10 @@ void vkio_destroy_semaphore(vkio_fns *f, uint64_t sem) {
 	f->DestroySemaphore(f->device, (VkSemaphore)sem, NULL);
 }
 
-VkResult vkio_submit(vkio_fns *f, VkQueue q, VkCommandBuffer cb, uint64_t sem, uint64_t value, uint64_t fence) {
+VkResult vkio_submit(uintptr_t fns, uintptr_t queue, uintptr_t cmdbuf, uint64_t sem, uint64_t value, uint64_t fence) {
+	vkio_fns *f = (vkio_fns *)fns;
+	VkQueue q = (VkQueue)queue;
+	VkCommandBuffer cb = (VkCommandBuffer)cmdbuf;
 	VkSemaphore s = (VkSemaphore)sem;
 	VkTimelineSemaphoreSubmitInfo ti = {
 		.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
@@ -149,7 +152,8 @@ VkResult vkio_submit(vkio_fns *f, VkQueue q, VkCommandBuffer cb, uint64_t sem, u
 	return f->QueueSubmit(q, 1, &si, (VkFence)fence);
 }
 
-VkResult vkio_wait_value(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t timeout_ns) {
+VkResult vkio_wait_value(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns) {
+	vkio_fns *f = (vkio_fns *)fns;
 	VkSemaphore s = (VkSemaphore)sem;
 	VkSemaphoreWaitInfo wi = {
 		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
@@ -160,15 +164,17 @@ VkResult vkio_wait_value(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t tim
 	return f->WaitSemaphores(f->device, &wi, timeout_ns);
 }
 
-vkio_counter_result vkio_wait_counter(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t timeout_ns) {
-	vkio_counter_result res = {.r = vkio_wait_value(f, sem, value, timeout_ns)};
+vkio_counter_result vkio_wait_counter(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns) {
+	vkio_fns *f = (vkio_fns *)fns;
+	vkio_counter_result res = {.r = vkio_wait_value(fns, sem, value, timeout_ns)};
 	if (res.r == VK_SUCCESS) {
 		res.r = f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem, &res.value);
 	}
 	return res;
 }
 
-vkio_counter_result vkio_read_counter(vkio_fns *f, uint64_t sem) {
+vkio_counter_result vkio_read_counter(uintptr_t fns, uint64_t sem) {
+	vkio_fns *f = (vkio_fns *)fns;
 	vkio_counter_result res = {0};
 	res.r = f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem, &res.value);
 	return res;

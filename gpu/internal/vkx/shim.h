@@ -49,8 +49,14 @@ void vkio_destroy_semaphore(vkio_fns *f, uint64_t sem);
 
 // vkio_submit submits one command buffer (may be NULL) that signals the
 // timeline semaphore to value, and fence (may be 0).
-VkResult vkio_submit(vkio_fns *f, VkQueue q, VkCommandBuffer cb, uint64_t sem, uint64_t value, uint64_t fence);
-VkResult vkio_wait_value(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t timeout_ns);
+//
+// The per-submission calls (vkio_submit, vkio_wait_value, vkio_wait_counter,
+// vkio_read_counter) take the vkio_fns pointer and the queue and command
+// buffer handles as uintptr_t: they are C memory or Vulkan handles, and as
+// integers cgo does not check them for Go pointers on every call (runtime
+// cgoCheckPointer, a heap-span lookup per pointer argument).
+VkResult vkio_submit(uintptr_t fns, uintptr_t queue, uintptr_t cmdbuf, uint64_t sem, uint64_t value, uint64_t fence);
+VkResult vkio_wait_value(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns);
 // A result and a counter value, returned by value so that Go passes no
 // pointer (a Go pointer handed to C escapes to the heap: one allocation per
 // call).
@@ -61,9 +67,9 @@ typedef struct vkio_counter_result {
 
 // vkio_wait_counter waits like vkio_wait_value and then reads the counter
 // (the hot path of the completion goroutine: one cgo call).
-vkio_counter_result vkio_wait_counter(vkio_fns *f, uint64_t sem, uint64_t value, uint64_t timeout_ns);
+vkio_counter_result vkio_wait_counter(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns);
 // vkio_read_counter reads the counter.
-vkio_counter_result vkio_read_counter(vkio_fns *f, uint64_t sem);
+vkio_counter_result vkio_read_counter(uintptr_t fns, uint64_t sem);
 VkResult vkio_wait_fences(vkio_fns *f, uint32_t n, const uint64_t *fences, int all, uint64_t timeout_ns);
 VkResult vkio_reset_fence(vkio_fns *f, uint64_t fence);
 VkResult vkio_query_results(vkio_fns *f, uint64_t pool, uint32_t first, uint32_t n, uint64_t *out, int wait);

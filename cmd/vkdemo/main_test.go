@@ -396,19 +396,7 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := vkdemo(t, dir, c.env, c.args...)
-			if r.code != c.code {
-				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, c.code, r.stdout, r.stderr)
-			}
-			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], "vkdemo: ") {
-				t.Errorf("stderr is not one vkdemo: line:\n%s", r.stderr)
-			}
-			if !strings.Contains(r.stderr, c.msg) {
-				t.Errorf("stderr lacks %q:\n%s", c.msg, r.stderr)
-			}
-			if c.code == 1 && strings.Contains(r.stdout, "Usage:") {
-				t.Errorf("usage dump on a runtime error:\n%s", r.stdout)
-			}
+			checkFailure(t, r, c.code, c.msg)
 		})
 	}
 	// Nothing half-written: no temporary files left, no y.npy.
@@ -447,4 +435,24 @@ func jsonDecoder(s string) *json.Decoder {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
 	return dec
+}
+
+// checkFailure checks a failed run the way every bad-input test wants it: the
+// exit status, exactly one "vkdemo: ..." line on stderr naming the problem
+// (containing msg), and no usage dump for a runtime error.
+func checkFailure(t *testing.T, r result, code int, msg string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "vkdemo: ") {
+		t.Errorf("stderr is not one vkdemo: line:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, msg) {
+		t.Errorf("stderr lacks %q:\n%s", msg, r.stderr)
+	}
+	if code == 1 && strings.Contains(r.stdout, "Usage:") {
+		t.Errorf("usage dump on a runtime error:\n%s", r.stdout)
+	}
 }

@@ -349,19 +349,7 @@ func TestPipelineBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := vkdemo(t, dir, nil, c.args...)
-			if r.code != c.code {
-				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, c.code, r.stdout, r.stderr)
-			}
-			lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], "vkdemo: ") {
-				t.Errorf("stderr is not one vkdemo: line:\n%s", r.stderr)
-			}
-			if !strings.Contains(r.stderr, c.msg) {
-				t.Errorf("stderr lacks %q:\n%s", c.msg, r.stderr)
-			}
-			if c.code == 1 && strings.Contains(r.stdout, "Usage:") {
-				t.Errorf("usage dump on a runtime error:\n%s", r.stdout)
-			}
+			checkFailure(t, r, c.code, c.msg)
 		})
 	}
 	checkNoTemp(t, dir)

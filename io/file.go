@@ -492,11 +492,15 @@ func (s *fileSource) ReadVec(r *Reader, data [][]byte) (int, error) {
 type AtomicFile struct {
 	*File
 	dir       Dir
-	dest, tmp string
-	done      bool // committed or abandoned
+	dest, tmp string // tmp is "" when writing in place (see CreateAtomic)
+	done      bool   // committed or abandoned
 }
 
-// CreateAtomic starts an atomic replacement of the file at p.
+// CreateAtomic starts an atomic replacement of the file at p. Atomicity is a
+// property of regular files: when p names an existing device, FIFO or socket
+// (/dev/null, /dev/stdout, /dev/full), which a rename would replace, the data
+// is written to it in place and Commit just closes it. A directory at p is an
+// error.
 func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error) {
 	if perm == 0 {
 		perm = 0o666
@@ -504,6 +508,21 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 	dirPart, base := path.Split(p)
 	if base == "" || base == "." || base == ".." {
 		return nil, opErr("create", d.join(p), fmt.Errorf("%w: not a file name", ErrInvalid))
+	}
+	// Nothing can be renamed over a device, FIFO or socket without replacing
+	// the node itself (as root, /dev/full would become a regular file): such a
+	// destination is written in place.
+	if fi, err := x.d.fstatat(x.t, d.fd, p); err == nil && !fi.Mode.IsRegular() {
+		if fi.IsDir() {
+			return nil, opErr("create", d.join(p), unix.EISDIR)
+		}
+		start := x.start()
+		fd, err := x.d.openat(x.t, d.fd, p, unix.O_WRONLY, 0)
+		x.observe(start, "file", "open", d.join(p), 0, err)
+		if err != nil {
+			return nil, opErr("create", d.join(p), err)
+		}
+		return &AtomicFile{File: newFile(fd, d.join(p)), dir: d, dest: p}, nil
 	}
 	for range 8 {
 		tmp := dirPart + fmt.Sprintf(".%s.%016x.tmp", base, rand.Uint64())
@@ -531,6 +550,10 @@ func (a *AtomicFile) Name() string { return a.dir.join(a.dest) }
 func (a *AtomicFile) Commit(x Io) error {
 	if a.done {
 		return opErr("commit", a.Name(), ErrClosed)
+	}
+	if a.tmp == "" { // in place: a device or FIFO, nothing to sync or rename
+		a.done = true
+		return opErr("commit", a.Name(), a.File.Close(x))
 	}
 	if err := a.File.Sync(x); err != nil {
 		a.abandon(x)
@@ -566,6 +589,9 @@ func (a *AtomicFile) abandon(x Io) error {
 	a.done = true
 	x = x.WithoutCancel()
 	err := a.File.Close(x)
+	if a.tmp == "" {
+		return err
+	}
 	if rerr := a.dir.Remove(x, a.tmp); err == nil {
 		err = rerr
 	}

@@ -371,16 +371,9 @@ func checkOutputFile(x io.Io, flag, p, outDir string) error {
 
 // writeResult writes data to the file p: atomically for regular files (a
 // reader sees the old file or the whole new one), in place for devices and
-// pipes (/dev/stdout, /dev/full), which cannot be replaced by a rename.
+// pipes (/dev/stdout, /dev/full), which cannot be replaced by a rename (see
+// io.Dir.CreateAtomic).
 func writeResult(x io.Io, p string, data []byte) error {
-	if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() {
-		f, err := io.Cwd().CreateFile(x, p, io.CreateOptions{Keep: true})
-		if err != nil {
-			return err
-		}
-		_, err = f.Write(x, data)
-		return errors.Join(err, f.Close(x))
-	}
 	return io.Cwd().WriteFile(x, p, data, 0o644)
 }
 

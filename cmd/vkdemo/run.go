@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -899,18 +900,10 @@ func writeOutput(x io.Io, b *binding) (int64, string, error) {
 		desc = fmt.Sprintf("npy %s (%s)", b.typ.npyDescr(), dims)
 	}
 	total := int64(len(head) + len(b.data))
-	if fi, err := io.Cwd().Stat(x, o.path); err == nil && !fi.Mode.IsRegular() {
-		if fi.IsDir() {
-			return 0, "", fmt.Errorf("%s is a folder", o.path)
-		}
-		f, err := io.Cwd().OpenFile(x, o.path, io.WriteOnly)
-		if err != nil {
-			return 0, "", err
-		}
-		_, err = f.WriteVec(x, [][]byte{head, b.data}, 1)
-		return total, desc, errors.Join(err, f.Close(x))
+	f, err := io.Cwd().CreateAtomic(x, o.path, 0o644) // in place for devices such as /dev/full
+	if errors.Is(err, syscall.EISDIR) {
+		return 0, "", fmt.Errorf("%s is a folder", o.path)
 	}
-	f, err := io.Cwd().CreateAtomic(x, o.path, 0o644)
 	if err != nil {
 		return 0, "", err
 	}

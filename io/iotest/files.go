@@ -419,3 +419,42 @@ var _ = register("FilePartialCancellation", func(t *testing.T, x io.Io) {
 		t.Fatalf("file holds %d bytes, task reported %d", len(got), total)
 	}
 })
+
+var _ = register("AtomicFileOnDevice", func(t *testing.T, x io.Io) {
+	// A device cannot be renamed over: CreateAtomic writes it in place, and the
+	// node stays what it was.
+	a, err := io.Cwd().CreateAtomic(x, "/dev/null", 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Write(x, []byte("discarded")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Commit(x); err != nil {
+		t.Fatalf("Commit on /dev/null = %v", err)
+	}
+	if fi, err := os.Stat("/dev/null"); err != nil || fi.Mode()&fs.ModeCharDevice == 0 {
+		t.Fatalf("/dev/null is no longer a character device: %v, %v", fi.Mode(), err)
+	}
+	// Errors of the device come through; abandoning removes nothing.
+	if a, err := io.Cwd().CreateAtomic(x, "/dev/full", 0o644); err == nil {
+		if _, err := a.Write(x, []byte("x")); !errors.Is(err, syscall.ENOSPC) {
+			t.Fatalf("write to /dev/full through CreateAtomic = %v, want ENOSPC", err)
+		}
+		if err := a.Close(x); err != nil {
+			t.Fatalf("abandon in place = %v", err)
+		}
+		if _, err := os.Stat("/dev/full"); err != nil {
+			t.Fatalf("/dev/full gone after abandon: %v", err)
+		}
+	}
+	// A directory is an error, not a rename target.
+	d, p := tempDir(t, x)
+	if err := d.MakeDir(x, "sub", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.CreateAtomic(x, "sub", 0); !errors.Is(err, syscall.EISDIR) {
+		t.Fatalf("CreateAtomic of a directory = %v, want EISDIR", err)
+	}
+	onlyFiles(t, p, "sub")
+})

@@ -362,12 +362,9 @@ func pipe(t *testing.T) (r, w *File) {
 	r, w = newFile(p[0], "pipe-r"), newFile(p[1], "pipe-w")
 	t.Cleanup(func() {
 		for _, f := range []*File{r, w} {
-			f.mu.Lock()
-			if !f.closed {
-				f.closed = true
+			if f.closed.CompareAndSwap(false, true) {
 				syscall.Close(f.fd)
 			}
-			f.mu.Unlock()
 		}
 	})
 	return r, w

@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"path"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	stdio "io"
@@ -221,11 +221,9 @@ func (d Dir) WriteFile(x Io, p string, data []byte, perm fs.FileMode) error {
 // File is an open file. Its methods take the Io of the calling task; a File may be
 // used by several tasks, with the usual care about the shared file position.
 type File struct {
-	fd   int
-	name string
-
-	mu     sync.Mutex // guards closed against a concurrent Close
-	closed bool
+	fd     int
+	name   string
+	closed atomic.Bool
 }
 
 func newFile(fd int, name string) *File { return &File{fd: fd, name: name} }
@@ -240,10 +238,7 @@ func (f *File) check(op string) error {
 	if f == nil {
 		return opErr(op, "", ErrInvalid)
 	}
-	f.mu.Lock()
-	closed := f.closed
-	f.mu.Unlock()
-	if closed {
+	if f.closed.Load() {
 		return opErr(op, f.name, ErrClosed)
 	}
 	return nil
@@ -397,13 +392,9 @@ func (f *File) Close(x Io) error {
 	if f == nil {
 		return opErr("close", "", ErrInvalid)
 	}
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
+	if !f.closed.CompareAndSwap(false, true) {
 		return opErr("close", f.name, ErrClosed)
 	}
-	f.closed = true
-	f.mu.Unlock()
 	return opErr("close", f.name, x.d.closeFd(x.t, f.fd))
 }
 

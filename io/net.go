@@ -2,7 +2,7 @@ package io
 
 import (
 	"net"
-	"sync"
+	"sync/atomic"
 
 	stdio "io"
 )
@@ -12,9 +12,7 @@ import (
 type Listener struct {
 	l       netListener
 	network string
-
-	mu     sync.Mutex
-	closed bool
+	closed  atomic.Bool
 }
 
 // Listen listens on address, e.g. Listen(x, "tcp", "127.0.0.1:0") or
@@ -45,31 +43,21 @@ func (l *Listener) Accept(x Io) (*Conn, error) {
 	return &Conn{c: c}, nil
 }
 
-func (l *Listener) isClosed() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.closed
-}
+func (l *Listener) isClosed() bool { return l.closed.Load() }
 
 // Close stops listening; a parked Accept returns an error wrapping ErrClosed.
 // A Unix socket's file is removed.
 func (l *Listener) Close(x Io) error {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
+	if !l.closed.CompareAndSwap(false, true) {
 		return opErr("close", l.Addr().String(), ErrClosed)
 	}
-	l.closed = true
-	l.mu.Unlock()
 	return opErr("close", l.Addr().String(), l.l.close())
 }
 
 // Conn is a stream connection. One task may read while another writes.
 type Conn struct {
-	c netConn
-
-	mu     sync.Mutex
-	closed bool
+	c      netConn
+	closed atomic.Bool
 }
 
 // Dial connects to address. It is a cancel point.
@@ -90,10 +78,7 @@ func (c *Conn) LocalAddr() net.Addr { return c.c.localAddr() }
 func (c *Conn) RemoteAddr() net.Addr { return c.c.remoteAddr() }
 
 func (c *Conn) err(op string, err error) error {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed && err != ErrCanceled {
+	if c.closed.Load() && err != ErrCanceled {
 		err = ErrClosed
 	}
 	return opErr(op, c.c.remoteAddr().String(), err)
@@ -158,13 +143,9 @@ func (c *Conn) CloseWrite(x Io) error {
 // Close closes the connection. Parked reads and writes return an error wrapping
 // ErrClosed. It is not a cancel point.
 func (c *Conn) Close(x Io) error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	if !c.closed.CompareAndSwap(false, true) {
 		return opErr("close", c.c.remoteAddr().String(), ErrClosed)
 	}
-	c.closed = true
-	c.mu.Unlock()
 	return opErr("close", c.c.remoteAddr().String(), c.c.close())
 }
 

@@ -35,7 +35,7 @@ type driver interface {
 	fsync(t *task, fd int) error
 	ftruncate(t *task, fd int, size int64) error
 	fstat(t *task, fd int) (FileInfo, error)
-	fstatat(t *task, dir int, path string) (FileInfo, error)
+	fstatat(t *task, dir int, path string, follow bool) (FileInfo, error) // follow: of a symbolic link, describe its target
 	closeFd(t *task, fd int) error
 	renameat(t *task, oldDir int, oldPath string, newDir int, newPath string) error
 	unlinkat(t *task, dir int, path string, removeDir bool) error

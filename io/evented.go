@@ -761,7 +761,10 @@ func (e *Evented) fstat(t *task, fd int) (FileInfo, error) {
 	return e.statx(t, fd, "", unix.AT_EMPTY_PATH)
 }
 
-func (e *Evented) fstatat(t *task, dir int, path string) (FileInfo, error) {
+func (e *Evented) fstatat(t *task, dir int, path string, follow bool) (FileInfo, error) {
+	if !follow {
+		return e.statx(t, dir, path, unix.AT_SYMLINK_NOFOLLOW)
+	}
 	return e.statx(t, dir, path, 0)
 }
 

@@ -28,7 +28,7 @@ func (failing) writev(*task, int, [][]byte, int64) (int, error)     { return 0, 
 func (failing) fsync(*task, int) error                              { return ErrUnsupported }
 func (failing) ftruncate(*task, int, int64) error                   { return ErrUnsupported }
 func (failing) fstat(*task, int) (FileInfo, error)                  { return FileInfo{}, ErrUnsupported }
-func (failing) fstatat(*task, int, string) (FileInfo, error)        { return FileInfo{}, ErrUnsupported }
+func (failing) fstatat(*task, int, string, bool) (FileInfo, error)  { return FileInfo{}, ErrUnsupported }
 func (failing) closeFd(*task, int) error                            { return ErrUnsupported }
 func (failing) renameat(*task, int, string, int, string) error      { return ErrUnsupported }
 func (failing) unlinkat(*task, int, string, bool) error             { return ErrUnsupported }

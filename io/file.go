@@ -171,9 +171,19 @@ func (d Dir) RemoveDir(x Io, p string) error {
 
 // Stat describes the file at p, following symbolic links.
 func (d Dir) Stat(x Io, p string) (FileInfo, error) {
-	fi, err := x.d.fstatat(x.t, d.fd, p)
+	fi, err := x.d.fstatat(x.t, d.fd, p, true)
 	if err != nil {
 		return FileInfo{}, opErr("stat", d.join(p), err)
+	}
+	return fi, nil
+}
+
+// Lstat describes the file at p without following a symbolic link: for a
+// link, Mode has fs.ModeSymlink set. Lstat(x, ".") describes d itself.
+func (d Dir) Lstat(x Io, p string) (FileInfo, error) {
+	fi, err := x.d.fstatat(x.t, d.fd, p, false)
+	if err != nil {
+		return FileInfo{}, opErr("lstat", d.join(p), err)
 	}
 	return fi, nil
 }
@@ -503,7 +513,7 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 	// Nothing can be renamed over a device, FIFO or socket without replacing
 	// the node itself (as root, /dev/full would become a regular file): such a
 	// destination is written in place.
-	if fi, err := x.d.fstatat(x.t, d.fd, p); err == nil && !fi.Mode.IsRegular() {
+	if fi, err := x.d.fstatat(x.t, d.fd, p, true); err == nil && !fi.Mode.IsRegular() {
 		if fi.IsDir() {
 			return nil, opErr("create", d.join(p), unix.EISDIR)
 		}

@@ -20,6 +20,7 @@ func TestFailingFailsEveryOperation(t *testing.T) {
 	_, checks["create"] = io.Cwd().CreateFile(x, t.TempDir()+"/f", io.CreateOptions{})
 	_, checks["open"] = io.Cwd().OpenFile(x, "/dev/null", io.ReadOnly)
 	_, checks["stat"] = io.Cwd().Stat(x, "/")
+	_, checks["lstat"] = io.Cwd().Lstat(x, "/")
 	checks["mkdir"] = io.Cwd().MakeDir(x, t.TempDir()+"/d", 0o755)
 	checks["remove"] = io.Cwd().Remove(x, "/nonexistent")
 	_, checks["listen"] = io.Listen(x, "tcp", "127.0.0.1:0")

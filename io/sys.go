@@ -145,12 +145,16 @@ func (sysDriver) fstat(t *task, fd int) (FileInfo, error) {
 	return fileInfoFromStat(&st), nil
 }
 
-func (sysDriver) fstatat(t *task, dir int, path string) (FileInfo, error) {
+func (sysDriver) fstatat(t *task, dir int, path string, follow bool) (FileInfo, error) {
 	if t.isCanceled() {
 		return FileInfo{}, ErrCanceled
 	}
+	flags := 0
+	if !follow {
+		flags = unix.AT_SYMLINK_NOFOLLOW
+	}
 	var st unix.Stat_t
-	if err := retry(func() error { return unix.Fstatat(dir, path, &st, 0) }); err != nil {
+	if err := retry(func() error { return unix.Fstatat(dir, path, &st, flags) }); err != nil {
 		return FileInfo{}, err
 	}
 	return fileInfoFromStat(&st), nil

@@ -3,9 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"vkio/io"
 )
@@ -93,27 +92,27 @@ func (r *saveRoot) save(x io.Io, p string, t dtype, data []byte) error {
 		if err != nil {
 			return err
 		}
-		if exists && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		if exists && st.Mode&fs.ModeSymlink != 0 {
 			return fmt.Errorf("%s %w", strings.Join(comps[:i+1], "/"), errSymlink)
 		}
 		if last {
-			if exists && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			if exists && st.IsDir() {
 				return fmt.Errorf("%s is a folder", p)
 			}
 			break
 		}
 		if !exists {
-			if err := d.MakeDir(x, c, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			if err := d.MakeDir(x, c, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
 			if st, exists, err = lstatIn(x, d, c); err != nil {
 				return err
 			}
-			if !exists || st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			if !exists || st.Mode&fs.ModeSymlink != 0 {
 				return fmt.Errorf("%s %w", strings.Join(comps[:i+1], "/"), errSymlink)
 			}
 		}
-		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		if !st.IsDir() {
 			return fmt.Errorf("%s is not a folder", strings.Join(comps[:i+1], "/"))
 		}
 		nd, err := d.OpenDir(x, c)
@@ -124,7 +123,7 @@ func (r *saveRoot) save(x io.Io, p string, t dtype, data []byte) error {
 			_ = d.Close(x.WithoutCancel())
 		}
 		d = nd
-		if ino, err := dirInode(x, d); err != nil || ino != st.Ino {
+		if ino, err := dirInode(x, d); err != nil || ino != st.Inode {
 			return fmt.Errorf("%s changed while it was opened (a symbolic link swapped in?)", strings.Join(comps[:i+1], "/"))
 		}
 	}
@@ -144,33 +143,21 @@ func (r *saveRoot) save(x io.Io, p string, t dtype, data []byte) error {
 	return f.Commit(x)
 }
 
-// lstatIn describes name in d without following a symbolic link. io.Dir has
-// no Lstat, so it opens d itself through the Io ("." relative to d) and asks
-// fstatat with AT_SYMLINK_NOFOLLOW relative to that descriptor.
-func lstatIn(x io.Io, d io.Dir, name string) (unix.Stat_t, bool, error) {
-	f, err := d.OpenFile(x, ".", io.ReadOnly)
-	if err != nil {
-		return unix.Stat_t{}, false, err
-	}
-	defer f.Close(x.WithoutCancel())
-	var st unix.Stat_t
-	err = unix.Fstatat(int(f.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW)
+// lstatIn describes name in d without following a symbolic link, and
+// reports whether it exists.
+func lstatIn(x io.Io, d io.Dir, name string) (io.FileInfo, bool, error) {
+	fi, err := d.Lstat(x, name)
 	switch {
 	case err == nil:
-		return st, true, nil
-	case errors.Is(err, unix.ENOENT):
-		return st, false, nil
+		return fi, true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fi, false, nil
 	}
-	return st, false, fmt.Errorf("stat %s: %w", name, err)
+	return fi, false, err
 }
 
 // dirInode returns the inode of the open directory d.
 func dirInode(x io.Io, d io.Dir) (uint64, error) {
-	f, err := d.OpenFile(x, ".", io.ReadOnly)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close(x.WithoutCancel())
-	fi, err := f.Stat(x)
+	fi, err := d.Lstat(x, ".")
 	return fi.Inode, err
 }

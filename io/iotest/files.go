@@ -458,3 +458,28 @@ var _ = register("AtomicFileOnDevice", func(t *testing.T, x io.Io) {
 	}
 	onlyFiles(t, p, "sub")
 })
+
+var _ = register("Lstat", func(t *testing.T, x io.Io) {
+	d, p := tempDir(t, x)
+	if err := d.WriteFile(x, "target", []byte("abc"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("target", filepath.Join(p, "link")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := d.Lstat(x, "link")
+	if err != nil || fi.Mode&fs.ModeSymlink == 0 {
+		t.Fatalf("Lstat(link) = %v, %v; want a symbolic link", fi.Mode, err)
+	}
+	fi, err = d.Stat(x, "link")
+	if err != nil || !fi.Mode.IsRegular() || fi.Size != 3 {
+		t.Fatalf("Stat(link) = %+v, %v; want the 3-byte target", fi, err)
+	}
+	self, err := d.Lstat(x, ".")
+	if err != nil || !self.IsDir() {
+		t.Fatalf("Lstat(.) = %+v, %v", self, err)
+	}
+	if _, err := d.Lstat(x, "missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Lstat(missing) = %v", err)
+	}
+})

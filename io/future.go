@@ -63,9 +63,9 @@ func (f *Future[T]) cancelAndWait() {
 
 // run runs fn as the future's task on the current goroutine, unlinks it from its
 // parent, and publishes the result.
-func (f *Future[T]) run(x Io, fn func(Io) (T, error), unlink func()) {
+func (f *Future[T]) run(x Io, fn func(Io) (T, error), child uint64) {
 	f.val, f.err = fn(Io{d: x.d, t: &f.task, o: x.o})
-	unlink()
+	x.t.removeChild(child)
 	close(f.done)
 }
 
@@ -79,14 +79,14 @@ func (f *Future[T]) run(x Io, fn func(Io) (T, error), unlink func()) {
 func Async[T any](x Io, fn func(Io) (T, error)) *Future[T] {
 	f := &Future[T]{done: make(chan struct{})}
 	if x.d.acquireAsync() {
-		unlink := link(x.t, &f.task)
+		child := x.t.addChild(&f.task)
 		go func() {
 			defer x.d.releaseAsync()
-			f.run(x, fn, unlink)
+			f.run(x, fn, child)
 		}()
 		return f
 	}
-	f.run(x, fn, link(x.t, &f.task))
+	f.run(x, fn, x.t.addChild(&f.task))
 	return f
 }
 
@@ -99,10 +99,10 @@ func Concurrent[T any](x Io, fn func(Io) (T, error)) (*Future[T], error) {
 		return nil, ErrConcurrencyUnavailable
 	}
 	f := &Future[T]{done: make(chan struct{})}
-	unlink := link(x.t, &f.task)
+	child := x.t.addChild(&f.task)
 	go func() {
 		defer x.d.releaseConcurrent()
-		f.run(x, fn, unlink)
+		f.run(x, fn, child)
 	}()
 	return f, nil
 }

@@ -50,18 +50,18 @@ func (g *Group) finish(err error) {
 // run inline before Async returns.
 func (g *Group) Async(x Io, fn func(Io) error) {
 	t := g.start()
-	unlink := link(x.t, t)
+	child := x.t.addChild(t)
 	if x.d.acquireAsync() {
 		go func() {
 			defer x.d.releaseAsync()
 			err := fn(Io{d: x.d, t: t, o: x.o})
-			unlink()
+			x.t.removeChild(child)
 			g.finish(err)
 		}()
 		return
 	}
 	err := fn(Io{d: x.d, t: t, o: x.o})
-	unlink()
+	x.t.removeChild(child)
 	g.finish(err)
 }
 
@@ -72,11 +72,11 @@ func (g *Group) Concurrent(x Io, fn func(Io) error) error {
 		return ErrConcurrencyUnavailable
 	}
 	t := g.start()
-	unlink := link(x.t, t)
+	child := x.t.addChild(t)
 	go func() {
 		defer x.d.releaseConcurrent()
 		err := fn(Io{d: x.d, t: t, o: x.o})
-		unlink()
+		x.t.removeChild(child)
 		g.finish(err)
 	}()
 	return nil

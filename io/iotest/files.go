@@ -49,6 +49,39 @@ func mustRead(t *testing.T, p string) []byte {
 	return b
 }
 
+// Direct I/O (O_DIRECT): aligned positional writes and reads reach the file,
+// and a misaligned buffer is refused by the kernel with EINVAL, leaving the
+// file as it was; the refusal also proves the flag reached the open.
+var _ = register("FileDirect", func(t *testing.T, x io.Io) {
+	d, p := tempDir(t, x)
+	f, err := d.CreateFile(x, "direct.bin", io.CreateOptions{Read: true, Direct: true})
+	if errors.Is(err, syscall.EINVAL) {
+		t.Skipf("the file system under %s refuses O_DIRECT: %v", p, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close(x)
+	const block = 4096
+	data := io.AlignedBuffer(16 * block)
+	copy(data, randomBytes(len(data)))
+	if n, err := f.WriteAt(x, data, 2*block); n != len(data) || err != nil {
+		t.Fatalf("aligned WriteAt = %d, %v", n, err)
+	}
+	got := io.AlignedBuffer(len(data))
+	if n, err := f.ReadAt(x, got, 2*block); n != len(data) || err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("aligned ReadAt = %d, %v (equal %v)", n, err, bytes.Equal(got, data))
+	}
+	odd := io.AlignedBuffer(2 * block)[1 : 1+block]
+	if n, err := f.WriteAt(x, odd, 0); n != 0 || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("misaligned WriteAt = %d, %v; want 0 and EINVAL", n, err)
+	}
+	want := append(make([]byte, 2*block), data...)
+	if got := mustRead(t, filepath.Join(p, "direct.bin")); !bytes.Equal(got, want) {
+		t.Fatalf("file holds %d bytes, not the %d written", len(got), len(want))
+	}
+})
+
 var _ = register("FileCreateWriteRead", func(t *testing.T, x io.Io) {
 	d, p := tempDir(t, x)
 	data := randomBytes(100_000)

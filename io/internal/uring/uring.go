@@ -62,6 +62,9 @@ const (
 
 	SQNeedWakeup uint32 = 1 << 0
 	SQCQOverflow uint32 = 1 << 1
+	// CQEventfdDisabled (IORING_CQ_EVENTFD_DISABLED) in the completion
+	// ring's flags stops the kernel from signalling the registered eventfd.
+	CQEventfdDisabled uint32 = 1 << 0
 
 	EnterGetEvents uint32 = 1 << 0
 
@@ -157,6 +160,7 @@ type Ring struct {
 	sqLocal                 uint32 // our tail, not yet necessarily published
 
 	cqHead, cqTail, cqOverflow *uint32
+	cqFlags                    *uint32 // nil before Linux 5.8 (no IORING_CQ_EVENTFD_DISABLED)
 	cqMask, cqEntries          uint32
 	cqes                       unsafe.Pointer
 
@@ -241,6 +245,9 @@ func (r *Ring) mmap(p *params) error {
 	r.cqMask = *(*uint32)(unsafe.Add(cq, p.CqOff.RingMask))
 	r.cqEntries = *(*uint32)(unsafe.Add(cq, p.CqOff.RingEntries))
 	r.cqes = unsafe.Add(cq, p.CqOff.Cqes)
+	if p.CqOff.Flags != 0 {
+		r.cqFlags = (*uint32)(unsafe.Add(cq, p.CqOff.Flags))
+	}
 	return nil
 }
 
@@ -333,6 +340,35 @@ func (r *Ring) Reap(fn func(CQE)) int {
 		}
 		atomic.StoreUint32(r.cqHead, head)
 	}
+}
+
+// CanMuteEventfd reports whether MuteEventfd works (Linux 5.8 and later).
+func (r *Ring) CanMuteEventfd() bool { return r.cqFlags != nil }
+
+// MuteEventfd stops (mute) or restarts the kernel's signals to the registered
+// eventfd. Completions posted while it is muted signal nothing: whoever unmutes
+// must look at the queue afterwards (CQReady). Without kernel support it does
+// nothing.
+func (r *Ring) MuteEventfd(mute bool) {
+	if r.cqFlags == nil {
+		return
+	}
+	for {
+		old := atomic.LoadUint32(r.cqFlags)
+		nw := old &^ CQEventfdDisabled
+		if mute {
+			nw |= CQEventfdDisabled
+		}
+		if old == nw || atomic.CompareAndSwapUint32(r.cqFlags, old, nw) {
+			return
+		}
+	}
+}
+
+// CQReady reports whether completions are waiting in the queue or in the
+// kernel's overflow list.
+func (r *Ring) CQReady() bool {
+	return atomic.LoadUint32(r.cqHead) != atomic.LoadUint32(r.cqTail) || r.CQOverflowPending()
 }
 
 // RegisterEventfd makes the kernel signal the eventfd efd on every completion.

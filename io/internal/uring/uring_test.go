@@ -106,3 +106,55 @@ func TestProbe(t *testing.T) {
 	}
 	t.Logf("IORING_OP_FTRUNCATE supported: %v", supported(OpFtruncate))
 }
+
+// A muted eventfd hears nothing of the completions posted meanwhile, which
+// CQReady still reports; unmuted, the next completion signals it again.
+func TestMuteEventfd(t *testing.T) {
+	r := newRing(t, 4)
+	if !r.CanMuteEventfd() {
+		t.Skip("kernel lacks IORING_CQ_EVENTFD_DISABLED")
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(efd)
+	if err := r.RegisterEventfd(efd); err != nil {
+		t.Fatal(err)
+	}
+	signals := func() uint64 {
+		var b [8]byte
+		if _, err := unix.Read(efd, b[:]); err == unix.EAGAIN {
+			return 0
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return uint64(b[0]) | uint64(b[1])<<8
+	}
+	nop := func() {
+		sqe := r.GetSQE()
+		sqe.Opcode = OpNop
+		r.Publish()
+		if _, err := r.Enter(1, 1, EnterGetEvents); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.MuteEventfd(true)
+	r.MuteEventfd(true) // idempotent
+	nop()
+	if n := signals(); n != 0 {
+		t.Fatalf("muted eventfd signalled %d times", n)
+	}
+	if !r.CQReady() {
+		t.Fatal("CQReady = false with a completion in the queue")
+	}
+	if r.Reap(func(CQE) {}) != 1 || r.CQReady() {
+		t.Fatal("reaping the muted completion failed")
+	}
+	r.MuteEventfd(false)
+	nop()
+	if n := signals(); n == 0 {
+		t.Fatal("unmuted eventfd was not signalled")
+	}
+	r.Reap(func(CQE) {})
+}

@@ -50,12 +50,18 @@ func (c *Completion) Span(from, to string) (time.Duration, bool) {
 // its waiter gave up (cancel, timeout): only then are its batch and buffers
 // released. The Completion handed to the waiter is allocated with it (one
 // allocation per submission instead of two).
+//
+// A submission made by Run under a Blocking Io has no promise: its result is
+// left in res and err for the goroutine that waits inline (see result).
 type pending struct {
 	value     uint64
 	batch     *Batch
-	promise   *io.Promise[*Completion]
-	settled   atomic.Bool // the promise has been claimed (by anyone)
-	expired   bool        // resolved with ErrTimeout already (completion goroutine only)
+	promise   *io.Promise[*Completion] // nil: an inline Run
+	settled   atomic.Bool              // the result has been claimed (by anyone)
+	delivered atomic.Bool              // an inline Run's res and err are set
+	res       *Completion
+	err       error
+	expired   bool // resolved with ErrTimeout already (completion goroutine only)
 	deadline  time.Time
 	submitted time.Time
 	release   func(ok bool) // run after the GPU finished; ok: results are wanted
@@ -64,10 +70,30 @@ type pending struct {
 
 func (p *pending) resolve(c *Completion, err error) bool {
 	if p.settled.CompareAndSwap(false, true) {
-		p.promise.Resolve(c, err)
+		p.deliver(c, err)
 		return true
 	}
 	return false
+}
+
+// deliver hands the result to the waiter; the caller has claimed it.
+func (p *pending) deliver(c *Completion, err error) {
+	if p.promise != nil {
+		p.promise.Resolve(c, err)
+		return
+	}
+	p.res, p.err = c, err
+	p.delivered.Store(true)
+}
+
+// result returns an inline Run's result once waitInline has returned: by then
+// it has been claimed, by the waiter itself or by a goroutine that found the
+// device lost, which sets it a moment later.
+func (p *pending) result() (*Completion, error) {
+	for !p.delivered.Load() {
+		runtime.Gosched()
+	}
+	return p.res, p.err
 }
 
 // cancel is registered with the promise (async submissions): a canceled
@@ -93,9 +119,19 @@ func (d *Device) Submit(x io.Io, batch *Batch) *io.Future[*Completion] {
 	return d.submit(x, batch, nil)
 }
 
-// Run submits batch and awaits it: Submit(x, batch).Await(x).
+// Run submits batch and awaits it: Submit(x, batch).Await(x). Under a
+// Blocking Io it makes no future: the calling goroutine submits, waits
+// inline and takes the result (one allocation per call, the Completion).
 func (d *Device) Run(x io.Io, batch *Batch) (*Completion, error) {
-	return d.Submit(x, batch).Await(x)
+	if x.Kind() != io.KindBlocking {
+		return d.Submit(x, batch).Await(x)
+	}
+	p, err := d.enqueue(x, batch, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	d.waitInline(x, p)
+	return p.result()
 }
 
 func (d *Device) checkOpen(op string) error {
@@ -115,30 +151,46 @@ func (d *Device) openLocked(op string) error {
 	return nil
 }
 
-// failSubmit resolves pr with err after running release (if any).
-func failSubmit(pr *io.Promise[*Completion], release func(ok bool), err error) *io.Future[*Completion] {
-	if release != nil {
-		release(false)
+// submit is the hot path of every submission made through a future. Per
+// call it allocates the promise (and its channel, inside package io) and one
+// pending record that also holds the Completion; the Threaded path adds the
+// cancel callback.
+func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Completion] {
+	pr := io.NewPromise[*Completion]()
+	p, err := d.enqueue(x, b, release, pr)
+	if err != nil {
+		pr.Resolve(nil, err)
+		return pr.Future()
 	}
-	pr.Resolve(nil, err)
+	if x.Kind() != io.KindBlocking {
+		pr.OnCancel(p.cancel)
+		return pr.Future()
+	}
+	d.waitInline(x, p)
 	return pr.Future()
 }
 
-// submit is the hot path of every submission. Per call it allocates the
-// promise (and its channel, inside package io) and one pending record that
-// also holds the Completion; the Threaded path adds the cancel callback.
-func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Completion] {
+// enqueue checks and submits b and returns its pending record, tracked by
+// the device (and, under Threaded and Evented Ios, by its completion
+// goroutine). pr is the record's promise; nil for an inline Run. On an error
+// nothing was submitted and release (if any) has run.
+func (d *Device) enqueue(x io.Io, b *Batch, release func(ok bool), pr *io.Promise[*Completion]) (*pending, error) {
 	const op = "submit"
-	pr := io.NewPromise[*Completion]()
+	fail := func(err error) (*pending, error) {
+		if release != nil {
+			release(false)
+		}
+		return nil, err
+	}
 	kind := x.Kind()
 	if kind == io.KindFailing {
-		return failSubmit(pr, release, &Error{Op: op, Detail: "the Failing Io fails every operation", Err: io.ErrUnsupported})
+		return fail(&Error{Op: op, Detail: "the Failing Io fails every operation", Err: io.ErrUnsupported})
 	}
 	if x.Canceled() {
-		return failSubmit(pr, release, canceled(op))
+		return fail(canceled(op))
 	}
 	if b == nil || b.d != d {
-		return failSubmit(pr, release, errf(op, ErrInvalid, "batch is nil or belongs to another device"))
+		return fail(errf(op, ErrInvalid, "batch is nil or belongs to another device"))
 	}
 	async := kind != io.KindBlocking
 	// Leftovers of canceled or timed-out blocking waits are reaped here;
@@ -148,7 +200,7 @@ func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Co
 	reap := err == nil && !d.running && len(d.pending) > 0
 	d.mu.Unlock()
 	if err != nil {
-		return failSubmit(pr, release, err)
+		return fail(err)
 	}
 	if reap {
 		d.reapDone()
@@ -164,20 +216,20 @@ func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Co
 	switch {
 	case b.closed:
 		b.mu.Unlock()
-		return failSubmit(pr, release, errf(op, ErrClosed, "batch is closed"))
+		return fail(errf(op, ErrClosed, "batch is closed"))
 	case b.inflight:
 		b.mu.Unlock()
-		return failSubmit(pr, release, errf(op, ErrBusy, "the batch's previous submission is still running"))
+		return fail(errf(op, ErrBusy, "the batch's previous submission is still running"))
 	}
 	for _, buf := range b.bufs {
 		if buf.closed.Load() {
 			b.mu.Unlock()
-			return failSubmit(pr, release, errf(op, ErrClosed, "a buffer of the batch is closed"))
+			return fail(errf(op, ErrClosed, "a buffer of the batch is closed"))
 		}
 	}
 	if err := b.record(); err != nil {
 		b.mu.Unlock()
-		return failSubmit(pr, release, err)
+		return fail(err)
 	}
 	b.inflight = true
 	cmds := b.cmds
@@ -209,7 +261,7 @@ func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Co
 		if errors.Is(err, ErrDeviceLost) {
 			d.markLost(err)
 		}
-		return failSubmit(pr, release, err)
+		return fail(err)
 	}
 	p.value = v
 	p.submitted = submitted
@@ -221,13 +273,7 @@ func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Co
 	}
 	d.mu.Unlock()
 	d.vd.QueueMu.Unlock()
-
-	if async {
-		pr.OnCancel(p.cancel)
-		return pr.Future()
-	}
-	d.waitInline(x, p)
-	return pr.Future()
+	return p, nil
 }
 
 // undoSubmit releases what a submission that never reached the queue took.
@@ -385,7 +431,7 @@ func (d *Device) finish(p *pending, gpuOK bool) {
 		if err != nil {
 			c = nil
 		}
-		p.promise.Resolve(c, err)
+		p.deliver(c, err)
 	}
 }
 

@@ -23,6 +23,10 @@ func (f *Future[T]) Await(x Io) (T, error) {
 	select {
 	case <-f.done:
 	default:
+		if x.t == nil { // the root task is never canceled: a plain receive
+			<-f.done
+			break
+		}
 		select {
 		case <-f.done:
 		case <-x.t.doneCh():
@@ -141,7 +145,7 @@ func (p *Promise[T]) Resolve(v T, err error) bool {
 // waits for the future to be resolved, so fn should make that happen promptly —
 // typically by resolving with an error wrapping ErrCanceled while the producer
 // goes on tracking the underlying work.
-func (p *Promise[T]) OnCancel(fn func()) { p.f.task.onCancel(fn) }
+func (p *Promise[T]) OnCancel(fn func()) { p.f.task.setHook(fn) }
 
 // Canceled reports whether the consumer has requested cancellation.
 func (p *Promise[T]) Canceled() bool { return p.f.task.isCanceled() }

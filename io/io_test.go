@@ -3,6 +3,7 @@ package io_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,19 @@ func TestPromise(t *testing.T) {
 	defer stop()
 	if _, err := p3.Future().Await(y); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Await under a canceled task = %v", err)
+	}
+	// Every OnCancel callback runs once, in order, however many there are;
+	// one registered after the cancellation runs at once.
+	p4 := io.NewPromise[int]()
+	var calls []int
+	p4.OnCancel(func() { calls = append(calls, 1) })
+	p4.OnCancel(func() { calls = append(calls, 2) })
+	p4.OnCancel(func() { calls = append(calls, 3); p4.Resolve(0, io.ErrCanceled) })
+	p4.Future().Cancel(x)
+	p4.Future().Cancel(x)
+	p4.OnCancel(func() { calls = append(calls, 4) })
+	if fmt.Sprint(calls) != "[1 2 3 4]" {
+		t.Fatalf("OnCancel callbacks ran as %v, want [1 2 3 4]", calls)
 	}
 }
 

@@ -14,6 +14,7 @@ type task struct {
 	mu     sync.Mutex
 	done   chan struct{} // made on first use; closed when canceled
 	cbs    []cancelCallback
+	hook   func() // Promise.OnCancel's callback: run before cbs, without a slice or a stop function
 	nextID uint64
 	firing sync.WaitGroup // held while cancel runs callbacks
 }
@@ -60,12 +61,15 @@ func (t *task) cancel() {
 	} else {
 		t.done = closedChan
 	}
-	cbs := t.cbs
-	t.cbs = nil
+	cbs, hook := t.cbs, t.hook
+	t.cbs, t.hook = nil, nil
 	if len(cbs) > 0 {
 		t.firing.Add(1)
 	}
 	t.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	if len(cbs) > 0 {
 		defer t.firing.Done()
 		for _, cb := range cbs {
@@ -109,6 +113,25 @@ func (t *task) onCancel(fn func()) (stop func() bool) {
 		t.firing.Wait()
 		return false
 	}
+}
+
+// setHook arranges for fn to run when t is canceled (at once if it already
+// is), like onCancel but for a callback that is never withdrawn: it takes t's
+// one hook slot when free, so the common case allocates nothing.
+func (t *task) setHook(fn func()) {
+	t.mu.Lock()
+	if t.canceled.Load() {
+		t.mu.Unlock()
+		fn()
+		return
+	}
+	if t.hook == nil {
+		t.hook = fn
+	} else {
+		t.nextID++
+		t.cbs = append(t.cbs, cancelCallback{id: t.nextID, fn: fn})
+	}
+	t.mu.Unlock()
 }
 
 // addChild makes a cancellation of t cancel child too, until removeChild(id)

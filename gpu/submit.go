@@ -286,14 +286,23 @@ func (d *Device) undoSubmit(b *Batch) {
 	b.mu.Unlock()
 }
 
-// waitSlice bounds each blocking wait so cancellation and timeouts are
-// noticed promptly.
+// waitSlice bounds each blocking wait of a task that can be canceled, so
+// that its cancellation is noticed promptly.
 const waitSlice = 20 * time.Millisecond
 
-// waitInline waits for p on the calling goroutine (Blocking Io).
+// waitInline waits for p on the calling goroutine (Blocking Io). A task that
+// can be canceled waits in slices of waitSlice, looking for its cancellation
+// between them; the root task, which nothing cancels, waits in one call
+// without a timeout (as a plain C program does: a driver's timed wait arms a
+// timer, which costs measurably on lavapipe in a VM). A deadline
+// (Options.WaitTimeout) bounds either.
 func (d *Device) waitInline(x io.Io, p *pending) {
+	slice := waitSlice
+	if !x.Cancelable() {
+		slice = vkx.Forever
+	}
 	for {
-		timeout := waitSlice
+		timeout := slice
 		if !p.deadline.IsZero() {
 			if left := time.Until(p.deadline); left < timeout {
 				timeout = max(left, 0)
@@ -471,9 +480,13 @@ func (d *Device) completer() {
 		value, deadline, expired := front.value, front.deadline, front.expired
 		d.mu.Unlock()
 
-		timeout := 100 * time.Millisecond
+		// Nothing but the front's completion (or its deadline) needs this
+		// wait to end: a canceled waiter is resolved through its promise,
+		// and Close waits for the pending work to finish anyway. So, like a
+		// plain C program, wait without a timeout unless there is a deadline.
+		timeout := vkx.Forever
 		if !deadline.IsZero() && !expired {
-			timeout = min(timeout, max(time.Until(deadline), 0))
+			timeout = max(time.Until(deadline), 0)
 		}
 		done, err := d.vd.WaitCounter(value, timeout)
 		ce, _ := err.(*vkx.CallError) // vkx returns its errors unwrapped

@@ -74,6 +74,12 @@ func (x Io) String() string { return string(x.d.kind()) }
 // Canceled reports whether cancellation of the current task has been requested.
 func (x Io) Canceled() bool { return x.t.isCanceled() }
 
+// Cancelable reports whether the current task can ever be canceled: false
+// only for the root task of an implementation's Io (Backend.Io), which
+// nothing cancels. A wait that need not watch for cancellation can then
+// block without polling.
+func (x Io) Cancelable() bool { return x.t != nil }
+
 // CheckCancel returns an error wrapping ErrCanceled if cancellation of the current
 // task has been requested, and nil otherwise. It is the explicit cancel point for
 // long CPU loops.

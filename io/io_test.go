@@ -114,3 +114,21 @@ func TestErrorFormat(t *testing.T) {
 		t.Fatal("ErrCanceled does not match context.Canceled")
 	}
 }
+
+func TestCancelable(t *testing.T) {
+	for _, be := range []io.Backend{io.NewBlocking(), io.NewThreaded(io.ThreadedOptions{})} {
+		x := be.Io()
+		if x.Cancelable() {
+			t.Errorf("%s: the root Io reports Cancelable", be.Kind())
+		}
+		y, cancel := x.WithCancel()
+		if !y.Cancelable() {
+			t.Errorf("%s: a WithCancel task reports not Cancelable", be.Kind())
+		}
+		cancel()
+		inner, _ := io.Async(x, func(z io.Io) (bool, error) { return z.Cancelable(), nil }).Await(x)
+		if !inner {
+			t.Errorf("%s: an Async task reports not Cancelable", be.Kind())
+		}
+	}
+}

@@ -59,20 +59,10 @@ func BenchmarkEventedWrite4K(b *testing.B) {
 				b.SetBytes(writes * size)
 				before := statsOf(be)
 				for b.Loop() {
-					var wg sync.WaitGroup
-					for w := range tasks {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							for i := w; i < writes; i += tasks {
-								if _, err := f.WriteAt(x, data, int64(i)*size%span); err != nil {
-									b.Error(err)
-									return
-								}
-							}
-						}()
-					}
-					wg.Wait()
+					io.SpreadWrites(b, writes, tasks, func(_, i int) error {
+						_, err := f.WriteAt(x, data, int64(i)*size%span)
+						return err
+					})
 				}
 				reportRing(b, be, before)
 			})
@@ -109,25 +99,17 @@ func BenchmarkEventedWrite4KDirect(b *testing.B) {
 				defer f.Close(x)
 				b.SetBytes(writes * size)
 				before := statsOf(be)
+				bufs := make([][]byte, tasks) // direct I/O wants aligned buffers
+				for w := range bufs {
+					bufs[w] = io.AlignedBuffer(size)
+				}
 				for b.Loop() {
-					var wg sync.WaitGroup
-					for w := range tasks {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							data := io.AlignedBuffer(size)
-							for i := w; i < writes; i += tasks {
-								// Offsets scattered over the file (a stride coprime
-								// to its 16,384 blocks), so the disk sees random writes.
-								off := int64(i) * 7919 % (span / size) * size
-								if _, err := f.WriteAt(x, data, off); err != nil {
-									b.Error(err)
-									return
-								}
-							}
-						}()
-					}
-					wg.Wait()
+					io.SpreadWrites(b, writes, tasks, func(w, i int) error {
+						// Offsets scattered over the file (a stride coprime to
+						// its 16,384 blocks), so the disk sees random writes.
+						_, err := f.WriteAt(x, bufs[w], int64(i)*7919%(span/size)*size)
+						return err
+					})
 				}
 				reportRing(b, be, before)
 			})

@@ -33,17 +33,10 @@ func BenchmarkEventedModes(b *testing.B) {
 				data := make([]byte, 4096)
 				b.SetBytes(writes * 4096)
 				for b.Loop() {
-					var wg sync.WaitGroup
-					for w := range tasks {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							for i := w; i < writes; i += tasks {
-								f.WriteAt(x, data, int64(i%4096)*4096)
-							}
-						}()
-					}
-					wg.Wait()
+					SpreadWrites(b, writes, tasks, func(_, i int) error {
+						_, err := f.WriteAt(x, data, int64(i%4096)*4096)
+						return err
+					})
 				}
 			})
 		}
@@ -63,4 +56,25 @@ func BenchmarkEventedModes(b *testing.B) {
 		}
 		e.Close()
 	}
+}
+
+// SpreadWrites runs write(w, i) for i in [0, writes), spread over tasks
+// goroutines (w is the goroutine's index), and waits for them all. The first
+// error stops that goroutine and fails the benchmark. (Exported for the
+// external test package's benchmarks: this file is compiled into tests only.)
+func SpreadWrites(b *testing.B, writes, tasks int, write func(w, i int) error) {
+	var wg sync.WaitGroup
+	for w := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < writes; i += tasks {
+				if err := write(w, i); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -44,15 +44,13 @@ int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns
 	LOAD(GetSemaphoreCounterValue);
 	LOAD(CreateSemaphore);
 	LOAD(DestroySemaphore);
-	LOAD(WaitForFences);
-	LOAD(ResetFences);
 	LOAD(GetQueryPoolResults);
 #undef LOAD
 	if (calibrated) {
 		f->GetCalibratedTimestampsEXT = (PFN_vkGetCalibratedTimestampsEXT)gdpa(device, "vkGetCalibratedTimestampsEXT");
 	}
 	return f->QueueSubmit && f->WaitSemaphores && f->GetSemaphoreCounterValue && f->CreateSemaphore &&
-	       f->DestroySemaphore && f->WaitForFences && f->ResetFences && f->GetQueryPoolResults;
+	       f->DestroySemaphore && f->GetQueryPoolResults;
 }
 
 int vkio_timeline_supported(VkInstance instance, VkPhysicalDevice pd) {
@@ -178,15 +176,6 @@ vkio_counter_result vkio_read_counter(uintptr_t fns, uint64_t sem) {
 	vkio_counter_result res = {0};
 	res.r = f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem, &res.value);
 	return res;
-}
-
-VkResult vkio_wait_fences(vkio_fns *f, uint32_t n, const uint64_t *fences, int all, uint64_t timeout_ns) {
-	return f->WaitForFences(f->device, n, (const VkFence *)fences, all ? VK_TRUE : VK_FALSE, timeout_ns);
-}
-
-VkResult vkio_reset_fence(vkio_fns *f, uint64_t fence) {
-	VkFence fe = (VkFence)fence;
-	return f->ResetFences(f->device, 1, &fe);
 }
 
 VkResult vkio_query_results(vkio_fns *f, uint64_t pool, uint32_t first, uint32_t n, uint64_t *out, int wait) {

@@ -20,8 +20,6 @@ typedef struct vkio_fns {
 	PFN_vkGetSemaphoreCounterValue GetSemaphoreCounterValue;
 	PFN_vkCreateSemaphore CreateSemaphore;
 	PFN_vkDestroySemaphore DestroySemaphore;
-	PFN_vkWaitForFences WaitForFences;
-	PFN_vkResetFences ResetFences;
 	PFN_vkGetQueryPoolResults GetQueryPoolResults;
 	PFN_vkGetCalibratedTimestampsEXT GetCalibratedTimestampsEXT;
 } vkio_fns;
@@ -70,8 +68,6 @@ typedef struct vkio_counter_result {
 vkio_counter_result vkio_wait_counter(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns);
 // vkio_read_counter reads the counter.
 vkio_counter_result vkio_read_counter(uintptr_t fns, uint64_t sem);
-VkResult vkio_wait_fences(vkio_fns *f, uint32_t n, const uint64_t *fences, int all, uint64_t timeout_ns);
-VkResult vkio_reset_fence(vkio_fns *f, uint64_t fence);
 VkResult vkio_query_results(vkio_fns *f, uint64_t pool, uint32_t first, uint32_t n, uint64_t *out, int wait);
 
 // vkio_calibrate reads the device timestamp and CLOCK_MONOTONIC together.

@@ -370,6 +370,23 @@ static VkResult ensure_staging(vkio_wsi *w, uint32_t sw, uint32_t sh, VkFormat f
 
 static const VkImageSubresourceRange color_range = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
 
+// image_barrier is a layout transition of img's one colour level and layer,
+// with no queue-family transfer.
+static VkImageMemoryBarrier image_barrier(VkImage img, VkAccessFlags src, VkAccessFlags dst, VkImageLayout from,
+	VkImageLayout to) {
+	return (VkImageMemoryBarrier){
+		.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+		.srcAccessMask = src,
+		.dstAccessMask = dst,
+		.oldLayout = from,
+		.newLayout = to,
+		.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+		.image = img,
+		.subresourceRange = color_range,
+	};
+}
+
 VkResult vkio_wsi_prepare(vkio_wsi *w, uint64_t srcbuf, uint32_t sw, uint32_t sh, VkFormat fmt, uint64_t timeout_ns,
 	uint32_t *index, const char **what) {
 	*what = "vkAcquireNextImageKHR";
@@ -410,28 +427,10 @@ VkResult vkio_wsi_prepare(vkio_wsi *w, uint64_t srcbuf, uint32_t sw, uint32_t sh
 		.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT,
 	};
 	VkImageMemoryBarrier to_dst[2] = {
-		{
-			.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
-			.srcAccessMask = 0,
-			.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-			.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,
-			.newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-			.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-			.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-			.image = w->src,
-			.subresourceRange = color_range,
-		},
-		{
-			.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
-			.srcAccessMask = 0,
-			.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-			.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED,
-			.newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-			.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-			.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-			.image = img,
-			.subresourceRange = color_range,
-		},
+		image_barrier(w->src, 0, VK_ACCESS_TRANSFER_WRITE_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
+			VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL),
+		image_barrier(img, 0, VK_ACCESS_TRANSFER_WRITE_BIT, VK_IMAGE_LAYOUT_UNDEFINED,
+			VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL),
 	};
 	w->CmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
 		VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 2, to_dst);
@@ -443,17 +442,8 @@ VkResult vkio_wsi_prepare(vkio_wsi *w, uint64_t srcbuf, uint32_t sw, uint32_t sh
 	};
 	w->CmdCopyBufferToImage(cb, (VkBuffer)srcbuf, w->src, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
 	// 3. Staging image to transfer-src.
-	VkImageMemoryBarrier to_src = {
-		.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
-		.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-		.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT,
-		.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-		.newLayout = VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
-		.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-		.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-		.image = w->src,
-		.subresourceRange = color_range,
-	};
+	VkImageMemoryBarrier to_src = image_barrier(w->src, VK_ACCESS_TRANSFER_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT,
+		VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
 	w->CmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, NULL, 0, NULL, 1,
 		&to_src);
 	// 4. Blit: converts the format (RGBA -> BGRA) and scales to the extent.
@@ -474,17 +464,8 @@ VkResult vkio_wsi_prepare(vkio_wsi *w, uint64_t srcbuf, uint32_t sw, uint32_t sh
 	w->CmdBlitImage(cb, w->src, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, img, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1,
 		&blit, filter);
 	// 5. Swapchain image to the present layout.
-	VkImageMemoryBarrier to_present = {
-		.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
-		.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-		.dstAccessMask = 0,
-		.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-		.newLayout = VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
-		.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-		.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-		.image = img,
-		.subresourceRange = color_range,
-	};
+	VkImageMemoryBarrier to_present = image_barrier(img, VK_ACCESS_TRANSFER_WRITE_BIT, 0,
+		VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR);
 	w->CmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0, 0, NULL, 0,
 		NULL, 1, &to_present);
 	*what = "vkEndCommandBuffer";

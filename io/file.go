@@ -48,11 +48,12 @@ func (d Dir) join(p string) string {
 
 // OpenDir opens the directory at p.
 func (d Dir) OpenDir(x Io, p string) (Dir, error) {
+	name := d.join(p)
 	fd, err := x.d.openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
-		return Dir{}, opErr("open dir", d.join(p), err)
+		return Dir{}, opErr("open dir", name, err)
 	}
-	return Dir{fd: fd, name: d.join(p)}, nil
+	return Dir{fd: fd, name: name}, nil
 }
 
 // Close closes a directory opened with OpenDir; on Cwd it does nothing.
@@ -100,13 +101,14 @@ func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
 	if perm == 0 {
 		perm = 0o666
 	}
+	name := d.join(p)
 	start := x.start()
 	fd, err := x.d.openat(x.t, d.fd, p, flags, perm)
-	x.observe(start, "file", "create", d.join(p), 0, err)
+	x.observe(start, "file", "create", name, 0, err)
 	if err != nil {
-		return nil, opErr("create", d.join(p), err)
+		return nil, opErr("create", name, err)
 	}
-	return newFile(fd, d.join(p)), nil
+	return newFile(fd, name), nil
 }
 
 // OpenMode says how OpenFile opens a file.
@@ -121,6 +123,7 @@ const (
 
 // OpenFile opens the existing file at p.
 func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
+	name := d.join(p)
 	var flags int
 	switch mode {
 	case ReadOnly:
@@ -130,20 +133,23 @@ func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 	case ReadWrite:
 		flags = unix.O_RDWR
 	default:
-		return nil, opErr("open", d.join(p), fmt.Errorf("%w: open mode %d", ErrInvalid, mode))
+		return nil, opErr("open", name, fmt.Errorf("%w: open mode %d", ErrInvalid, mode))
 	}
 	start := x.start()
 	fd, err := x.d.openat(x.t, d.fd, p, flags, 0)
-	x.observe(start, "file", "open", d.join(p), 0, err)
+	x.observe(start, "file", "open", name, 0, err)
 	if err != nil {
-		return nil, opErr("open", d.join(p), err)
+		return nil, opErr("open", name, err)
 	}
-	return newFile(fd, d.join(p)), nil
+	return newFile(fd, name), nil
 }
 
 // MakeDir creates the directory p.
 func (d Dir) MakeDir(x Io, p string, perm fs.FileMode) error {
-	return opErr("mkdir", d.join(p), x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm())))
+	if err := x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm())); err != nil {
+		return opErr("mkdir", d.join(p), err)
+	}
+	return nil
 }
 
 // MakePath creates the directory p and any missing parents, like os.MkdirAll.
@@ -160,7 +166,7 @@ func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
 		}
 	}
 	err := x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm()))
-	if err == unix.EEXIST {
+	if err == nil || err == unix.EEXIST {
 		return nil
 	}
 	return opErr("mkdir", d.join(p), err)
@@ -168,17 +174,26 @@ func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
 
 // Rename moves oldPath in d to newPath in newDir, replacing what is there.
 func (d Dir) Rename(x Io, oldPath string, newDir Dir, newPath string) error {
-	return opErr("rename", d.join(oldPath), x.d.renameat(x.t, d.fd, oldPath, newDir.fd, newPath))
+	if err := x.d.renameat(x.t, d.fd, oldPath, newDir.fd, newPath); err != nil {
+		return opErr("rename", d.join(oldPath), err)
+	}
+	return nil
 }
 
 // Remove removes the file p (not a directory; see RemoveDir).
 func (d Dir) Remove(x Io, p string) error {
-	return opErr("remove", d.join(p), x.d.unlinkat(x.t, d.fd, p, false))
+	if err := x.d.unlinkat(x.t, d.fd, p, false); err != nil {
+		return opErr("remove", d.join(p), err)
+	}
+	return nil
 }
 
 // RemoveDir removes the empty directory p.
 func (d Dir) RemoveDir(x Io, p string) error {
-	return opErr("remove dir", d.join(p), x.d.unlinkat(x.t, d.fd, p, true))
+	if err := x.d.unlinkat(x.t, d.fd, p, true); err != nil {
+		return opErr("remove dir", d.join(p), err)
+	}
+	return nil
 }
 
 // Stat describes the file at p, following symbolic links.
@@ -469,12 +484,7 @@ func (s *fileSource) ReadVec(r *Reader, data [][]byte) (int, error) {
 	if err := s.f.check("read"); err != nil {
 		return 0, err
 	}
-	bufs := data[:0:0]
-	for _, b := range data {
-		if len(b) > 0 {
-			bufs = append(bufs, b)
-		}
-	}
+	bufs := nonEmpty(data)
 	if len(bufs) == 0 {
 		return 0, nil
 	}
@@ -488,6 +498,23 @@ func (s *fileSource) ReadVec(r *Reader, data [][]byte) (int, error) {
 		return 0, stdio.EOF
 	}
 	return n, nil
+}
+
+// nonEmpty returns data without its empty slices: data itself when it has
+// none (a Reader never passes one), so the common case allocates nothing.
+func nonEmpty(data [][]byte) [][]byte {
+	for i, b := range data {
+		if len(b) == 0 {
+			bufs := append(make([][]byte, 0, len(data)-1), data[:i]...)
+			for _, b := range data[i+1:] {
+				if len(b) > 0 {
+					bufs = append(bufs, b)
+				}
+			}
+			return bufs
+		}
+	}
+	return data
 }
 
 // AtomicFile is a file being written in place of another: its contents go to a
@@ -506,6 +533,7 @@ type AtomicFile struct {
 	*File
 	dir       Dir
 	dest, tmp string // tmp is "" when writing in place (see CreateAtomic)
+	destName  string // dir.join(dest), for Name, observers and errors
 	done      bool   // committed or abandoned
 }
 
@@ -518,43 +546,45 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 	if perm == 0 {
 		perm = 0o666
 	}
+	name := d.join(p)
 	dirPart, base := path.Split(p)
 	if base == "" || base == "." || base == ".." {
-		return nil, opErr("create", d.join(p), fmt.Errorf("%w: not a file name", ErrInvalid))
+		return nil, opErr("create", name, fmt.Errorf("%w: not a file name", ErrInvalid))
 	}
 	// Nothing can be renamed over a device, FIFO or socket without replacing
 	// the node itself (as root, /dev/full would become a regular file): such a
 	// destination is written in place.
 	if fi, err := x.d.fstatat(x.t, d.fd, p, true); err == nil && !fi.Mode.IsRegular() {
 		if fi.IsDir() {
-			return nil, opErr("create", d.join(p), unix.EISDIR)
+			return nil, opErr("create", name, unix.EISDIR)
 		}
 		start := x.start()
 		fd, err := x.d.openat(x.t, d.fd, p, unix.O_WRONLY, 0)
-		x.observe(start, "file", "open", d.join(p), 0, err)
+		x.observe(start, "file", "open", name, 0, err)
 		if err != nil {
-			return nil, opErr("create", d.join(p), err)
+			return nil, opErr("create", name, err)
 		}
-		return &AtomicFile{File: newFile(fd, d.join(p)), dir: d, dest: p}, nil
+		return &AtomicFile{File: newFile(fd, name), dir: d, dest: p, destName: name}, nil
 	}
 	for range 8 {
 		tmp := dirPart + fmt.Sprintf(".%s.%016x.tmp", base, rand.Uint64())
 		start := x.start()
 		fd, err := x.d.openat(x.t, d.fd, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, uint32(perm.Perm()))
-		x.observe(start, "file", "create", d.join(tmp), 0, err)
+		tmpName := d.join(tmp)
+		x.observe(start, "file", "create", tmpName, 0, err)
 		if err == unix.EEXIST {
 			continue
 		}
 		if err != nil {
-			return nil, opErr("create", d.join(p), err)
+			return nil, opErr("create", name, err)
 		}
-		return &AtomicFile{File: newFile(fd, d.join(tmp)), dir: d, dest: p, tmp: tmp}, nil
+		return &AtomicFile{File: newFile(fd, tmpName), dir: d, dest: p, tmp: tmp, destName: name}, nil
 	}
-	return nil, opErr("create", d.join(p), unix.EEXIST)
+	return nil, opErr("create", name, unix.EEXIST)
 }
 
 // Name returns the final path, where Commit puts the file.
-func (a *AtomicFile) Name() string { return a.dir.join(a.dest) }
+func (a *AtomicFile) Name() string { return a.destName }
 
 // Commit makes the written contents appear under the final name. After a failed
 // Commit (a cancellation included) nothing has changed: the old file, if any, is
@@ -612,15 +642,16 @@ func (a *AtomicFile) abandon(x Io) error {
 }
 
 func syncDir(x Io, d Dir, p string) error {
+	name := d.join(p)
 	fd, err := x.d.openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
-		return opErr("sync dir", d.join(p), err)
+		return opErr("sync dir", name, err)
 	}
 	start := x.start()
 	err = x.d.fsync(x.t, fd)
-	x.observe(start, "file", "sync dir", d.join(p), 0, err)
+	x.observe(start, "file", "sync dir", name, 0, err)
 	_ = x.d.closeFd(x.t, fd)
-	return opErr("sync dir", d.join(p), err)
+	return opErr("sync dir", name, err)
 }
 
 // AlignedBuffer returns a zeroed buffer of n bytes whose first byte is aligned

@@ -12,6 +12,7 @@ import (
 type Listener struct {
 	l       netListener
 	network string
+	name    string // the bound address, for observers and errors
 	closed  atomic.Bool
 }
 
@@ -22,7 +23,7 @@ func Listen(x Io, network, address string) (*Listener, error) {
 	if err != nil {
 		return nil, opErr("listen", network+" "+address, err)
 	}
-	return &Listener{l: l, network: network}, nil
+	return &Listener{l: l, network: network, name: addrString(l.addr())}, nil
 }
 
 // Addr returns the address the listener is bound to (with the port chosen when
@@ -33,14 +34,14 @@ func (l *Listener) Addr() net.Addr { return l.l.addr() }
 func (l *Listener) Accept(x Io) (*Conn, error) {
 	start := x.start()
 	c, err := l.l.accept(x.t)
-	x.observe(start, "net", "accept", l.Addr().String(), 0, err)
+	x.observe(start, "net", "accept", l.name, 0, err)
 	if err != nil {
 		if l.isClosed() {
 			err = ErrClosed
 		}
-		return nil, opErr("accept", l.Addr().String(), err)
+		return nil, opErr("accept", l.name, err)
 	}
-	return &Conn{c: c}, nil
+	return newConn(c), nil
 }
 
 func (l *Listener) isClosed() bool { return l.closed.Load() }
@@ -49,15 +50,25 @@ func (l *Listener) isClosed() bool { return l.closed.Load() }
 // A Unix socket's file is removed.
 func (l *Listener) Close(x Io) error {
 	if !l.closed.CompareAndSwap(false, true) {
-		return opErr("close", l.Addr().String(), ErrClosed)
+		return opErr("close", l.name, ErrClosed)
 	}
-	return opErr("close", l.Addr().String(), l.l.close())
+	return opErr("close", l.name, l.l.close())
 }
 
 // Conn is a stream connection. One task may read while another writes.
 type Conn struct {
 	c      netConn
+	name   string // the remote address, formatted once for observers and errors
 	closed atomic.Bool
+}
+
+func newConn(c netConn) *Conn { return &Conn{c: c, name: addrString(c.remoteAddr())} }
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }
 
 // Dial connects to address. It is a cancel point.
@@ -68,7 +79,7 @@ func Dial(x Io, network, address string) (*Conn, error) {
 	if err != nil {
 		return nil, opErr("dial", network+" "+address, err)
 	}
-	return &Conn{c: c}, nil
+	return newConn(c), nil
 }
 
 // LocalAddr returns the local end's address.
@@ -81,7 +92,7 @@ func (c *Conn) err(op string, err error) error {
 	if c.closed.Load() && err != ErrCanceled {
 		err = ErrClosed
 	}
-	return opErr(op, c.c.remoteAddr().String(), err)
+	return opErr(op, c.name, err)
 }
 
 // Read reads what has arrived, up to len(p) bytes, waiting for at least one. At
@@ -89,7 +100,7 @@ func (c *Conn) err(op string, err error) error {
 func (c *Conn) Read(x Io, p []byte) (int, error) {
 	start := x.start()
 	n, err := c.c.read(x.t, p)
-	x.observe(start, "net", "read", c.c.remoteAddr().String(), int64(n), err)
+	x.observe(start, "net", "read", c.name, int64(n), err)
 	if err == stdio.EOF {
 		return n, err
 	}
@@ -103,7 +114,7 @@ func (c *Conn) Read(x Io, p []byte) (int, error) {
 func (c *Conn) Write(x Io, p []byte) (int, error) {
 	start := x.start()
 	n, err := c.c.writev(x.t, [][]byte{p})
-	x.observe(start, "net", "write", c.c.remoteAddr().String(), int64(n), err)
+	x.observe(start, "net", "write", c.name, int64(n), err)
 	if err != nil {
 		return n, c.err("write", err)
 	}
@@ -124,11 +135,11 @@ func (c *Conn) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
 		v.advance(n)
 		total += int64(n)
 		if err != nil {
-			x.observe(start, "net", "write", c.c.remoteAddr().String(), total, err)
+			x.observe(start, "net", "write", c.name, total, err)
 			return total, c.err("write", err)
 		}
 	}
-	x.observe(start, "net", "write", c.c.remoteAddr().String(), total, nil)
+	x.observe(start, "net", "write", c.name, total, nil)
 	return total, nil
 }
 
@@ -144,9 +155,9 @@ func (c *Conn) CloseWrite(x Io) error {
 // ErrClosed. It is not a cancel point.
 func (c *Conn) Close(x Io) error {
 	if !c.closed.CompareAndSwap(false, true) {
-		return opErr("close", c.c.remoteAddr().String(), ErrClosed)
+		return opErr("close", c.name, ErrClosed)
 	}
-	return opErr("close", c.c.remoteAddr().String(), c.c.close())
+	return opErr("close", c.name, c.c.close())
 }
 
 // Writer returns a buffered writer on the connection for the task whose Io is x.
@@ -175,7 +186,7 @@ func (s *connSink) Drain(w *Writer, data [][]byte, splat int) (int, error) {
 	}
 	start := s.x.start()
 	n, err := s.c.c.writev(s.x.t, s.vec.iovecs())
-	s.x.observe(start, "net", "write", s.c.c.remoteAddr().String(), int64(n), err)
+	s.x.observe(start, "net", "write", s.c.name, int64(n), err)
 	s.vec.clear()
 	if err != nil {
 		return n, s.c.err("write", err)
@@ -188,13 +199,13 @@ type connSource struct {
 	x Io
 }
 
-// ReadVec reads into the first non-empty slice of data: a socket read returns
-// what has arrived, so one slice at a time loses nothing.
-func (s *connSource) ReadVec(r *Reader, data [][]byte) (int, error) {
-	for _, b := range data {
-		if len(b) > 0 {
-			return s.c.Read(s.x, b)
-		}
-	}
-	return 0, nil
+// ReadVec makes one socket read, which returns what has arrived: into the
+// last slice, scattered into place, when it is larger than the others
+// together (a small Read refills the Reader's buffer), otherwise into the
+// first non-empty slice. See ReaderSource.
+func (s *connSource) ReadVec(_ *Reader, data [][]byte) (int, error) {
+	return readScatter(s, data)
 }
+
+// Read is one Conn.Read, for readScatter.
+func (s *connSource) Read(p []byte) (int, error) { return s.c.Read(s.x, p) }

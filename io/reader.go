@@ -353,6 +353,15 @@ func ReaderSource(rd stdio.Reader) Source { return readerSource{rd} }
 type readerSource struct{ rd stdio.Reader }
 
 func (s readerSource) ReadVec(_ *Reader, data [][]byte) (int, error) {
+	return readScatter(s.rd, data)
+}
+
+// readScatter is a Source's ReadVec over rd for a source with no vectorized
+// read (ReaderSource, a Conn): exactly one rd.Read, into the last non-empty
+// slice when it is larger than the others together, the bytes then moved
+// into place (the earlier slices first), otherwise into the first non-empty
+// slice.
+func readScatter(rd stdio.Reader, data [][]byte) (int, error) {
 	j := len(data) - 1
 	for j >= 0 && len(data[j]) == 0 {
 		j--
@@ -368,10 +377,10 @@ func (s readerSource) ReadVec(_ *Reader, data [][]byte) (int, error) {
 		}
 	}
 	if first == j || len(data[j]) <= prefix {
-		return readOnce(s.rd, data[first])
+		return readOnce(rd, data[first])
 	}
 	last := data[j]
-	n, err := readOnce(s.rd, last)
+	n, err := readOnce(rd, last)
 	off := 0
 	for i := 0; i < j && off < n; i++ {
 		off += copy(data[i], last[off:n])

@@ -2,6 +2,7 @@ package io
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,19 +101,25 @@ func (t *task) onCancel(fn func()) (stop func() bool) {
 	id := t.nextID
 	t.cbs = append(t.cbs, cancelCallback{id: id, fn: fn})
 	t.mu.Unlock()
-	return func() bool {
-		t.mu.Lock()
-		for i, cb := range t.cbs {
-			if cb.id == id {
-				t.cbs = append(t.cbs[:i], t.cbs[i+1:]...)
-				t.mu.Unlock()
-				return true
-			}
-		}
+	return func() bool { return t.unregister(id) }
+}
+
+// unregister removes the callback registered as id. It reports true if the
+// callback will never run; otherwise cancel has taken it, and unregister
+// waits until cancel has run it, then reports false.
+func (t *task) unregister(id uint64) bool {
+	t.mu.Lock()
+	i := slices.IndexFunc(t.cbs, func(cb cancelCallback) bool { return cb.id == id })
+	if i >= 0 {
+		// slices.Delete zeroes the vacated last element, so the backing
+		// array keeps no finished child task or callback alive.
+		t.cbs = slices.Delete(t.cbs, i, i+1)
 		t.mu.Unlock()
-		t.firing.Wait()
-		return false
+		return true
 	}
+	t.mu.Unlock()
+	t.firing.Wait()
+	return false
 }
 
 // setHook arranges for fn to run when t is canceled (at once if it already
@@ -161,16 +168,7 @@ func (t *task) removeChild(id uint64) {
 	if id == 0 {
 		return
 	}
-	t.mu.Lock()
-	for i, cb := range t.cbs {
-		if cb.id == id {
-			t.cbs = append(t.cbs[:i], t.cbs[i+1:]...)
-			t.mu.Unlock()
-			return
-		}
-	}
-	t.mu.Unlock()
-	t.firing.Wait()
+	t.unregister(id)
 }
 
 // Context returns a context.Context that is done when the current task is

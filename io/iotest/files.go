@@ -160,10 +160,17 @@ var _ = register("FileErrors", func(t *testing.T, x io.Io) {
 	if !errors.As(err, &e) || e.Op != "open" || !strings.HasSuffix(e.Path, "missing") || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("open missing = %v; want *io.Error{Op: open, Path: .../missing} matching fs.ErrNotExist", err)
 	}
-	if _, err := d.CreateFile(x, "x", io.CreateOptions{}); err != nil {
+	f, err := d.CreateFile(x, "x", io.CreateOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.CreateFile(x, "x", io.CreateOptions{Exclusive: true}); !errors.Is(err, fs.ErrExist) {
+	if err := f.Close(x); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := d.CreateFile(x, "x", io.CreateOptions{Exclusive: true}); !errors.Is(err, fs.ErrExist) {
+		if err == nil {
+			f.Close(x)
+		}
 		t.Fatalf("exclusive create of existing = %v, want ErrExist", err)
 	}
 	if _, err := d.OpenFile(x, "x", io.OpenMode(99)); !errors.Is(err, io.ErrInvalid) {

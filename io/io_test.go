@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,36 @@ func TestCancelable(t *testing.T) {
 		if !inner {
 			t.Errorf("%s: an Async task reports not Cancelable", be.Kind())
 		}
+	}
+}
+
+// Contexts derived from a task's Context (WithCancel, AfterFunc) register
+// with the task instead of starting a goroutine each to watch Done, and they
+// are canceled with it, also when derived after the cancellation.
+func TestContextDerived(t *testing.T) {
+	x := io.NewThreaded(io.ThreadedOptions{}).Io()
+	y, cancel := x.WithCancel()
+	before := runtime.NumGoroutine()
+	var kids []context.Context
+	for range 100 {
+		k, stop := context.WithCancel(y.Context())
+		defer stop()
+		kids = append(kids, k)
+	}
+	if n := runtime.NumGoroutine() - before; n > 10 {
+		t.Fatalf("100 derived contexts started %d goroutines", n)
+	}
+	fired := make(chan struct{})
+	context.AfterFunc(y.Context(), func() { close(fired) })
+	cancel()
+	for _, k := range kids {
+		<-k.Done()
+	}
+	<-fired
+	late, stop := context.WithCancel(y.Context())
+	defer stop()
+	<-late.Done()
+	if !errors.Is(late.Err(), context.Canceled) {
+		t.Fatalf("context derived after the cancel: %v", late.Err())
 	}
 }

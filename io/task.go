@@ -91,17 +91,27 @@ func (t *task) onCancel(fn func()) (stop func() bool) {
 	if t == nil {
 		return func() bool { return true }
 	}
-	t.mu.Lock()
-	if t.canceled.Load() {
-		t.mu.Unlock()
+	id, ok := t.add(cancelCallback{fn: fn})
+	if !ok {
 		fn()
 		return func() bool { return false }
 	}
-	t.nextID++
-	id := t.nextID
-	t.cbs = append(t.cbs, cancelCallback{id: id, fn: fn})
-	t.mu.Unlock()
 	return func() bool { return t.unregister(id) }
+}
+
+// add registers cb under a new id and reports true, unless t is already
+// canceled: then it registers nothing and reports false, and the caller
+// delivers the cancellation itself.
+func (t *task) add(cb cancelCallback) (id uint64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.canceled.Load() {
+		return 0, false
+	}
+	t.nextID++
+	cb.id = t.nextID
+	t.cbs = append(t.cbs, cb)
+	return cb.id, true
 }
 
 // unregister removes the callback registered as id. It reports true if the
@@ -149,16 +159,10 @@ func (t *task) addChild(child *task) (id uint64) {
 	if t == nil || t == child {
 		return 0
 	}
-	t.mu.Lock()
-	if t.canceled.Load() {
-		t.mu.Unlock()
+	id, ok := t.add(cancelCallback{child: child})
+	if !ok {
 		child.cancel()
-		return 0
 	}
-	t.nextID++
-	id = t.nextID
-	t.cbs = append(t.cbs, cancelCallback{id: id, child: child})
-	t.mu.Unlock()
 	return id
 }
 
@@ -191,6 +195,21 @@ func FromContext(ctx context.Context) (Io, bool) {
 
 // taskContext adapts a task's cancel state to context.Context without a goroutine.
 type taskContext struct{ x Io }
+
+// AfterFunc arranges for f to run when the task is canceled. The context
+// package uses it for contexts derived from this one (context.WithCancel,
+// WithTimeout, AfterFunc), which then need no goroutine each to watch Done.
+// f runs in its own goroutine when the task is already canceled: context
+// calls AfterFunc with the derived context's lock held, and f takes it.
+func (c taskContext) AfterFunc(f func()) (stop func() bool) {
+	t := c.x.t
+	id, ok := t.add(cancelCallback{fn: f})
+	if !ok {
+		go f()
+		return func() bool { return false }
+	}
+	return func() bool { return t.unregister(id) }
+}
 
 func (c taskContext) Deadline() (time.Time, bool) { return time.Time{}, false }
 func (c taskContext) Done() <-chan struct{}       { return c.x.t.doneCh() }

@@ -103,7 +103,7 @@ func (b *Batch) checkBuf(op string, x *Buffer) error {
 	if x.d != b.d {
 		return errf(op, ErrInvalid, "buffer belongs to another device")
 	}
-	if x.closed.Load() {
+	if x.use.closed() {
 		return errf(op, ErrClosed, "buffer is closed")
 	}
 	return nil
@@ -116,7 +116,7 @@ func (b *Batch) bind(op string, k *Kernel, push []byte, bufs []*Buffer) (ranges 
 	if k.d != b.d {
 		return nil, nil, nil, errf(op, ErrInvalid, "kernel belongs to another device")
 	}
-	if k.closed.Load() {
+	if k.use.closed() {
 		return nil, nil, nil, errf(op, ErrClosed, "kernel is closed")
 	}
 	if len(push) != k.refl.PushSize {
@@ -152,14 +152,23 @@ func (b *Batch) bind(op string, k *Kernel, push []byte, bufs []*Buffer) (ranges 
 	return ranges, reads, writes, nil
 }
 
-// useKernel notes that the batch uses k. b.mu guards the list because
-// Kernel.Close reads it from other goroutines (kernelInUse).
-func (b *Batch) useKernel(k *Kernel) {
+// useKernel notes that the batch uses k: the batch holds one use of each
+// kernel it uses until it is closed, so that Kernel.Close fails with ErrBusy
+// meanwhile. Taking the use is what checks that k is still open: a Close
+// that ran since bind looked fails it here.
+func (b *Batch) useKernel(op string, k *Kernel) error {
 	b.mu.Lock()
-	if !slices.Contains(b.kernels, k) {
-		b.kernels = append(b.kernels, k)
+	defer b.mu.Unlock()
+	switch {
+	case b.closed:
+		return errf(op, ErrClosed, "batch is closed")
+	case slices.Contains(b.kernels, k):
+		return nil
+	case !k.use.tryUse():
+		return errf(op, ErrClosed, "kernel is closed")
 	}
-	b.mu.Unlock()
+	b.kernels = append(b.kernels, k)
+	return nil
 }
 
 // Dispatch adds a dispatch of k over groups workgroups, with push constants
@@ -181,10 +190,12 @@ func (b *Batch) Dispatch(k *Kernel, groups [3]uint32, push []byte, bufs ...*Buff
 	if err != nil {
 		return err
 	}
+	if err := b.useKernel(op, k); err != nil {
+		return err
+	}
 	b.hazard(reads, writes)
 	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpDispatch, Pipeline: k.p, Buffers: ranges, Push: slices.Clone(push), Groups: groups})
 	b.use(bufs...)
-	b.useKernel(k)
 	return nil
 }
 
@@ -207,11 +218,13 @@ func (b *Batch) DispatchIndirect(k *Kernel, args *Buffer, off int, push []byte, 
 	if err != nil {
 		return err
 	}
+	if err := b.useKernel(op, k); err != nil {
+		return err
+	}
 	b.hazard(append(reads, args), writes)
 	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpDispatchIndirect, Pipeline: k.p, Buffers: ranges, Push: slices.Clone(push),
 		Indirect: vkx.BufRange{Buf: args.vb, Off: uint64(off)}})
 	b.use(append(bufs, args)...)
-	b.useKernel(k)
 	return nil
 }
 
@@ -314,52 +327,58 @@ func (b *Batch) record() error {
 	return nil
 }
 
-// Close releases the batch's command buffer and pools. It fails with
-// ErrBusy while a submission of the batch is running; a second Close
-// returns nil.
+// Close releases the batch's command buffer and pools, and its uses of
+// kernels. It fails with ErrBusy while a submission of the batch is
+// running; a second Close returns nil.
 func (b *Batch) Close() error {
 	b.mu.Lock()
-	busy := b.inflight
-	b.mu.Unlock()
-	if busy {
+	if b.inflight && !b.closed {
+		// The submission may have finished without being reaped yet.
+		b.mu.Unlock()
 		b.d.reapDone()
 		b.mu.Lock()
-		busy = b.inflight
-		b.mu.Unlock()
-		if busy {
-			return errf("close batch", ErrBusy, "a submission is still running")
-		}
 	}
-	b.d.untrack(b)
-	b.destroy()
+	if b.inflight && !b.closed {
+		b.mu.Unlock()
+		return errf("close batch", ErrBusy, "a submission is still running")
+	}
+	// Checked and closed in one critical section: enqueue, which looks at
+	// closed and sets inflight under b.mu, either saw it closed or made it
+	// busy.
+	cmds, kernels, now := b.shutLocked()
+	b.mu.Unlock()
+	if now {
+		b.d.untrack(b)
+		b.free(cmds, kernels)
+	}
 	return nil
 }
 
 func (b *Batch) destroy() {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return
-	}
-	b.closed = true
-	if b.cmds != nil {
-		b.cmds.Destroy()
-		b.cmds = nil
-	}
+	cmds, kernels, _ := b.shutLocked()
+	b.mu.Unlock()
+	b.free(cmds, kernels)
 }
 
-func (d *Device) kernelInUse(k *Kernel) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for c := range d.live {
-		if b, ok := c.(*Batch); ok {
-			b.mu.Lock() // lock order: d.mu, then b.mu
-			uses := slices.Contains(b.kernels, k)
-			b.mu.Unlock()
-			if uses {
-				return true
-			}
-		}
+// shutLocked marks the batch closed and hands over what free releases;
+// now is false if it was closed already. The caller holds b.mu.
+func (b *Batch) shutLocked() (cmds *vkx.Commands, kernels []*Kernel, now bool) {
+	if b.closed {
+		return nil, nil, false
 	}
-	return false
+	b.closed = true
+	cmds, kernels = b.cmds, b.kernels
+	b.cmds, b.kernels = nil, nil
+	return cmds, kernels, true
+}
+
+// free releases what shutLocked handed over.
+func (b *Batch) free(cmds *vkx.Commands, kernels []*Kernel) {
+	if cmds != nil {
+		cmds.Destroy()
+	}
+	for _, k := range kernels {
+		k.use.release()
+	}
 }

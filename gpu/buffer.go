@@ -36,12 +36,76 @@ type Elem interface {
 // Buffer is GPU memory usable as a storage, uniform or indirect buffer and
 // as a copy source or destination.
 type Buffer struct {
-	d      *Device
-	vb     *vkx.Buffer
-	size   int
-	mem    Memory
-	busy   atomic.Int32 // submissions in flight that use the buffer
-	closed atomic.Bool
+	d    *Device
+	vb   *vkx.Buffer
+	size int
+	mem  Memory
+	use  useCount // submissions (and presents) in flight that use the buffer
+}
+
+// useCount is the state of an object that work in flight uses: how many
+// users hold it, or -1 once it is closed. Taking a use and closing are each
+// one atomic step, so an object can never be destroyed while a user that
+// found it open still holds it.
+type useCount struct{ n atomic.Int32 }
+
+// tryUse takes a use unless the object is closed.
+func (u *useCount) tryUse() bool {
+	for {
+		n := u.n.Load()
+		if n < 0 {
+			return false
+		}
+		if u.n.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release gives back a use taken by tryUse.
+func (u *useCount) release() { u.n.Add(-1) }
+
+// closed reports whether the object is closed.
+func (u *useCount) closed() bool { return u.n.Load() < 0 }
+
+// shut closes the object if nobody uses it. now: this call closed it (the
+// caller destroys it); busy: users hold it and it stays open. Neither: it
+// was closed already.
+func (u *useCount) shut() (now, busy bool) {
+	for {
+		n := u.n.Load()
+		switch {
+		case n < 0:
+			return false, false
+		case n > 0:
+			return false, true
+		case u.n.CompareAndSwap(0, -1):
+			return true, false
+		}
+	}
+}
+
+// kill closes the object whatever its users (Device.Close, once the device
+// is idle); it reports whether it was open.
+func (u *useCount) kill() bool { return u.n.Swap(-1) >= 0 }
+
+// acquire takes a use of every buffer of bufs, or of none: it fails if one
+// is closed.
+func acquire(bufs []*Buffer) bool {
+	for i, b := range bufs {
+		if !b.use.tryUse() {
+			releaseAll(bufs[:i])
+			return false
+		}
+	}
+	return true
+}
+
+// releaseAll gives back the uses acquire took.
+func releaseAll(bufs []*Buffer) {
+	for _, b := range bufs {
+		b.use.release()
+	}
 }
 
 // NewBuffer allocates size bytes of the given memory. Host-visible buffers
@@ -133,7 +197,7 @@ func (b *Buffer) Mapped() bool { return b.vb != nil && b.vb.Mapped != nil }
 // The slice is valid until Close; do not touch it while GPU work that
 // writes the buffer is in flight.
 func (b *Buffer) Bytes() ([]byte, error) {
-	if b.closed.Load() {
+	if b.use.closed() {
 		return nil, errf("bytes", ErrClosed, "buffer is closed")
 	}
 	if !b.Mapped() {
@@ -156,7 +220,7 @@ func (b *Buffer) checkRange(op string, off, n int) error {
 	if b == nil {
 		return errf(op, ErrInvalid, "nil buffer")
 	}
-	if b.closed.Load() {
+	if b.use.closed() {
 		return errf(op, ErrClosed, "buffer is closed")
 	}
 	if off < 0 || n < 0 || off > b.size || n > b.size-off {
@@ -252,22 +316,24 @@ func wrapOp(op string, err error) error {
 // Close frees the buffer. It fails with ErrBusy while submitted work that
 // uses it is still running; a second Close returns nil.
 func (b *Buffer) Close() error {
-	if b.busy.Load() > 0 {
+	now, busy := b.use.shut()
+	if busy {
+		// Work that has finished may not have been reaped yet.
 		b.d.reapDone()
-		if b.busy.Load() > 0 {
-			return errf("close buffer", ErrBusy, "a submitted batch still uses it")
-		}
+		now, busy = b.use.shut()
 	}
-	if b.closed.Swap(true) {
-		return nil
+	if busy {
+		return errf("close buffer", ErrBusy, "a submitted batch still uses it")
 	}
-	b.d.untrack(b)
-	b.vb.Destroy()
+	if now {
+		b.d.untrack(b)
+		b.vb.Destroy()
+	}
 	return nil
 }
 
 func (b *Buffer) destroy() {
-	if !b.closed.Swap(true) {
+	if b.use.kill() {
 		b.vb.Destroy()
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
-	"sync/atomic"
 
 	"vkio/gpu/internal/vkx"
 )
@@ -24,7 +23,7 @@ type Kernel struct {
 	p         *vkx.Pipeline
 	refl      *Reflection
 	localSize [3]uint32
-	closed    atomic.Bool
+	use       useCount // open batches that use the kernel
 }
 
 // NewKernel builds a compute kernel from SPIR-V (as produced by glslc).
@@ -149,19 +148,19 @@ func (k *Kernel) Groups(n ...int) [3]uint32 {
 // Close destroys the kernel. Batches that use it must be closed first
 // (Close fails with ErrBusy otherwise); a second Close returns nil.
 func (k *Kernel) Close() error {
-	if k.d.kernelInUse(k) {
+	now, busy := k.use.shut()
+	if busy {
 		return errf("close kernel", ErrBusy, "an open batch still uses it")
 	}
-	if k.closed.Swap(true) {
-		return nil
+	if now {
+		k.d.untrack(k)
+		k.p.Destroy()
 	}
-	k.d.untrack(k)
-	k.p.Destroy()
 	return nil
 }
 
 func (k *Kernel) destroy() {
-	if !k.closed.Swap(true) {
+	if k.use.kill() {
 		k.p.Destroy()
 	}
 }

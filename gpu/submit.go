@@ -61,8 +61,8 @@ type pending struct {
 	delivered atomic.Bool              // an inline Run's res and err are set
 	res       *Completion
 	err       error
-	expired   bool // resolved with ErrTimeout already (completion goroutine only)
-	deadline  time.Time
+	expired   bool      // its deadline passed and the completion goroutine dealt with it (d.mu)
+	deadline  time.Time // submitted + Options.WaitTimeout; zero: none
 	submitted time.Time
 	release   func(ok bool) // run after the GPU finished; ok: results are wanted
 	comp      Completion    // the result, filled in by finish
@@ -221,27 +221,26 @@ func (d *Device) enqueue(x io.Io, b *Batch, release func(ok bool), pr *io.Promis
 		b.mu.Unlock()
 		return fail(errf(op, ErrBusy, "the batch's previous submission is still running"))
 	}
-	for _, buf := range b.bufs {
-		if buf.closed.Load() {
-			b.mu.Unlock()
-			return fail(errf(op, ErrClosed, "a buffer of the batch is closed"))
-		}
+	// Taking a use of each buffer is what checks that it is open: from
+	// here on its Close fails with ErrBusy until the submission is released
+	// (finish or undoSubmit).
+	if !acquire(b.bufs) {
+		b.mu.Unlock()
+		return fail(errf(op, ErrClosed, "a buffer of the batch is closed"))
 	}
 	if err := b.record(); err != nil {
 		b.mu.Unlock()
+		releaseAll(b.bufs)
 		return fail(err)
 	}
 	b.inflight = true
 	cmds := b.cmds
 	b.mu.Unlock()
-	for _, buf := range b.bufs {
-		buf.busy.Add(1)
+	if testHookEnqueued != nil {
+		testHookEnqueued(b)
 	}
 
 	p := &pending{batch: b, promise: pr, release: release}
-	if d.opts.WaitTimeout > 0 {
-		p.deadline = time.Now().Add(d.opts.WaitTimeout)
-	}
 
 	d.vd.QueueMu.Lock()
 	d.mu.Lock()
@@ -265,6 +264,11 @@ func (d *Device) enqueue(x io.Io, b *Batch, release func(ok bool), pr *io.Promis
 	}
 	p.value = v
 	p.submitted = submitted
+	if d.opts.WaitTimeout > 0 {
+		// Set under QueueMu, from the submission time: deadlines are in
+		// the order of d.pending, which the completion goroutine relies on.
+		p.deadline = submitted.Add(d.opts.WaitTimeout)
+	}
 	d.mu.Lock()
 	d.pending = append(d.pending, p)
 	if async {
@@ -278,17 +282,46 @@ func (d *Device) enqueue(x io.Io, b *Batch, release func(ok bool), pr *io.Promis
 
 // undoSubmit releases what a submission that never reached the queue took.
 func (d *Device) undoSubmit(b *Batch) {
-	for _, buf := range b.bufs {
-		buf.busy.Add(-1)
-	}
+	releaseAll(b.bufs)
 	b.mu.Lock()
 	b.inflight = false
 	b.mu.Unlock()
 }
 
+// testHookEnqueued, if set (by tests), runs in enqueue once b is marked in
+// flight and its buffers are in use, before it is submitted.
+var testHookEnqueued func(b *Batch)
+
 // waitSlice bounds each blocking wait of a task that can be canceled, so
 // that its cancellation is noticed promptly.
 const waitSlice = 20 * time.Millisecond
+
+// waitRetry is how long the completion goroutine waits before retrying a
+// wait that failed with an error that does not mean the device is lost
+// (such as VK_ERROR_OUT_OF_HOST_MEMORY).
+const waitRetry = time.Millisecond
+
+// capTimeout bounds a wait's timeout by what is left until deadline (zero:
+// no deadline); a deadline that has passed gives 0.
+func capTimeout(timeout time.Duration, deadline time.Time) time.Duration {
+	if !deadline.IsZero() {
+		if left := time.Until(deadline); left < timeout {
+			timeout = max(left, 0)
+		}
+	}
+	return timeout
+}
+
+// passed reports whether deadline (zero: none) is at or before now.
+func passed(deadline, now time.Time) bool {
+	return !deadline.IsZero() && !now.Before(deadline)
+}
+
+// timeoutError is the error of a submission whose wait passed its deadline
+// (or had a timeout injected); ce is the wait that timed out.
+func timeoutError(ce *vkx.CallError) error {
+	return &Error{Op: "wait", Call: ce.Op, Result: int32(ce.Code), Detail: "the submission is still tracked", Err: ErrTimeout}
+}
 
 // waitInline waits for p on the calling goroutine (Blocking Io). A task that
 // can be canceled waits in slices of waitSlice, looking for its cancellation
@@ -296,26 +329,23 @@ const waitSlice = 20 * time.Millisecond
 // without a timeout (as a plain C program does: a driver's timed wait arms a
 // timer, which costs measurably on lavapipe in a VM). A deadline
 // (Options.WaitTimeout) bounds either.
+//
+// A wait that fails resolves p with the error; unless the device is lost,
+// p stays tracked (in d.pending) and a later reap or Close releases it.
 func (d *Device) waitInline(x io.Io, p *pending) {
 	slice := waitSlice
 	if !x.Cancelable() {
 		slice = vkx.Forever
 	}
 	for {
-		timeout := slice
-		if !p.deadline.IsZero() {
-			if left := time.Until(p.deadline); left < timeout {
-				timeout = max(left, 0)
-			}
-		}
-		err := d.vd.Wait(p.value, timeout)
+		err := d.vd.Wait(p.value, capTimeout(slice, p.deadline))
 		if err == nil {
 			d.reap(p.value) // the timeline has reached p.value
 			return
 		}
 		if ce, ok := err.(*vkx.CallError); ok && ce.Code == vkx.Timeout {
-			if ce.Injected || (!p.deadline.IsZero() && !time.Now().Before(p.deadline)) {
-				p.resolve(nil, &Error{Op: "wait", Call: ce.Op, Result: int32(ce.Code), Detail: "the submission is still tracked", Err: ErrTimeout})
+			if ce.Injected || passed(p.deadline, time.Now()) {
+				p.resolve(nil, timeoutError(ce))
 				return
 			}
 			if x.Canceled() {
@@ -324,7 +354,12 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 			}
 			continue
 		}
-		d.markLost(wrap("wait", err))
+		err = wrap("wait", err)
+		if errors.Is(err, ErrDeviceLost) {
+			d.markLost(err)
+			return
+		}
+		p.resolve(nil, err)
 		return
 	}
 }
@@ -414,9 +449,7 @@ func (d *Device) finish(p *pending, gpuOK bool) {
 			}
 		}
 	}
-	for _, buf := range b.bufs {
-		buf.busy.Add(-1)
-	}
+	releaseAll(b.bufs)
 	b.mu.Lock()
 	b.inflight = false
 	b.mu.Unlock()
@@ -467,6 +500,7 @@ func (d *Device) startLocked() {
 // P from the blocked wait).
 func (d *Device) completer() {
 	defer close(d.stopped)
+	var due []*pending // claimed by this goroutine, to resolve with an error
 	d.mu.Lock()
 	for {
 		for (len(d.pending) == 0 || d.lost != nil) && !d.closed {
@@ -477,17 +511,27 @@ func (d *Device) completer() {
 			return
 		}
 		front := d.pending[0]
-		value, deadline, expired := front.value, front.deadline, front.expired
-		d.mu.Unlock()
-
-		// Nothing but the front's completion (or its deadline) needs this
+		value := front.value
+		// Nothing but the front's completion (or a deadline) needs this
 		// wait to end: a canceled waiter is resolved through its promise,
 		// and Close waits for the pending work to finish anyway. So, like a
-		// plain C program, wait without a timeout unless there is a deadline.
+		// plain C program, wait without a timeout unless there are
+		// deadlines. Deadlines are in the order of d.pending: the wait ends
+		// at the first one not yet expired, whichever submission it is. With
+		// every submission expired, it ends after WaitTimeout, before the
+		// deadline of any submission made meanwhile.
 		timeout := vkx.Forever
-		if !deadline.IsZero() && !expired {
-			timeout = max(time.Until(deadline), 0)
+		if wt := d.opts.WaitTimeout; wt > 0 {
+			timeout = wt
+			for _, p := range d.pending {
+				if !p.expired {
+					timeout = capTimeout(wt, p.deadline)
+					break
+				}
+			}
 		}
+		d.mu.Unlock()
+
 		done, err := d.vd.WaitCounter(value, timeout)
 		ce, _ := err.(*vkx.CallError) // vkx returns its errors unwrapped
 		switch {
@@ -496,21 +540,59 @@ func (d *Device) completer() {
 				runtime.Gosched()
 			}
 		case ce != nil && ce.Code == vkx.Timeout:
-			if !expired && (ce.Injected || (!deadline.IsZero() && !time.Now().Before(deadline))) {
-				d.mu.Lock()
-				still := len(d.pending) > 0 && d.pending[0] == front
-				if still {
-					front.expired = true
+			// Expire every submission whose deadline has passed (and the
+			// front, on an injected timeout). Claiming them under d.mu, while
+			// they are still pending, keeps a concurrent reap from
+			// delivering their results too.
+			now := time.Now()
+			d.mu.Lock()
+			for _, p := range d.pending {
+				if p.expired {
+					continue
 				}
-				d.mu.Unlock()
-				if still {
-					front.resolve(nil, &Error{Op: "wait", Call: ce.Op, Result: int32(ce.Code), Detail: "the submission is still tracked", Err: ErrTimeout})
+				if !passed(p.deadline, now) && !(ce.Injected && p == front) {
+					break // the deadlines after it are later still
+				}
+				p.expired = true
+				if p.settled.CompareAndSwap(false, true) {
+					due = append(due, p)
 				}
 			}
+			d.mu.Unlock()
+			deliverErr(due, timeoutError(ce))
+			due = due[:0]
 		default:
-			d.markLost(wrap("wait", err))
+			err = wrap("wait", err)
+			if errors.Is(err, ErrDeviceLost) {
+				d.markLost(err)
+				break
+			}
+			// Not a lost device (out of memory, say): the front's waiter
+			// gets the error; the submission stays tracked, and its wait
+			// is retried after a pause. Meanwhile what the timeline has
+			// passed is reaped, so that failing waits do not hold up Close.
+			d.mu.Lock()
+			if len(d.pending) > 0 && d.pending[0] == front && front.settled.CompareAndSwap(false, true) {
+				due = append(due, front)
+			}
+			d.mu.Unlock()
+			deliverErr(due, err)
+			due = due[:0]
+			time.Sleep(waitRetry)
+			if v, err := d.vd.Completed(); err == nil {
+				d.reap(v)
+			}
 		}
 		d.mu.Lock()
+	}
+}
+
+// deliverErr hands err to the waiters of ps, which the caller has claimed,
+// and clears ps.
+func deliverErr(ps []*pending, err error) {
+	for i, p := range ps {
+		p.deliver(nil, err)
+		ps[i] = nil
 	}
 }
 

@@ -204,8 +204,12 @@ func (s *Swapchain) Present(src *Buffer, width, height int, format PixelFormat) 
 	if err := s.d.checkOpen(op); err != nil {
 		return err
 	}
-	src.busy.Add(1)
-	defer src.busy.Add(-1)
+	// The buffer is in use until Present returns: its Close fails with
+	// ErrBusy meanwhile.
+	if !src.use.tryUse() {
+		return errf(op, ErrClosed, "buffer is closed")
+	}
+	defer src.use.release()
 	for attempt := 0; ; attempt++ {
 		if s.stale {
 			if err := s.recreateLocked(); err != nil {

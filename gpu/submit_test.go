@@ -1,0 +1,175 @@
+package gpu
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"vkio/gpu/internal/vkx"
+	"vkio/io"
+	"vkio/shaders"
+)
+
+// TestCloseDuringEnqueue closes a batch's buffer and the batch itself from
+// inside enqueue, after its checks and before the submission reaches the
+// queue: both must fail with ErrBusy (the buffer was once destroyed there
+// while the submission went on to use it).
+func TestCloseDuringEnqueue(t *testing.T) {
+	ios(t, func(t *testing.T, x io.Io) {
+		d, _ := open(t, Options{})
+		k := must(d.NewKernel(shaders.Tiny, nil))
+		defer k.Close()
+		c := must(d.NewBuffer(16, HostVisible))
+		defer c.Close()
+		b := d.NewBatch()
+		defer b.Close()
+		check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+
+		var bufErr, batchErr error
+		testHookEnqueued = func(*Batch) {
+			testHookEnqueued = nil
+			bufErr = c.Close()
+			batchErr = b.Close()
+		}
+		defer func() { testHookEnqueued = nil }()
+		_, err := d.Run(x, b)
+		check(t, err)
+		if !errors.Is(bufErr, ErrBusy) {
+			t.Fatalf("closing a buffer of a batch being submitted: %v, want ErrBusy", bufErr)
+		}
+		if !errors.Is(batchErr, ErrBusy) {
+			t.Fatalf("closing a batch being submitted: %v, want ErrBusy", batchErr)
+		}
+		// Once the submission is done, both close, and the batch no longer
+		// submits.
+		check(t, b.Close())
+		check(t, c.Close())
+		if _, err := d.Run(x, b); !errors.Is(err, ErrClosed) {
+			t.Fatalf("submit a closed batch: %v", err)
+		}
+	})
+}
+
+// TestClosedBufferFailsSubmit closes a buffer between recording a batch and
+// submitting it.
+func TestClosedBufferFailsSubmit(t *testing.T) {
+	x := io.NewBlocking().Io()
+	d, _ := open(t, Options{})
+	k := must(d.NewKernel(shaders.Tiny, nil))
+	defer k.Close()
+	c := must(d.NewBuffer(16, HostVisible))
+	e := must(d.NewBuffer(16, HostVisible))
+	defer e.Close()
+	b := d.NewBatch()
+	defer b.Close()
+	check(t, b.Fill(e, 0, 16, 0))
+	check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+	check(t, c.Close())
+	if _, err := d.Run(x, b); !errors.Is(err, ErrClosed) {
+		t.Fatalf("submit with a closed buffer: %v, want ErrClosed", err)
+	}
+	// The failed submission gave back its use of the open buffer.
+	check(t, e.Close())
+	check(t, c.Close()) // a second Close is nil
+}
+
+// TestKernelInUse: a kernel stays open while an open batch uses it.
+func TestKernelInUse(t *testing.T) {
+	d, _ := open(t, Options{})
+	k := must(d.NewKernel(shaders.Tiny, nil))
+	c := must(d.NewBuffer(16, HostVisible))
+	defer c.Close()
+	b1, b2 := d.NewBatch(), d.NewBatch()
+	check(t, b1.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+	check(t, b1.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+	check(t, b2.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+	if err := k.Close(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("close a kernel two batches use: %v", err)
+	}
+	check(t, b1.Close())
+	check(t, b1.Close())
+	if err := k.Close(); !errors.Is(err, ErrBusy) {
+		t.Fatalf("close a kernel a batch uses: %v", err)
+	}
+	check(t, b2.Close())
+	check(t, k.Close())
+	check(t, k.Close())
+	b3 := d.NewBatch()
+	defer b3.Close()
+	if err := b3.Dispatch(k, [3]uint32{1, 1, 1}, nil, c); !errors.Is(err, ErrClosed) {
+		t.Fatalf("dispatch a closed kernel: %v", err)
+	}
+	if b3.Len() != 0 {
+		t.Fatalf("a failed dispatch added %d commands", b3.Len())
+	}
+}
+
+// TestWaitTimeoutQueued: with a deadline, a submission queued behind one
+// that has already timed out times out at its own deadline, not when the
+// one ahead of it completes.
+func TestWaitTimeoutQueued(t *testing.T) {
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	const timeout = 20 * time.Millisecond
+	d, _ := open(t, Options{WaitTimeout: timeout})
+	b1, done1 := heavy(t, x, d)
+	defer done1()
+	b2, done2 := heavy(t, x, d)
+	defer done2()
+	base := must(d.vd.Completed()) // nothing is pending: b1 gets base+1
+	f1 := d.Submit(x, b1)
+	start := time.Now()
+	f2 := d.Submit(x, b2)
+	_, err2 := f2.Await(x)
+	took := time.Since(start)
+	reached := must(d.vd.Completed())
+	_, err1 := f1.Await(x)
+	check(t, d.vd.WaitIdle())
+	if err1 == nil {
+		t.Skip("the first heavy batch finished within the timeout")
+	}
+	if !errors.Is(err1, ErrTimeout) || !errors.Is(err2, ErrTimeout) {
+		t.Fatalf("waits: %v; %v; want ErrTimeout", err1, err2)
+	}
+	t.Logf("second submission: %v after %v", err2, took)
+	if reached > base {
+		t.Fatalf("the second submission timed out after %v, once the first had completed", took)
+	}
+	if took > 10*timeout {
+		t.Fatalf("the second submission timed out after %v; the timeout is %v", took, timeout)
+	}
+}
+
+// TestWaitErrorNotLost: a wait that fails with something other than
+// VK_ERROR_DEVICE_LOST fails that wait only; the device stays usable.
+func TestWaitErrorNotLost(t *testing.T) {
+	ios(t, func(t *testing.T, x io.Io) {
+		d, _ := open(t, Options{})
+		k := must(d.NewKernel(shaders.Tiny, nil))
+		defer k.Close()
+		c := must(d.NewBuffer(16, HostVisible))
+		defer c.Close()
+		b := d.NewBatch()
+		defer b.Close()
+		check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+		for _, code := range []vkx.Result{vkx.ErrorOutOfHostMemory, vkx.ErrorOutOfDeviceMemory} {
+			d.vd.InjectFault(vkx.FaultWait, code, 1)
+			_, err := d.Run(x, b)
+			if !errors.Is(err, ErrOutOfMemory) {
+				t.Fatalf("wait %v: %v, want ErrOutOfMemory", code, err)
+			}
+			var ge *Error
+			if !errors.As(err, &ge) || ge.Result != int32(code) {
+				t.Fatalf("wait error lacks the VkResult: %#v", err)
+			}
+			check(t, d.vd.WaitIdle())
+			if _, err := d.Run(x, b); err != nil {
+				t.Fatalf("after a wait failed with %v: %v", code, err)
+			}
+		}
+		// The batch and buffer were released: they close.
+		check(t, b.Close())
+		check(t, c.Close())
+	})
+}

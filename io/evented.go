@@ -88,8 +88,9 @@ type EventedStats struct {
 //   - Interrupted (EINTR) and would-block (EAGAIN) results are retried; a full
 //     submission queue or EBUSY from the kernel makes the task reap and retry;
 //     completions that overflowed the completion queue are moved in by the reaper.
-//   - A short write is resubmitted for the rest until the kernel reports an
-//     error or no progress; the bytes written are returned with the error.
+//   - A write is one request, and may be short (as the driver contract allows):
+//     the callers (File.Write, WriteAt and WriteVec, Writer.Flush) resubmit the
+//     rest, and a write that fails after some bytes landed reports them first.
 //
 // Evented pays off when many requests are in flight at once and the kernel
 // completes them without a thread per request: 4 KiB direct-I/O writes
@@ -121,7 +122,7 @@ type Evented struct {
 	sqMu     sync.Mutex
 	sqFree   sync.Cond // a flush ended: submission slots may be free
 	flushing bool      // a task is in io_uring_enter for the queue
-	closed   bool      // the ring takes no more requests
+	closed   bool      // the ring takes no more requests (but Close's cancels)
 
 	closing atomic.Bool // Close has begun: it cancels what is in flight
 	timers  timerQueue  // sleeps, multiplexed onto one timeout request
@@ -130,6 +131,9 @@ type Evented struct {
 	leading atomic.Bool  // a task waits in io_uring_enter and is the only reaper
 	muters  atomic.Int32 // flushers and leaders at work: the eventfd is muted (see mute)
 
+	// ops holds every request from its registration until its task has
+	// stopped touching the ring (runOp returns), not just until its
+	// completion: Close unmaps the ring only once it is empty.
 	opsMu  sync.Mutex
 	ops    map[uint64]*ringOp
 	nextID uint64
@@ -225,16 +229,23 @@ func (e *Evented) Stats() EventedStats {
 }
 
 // Close releases the ring. Tasks should have finished; requests still in flight
-// are canceled and waited for first. Later operations fail with ErrClosed, except
-// closing files and directories, which still works (without the ring). A second
-// Close returns an error wrapping ErrClosed.
+// are canceled and waited for first (those that do not complete meanwhile fail
+// with ErrClosed). Later operations fail with ErrClosed, except closing files
+// and directories, which still works (without the ring). A second Close returns
+// an error wrapping ErrClosed.
 func (e *Evented) Close() error {
 	if !e.closing.CompareAndSwap(false, true) {
 		return opErr("close", "io_uring", ErrClosed)
 	}
+	// The timer goroutine's timeout is canceled through the ring: before it
+	// refuses requests.
 	e.closeTimers()
-	// Cancel stragglers and wait for their completions, so that no request can
-	// touch memory after the ring is gone.
+	e.sqMu.Lock()
+	e.closed = true // from here on, submit refuses new requests
+	e.sqMu.Unlock()
+	// Cancel stragglers and wait until their tasks are done with the ring (see
+	// ops), so that no request can touch memory, and no task the ring, after
+	// the ring is gone.
 	for {
 		e.opsMu.Lock()
 		ids := make([]uint64, 0, len(e.ops))
@@ -246,12 +257,11 @@ func (e *Evented) Close() error {
 			break
 		}
 		for _, id := range ids {
-			_ = e.submit(cancelSQE(id))
+			_ = e.enqueue(cancelSQE(id), true)
 		}
 		time.Sleep(time.Millisecond)
 	}
 	e.sqMu.Lock()
-	e.closed = true
 	for e.flushing {
 		e.sqFree.Wait()
 	}
@@ -282,6 +292,7 @@ type ringOp struct {
 	iov  []unix.Iovec
 	ts   unix.Timespec
 	stx  unix.Statx_t
+	sqe  uring.SQE // call's request, filled by its prep: here, not on the heap per call
 }
 
 var ringOps = sync.Pool{New: func() any { return &ringOp{done: make(chan struct{}, 1)} }}
@@ -333,12 +344,17 @@ func (o *ringOp) release() {
 }
 
 // submit writes one request into the submission queue and, unless another task
-// is flushing, enters the kernel for everything queued.
-func (e *Evented) submit(req *uring.SQE) error {
+// is flushing, enters the kernel for everything queued. Once Close has begun
+// draining, it fails with ErrClosed.
+func (e *Evented) submit(req *uring.SQE) error { return e.enqueue(req, false) }
+
+// enqueue is submit; draining lets Close's own cancel requests past the
+// closed ring.
+func (e *Evented) enqueue(req *uring.SQE, draining bool) error {
 	e.sqMu.Lock()
 	var sqe *uring.SQE
 	for {
-		if e.closed {
+		if e.closed && !draining {
 			e.sqMu.Unlock()
 			return ErrClosed
 		}
@@ -511,12 +527,20 @@ func (e *Evented) lead(t *task, o *ringOp, id uint64) (int32, error) {
 	e.leading.Store(false)
 	e.reap() // completions that came after the last look, before leading ended
 	stop()
-	if canceled.Load() && (o.res == -int32(unix.ECANCELED) || o.res == -int32(unix.EINTR)) {
+	if canceled.Load() && cutShort(o.res) {
 		return o.res, ErrCanceled
 	}
 	return e.result(o.res)
 }
 
+// cutShort reports whether a completion's result is what a canceled request
+// ends with: ECANCELED, or EINTR for one the kernel had begun.
+func cutShort(res int32) bool {
+	return res == -int32(unix.ECANCELED) || res == -int32(unix.EINTR)
+}
+
+// complete hands c's result to the task that waits for it. The entry stays in
+// ops until that task's runOp returns.
 func (e *Evented) complete(c uring.CQE) {
 	e.completed.Add(1)
 	if c.UserData == cancelID {
@@ -524,7 +548,6 @@ func (e *Evented) complete(c uring.CQE) {
 	}
 	e.opsMu.Lock()
 	o := e.ops[c.UserData]
-	delete(e.ops, c.UserData)
 	e.opsMu.Unlock()
 	if o != nil {
 		o.res = c.Res
@@ -554,11 +577,15 @@ func (e *Evented) runOp(t *task, o *ringOp, sqe uring.SQE, mayLead bool) (int32,
 	e.nextID++
 	e.ops[id] = o
 	e.opsMu.Unlock()
-	sqe.UserData = id
-	if err := e.submit(&sqe); err != nil {
+	// Deferred first, so it runs last: after the leader's tail and unmute, the
+	// last touches of the ring. Until then Close must not unmap it.
+	defer func() {
 		e.opsMu.Lock()
 		delete(e.ops, id)
 		e.opsMu.Unlock()
+	}()
+	sqe.UserData = id
+	if err := e.submit(&sqe); err != nil {
 		return 0, err
 	}
 	select {
@@ -576,7 +603,7 @@ func (e *Evented) runOp(t *task, o *ringOp, sqe uring.SQE, mayLead bool) (int32,
 			e.canceled.Add(1)
 			_ = e.submit(cancelSQE(id))
 			<-o.done
-			if o.res == -int32(unix.ECANCELED) || o.res == -int32(unix.EINTR) {
+			if cutShort(o.res) {
 				return o.res, ErrCanceled
 			}
 		}
@@ -585,29 +612,30 @@ func (e *Evented) runOp(t *task, o *ringOp, sqe uring.SQE, mayLead bool) (int32,
 }
 
 // result maps a completion's result: a request canceled by Close (not by its
-// task) reports ErrClosed.
+// task), with ECANCELED or EINTR, reports ErrClosed rather than being retried.
 func (e *Evented) result(res int32) (int32, error) {
-	if res == -int32(unix.ECANCELED) && e.closing.Load() {
+	if cutShort(res) && e.closing.Load() {
 		return res, ErrClosed
 	}
 	return res, nil
 }
 
-// call runs a request that takes no data buffers and retries it while it is
-// interrupted or would block; it returns the non-negative result or the error.
-// after, if given, reads what the kernel wrote into o before o is released.
+// call runs the request that prep fills in (pinning in o what the kernel will
+// use) and retries it while it is interrupted or would block; it returns the
+// non-negative result or the error. after, if given, reads what the kernel
+// wrote into o before o is released.
 func (e *Evented) call(t *task, prep func(o *ringOp, sqe *uring.SQE) error, after ...func(o *ringOp)) (int32, error) {
 	for attempt := 0; ; attempt++ {
 		if t.isCanceled() {
 			return 0, ErrCanceled
 		}
 		o := ringOps.Get().(*ringOp)
-		var sqe uring.SQE
-		if err := prep(o, &sqe); err != nil {
+		o.sqe = uring.SQE{}
+		if err := prep(o, &o.sqe); err != nil {
 			o.release()
 			return 0, err
 		}
-		res, err := e.run(t, o, sqe)
+		res, err := e.run(t, o, o.sqe)
 		if err == nil && res >= 0 {
 			for _, f := range after {
 				f(o)
@@ -631,56 +659,51 @@ func (e *Evented) call(t *task, prep func(o *ringOp, sqe *uring.SQE) error, afte
 	}
 }
 
-func (e *Evented) now() time.Time { return time.Now() }
-
-func (e *Evented) openat(t *task, dir int, path string, flags int, perm uint32) (int, error) {
-	fd, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
+// pathCall runs a request on a path relative to the directory dir: openat,
+// unlinkat, mkdirat. length and opFlags fill the request's len and per-opcode
+// flags fields.
+func (e *Evented) pathCall(t *task, op uint8, dir int, path string, length, opFlags uint32) (int32, error) {
+	return e.call(t, func(o *ringOp, sqe *uring.SQE) error {
 		p, err := o.cString(path)
 		if err != nil {
 			return err
 		}
-		sqe.Opcode = uring.OpOpenat
+		sqe.Opcode = op
 		sqe.Fd = int32(dir)
 		sqe.Addr = p
-		sqe.Len = perm
-		sqe.OpFlags = uint32(flags | unix.O_CLOEXEC)
+		sqe.Len = length
+		sqe.OpFlags = opFlags
 		return nil
 	})
+}
+
+func (e *Evented) openat(t *task, dir int, path string, flags int, perm uint32) (int, error) {
+	fd, err := e.pathCall(t, uring.OpOpenat, dir, path, perm, uint32(flags|unix.O_CLOEXEC))
 	if err != nil {
 		return -1, err
 	}
 	return int(fd), nil
 }
 
-// rw submits one readv or writev. The offset -1 means the file position.
+// errNoData is rw's prep telling call that bufs hold no bytes: nothing is
+// submitted, and rw reports 0.
+var errNoData = errors.New("io: no data")
+
+// rw submits one readv or writev (retried by call while interrupted or would
+// block). The offset -1 means the file position.
 func (e *Evented) rw(t *task, opcode uint8, fd int, bufs [][]byte, off int64) (int, error) {
-	for attempt := 0; ; attempt++ {
-		if t.isCanceled() {
-			return 0, ErrCanceled
-		}
-		o := ringOps.Get().(*ringOp)
+	res, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
 		addr, n := o.iovecs(bufs)
 		if n == 0 {
-			o.release()
-			return 0, nil
+			return errNoData
 		}
-		res, err := e.run(t, o, uring.SQE{Opcode: opcode, Fd: int32(fd), Addr: addr, Len: n, Off: uint64(off)})
-		o.release()
-		if err != nil {
-			return 0, err
-		}
-		if res >= 0 {
-			return int(res), nil
-		}
-		errno := unix.Errno(-res)
-		if (errno == unix.EINTR || errno == unix.EAGAIN) && attempt < 1000 {
-			if errno == unix.EAGAIN {
-				runtime.Gosched()
-			}
-			continue
-		}
-		return 0, errno
+		*sqe = uring.SQE{Opcode: opcode, Fd: int32(fd), Addr: addr, Len: n, Off: uint64(off)}
+		return nil
+	})
+	if err == errNoData {
+		return 0, nil
 	}
+	return int(res), err
 }
 
 func (e *Evented) readv(t *task, fd int, bufs [][]byte, off int64) (int, error) {
@@ -690,51 +713,23 @@ func (e *Evented) readv(t *task, fd int, bufs [][]byte, off int64) (int, error) 
 	return e.rw(t, uring.OpReadv, fd, bufs, off)
 }
 
-// writev resubmits the rest of a short write until everything is written, the
-// kernel reports an error, or a write makes no progress.
+// writev submits one writev; a short write is returned as it is, and the
+// callers resubmit the rest (see driver).
 func (e *Evented) writev(t *task, fd int, bufs [][]byte, off int64) (int, error) {
-	if off < 0 {
-		off = -1
+	if off >= 0 {
+		return e.rw(t, uring.OpWritev, fd, bufs, off)
 	}
 	if len(bufs) > maxIovecs {
-		bufs = bufs[:maxIovecs]
+		bufs = bufs[:maxIovecs] // as rw sends: iovLen below must count the same bytes
 	}
-	total := 0
-	for {
-		var start int64 = -1
-		if off < 0 {
-			// The file position: see fixPosition. lseek fails (ESPIPE) on pipes
-			// and sockets, which have no position to fix.
-			if p, err := unix.Seek(fd, 0, unix.SEEK_CUR); err == nil {
-				start = p
-			}
-		}
-		n, err := e.rw(t, uring.OpWritev, fd, bufs, off)
-		if start >= 0 && n > 0 && n < iovLen(bufs) {
-			fixPosition(fd, start, n)
-		}
-		total += n
-		if err != nil || n == 0 {
-			return total, err
-		}
-		if off >= 0 {
-			off += int64(n)
-		}
-		for n > 0 && len(bufs) > 0 {
-			if n >= len(bufs[0]) {
-				n -= len(bufs[0])
-				bufs = bufs[1:]
-			} else {
-				rest := make([][]byte, len(bufs)) // never modify the caller's slice
-				copy(rest, bufs)
-				rest[0] = rest[0][n:]
-				bufs, n = rest, 0
-			}
-		}
-		if len(bufs) == 0 {
-			return total, nil
-		}
+	// The file position: see fixPosition. lseek fails (ESPIPE) on pipes and
+	// sockets, which have no position to fix.
+	start, serr := unix.Seek(fd, 0, unix.SEEK_CUR)
+	n, err := e.rw(t, uring.OpWritev, fd, bufs, -1)
+	if serr == nil && n > 0 && n < iovLen(bufs) {
+		fixPosition(fd, start, n)
 	}
+	return n, err
 }
 
 // fixPosition works around a kernel quirk (seen on Linux 6.18): when a write at
@@ -827,8 +822,11 @@ func (e *Evented) closeFd(t *task, fd int) error {
 	o := ringOps.Get().(*ringOp)
 	defer o.release()
 	res, err := e.run(nil, o, uring.SQE{Opcode: uring.OpClose, Fd: int32(fd)})
-	if err == ErrClosed { // the ring is gone, but descriptors stay releasable
-		return e.sysDriver.closeFd(t, fd)
+	if err == ErrClosed {
+		if res == -int32(unix.EINTR) {
+			return nil // the close ran, and released the descriptor whatever the result
+		}
+		return e.sysDriver.closeFd(t, fd) // the ring is gone, but descriptors stay releasable
 	}
 	if err != nil {
 		return err
@@ -860,34 +858,16 @@ func (e *Evented) renameat(t *task, oldDir int, oldPath string, newDir int, newP
 }
 
 func (e *Evented) unlinkat(t *task, dir int, path string, removeDir bool) error {
-	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
-		p, err := o.cString(path)
-		if err != nil {
-			return err
-		}
-		sqe.Opcode = uring.OpUnlinkat
-		sqe.Fd = int32(dir)
-		sqe.Addr = p
-		if removeDir {
-			sqe.OpFlags = unix.AT_REMOVEDIR
-		}
-		return nil
-	})
+	var flags uint32
+	if removeDir {
+		flags = unix.AT_REMOVEDIR
+	}
+	_, err := e.pathCall(t, uring.OpUnlinkat, dir, path, 0, flags)
 	return err
 }
 
 func (e *Evented) mkdirat(t *task, dir int, path string, perm uint32) error {
-	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
-		p, err := o.cString(path)
-		if err != nil {
-			return err
-		}
-		sqe.Opcode = uring.OpMkdirat
-		sqe.Fd = int32(dir)
-		sqe.Addr = p
-		sqe.Len = perm
-		return nil
-	})
+	_, err := e.pathCall(t, uring.OpMkdirat, dir, path, perm, 0)
 	return err
 }
 

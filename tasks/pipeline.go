@@ -387,13 +387,7 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 		}
 		data := raw
 		if p.Encoder != nil {
-			if err := r.cpu.Acquire(x, 1); err != nil {
-				return &Error{Op: "encode", Frame: k, Err: err}
-			}
-			t0 = time.Now()
-			enc, err := p.Encoder.Encode(x, k, raw, sl.enc[:0])
-			r.span(Span{Res: CPU, Lane: sl.lane, Name: "encode", Start: t0, End: time.Now(), Frame: k, Flow: flow})
-			r.cpu.Release(1)
+			enc, err := r.encode(x, k, sl, raw, flow)
 			if err != nil {
 				return &Error{Op: "encode", Frame: k, Err: err}
 			}
@@ -405,20 +399,8 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 			r.staging.Release(int64(p.FrameBytes))
 		}
 		for _, s := range p.Sinks {
-			res := sinkResource(s)
-			sem, op, name := r.writes, "save", "save"
-			if res == Net {
-				sem, op, name = r.sends, "send", "send"
-			}
-			if err := sem.Acquire(x, 1); err != nil {
-				return &Error{Op: op, Frame: k, Err: err}
-			}
-			t0 = time.Now()
-			err := s.Save(x, k, data)
-			r.span(Span{Res: res, Lane: "", Name: name, Start: t0, End: time.Now(), Frame: k, Flow: flow})
-			sem.Release(1)
-			if err != nil {
-				return &Error{Op: op, Frame: k, Err: err}
+			if err := r.save(x, k, s, data, flow); err != nil {
+				return err
 			}
 		}
 		saved = len(data)
@@ -433,4 +415,42 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 		r.progress(FrameEvent{Frame: k, Bytes: saved, GPU: gt})
 	}
 	_ = r.free.PutOne(wx, sl)
+}
+
+// encode runs frame k's CPU stage under one Encoders permit. The permit is
+// released however Encode ends, a panic included (frame recovers it): a
+// leaked permit would block every later frame under CancelDependents.
+func (r *pipeRun) encode(x io.Io, k int, sl *slot, raw []byte, flow uint64) ([]byte, error) {
+	if err := r.cpu.Acquire(x, 1); err != nil {
+		return nil, err
+	}
+	defer r.cpu.Release(1)
+	t0 := time.Now()
+	defer func() {
+		r.span(Span{Res: CPU, Lane: sl.lane, Name: "encode", Start: t0, End: time.Now(), Frame: k, Flow: flow})
+	}()
+	return r.p.Encoder.Encode(x, k, raw, sl.enc[:0])
+}
+
+// save stores frame k's data in sink s under one Writes (Disk) or Sends
+// (Net) permit, released however Save ends, a panic included. Its error is an
+// *Error of frame k.
+func (r *pipeRun) save(x io.Io, k int, s Sink, data []byte, flow uint64) error {
+	res := sinkResource(s)
+	sem, op, name := r.writes, "save", "save"
+	if res == Net {
+		sem, op, name = r.sends, "send", "send"
+	}
+	if err := sem.Acquire(x, 1); err != nil {
+		return &Error{Op: op, Frame: k, Err: err}
+	}
+	defer sem.Release(1)
+	t0 := time.Now()
+	defer func() {
+		r.span(Span{Res: res, Lane: "", Name: name, Start: t0, End: time.Now(), Frame: k, Flow: flow})
+	}()
+	if err := s.Save(x, k, data); err != nil {
+		return &Error{Op: op, Frame: k, Err: err}
+	}
+	return nil
 }

@@ -382,3 +382,74 @@ func TestPipelineConnSink(t *testing.T) {
 		t.Fatalf("%d network spans", n)
 	}
 }
+
+// A panicking Encoder or Sink under CancelDependents fails its frame alone:
+// it must not keep its Encoders (or Writes) permit, or every later frame
+// would wait for it forever and Run would never return.
+func TestPipelinePanicReleasesPermits(t *testing.T) {
+	panicky := map[int]bool{3: true, 7: true}
+	enc := tasks.EncoderFunc(func(x io.Io, frame int, raw, dst []byte) ([]byte, error) {
+		if panicky[frame] {
+			panic("encoder exploded")
+		}
+		return appendEncoder(x, frame, raw, dst)
+	})
+	ios(t, func(t *testing.T, x io.Io) {
+		for _, stage := range []string{"encode", "save"} {
+			const frames, size = 12, 16
+			g := newFakeGPU(100*time.Microsecond, size)
+			sink := newMemSink(0)
+			p := &tasks.Pipeline{Frames: frames, Depth: 3, Dispatcher: g, Sinks: []tasks.Sink{sink},
+				Policy: tasks.CancelDependents, FrameBytes: size}
+			if stage == "encode" {
+				p.Encoder, p.Limits.Encoders = enc, 1
+			} else {
+				p.Sinks, p.Limits.Writes = []tasks.Sink{panicSink{sink, panicky}}, 1
+			}
+			// The timeout cancels a run that hangs, so that the test fails
+			// instead of hanging.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			rep, err := p.RunContext(ctx, x)
+			timedOut := ctx.Err() != nil
+			cancel()
+			if timedOut {
+				t.Fatalf("%s: run hung after a panic (canceled after 10s): %v, report %+v", stage, err, rep)
+			}
+			var te *tasks.Error
+			if !errors.Is(err, tasks.ErrPanic) || !errors.As(err, &te) || !panicky[te.Frame] {
+				t.Fatalf("%s: err %v", stage, err)
+			}
+			if rep.Frames != frames-2 || rep.Failed != 2 || rep.Canceled != 0 || len(rep.Errors) != 2 {
+				t.Fatalf("%s: report %+v", stage, rep)
+			}
+			for _, fe := range rep.Errors {
+				if !panicky[fe.Frame] {
+					t.Fatalf("%s: frame %d failed: %s", stage, fe.Frame, fe.Err)
+				}
+			}
+			for k := range frames {
+				_, ok := sink.saved[k]
+				if ok == panicky[k] {
+					t.Fatalf("%s: frame %d saved %v", stage, k, ok)
+				}
+			}
+			if g.submits != frames || g.closes != frames {
+				t.Fatalf("%s: submits %d closes %d", stage, g.submits, g.closes)
+			}
+		}
+	})
+}
+
+// panicSink is a Sink that panics on some frames and saves the others in a
+// memSink.
+type panicSink struct {
+	*memSink
+	panic map[int]bool
+}
+
+func (s panicSink) Save(x io.Io, frame int, data []byte) error {
+	if s.panic[frame] {
+		panic("sink exploded")
+	}
+	return s.memSink.Save(x, frame, data)
+}

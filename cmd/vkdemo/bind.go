@@ -37,6 +37,7 @@ const (
 	bindRand
 	bindFill
 	bindFile
+	bindData // bytes given with the spec (serve's uploaded parts); not a --bind source
 )
 
 var bindKindNames = map[string]bindKind{"zeros": bindZeros, "ones": bindOnes, "iota": bindIota, "rand": bindRand, "fill": bindFill, "file": bindFile}
@@ -48,6 +49,7 @@ type bindSpec struct {
 	size    *sizeSpec
 	fillStr string // fill's value, parsed once the element type is known
 	path    string // file's path
+	data    []byte // bindData's bytes, used as they are
 }
 
 func (b bindSpec) String() string { return b.text }
@@ -108,7 +110,6 @@ func parseBind(arg string) (uint32, bindSpec, error) {
 // generate makes the contents of a binding of type t and nbytes bytes.
 func (b bindSpec) generate(t dtype, nbytes int64, seed uint64, binding uint32) ([]byte, error) {
 	n := int(nbytes / int64(t.size()))
-	out := make([]byte, 0, nbytes)
 	switch b.kind {
 	case bindZeros:
 		return make([]byte, nbytes), nil
@@ -123,16 +124,20 @@ func (b bindSpec) generate(t dtype, nbytes int64, seed uint64, binding uint32) (
 		one := v.appendLE(nil)
 		return bytes.Repeat(one, n), nil
 	case bindIota:
+		out := make([]byte, 0, nbytes)
 		for i := range n {
 			out = numberLE(out, t, float64(i), uint64(i))
 		}
+		return out, nil
 	case bindRand:
+		out := make([]byte, 0, nbytes)
 		r := rand.New(rand.NewPCG(seed, uint64(binding)))
 		for range n {
 			out = numberLE(out, t, r.Float64(), r.Uint64N(1000))
 		}
+		return out, nil
 	}
-	return out, nil
+	return nil, fmt.Errorf("binding %d: %s is not a generated source", binding, b.text)
 }
 
 // numberLE appends f (for float types) or u (for integer types) as type t.

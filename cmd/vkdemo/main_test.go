@@ -148,6 +148,7 @@ func readNpy(t *testing.T, path string) npyFile {
 	return npyFile{descr: get("descr", "'", "'"), shape: get("shape", "(", ")"), data: b[10+hlen:]}
 }
 
+// f32s decodes little-endian float32s.
 func f32s(b []byte) []float32 {
 	v := make([]float32, len(b)/4)
 	for i := range v {

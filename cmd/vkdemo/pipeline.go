@@ -355,16 +355,23 @@ func checkOutputFile(x io.Io, flag, p, outDir string) error {
 	if fi, err := io.Cwd().Stat(x, p); err == nil && fi.IsDir() {
 		return fmt.Errorf("%s %s: is a folder", flag, p)
 	}
+	return checkOutputParent(x, flag+" "+p, p, outDir)
+}
+
+// checkOutputParent checks that the folder of the output file p exists (or
+// is the output folder outDir, created later). what names p in errors, e.g.
+// "--trace t.json".
+func checkOutputParent(x io.Io, what, p, outDir string) error {
 	parent := filepath.Dir(p)
 	if filepath.Clean(parent) == filepath.Clean(outDir) {
 		return nil
 	}
 	fi, err := io.Cwd().Stat(x, parent)
 	if err != nil {
-		return fmt.Errorf("%s %s: folder %s: %w", flag, p, parent, err)
+		return fmt.Errorf("%s: folder %s: %w", what, parent, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s %s: %s is not a folder", flag, p, parent)
+		return fmt.Errorf("%s: %s is not a folder", what, parent)
 	}
 	return nil
 }

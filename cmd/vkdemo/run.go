@@ -518,6 +518,13 @@ func resolve(x io.Io, p *runPlan, prog *program) (*gpu.KernelOptions, []*binding
 			b.data = data
 			continue
 		}
+		if spec.kind == bindData {
+			if err := checkSize(b, int64(len(spec.data)), spec.text); err != nil {
+				return nil, nil, nil, err
+			}
+			b.data = spec.data
+			continue
+		}
 		sz := spec.size
 		if sz == nil {
 			sz = defSize
@@ -687,7 +694,8 @@ func (a *app) runOnce(p *runPlan) error {
 }
 
 // checkOutputs checks, before any GPU work, that the output folders exist
-// (creating --out-dir) so that a bad path fails fast.
+// (creating --out-dir) so that a bad path fails fast. (An --out that is a
+// folder is reported when it is written.)
 func checkOutputs(x io.Io, p *runPlan) error {
 	if p.outDir != "" {
 		if err := io.Cwd().MakePath(x, p.outDir, 0o755); err != nil {
@@ -696,20 +704,21 @@ func checkOutputs(x io.Io, p *runPlan) error {
 	}
 	for _, b := range sortedKeys(p.outs) {
 		o := p.outs[b]
-		dir := filepath.Dir(o.path)
-		fi, err := io.Cwd().Stat(x, dir)
-		if err != nil {
-			return fmt.Errorf("--out %d=%s: folder %s: %w", b, o.path, dir, err)
-		}
-		if !fi.IsDir() {
-			return fmt.Errorf("--out %d=%s: %s is not a folder", b, o.path, dir)
+		if err := checkOutputParent(x, fmt.Sprintf("--out %d=%s", b, o.path), o.path, p.outDir); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
 // execute runs prog once on d and reports the results.
+//
+// Its GPU waits (uploads, the dispatch, downloads) are not cancel points:
+// a canceled wait would leave the buffers, kernel and batch in use by GPU
+// work when they are closed (ErrBusy on top of the interruption), and the
+// device waits for that work anyway. Cancellation is checked after each.
 func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) (err error) {
+	wx := x.WithoutCancel()
 	opts, bs, push, err := resolve(x, p, prog)
 	if err != nil {
 		return err
@@ -726,8 +735,11 @@ func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) (err er
 		}
 		b.buf = buf
 		defer func() { err = errors.Join(err, buf.Close()) }()
-		if err := gpu.Upload(x, buf, 0, b.data); err != nil {
+		if err := gpu.Upload(wx, buf, 0, b.data); err != nil {
 			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
+		}
+		if err := x.CheckCancel(); err != nil {
+			return err
 		}
 	}
 	groups, how := workgroups(p, k.LocalSize(), bs)
@@ -751,18 +763,24 @@ func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) (err er
 		return err
 	}
 	wall := time.Now()
-	c, err := d.Run(x, batch)
+	c, err := d.Run(wx, batch)
 	if err != nil {
 		return err
 	}
 	wallTime := time.Since(wall)
+	if err := x.CheckCancel(); err != nil {
+		return err
+	}
 	// Read back the writable bindings.
 	for _, b := range bs {
 		if b.info.ReadOnly {
 			continue
 		}
-		if err := gpu.Download(x, b.buf, 0, b.data); err != nil {
+		if err := gpu.Download(wx, b.buf, 0, b.data); err != nil {
 			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
+		}
+		if err := x.CheckCancel(); err != nil {
+			return err
 		}
 	}
 	if err := a.gate.take(); err != nil {

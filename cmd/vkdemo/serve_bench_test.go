@@ -49,7 +49,7 @@ func BenchmarkServe(b *testing.B) {
 							continue
 						}
 						if i%16 == 0 {
-							checkSaxpy(b, "bench", a, x, y, 1, bytesF32(res.frames[0].data))
+							checkSaxpy(b, "bench", a, x, y, 1, f32s(res.frames[0].data))
 						}
 					}
 				}()

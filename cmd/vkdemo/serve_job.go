@@ -96,12 +96,11 @@ type jobError struct {
 
 // parsedJob is a request turned into a runPlan and a program, ready to run.
 type parsedJob struct {
-	spec  jobSpec
-	name  string
-	plan  *runPlan
-	prog  *program
-	parts map[uint32][]byte // binding data sent as parts
-	save  map[uint32]string // binding → path under --out
+	spec jobSpec
+	name string
+	plan *runPlan
+	prog *program
+	save map[uint32]string // binding → path under --out
 }
 
 // flagNames rewrites run's flag names in its messages as job fields.
@@ -161,7 +160,7 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 	if dec.More() {
 		return nil, httpErrorf(400, "bad job JSON: more than one value")
 	}
-	j := &parsedJob{spec: spec, parts: parts, save: map[uint32]string{}}
+	j := &parsedJob{spec: spec, save: map[uint32]string{}}
 	switch {
 	case spirv != nil && spec.Kernel != "":
 		return nil, httpErrorf(400, "job names kernel %q and sends a spirv part: one or the other", spec.Kernel)
@@ -227,9 +226,10 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 				return nil, httpErrorf(400, "part binding%d holds %s values, but binding %d holds %s (%s); set \"types\"", b, descr, b, t, t.npyDescr())
 			}
 			data = body
-			parts[b] = body
 		}
-		plan.binds[b] = bindSpec{text: fmt.Sprintf("part binding%d", b), kind: bindZeros, size: &sizeSpec{n: int64(len(data)), inBytes: true}}
+		// The size also serves as the default size of bindings given
+		// without one, as a --bind SIZE does.
+		plan.binds[b] = bindSpec{text: fmt.Sprintf("part binding%d", b), kind: bindData, data: data, size: &sizeSpec{n: int64(len(data)), inBytes: true}}
 	}
 	switch {
 	case spec.Iterations < 0 || spec.Iterations > maxIterations:
@@ -402,12 +402,6 @@ func (s *server) runJob(x io.Io, rw *respWriter, j *parsedJob, id uint64, queueW
 	if err != nil {
 		prep.End()
 		return err
-	}
-	for _, b := range bs {
-		if data, ok := j.parts[b.info.Binding]; ok {
-			b.data = data
-			b.source = fmt.Sprintf("part binding%d", b.info.Binding)
-		}
 	}
 	k, owned, err := s.kern.get(j.prog.spirv, opts)
 	if err != nil {

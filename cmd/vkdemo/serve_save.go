@@ -21,12 +21,9 @@ type saveRoot struct {
 // itself may be reached through a symbolic link: it is the operator's
 // choice; what is inside it is the clients'.
 func openSaveRoot(x io.Io, p string) (*saveRoot, error) {
-	if err := io.Cwd().MakePath(x, p, 0o755); err != nil {
-		return nil, fmt.Errorf("--out %s: cannot create the folder: %w", p, err)
-	}
-	d, err := io.Cwd().OpenDir(x, p)
+	d, err := openOutDir(x, "--out", p)
 	if err != nil {
-		return nil, fmt.Errorf("--out %s: %w", p, err)
+		return nil, err
 	}
 	return &saveRoot{dir: d, name: p}, nil
 }

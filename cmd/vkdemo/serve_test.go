@@ -230,14 +230,6 @@ func f32Bytes(v []float32) []byte {
 	return b
 }
 
-func bytesF32(b []byte) []float32 {
-	v := make([]float32, len(b)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return v
-}
-
 // checkSaxpy checks got against y = a*x + y repeated iters times, in
 // float32 (the GPU may fuse the multiply-add: 1e-6 relative slack).
 func checkSaxpy(t testing.TB, what string, a float32, x, y []float32, iters int, got []float32) {
@@ -295,7 +287,7 @@ func TestServeConcurrentClients(t *testing.T) {
 						errs <- fmt.Errorf("client %d job %d: frame header %+v", c, j, f.frameHeader)
 						return
 					}
-					checkSaxpy(t, fmt.Sprintf("client %d job %d iter %d", c, j, it), a, x, y, it+1, bytesF32(f.data))
+					checkSaxpy(t, fmt.Sprintf("client %d job %d iter %d", c, j, it), a, x, y, it+1, f32s(f.data))
 				}
 			}
 		}()
@@ -345,7 +337,7 @@ func TestServeKernels(t *testing.T) {
 	if res.status != 200 || len(res.frames) != 1 {
 		t.Fatalf("uploaded saxpy: %+v", res)
 	}
-	checkSaxpy(t, "uploaded saxpy", a, x, y, 1, bytesF32(res.frames[0].data))
+	checkSaxpy(t, "uploaded saxpy", a, x, y, 1, f32s(res.frames[0].data))
 	if g := res.done["groups"].([]any); g[0].(float64) != 47 { // ceil(3000/64)
 		t.Errorf("uploaded saxpy with local size 64: groups %v", g)
 	}
@@ -420,7 +412,7 @@ func TestServeBadRequests(t *testing.T) {
 	}
 	// Still serving.
 	res := postJob(t, srv.addr, `{"kernel":"saxpy","bind":{"0":"ones:16","1":"iota"},"push":"f32:3,u32:16"}`, nil)
-	if res.status != 200 || len(res.frames) != 1 || bytesF32(res.frames[0].data)[15] != 18 {
+	if res.status != 200 || len(res.frames) != 1 || f32s(res.frames[0].data)[15] != 18 {
 		t.Fatalf("after bad requests: %+v", res)
 	}
 	srv.stop(t)
@@ -449,10 +441,10 @@ func TestServeSave(t *testing.T) {
 		t.Fatalf("save: %+v", res)
 	}
 	npy := readNpy(t, filepath.Join(out, "runs", "a", "y.npy"))
-	if npy.descr != "<f4" || npy.shape != "100," || !bytes.Equal(npy.data, res.frames[0].data) || bytesF32(npy.data)[99] != 199 {
+	if npy.descr != "<f4" || npy.shape != "100," || !bytes.Equal(npy.data, res.frames[0].data) || f32s(npy.data)[99] != 199 {
 		t.Errorf("saved y.npy: %s %s, data differs from the stream", npy.descr, npy.shape)
 	}
-	if raw, err := os.ReadFile(filepath.Join(out, "x.raw")); err != nil || len(raw) != 400 || bytesF32(raw)[7] != 7 {
+	if raw, err := os.ReadFile(filepath.Join(out, "x.raw")); err != nil || len(raw) != 400 || f32s(raw)[7] != 7 {
 		t.Errorf("saved x.raw: %d bytes, %v", len(raw), err)
 	}
 	for path, want := range map[string]string{
@@ -625,7 +617,7 @@ func TestServeInProcessLeaks(t *testing.T) {
 		if res.status != 200 || len(res.frames) != 1 {
 			t.Fatalf("job %d beside bad clients: %+v", i, res)
 		}
-		checkSaxpy(t, "beside bad clients", a, x, y, 1, bytesF32(res.frames[0].data))
+		checkSaxpy(t, "beside bad clients", a, x, y, 1, f32s(res.frames[0].data))
 	}
 	// The stuck writer is cut off by --write-timeout, the vanished one at
 	// its next write, the half request by --read-timeout.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -68,7 +67,7 @@ printed on standard output.`,
   vkdemo window --size 800x600 --out shots
   vkdemo window --frames 300 --vsync`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			w, h, err := parseWindowSize(f.size)
+			w, h, err := parseFrameSize(f.size)
 			if err != nil {
 				return usageErrorf("window: --size %q: %v", f.size, err)
 			}
@@ -90,23 +89,6 @@ printed on standard output.`,
 	fs.BoolVar(&f.vsync, "vsync", false, "present in FIFO mode (one frame per display refresh)")
 	fs.BoolVar(&f.controls, "control-stdin", false, "read key names and \"size WxH\" lines from standard input")
 	return cmd
-}
-
-// parseWindowSize parses "WxH" or "N".
-func parseWindowSize(s string) (w, h int, err error) {
-	ws, hs, two := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "x")
-	if !two {
-		hs = ws
-	}
-	w, errW := strconv.Atoi(ws)
-	h, errH := strconv.Atoi(hs)
-	if errW != nil || errH != nil {
-		return 0, 0, errors.New("want WxH (e.g. 640x480) or N for NxN")
-	}
-	if w < 1 || h < 1 || w > 8192 || h > 8192 {
-		return 0, 0, errors.New("each side must be 1 to 8192 pixels")
-	}
-	return w, h, nil
 }
 
 // viewer is the window's animation state: which frame is shown, paused or
@@ -205,16 +187,27 @@ func (r *winRenderer) render(x io.Io, sc *gpu.Swapchain, frame int) (time.Durati
 	if err := b.Timestamp("end"); err != nil {
 		return 0, err
 	}
-	fut := r.dev.Submit(x, b)
+	// A frame takes milliseconds: its wait (inline in Submit under a
+	// Blocking Io, in Await otherwise) is not a cancel point, so that Ctrl-C
+	// never leaves the batch, buffer and kernel in use by GPU work when they
+	// are closed (ErrBusy). Cancellation is checked before and right after.
+	if err := x.CheckCancel(); err != nil {
+		return 0, err
+	}
+	wx := x.WithoutCancel()
+	fut := r.dev.Submit(wx, b)
 	// The present's copy is ordered after the dispatch on the GPU: no need
 	// to wait for the frame before queueing it.
 	perr := sc.Present(r.buf, r.w, r.h, gpu.RGBA8)
-	c, err := fut.Await(x)
+	c, err := fut.Await(wx)
 	if err != nil {
 		return 0, err
 	}
 	if perr != nil {
 		return 0, perr
+	}
+	if err := x.CheckCancel(); err != nil {
+		return 0, err
 	}
 	gpuTime, _ := c.Span("start", "end")
 	return gpuTime, nil
@@ -273,10 +266,7 @@ func runWindow(a *app, f windowFlags, width, height int) (err error) {
 
 	out := io.Cwd()
 	if f.out != "." && f.out != "" {
-		if err := io.Cwd().MakePath(x, f.out, 0o755); err != nil {
-			return err
-		}
-		if out, err = io.Cwd().OpenDir(x, f.out); err != nil {
+		if out, err = openOutDir(x, "--out", f.out); err != nil {
 			return err
 		}
 		defer out.Close(x)
@@ -460,7 +450,7 @@ func readControls(win *window.Window) {
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if s, ok := strings.CutPrefix(line, "size "); ok {
-			if w, h, err := parseWindowSize(s); err == nil {
+			if w, h, err := parseFrameSize(s); err == nil {
 				win.RequestSize(w, h)
 			}
 			continue

@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"vkio/io"
-	"vkio/shaders"
 )
 
 // TestSubmitAllocs pins the allocations of the submit → completion hot
@@ -36,13 +35,7 @@ func TestSubmitAllocs(t *testing.T) {
 			x, done := tc.io()
 			defer done()
 			d, _ := open(t, Options{})
-			k := must(d.NewKernel(shaders.Tiny, nil))
-			defer k.Close()
-			c := must(NewBufferFrom(x, d, HostVisible, []uint32{0, 0, 0, 0}))
-			defer c.Close()
-			b := d.NewBatch()
-			defer b.Close()
-			check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+			_, _, b := tiny(t, x, d)
 			for range 3 { // record the command buffer, start the completer
 				_, err := d.Run(x, b)
 				check(t, err)

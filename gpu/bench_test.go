@@ -5,7 +5,6 @@ import (
 
 	"vkio/gpu/internal/vkx"
 	"vkio/io"
-	"vkio/shaders"
 )
 
 // Benchmarks run without the validation layer (it roughly doubles tiny
@@ -22,10 +21,7 @@ func benchDevice(b *testing.B) *Device {
 }
 
 func tinyBatch(b *testing.B, x io.Io, d *Device) *Batch {
-	k := must(d.NewKernel(shaders.Tiny, nil))
-	c := must(NewBufferFrom(x, d, HostVisible, []uint32{0, 0, 0, 0}))
-	bt := d.NewBatch()
-	check(b, bt.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+	_, _, bt := tiny(b, x, d)
 	return bt
 }
 

@@ -621,13 +621,7 @@ func TestWaitTimeout(t *testing.T) {
 func TestFaultInjection(t *testing.T) {
 	ios(t, func(t *testing.T, x io.Io) {
 		d, _ := open(t, Options{})
-		k := must(d.NewKernel(shaders.Tiny, nil))
-		defer k.Close()
-		c := must(d.NewBuffer(16, HostVisible))
-		defer c.Close()
-		b := d.NewBatch()
-		defer b.Close()
-		check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+		_, _, b := tiny(t, x, d)
 
 		d.vd.InjectFault(vkx.FaultSubmit, vkx.ErrorOutOfDeviceMemory, 1)
 		if _, err := d.Run(x, b); !errors.Is(err, ErrOutOfMemory) {

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"vkio/io"
+	"vkio/shaders"
 )
 
 func TestMain(m *testing.M) {
@@ -93,4 +94,19 @@ func check(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tiny makes the smallest real workload: the tiny kernel dispatched once
+// over a 16-byte host-visible counter, in a batch of its own. The three are
+// closed when tb ends (a Close the test already made returns nil).
+func tiny(tb testing.TB, x io.Io, d *Device) (*Kernel, *Buffer, *Batch) {
+	tb.Helper()
+	k := must(d.NewKernel(shaders.Tiny, nil))
+	tb.Cleanup(func() { k.Close() })
+	c := must(NewBufferFrom(x, d, HostVisible, []uint32{0, 0, 0, 0}))
+	tb.Cleanup(func() { c.Close() })
+	b := d.NewBatch()
+	tb.Cleanup(func() { b.Close() })
+	check(tb, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+	return k, c, b
 }

@@ -17,13 +17,7 @@ import (
 func TestCloseDuringEnqueue(t *testing.T) {
 	ios(t, func(t *testing.T, x io.Io) {
 		d, _ := open(t, Options{})
-		k := must(d.NewKernel(shaders.Tiny, nil))
-		defer k.Close()
-		c := must(d.NewBuffer(16, HostVisible))
-		defer c.Close()
-		b := d.NewBatch()
-		defer b.Close()
-		check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+		_, c, b := tiny(t, x, d)
 
 		var bufErr, batchErr error
 		testHookEnqueued = func(*Batch) {
@@ -146,13 +140,7 @@ func TestWaitTimeoutQueued(t *testing.T) {
 func TestWaitErrorNotLost(t *testing.T) {
 	ios(t, func(t *testing.T, x io.Io) {
 		d, _ := open(t, Options{})
-		k := must(d.NewKernel(shaders.Tiny, nil))
-		defer k.Close()
-		c := must(d.NewBuffer(16, HostVisible))
-		defer c.Close()
-		b := d.NewBatch()
-		defer b.Close()
-		check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+		_, c, b := tiny(t, x, d)
 		for _, code := range []vkx.Result{vkx.ErrorOutOfHostMemory, vkx.ErrorOutOfDeviceMemory} {
 			d.vd.InjectFault(vkx.FaultWait, code, 1)
 			_, err := d.Run(x, b)

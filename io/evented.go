@@ -505,13 +505,17 @@ func (e *Evented) tryReap() {
 // waits alone. Only the leader reaps while it leads, so no completion can be
 // taken from under it between its last look and its next wait.
 func (e *Evented) lead(t *task, o *ringOp, id uint64) (int32, error) {
-	var canceled atomic.Bool
-	stop := t.onCancel(func() {
-		// Wakes the leader: the cancel request completes, and so does o.
-		canceled.Store(true)
-		e.canceled.Add(1)
-		_ = e.submit(cancelSQE(id))
-	})
+	var canceled *atomic.Bool // nil on the root task: never canceled, nothing to allocate
+	stop := func() bool { return true }
+	if t != nil {
+		canceled = new(atomic.Bool)
+		stop = t.onCancel(func() {
+			// Wakes the leader: the cancel request completes, and so does o.
+			canceled.Store(true)
+			e.canceled.Add(1)
+			_ = e.submit(cancelSQE(id))
+		})
+	}
 	for {
 		e.cqMu.Lock()
 		e.reapLocked()
@@ -527,7 +531,7 @@ func (e *Evented) lead(t *task, o *ringOp, id uint64) (int32, error) {
 	e.leading.Store(false)
 	e.reap() // completions that came after the last look, before leading ended
 	stop()
-	if canceled.Load() && cutShort(o.res) {
+	if canceled != nil && canceled.Load() && cutShort(o.res) {
 		return o.res, ErrCanceled
 	}
 	return e.result(o.res)

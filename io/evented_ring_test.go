@@ -515,3 +515,19 @@ func TestEventedResultAfterClose(t *testing.T) {
 		t.Errorf("result(-EIO) while closing = %v; want no error (the errno is the caller's)", err)
 	}
 }
+
+// A lone task's wait on the ring (it leads: it waits in io_uring_enter
+// itself) allocates nothing on the root task, which has no cancellation to
+// register for.
+func TestEventedLeadAllocs(t *testing.T) {
+	e := newTestEvented(t, EventedOptions{})
+	x := e.Io()
+	f, err := Cwd().CreateFile(x, filepath.Join(t.TempDir(), "f"), CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close(x)
+	if n := testing.AllocsPerRun(200, func() { f.Sync(x) }); n > 0.5 {
+		t.Fatalf("Sync on the root task: %.1f allocations, want 0", n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vkio/gpu/internal/vkx"
@@ -227,6 +228,12 @@ type Device struct {
 	running   bool          // the completion goroutine has been started
 	stopped   chan struct{} // closed when the completion goroutine exits
 
+	// closing is set first thing in Close; inline counts goroutines waiting
+	// in the driver on the Blocking path (waitInline), which Close lets
+	// finish before it destroys the device they wait on.
+	closing atomic.Bool
+	inline  atomic.Int32
+
 	clock clock
 }
 
@@ -389,20 +396,29 @@ func (d *Device) Live() int {
 // still open, saves the pipeline cache, and destroys the device. A second
 // Close returns nil.
 func (d *Device) Close() error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	if d.closing.Swap(true) {
 		return nil
 	}
+	// Closed under the queue lock: a submission that passed its last check
+	// (in enqueue, under the same lock) is in d.pending before this, and
+	// none reaches the queue after it.
+	d.vd.QueueMu.Lock()
+	d.mu.Lock()
 	d.closed = true
 	running := d.running
 	d.cond.Broadcast()
 	d.mu.Unlock()
+	d.vd.QueueMu.Unlock()
 	if running {
 		<-d.stopped
 	}
-	// Pending work left by blocking waits that were canceled, or a lost device.
+	// Pending work left by blocking waits that were canceled, or a lost
+	// device, and that of Blocking Runs still waiting: once the device is
+	// idle their waits return, and no new one starts (see waitInline).
 	d.drainInline()
+	for d.inline.Load() > 0 {
+		time.Sleep(100 * time.Microsecond)
+	}
 	var firstErr error
 	if d.opts.PipelineCache != "" {
 		if err := d.saveCache(); err != nil {

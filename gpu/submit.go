@@ -333,6 +333,13 @@ func timeoutError(ce *vkx.CallError) error {
 // A wait that fails resolves p with the error; unless the device is lost,
 // p stays tracked (in d.pending) and a later reap or Close releases it.
 func (d *Device) waitInline(x io.Io, p *pending) {
+	// Counted, so that Close does not destroy the device under this wait;
+	// once Close has begun no wait starts (Close's drain completes p).
+	d.inline.Add(1)
+	defer d.inline.Add(-1)
+	if d.closing.Load() {
+		return
+	}
 	slice := waitSlice
 	if !x.Cancelable() {
 		slice = vkx.Forever
@@ -417,7 +424,7 @@ func (d *Device) reap(done uint64) int {
 		d.pending = d.pending[:len(d.pending)-1]
 		d.finishing++
 		d.mu.Unlock()
-		d.finish(p, true)
+		d.finish(p, nil)
 		d.mu.Lock()
 		if d.finishing--; d.finishing == 0 {
 			d.cond.Broadcast()
@@ -428,13 +435,14 @@ func (d *Device) reap(done uint64) int {
 }
 
 // finish releases what p held and resolves its promise (unless its waiter
-// already gave up). gpuOK is false when the device was lost.
-func (d *Device) finish(p *pending, gpuOK bool) {
+// already gave up). gpuErr, if not nil, is why the GPU work cannot be
+// relied on (a lost device): the waiter gets it instead of a Completion.
+func (d *Device) finish(p *pending, gpuErr error) {
 	now := time.Now()
 	var c *Completion
 	var err error
 	b := p.batch
-	if gpuOK && !p.settled.Load() {
+	if gpuErr == nil && !p.settled.Load() {
 		c = &p.comp
 		*c = Completion{Value: p.value, Submitted: p.submitted, Completed: now}
 		if n := len(b.labels); n > 0 {
@@ -461,14 +469,11 @@ func (d *Device) finish(p *pending, gpuOK bool) {
 	// waiter still wants results (a staged download copies them out).
 	claimed := p.settled.CompareAndSwap(false, true)
 	if p.release != nil {
-		p.release(claimed && gpuOK && err == nil)
+		p.release(claimed && gpuErr == nil && err == nil)
 	}
 	if claimed {
-		if !gpuOK {
-			d.mu.Lock()
-			err = d.lost
-			d.mu.Unlock()
-			c = nil
+		if gpuErr != nil {
+			err = gpuErr
 		}
 		if err != nil {
 			c = nil
@@ -606,12 +611,21 @@ func (d *Device) drainInline() {
 	if n == 0 {
 		return
 	}
-	werr := d.vd.WaitIdle()
+	var gpuErr error
+	if werr := d.vd.WaitIdle(); werr != nil && !lost {
+		gpuErr = wrap("close", werr)
+		if errors.Is(gpuErr, ErrDeviceLost) {
+			d.markLost(gpuErr)
+		}
+	}
 	d.mu.Lock()
 	ps := d.pending
 	d.pending = nil
+	if d.lost != nil {
+		gpuErr = d.lost
+	}
 	d.mu.Unlock()
 	for _, p := range ps {
-		d.finish(p, werr == nil && !lost)
+		d.finish(p, gpuErr)
 	}
 }

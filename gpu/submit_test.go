@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,4 +161,47 @@ func TestWaitErrorNotLost(t *testing.T) {
 		check(t, b.Close())
 		check(t, c.Close())
 	})
+}
+
+// TestCloseRacesRuns closes a device while Blocking Runs are submitting and
+// waiting on it: every Run ends with its result or ErrClosed, nothing is
+// destroyed under a waiter (the validation layer would say so, or the
+// process would crash), and no goroutine is left behind.
+func TestCloseRacesRuns(t *testing.T) {
+	x := io.NewBlocking().Io()
+	for round := range 20 {
+		g := &gate{}
+		d, err := Open(Options{Validation: true, OnMessage: g.add})
+		check(t, err)
+		var wg sync.WaitGroup
+		for range 4 {
+			k := must(d.NewKernel(shaders.Tiny, nil))
+			c := must(d.NewBuffer(16, HostVisible))
+			b := d.NewBatch()
+			check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					comp, err := d.Run(x, b)
+					if err != nil {
+						if !errors.Is(err, ErrClosed) {
+							t.Errorf("round %d: Run during Close: %v", round, err)
+						}
+						return
+					}
+					if comp == nil {
+						t.Errorf("round %d: Run returned neither a Completion nor an error", round)
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%4) * time.Millisecond)
+		check(t, d.Close())
+		wg.Wait()
+		for _, m := range g.take() {
+			t.Errorf("round %d: validation message: %s", round, m)
+		}
+	}
 }

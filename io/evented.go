@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,10 +34,12 @@ type EventedOptions struct {
 
 // EventedUnavailableError is returned by NewEvented when the kernel refuses
 // io_uring: ENOSYS (no io_uring), EPERM (a seccomp profile, or the sysctl
-// kernel.io_uring_disabled), ENOMEM (locked-memory limits on old kernels). It
-// wraps the cause, so errors.Is(err, syscall.EPERM) works, and matches
-// ErrUnsupported under errors.Is. New("") and New("auto") fall back to Threaded
-// when they get it.
+// kernel.io_uring_disabled), ENOMEM (locked-memory limits on old kernels), or
+// when its io_uring lacks what Evented cannot work without, as before Linux
+// 5.6: the opcode probe (the cause wraps the probe's errno) or one of the
+// requests Evented is built on (the cause names them). It wraps the cause, so
+// errors.Is(err, syscall.EPERM) works, and matches ErrUnsupported under
+// errors.Is. New("") and New("auto") fall back to Threaded when they get it.
 type EventedUnavailableError struct {
 	Err error // the cause, usually a syscall.Errno
 }
@@ -92,6 +95,15 @@ type EventedStats struct {
 //     the callers (File.Write, WriteAt and WriteVec, Writer.Flush) resubmit the
 //     rest, and a write that fails after some bytes landed reports them first.
 //
+// Kernel requirements: Linux 5.6 or later, for the opcode probe and the
+// openat, close and statx requests; NewEvented refuses older kernels with an
+// *EventedUnavailableError, so New("") picks Threaded there. Requests that
+// newer kernels added are used where the probe reports them; without them
+// truncate (IORING_OP_FTRUNCATE, Linux 6.9), rename and unlink (5.11) and mkdir
+// (5.15) fall back to the blocking system call on the task's goroutine, as on
+// Threaded. Kernels before 5.18 (no IORING_SETUP_SUBMIT_ALL) and 5.8 (no
+// eventfd muting) work too, with the workarounds in package uring and mute.
+//
 // Evented pays off when many requests are in flight at once and the kernel
 // completes them without a thread per request: 4 KiB direct-I/O writes
 // (CreateOptions.Direct) from 256 tasks ran 3.7 × faster than on Threaded,
@@ -114,10 +126,10 @@ type Evented struct {
 	asyncLimit, concurrentLimit int64
 	async, concurrent           atomic.Int64
 
-	ring        *uring.Ring
-	efd         *os.File // eventfd the kernel signals on completions
-	reaperDone  chan struct{}
-	canTruncate bool
+	ring       *uring.Ring
+	efd        *os.File // eventfd the kernel signals on completions
+	reaperDone chan struct{}
+	supported  [256]bool // opcodes the kernel's probe reported (see has)
 
 	sqMu     sync.Mutex
 	sqFree   sync.Cond // a flush ended: submission slots may be free
@@ -156,8 +168,69 @@ const cancelID = 0
 // it is taken as the kernel's refusal of io_uring_setup.
 var eventedSetupHook func() error
 
+// eventedProbeHook, when set (by tests), filters the result of the opcode probe
+// in NewEvented, to play an older kernel: it may hide opcodes or fail the probe.
+var eventedProbeHook func(supported func(op uint8) bool, err error) (func(op uint8) bool, error)
+
+// requiredOps are the requests Evented cannot work without: reads, writes,
+// fsync, opens, stats and closes have no fallback that keeps Evented what it is
+// (an implementation whose file operations are ring requests), sleeps share one
+// timeout request, and cancellation (of tasks, and of stragglers in Close)
+// needs async-cancel. The probe itself is Linux 5.6, as are openat, close and
+// statx. The optional requests, each with a system-call fallback, are
+// ftruncate, renameat, unlinkat and mkdirat (see has).
+var requiredOps = []struct {
+	op   uint8
+	name string
+}{
+	{uring.OpReadv, "IORING_OP_READV"},
+	{uring.OpWritev, "IORING_OP_WRITEV"},
+	{uring.OpFsync, "IORING_OP_FSYNC"},
+	{uring.OpTimeout, "IORING_OP_TIMEOUT"},
+	{uring.OpAsyncCancel, "IORING_OP_ASYNC_CANCEL"},
+	{uring.OpOpenat, "IORING_OP_OPENAT"},
+	{uring.OpClose, "IORING_OP_CLOSE"},
+	{uring.OpStatx, "IORING_OP_STATX"},
+}
+
+// optionalOps are the requests used where the kernel has them (see has).
+var optionalOps = []uint8{uring.OpRenameat, uring.OpUnlinkat, uring.OpMkdirat, uring.OpFtruncate}
+
+// probeOps runs the kernel's opcode probe and fills e.supported, or returns the
+// reason Evented cannot run on this ring: the probe failed (before Linux 5.6),
+// or a required request is missing.
+func (e *Evented) probeOps() error {
+	supported, err := e.ring.Supported()
+	if eventedProbeHook != nil {
+		supported, err = eventedProbeHook(supported, err)
+	}
+	if err != nil {
+		return fmt.Errorf("opcode probe (Linux 5.6 or later needed): %w", err)
+	}
+	var missing []string
+	for _, r := range requiredOps {
+		if e.supported[r.op] = supported(r.op); !e.supported[r.op] {
+			missing = append(missing, r.name)
+		}
+	}
+	if missing != nil {
+		return fmt.Errorf("kernel lacks io_uring requests %s (Linux 5.6 or later needed)", strings.Join(missing, ", "))
+	}
+	for _, op := range optionalOps {
+		e.supported[op] = supported(op)
+	}
+	return nil
+}
+
+// has reports whether the kernel supports the request op. The optional
+// requests (optionalOps) check it and fall back to sysDriver's blocking system
+// call without it; the required ones (requiredOps) are always there, or
+// NewEvented refused the kernel.
+func (e *Evented) has(op uint8) bool { return e.supported[op] }
+
 // NewEvented sets up an io_uring and returns the Evented implementation on it.
-// Where the kernel refuses io_uring the error is an *EventedUnavailableError.
+// Where the kernel refuses io_uring, or its io_uring lacks requests Evented
+// needs (before Linux 5.6), the error is an *EventedUnavailableError.
 // Close the implementation to release the ring.
 func NewEvented(opts EventedOptions) (*Evented, error) {
 	if eventedSetupHook != nil {
@@ -177,6 +250,18 @@ func NewEvented(opts EventedOptions) (*Evented, error) {
 	if err != nil {
 		return nil, &EventedUnavailableError{Err: err}
 	}
+	e := &Evented{
+		asyncLimit:      int64(opts.AsyncLimit),
+		concurrentLimit: int64(opts.ConcurrentLimit),
+		ring:            r,
+		reaperDone:      make(chan struct{}),
+		ops:             make(map[uint64]*ringOp),
+		nextID:          cancelID + 1,
+	}
+	if err := e.probeOps(); err != nil {
+		r.Close()
+		return nil, &EventedUnavailableError{Err: err}
+	}
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		r.Close()
@@ -187,23 +272,12 @@ func NewEvented(opts EventedOptions) (*Evented, error) {
 		r.Close()
 		return nil, &EventedUnavailableError{Err: err}
 	}
-	e := &Evented{
-		asyncLimit:      int64(opts.AsyncLimit),
-		concurrentLimit: int64(opts.ConcurrentLimit),
-		ring:            r,
-		efd:             os.NewFile(uintptr(efd), "io_uring-eventfd"),
-		reaperDone:      make(chan struct{}),
-		ops:             make(map[uint64]*ringOp),
-		nextID:          cancelID + 1,
-	}
+	e.efd = os.NewFile(uintptr(efd), "io_uring-eventfd")
 	if e.asyncLimit <= 0 {
 		e.asyncLimit = int64(4 * runtime.GOMAXPROCS(0))
 	}
 	if e.concurrentLimit <= 0 {
 		e.concurrentLimit = 10000
-	}
-	if supported, err := r.Supported(); err == nil {
-		e.canTruncate = supported(uring.OpFtruncate)
 	}
 	e.sqFree.L = &e.sqMu
 	go e.reaper()
@@ -767,7 +841,7 @@ func (e *Evented) fsync(t *task, fd int) error {
 }
 
 func (e *Evented) ftruncate(t *task, fd int, size int64) error {
-	if !e.canTruncate { // before Linux 6.9: a blocking call on this goroutine
+	if !e.has(uring.OpFtruncate) { // before Linux 6.9: a blocking call on this goroutine
 		return e.sysDriver.ftruncate(t, fd, size)
 	}
 	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
@@ -842,6 +916,9 @@ func (e *Evented) closeFd(t *task, fd int) error {
 }
 
 func (e *Evented) renameat(t *task, oldDir int, oldPath string, newDir int, newPath string) error {
+	if !e.has(uring.OpRenameat) { // before Linux 5.11
+		return e.sysDriver.renameat(t, oldDir, oldPath, newDir, newPath)
+	}
 	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
 		op, err := o.cString(oldPath)
 		if err != nil {
@@ -862,6 +939,9 @@ func (e *Evented) renameat(t *task, oldDir int, oldPath string, newDir int, newP
 }
 
 func (e *Evented) unlinkat(t *task, dir int, path string, removeDir bool) error {
+	if !e.has(uring.OpUnlinkat) { // before Linux 5.11
+		return e.sysDriver.unlinkat(t, dir, path, removeDir)
+	}
 	var flags uint32
 	if removeDir {
 		flags = unix.AT_REMOVEDIR
@@ -871,6 +951,9 @@ func (e *Evented) unlinkat(t *task, dir int, path string, removeDir bool) error 
 }
 
 func (e *Evented) mkdirat(t *task, dir int, path string, perm uint32) error {
+	if !e.has(uring.OpMkdirat) { // before Linux 5.15
+		return e.sysDriver.mkdirat(t, dir, path, perm)
+	}
 	_, err := e.pathCall(t, uring.OpMkdirat, dir, path, perm, 0)
 	return err
 }

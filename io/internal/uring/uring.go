@@ -28,27 +28,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Opcodes (enum io_uring_op in linux/io_uring.h).
+// Opcodes (enum io_uring_op in linux/io_uring.h), with the Linux release that
+// added each.
 const (
-	OpNop         uint8 = 0
-	OpReadv       uint8 = 1
-	OpWritev      uint8 = 2
-	OpFsync       uint8 = 3
-	OpTimeout     uint8 = 11
-	OpAccept      uint8 = 13
-	OpAsyncCancel uint8 = 14
-	OpConnect     uint8 = 16
-	OpOpenat      uint8 = 18
-	OpClose       uint8 = 19
-	OpStatx       uint8 = 21
-	OpRead        uint8 = 22
-	OpWrite       uint8 = 23
-	OpSend        uint8 = 26
-	OpRecv        uint8 = 27
-	OpRenameat    uint8 = 35
-	OpUnlinkat    uint8 = 36
-	OpMkdirat     uint8 = 37
-	OpFtruncate   uint8 = 55 // Linux 6.9
+	OpNop         uint8 = 0  // 5.1
+	OpReadv       uint8 = 1  // 5.1
+	OpWritev      uint8 = 2  // 5.1
+	OpFsync       uint8 = 3  // 5.1
+	OpTimeout     uint8 = 11 // 5.4
+	OpAccept      uint8 = 13 // 5.5
+	OpAsyncCancel uint8 = 14 // 5.5
+	OpConnect     uint8 = 16 // 5.5
+	OpOpenat      uint8 = 18 // 5.6
+	OpClose       uint8 = 19 // 5.6
+	OpStatx       uint8 = 21 // 5.6
+	OpRead        uint8 = 22 // 5.6
+	OpWrite       uint8 = 23 // 5.6
+	OpSend        uint8 = 26 // 5.6
+	OpRecv        uint8 = 27 // 5.6
+	OpRenameat    uint8 = 35 // 5.11
+	OpUnlinkat    uint8 = 36 // 5.11
+	OpMkdirat     uint8 = 37 // 5.15
+	OpFtruncate   uint8 = 55 // 6.9
 )
 
 // Setup flags, features, ring flags and enter flags.

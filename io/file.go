@@ -49,9 +49,10 @@ func (d Dir) join(p string) string {
 // OpenDir opens the directory at p.
 func (d Dir) OpenDir(x Io, p string) (Dir, error) {
 	name := d.join(p)
+	start := x.start()
 	fd, err := x.d.openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
-	if err != nil {
-		return Dir{}, opErr("open dir", name, err)
+	if err := x.done(start, "file", "open dir", name, err); err != nil {
+		return Dir{}, err
 	}
 	return Dir{fd: fd, name: name}, nil
 }
@@ -61,7 +62,8 @@ func (d Dir) Close(x Io) error {
 	if d.fd == atFdCwd {
 		return nil
 	}
-	return opErr("close dir", d.name, x.d.closeFd(x.t, d.fd))
+	start := x.start()
+	return x.done(start, "file", "close dir", d.name, x.d.closeFd(x.t, d.fd))
 }
 
 // CreateOptions says how CreateFile creates a file. The zero value creates or
@@ -146,10 +148,8 @@ func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 
 // MakeDir creates the directory p.
 func (d Dir) MakeDir(x Io, p string, perm fs.FileMode) error {
-	if err := x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm())); err != nil {
-		return opErr("mkdir", d.join(p), err)
-	}
-	return nil
+	start := x.start()
+	return x.doneAt(start, "mkdir", d, p, x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm())))
 }
 
 // MakePath creates the directory p and any missing parents, like os.MkdirAll.
@@ -165,42 +165,38 @@ func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
 			return err
 		}
 	}
+	start := x.start()
 	err := x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm()))
-	if err == nil || err == unix.EEXIST {
-		return nil
+	if err == unix.EEXIST { // made meanwhile, by someone else
+		err = nil
 	}
-	return opErr("mkdir", d.join(p), err)
+	return x.doneAt(start, "mkdir", d, p, err)
 }
 
 // Rename moves oldPath in d to newPath in newDir, replacing what is there.
 func (d Dir) Rename(x Io, oldPath string, newDir Dir, newPath string) error {
-	if err := x.d.renameat(x.t, d.fd, oldPath, newDir.fd, newPath); err != nil {
-		return opErr("rename", d.join(oldPath), err)
-	}
-	return nil
+	start := x.start()
+	return x.doneAt(start, "rename", d, oldPath, x.d.renameat(x.t, d.fd, oldPath, newDir.fd, newPath))
 }
 
 // Remove removes the file p (not a directory; see RemoveDir).
 func (d Dir) Remove(x Io, p string) error {
-	if err := x.d.unlinkat(x.t, d.fd, p, false); err != nil {
-		return opErr("remove", d.join(p), err)
-	}
-	return nil
+	start := x.start()
+	return x.doneAt(start, "remove", d, p, x.d.unlinkat(x.t, d.fd, p, false))
 }
 
 // RemoveDir removes the empty directory p.
 func (d Dir) RemoveDir(x Io, p string) error {
-	if err := x.d.unlinkat(x.t, d.fd, p, true); err != nil {
-		return opErr("remove dir", d.join(p), err)
-	}
-	return nil
+	start := x.start()
+	return x.doneAt(start, "remove dir", d, p, x.d.unlinkat(x.t, d.fd, p, true))
 }
 
 // Stat describes the file at p, following symbolic links.
 func (d Dir) Stat(x Io, p string) (FileInfo, error) {
+	start := x.start()
 	fi, err := x.d.fstatat(x.t, d.fd, p, true)
-	if err != nil {
-		return FileInfo{}, opErr("stat", d.join(p), err)
+	if err := x.doneAt(start, "stat", d, p, err); err != nil {
+		return FileInfo{}, err
 	}
 	return fi, nil
 }
@@ -208,9 +204,10 @@ func (d Dir) Stat(x Io, p string) (FileInfo, error) {
 // Lstat describes the file at p without following a symbolic link: for a
 // link, Mode has fs.ModeSymlink set. Lstat(x, ".") describes d itself.
 func (d Dir) Lstat(x Io, p string) (FileInfo, error) {
+	start := x.start()
 	fi, err := x.d.fstatat(x.t, d.fd, p, false)
-	if err != nil {
-		return FileInfo{}, opErr("lstat", d.join(p), err)
+	if err := x.doneAt(start, "lstat", d, p, err); err != nil {
+		return FileInfo{}, err
 	}
 	return fi, nil
 }
@@ -396,8 +393,7 @@ func (f *File) Sync(x Io) error {
 	}
 	start := x.start()
 	err := x.d.fsync(x.t, f.fd)
-	x.observe(start, "file", "sync", f.name, 0, err)
-	return opErr("sync", f.name, err)
+	return x.done(start, "file", "sync", f.name, err)
 }
 
 // SetLength truncates or extends the file to size bytes.
@@ -408,7 +404,8 @@ func (f *File) SetLength(x Io, size int64) error {
 	if size < 0 {
 		return opErr("truncate", f.name, fmt.Errorf("%w: negative length %d", ErrInvalid, size))
 	}
-	return opErr("truncate", f.name, x.d.ftruncate(x.t, f.fd, size))
+	start := x.start()
+	return x.done(start, "file", "truncate", f.name, x.d.ftruncate(x.t, f.fd, size))
 }
 
 // Stat describes the open file.
@@ -416,9 +413,10 @@ func (f *File) Stat(x Io) (FileInfo, error) {
 	if err := f.check("stat"); err != nil {
 		return FileInfo{}, err
 	}
+	start := x.start()
 	fi, err := x.d.fstat(x.t, f.fd)
-	if err != nil {
-		return FileInfo{}, opErr("stat", f.name, err)
+	if err := x.done(start, "file", "stat", f.name, err); err != nil {
+		return FileInfo{}, err
 	}
 	return fi, nil
 }
@@ -432,7 +430,8 @@ func (f *File) Close(x Io) error {
 	if !f.closed.CompareAndSwap(false, true) {
 		return opErr("close", f.name, ErrClosed)
 	}
-	return opErr("close", f.name, x.d.closeFd(x.t, f.fd))
+	start := x.start()
+	return x.done(start, "file", "close", f.name, x.d.closeFd(x.t, f.fd))
 }
 
 // Writer returns a buffered writer on the file at its position, for the task
@@ -649,9 +648,8 @@ func syncDir(x Io, d Dir, p string) error {
 	}
 	start := x.start()
 	err = x.d.fsync(x.t, fd)
-	x.observe(start, "file", "sync dir", name, 0, err)
 	_ = x.d.closeFd(x.t, fd)
-	return opErr("sync dir", name, err)
+	return x.done(start, "file", "sync dir", name, err)
 }
 
 // AlignedBuffer returns a zeroed buffer of n bytes whose first byte is aligned

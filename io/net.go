@@ -19,9 +19,10 @@ type Listener struct {
 // Listen listens on address, e.g. Listen(x, "tcp", "127.0.0.1:0") or
 // Listen(x, "unix", "/tmp/vkio.sock").
 func Listen(x Io, network, address string) (*Listener, error) {
+	start := x.start()
 	l, err := x.d.listen(x.t, network, address)
-	if err != nil {
-		return nil, opErr("listen", network+" "+address, err)
+	if err := x.done(start, "net", "listen", network+" "+address, err); err != nil {
+		return nil, err
 	}
 	return &Listener{l: l, network: network, name: addrString(l.addr())}, nil
 }
@@ -52,7 +53,8 @@ func (l *Listener) Close(x Io) error {
 	if !l.closed.CompareAndSwap(false, true) {
 		return opErr("close", l.name, ErrClosed)
 	}
-	return opErr("close", l.name, l.l.close())
+	start := x.start()
+	return x.done(start, "net", "close", l.name, l.l.close())
 }
 
 // Conn is a stream connection. One task may read while another writes.
@@ -157,7 +159,8 @@ func (c *Conn) Close(x Io) error {
 	if !c.closed.CompareAndSwap(false, true) {
 		return opErr("close", c.name, ErrClosed)
 	}
-	return opErr("close", c.name, c.c.close())
+	start := x.start()
+	return x.done(start, "net", "close", c.name, c.c.close())
 }
 
 // Writer returns a buffered writer on the connection for the task whose Io is x.

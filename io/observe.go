@@ -14,7 +14,10 @@ type Op struct {
 }
 
 // Observer sees every file, socket and sleep operation made through an Io that
-// carries it (see WithObserver): a profiler turns them into spans. ObserveOp is
+// carries it (see WithObserver): opens and creates, reads, writes, syncs,
+// stats, truncates, renames, removals, directory creation and closes; listen,
+// dial, accept, socket reads, writes and closes; sleeps. A profiler turns them
+// into spans. ObserveOp is
 // called when the operation finishes, on the goroutine that made it, possibly
 // from many goroutines at once; it must be quick and must not block.
 type Observer interface {
@@ -38,6 +41,22 @@ func (x Io) start() time.Time {
 		return time.Time{}
 	}
 	return x.d.now()
+}
+
+// done reports an operation on the named file or address that began at
+// start, and returns its error wrapped as an *Error (nil stays nil).
+func (x Io) done(start time.Time, class, op, name string, err error) error {
+	x.observe(start, class, op, name, 0, err)
+	return opErr(op, name, err)
+}
+
+// doneAt is done for an operation on path p of directory d: the path is
+// joined only when an observer or an error needs it.
+func (x Io) doneAt(start time.Time, op string, d Dir, p string, err error) error {
+	if x.o == nil && err == nil {
+		return nil
+	}
+	return x.done(start, "file", op, d.join(p), err)
 }
 
 // observe reports an operation that began at start.

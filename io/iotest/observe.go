@@ -48,12 +48,28 @@ var _ = register("Observer", func(t *testing.T, x io.Io) {
 		if err := w.Flush(); err != nil {
 			return 0, err
 		}
-		return 100, file.Sync(x)
+		if err := file.Sync(x); err != nil {
+			return 0, err
+		}
+		if _, err := d.Stat(x, "obs"); err != nil {
+			return 0, err
+		}
+		if err := d.MakeDir(x, "sub", 0o755); err != nil {
+			return 0, err
+		}
+		if err := d.Rename(x, "obs", d, "sub/obs"); err != nil {
+			return 0, err
+		}
+		if err := d.Remove(x, "sub/obs"); err != nil {
+			return 0, err
+		}
+		return 100, d.RemoveDir(x, "sub")
 	})
 	if _, err := f.Await(x); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range [][2]string{{"time", "sleep"}, {"file", "create"}, {"file", "write"}, {"file", "sync"}} {
+	for _, want := range [][2]string{{"time", "sleep"}, {"file", "create"}, {"file", "write"}, {"file", "sync"},
+		{"file", "stat"}, {"file", "mkdir"}, {"file", "rename"}, {"file", "remove"}, {"file", "remove dir"}, {"file", "close"}} {
 		op, ok := log.find(want[0], want[1])
 		if !ok {
 			t.Fatalf("no %s %s operation observed; saw %d ops", want[0], want[1], len(log.ops))

@@ -168,8 +168,9 @@ type server struct {
 	gpu  *gpuSched
 	kern *kernelCache
 
-	jobs  *tasks.Semaphore // running jobs
-	conns *tasks.Semaphore // open connections
+	jobs      *tasks.Semaphore // running jobs
+	conns     *tasks.Semaphore // open connections
+	rejecters *tasks.Semaphore // connections being answered 503 (reject)
 
 	// drainCtx is canceled when shutdown starts: jobs waiting for a slot
 	// give up then.
@@ -219,6 +220,7 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	defer func() { err = errors.Join(err, s.kern.close()) }()
 	s.jobs = tasks.NewSemaphore("jobs", int64(cfg.maxJobs))
 	s.conns = tasks.NewSemaphore("connections", int64(cfg.maxConns))
+	s.rejecters = tasks.NewSemaphore("rejected connections", maxRejecters)
 	drainCtx, stopWaiting := context.WithCancel(context.Background())
 	defer stopWaiting()
 	s.drainCtx = drainCtx
@@ -290,7 +292,7 @@ func (s *server) acceptLoop(x, root io.Io, ln *io.Listener, conns *io.Group) err
 		}
 		s.connsAccepted.Add(1)
 		if !s.conns.TryAcquire(1) {
-			s.rejectConn(x, c, "too many connections (--max-conns)")
+			s.reject(root, conns, c, "too many connections (--max-conns)")
 			continue
 		}
 		err = conns.Concurrent(root, func(cx io.Io) error {
@@ -300,14 +302,39 @@ func (s *server) acceptLoop(x, root io.Io, ln *io.Listener, conns *io.Group) err
 		})
 		if err != nil {
 			s.conns.Release(1)
-			s.rejectConn(x, c, "no task available for the connection")
+			s.reject(root, conns, c, "no task available for the connection")
 		}
 	}
 }
 
-// rejectConn answers 503 on c without reading the request, and closes it.
-func (s *server) rejectConn(x io.Io, c *io.Conn, why string) {
+// maxRejecters bounds the connections being answered 503 at once.
+const maxRejecters = 16
+
+// reject turns c away without holding up the accept loop: a task of its own
+// in conns, on root like the connection tasks, answers 503 and closes c
+// (rejectConn), at most maxRejecters at once. Beyond that bound, or when no
+// task can be started, c is closed at once without a response.
+func (s *server) reject(root io.Io, conns *io.Group, c *io.Conn, why string) {
 	s.rejected.Add(1)
+	if s.rejecters.TryAcquire(1) {
+		err := conns.Concurrent(root, func(rx io.Io) error {
+			defer s.rejecters.Release(1)
+			s.rejectConn(rx, c, why)
+			return nil
+		})
+		if err == nil {
+			return
+		}
+		s.rejecters.Release(1)
+	}
+	_ = c.Close(root.WithoutCancel())
+}
+
+// rejectConn answers 503 on c without reading the request, lingers for the
+// client to read it, and closes c. A client that neither reads nor closes
+// holds it for at most about 1.5 s.
+func (s *server) rejectConn(x io.Io, c *io.Conn, why string) {
+	defer func() { _ = c.Close(x.WithoutCancel()) }()
 	rw := newRespWriter(x, c, min(s.cfg.writeTimeout, time.Second), s, 0)
 	rw.errorResponse(503, "server busy: "+why)
 	s.lingerClose(x, c)

@@ -5,7 +5,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,18 +188,31 @@ func newKernelCache(d *gpu.Device, max int) *kernelCache {
 	return &kernelCache{d: d, m: map[string]*gpu.Kernel{}, max: max}
 }
 
-// get returns the kernel of spirv with opts; owned reports a kernel that
-// is not cached, which the caller must close once its work is done.
-func (kc *kernelCache) get(spirv []byte, opts *gpu.KernelOptions) (k *gpu.Kernel, owned bool, err error) {
+// moduleKey is the part of a kernel cache key that names a SPIR-V module:
+// the hex SHA-256 of its bytes. parseJob computes it once per job (once
+// per process for the built-in kernels).
+func moduleKey(spirv []byte) string {
 	sum := sha256.Sum256(spirv)
-	key := hex.EncodeToString(sum[:])
-	ids := make([]uint32, 0, len(opts.Spec))
-	for id := range opts.Spec {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, id := range ids {
-		key += fmt.Sprintf(",%d=%T:%v", id, opts.Spec[id], opts.Spec[id])
+	return hex.EncodeToString(sum[:])
+}
+
+// get returns the kernel of spirv, whose moduleKey is modKey, with opts;
+// owned reports a kernel that is not cached, which the caller must close
+// once its work is done.
+func (kc *kernelCache) get(spirv []byte, modKey string, opts *gpu.KernelOptions) (k *gpu.Kernel, owned bool, err error) {
+	key := modKey
+	if len(opts.Spec) > 0 {
+		ids := make([]uint32, 0, len(opts.Spec))
+		for id := range opts.Spec {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		var b strings.Builder
+		b.WriteString(modKey)
+		for _, id := range ids {
+			fmt.Fprintf(&b, ",%d=%T:%v", id, opts.Spec[id], opts.Spec[id])
+		}
+		key = b.String()
 	}
 	kc.mu.Lock()
 	k = kc.m[key]
@@ -235,15 +249,38 @@ func (kc *kernelCache) close() error {
 	return errors.Join(errs...)
 }
 
-// builtinKernelsJSON describes the built-in kernels for GET /kernels.
-func builtinKernelsJSON() map[string]any {
-	out := map[string]any{}
+// builtinKernel is a built-in kernel as jobs use it: reflected, with its
+// element types and kernel cache key, or the error of its reflection.
+type builtinKernel struct {
+	prog *program
+	key  string // moduleKey of prog.spirv
+	err  error  // from gpu.Reflect; prog and key are unset then
+}
+
+// builtinKernels is the table of the built-in kernels, built once: jobs and
+// GET /kernels only read it.
+var builtinKernels = sync.OnceValue(func() map[string]*builtinKernel {
+	out := make(map[string]*builtinKernel, len(shaders.All))
 	for name, spirv := range shaders.All {
 		r, err := gpu.Reflect(spirv)
 		if err != nil {
+			out[name] = &builtinKernel{err: err}
 			continue
 		}
-		types := elementTypes(r)
+		out[name] = &builtinKernel{prog: &program{spirv: spirv, refl: r, types: elementTypes(r)}, key: moduleKey(spirv)}
+	}
+	return out
+})
+
+// builtinKernelsJSON describes the built-in kernels for GET /kernels; it is
+// built once, and only read afterwards.
+var builtinKernelsJSON = sync.OnceValue(func() map[string]any {
+	out := map[string]any{}
+	for name, bk := range builtinKernels() {
+		if bk.err != nil {
+			continue
+		}
+		r, types := bk.prog.refl, bk.prog.types
 		var bs []map[string]any
 		for _, b := range r.Bindings {
 			t := f32
@@ -259,4 +296,4 @@ func builtinKernelsJSON() map[string]any {
 		out[name] = map[string]any{"local_size": r.LocalSize, "push_bytes": r.PushSize, "bindings": bs, "spec": spec}
 	}
 	return out
-}
+})

@@ -99,7 +99,8 @@ type parsedJob struct {
 	spec jobSpec
 	name string
 	plan *runPlan
-	prog *program
+	prog *program          // a built-in's is shared by its jobs: read only
+	key  string            // moduleKey of prog.spirv, for the kernel cache
 	save map[uint32]string // binding → path under --out
 }
 
@@ -166,20 +167,27 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 		return nil, httpErrorf(400, "job names kernel %q and sends a spirv part: one or the other", spec.Kernel)
 	case spirv != nil:
 		j.name = "uploaded SPIR-V"
+		refl, err := gpu.Reflect(spirv)
+		if err != nil {
+			return nil, httpErrorf(400, "%s: %v", j.name, err)
+		}
+		j.prog = &program{spirv: spirv, refl: refl, types: elementTypes(refl)}
+		j.key = moduleKey(spirv)
 	case spec.Kernel == "":
 		return nil, httpErrorf(400, "job has no kernel: name a built-in (%s) or send a spirv part", builtinNames())
 	default:
-		spirv = shaders.All[spec.Kernel]
-		if spirv == nil {
+		bk := builtinKernels()[spec.Kernel]
+		if bk == nil {
 			return nil, httpErrorf(400, "no built-in kernel %q (have %s); send your own as a spirv part", spec.Kernel, builtinNames())
 		}
 		j.name = spec.Kernel
+		if bk.err != nil {
+			return nil, httpErrorf(400, "%s: %v", j.name, bk.err)
+		}
+		// Shared by every job of this kernel: read only.
+		j.prog, j.key = bk.prog, bk.key
 	}
-	refl, err := gpu.Reflect(spirv)
-	if err != nil {
-		return nil, httpErrorf(400, "%s: %v", j.name, err)
-	}
-	j.prog = &program{spirv: spirv, refl: refl, types: elementTypes(refl)}
+	refl := j.prog.refl
 
 	f := runFlags{size: spec.Size, groups: string(spec.Groups), grid: string(spec.Grid), seed: 1}
 	if spec.Seed != nil {
@@ -403,7 +411,7 @@ func (s *server) runJob(x io.Io, rw *respWriter, j *parsedJob, id uint64, queueW
 		prep.End()
 		return err
 	}
-	k, owned, err := s.kern.get(j.prog.spirv, opts)
+	k, owned, err := s.kern.get(j.prog.spirv, j.key, opts)
 	if err != nil {
 		prep.End()
 		return fmt.Errorf("%s: %w", j.name, err)

@@ -645,3 +645,98 @@ func TestServeInProcessLeaks(t *testing.T) {
 	}
 	httpClient.CloseIdleConnections()
 }
+
+// TestServeRejectDoesNotStallAccept: connections over --max-conns are
+// answered 503 off the accept loop, so that rejected clients that neither
+// read nor close (each lingered on for up to 500 ms) do not hold up the
+// clients after them; and they are closed in the end.
+func TestServeRejectDoesNotStallAccept(t *testing.T) {
+	srv := startServe(t, nil, "--max-conns", "1")
+	healthz := "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+	// tryRaw sends req on a new connection and returns the response status.
+	tryRaw := func(req string) (int, error) {
+		c, err := net.Dial("tcp", srv.addr)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Write([]byte(req)); err != nil {
+			return 0, err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, _ = stdio.ReadAll(resp.Body)
+		return resp.StatusCode, nil
+	}
+	// The one connection slot, held by a client that sends nothing yet.
+	held, err := net.Dial("tcp", srv.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	start := time.Now()
+	// Rejected clients that never read or close, accepted after it.
+	var silent []net.Conn
+	for range 4 {
+		c, err := net.Dial("tcp", srv.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		silent = append(silent, c)
+	}
+	// Accepts are in order: once a later client is rejected, so were the
+	// silent ones.
+	if status, err := tryRaw(healthz); err != nil || status != 503 {
+		t.Fatalf("with the slot held: %d %v, want 503", status, err)
+	}
+	// Release the slot; the next request is served (retrying while the
+	// server has not yet seen the release).
+	held.Close()
+	for {
+		status, err := tryRaw(healthz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status == 200 {
+			break
+		}
+		if status != 503 || time.Since(start) > 30*time.Second {
+			t.Fatalf("after the release: %d", status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	took := time.Since(start)
+	t.Logf("served %v after the silent clients connected", took)
+	if took > 250*time.Millisecond {
+		t.Fatalf("a request behind %d silent rejected clients took %v: rejecting stalls accepting", len(silent), took)
+	}
+	// Each silent client got its 503, and its connection is closed in the
+	// end: a write then gets a reset.
+	for i, c := range silent {
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("silent client %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 {
+			t.Errorf("silent client %d: status %d, want 503", i, resp.StatusCode)
+		}
+		for {
+			_, err := c.Write([]byte("x"))
+			if err != nil {
+				break
+			}
+			if time.Since(start) > 20*time.Second {
+				t.Fatalf("silent client %d: connection still open after %v", i, time.Since(start))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	srv.stop(t)
+}

@@ -126,6 +126,8 @@ func TestEventedOptionalOpsFallBack(t *testing.T) {
 // A kernel without a request Evented is built on (before Linux 5.6), or without
 // the opcode probe (Linux 5.5), is refused, so that the default Io is Threaded.
 func TestEventedRequiresOps(t *testing.T) {
+	// Written out again on purpose, not taken from requiredOps: dropping a
+	// request from that table must fail this test.
 	required := []struct {
 		op   uint8
 		name string

@@ -74,6 +74,11 @@ type DeviceInfo struct {
 	Name       string
 	Type       DeviceType
 	APIVersion string // "major.minor.patch"
+	// Driver and DriverInfo are the driver's name and version text, as the
+	// driver reports them ("NVIDIA", "580.159.04"; "llvmpipe", "Mesa 22.3.6
+	// (LLVM 15.0.6)"); "" on a Vulkan 1.0/1.1 device.
+	Driver     string
+	DriverInfo string
 	VendorID   uint32
 	DeviceID   uint32
 	Limits     Limits
@@ -103,6 +108,8 @@ func infoOf(p *vkx.PhysicalDevice) DeviceInfo {
 		Name:       p.Name,
 		Type:       DeviceType(p.Type),
 		APIVersion: p.APIString(),
+		Driver:     p.DriverName,
+		DriverInfo: p.DriverInfo,
 		VendorID:   p.VendorID,
 		DeviceID:   p.DeviceID,
 		Limits: Limits{

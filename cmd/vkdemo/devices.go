@@ -1,15 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
-	"strconv"
-	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,8 +31,8 @@ type deviceJSON struct {
 	VendorID   uint32 `json:"vendor_id"`
 	Vendor     string `json:"vendor"` // from the vendor ID
 	DeviceID   uint32 `json:"device_id"`
-	// Driver and DriverInfo come from `vulkaninfo --summary` when it is
-	// installed ("" otherwise).
+	// Driver and DriverInfo are the driver's own (VkPhysicalDeviceDriverProperties;
+	// "" on a Vulkan 1.0/1.1 device).
 	Driver     string `json:"driver"`
 	DriverInfo string `json:"driver_info"`
 	Usable     bool   `json:"usable"`
@@ -75,10 +69,7 @@ func newDevicesCmd(a *app) *cobra.Command {
 		Long: `List the Vulkan devices the loader reports: type, driver, Vulkan version,
 memory, the limits that matter for compute (workgroup count and size,
 invocations, shared memory, push constants), timestamp support, and which
-device vkdemo would use with the same --device / VKIO_DEVICE ("*").
-
-The driver name comes from 'vulkaninfo --summary' when vulkan-tools is
-installed.`,
+device vkdemo would use with the same --device / VKIO_DEVICE ("*").`,
 		Example: `  vkdemo devices
   vkdemo devices --json | jq '.devices[] | {name, type, chosen}'
   vkdemo --device llvmpipe devices`,
@@ -101,8 +92,8 @@ installed.`,
 
 // devicesReport lists the devices and opens the one that would be chosen.
 func (a *app) devicesReport() (*devicesReport, error) {
-	x, err := a.Io()
-	if err != nil {
+	// The Io is made first so that a bad --io is reported as such.
+	if _, err := a.Io(); err != nil {
 		return nil, err
 	}
 	infos, err := gpu.Devices()
@@ -119,9 +110,7 @@ func (a *app) devicesReport() (*devicesReport, error) {
 	default:
 		rep.ChosenError = err.Error()
 	}
-	drivers := vulkaninfoDrivers(x.Context())
 	for _, in := range infos {
-		dr := drivers[in.Index]
 		rep.Devices = append(rep.Devices, deviceJSON{
 			Index:         in.Index,
 			Name:          in.Name,
@@ -130,8 +119,8 @@ func (a *app) devicesReport() (*devicesReport, error) {
 			VendorID:      in.VendorID,
 			Vendor:        vendorName(in.VendorID),
 			DeviceID:      in.DeviceID,
-			Driver:        dr.name,
-			DriverInfo:    dr.info,
+			Driver:        in.Driver,
+			DriverInfo:    in.DriverInfo,
 			Usable:        in.Usable,
 			Reason:        in.Reason,
 			Chosen:        in.Index == rep.Chosen,
@@ -175,7 +164,7 @@ func printDevices(a *app, rep *devicesReport) error {
 			driver += " (" + d.DriverInfo + ")"
 		}
 		if driver == "" {
-			driver = "unknown (install vulkan-tools for the driver name)"
+			driver = "unknown (a Vulkan 1.0/1.1 driver does not report it)"
 		}
 		fmt.Fprintf(tw, "    type\t%s\n", d.Type)
 		fmt.Fprintf(tw, "    vendor\t%s (0x%04x), device 0x%04x\n", d.Vendor, d.VendorID, d.DeviceID)
@@ -237,49 +226,6 @@ func vendorName(id uint32) string {
 		return "Mesa"
 	}
 	return "unknown"
-}
-
-type driverName struct{ name, info string }
-
-// vulkaninfoDrivers runs `vulkaninfo --summary` (vulkan-tools), when installed,
-// for the driver names that gpu.DeviceInfo does not carry; it returns them by
-// device index, or an empty map.
-func vulkaninfoDrivers(ctx context.Context) map[int]driverName {
-	out := map[int]driverName{}
-	path, err := exec.LookPath("vulkaninfo")
-	if err != nil {
-		return out
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	b, err := exec.CommandContext(ctx, path, "--summary").Output()
-	if err != nil && len(b) == 0 {
-		return out
-	}
-	cur := -1
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "GPU") && strings.HasSuffix(line, ":") {
-			if n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(line, "GPU"), ":")); err == nil {
-				cur = n
-			}
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || cur < 0 {
-			continue
-		}
-		d := out[cur]
-		switch strings.TrimSpace(k) {
-		case "driverName":
-			d.name = strings.TrimSpace(v)
-		case "driverInfo":
-			d.info = strings.TrimSpace(v)
-		}
-		out[cur] = d
-	}
-	return out
 }
 
 // formatBytes formats n with a binary unit.

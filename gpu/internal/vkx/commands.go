@@ -116,6 +116,7 @@ func (d *Device) Record(ops []Op, queries int) (*Commands, error) {
 	}
 
 	cb := c.cb
+	ccb := as[C.VkCommandBuffer](h(cb))
 	bi := &vk.CommandBufferBeginInfo{SType: vk.StructureTypeCommandBufferBeginInfo}
 	r = vk.BeginCommandBuffer(cb, bi)
 	bi.Free()
@@ -146,11 +147,8 @@ func (d *Device) Record(ops []Op, queries int) (*Commands, error) {
 				vk.CmdDispatchIndirect(cb, as[vk.Buffer](op.Indirect.Buf.buf), vk.DeviceSize(op.Indirect.Off))
 			}
 		case OpCopy:
-			vk.CmdCopyBuffer(cb, as[vk.Buffer](op.Src.Buf.buf), as[vk.Buffer](op.Dst.Buf.buf), 1, []vk.BufferCopy{{
-				SrcOffset: vk.DeviceSize(op.Src.Off),
-				DstOffset: vk.DeviceSize(op.Dst.Off),
-				Size:      vk.DeviceSize(op.Src.Size),
-			}})
+			C.vkio_cmd_copy_buffer(d.fns, ccb, C.uint64_t(op.Src.Buf.buf), C.uint64_t(op.Dst.Buf.buf),
+				C.uint64_t(op.Src.Off), C.uint64_t(op.Dst.Off), C.uint64_t(op.Src.Size))
 		case OpFill:
 			size := vk.DeviceSize(op.Dst.Size)
 			if size == 0 {
@@ -158,9 +156,9 @@ func (d *Device) Record(ops []Op, queries int) (*Commands, error) {
 			}
 			vk.CmdFillBuffer(cb, as[vk.Buffer](op.Dst.Buf.buf), vk.DeviceSize(op.Dst.Off), size, op.Value)
 		case OpBarrier:
-			barrier(cb, stageCompute|stageTransfer, stageCompute|stageTransfer|stageIndirect, accessWrites, accessAll)
+			barrier(d.fns, ccb, stageCompute|stageTransfer, stageCompute|stageTransfer|stageIndirect, accessWrites, accessAll)
 		case OpHostBarrier:
-			barrier(cb, stageCompute|stageTransfer, stageHost, accessWrites, vk.AccessHostReadBit)
+			barrier(d.fns, ccb, stageCompute|stageTransfer, stageHost, accessWrites, vk.AccessHostReadBit)
 		case OpTimestamp:
 			vk.CmdWriteTimestamp(cb, vk.PipelineStageBottomOfPipeBit, as[vk.QueryPool](c.qp), op.Query)
 		}
@@ -172,12 +170,9 @@ func (d *Device) Record(ops []Op, queries int) (*Commands, error) {
 	return c, nil
 }
 
-func barrier(cb vk.CommandBuffer, src, dst vk.PipelineStageFlagBits, srcAccess, dstAccess vk.AccessFlagBits) {
-	vk.CmdPipelineBarrier(cb, vk.PipelineStageFlags(src), vk.PipelineStageFlags(dst), 0, 1, []vk.MemoryBarrier{{
-		SType:         vk.StructureTypeMemoryBarrier,
-		SrcAccessMask: vk.AccessFlags(srcAccess),
-		DstAccessMask: vk.AccessFlags(dstAccess),
-	}}, 0, nil, 0, nil)
+// barrier records one global memory barrier.
+func barrier(f *C.vkio_fns, cb C.VkCommandBuffer, src, dst vk.PipelineStageFlagBits, srcAccess, dstAccess vk.AccessFlagBits) {
+	C.vkio_cmd_memory_barrier(f, cb, C.uint32_t(src), C.uint32_t(dst), C.uint32_t(srcAccess), C.uint32_t(dstAccess))
 }
 
 // descriptors creates a descriptor pool sized for ops' dispatches and one
@@ -248,31 +243,22 @@ func (c *Commands) descriptors(ops []Op) ([]uint64, error) {
 		if len(p.Bindings) == 0 {
 			continue
 		}
-		writes := make([]vk.WriteDescriptorSet, len(p.Bindings))
+		n := len(p.Bindings)
+		bindings, types := make([]C.uint32_t, n), make([]C.uint32_t, n)
+		bufs, offs, ranges := make([]C.uint64_t, n), make([]C.uint64_t, n), make([]C.uint64_t, n)
 		for j, b := range p.Bindings {
-			t := vk.DescriptorTypeStorageBuffer
+			types[j] = C.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
 			if b.Uniform {
-				t = vk.DescriptorTypeUniformBuffer
+				types[j] = C.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
 			}
 			br := op.Buffers[j]
-			rng := vk.DeviceSize(br.Size)
-			if rng == 0 {
-				rng = vk.DeviceSize(vk.WholeSize)
+			ranges[j] = C.uint64_t(br.Size)
+			if br.Size == 0 {
+				ranges[j] = C.VK_WHOLE_SIZE
 			}
-			writes[j] = vk.WriteDescriptorSet{
-				SType:           vk.StructureTypeWriteDescriptorSet,
-				DstSet:          ds,
-				DstBinding:      b.Binding,
-				DescriptorCount: 1,
-				DescriptorType:  t,
-				PBufferInfo: []vk.DescriptorBufferInfo{{
-					Buffer: as[vk.Buffer](br.Buf.buf),
-					Offset: vk.DeviceSize(br.Off),
-					Range:  rng,
-				}},
-			}
+			bindings[j], bufs[j], offs[j] = C.uint32_t(b.Binding), C.uint64_t(br.Buf.buf), C.uint64_t(br.Off)
 		}
-		vk.UpdateDescriptorSets(d.dev, uint32(len(writes)), writes, 0, nil)
+		C.vkio_write_buffer_descriptors(d.fns, C.uint64_t(h(ds)), C.uint32_t(n), &bindings[0], &types[0], &bufs[0], &offs[0], &ranges[0])
 	}
 	return sets, nil
 }

@@ -92,19 +92,18 @@ func HasLayer(name string) (bool, error) {
 	if err := Init(); err != nil {
 		return false, err
 	}
-	var n uint32
-	if err := check("vkEnumerateInstanceLayerProperties", vk.EnumerateInstanceLayerProperties(&n, nil)); err != nil {
+	var n C.uint32_t
+	if err := check("vkEnumerateInstanceLayerProperties", vk.Result(C.vkio_enumerate_layers(&n, nil))); err != nil {
 		return false, err
 	}
-	props := make([]vk.LayerProperties, n)
+	props := make([]C.VkLayerProperties, n)
 	if n > 0 {
-		if err := check("vkEnumerateInstanceLayerProperties", vk.EnumerateInstanceLayerProperties(&n, props)); err != nil {
+		if err := check("vkEnumerateInstanceLayerProperties", vk.Result(C.vkio_enumerate_layers(&n, &props[0]))); err != nil {
 			return false, err
 		}
 	}
 	for i := range props[:n] {
-		props[i].Deref()
-		if gostr(props[i].LayerName[:]) == name {
+		if C.GoString(&props[i].layerName[0]) == name {
 			return true, nil
 		}
 	}
@@ -289,9 +288,13 @@ type PhysicalDevice struct {
 	Type          int
 	APIVersion    uint32
 	DriverVersion uint32
-	VendorID      uint32
-	DeviceID      uint32
-	Limits        Limits
+	// DriverName and DriverInfo are VkPhysicalDeviceDriverProperties'
+	// (Vulkan 1.2; "" on older devices).
+	DriverName string
+	DriverInfo string
+	VendorID   uint32
+	DeviceID   uint32
+	Limits     Limits
 	// QueueFamily is the first family with compute support, or -1.
 	QueueFamily        int
 	QueueCount         int
@@ -359,16 +362,19 @@ func (in *Instance) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
 	p.TimestampPeriod = l.TimestampPeriod
 	props.Free()
 
-	var qn uint32
-	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &qn, nil)
-	qfs := make([]vk.QueueFamilyProperties, qn)
-	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &qn, qfs)
+	cinst := as[C.VkInstance](h(in.inst))
+	cpd := as[C.VkPhysicalDevice](h(pd))
+	var qn C.uint32_t
+	C.vkio_queue_families(cinst, cpd, &qn, nil)
+	qfs := make([]C.VkQueueFamilyProperties, qn)
+	if qn > 0 {
+		C.vkio_queue_families(cinst, cpd, &qn, &qfs[0])
+	}
 	for qi := range qfs[:qn] {
-		qfs[qi].Deref()
-		if qfs[qi].QueueFlags&vk.QueueFlags(vk.QueueComputeBit) != 0 && qfs[qi].QueueCount > 0 {
+		if qfs[qi].queueFlags&C.VK_QUEUE_COMPUTE_BIT != 0 && qfs[qi].queueCount > 0 {
 			p.QueueFamily = qi
-			p.QueueCount = int(qfs[qi].QueueCount)
-			p.TimestampValidBits = qfs[qi].TimestampValidBits
+			p.QueueCount = int(qfs[qi].queueCount)
+			p.TimestampValidBits = uint32(qfs[qi].timestampValidBits)
 			break
 		}
 	}
@@ -386,20 +392,23 @@ func (in *Instance) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
 	}
 	mp.Free()
 
-	var en uint32
-	if vk.EnumerateDeviceExtensionProperties(pd, "", &en, nil) == vk.Success && en > 0 {
-		eps := make([]vk.ExtensionProperties, en)
-		if vk.EnumerateDeviceExtensionProperties(pd, "", &en, eps) == vk.Success {
+	var en C.uint32_t
+	if C.vkio_enumerate_device_extensions(cinst, cpd, &en, nil) == C.VK_SUCCESS && en > 0 {
+		eps := make([]C.VkExtensionProperties, en)
+		if C.vkio_enumerate_device_extensions(cinst, cpd, &en, &eps[0]) == C.VK_SUCCESS {
 			for k := range eps[:en] {
-				eps[k].Deref()
-				p.Extensions[gostr(eps[k].ExtensionName[:])] = true
+				p.Extensions[C.GoString(&eps[k].extensionName[0])] = true
 			}
 		}
 	}
-	cinst := as[C.VkInstance](h(in.inst))
-	cpd := as[C.VkPhysicalDevice](h(pd))
 	if p.APIVersion >= vk.MakeVersion(1, 2, 0) {
 		p.Timeline = C.vkio_timeline_supported(cinst, cpd) != 0
+		var name [C.VK_MAX_DRIVER_NAME_SIZE]C.char
+		var info [C.VK_MAX_DRIVER_INFO_SIZE]C.char
+		if C.vkio_driver_properties(cinst, cpd, &name[0], &info[0]) != 0 {
+			p.DriverName = C.GoString(&name[0])
+			p.DriverInfo = C.GoString(&info[0])
+		}
 	}
 	if p.Extensions["VK_EXT_calibrated_timestamps"] {
 		const device, monotonic = 0, 1 // VkTimeDomainEXT

@@ -2,6 +2,7 @@ package vkx
 
 /*
 #include <stdlib.h>
+#include "shim.h"
 */
 import "C"
 
@@ -106,39 +107,28 @@ func (d *Device) NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	}
 	p.layout = h(pl)
 
-	stage := vk.PipelineShaderStageCreateInfo{
-		SType:  vk.StructureTypePipelineShaderStageCreateInfo,
-		Stage:  vk.ShaderStageComputeBit,
-		Module: mod,
-		PName:  cstr(cfg.Entry),
-	}
+	entry := C.CString(cfg.Entry)
+	defer C.free(unsafe.Pointer(entry))
+	var entries []C.VkSpecializationMapEntry
+	var pEntries *C.VkSpecializationMapEntry
 	var specData unsafe.Pointer
 	if len(cfg.Spec) > 0 {
-		entries := make([]vk.SpecializationMapEntry, len(cfg.Spec))
+		entries = make([]C.VkSpecializationMapEntry, len(cfg.Spec))
 		for i, s := range cfg.Spec {
-			entries[i] = vk.SpecializationMapEntry{ConstantID: s.ID, Offset: s.Offset, Size: uint(s.Size)}
+			entries[i] = C.VkSpecializationMapEntry{constantID: C.uint32_t(s.ID), offset: C.uint32_t(s.Offset), size: C.size_t(s.Size)}
 		}
+		pEntries = &entries[0]
 		specData = C.CBytes(cfg.SpecData)
 		defer C.free(specData)
-		stage.PSpecializationInfo = []vk.SpecializationInfo{{
-			MapEntryCount: uint32(len(entries)),
-			PMapEntries:   entries,
-			DataSize:      uint(len(cfg.SpecData)),
-			PData:         specData,
-		}}
 	}
-	cpci := []vk.ComputePipelineCreateInfo{{
-		SType:  vk.StructureTypeComputePipelineCreateInfo,
-		Stage:  stage,
-		Layout: pl,
-	}}
-	pipes := make([]vk.Pipeline, 1)
-	r = vk.CreateComputePipelines(d.dev, as[vk.PipelineCache](d.cache), 1, cpci, nil, pipes)
+	var pipe C.uint64_t
+	r = vk.Result(C.vkio_create_compute_pipeline(d.fns, C.uint64_t(d.cache), C.uint64_t(p.module), entry, C.uint64_t(h(pl)),
+		C.uint32_t(len(entries)), pEntries, C.size_t(len(cfg.SpecData)), specData, &pipe))
 	if err := check("vkCreateComputePipelines", r); err != nil {
 		p.Destroy()
 		return nil, err
 	}
-	p.pipe = h(pipes[0])
+	p.pipe = uint64(pipe)
 	return p, nil
 }
 

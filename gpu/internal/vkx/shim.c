@@ -45,12 +45,17 @@ int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns
 	LOAD(CreateSemaphore);
 	LOAD(DestroySemaphore);
 	LOAD(GetQueryPoolResults);
+	LOAD(CmdCopyBuffer);
+	LOAD(CmdPipelineBarrier);
+	LOAD(UpdateDescriptorSets);
+	LOAD(CreateComputePipelines);
 #undef LOAD
 	if (calibrated) {
 		f->GetCalibratedTimestampsEXT = (PFN_vkGetCalibratedTimestampsEXT)gdpa(device, "vkGetCalibratedTimestampsEXT");
 	}
 	return f->QueueSubmit && f->WaitSemaphores && f->GetSemaphoreCounterValue && f->CreateSemaphore &&
-	       f->DestroySemaphore && f->GetQueryPoolResults;
+	       f->DestroySemaphore && f->GetQueryPoolResults && f->CmdCopyBuffer && f->CmdPipelineBarrier &&
+	       f->UpdateDescriptorSets && f->CreateComputePipelines;
 }
 
 int vkio_timeline_supported(VkInstance instance, VkPhysicalDevice pd) {
@@ -65,6 +70,108 @@ int vkio_timeline_supported(VkInstance instance, VkPhysicalDevice pd) {
 	VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &tl};
 	gf2(pd, &f2);
 	return tl.timelineSemaphore == VK_TRUE;
+}
+
+VkResult vkio_enumerate_layers(uint32_t *n, VkLayerProperties *props) {
+	PFN_vkEnumerateInstanceLayerProperties f =
+		(PFN_vkEnumerateInstanceLayerProperties)gipa(NULL, "vkEnumerateInstanceLayerProperties");
+	if (!f) {
+		return VK_ERROR_INITIALIZATION_FAILED;
+	}
+	return f(n, props);
+}
+
+VkResult vkio_enumerate_device_extensions(VkInstance instance, VkPhysicalDevice pd, uint32_t *n, VkExtensionProperties *props) {
+	PFN_vkEnumerateDeviceExtensionProperties f =
+		(PFN_vkEnumerateDeviceExtensionProperties)gipa(instance, "vkEnumerateDeviceExtensionProperties");
+	if (!f) {
+		return VK_ERROR_INITIALIZATION_FAILED;
+	}
+	return f(pd, NULL, n, props);
+}
+
+void vkio_queue_families(VkInstance instance, VkPhysicalDevice pd, uint32_t *n, VkQueueFamilyProperties *props) {
+	PFN_vkGetPhysicalDeviceQueueFamilyProperties f =
+		(PFN_vkGetPhysicalDeviceQueueFamilyProperties)gipa(instance, "vkGetPhysicalDeviceQueueFamilyProperties");
+	if (!f) {
+		*n = 0;
+		return;
+	}
+	f(pd, n, props);
+}
+
+void vkio_cmd_copy_buffer(vkio_fns *f, VkCommandBuffer cb, uint64_t src, uint64_t dst, uint64_t src_off, uint64_t dst_off,
+                          uint64_t size) {
+	VkBufferCopy region = {.srcOffset = src_off, .dstOffset = dst_off, .size = size};
+	f->CmdCopyBuffer(cb, (VkBuffer)(uintptr_t)src, (VkBuffer)(uintptr_t)dst, 1, &region);
+}
+
+void vkio_cmd_memory_barrier(vkio_fns *f, VkCommandBuffer cb, uint32_t src_stages, uint32_t dst_stages, uint32_t src_access,
+                             uint32_t dst_access) {
+	VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = src_access, .dstAccessMask = dst_access};
+	f->CmdPipelineBarrier(cb, src_stages, dst_stages, 0, 1, &b, 0, NULL, 0, NULL);
+}
+
+void vkio_write_buffer_descriptors(vkio_fns *f, uint64_t set, uint32_t n, const uint32_t *bindings, const uint32_t *types,
+                                   const uint64_t *buffers, const uint64_t *offsets, const uint64_t *ranges) {
+	VkWriteDescriptorSet w[16];
+	VkDescriptorBufferInfo infos[16];
+	for (uint32_t done = 0; done < n;) {
+		uint32_t k = n - done < 16 ? n - done : 16;
+		for (uint32_t i = 0; i < k; i++) {
+			infos[i] = (VkDescriptorBufferInfo){
+				.buffer = (VkBuffer)(uintptr_t)buffers[done + i],
+				.offset = offsets[done + i],
+				.range = ranges[done + i],
+			};
+			w[i] = (VkWriteDescriptorSet){
+				.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+				.dstSet = (VkDescriptorSet)(uintptr_t)set,
+				.dstBinding = bindings[done + i],
+				.descriptorCount = 1,
+				.descriptorType = (VkDescriptorType)types[done + i],
+				.pBufferInfo = &infos[i],
+			};
+		}
+		f->UpdateDescriptorSets(f->device, k, w, 0, NULL);
+		done += k;
+	}
+}
+
+VkResult vkio_create_compute_pipeline(vkio_fns *f, uint64_t cache, uint64_t module, const char *entry, uint64_t layout,
+                                      uint32_t nspec, const VkSpecializationMapEntry *spec, size_t spec_size,
+                                      const void *spec_data, uint64_t *pipeline) {
+	VkSpecializationInfo si = {.mapEntryCount = nspec, .pMapEntries = spec, .dataSize = spec_size, .pData = spec_data};
+	VkComputePipelineCreateInfo ci = {
+		.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+		.stage =
+			{
+				.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+				.stage = VK_SHADER_STAGE_COMPUTE_BIT,
+				.module = (VkShaderModule)(uintptr_t)module,
+				.pName = entry,
+				.pSpecializationInfo = nspec > 0 ? &si : NULL,
+			},
+		.layout = (VkPipelineLayout)(uintptr_t)layout,
+	};
+	VkPipeline p = VK_NULL_HANDLE;
+	VkResult r = f->CreateComputePipelines(f->device, (VkPipelineCache)(uintptr_t)cache, 1, &ci, NULL, &p);
+	*pipeline = (uint64_t)(uintptr_t)p;
+	return r;
+}
+
+int vkio_driver_properties(VkInstance instance, VkPhysicalDevice pd, char *name, char *info) {
+	PFN_vkGetPhysicalDeviceProperties2 gp2 =
+		(PFN_vkGetPhysicalDeviceProperties2)gipa(instance, "vkGetPhysicalDeviceProperties2");
+	if (!gp2) {
+		return 0;
+	}
+	VkPhysicalDeviceDriverProperties dp = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+	VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &dp};
+	gp2(pd, &p2);
+	memcpy(name, dp.driverName, VK_MAX_DRIVER_NAME_SIZE);
+	memcpy(info, dp.driverInfo, VK_MAX_DRIVER_INFO_SIZE);
+	return 1;
 }
 
 void *vkio_timeline_features(void) {

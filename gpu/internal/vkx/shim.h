@@ -22,6 +22,10 @@ typedef struct vkio_fns {
 	PFN_vkDestroySemaphore DestroySemaphore;
 	PFN_vkGetQueryPoolResults GetQueryPoolResults;
 	PFN_vkGetCalibratedTimestampsEXT GetCalibratedTimestampsEXT;
+	PFN_vkCmdCopyBuffer CmdCopyBuffer;
+	PFN_vkCmdPipelineBarrier CmdPipelineBarrier;
+	PFN_vkUpdateDescriptorSets UpdateDescriptorSets;
+	PFN_vkCreateComputePipelines CreateComputePipelines;
 } vkio_fns;
 
 int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns *f);
@@ -29,6 +33,33 @@ int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns
 // vkio_device_features reports whether the physical device supports timeline
 // semaphores (vkGetPhysicalDeviceFeatures2, Vulkan 1.1 core).
 int vkio_timeline_supported(VkInstance instance, VkPhysicalDevice pd);
+
+// vkio_driver_properties copies the device's driver name and info
+// (VkPhysicalDeviceDriverProperties, Vulkan 1.2 core) into name and info, each
+// VK_MAX_DRIVER_NAME_SIZE / VK_MAX_DRIVER_INFO_SIZE bytes; 0 if the query is
+// missing.
+int vkio_driver_properties(VkInstance instance, VkPhysicalDevice pd, char *name, char *info);
+
+// Calls that vulkan-go would marshal through C arrays it frees from a GC
+// finalizer (unpackArgS*: the array can be freed while the driver still reads
+// or writes it; a loop of enumerations under GC pressure corrupted the heap
+// within seconds). These take plain arrays the caller owns: Go memory without
+// Go pointers, which cgo pins for the call.
+VkResult vkio_enumerate_layers(uint32_t *n, VkLayerProperties *props);
+VkResult vkio_enumerate_device_extensions(VkInstance instance, VkPhysicalDevice pd, uint32_t *n, VkExtensionProperties *props);
+void vkio_queue_families(VkInstance instance, VkPhysicalDevice pd, uint32_t *n, VkQueueFamilyProperties *props);
+void vkio_cmd_copy_buffer(vkio_fns *f, VkCommandBuffer cb, uint64_t src, uint64_t dst, uint64_t src_off, uint64_t dst_off,
+                          uint64_t size);
+void vkio_cmd_memory_barrier(vkio_fns *f, VkCommandBuffer cb, uint32_t src_stages, uint32_t dst_stages, uint32_t src_access,
+                             uint32_t dst_access);
+// vkio_write_buffer_descriptors writes n buffer descriptors of set: binding
+// bindings[i], type types[i], buffer buffers[i] from offsets[i] for ranges[i]
+// bytes. (Handles travel as integers, never in Go memory as C pointers.)
+void vkio_write_buffer_descriptors(vkio_fns *f, uint64_t set, uint32_t n, const uint32_t *bindings, const uint32_t *types,
+                                   const uint64_t *buffers, const uint64_t *offsets, const uint64_t *ranges);
+VkResult vkio_create_compute_pipeline(vkio_fns *f, uint64_t cache, uint64_t module, const char *entry, uint64_t layout,
+                                      uint32_t nspec, const VkSpecializationMapEntry *spec, size_t spec_size,
+                                      const void *spec_data, uint64_t *pipeline);
 
 // vkio_timeline_features returns a malloc'd VkPhysicalDeviceTimelineSemaphoreFeatures
 // (timelineSemaphore = VK_TRUE) to chain into VkDeviceCreateInfo.pNext.

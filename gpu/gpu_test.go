@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -531,8 +532,14 @@ func TestReuseAndInFlight(t *testing.T) {
 	}
 }
 
-// heavy builds a batch that keeps lavapipe busy for tens of milliseconds.
+// heavy builds a batch that keeps the device busy for at least 50 ms:
+// SAXPY passes over 16 MiB, as many as heavyPasses found it takes.
 func heavy(t *testing.T, x io.Io, d *Device) (*Batch, func()) {
+	t.Helper()
+	return heavyBatch(t, d, heavyPasses(t))
+}
+
+func heavyBatch(t *testing.T, d *Device, passes int) (*Batch, func()) {
 	t.Helper()
 	const n = 4 << 20
 	k := must(d.NewKernel(shaders.SAXPY, nil))
@@ -541,7 +548,7 @@ func heavy(t *testing.T, x io.Io, d *Device) (*Batch, func()) {
 	b := d.NewBatch()
 	check(t, b.Fill(bx, 0, 4*n, 0))
 	check(t, b.Fill(by, 0, 4*n, 0))
-	for i := 0; i < 8; i++ {
+	for i := 0; i < passes; i++ {
 		check(t, b.Dispatch(k, k.Groups(n), Push(float32(1), uint32(n)), bx, by))
 	}
 	return b, func() {
@@ -551,6 +558,38 @@ func heavy(t *testing.T, x io.Io, d *Device) (*Batch, func()) {
 		check(t, k.Close())
 	}
 }
+
+// heavyPasses times heavy batches once per test binary, on a device of its
+// own (the tests' devices may have a wait timeout). Eight passes take
+// lavapipe tens of milliseconds; a real GPU runs them in about a millisecond
+// (1.5-2 ms on an H200, most of it the submission), so the count grows
+// until a batch takes 50 ms.
+func heavyPasses(t *testing.T) int {
+	t.Helper()
+	heavyOnce.Do(func() {
+		const enough = 50 * time.Millisecond
+		d, _ := open(t, Options{})
+		x := io.NewBlocking().Io()
+		heavyN = 8
+		for try := 0; try < 4 && heavyN < 1<<16; try++ {
+			b, done := heavyBatch(t, d, heavyN)
+			start := time.Now()
+			took := must(d.Run(x, b)).Completed.Sub(start)
+			done()
+			if took >= enough {
+				break
+			}
+			heavyN = min(heavyN*int(2*enough/max(took, time.Microsecond)+1), 1<<16)
+		}
+		t.Logf("heavy batch: %d SAXPY passes", heavyN)
+	})
+	return heavyN
+}
+
+var (
+	heavyOnce sync.Once
+	heavyN    int
+)
 
 func TestBusyAndCancel(t *testing.T) {
 	ios(t, func(t *testing.T, x io.Io) {

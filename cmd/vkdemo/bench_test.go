@@ -47,7 +47,7 @@ func TestBenchJSON(t *testing.T) {
 		t.Fatalf("bench --json: %v\n%s", err, out)
 	}
 	avail, refused := availableKinds(t)
-	if rep.Frames != 3 || rep.Width != 32 || rep.Height != 24 || rep.MaxIter != 50 || rep.Runs != 1 || !strings.Contains(rep.Device, "llvmpipe") ||
+	if rep.Frames != 3 || rep.Width != 32 || rep.Height != 24 || rep.MaxIter != 50 || rep.Runs != 1 || rep.Device != chosenDevice(t).Name ||
 		rep.Timeline != filepath.Join("b", "bench-timeline.svg") || len(rep.Rows) != len(avail)+len(refused) {
 		t.Fatalf("report: %s", out)
 	}

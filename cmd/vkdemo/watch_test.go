@@ -73,6 +73,7 @@ func (l *lines) text() string {
 // TestWatch starts run --watch, changes the shader, breaks it, fixes it, and
 // ends it with SIGINT: exit 0.
 func TestWatch(t *testing.T) {
+	needGlslc(t)
 	dir := t.TempDir()
 	src, err := os.ReadFile(repo("cmd/vkdemo/testdata/square.comp"))
 	if err != nil {

@@ -749,6 +749,30 @@ func TestPipelineCacheOnDisk(t *testing.T) {
 	check(t, d.Close())
 }
 
+// TestOpenCloseRepeatedly opens, uses and closes a device 40 times in one
+// process. NVIDIA's driver (580.159.04, H200) refused the 31st
+// vkCreateInstance of a process with VK_ERROR_INCOMPATIBLE_DRIVER when each
+// Open made and destroyed its own instance; devices now share one instance
+// per configuration, and only the VkDevice comes and goes.
+func TestOpenCloseRepeatedly(t *testing.T) {
+	x := io.NewBlocking().Io()
+	for i := 0; i < 40; i++ {
+		d, g := open(t, Options{})
+		k, c, b := tiny(t, x, d)
+		must(d.Run(x, b))
+		if v := must(View[uint32](c)); v[0] != 1 {
+			t.Fatalf("open %d: counter %d, want 1", i, v[0])
+		}
+		check(t, b.Close())
+		check(t, c.Close())
+		check(t, k.Close())
+		check(t, d.Close())
+		if msgs := g.take(); len(msgs) > 0 {
+			t.Fatalf("open %d: validation messages %v", i, msgs)
+		}
+	}
+}
+
 func TestCloseReleasesEverything(t *testing.T) {
 	x := io.NewBlocking().Io()
 	d, err := Open(Options{Validation: true})

@@ -49,33 +49,54 @@ type InstanceConfig struct {
 	Extensions []string
 }
 
-// Instance is a VkInstance and, with validation, its debug-report callback.
+// Instance is one user's handle on a VkInstance that every Instance of the
+// same configuration shares (see NewInstance), with its own message sink.
 type Instance struct {
+	*shared
+	sinkID   uint64 // this handle's entry in shared.sinks; 0 without one
+	released bool
+}
+
+// shared is a VkInstance and, with validation, its debug-report callback. It
+// lives until the process exits.
+type shared struct {
 	inst     vk.Instance
 	callback uint64
-	userData unsafe.Pointer // C memory holding this instance's sink id
-	sinkID   uint64
+	userData unsafe.Pointer // C memory holding id, for the callback
+	id       uint64
+	sinks    map[uint64]func(Message) // under sinkMu
 	Devices  []*PhysicalDevice
 	Layers   []string
 }
 
-// Debug-report routing: vulkan-go keeps one process-global Go callback, so
-// every instance's callback carries its sink id in pUserData.
 var (
+	instMu    sync.Mutex
+	instances = map[string]*shared{} // by configuration, under instMu
+
+	// Debug-report routing: vulkan-go keeps one process-global Go callback,
+	// so each VkInstance's callback carries its shared id in pUserData.
 	sinkMu   sync.Mutex
-	sinks    = map[uint64]func(Message){}
+	byID     = map[uint64]*shared{}
 	nextSink uint64
 )
 
+// debugCallback hands a message to every sink of the instance it came from:
+// the Devices open on one configuration at the time. (Tests open one at a
+// time, so each test's gate sees its own messages.)
 func debugCallback(flags vk.DebugReportFlags, _ vk.DebugReportObjectType, _ uint64, _ uint, code int32, layer, msg string, user unsafe.Pointer) vk.Bool32 {
 	if user == nil {
 		return vk.False
 	}
 	id := *(*uint64)(user)
 	sinkMu.Lock()
-	fn := sinks[id]
+	var fns []func(Message)
+	if s := byID[id]; s != nil {
+		for _, fn := range s.sinks {
+			fns = append(fns, fn)
+		}
+	}
 	sinkMu.Unlock()
-	if fn != nil {
+	for _, fn := range fns {
 		fn(Message{
 			Error:   flags&vk.DebugReportFlags(vk.DebugReportErrorBit) != 0,
 			Warning: flags&vk.DebugReportFlags(vk.DebugReportWarningBit|vk.DebugReportPerformanceWarningBit) != 0,
@@ -113,12 +134,62 @@ func HasLayer(name string) (bool, error) {
 // ValidationLayer is the Khronos validation layer's name.
 const ValidationLayer = "VK_LAYER_KHRONOS_validation"
 
-// NewInstance creates a Vulkan 1.2 instance and enumerates its devices.
+// NewInstance returns a handle on the process's Vulkan 1.2 instance for cfg
+// (application name, validation, extensions), creating the instance and
+// enumerating its devices the first time. With validation, cfg.OnMessage
+// receives the layer's messages until Destroy.
+//
+// The VkInstance itself is never destroyed: NVIDIA's driver fails
+// vkCreateInstance with VK_ERROR_INCOMPATIBLE_DRIVER after 30 create and
+// destroy cycles in one process (580.159.04 on an H200, with and without the
+// validation layer), and creating one with validation takes tens of
+// milliseconds. Devices are still created and destroyed per use, and the
+// layer reports their leaked objects when each is destroyed.
 func NewInstance(cfg InstanceConfig) (*Instance, error) {
+	exts := slices.Clone(cfg.Extensions)
+	slices.Sort(exts)
+	key := fmt.Sprintf("%q %v %v %q", cfg.AppName, cfg.Validation, cfg.SyncValidation, exts)
+	instMu.Lock()
+	defer instMu.Unlock()
+	s := instances[key]
+	if s == nil {
+		var err error
+		if s, err = newShared(cfg); err != nil {
+			return nil, err
+		}
+		instances[key] = s
+	}
+	in := &Instance{shared: s}
+	if s.callback != 0 && cfg.OnMessage != nil {
+		sinkMu.Lock()
+		nextSink++
+		in.sinkID = nextSink
+		s.sinks[in.sinkID] = cfg.OnMessage
+		sinkMu.Unlock()
+	}
+	return in, nil
+}
+
+// Destroy releases the handle: its message sink stops receiving. The
+// VkInstance stays (see NewInstance); devices made through this handle must
+// be destroyed first.
+func (in *Instance) Destroy() {
+	if in.released {
+		return
+	}
+	in.released = true
+	if in.sinkID != 0 {
+		sinkMu.Lock()
+		delete(in.sinks, in.sinkID)
+		sinkMu.Unlock()
+	}
+}
+
+func newShared(cfg InstanceConfig) (*shared, error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
-	in := &Instance{}
+	in := &shared{sinks: map[uint64]func(Message){}}
 	var layers, exts []string
 	if cfg.Validation {
 		ok, err := HasLayer(ValidationLayer)
@@ -175,29 +246,26 @@ func NewInstance(cfg InstanceConfig) (*Instance, error) {
 	}
 	in.inst = inst
 	if cfg.Validation {
-		if err := in.installCallback(cfg.OnMessage); err != nil {
-			in.Destroy()
+		if err := in.installCallback(); err != nil {
+			in.destroy()
 			return nil, err
 		}
 	}
 	if err := in.enumerate(); err != nil {
-		in.Destroy()
+		in.destroy()
 		return nil, err
 	}
 	return in, nil
 }
 
-func (in *Instance) installCallback(fn func(Message)) error {
-	if fn == nil {
-		fn = func(Message) {}
-	}
+func (in *shared) installCallback() error {
 	sinkMu.Lock()
 	nextSink++
-	in.sinkID = nextSink
-	sinks[in.sinkID] = fn
+	in.id = nextSink
+	byID[in.id] = in
 	sinkMu.Unlock()
 	in.userData = C.malloc(8)
-	*(*uint64)(in.userData) = in.sinkID
+	*(*uint64)(in.userData) = in.id
 	ci := &vk.DebugReportCallbackCreateInfo{
 		SType:       vk.StructureTypeDebugReportCallbackCreateInfo,
 		Flags:       vk.DebugReportFlags(vk.DebugReportErrorBit | vk.DebugReportWarningBit | vk.DebugReportPerformanceWarningBit),
@@ -214,8 +282,9 @@ func (in *Instance) installCallback(fn func(Message)) error {
 	return nil
 }
 
-// Destroy destroys the callback and the instance. Devices must be destroyed first.
-func (in *Instance) Destroy() {
+// destroy destroys the callback and the instance of a newShared that failed
+// part way.
+func (in *shared) destroy() {
 	if in.inst == nil {
 		return
 	}
@@ -227,7 +296,7 @@ func (in *Instance) Destroy() {
 	in.inst = nil
 	if in.userData != nil {
 		sinkMu.Lock()
-		delete(sinks, in.sinkID)
+		delete(byID, in.id)
 		sinkMu.Unlock()
 		C.free(in.userData)
 		in.userData = nil
@@ -316,7 +385,7 @@ func (p *PhysicalDevice) APIString() string {
 	return fmt.Sprintf("%d.%d.%d", v>>22, (v>>12)&0x3ff, v&0xfff)
 }
 
-func (in *Instance) enumerate() error {
+func (in *shared) enumerate() error {
 	var n uint32
 	if err := check("vkEnumeratePhysicalDevices", vk.EnumeratePhysicalDevices(in.inst, &n, nil)); err != nil {
 		return err
@@ -333,7 +402,7 @@ func (in *Instance) enumerate() error {
 	return nil
 }
 
-func (in *Instance) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
+func (in *shared) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
 	p := &PhysicalDevice{Index: i, pd: pd, QueueFamily: -1, Extensions: map[string]bool{}}
 	var props vk.PhysicalDeviceProperties
 	vk.GetPhysicalDeviceProperties(pd, &props)

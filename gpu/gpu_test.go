@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -532,7 +533,7 @@ func TestReuseAndInFlight(t *testing.T) {
 	}
 }
 
-// heavy builds a batch that keeps the device busy for at least 50 ms:
+// heavy builds a batch that keeps the device busy for at least 100 ms:
 // SAXPY passes over 16 MiB, as many as heavyPasses found it takes.
 func heavy(t *testing.T, x io.Io, d *Device) (*Batch, func()) {
 	t.Helper()
@@ -563,11 +564,11 @@ func heavyBatch(t *testing.T, d *Device, passes int) (*Batch, func()) {
 // own (the tests' devices may have a wait timeout). Eight passes take
 // lavapipe tens of milliseconds; a real GPU runs them in about a millisecond
 // (1.5-2 ms on an H200, most of it the submission), so the count grows
-// until a batch takes 50 ms.
+// until a batch takes 100 ms (an H200 ran the same batch in 37 to 48 ms).
 func heavyPasses(t *testing.T) int {
 	t.Helper()
 	heavyOnce.Do(func() {
-		const enough = 50 * time.Millisecond
+		const enough = 100 * time.Millisecond
 		d, _ := open(t, Options{})
 		x := io.NewBlocking().Io()
 		heavyN = 8
@@ -602,10 +603,12 @@ func TestBusyAndCancel(t *testing.T) {
 		t.Logf("heavy batch: %v", work)
 
 		var f *io.Future[*Completion]
+		var canceledAt atomic.Int64
 		if x.Kind() == io.KindBlocking {
-			// Cancel a blocking wait from another goroutine.
+			// Cancel a blocking wait from another goroutine: the wait in
+			// the driver ends at once (the device's wake semaphore).
 			cx, cancel := x.WithCancel()
-			time.AfterFunc(work/10, cancel)
+			time.AfterFunc(work/10, func() { canceledAt.Store(time.Now().UnixNano()); cancel() })
 			start = time.Now()
 			f = d.Submit(cx, b)
 		} else {
@@ -626,6 +629,13 @@ func TestBusyAndCancel(t *testing.T) {
 		}
 		if took > work*3/4 {
 			t.Fatalf("cancel took %v for %v of work", took, work)
+		}
+		if at := canceledAt.Load(); at != 0 {
+			if late := time.Since(time.Unix(0, at)); late > work/10 {
+				t.Fatalf("the blocking wait ended %v after its cancel (%v of work)", late, work)
+			} else {
+				t.Logf("the blocking wait ended %v after its cancel", late)
+			}
 		}
 		t.Logf("cancel returned after %v: %v", took, err)
 		// The work is still tracked: the batch is reusable once it finishes.

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"sync/atomic"
@@ -292,9 +293,11 @@ func (d *Device) undoSubmit(b *Batch) {
 // flight and its buffers are in use, before it is submitted.
 var testHookEnqueued func(b *Batch)
 
-// waitSlice bounds each blocking wait of a task that can be canceled, so
-// that its cancellation is noticed promptly.
-const waitSlice = 20 * time.Millisecond
+// waitSlice bounds each blocking wait of a task that can be canceled. The
+// task's cancel wakes the wait at once (the device's wake semaphore); the
+// slice is only a safety net, long enough that TestBusyAndCancel, which
+// wants the wait ended within a tenth of the work, fails if the wake breaks.
+const waitSlice = time.Second
 
 // waitRetry is how long the completion goroutine waits before retrying a
 // wait that failed with an error that does not mean the device is lost
@@ -324,8 +327,9 @@ func timeoutError(ce *vkx.CallError) error {
 }
 
 // waitInline waits for p on the calling goroutine (Blocking Io). A task that
-// can be canceled waits in slices of waitSlice, looking for its cancellation
-// between them; the root task, which nothing cancels, waits in one call
+// can be canceled waits for the timeline or the device's wake semaphore,
+// which its cancellation signals (in slices of waitSlice, a safety net); the
+// root task, which nothing cancels, waits in one call
 // without a timeout (as a plain C program does: a driver's timed wait arms a
 // timer, which costs measurably on lavapipe in a VM). A deadline
 // (Options.WaitTimeout) bounds either.
@@ -340,23 +344,74 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 	if d.closing.Load() {
 		return
 	}
-	slice := waitSlice
 	if !x.Cancelable() {
-		slice = vkx.Forever
+		d.waitLoop(p, func(timeout time.Duration) (waitResult, error) {
+			return waitReached, d.vd.Wait(p.value, timeout)
+		}, vkx.Forever)
+		return
 	}
+	// A cancelable wait also waits on the device's wake semaphore, which
+	// the task's cancellation signals: cancel ends the wait at once. (It
+	// used to be noticed between 20 ms slices; on an H200 a whole heavy
+	// batch fits in one, and the canceled wait ended in success.)
+	ticket := d.vd.WakeTicket()
+	stop := context.AfterFunc(x.Context(), func() { _ = d.vd.Wake() })
+	defer stop()
+	d.waitLoop(p, func(timeout time.Duration) (waitResult, error) {
+		if x.Canceled() {
+			return waitCanceled, nil
+		}
+		woken, err := d.vd.WaitWake(p.value, ticket, timeout)
+		if err != nil {
+			return waitReached, err
+		}
+		if woken {
+			ticket = d.vd.WakeTicket()
+		}
+		// A wait for either semaphore does not say which one ended it, to
+		// us or to the validation layer, which then still counted the
+		// batch's command buffer as pending when the batch was freed (every
+		// frame of a pipeline, once). Reading the counter settles both.
+		c, err := d.vd.Completed()
+		switch {
+		case err != nil:
+			return waitReached, err
+		case c >= p.value:
+			return waitReached, nil
+		case x.Canceled():
+			return waitCanceled, nil
+		}
+		return waitAgain, nil // another waiter's cancel
+	}, waitSlice)
+}
+
+// waitResult is how one wait of waitLoop ended without an error.
+type waitResult int
+
+const (
+	waitReached  waitResult = iota // the timeline reached the value
+	waitCanceled                   // the waiting task was canceled
+	waitAgain                      // woken for another waiter: wait again
+)
+
+// waitLoop waits for p through wait, in slices of at most slice, and
+// resolves p unless the device is lost.
+func (d *Device) waitLoop(p *pending, wait func(time.Duration) (waitResult, error), slice time.Duration) {
 	for {
-		err := d.vd.Wait(p.value, capTimeout(slice, p.deadline))
-		if err == nil {
-			d.reap(p.value) // the timeline has reached p.value
+		r, err := wait(capTimeout(slice, p.deadline))
+		switch {
+		case err == nil && r == waitReached:
+			d.reap(p.value)
 			return
+		case err == nil && r == waitCanceled:
+			p.resolve(nil, canceled("wait"))
+			return
+		case err == nil:
+			continue
 		}
 		if ce, ok := err.(*vkx.CallError); ok && ce.Code == vkx.Timeout {
 			if ce.Injected || passed(p.deadline, time.Now()) {
 				p.resolve(nil, timeoutError(ce))
-				return
-			}
-			if x.Canceled() {
-				p.resolve(nil, canceled("wait"))
 				return
 			}
 			continue

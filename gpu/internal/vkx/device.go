@@ -48,7 +48,14 @@ type Device struct {
 
 	fns      *C.vkio_fns
 	timeline uint64
-	cache    uint64 // VkPipelineCache
+
+	// wake is a second timeline semaphore that only the host signals, to end
+	// a WaitWake early (Wake); wakeMu orders its signals, which must rise,
+	// and keeps them off a destroyed device (Destroy zeroes wake under it).
+	wake    uint64
+	wakeMu  sync.Mutex
+	wakeGen atomic.Uint64
+	cache   uint64 // VkPipelineCache
 
 	faultMu sync.Mutex
 	faults  [numFaultOps]fault
@@ -135,6 +142,11 @@ func (in *Instance) NewDevice(index int, cfg DeviceConfig) (*Device, error) {
 		return nil, err
 	}
 	d.timeline = uint64(sem)
+	if err := checkC("vkCreateSemaphore(wake)", C.vkio_create_timeline(d.fns, 0, &sem)); err != nil {
+		d.Destroy()
+		return nil, err
+	}
+	d.wake = uint64(sem)
 	if err := d.createCache(cfg.PipelineCache); err != nil {
 		d.Destroy()
 		return nil, err
@@ -204,6 +216,12 @@ func (d *Device) Destroy() {
 		C.vkio_destroy_semaphore(d.fns, C.uint64_t(d.timeline))
 		d.timeline = 0
 	}
+	d.wakeMu.Lock()
+	if d.wake != 0 {
+		C.vkio_destroy_semaphore(d.fns, C.uint64_t(d.wake))
+		d.wake = 0
+	}
+	d.wakeMu.Unlock()
 	vk.DestroyDevice(d.dev, nil)
 	d.dev = nil
 	if d.fns != nil {
@@ -306,6 +324,42 @@ func (d *Device) Wait(value uint64, timeout time.Duration) error {
 		return &CallError{Op: "vkWaitSemaphores", Code: Timeout}
 	}
 	return checkC("vkWaitSemaphores", r)
+}
+
+// WakeTicket returns the value WaitWake must be given to be ended by the
+// next Wake: take it before checking whatever Wake is called for, so that a
+// Wake in between is not missed.
+func (d *Device) WakeTicket() uint64 { return d.wakeGen.Load() + 1 }
+
+// WaitWake is Wait that also returns, with woken true and a nil error, once
+// Wake has been called after ticket was taken (WakeTicket). Several threads
+// may wait at once; a Wake ends every wait whose ticket it reaches.
+func (d *Device) WaitWake(value, ticket uint64, timeout time.Duration) (woken bool, err error) {
+	if err := d.fault(FaultWait, "vkWaitSemaphores"); err != nil {
+		return false, err
+	}
+	r := C.vkio_wait_any(d.fnsAddr(), C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(d.wake), C.uint64_t(ticket), timeoutNs(timeout))
+	if r == C.VK_TIMEOUT {
+		return false, &CallError{Op: "vkWaitSemaphores", Code: Timeout}
+	}
+	if err := checkC("vkWaitSemaphores", r); err != nil {
+		return false, err
+	}
+	return d.wakeGen.Load() >= ticket, nil
+}
+
+// Wake ends every WaitWake in progress (and any about to start with a ticket
+// taken before it) by signalling the wake semaphore from the host. It may be
+// called at any time, also during or after Destroy (a canceled task's
+// callback can run late), when it does nothing.
+func (d *Device) Wake() error {
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	if d.wake == 0 {
+		return nil
+	}
+	g := d.wakeGen.Add(1)
+	return checkC("vkSignalSemaphore(wake)", C.vkio_signal(d.fnsAddr(), C.uint64_t(d.wake), C.uint64_t(g)))
 }
 
 // WaitCounter is Wait followed, on success, by Completed, in one cgo call:

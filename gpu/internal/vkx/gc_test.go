@@ -104,3 +104,65 @@ func TestMarshallingUnderGC(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitWake: a wait on the timeline ends when the work completes (not
+// woken), or at once when another goroutine calls Wake (woken); Wake after
+// Destroy does nothing (a canceled task's callback can run that late; it
+// once signalled through freed memory into the next device's timeline).
+func TestWaitWake(t *testing.T) {
+	in, d, _ := setup(t)
+	const n = 1 << 20
+	bx, err := d.NewBuffer(4*n, hostType(d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bx.Destroy()
+	p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.SAXPY), Entry: "main",
+		Bindings: []Binding{{Binding: 0}, {Binding: 1}}, PushSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Destroy()
+	push := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, math.Float32bits(1)), n)
+	var ops []Op
+	for i := 0; i < 64; i++ {
+		ops = append(ops, Op{Kind: OpDispatch, Pipeline: p, Buffers: []BufRange{{Buf: bx}, {Buf: bx}}, Groups: [3]uint32{n / 256, 1, 1}, Push: push},
+			Op{Kind: OpBarrier})
+	}
+	c, err := d.Record(ops, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Destroy()
+
+	v, err := d.Submit(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	woken, err := d.WaitWake(v, d.WakeTicket(), 10*time.Second)
+	if done, _ := d.Completed(); err != nil || woken || done < v {
+		t.Fatalf("plain wait: woken %v, %v; timeline %d, want %d", woken, err, done, v)
+	}
+
+	// A value nothing will signal: only Wake can end this wait.
+	ticket := d.WakeTicket()
+	go func() {
+		if err := d.Wake(); err != nil {
+			t.Error(err)
+		}
+	}()
+	woken, err = d.WaitWake(v+1000, ticket, 10*time.Second)
+	if err != nil || !woken {
+		t.Fatalf("woken wait: woken %v, %v", woken, err)
+	}
+
+	// A device of its own, destroyed, then woken.
+	d2, err := in.NewDevice(0, DeviceConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2.Destroy()
+	if err := d2.Wake(); err != nil {
+		t.Fatalf("Wake after Destroy: %v", err)
+	}
+}

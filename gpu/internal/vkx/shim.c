@@ -45,6 +45,7 @@ int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns
 	LOAD(CreateSemaphore);
 	LOAD(DestroySemaphore);
 	LOAD(GetQueryPoolResults);
+	LOAD(SignalSemaphore);
 	LOAD(CmdCopyBuffer);
 	LOAD(CmdPipelineBarrier);
 	LOAD(UpdateDescriptorSets);
@@ -54,7 +55,7 @@ int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns
 		f->GetCalibratedTimestampsEXT = (PFN_vkGetCalibratedTimestampsEXT)gdpa(device, "vkGetCalibratedTimestampsEXT");
 	}
 	return f->QueueSubmit && f->WaitSemaphores && f->GetSemaphoreCounterValue && f->CreateSemaphore &&
-	       f->DestroySemaphore && f->GetQueryPoolResults && f->CmdCopyBuffer && f->CmdPipelineBarrier &&
+	       f->DestroySemaphore && f->GetQueryPoolResults && f->SignalSemaphore && f->CmdCopyBuffer && f->CmdPipelineBarrier &&
 	       f->UpdateDescriptorSets && f->CreateComputePipelines;
 }
 
@@ -267,6 +268,30 @@ VkResult vkio_wait_value(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t t
 		.pValues = &value,
 	};
 	return f->WaitSemaphores(f->device, &wi, timeout_ns);
+}
+
+VkResult vkio_wait_any(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t wake, uint64_t wake_value, uint64_t timeout_ns) {
+	vkio_fns *f = (vkio_fns *)fns;
+	VkSemaphore s[2] = {(VkSemaphore)sem, (VkSemaphore)wake};
+	uint64_t v[2] = {value, wake_value};
+	VkSemaphoreWaitInfo wi = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+		.flags = VK_SEMAPHORE_WAIT_ANY_BIT,
+		.semaphoreCount = 2,
+		.pSemaphores = s,
+		.pValues = v,
+	};
+	return f->WaitSemaphores(f->device, &wi, timeout_ns);
+}
+
+VkResult vkio_signal(uintptr_t fns, uint64_t sem, uint64_t value) {
+	vkio_fns *f = (vkio_fns *)fns;
+	VkSemaphoreSignalInfo si = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO,
+		.semaphore = (VkSemaphore)sem,
+		.value = value,
+	};
+	return f->SignalSemaphore(f->device, &si);
 }
 
 vkio_counter_result vkio_wait_counter(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns) {

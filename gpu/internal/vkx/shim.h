@@ -22,6 +22,7 @@ typedef struct vkio_fns {
 	PFN_vkDestroySemaphore DestroySemaphore;
 	PFN_vkGetQueryPoolResults GetQueryPoolResults;
 	PFN_vkGetCalibratedTimestampsEXT GetCalibratedTimestampsEXT;
+	PFN_vkSignalSemaphore SignalSemaphore;
 	PFN_vkCmdCopyBuffer CmdCopyBuffer;
 	PFN_vkCmdPipelineBarrier CmdPipelineBarrier;
 	PFN_vkUpdateDescriptorSets UpdateDescriptorSets;
@@ -85,6 +86,11 @@ void vkio_destroy_semaphore(vkio_fns *f, uint64_t sem);
 // integers cgo does not check them for Go pointers on every call (runtime
 // cgoCheckPointer, a heap-span lookup per pointer argument).
 VkResult vkio_submit(uintptr_t fns, uintptr_t queue, uintptr_t cmdbuf, uint64_t sem, uint64_t value, uint64_t fence);
+// vkio_wait_any waits until the timeline sem reaches value or the wake
+// semaphore reaches wake_value (VK_SEMAPHORE_WAIT_ANY_BIT).
+VkResult vkio_wait_any(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t wake, uint64_t wake_value, uint64_t timeout_ns);
+// vkio_signal signals a timeline semaphore to value from the host.
+VkResult vkio_signal(uintptr_t fns, uint64_t sem, uint64_t value);
 VkResult vkio_wait_value(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns);
 // A result and a counter value, returned by value so that Go passes no
 // pointer (a Go pointer handed to C escapes to the heap: one allocation per

@@ -111,6 +111,11 @@ func (p *pending) cancel() { p.resolve(nil, canceled("wait")) }
 //     goroutine (one OS thread per device while it waits on the device's
 //     timeline semaphore) resolves the future; no OS thread blocks per wait.
 //
+// The driver itself may hold vkQueueSubmit: NVIDIA's (580.159.04, H200)
+// held the submission of a 5376-dispatch batch for 206 ms, until the batch
+// ahead of it was done. Keep batches to what the GPU runs in a few
+// milliseconds where Submit must return at once.
+//
 // Awaiting the future is a cancel point: a canceled wait returns an error
 // matching io.ErrCanceled at once, while the device keeps tracking the
 // GPU work until it completes (the batch stays busy until then). Errors are

@@ -116,6 +116,7 @@ func TestWaitTimeoutQueued(t *testing.T) {
 	f1 := d.Submit(x, b1)
 	start := time.Now()
 	f2 := d.Submit(x, b2)
+	submitted := time.Since(start)
 	_, err2 := f2.Await(x)
 	took := time.Since(start)
 	reached := must(d.vd.Completed())
@@ -123,6 +124,13 @@ func TestWaitTimeoutQueued(t *testing.T) {
 	check(t, d.vd.WaitIdle())
 	if err1 == nil {
 		t.Skip("the first heavy batch finished within the timeout")
+	}
+	if submitted > timeout && reached > base {
+		// Measured on an H200 (driver 580.159.04) with 5376-dispatch
+		// batches: vkQueueSubmit of the second held the caller 206 ms,
+		// until the first was done, so nothing was ever queued behind an
+		// expired submission.
+		t.Skipf("the driver held the second vkQueueSubmit for %v, until the first batch was done", submitted)
 	}
 	if !errors.Is(err1, ErrTimeout) || !errors.Is(err2, ErrTimeout) {
 		t.Fatalf("waits: %v; %v; want ErrTimeout", err1, err2)

@@ -374,7 +374,7 @@ func pipe(t *testing.T) (r, w *File) {
 	r, w = newFile(p[0], "pipe-r"), newFile(p[1], "pipe-w")
 	t.Cleanup(func() {
 		for _, f := range []*File{r, w} {
-			if f.closed.CompareAndSwap(false, true) {
+			if f.state.CompareAndSwap(0, 1) {
 				syscall.Close(f.fd)
 			}
 		}

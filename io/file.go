@@ -254,10 +254,19 @@ func (d Dir) WriteFile(x Io, p string, data []byte, perm fs.FileMode) error {
 
 // File is an open file. Its methods take the Io of the calling task; a File may be
 // used by several tasks, with the usual care about the shared file position.
+//
+// Its methods may be called from several tasks at once. A Close while other
+// tasks' operations are in progress leaves the descriptor open until the
+// last of them ends, as os.File does, so that none of them can reach a
+// descriptor the system has meanwhile given to another file; operations that
+// start after Close fail with ErrClosed.
 type File struct {
-	fd     int
-	name   string
-	closed atomic.Bool
+	fd   int
+	name string
+	// state counts the operations in progress (in units of 2) and has bit 0
+	// set once Close has begun: the last operation to end after that closes
+	// the descriptor.
+	state atomic.Int64
 }
 
 func newFile(fd int, name string) *File { return &File{fd: fd, name: name} }
@@ -268,22 +277,38 @@ func (f *File) Name() string { return f.name }
 // Fd returns the file descriptor.
 func (f *File) Fd() uintptr { return uintptr(f.fd) }
 
-func (f *File) check(op string) error {
+// hold begins an operation: it fails once Close has begun, and otherwise
+// keeps Close from closing the descriptor until the matching drop.
+func (f *File) hold(op string) error {
 	if f == nil {
 		return opErr(op, "", ErrInvalid)
 	}
-	if f.closed.Load() {
-		return opErr(op, f.name, ErrClosed)
+	for {
+		s := f.state.Load()
+		if s&1 != 0 {
+			return opErr(op, f.name, ErrClosed)
+		}
+		if f.state.CompareAndSwap(s, s+2) {
+			return nil
+		}
 	}
-	return nil
+}
+
+// drop ends an operation that hold began; the last one to end after Close
+// closes the descriptor (a plain close: it does not block).
+func (f *File) drop() {
+	if f.state.Add(-2) == 1 {
+		unix.Close(f.fd)
+	}
 }
 
 // Read reads up to len(p) bytes at the file position. At end of file it returns
 // 0, io.EOF (the standard library's), as io.Reader does.
 func (f *File) Read(x Io, p []byte) (int, error) {
-	if err := f.check("read"); err != nil {
+	if err := f.hold("read"); err != nil {
 		return 0, err
 	}
+	defer f.drop()
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -302,9 +327,10 @@ func (f *File) Read(x Io, p []byte) (int, error) {
 // ReadAt reads len(p) bytes at offset off (pread), as io.ReaderAt does: fewer
 // only with an error, io.EOF at end of file.
 func (f *File) ReadAt(x Io, p []byte, off int64) (int, error) {
-	if err := f.check("read"); err != nil {
+	if err := f.hold("read"); err != nil {
 		return 0, err
 	}
+	defer f.drop()
 	if off < 0 {
 		return 0, opErr("read", f.name, fmt.Errorf("%w: negative offset %d", ErrInvalid, off))
 	}
@@ -337,9 +363,10 @@ func (f *File) Write(x Io, p []byte) (int, error) {
 
 // WriteAt writes all of p at offset off (pwrite), without moving the position.
 func (f *File) WriteAt(x Io, p []byte, off int64) (int, error) {
-	if err := f.check("write"); err != nil {
+	if err := f.hold("write"); err != nil {
 		return 0, err
 	}
+	defer f.drop()
 	if off < 0 {
 		return 0, opErr("write", f.name, fmt.Errorf("%w: negative offset %d", ErrInvalid, off))
 	}
@@ -361,9 +388,10 @@ func (f *File) WriteAt(x Io, p []byte, off int64) (int, error) {
 // (splat may be 0), with as few vectorized writes (writev) as the OS allows. It
 // returns the bytes written, fewer than all only with an error.
 func (f *File) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
-	if err := f.check("write"); err != nil {
+	if err := f.hold("write"); err != nil {
 		return 0, err
 	}
+	defer f.drop()
 	v, err := newVecs(nil, data, splat)
 	if err != nil {
 		return 0, opErr("write", f.name, err)
@@ -388,9 +416,10 @@ func (f *File) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
 
 // Sync commits the file's contents and metadata to stable storage (fsync).
 func (f *File) Sync(x Io) error {
-	if err := f.check("sync"); err != nil {
+	if err := f.hold("sync"); err != nil {
 		return err
 	}
+	defer f.drop()
 	start := x.start()
 	err := x.d.fsync(x.t, f.fd)
 	return x.done(start, "file", "sync", f.name, err)
@@ -398,9 +427,10 @@ func (f *File) Sync(x Io) error {
 
 // SetLength truncates or extends the file to size bytes.
 func (f *File) SetLength(x Io, size int64) error {
-	if err := f.check("truncate"); err != nil {
+	if err := f.hold("truncate"); err != nil {
 		return err
 	}
+	defer f.drop()
 	if size < 0 {
 		return opErr("truncate", f.name, fmt.Errorf("%w: negative length %d", ErrInvalid, size))
 	}
@@ -410,9 +440,10 @@ func (f *File) SetLength(x Io, size int64) error {
 
 // Stat describes the open file.
 func (f *File) Stat(x Io) (FileInfo, error) {
-	if err := f.check("stat"); err != nil {
+	if err := f.hold("stat"); err != nil {
 		return FileInfo{}, err
 	}
+	defer f.drop()
 	start := x.start()
 	fi, err := x.d.fstat(x.t, f.fd)
 	if err := x.done(start, "file", "stat", f.name, err); err != nil {
@@ -421,16 +452,28 @@ func (f *File) Stat(x Io) (FileInfo, error) {
 	return fi, nil
 }
 
-// Close closes the file. It is not a cancel point, and a second Close returns
-// an error wrapping ErrClosed.
+// Close closes the file; operations that start later fail with ErrClosed. If
+// operations of other tasks are in progress, the descriptor is closed when
+// the last of them ends, and Close returns nil at once (a read parked on a
+// pipe would otherwise hold it). It is not a cancel point, and a second Close
+// returns an error wrapping ErrClosed.
 func (f *File) Close(x Io) error {
 	if f == nil {
 		return opErr("close", "", ErrInvalid)
 	}
-	if !f.closed.CompareAndSwap(false, true) {
-		return opErr("close", f.name, ErrClosed)
-	}
 	start := x.start()
+	for {
+		s := f.state.Load()
+		if s&1 != 0 {
+			return opErr("close", f.name, ErrClosed)
+		}
+		if f.state.CompareAndSwap(s, s|1) {
+			if s != 0 {
+				return x.done(start, "file", "close", f.name, nil) // the last drop closes it
+			}
+			break
+		}
+	}
 	return x.done(start, "file", "close", f.name, x.d.closeFd(x.t, f.fd))
 }
 
@@ -454,9 +497,10 @@ type fileSink struct {
 
 // Drain writes the buffered bytes and data with one writev.
 func (s *fileSink) Drain(w *Writer, data [][]byte, splat int) (int, error) {
-	if err := s.f.check("write"); err != nil {
+	if err := s.f.hold("write"); err != nil {
 		return 0, err
 	}
+	defer s.f.drop()
 	if err := s.vec.reset(w.Buffered(), data, splat); err != nil {
 		return 0, opErr("write", s.f.name, err)
 	}
@@ -480,9 +524,10 @@ type fileSource struct {
 
 // ReadVec fills data with one readv.
 func (s *fileSource) ReadVec(r *Reader, data [][]byte) (int, error) {
-	if err := s.f.check("read"); err != nil {
+	if err := s.f.hold("read"); err != nil {
 		return 0, err
 	}
+	defer s.f.drop()
 	bufs := nonEmpty(data)
 	if len(bufs) == 0 {
 		return 0, nil

@@ -1,6 +1,13 @@
 package io
 
-import "testing"
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 func TestNonEmpty(t *testing.T) {
 	a, b := []byte("a"), []byte("bc")
@@ -14,5 +21,55 @@ func TestNonEmpty(t *testing.T) {
 	}
 	if got := nonEmpty([][]byte{nil, {}}); len(got) != 0 {
 		t.Fatalf("nonEmpty of empty slices = %q", got)
+	}
+}
+
+// A Close while another task reads the file leaves the descriptor open until
+// that read ends: the read finishes on its own file, later operations fail
+// with ErrClosed, and only then is the descriptor closed. (Closing it at once
+// let the read, or any operation past its check, reach whatever file the
+// system opened next under the same number.) A read parked on a pipe must not
+// hold Close either.
+func TestFileCloseWhileInUse(t *testing.T) {
+	for _, kind := range Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			b, err := New(string(kind))
+			if err != nil {
+				t.Skip(err)
+			}
+			defer b.Close()
+			x := b.Io()
+			r, w := pipe(t)
+			got := make(chan string, 1)
+			go func() {
+				buf := make([]byte, 16)
+				n, err := r.Read(x, buf)
+				got <- fmt.Sprintf("%q %v", buf[:n], err)
+			}()
+			for r.state.Load() != 2 { // the read is in progress
+				time.Sleep(time.Millisecond)
+			}
+			if err := r.Close(x); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if _, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFD, 0); err != nil {
+				t.Fatalf("the descriptor was closed under a read in progress: %v", err)
+			}
+			if _, err := r.Read(x, make([]byte, 1)); !errors.Is(err, ErrClosed) {
+				t.Fatalf("read after Close: %v, want ErrClosed", err)
+			}
+			if err := r.Close(x); !errors.Is(err, ErrClosed) {
+				t.Fatalf("second Close: %v, want ErrClosed", err)
+			}
+			if _, err := w.Write(x, []byte("hi")); err != nil {
+				t.Fatal(err)
+			}
+			if s := <-got; s != `"hi" <nil>` {
+				t.Fatalf("the read in progress got %s", s)
+			}
+			if _, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFD, 0); err != unix.EBADF {
+				t.Fatalf("after the last read: fcntl = %v, want EBADF (closed)", err)
+			}
+		})
 	}
 }

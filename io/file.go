@@ -397,20 +397,11 @@ func (f *File) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
 		return 0, opErr("write", f.name, err)
 	}
 	start := x.start()
-	var total int64
-	for !v.empty() {
-		n, err := x.d.writev(x.t, f.fd, v.iovecs(), -1)
-		v.advance(n)
-		total += int64(n)
-		if err == nil && n == 0 {
-			err = stdio.ErrShortWrite
-		}
-		if err != nil {
-			x.observe(start, "file", "write", f.name, total, err)
-			return total, opErr("write", f.name, err)
-		}
+	total, err := v.writeAll(func(iov [][]byte) (int, error) { return x.d.writev(x.t, f.fd, iov, -1) })
+	x.observe(start, "file", "write", f.name, total, err)
+	if err != nil {
+		return total, opErr("write", f.name, err)
 	}
-	x.observe(start, "file", "write", f.name, total, nil)
 	return total, nil
 }
 

@@ -3,6 +3,7 @@ package io
 import (
 	"errors"
 	"fmt"
+	stdio "io"
 	"testing"
 	"time"
 
@@ -71,5 +72,34 @@ func TestFileCloseWhileInUse(t *testing.T) {
 				t.Fatalf("after the last read: fcntl = %v, want EBADF (closed)", err)
 			}
 		})
+	}
+}
+
+// writeAll goes on after short writes, and turns a write of 0 bytes without
+// an error into io.ErrShortWrite instead of looping (Conn.WriteVec used to
+// loop on one forever).
+func TestWriteAll(t *testing.T) {
+	v, err := newVecs(nil, [][]byte{[]byte("abc"), []byte("de")}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	n, err := v.writeAll(func(iov [][]byte) (int, error) {
+		got = append(got, iov[0][0]) // one byte at a time: every write short
+		return 1, nil
+	})
+	if err != nil || n != 9 || string(got) != "abcdedede" {
+		t.Fatalf("short writes: %d, %v, %q", n, err, got)
+	}
+	v, _ = newVecs(nil, [][]byte{[]byte("abc")}, 1)
+	calls := 0
+	n, err = v.writeAll(func([][]byte) (int, error) {
+		if calls++; calls > 1 {
+			return 0, nil
+		}
+		return 1, nil
+	})
+	if !errors.Is(err, stdio.ErrShortWrite) || n != 1 || calls != 2 {
+		t.Fatalf("a write of 0 bytes: %d, %v after %d calls, want 1, ErrShortWrite after 2", n, err, calls)
 	}
 }

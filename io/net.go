@@ -131,17 +131,11 @@ func (c *Conn) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
 		return 0, c.err("write", err)
 	}
 	start := x.start()
-	var total int64
-	for !v.empty() {
-		n, err := c.c.writev(x.t, v.iovecs())
-		v.advance(n)
-		total += int64(n)
-		if err != nil {
-			x.observe(start, "net", "write", c.name, total, err)
-			return total, c.err("write", err)
-		}
+	total, err := v.writeAll(func(iov [][]byte) (int, error) { return c.c.writev(x.t, iov) })
+	x.observe(start, "net", "write", c.name, total, err)
+	if err != nil {
+		return total, c.err("write", err)
 	}
-	x.observe(start, "net", "write", c.name, total, nil)
 	return total, nil
 }
 

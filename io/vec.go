@@ -1,6 +1,9 @@
 package io
 
-import "fmt"
+import (
+	"fmt"
+	stdio "io"
+)
 
 // vecs is the byte stream of one vectorized write: some slices, then a pattern
 // repeated a number of times (the splat). iovecs hands out the next slices to
@@ -50,6 +53,26 @@ func (v *vecs) reset(prefix []byte, data [][]byte, splat int) error {
 		}
 	}
 	return nil
+}
+
+// writeAll writes everything v holds through write, which makes one
+// vectorized write: it goes on after short writes, and a write of 0 bytes
+// without an error is io.ErrShortWrite (going on would never end). It
+// returns the bytes written, fewer than all only with an error.
+func (v *vecs) writeAll(write func(iov [][]byte) (int, error)) (int64, error) {
+	var total int64
+	for !v.empty() {
+		n, err := write(v.iovecs())
+		v.advance(n)
+		total += int64(n)
+		if err == nil && n == 0 {
+			err = stdio.ErrShortWrite
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 func (v *vecs) empty() bool { return len(v.list) == 0 && v.patRem == 0 }

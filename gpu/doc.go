@@ -39,8 +39,15 @@
 // pin one OS thread each. It yields after resolving, so the woken awaiters
 // run on its thread without an OS thread hand-off.
 // Canceling a wait returns io.ErrCanceled promptly while the device keeps
-// tracking the GPU work to completion before releasing anything it uses.
-// VkQueue access is serialized by one mutex per queue.
+// tracking the GPU work to completion before releasing anything it uses
+// (a Blocking wait in the driver also waits on the device's wake semaphore,
+// which the task's cancel signals from the host). VkQueue access is
+// serialized by one mutex per queue.
+//
+// All devices of one configuration share one VkInstance for the life of the
+// process (NVIDIA's driver refuses the 31st vkCreateInstance of a process);
+// each Open creates and each Close destroys its own VkDevice. See
+// docs/VULKAN-NOTES.md for this and the other driver facts vkio works around.
 //
 // # Windows
 //

@@ -32,6 +32,11 @@ type driver interface {
 	openat(t *task, dir int, path string, flags int, perm uint32) (int, error)
 	readv(t *task, fd int, bufs [][]byte, off int64) (int, error)
 	writev(t *task, fd int, bufs [][]byte, off int64) (int, error)
+	// read and write are readv and writev of one buffer: a caller with one
+	// would otherwise allocate the vector, which escapes through this
+	// interface (each implementation builds it where it does not).
+	read(t *task, fd int, p []byte, off int64) (int, error)
+	write(t *task, fd int, p []byte, off int64) (int, error)
 	fsync(t *task, fd int) error
 	ftruncate(t *task, fd int, size int64) error
 	fstat(t *task, fd int) (FileInfo, error)
@@ -55,6 +60,7 @@ type netListener interface {
 
 type netConn interface {
 	read(t *task, p []byte) (int, error)
+	write(t *task, p []byte) (int, error)
 	writev(t *task, bufs [][]byte) (int, error)
 	closeWrite() error
 	close() error

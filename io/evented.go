@@ -791,6 +791,14 @@ func (e *Evented) readv(t *task, fd int, bufs [][]byte, off int64) (int, error) 
 	return e.rw(t, uring.OpReadv, fd, bufs, off)
 }
 
+func (e *Evented) read(t *task, fd int, p []byte, off int64) (int, error) {
+	return e.readv(t, fd, [][]byte{p}, off)
+}
+
+func (e *Evented) write(t *task, fd int, p []byte, off int64) (int, error) {
+	return e.writev(t, fd, [][]byte{p}, off)
+}
+
 // writev submits one writev; a short write is returned as it is, and the
 // callers resubmit the rest (see driver).
 func (e *Evented) writev(t *task, fd int, bufs [][]byte, off int64) (int, error) {

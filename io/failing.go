@@ -25,6 +25,8 @@ func (failing) sleepUntil(*task, time.Time) error {
 func (failing) openat(*task, int, string, int, uint32) (int, error) { return -1, ErrUnsupported }
 func (failing) readv(*task, int, [][]byte, int64) (int, error)      { return 0, ErrUnsupported }
 func (failing) writev(*task, int, [][]byte, int64) (int, error)     { return 0, ErrUnsupported }
+func (failing) read(*task, int, []byte, int64) (int, error)         { return 0, ErrUnsupported }
+func (failing) write(*task, int, []byte, int64) (int, error)        { return 0, ErrUnsupported }
 func (failing) fsync(*task, int) error                              { return ErrUnsupported }
 func (failing) ftruncate(*task, int, int64) error                   { return ErrUnsupported }
 func (failing) fstat(*task, int) (FileInfo, error)                  { return FileInfo{}, ErrUnsupported }

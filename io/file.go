@@ -313,7 +313,7 @@ func (f *File) Read(x Io, p []byte) (int, error) {
 		return 0, nil
 	}
 	start := x.start()
-	n, err := x.d.readv(x.t, f.fd, [][]byte{p}, -1)
+	n, err := x.d.read(x.t, f.fd, p, -1)
 	x.observe(start, "file", "read", f.name, int64(n), err)
 	if err != nil {
 		return n, opErr("read", f.name, err)
@@ -337,7 +337,7 @@ func (f *File) ReadAt(x Io, p []byte, off int64) (int, error) {
 	start := x.start()
 	n := 0
 	for n < len(p) {
-		k, err := x.d.readv(x.t, f.fd, [][]byte{p[n:]}, off+int64(n))
+		k, err := x.d.read(x.t, f.fd, p[n:], off+int64(n))
 		n += k
 		if err != nil {
 			x.observe(start, "file", "pread", f.name, int64(n), err)
@@ -373,7 +373,7 @@ func (f *File) WriteAt(x Io, p []byte, off int64) (int, error) {
 	start := x.start()
 	n := 0
 	for n < len(p) {
-		k, err := x.d.writev(x.t, f.fd, [][]byte{p[n:]}, off+int64(n))
+		k, err := x.d.write(x.t, f.fd, p[n:], off+int64(n))
 		n += k
 		if err != nil {
 			x.observe(start, "file", "pwrite", f.name, int64(n), err)

@@ -115,7 +115,7 @@ func (c *Conn) Read(x Io, p []byte) (int, error) {
 // Write writes all of p; it returns fewer bytes only with an error.
 func (c *Conn) Write(x Io, p []byte) (int, error) {
 	start := x.start()
-	n, err := c.c.writev(x.t, [][]byte{p})
+	n, err := c.c.write(x.t, p)
 	x.observe(start, "net", "write", c.name, int64(n), err)
 	if err != nil {
 		return n, c.err("write", err)

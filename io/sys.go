@@ -93,6 +93,14 @@ func (sysDriver) readv(t *task, fd int, bufs [][]byte, off int64) (int, error) {
 	return n, err
 }
 
+func (d sysDriver) read(t *task, fd int, p []byte, off int64) (int, error) {
+	return d.readv(t, fd, [][]byte{p}, off)
+}
+
+func (d sysDriver) write(t *task, fd int, p []byte, off int64) (int, error) {
+	return d.writev(t, fd, [][]byte{p}, off)
+}
+
 func (sysDriver) writev(t *task, fd int, bufs [][]byte, off int64) (int, error) {
 	if t.isCanceled() {
 		return 0, ErrCanceled
@@ -351,6 +359,10 @@ func (p *pollConn) read(t *task, b []byte) (int, error) {
 		return n, canceledOr(t, err)
 	}
 	return n, nil
+}
+
+func (p *pollConn) write(t *task, b []byte) (int, error) {
+	return p.writev(t, [][]byte{b})
 }
 
 func (p *pollConn) writev(t *task, bufs [][]byte) (int, error) {

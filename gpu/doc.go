@@ -44,10 +44,11 @@
 // which the task's cancel signals from the host). VkQueue access is
 // serialized by one mutex per queue.
 //
-// All devices of one configuration share one VkInstance for the life of the
-// process (NVIDIA's driver refuses the 31st vkCreateInstance of a process);
-// each Open creates and each Close destroys its own VkDevice. See
-// docs/VULKAN-NOTES.md for this and the other driver facts vkio works around.
+// VkInstances are never destroyed but reused by later Opens of the same
+// configuration, one open device per instance at a time (NVIDIA's driver
+// refuses the 31st vkCreateInstance of a process); each Open creates and
+// each Close destroys its own VkDevice. See docs/VULKAN-NOTES.md for this
+// and the other driver facts vkio works around.
 //
 // # Windows
 //

@@ -738,6 +738,23 @@ func TestValidationGateCatchesErrors(t *testing.T) {
 	t.Logf("caught: %s", msgs[0])
 }
 
+// Two devices open at once keep their validation messages apart: each has
+// an instance of its own while open (instances are reused, one lessee at a
+// time), so a deliberate error on one reaches only its gate.
+func TestValidationPerDevice(t *testing.T) {
+	a, ga := open(t, Options{})
+	b, gb := open(t, Options{})
+	check(t, a.vd.RawBuffer(0))
+	if !errors.Is(a.CheckValidation(), ErrValidation) {
+		t.Fatal("device a's gate missed its deliberate error")
+	}
+	ga.take() // expected
+	check(t, b.CheckValidation())
+	if msgs := gb.take(); len(msgs) > 0 {
+		t.Fatalf("device b saw device a's messages: %v", msgs)
+	}
+}
+
 func TestPipelineCacheOnDisk(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cache", "pipelines.bin")
 	for round := 0; round < 2; round++ {

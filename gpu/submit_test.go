@@ -125,11 +125,12 @@ func TestWaitTimeoutQueued(t *testing.T) {
 	if err1 == nil {
 		t.Skip("the first heavy batch finished within the timeout")
 	}
-	if submitted > timeout && reached > base {
+	if submitted > timeout && reached > base && d.Info().Driver != "llvmpipe" {
 		// Measured on an H200 (driver 580.159.04) with 5376-dispatch
 		// batches: vkQueueSubmit of the second held the caller 206 ms,
 		// until the first was done, so nothing was ever queued behind an
-		// expired submission.
+		// expired submission. (On lavapipe, where CI runs, a Submit that
+		// blocked would be vkio's doing: no skip there.)
 		t.Skipf("the driver held the second vkQueueSubmit for %v, until the first batch was done", submitted)
 	}
 	if !errors.Is(err1, ErrTimeout) || !errors.Is(err2, ErrTimeout) {

@@ -43,9 +43,9 @@ func TestMarshallingUnderGC(t *testing.T) {
 		p := in.describe(0, want.pd)
 		if len(p.Extensions) != len(want.Extensions) || p.QueueFamily != want.QueueFamily || p.QueueCount != want.QueueCount ||
 			p.TimestampValidBits != want.TimestampValidBits || p.DriverName != want.DriverName {
-			t.Fatalf("round %d: described %d extensions, family %d, %d bits, driver %q; want %d, %d, %d, %q", i,
-				len(p.Extensions), p.QueueFamily, p.TimestampValidBits, p.DriverName,
-				len(want.Extensions), want.QueueFamily, want.TimestampValidBits, want.DriverName)
+			t.Fatalf("round %d: described %d extensions, family %d (%d queues), %d bits, driver %q; want %d, %d (%d), %d, %q", i,
+				len(p.Extensions), p.QueueFamily, p.QueueCount, p.TimestampValidBits, p.DriverName,
+				len(want.Extensions), want.QueueFamily, want.QueueCount, want.TimestampValidBits, want.DriverName)
 		}
 	}
 

@@ -49,54 +49,50 @@ type InstanceConfig struct {
 	Extensions []string
 }
 
-// Instance is one user's handle on a VkInstance that every Instance of the
-// same configuration shares (see NewInstance), with its own message sink.
+// Instance is one user's lease of a VkInstance of its configuration (see
+// NewInstance): while leased, the instance's messages go to this user alone.
 type Instance struct {
 	*shared
-	sinkID   uint64 // this handle's entry in shared.sinks; 0 without one
 	released bool
 }
 
 // shared is a VkInstance and, with validation, its debug-report callback. It
-// lives until the process exits.
+// lives until the process exits, leased to one Instance at a time.
 type shared struct {
+	key      string // its configuration
 	inst     vk.Instance
 	callback uint64
-	userData unsafe.Pointer // C memory holding id, for the callback
-	id       uint64
-	sinks    map[uint64]func(Message) // under sinkMu
-	Devices  []*PhysicalDevice
+	userData unsafe.Pointer    // C memory holding id, for the callback
+	id       uint64            // under sinkMu
+	sink     func(Message)     // the current lessee's, under sinkMu
+	Devices  []*PhysicalDevice // as enumerated when it was created
 	Layers   []string
 }
 
 var (
-	instMu    sync.Mutex
-	instances = map[string]*shared{} // by configuration, under instMu
+	instMu sync.Mutex
+	idle   = map[string][]*shared{} // instances not leased, by configuration, under instMu
 
 	// Debug-report routing: vulkan-go keeps one process-global Go callback,
 	// so each VkInstance's callback carries its shared id in pUserData.
-	sinkMu   sync.Mutex
-	byID     = map[uint64]*shared{}
-	nextSink uint64
+	sinkMu sync.Mutex
+	byID   = map[uint64]*shared{}
+	nextID uint64
 )
 
-// debugCallback hands a message to every sink of the instance it came from:
-// the Devices open on one configuration at the time. (Tests open one at a
-// time, so each test's gate sees its own messages.)
+// debugCallback hands a message to the sink of the instance's lessee.
 func debugCallback(flags vk.DebugReportFlags, _ vk.DebugReportObjectType, _ uint64, _ uint, code int32, layer, msg string, user unsafe.Pointer) vk.Bool32 {
 	if user == nil {
 		return vk.False
 	}
 	id := *(*uint64)(user)
 	sinkMu.Lock()
-	var fns []func(Message)
+	var fn func(Message)
 	if s := byID[id]; s != nil {
-		for _, fn := range s.sinks {
-			fns = append(fns, fn)
-		}
+		fn = s.sink
 	}
 	sinkMu.Unlock()
-	for _, fn := range fns {
+	if fn != nil {
 		fn(Message{
 			Error:   flags&vk.DebugReportFlags(vk.DebugReportErrorBit) != 0,
 			Warning: flags&vk.DebugReportFlags(vk.DebugReportWarningBit|vk.DebugReportPerformanceWarningBit) != 0,
@@ -134,62 +130,64 @@ func HasLayer(name string) (bool, error) {
 // ValidationLayer is the Khronos validation layer's name.
 const ValidationLayer = "VK_LAYER_KHRONOS_validation"
 
-// NewInstance returns a handle on the process's Vulkan 1.2 instance for cfg
-// (application name, validation, extensions), creating the instance and
-// enumerating its devices the first time. With validation, cfg.OnMessage
-// receives the layer's messages until Destroy.
+// NewInstance leases a Vulkan 1.2 instance of configuration cfg
+// (application name, validation, extensions): an idle one made earlier, or a
+// new one, whose devices are then enumerated. With validation, cfg.OnMessage
+// receives the layer's messages until Destroy; one lessee at a time, so
+// devices open at once do not see each other's messages.
 //
-// The VkInstance itself is never destroyed: NVIDIA's driver fails
-// vkCreateInstance with VK_ERROR_INCOMPATIBLE_DRIVER after 30 create and
-// destroy cycles in one process (580.159.04 on an H200, with and without the
-// validation layer), and creating one with validation takes tens of
-// milliseconds. Devices are still created and destroyed per use, and the
-// layer reports their leaked objects when each is destroyed.
+// VkInstances are never destroyed, only returned for the next lease: NVIDIA's
+// driver fails vkCreateInstance with VK_ERROR_INCOMPATIBLE_DRIVER after 30
+// create and destroy cycles in one process (580.159.04 on an H200, with and
+// without the validation layer), and creating one with validation takes tens
+// of milliseconds. A process makes as many instances of a configuration as
+// it has had devices of it open at once. Devices are still created and
+// destroyed per use, and the layer reports their leaked objects when each is
+// destroyed.
 func NewInstance(cfg InstanceConfig) (*Instance, error) {
-	exts := slices.Clone(cfg.Extensions)
-	slices.Sort(exts)
-	key := fmt.Sprintf("%q %v %v %q", cfg.AppName, cfg.Validation, cfg.SyncValidation, exts)
-	instMu.Lock()
+	exts := slices.Compact(slices.Sorted(slices.Values(cfg.Extensions)))
+	key := fmt.Sprintf("%q %v %v %q", cfg.AppName, cfg.Validation, cfg.Validation && cfg.SyncValidation, exts)
+	instMu.Lock() // also serializes newShared: vk.InitInstance sets vulkan-go's globals
 	defer instMu.Unlock()
-	s := instances[key]
+	var s *shared
+	if n := len(idle[key]); n > 0 {
+		s = idle[key][n-1]
+		idle[key] = idle[key][:n-1]
+	}
 	if s == nil {
 		var err error
 		if s, err = newShared(cfg); err != nil {
 			return nil, err
 		}
-		instances[key] = s
+		s.key = key
 	}
-	in := &Instance{shared: s}
-	if s.callback != 0 && cfg.OnMessage != nil {
-		sinkMu.Lock()
-		nextSink++
-		in.sinkID = nextSink
-		s.sinks[in.sinkID] = cfg.OnMessage
-		sinkMu.Unlock()
-	}
-	return in, nil
+	sinkMu.Lock()
+	s.sink = cfg.OnMessage
+	sinkMu.Unlock()
+	return &Instance{shared: s}, nil
 }
 
-// Destroy releases the handle: its message sink stops receiving. The
-// VkInstance stays (see NewInstance); devices made through this handle must
-// be destroyed first.
+// Destroy ends the lease: the message sink stops receiving, and the
+// VkInstance waits, idle, for the next NewInstance of its configuration.
+// Devices made through this handle must be destroyed first.
 func (in *Instance) Destroy() {
 	if in.released {
 		return
 	}
 	in.released = true
-	if in.sinkID != 0 {
-		sinkMu.Lock()
-		delete(in.sinks, in.sinkID)
-		sinkMu.Unlock()
-	}
+	sinkMu.Lock()
+	in.sink = nil
+	sinkMu.Unlock()
+	instMu.Lock()
+	idle[in.key] = append(idle[in.key], in.shared)
+	instMu.Unlock()
 }
 
 func newShared(cfg InstanceConfig) (*shared, error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
-	in := &shared{sinks: map[uint64]func(Message){}}
+	in := &shared{}
 	var layers, exts []string
 	if cfg.Validation {
 		ok, err := HasLayer(ValidationLayer)
@@ -260,8 +258,8 @@ func newShared(cfg InstanceConfig) (*shared, error) {
 
 func (in *shared) installCallback() error {
 	sinkMu.Lock()
-	nextSink++
-	in.id = nextSink
+	nextID++
+	in.id = nextID
 	byID[in.id] = in
 	sinkMu.Unlock()
 	in.userData = C.malloc(8)

@@ -295,7 +295,8 @@ func (f *File) hold(op string) error {
 }
 
 // drop ends an operation that hold began; the last one to end after Close
-// closes the descriptor (a plain close: it does not block).
+// closes the descriptor, with a plain close(2) on the calling goroutine
+// (whose error nobody is left to receive; see Close).
 func (f *File) drop() {
 	if f.state.Add(-2) == 1 {
 		unix.Close(f.fd)
@@ -375,6 +376,9 @@ func (f *File) WriteAt(x Io, p []byte, off int64) (int, error) {
 	for n < len(p) {
 		k, err := x.d.write(x.t, f.fd, p[n:], off+int64(n))
 		n += k
+		if err == nil && k == 0 {
+			err = stdio.ErrShortWrite // going on would never end
+		}
 		if err != nil {
 			x.observe(start, "file", "pwrite", f.name, int64(n), err)
 			return n, opErr("write", f.name, err)
@@ -446,8 +450,10 @@ func (f *File) Stat(x Io) (FileInfo, error) {
 // Close closes the file; operations that start later fail with ErrClosed. If
 // operations of other tasks are in progress, the descriptor is closed when
 // the last of them ends, and Close returns nil at once (a read parked on a
-// pipe would otherwise hold it). It is not a cancel point, and a second Close
-// returns an error wrapping ErrClosed.
+// pipe would otherwise hold it): the error of that later close(2) is lost,
+// and a read that never ends (a pipe nobody writes to) keeps the descriptor
+// open. Sync before Close where its errors matter. It is not a cancel point,
+// and a second Close returns an error wrapping ErrClosed.
 func (f *File) Close(x Io) error {
 	if f == nil {
 		return opErr("close", "", ErrInvalid)

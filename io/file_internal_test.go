@@ -47,7 +47,10 @@ func TestFileCloseWhileInUse(t *testing.T) {
 				n, err := r.Read(x, buf)
 				got <- fmt.Sprintf("%q %v", buf[:n], err)
 			}()
-			for r.state.Load() != 2 { // the read is in progress
+			for deadline := time.Now().Add(10 * time.Second); r.state.Load() != 2; { // the read is in progress
+				if time.Now().After(deadline) {
+					t.Fatal("the read never started")
+				}
 				time.Sleep(time.Millisecond)
 			}
 			if err := r.Close(x); err != nil {

@@ -164,6 +164,11 @@ static buffer new_buffer(VkDeviceSize size, int device_local) {
 		fprintf(stderr, "cref: no host-visible, coherent memory type for a buffer\n");
 		exit(1);
 	}
+	if (device_local && !(memprops.memoryTypes[t].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) {
+		// vkio stages into unmapped device memory here; cref does not, so
+		// its W3 times a kernel over host memory: not the same work.
+		fprintf(stderr, "cref: warning: no mapped device-local memory; W3 runs over host memory, unlike vkio's\n");
+	}
 	VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size, .memoryTypeIndex = t};
 	CHECK(vkAllocateMemory(dev, &mai, NULL, &b.mem));
 	CHECK(vkBindBufferMemory(dev, b.buf, b.mem, 0));

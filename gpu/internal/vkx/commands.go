@@ -196,30 +196,12 @@ func (c *Commands) descriptors(ops []Op) ([]uint64, error) {
 	if nsets == 0 {
 		return nil, nil
 	}
-	var sizes []vk.DescriptorPoolSize
-	if nstorage > 0 {
-		sizes = append(sizes, vk.DescriptorPoolSize{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: nstorage})
-	}
-	if nuniform > 0 {
-		sizes = append(sizes, vk.DescriptorPoolSize{Type: vk.DescriptorTypeUniformBuffer, DescriptorCount: nuniform})
-	}
-	if len(sizes) == 0 {
-		// A pool needs at least one size even when every set is empty.
-		sizes = append(sizes, vk.DescriptorPoolSize{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: 1})
-	}
-	dpci := &vk.DescriptorPoolCreateInfo{
-		SType:         vk.StructureTypeDescriptorPoolCreateInfo,
-		MaxSets:       nsets,
-		PoolSizeCount: uint32(len(sizes)),
-		PPoolSizes:    sizes,
-	}
-	var dp vk.DescriptorPool
-	r := vk.CreateDescriptorPool(d.dev, dpci, nil, &dp)
-	dpci.Free()
-	if err := check("vkCreateDescriptorPool", r); err != nil {
+	var dp C.uint64_t
+	if err := checkC("vkCreateDescriptorPool", C.vkio_create_descriptor_pool(d.fns, C.uint32_t(nsets), C.uint32_t(nstorage),
+		C.uint32_t(nuniform), &dp)); err != nil {
 		return nil, err
 	}
-	c.descPool = h(dp)
+	c.descPool = uint64(dp)
 	sets := make([]uint64, 0, nsets)
 	for i := range ops {
 		op := &ops[i]
@@ -227,19 +209,11 @@ func (c *Commands) descriptors(ops []Op) ([]uint64, error) {
 			continue
 		}
 		p := op.Pipeline
-		ai := &vk.DescriptorSetAllocateInfo{
-			SType:              vk.StructureTypeDescriptorSetAllocateInfo,
-			DescriptorPool:     dp,
-			DescriptorSetCount: 1,
-			PSetLayouts:        []vk.DescriptorSetLayout{as[vk.DescriptorSetLayout](p.setLayout)},
-		}
-		var ds vk.DescriptorSet
-		r := vk.AllocateDescriptorSets(d.dev, ai, &ds)
-		ai.Free()
-		if err := check("vkAllocateDescriptorSets", r); err != nil {
+		var ds C.uint64_t
+		if err := checkC("vkAllocateDescriptorSets", C.vkio_allocate_descriptor_set(d.fns, dp, C.uint64_t(p.setLayout), &ds)); err != nil {
 			return nil, err
 		}
-		sets = append(sets, h(ds))
+		sets = append(sets, uint64(ds))
 		if len(p.Bindings) == 0 {
 			continue
 		}
@@ -258,7 +232,7 @@ func (c *Commands) descriptors(ops []Op) ([]uint64, error) {
 			}
 			bindings[j], bufs[j], offs[j] = C.uint32_t(b.Binding), C.uint64_t(br.Buf.buf), C.uint64_t(br.Off)
 		}
-		C.vkio_write_buffer_descriptors(d.fns, C.uint64_t(h(ds)), C.uint32_t(n), &bindings[0], &types[0], &bufs[0], &offs[0], &ranges[0])
+		C.vkio_write_buffer_descriptors(d.fns, ds, C.uint32_t(n), &bindings[0], &types[0], &bufs[0], &offs[0], &ranges[0])
 	}
 	return sets, nil
 }

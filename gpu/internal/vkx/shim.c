@@ -49,6 +49,8 @@ int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns
 	LOAD(CmdCopyBuffer);
 	LOAD(CmdPipelineBarrier);
 	LOAD(UpdateDescriptorSets);
+	LOAD(CreateDescriptorPool);
+	LOAD(AllocateDescriptorSets);
 	LOAD(CreateComputePipelines);
 #undef LOAD
 	if (calibrated) {
@@ -56,7 +58,7 @@ int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns
 	}
 	return f->QueueSubmit && f->WaitSemaphores && f->GetSemaphoreCounterValue && f->CreateSemaphore &&
 	       f->DestroySemaphore && f->GetQueryPoolResults && f->SignalSemaphore && f->CmdCopyBuffer && f->CmdPipelineBarrier &&
-	       f->UpdateDescriptorSets && f->CreateComputePipelines;
+	       f->UpdateDescriptorSets && f->CreateDescriptorPool && f->AllocateDescriptorSets && f->CreateComputePipelines;
 }
 
 int vkio_timeline_supported(VkInstance instance, VkPhysicalDevice pd) {
@@ -137,6 +139,44 @@ void vkio_write_buffer_descriptors(vkio_fns *f, uint64_t set, uint32_t n, const 
 		f->UpdateDescriptorSets(f->device, k, w, 0, NULL);
 		done += k;
 	}
+}
+
+VkResult vkio_create_descriptor_pool(vkio_fns *f, uint32_t max_sets, uint32_t nstorage, uint32_t nuniform, uint64_t *pool) {
+	VkDescriptorPoolSize sizes[2];
+	uint32_t n = 0;
+	if (nstorage > 0) {
+		sizes[n++] = (VkDescriptorPoolSize){.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = nstorage};
+	}
+	if (nuniform > 0) {
+		sizes[n++] = (VkDescriptorPoolSize){.type = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, .descriptorCount = nuniform};
+	}
+	if (n == 0) {
+		sizes[n++] = (VkDescriptorPoolSize){.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = 1};
+	}
+	VkDescriptorPoolCreateInfo ci = {
+		.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+		.maxSets = max_sets,
+		.poolSizeCount = n,
+		.pPoolSizes = sizes,
+	};
+	VkDescriptorPool p = VK_NULL_HANDLE;
+	VkResult r = f->CreateDescriptorPool(f->device, &ci, NULL, &p);
+	*pool = (uint64_t)(uintptr_t)p;
+	return r;
+}
+
+VkResult vkio_allocate_descriptor_set(vkio_fns *f, uint64_t pool, uint64_t layout, uint64_t *set) {
+	VkDescriptorSetLayout l = (VkDescriptorSetLayout)(uintptr_t)layout;
+	VkDescriptorSetAllocateInfo ai = {
+		.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+		.descriptorPool = (VkDescriptorPool)(uintptr_t)pool,
+		.descriptorSetCount = 1,
+		.pSetLayouts = &l,
+	};
+	VkDescriptorSet s = VK_NULL_HANDLE;
+	VkResult r = f->AllocateDescriptorSets(f->device, &ai, &s);
+	*set = (uint64_t)(uintptr_t)s;
+	return r;
 }
 
 VkResult vkio_create_compute_pipeline(vkio_fns *f, uint64_t cache, uint64_t module, const char *entry, uint64_t layout,

@@ -26,6 +26,8 @@ typedef struct vkio_fns {
 	PFN_vkCmdCopyBuffer CmdCopyBuffer;
 	PFN_vkCmdPipelineBarrier CmdPipelineBarrier;
 	PFN_vkUpdateDescriptorSets UpdateDescriptorSets;
+	PFN_vkCreateDescriptorPool CreateDescriptorPool;
+	PFN_vkAllocateDescriptorSets AllocateDescriptorSets;
 	PFN_vkCreateComputePipelines CreateComputePipelines;
 } vkio_fns;
 
@@ -58,6 +60,12 @@ void vkio_cmd_memory_barrier(vkio_fns *f, VkCommandBuffer cb, uint32_t src_stage
 // bytes. (Handles travel as integers, never in Go memory as C pointers.)
 void vkio_write_buffer_descriptors(vkio_fns *f, uint64_t set, uint32_t n, const uint32_t *bindings, const uint32_t *types,
                                    const uint64_t *buffers, const uint64_t *offsets, const uint64_t *ranges);
+// vkio_create_descriptor_pool makes a pool for max_sets sets holding
+// nstorage storage and nuniform uniform buffer descriptors (at least one
+// storage descriptor: a pool needs a size even when every set is empty).
+VkResult vkio_create_descriptor_pool(vkio_fns *f, uint32_t max_sets, uint32_t nstorage, uint32_t nuniform, uint64_t *pool);
+// vkio_allocate_descriptor_set allocates one set of the given layout.
+VkResult vkio_allocate_descriptor_set(vkio_fns *f, uint64_t pool, uint64_t layout, uint64_t *set);
 VkResult vkio_create_compute_pipeline(vkio_fns *f, uint64_t cache, uint64_t module, const char *entry, uint64_t layout,
                                       uint32_t nspec, const VkSpecializationMapEntry *spec, size_t spec_size,
                                       const void *spec_data, uint64_t *pipeline);

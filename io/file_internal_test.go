@@ -32,50 +32,42 @@ func TestNonEmpty(t *testing.T) {
 // system opened next under the same number.) A read parked on a pipe must not
 // hold Close either.
 func TestFileCloseWhileInUse(t *testing.T) {
-	for _, kind := range Kinds() {
-		t.Run(string(kind), func(t *testing.T) {
-			b, err := New(string(kind))
-			if err != nil {
-				t.Skip(err)
+	eachKind(t, func(t *testing.T, x Io) {
+		r, w := pipe(t)
+		got := make(chan string, 1)
+		go func() {
+			buf := make([]byte, 16)
+			n, err := r.Read(x, buf)
+			got <- fmt.Sprintf("%q %v", buf[:n], err)
+		}()
+		for deadline := time.Now().Add(10 * time.Second); r.state.Load() != 2; { // the read is in progress
+			if time.Now().After(deadline) {
+				t.Fatal("the read never started")
 			}
-			defer b.Close()
-			x := b.Io()
-			r, w := pipe(t)
-			got := make(chan string, 1)
-			go func() {
-				buf := make([]byte, 16)
-				n, err := r.Read(x, buf)
-				got <- fmt.Sprintf("%q %v", buf[:n], err)
-			}()
-			for deadline := time.Now().Add(10 * time.Second); r.state.Load() != 2; { // the read is in progress
-				if time.Now().After(deadline) {
-					t.Fatal("the read never started")
-				}
-				time.Sleep(time.Millisecond)
-			}
-			if err := r.Close(x); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			if _, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFD, 0); err != nil {
-				t.Fatalf("the descriptor was closed under a read in progress: %v", err)
-			}
-			if _, err := r.Read(x, make([]byte, 1)); !errors.Is(err, ErrClosed) {
-				t.Fatalf("read after Close: %v, want ErrClosed", err)
-			}
-			if err := r.Close(x); !errors.Is(err, ErrClosed) {
-				t.Fatalf("second Close: %v, want ErrClosed", err)
-			}
-			if _, err := w.Write(x, []byte("hi")); err != nil {
-				t.Fatal(err)
-			}
-			if s := <-got; s != `"hi" <nil>` {
-				t.Fatalf("the read in progress got %s", s)
-			}
-			if _, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFD, 0); err != unix.EBADF {
-				t.Fatalf("after the last read: fcntl = %v, want EBADF (closed)", err)
-			}
-		})
-	}
+			time.Sleep(time.Millisecond)
+		}
+		if err := r.Close(x); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if _, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFD, 0); err != nil {
+			t.Fatalf("the descriptor was closed under a read in progress: %v", err)
+		}
+		if _, err := r.Read(x, make([]byte, 1)); !errors.Is(err, ErrClosed) {
+			t.Fatalf("read after Close: %v, want ErrClosed", err)
+		}
+		if err := r.Close(x); !errors.Is(err, ErrClosed) {
+			t.Fatalf("second Close: %v, want ErrClosed", err)
+		}
+		if _, err := w.Write(x, []byte("hi")); err != nil {
+			t.Fatal(err)
+		}
+		if s := <-got; s != `"hi" <nil>` {
+			t.Fatalf("the read in progress got %s", s)
+		}
+		if _, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFD, 0); err != unix.EBADF {
+			t.Fatalf("after the last read: fcntl = %v, want EBADF (closed)", err)
+		}
+	})
 }
 
 // writeAll goes on after short writes, and turns a write of 0 bytes without
@@ -110,6 +102,36 @@ func TestWriteAll(t *testing.T) {
 // Reading and writing one buffer at an offset allocates nothing (the
 // one-slice vector used to escape through the driver interface).
 func TestFileReadWriteAtAllocs(t *testing.T) {
+	eachKind(t, func(t *testing.T, x Io) {
+		f, err := Cwd().CreateFile(x, t.TempDir()+"/f", CreateOptions{Read: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close(x)
+		p, q := []byte("0123456789abcdef"), make([]byte, 16)
+		// One operation per measurement: under -race sync.Pool drops a
+		// quarter of what is put back, so Evented's pooled ring
+		// operation is remade now and then (0.25 per operation).
+		w := testing.AllocsPerRun(200, func() {
+			if _, err := f.WriteAt(x, p, 4096); err != nil {
+				t.Fatal(err)
+			}
+		})
+		r := testing.AllocsPerRun(200, func() {
+			if _, err := f.ReadAt(x, q, 4096); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Logf("allocs: %v per WriteAt, %v per ReadAt", w, r)
+		if w > 0.5 || r > 0.5 {
+			t.Fatalf("WriteAt %v, ReadAt %v allocs, want 0", w, r)
+		}
+	})
+}
+
+// eachKind runs fn as a subtest on a new Io of each implementation that
+// this machine allows, closed when it returns.
+func eachKind(t *testing.T, fn func(t *testing.T, x Io)) {
 	for _, kind := range Kinds() {
 		t.Run(string(kind), func(t *testing.T) {
 			b, err := New(string(kind))
@@ -117,30 +139,7 @@ func TestFileReadWriteAtAllocs(t *testing.T) {
 				t.Skip(err)
 			}
 			defer b.Close()
-			x := b.Io()
-			f, err := Cwd().CreateFile(x, t.TempDir()+"/f", CreateOptions{Read: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close(x)
-			p, q := []byte("0123456789abcdef"), make([]byte, 16)
-			// One operation per measurement: under -race sync.Pool drops a
-			// quarter of what is put back, so Evented's pooled ring
-			// operation is remade now and then (0.25 per operation).
-			w := testing.AllocsPerRun(200, func() {
-				if _, err := f.WriteAt(x, p, 4096); err != nil {
-					t.Fatal(err)
-				}
-			})
-			r := testing.AllocsPerRun(200, func() {
-				if _, err := f.ReadAt(x, q, 4096); err != nil {
-					t.Fatal(err)
-				}
-			})
-			t.Logf("allocs: %v per WriteAt, %v per ReadAt", w, r)
-			if w > 0.5 || r > 0.5 {
-				t.Fatalf("WriteAt %v, ReadAt %v allocs, want 0", w, r)
-			}
+			fn(t, b.Io())
 		})
 	}
 }

@@ -366,18 +366,7 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 		if x.Canceled() {
 			return waitCanceled, nil
 		}
-		woken, err := d.vd.WaitWake(p.value, ticket, timeout)
-		if err != nil {
-			return waitReached, err
-		}
-		if woken {
-			ticket = d.vd.WakeTicket()
-		}
-		// A wait for either semaphore does not say which one ended it, to
-		// us or to the validation layer, which then still counted the
-		// batch's command buffer as pending when the batch was freed (every
-		// frame of a pipeline, once). Reading the counter settles both.
-		c, err := d.vd.Completed()
+		c, err := d.vd.WaitWake(p.value, ticket, timeout)
 		switch {
 		case err != nil:
 			return waitReached, err
@@ -386,6 +375,7 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 		case x.Canceled():
 			return waitCanceled, nil
 		}
+		ticket = d.vd.WakeTicket()
 		return waitAgain, nil // another waiter's cancel
 	}, waitSlice)
 }

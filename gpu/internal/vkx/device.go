@@ -331,21 +331,16 @@ func (d *Device) Wait(value uint64, timeout time.Duration) error {
 // Wake in between is not missed.
 func (d *Device) WakeTicket() uint64 { return d.wakeGen.Load() + 1 }
 
-// WaitWake is Wait that also returns, with woken true and a nil error, once
-// Wake has been called after ticket was taken (WakeTicket). Several threads
-// may wait at once; a Wake ends every wait whose ticket it reaches.
-func (d *Device) WaitWake(value, ticket uint64, timeout time.Duration) (woken bool, err error) {
+// WaitWake is WaitCounter that also returns, with a nil error, once Wake
+// has been called after ticket was taken (WakeTicket): the timeline's value
+// then says whether it reached value too. Several threads may wait at once;
+// a Wake ends every wait whose ticket it reaches.
+func (d *Device) WaitWake(value, ticket uint64, timeout time.Duration) (uint64, error) {
 	if err := d.fault(FaultWait, "vkWaitSemaphores"); err != nil {
-		return false, err
+		return 0, err
 	}
-	r := C.vkio_wait_any(d.fnsAddr(), C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(d.wake), C.uint64_t(ticket), timeoutNs(timeout))
-	if r == C.VK_TIMEOUT {
-		return false, &CallError{Op: "vkWaitSemaphores", Code: Timeout}
-	}
-	if err := checkC("vkWaitSemaphores", r); err != nil {
-		return false, err
-	}
-	return d.wakeGen.Load() >= ticket, nil
+	res := C.vkio_wait_any(d.fnsAddr(), C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(d.wake), C.uint64_t(ticket), timeoutNs(timeout))
+	return counterResult(res)
 }
 
 // Wake ends every WaitWake in progress (and any about to start with a ticket
@@ -369,6 +364,11 @@ func (d *Device) WaitCounter(value uint64, timeout time.Duration) (uint64, error
 		return 0, err
 	}
 	res := C.vkio_wait_counter(d.fnsAddr(), C.uint64_t(d.timeline), C.uint64_t(value), timeoutNs(timeout))
+	return counterResult(res)
+}
+
+// counterResult turns a wait-then-read result into the counter or an error.
+func counterResult(res C.vkio_counter_result) (uint64, error) {
 	if res.r == C.VK_TIMEOUT {
 		return 0, &CallError{Op: "vkWaitSemaphores", Code: Timeout}
 	}

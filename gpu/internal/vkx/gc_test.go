@@ -105,8 +105,8 @@ func TestMarshallingUnderGC(t *testing.T) {
 	}
 }
 
-// TestWaitWake: a wait on the timeline ends when the work completes (not
-// woken), or at once when another goroutine calls Wake (woken); Wake after
+// TestWaitWake: a wait on the timeline ends when the work completes, or at
+// once when another goroutine calls Wake (before the value); Wake after
 // Destroy does nothing (a canceled task's callback can run that late; it
 // once signalled through freed memory into the next device's timeline).
 func TestWaitWake(t *testing.T) {
@@ -139,9 +139,9 @@ func TestWaitWake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	woken, err := d.WaitWake(v, d.WakeTicket(), 10*time.Second)
-	if done, _ := d.Completed(); err != nil || woken || done < v {
-		t.Fatalf("plain wait: woken %v, %v; timeline %d, want %d", woken, err, done, v)
+	done, err := d.WaitWake(v, d.WakeTicket(), 10*time.Second)
+	if err != nil || done < v {
+		t.Fatalf("plain wait: timeline %d, %v; want %d", done, err, v)
 	}
 
 	// A value nothing will signal: only Wake can end this wait.
@@ -151,9 +151,9 @@ func TestWaitWake(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	woken, err = d.WaitWake(v+1000, ticket, 10*time.Second)
-	if err != nil || !woken {
-		t.Fatalf("woken wait: woken %v, %v", woken, err)
+	done, err = d.WaitWake(v+1000, ticket, 10*time.Second)
+	if err != nil || done != v {
+		t.Fatalf("woken wait: timeline %d, %v; want %d, nil (ended by Wake)", done, err, v)
 	}
 
 	// A device of its own, destroyed, then woken.

@@ -310,7 +310,8 @@ VkResult vkio_wait_value(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t t
 	return f->WaitSemaphores(f->device, &wi, timeout_ns);
 }
 
-VkResult vkio_wait_any(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t wake, uint64_t wake_value, uint64_t timeout_ns) {
+vkio_counter_result vkio_wait_any(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t wake, uint64_t wake_value,
+                                  uint64_t timeout_ns) {
 	vkio_fns *f = (vkio_fns *)fns;
 	VkSemaphore s[2] = {(VkSemaphore)sem, (VkSemaphore)wake};
 	uint64_t v[2] = {value, wake_value};
@@ -321,7 +322,11 @@ VkResult vkio_wait_any(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t wak
 		.pSemaphores = s,
 		.pValues = v,
 	};
-	return f->WaitSemaphores(f->device, &wi, timeout_ns);
+	vkio_counter_result res = {.r = f->WaitSemaphores(f->device, &wi, timeout_ns)};
+	if (res.r == VK_SUCCESS) {
+		res.r = f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem, &res.value);
+	}
+	return res;
 }
 
 VkResult vkio_signal(uintptr_t fns, uint64_t sem, uint64_t value) {

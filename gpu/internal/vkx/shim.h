@@ -94,9 +94,6 @@ void vkio_destroy_semaphore(vkio_fns *f, uint64_t sem);
 // integers cgo does not check them for Go pointers on every call (runtime
 // cgoCheckPointer, a heap-span lookup per pointer argument).
 VkResult vkio_submit(uintptr_t fns, uintptr_t queue, uintptr_t cmdbuf, uint64_t sem, uint64_t value, uint64_t fence);
-// vkio_wait_any waits until the timeline sem reaches value or the wake
-// semaphore reaches wake_value (VK_SEMAPHORE_WAIT_ANY_BIT).
-VkResult vkio_wait_any(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t wake, uint64_t wake_value, uint64_t timeout_ns);
 // vkio_signal signals a timeline semaphore to value from the host.
 VkResult vkio_signal(uintptr_t fns, uint64_t sem, uint64_t value);
 VkResult vkio_wait_value(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns);
@@ -111,6 +108,14 @@ typedef struct vkio_counter_result {
 // vkio_wait_counter waits like vkio_wait_value and then reads the counter
 // (the hot path of the completion goroutine: one cgo call).
 vkio_counter_result vkio_wait_counter(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns);
+
+// vkio_wait_any waits until the timeline sem reaches value or the wake
+// semaphore reaches wake_value (VK_SEMAPHORE_WAIT_ANY_BIT), then reads sem's
+// counter: such a wait does not say which semaphore ended it, to the caller
+// or to the validation layer, which without the read still holds the
+// command buffers of the values reached as pending.
+vkio_counter_result vkio_wait_any(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t wake, uint64_t wake_value,
+                                  uint64_t timeout_ns);
 // vkio_read_counter reads the counter.
 vkio_counter_result vkio_read_counter(uintptr_t fns, uint64_t sem);
 VkResult vkio_query_results(vkio_fns *f, uint64_t pool, uint32_t first, uint32_t n, uint64_t *out, int wait);

@@ -176,14 +176,7 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 	defer cancel()
 	m := &meter{}
 	r := &graphRun{g: g, opts: opts, m: m, done: io.NewQueue[*Task](len(g.tasks))}
-	indeg := make([]int, len(g.tasks))
-	var ready []*Task
-	for _, t := range g.tasks {
-		indeg[t.id] = len(t.deps)
-		if indeg[t.id] == 0 {
-			ready = append(ready, t)
-		}
-	}
+	indeg, ready := g.roots()
 	var grp io.Group
 	running, finished := 0, 0
 	stopping := false
@@ -361,6 +354,19 @@ func (r *graphRun) exec(x io.Io, t *Task) {
 	}
 }
 
+// roots returns each task's count of dependencies (by id) and the tasks
+// with none, in the order they were added.
+func (g *Graph) roots() (indeg []int, ready []*Task) {
+	indeg = make([]int, len(g.tasks))
+	for _, t := range g.tasks {
+		indeg[t.id] = len(t.deps)
+		if indeg[t.id] == 0 {
+			ready = append(ready, t)
+		}
+	}
+	return indeg, ready
+}
+
 // check validates dependencies and rejects cycles.
 func (g *Graph) check() error {
 	for _, t := range g.tasks {
@@ -379,14 +385,7 @@ func (g *Graph) check() error {
 			}
 		}
 	}
-	indeg := make([]int, len(g.tasks))
-	var q []*Task
-	for _, t := range g.tasks {
-		indeg[t.id] = len(t.deps)
-		if indeg[t.id] == 0 {
-			q = append(q, t)
-		}
-	}
+	indeg, q := g.roots()
 	seen := 0
 	for len(q) > 0 {
 		t := q[0]

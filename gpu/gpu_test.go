@@ -535,7 +535,7 @@ func TestReuseAndInFlight(t *testing.T) {
 
 // heavy builds a batch that keeps the device busy for at least 100 ms:
 // SAXPY passes over 16 MiB, as many as heavyPasses found it takes.
-func heavy(t *testing.T, x io.Io, d *Device) (*Batch, func()) {
+func heavy(t *testing.T, d *Device) (*Batch, func()) {
 	t.Helper()
 	return heavyBatch(t, d, heavyPasses(t))
 }
@@ -595,7 +595,7 @@ var (
 func TestBusyAndCancel(t *testing.T) {
 	ios(t, func(t *testing.T, x io.Io) {
 		d, _ := open(t, Options{})
-		b, done := heavy(t, x, d)
+		b, done := heavy(t, d)
 		defer done()
 		start := time.Now()
 		full := must(d.Run(x, b))
@@ -656,7 +656,7 @@ func TestBusyAndCancel(t *testing.T) {
 func TestWaitTimeout(t *testing.T) {
 	ios(t, func(t *testing.T, x io.Io) {
 		d, _ := open(t, Options{WaitTimeout: time.Millisecond})
-		b, done := heavy(t, x, d)
+		b, done := heavy(t, d)
 		defer done()
 		_, err := d.Run(x, b)
 		if !errors.Is(err, ErrTimeout) {

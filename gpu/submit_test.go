@@ -108,9 +108,9 @@ func TestWaitTimeoutQueued(t *testing.T) {
 	x := th.Io()
 	const timeout = 20 * time.Millisecond
 	d, _ := open(t, Options{WaitTimeout: timeout})
-	b1, done1 := heavy(t, x, d)
+	b1, done1 := heavy(t, d)
 	defer done1()
-	b2, done2 := heavy(t, x, d)
+	b2, done2 := heavy(t, d)
 	defer done2()
 	base := must(d.vd.Completed()) // nothing is pending: b1 gets base+1
 	f1 := d.Submit(x, b1)

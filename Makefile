@@ -14,7 +14,7 @@ export VKIO_VALIDATION ?= 1
 
 PKGS := ./...
 
-.PHONY: all deps build test test-short bench shaders shaders-check lint demo clean
+.PHONY: all deps build test test-short bench shaders shaders-check lint demo clean fuzz
 
 all: build
 
@@ -40,6 +40,13 @@ shaders:
 
 test: deps lint shaders-check
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# Every Go fuzz target, FUZZTIME each (make test runs only their seed corpora).
+# make fuzz FUZZTIME=5m FUZZPKGS=./gpu/
+FUZZTIME ?= 30s
+FUZZPKGS ?= ./...
+fuzz: deps
+	@bash scripts/fuzz.sh $(FUZZTIME) $(FUZZPKGS)
 
 test-short:
 	$(GO) test -count=1 -short $(PKGS)

@@ -118,9 +118,10 @@ func (d *Device) NewBuffer(size int, mem Memory) (*Buffer, error) {
 	if mem != HostVisible && mem != DeviceLocal {
 		return nil, errf(op, ErrInvalid, "unknown memory kind %d", int(mem))
 	}
-	if err := d.checkOpen(op); err != nil {
+	if err := d.enter(op); err != nil {
 		return nil, err
 	}
+	defer d.leave()
 	types := d.vd.Phys.MemoryTypes
 	const coherent = vkx.MemHostVisible | vkx.MemHostCoherent
 	pick := func(bits uint32) (int, bool) {
@@ -314,7 +315,8 @@ func wrapOp(op string, err error) error {
 }
 
 // Close frees the buffer. It fails with ErrBusy while submitted work that
-// uses it is still running; a second Close returns nil.
+// uses it is still running; a second Close returns nil, and so does a Close
+// after (or while) Device.Close destroys it.
 func (b *Buffer) Close() error {
 	now, busy := b.use.shut()
 	if busy {
@@ -325,15 +327,16 @@ func (b *Buffer) Close() error {
 	if busy {
 		return errf("close buffer", ErrBusy, "a submitted batch still uses it")
 	}
-	if now {
-		b.d.untrack(b)
+	if now && b.d.claim(b) {
+		defer b.d.leave()
 		b.vb.Destroy()
 	}
 	return nil
 }
 
+// destroy is Device.Close's: the device is idle and Close is its only
+// user, so the buffer goes whatever its use count.
 func (b *Buffer) destroy() {
-	if b.use.kill() {
-		b.vb.Destroy()
-	}
+	b.use.kill()
+	b.vb.Destroy()
 }

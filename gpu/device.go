@@ -392,8 +392,8 @@ func (d *Device) CheckValidation() error {
 	return errf("validation", ErrValidation, "%d message(s); first: %s", n, first)
 }
 
-// track adds c to the live objects, which Close destroys. The caller is a
-// user of the device (enter), so Close has not taken them yet.
+// track adds c to the live objects, which Close destroys. It fails once
+// Close has begun (closed), which is before Close takes them (takeLive).
 func (d *Device) track(c closer) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -417,7 +417,19 @@ func (d *Device) enter(op string) error {
 	return nil
 }
 
-// leave ends a use begun by enter, claim or reapDone.
+// hold makes the caller a user of the VkDevice whatever its state, unless
+// Close has taken it over (gone); leave ends it.
+func (d *Device) hold() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gone {
+		return false
+	}
+	d.users++
+	return true
+}
+
+// leave ends a use begun by enter, hold, claim or reapDone.
 func (d *Device) leave() {
 	d.mu.Lock()
 	defer d.mu.Unlock()

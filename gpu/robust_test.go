@@ -112,6 +112,15 @@ func closeRaceRound(t *testing.T, round int) bool {
 			fail("run: %v", err)
 		}
 	})
+	wg.Go(func() {
+		<-start
+		for range 8 {
+			if err := Upload(x, bufs[0], 0, []uint32{1, 2, 3, 4}); err != nil {
+				closeOK("upload", err, false)
+				return
+			}
+		}
+	})
 	wg.Go(func() { <-start; closeOK("device", d.Close(), false) })
 	close(start)
 	wg.Wait()

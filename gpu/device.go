@@ -483,8 +483,12 @@ func (d *Device) Live() int {
 // concurrently with anything else: an object's Close that loses the race
 // returns nil (its object is destroyed by this Close), and creations and
 // submissions fail with ErrClosed once Close has begun. A second Close
-// waits for the first and returns nil.
+// waits for the first and returns nil. Close of a Device not made by Open
+// fails with ErrInvalid.
 func (d *Device) Close() error {
+	if d == nil || d.vd == nil || d.closeDone == nil {
+		return errf("close", ErrInvalid, "the Device was not made by Open")
+	}
 	if d.closing.Swap(true) {
 		<-d.closeDone
 		return nil

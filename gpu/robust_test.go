@@ -229,3 +229,31 @@ func TestRecordPanicThenClose(t *testing.T) {
 		t.Errorf("validation message: %s", m)
 	}
 }
+
+// TestCloseConcurrentTwice closes a device from two goroutines: neither
+// returns before the device is closed (the second waits for the first), and
+// Close of a Device not made by Open is an error, not a nil dereference.
+func TestCloseConcurrentTwice(t *testing.T) {
+	d, err := Open(Options{})
+	check(t, err)
+	b := must(d.NewBuffer(16, HostVisible))
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			if err := d.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			if n := d.Live(); n != 0 {
+				t.Errorf("Close returned with %d objects live", n)
+			}
+			if _, err := b.Bytes(); !errors.Is(err, ErrClosed) {
+				t.Errorf("Close returned before destroying the buffer: Bytes: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	var zero Device
+	if err := zero.Close(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Close of a zero Device: %v, want ErrInvalid", err)
+	}
+}

@@ -112,6 +112,16 @@ func closeRaceRound(t *testing.T, round int) bool {
 			fail("run: %v", err)
 		}
 	})
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	wg.Go(func() {
+		<-start
+		tx := th.Io()
+		_, err := d.Submit(tx, batches[3]).Await(tx)
+		if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrBusy) {
+			fail("submit (threaded): %v", err)
+		}
+	})
 	wg.Go(func() {
 		<-start
 		for range 8 {

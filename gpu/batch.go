@@ -329,36 +329,62 @@ func (b *Batch) record() error {
 
 // Close releases the batch's command buffer and pools, and its uses of
 // kernels. It fails with ErrBusy while a submission of the batch is
-// running; a second Close returns nil.
+// running; a second Close returns nil, and so does a Close after (or while)
+// Device.Close destroys it.
 func (b *Batch) Close() error {
-	b.mu.Lock()
-	if b.inflight && !b.closed {
+	if b.busy() {
 		// The submission may have finished without being reaped yet.
-		b.mu.Unlock()
 		b.d.reapDone()
-		b.mu.Lock()
 	}
-	if b.inflight && !b.closed {
-		b.mu.Unlock()
-		return errf("close batch", ErrBusy, "a submission is still running")
+	cmds, kernels, mine, err := b.shut()
+	if err != nil || !mine {
+		return err
 	}
-	// Checked and closed in one critical section: enqueue, which looks at
-	// closed and sets inflight under b.mu, either saw it closed or made it
-	// busy.
-	cmds, kernels, now := b.shutLocked()
-	b.mu.Unlock()
-	if now {
-		b.d.untrack(b)
-		b.free(cmds, kernels)
-	}
+	defer b.d.leave()
+	b.free(cmds, kernels)
 	return nil
 }
 
-func (b *Batch) destroy() {
+// busy reports whether a submission of the open batch is in flight.
+func (b *Batch) busy() bool {
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.inflight && !b.closed
+}
+
+// shut closes the batch for Close unless a submission of it is in flight
+// (ErrBusy). mine: Close claimed the batch from the device (see
+// Device.claim) and must free what shut hands over, then leave the device;
+// otherwise it was closed already, or Device.Close destroys it.
+//
+// Checked and closed in one critical section: enqueue, which looks at
+// closed and sets inflight under b.mu, either saw it closed or made it busy.
+func (b *Batch) shut() (cmds *vkx.Commands, kernels []*Kernel, mine bool, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.closed:
+		return nil, nil, false, nil
+	case b.inflight:
+		return nil, nil, false, errf("close batch", ErrBusy, "a submission is still running")
+	case !b.d.claim(b):
+		return nil, nil, false, nil
+	}
+	cmds, kernels, _ = b.shutLocked()
+	return cmds, kernels, true, nil
+}
+
+// destroy is Device.Close's: the device is idle and Close is its only user.
+func (b *Batch) destroy() {
+	b.free(b.shutAny())
+}
+
+// shutAny marks the batch closed and hands over what free releases.
+func (b *Batch) shutAny() (*vkx.Commands, []*Kernel) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	cmds, kernels, _ := b.shutLocked()
-	b.mu.Unlock()
-	b.free(cmds, kernels)
+	return cmds, kernels
 }
 
 // shutLocked marks the batch closed and hands over what free releases;

@@ -41,6 +41,9 @@ type Buffer struct {
 	size int
 	mem  Memory
 	use  useCount // submissions (and presents) in flight that use the buffer
+	// mapped is the mapped memory (nil if not mapped), set once: vb.Mapped
+	// is cleared when vb is destroyed, which may race a reader.
+	mapped []byte
 }
 
 // useCount is the state of an object that work in flight uses: how many
@@ -118,9 +121,10 @@ func (d *Device) NewBuffer(size int, mem Memory) (*Buffer, error) {
 	if mem != HostVisible && mem != DeviceLocal {
 		return nil, errf(op, ErrInvalid, "unknown memory kind %d", int(mem))
 	}
-	if err := d.checkOpen(op); err != nil {
+	if err := d.enter(op); err != nil {
 		return nil, err
 	}
+	defer d.leave()
 	types := d.vd.Phys.MemoryTypes
 	const coherent = vkx.MemHostVisible | vkx.MemHostCoherent
 	pick := func(bits uint32) (int, bool) {
@@ -140,7 +144,7 @@ func (d *Device) NewBuffer(size int, mem Memory) (*Buffer, error) {
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	b := &Buffer{d: d, vb: vb, size: size, mem: mem}
+	b := &Buffer{d: d, vb: vb, size: size, mem: mem, mapped: vb.Mapped}
 	if err := d.track(b); err != nil {
 		vb.Destroy()
 		return nil, err
@@ -191,7 +195,7 @@ func (b *Buffer) Size() int { return b.size }
 func (b *Buffer) Memory() Memory { return b.mem }
 
 // Mapped reports whether the host can access the buffer directly.
-func (b *Buffer) Mapped() bool { return b.vb != nil && b.vb.Mapped != nil }
+func (b *Buffer) Mapped() bool { return b.mapped != nil }
 
 // Bytes returns the mapped memory, or an error wrapping ErrNotMapped.
 // The slice is valid until Close; do not touch it while GPU work that
@@ -203,7 +207,7 @@ func (b *Buffer) Bytes() ([]byte, error) {
 	if !b.Mapped() {
 		return nil, errf("bytes", ErrNotMapped, "%s buffer; use Upload/Download", b.mem)
 	}
-	return b.vb.Mapped, nil
+	return b.mapped, nil
 }
 
 // View returns the mapped memory of b as a []T of Size()/sizeof(T)
@@ -241,8 +245,7 @@ func Upload[T Elem](x io.Io, b *Buffer, off int, src []T) error {
 		return nil
 	}
 	if b.Mapped() {
-		copy(b.vb.Mapped[off:], data)
-		return nil
+		return b.hostCopy("upload", off, data, true)
 	}
 	return b.d.staged(x, b, off, data, true)
 }
@@ -259,10 +262,28 @@ func Download[T Elem](x io.Io, b *Buffer, off int, dst []T) error {
 		return nil
 	}
 	if b.Mapped() {
-		copy(data, b.vb.Mapped[off:])
-		return nil
+		return b.hostCopy("download", off, data, false)
 	}
 	return b.d.staged(x, b, off, data, false)
+}
+
+// hostCopy copies data into (up) or out of the mapped memory at off, as a
+// user of the device: a Device.Close racing it waits for the copy, or
+// comes first and the copy fails with ErrClosed (the memory is unmapped).
+func (b *Buffer) hostCopy(op string, off int, data []byte, up bool) error {
+	if !b.d.hold() {
+		return errf(op, ErrClosed, "device is closed")
+	}
+	defer b.d.leave()
+	if b.use.closed() {
+		return errf(op, ErrClosed, "buffer is closed")
+	}
+	if up {
+		copy(b.mapped[off:], data)
+	} else {
+		copy(data, b.mapped[off:])
+	}
+	return nil
 }
 
 // staged moves data between the host and an unmapped buffer through a
@@ -279,7 +300,7 @@ func (d *Device) staged(x io.Io, b *Buffer, off int, data []byte, up bool) error
 	bt := d.NewBatch()
 	bt.internal = true
 	if up {
-		copy(st.vb.Mapped, data)
+		copy(st.mapped, data)
 		err = bt.Copy(b, off, st, 0, len(data))
 	} else {
 		err = bt.Copy(st, 0, b, off, len(data))
@@ -293,7 +314,7 @@ func (d *Device) staged(x io.Io, b *Buffer, off int, data []byte, up bool) error
 	// them, even if this wait is canceled.
 	_, err = d.submit(x, bt, func(ok bool) {
 		if ok && !up {
-			copy(data, st.vb.Mapped)
+			copy(data, st.mapped)
 		}
 		bt.Close()
 		st.Close()
@@ -314,7 +335,8 @@ func wrapOp(op string, err error) error {
 }
 
 // Close frees the buffer. It fails with ErrBusy while submitted work that
-// uses it is still running; a second Close returns nil.
+// uses it is still running; a second Close returns nil, and so does a Close
+// after (or while) Device.Close destroys it.
 func (b *Buffer) Close() error {
 	now, busy := b.use.shut()
 	if busy {
@@ -325,15 +347,16 @@ func (b *Buffer) Close() error {
 	if busy {
 		return errf("close buffer", ErrBusy, "a submitted batch still uses it")
 	}
-	if now {
-		b.d.untrack(b)
+	if now && b.d.claim(b) {
+		defer b.d.leave()
 		b.vb.Destroy()
 	}
 	return nil
 }
 
+// destroy is Device.Close's: the device is idle and Close is its only
+// user, so the buffer goes whatever its use count.
 func (b *Buffer) destroy() {
-	if b.use.kill() {
-		b.vb.Destroy()
-	}
+	b.use.kill()
+	b.vb.Destroy()
 }

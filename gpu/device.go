@@ -235,11 +235,23 @@ type Device struct {
 	running   bool          // the completion goroutine has been started
 	stopped   chan struct{} // closed when the completion goroutine exits
 
+	// users counts goroutines using the VkDevice outside Close's own steps:
+	// making an object, recording a batch, destroying an object whose own
+	// Close claimed it (see claim), reading the timeline in reapDone,
+	// presenting. Close sets gone and takes the live objects in one step,
+	// then waits for users to leave before it destroys anything; nobody
+	// enters after gone. Both under mu; leave signals cond.
+	users int
+	gone  bool
+
 	// closing is set first thing in Close; inline counts goroutines waiting
 	// in the driver on the Blocking path (waitInline), which Close lets
-	// finish before it destroys the device they wait on.
+	// finish before it destroys the device they wait on (the last to leave
+	// signals cond once closing is set).
 	closing atomic.Bool
 	inline  atomic.Int32
+	// closed when Close has returned; a concurrent second Close waits for it.
+	closeDone chan struct{}
 
 	clock clock
 }
@@ -251,7 +263,7 @@ func Open(opts Options) (*Device, error) {
 	if os.Getenv("VKIO_VALIDATION") == "1" {
 		opts.Validation = true
 	}
-	d := &Device{opts: opts, live: map[closer]struct{}{}}
+	d := &Device{opts: opts, live: map[closer]struct{}{}, closeDone: make(chan struct{})}
 	d.cond = sync.NewCond(&d.mu)
 	cfg := vkx.InstanceConfig{AppName: opts.AppName, Validation: opts.Validation, SyncValidation: opts.SyncValidation,
 		Extensions: opts.WindowExtensions}
@@ -340,12 +352,17 @@ func pick(devs []*vkx.PhysicalDevice, spec string) (*vkx.PhysicalDevice, error) 
 
 func (d *Device) onMessage(m vkx.Message) {
 	msg := Message{Error: m.Error, Layer: m.Layer, Text: m.Text}
-	d.msgMu.Lock()
-	d.msgs = append(d.msgs, msg)
-	d.msgMu.Unlock()
+	d.addMessage(msg)
 	if d.opts.OnMessage != nil {
 		d.opts.OnMessage(msg)
 	}
+}
+
+// addMessage keeps a validation message for Messages and CheckValidation.
+func (d *Device) addMessage(msg Message) {
+	d.msgMu.Lock()
+	defer d.msgMu.Unlock()
+	d.msgs = append(d.msgs, msg)
 }
 
 // Info describes the device that was chosen.
@@ -375,6 +392,8 @@ func (d *Device) CheckValidation() error {
 	return errf("validation", ErrValidation, "%d message(s); first: %s", n, first)
 }
 
+// track adds c to the live objects, which Close destroys. It fails once
+// Close has begun (closed), which is before Close takes them (takeLive).
 func (d *Device) track(c closer) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -385,10 +404,70 @@ func (d *Device) track(c closer) error {
 	return nil
 }
 
-func (d *Device) untrack(c closer) {
+// enter makes the caller a user of the VkDevice, for an operation that
+// needs the device open (not closed, not lost); leave ends it. Close does
+// not destroy the device while it has users.
+func (d *Device) enter(op string) error {
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.openLocked(op); err != nil {
+		return err
+	}
+	d.users++
+	return nil
+}
+
+// hold makes the caller a user of the VkDevice whatever its state, unless
+// Close has taken it over (gone); leave ends it.
+func (d *Device) hold() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.gone {
+		return false
+	}
+	d.users++
+	return true
+}
+
+// leave ends a use begun by enter, hold, claim or reapDone.
+func (d *Device) leave() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.users--; d.users == 0 && d.gone {
+		d.cond.Broadcast()
+	}
+}
+
+// claim takes c off the live objects for its own Close, which then
+// destroys it as a user of the device and calls leave. It fails when Close
+// has taken c already: Close destroys it, exactly once either way.
+func (d *Device) claim(c closer) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.live[c]; !ok {
+		return false
+	}
 	delete(d.live, c)
-	d.mu.Unlock()
+	d.users++
+	return true
+}
+
+// takeLive ends the device's use by others: it hands over every live object
+// and waits until the users that entered before have left. No user enters
+// after it (enter and claim fail, reapDone skips).
+func (d *Device) takeLive() []closer {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gone = true
+	live := make([]closer, 0, len(d.live))
+	for c := range d.live {
+		live = append(live, c)
+	}
+	clear(d.live)
+	for d.users > 0 {
+		d.cond.Wait()
+	}
+	return live
 }
 
 // Live returns how many buffers, kernels and batches are open.
@@ -400,45 +479,40 @@ func (d *Device) Live() int {
 
 // Close waits for all submitted work to complete (including work whose
 // wait was canceled), stops the completion goroutine, destroys every object
-// still open, saves the pipeline cache, and destroys the device. A second
-// Close returns nil.
+// still open, saves the pipeline cache, and destroys the device. It may run
+// concurrently with anything else: an object's Close that loses the race
+// returns nil (its object is destroyed by this Close), and creations and
+// submissions fail with ErrClosed once Close has begun. A second Close
+// waits for the first and returns nil. Close of a Device not made by Open
+// fails with ErrInvalid.
 func (d *Device) Close() error {
+	if d == nil || d.vd == nil || d.closeDone == nil {
+		return errf("close", ErrInvalid, "the Device was not made by Open")
+	}
 	if d.closing.Swap(true) {
+		<-d.closeDone
 		return nil
 	}
+	defer close(d.closeDone)
 	// Closed under the queue lock: a submission that passed its last check
 	// (in enqueue, under the same lock) is in d.pending before this, and
 	// none reaches the queue after it.
-	d.vd.QueueMu.Lock()
-	d.mu.Lock()
-	d.closed = true
-	running := d.running
-	d.cond.Broadcast()
-	d.mu.Unlock()
-	d.vd.QueueMu.Unlock()
-	if running {
+	if d.markClosed() {
 		<-d.stopped
 	}
 	// Pending work left by blocking waits that were canceled, or a lost
 	// device, and that of Blocking Runs still waiting: once the device is
 	// idle their waits return, and no new one starts (see waitInline).
 	d.drainInline()
-	for d.inline.Load() > 0 {
-		time.Sleep(100 * time.Microsecond)
-	}
+	d.waitInlines()
+	// From here on Close is the device's only user.
+	live := d.takeLive()
 	var firstErr error
 	if d.opts.PipelineCache != "" {
 		if err := d.saveCache(); err != nil {
 			firstErr = err
 		}
 	}
-	d.mu.Lock()
-	live := make([]closer, 0, len(d.live))
-	for c := range d.live {
-		live = append(live, c)
-	}
-	d.live = map[closer]struct{}{}
-	d.mu.Unlock()
 	// Batches first: they reference kernels and buffers.
 	for _, c := range live {
 		if _, ok := c.(*Batch); ok {
@@ -453,6 +527,43 @@ func (d *Device) Close() error {
 	d.vd.Destroy()
 	d.inst.Destroy()
 	return firstErr
+}
+
+// markClosed marks the device closed under the queue lock and wakes the
+// completion goroutine; it reports whether that goroutine was started.
+func (d *Device) markClosed() (running bool) {
+	d.vd.QueueMu.Lock()
+	defer d.vd.QueueMu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	d.cond.Broadcast()
+	return d.running
+}
+
+// waitInlines waits until no goroutine waits inline (waitInline); Close
+// has set closing, so none starts a wait and the last to leave signals.
+func (d *Device) waitInlines() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for d.inline.Load() > 0 {
+		d.cond.Wait()
+	}
+}
+
+// inlineDone ends an inline wait counted in d.inline, waking Close if it
+// was the last.
+func (d *Device) inlineDone() {
+	if d.inline.Add(-1) == 0 && d.closing.Load() {
+		d.broadcast()
+	}
+}
+
+// broadcast wakes every goroutine waiting on d.cond.
+func (d *Device) broadcast() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cond.Broadcast()
 }
 
 func (d *Device) saveCache() error {

@@ -50,6 +50,16 @@
 // each Close destroys its own VkDevice. See docs/VULKAN-NOTES.md for this
 // and the other driver facts vkio works around.
 //
+// # Closing
+//
+// Device.Close may race anything else done with the device and its
+// objects. Each buffer, kernel, batch and swapchain is destroyed exactly
+// once, by its own Close or by Device.Close, and never after the VkDevice:
+// Device.Close waits for operations already using the device (creating,
+// recording, presenting, host copies, an object's Close that got there
+// first) and then destroys what is left; later ones fail with ErrClosed,
+// and a later object Close returns nil.
+//
 // # Windows
 //
 // A Swapchain presents buffers of pixels (RGBA8 as the Julia kernel writes
@@ -65,7 +75,11 @@
 //
 // Every error is an *Error; errors.Is matches its sentinel (ErrDeviceLost,
 // ErrOutOfMemory, ErrTimeout, ErrBadSPIRV, ErrBinding, ErrLimit, ...).
-// Vulkan result codes are kept in Error.Result.
+// Vulkan result codes are kept in Error.Result. A panic inside vulkan-go
+// (it panics when a C allocation fails, as under ulimit -v) is recovered
+// where vkio calls it and comes back as an error matching ErrOutOfMemory
+// (ErrVulkan for any other panic value), with what the call had made
+// destroyed and no lock left held.
 //
 // # Timestamps on the host clock
 //

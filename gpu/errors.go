@@ -106,6 +106,16 @@ func wrap(op string, err error) error {
 	if errors.As(err, &ce) {
 		return &Error{Op: op, Call: ce.Op, Result: int32(ce.Code), Err: classify(ce.Code)}
 	}
+	var pe *vkx.PanicError
+	if errors.As(err, &pe) {
+		// vulkan-go panicked (recovered in vkx): a failed C allocation is
+		// out of memory, anything else a Vulkan failure.
+		sentinel := ErrVulkan
+		if pe.OutOfMemory() {
+			sentinel = ErrOutOfMemory
+		}
+		return &Error{Op: op, Detail: fmt.Sprintf("panic in vulkan-go: %v", pe.Value), Err: sentinel}
+	}
 	switch {
 	case errors.Is(err, vkx.ErrLoader), errors.Is(err, vkx.ErrUnsupported):
 		return &Error{Op: op, Detail: err.Error(), Err: ErrUnsupported}

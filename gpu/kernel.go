@@ -98,6 +98,11 @@ func (d *Device) NewKernel(spirv []byte, opts *KernelOptions) (*Kernel, error) {
 	for i := range words {
 		words[i] = binary.LittleEndian.Uint32(spirv[4*i:])
 	}
+	// A user of the device from here: Close waits for the pipeline.
+	if err := d.enter(op); err != nil {
+		return nil, err
+	}
+	defer d.leave()
 	p, err := d.vd.NewPipeline(vkx.PipelineConfig{
 		Code:     words,
 		Entry:    refl.Entry,
@@ -146,23 +151,24 @@ func (k *Kernel) Groups(n ...int) [3]uint32 {
 }
 
 // Close destroys the kernel. Batches that use it must be closed first
-// (Close fails with ErrBusy otherwise); a second Close returns nil.
+// (Close fails with ErrBusy otherwise); a second Close returns nil, and so
+// does a Close after (or while) Device.Close destroys it.
 func (k *Kernel) Close() error {
 	now, busy := k.use.shut()
 	if busy {
 		return errf("close kernel", ErrBusy, "an open batch still uses it")
 	}
-	if now {
-		k.d.untrack(k)
+	if now && k.d.claim(k) {
+		defer k.d.leave()
 		k.p.Destroy()
 	}
 	return nil
 }
 
+// destroy is Device.Close's (see Buffer.destroy).
 func (k *Kernel) destroy() {
-	if k.use.kill() {
-		k.p.Destroy()
-	}
+	k.use.kill()
+	k.p.Destroy()
 }
 
 // Push packs values for a push-constant block: each value is appended in

@@ -201,72 +201,102 @@ func (d *Device) enqueue(x io.Io, b *Batch, release func(ok bool), pr *io.Promis
 	async := kind != io.KindBlocking
 	// Leftovers of canceled or timed-out blocking waits are reaped here;
 	// while the completion goroutine runs, it does that itself.
-	d.mu.Lock()
-	err := d.openLocked(op)
-	reap := err == nil && !d.running && len(d.pending) > 0
-	d.mu.Unlock()
+	reap, err := d.mustReap(op)
 	if err != nil {
 		return fail(err)
 	}
 	if reap {
 		d.reapDone()
 	}
-	b.mu.Lock()
-	if b.inflight && !b.closed {
-		// The previous submission may have finished without being reaped
-		// yet (the completion goroutine is about to): reap, then look again.
-		b.mu.Unlock()
-		d.reapDone()
-		b.mu.Lock()
-	}
-	switch {
-	case b.closed:
-		b.mu.Unlock()
-		return fail(errf(op, ErrClosed, "batch is closed"))
-	case b.inflight:
-		b.mu.Unlock()
-		return fail(errf(op, ErrBusy, "the batch's previous submission is still running"))
-	}
-	// Taking a use of each buffer is what checks that it is open: from
-	// here on its Close fails with ErrBusy until the submission is released
-	// (finish or undoSubmit).
-	if !acquire(b.bufs) {
-		b.mu.Unlock()
-		return fail(errf(op, ErrClosed, "a buffer of the batch is closed"))
-	}
-	if err := b.record(); err != nil {
-		b.mu.Unlock()
-		releaseAll(b.bufs)
+	cmds, err := d.prepare(op, b)
+	if err != nil {
 		return fail(err)
 	}
-	b.inflight = true
-	cmds := b.cmds
-	b.mu.Unlock()
 	if testHookEnqueued != nil {
 		testHookEnqueued(b)
 	}
 
 	p := &pending{batch: b, promise: pr, release: release}
-
-	d.vd.QueueMu.Lock()
-	d.mu.Lock()
-	err = d.openLocked(op)
-	d.mu.Unlock()
-	var v uint64
-	submitted := time.Now()
-	if err == nil {
-		v, err = d.vd.SubmitLocked(cmds)
-		if err != nil {
-			err = wrap(op, err)
-		}
-	}
-	if err != nil {
-		d.vd.QueueMu.Unlock()
+	if err := d.queue(op, p, cmds, async); err != nil {
 		d.undoSubmit(b)
 		if errors.Is(err, ErrDeviceLost) {
 			d.markLost(err)
 		}
 		return fail(err)
+	}
+	return p, nil
+}
+
+// prepare claims b for a submission: it marks it in flight, takes a use of
+// each of its buffers and records it (the first time), and returns its
+// command buffer. On an error b is as it was.
+func (d *Device) prepare(op string, b *Batch) (*vkx.Commands, error) {
+	cmds, err := d.tryPrepare(op, b, true)
+	if err == errInflight {
+		// The previous submission may have finished without being reaped
+		// yet (the completion goroutine is about to): reap, then look again.
+		d.reapDone()
+		cmds, err = d.tryPrepare(op, b, false)
+	}
+	return cmds, err
+}
+
+// errInflight is tryPrepare's answer, on a first try, for a batch in flight.
+var errInflight = errors.New("in flight")
+
+// tryPrepare is one try of prepare; on the first, a batch in flight fails
+// with errInflight.
+func (d *Device) tryPrepare(op string, b *Batch, first bool) (*vkx.Commands, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.closed:
+		return nil, errf(op, ErrClosed, "batch is closed")
+	case b.inflight && first:
+		return nil, errInflight
+	case b.inflight:
+		return nil, errf(op, ErrBusy, "the batch's previous submission is still running")
+	}
+	// Taking a use of each buffer is what checks that it is open: from
+	// here on its Close fails with ErrBusy until the submission is released
+	// (finish or undoSubmit).
+	if !acquire(b.bufs) {
+		return nil, errf(op, ErrClosed, "a buffer of the batch is closed")
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			releaseAll(b.bufs)
+		}
+	}()
+	if b.cmds == nil {
+		// Recording uses the device: Close waits for it.
+		if err := d.enter(op); err != nil {
+			return nil, err
+		}
+		defer d.leave()
+		if err := b.record(); err != nil {
+			return nil, err
+		}
+	}
+	b.inflight = true
+	ok = true
+	return b.cmds, nil
+}
+
+// queue submits cmds for p under the queue lock, unless the device was
+// closed or lost meanwhile, and tracks p (async: by the completion
+// goroutine too).
+func (d *Device) queue(op string, p *pending, cmds *vkx.Commands, async bool) error {
+	d.vd.QueueMu.Lock()
+	defer d.vd.QueueMu.Unlock()
+	if err := d.checkOpen(op); err != nil {
+		return err
+	}
+	submitted := time.Now()
+	v, err := d.vd.SubmitLocked(cmds)
+	if err != nil {
+		return wrap(op, err)
 	}
 	p.value = v
 	p.submitted = submitted
@@ -276,22 +306,37 @@ func (d *Device) enqueue(x io.Io, b *Batch, release func(ok bool), pr *io.Promis
 		p.deadline = submitted.Add(d.opts.WaitTimeout)
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.pending = append(d.pending, p)
 	if async {
 		d.startLocked()
 		d.cond.Signal()
 	}
-	d.mu.Unlock()
-	d.vd.QueueMu.Unlock()
-	return p, nil
+	return nil
+}
+
+// mustReap checks that the device is open and reports whether enqueue must
+// reap (the completion goroutine does not run, and work is pending).
+func (d *Device) mustReap(op string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.openLocked(op); err != nil {
+		return false, err
+	}
+	return !d.running && len(d.pending) > 0, nil
 }
 
 // undoSubmit releases what a submission that never reached the queue took.
 func (d *Device) undoSubmit(b *Batch) {
 	releaseAll(b.bufs)
+	b.idle()
+}
+
+// idle marks the batch's submission over.
+func (b *Batch) idle() {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.inflight = false
-	b.mu.Unlock()
 }
 
 // testHookEnqueued, if set (by tests), runs in enqueue once b is marked in
@@ -345,7 +390,7 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 	// Counted, so that Close does not destroy the device under this wait;
 	// once Close has begun no wait starts (Close's drain completes p).
 	d.inline.Add(1)
-	defer d.inline.Add(-1)
+	defer d.inlineDone()
 	if d.closing.Load() {
 		return
 	}
@@ -425,62 +470,100 @@ func (d *Device) waitLoop(p *pending, wait func(time.Duration) (waitResult, erro
 // waiter. The submissions stay tracked: Close waits for the device to go
 // idle before releasing them.
 func (d *Device) markLost(err error) {
+	for _, p := range d.lostLocked(err) {
+		p.resolve(nil, err)
+	}
+}
+
+// lostLocked records a lost device, wakes the completion goroutine and
+// returns a copy of the pending submissions.
+func (d *Device) lostLocked(err error) []*pending {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.lost == nil {
 		d.lost = err
 	}
-	ps := append([]*pending(nil), d.pending...)
 	d.cond.Broadcast()
-	d.mu.Unlock()
-	for _, p := range ps {
-		p.resolve(nil, err)
-	}
+	return append([]*pending(nil), d.pending...)
 }
 
 // reapDone completes every pending submission the timeline has passed,
 // without waiting.
 func (d *Device) reapDone() {
-	d.mu.Lock()
-	skip := len(d.pending) == 0 || d.lost != nil
-	d.mu.Unlock()
-	if !skip {
-		if v, err := d.vd.Completed(); err == nil {
-			d.reap(v)
-		}
+	if d.enterReap() {
+		func() {
+			defer d.leave()
+			if v, err := d.vd.Completed(); err == nil {
+				d.reap(v)
+			}
+		}()
 	}
 	// Another goroutine (the completer) may have taken a finished
 	// submission off the list and still be finishing it: wait, so that what
 	// the timeline has passed is released when reapDone returns.
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	for d.finishing > 0 {
 		d.cond.Wait()
 	}
-	d.mu.Unlock()
+}
+
+// enterReap makes reapDone a user of the device if there is something to
+// reap and the timeline can be read (not lost, not destroyed by Close).
+func (d *Device) enterReap() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.pending) == 0 || d.lost != nil || d.gone {
+		return false
+	}
+	d.users++
+	return true
 }
 
 // reap completes the pending submissions with values up to done. It
 // takes them off the list one at a time, so that it allocates nothing.
 func (d *Device) reap(done uint64) int {
 	n := 0
-	for {
-		d.mu.Lock()
-		if len(d.pending) == 0 || d.pending[0].value > done {
-			d.mu.Unlock()
-			return n
-		}
-		p := d.pending[0]
-		copy(d.pending, d.pending[1:])
-		d.pending[len(d.pending)-1] = nil
-		d.pending = d.pending[:len(d.pending)-1]
-		d.finishing++
-		d.mu.Unlock()
-		d.finish(p, nil)
-		d.mu.Lock()
-		if d.finishing--; d.finishing == 0 {
-			d.cond.Broadcast()
-		}
-		d.mu.Unlock()
+	for d.reapOne(done) {
 		n++
+	}
+	return n
+}
+
+// reapOne completes the oldest pending submission if the timeline has
+// passed it (done), and reports whether it did.
+func (d *Device) reapOne(done uint64) bool {
+	p := d.popDone(done)
+	if p == nil {
+		return false
+	}
+	defer d.finished()
+	d.finish(p, nil)
+	return true
+}
+
+// popDone takes the oldest pending submission off the list, counting it as
+// finishing, if the timeline has passed it (done); nil otherwise.
+func (d *Device) popDone(done uint64) *pending {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.pending) == 0 || d.pending[0].value > done {
+		return nil
+	}
+	p := d.pending[0]
+	copy(d.pending, d.pending[1:])
+	d.pending[len(d.pending)-1] = nil
+	d.pending = d.pending[:len(d.pending)-1]
+	d.finishing++
+	return p
+}
+
+// finished ends the finishing count popDone took, waking reapDone.
+func (d *Device) finished() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.finishing--; d.finishing == 0 {
+		d.cond.Broadcast()
 	}
 }
 
@@ -508,9 +591,7 @@ func (d *Device) finish(p *pending, gpuErr error) {
 		}
 	}
 	releaseAll(b.bufs)
-	b.mu.Lock()
-	b.inflight = false
-	b.mu.Unlock()
+	b.idle()
 	// release runs while reap counts this submission as finishing, so it must
 	// not wait in reapDone: the batch and buffers are marked idle above, so
 	// their Close (all a release does) does not.
@@ -556,38 +637,12 @@ func (d *Device) startLocked() {
 func (d *Device) completer() {
 	defer close(d.stopped)
 	var due []*pending // claimed by this goroutine, to resolve with an error
-	d.mu.Lock()
 	for {
-		for (len(d.pending) == 0 || d.lost != nil) && !d.closed {
-			d.cond.Wait()
-		}
-		if len(d.pending) == 0 || d.lost != nil {
-			d.mu.Unlock()
+		front, timeout, ok := d.nextWait()
+		if !ok {
 			return
 		}
-		front := d.pending[0]
-		value := front.value
-		// Nothing but the front's completion (or a deadline) needs this
-		// wait to end: a canceled waiter is resolved through its promise,
-		// and Close waits for the pending work to finish anyway. So, like a
-		// plain C program, wait without a timeout unless there are
-		// deadlines. Deadlines are in the order of d.pending: the wait ends
-		// at the first one not yet expired, whichever submission it is. With
-		// every submission expired, it ends after WaitTimeout, before the
-		// deadline of any submission made meanwhile.
-		timeout := vkx.Forever
-		if wt := d.opts.WaitTimeout; wt > 0 {
-			timeout = wt
-			for _, p := range d.pending {
-				if !p.expired {
-					timeout = capTimeout(wt, p.deadline)
-					break
-				}
-			}
-		}
-		d.mu.Unlock()
-
-		done, err := d.vd.WaitCounter(value, timeout)
+		done, err := d.vd.WaitCounter(front.value, timeout)
 		ce, _ := err.(*vkx.CallError) // vkx returns its errors unwrapped
 		switch {
 		case err == nil:
@@ -595,25 +650,7 @@ func (d *Device) completer() {
 				runtime.Gosched()
 			}
 		case ce != nil && ce.Code == vkx.Timeout:
-			// Expire every submission whose deadline has passed (and the
-			// front, on an injected timeout). Claiming them under d.mu, while
-			// they are still pending, keeps a concurrent reap from
-			// delivering their results too.
-			now := time.Now()
-			d.mu.Lock()
-			for _, p := range d.pending {
-				if p.expired {
-					continue
-				}
-				if !passed(p.deadline, now) && !(ce.Injected && p == front) {
-					break // the deadlines after it are later still
-				}
-				p.expired = true
-				if p.settled.CompareAndSwap(false, true) {
-					due = append(due, p)
-				}
-			}
-			d.mu.Unlock()
+			due = d.expire(due, front, ce.Injected, time.Now())
 			deliverErr(due, timeoutError(ce))
 			due = due[:0]
 		default:
@@ -626,11 +663,7 @@ func (d *Device) completer() {
 			// gets the error; the submission stays tracked, and its wait
 			// is retried after a pause. Meanwhile what the timeline has
 			// passed is reaped, so that failing waits do not hold up Close.
-			d.mu.Lock()
-			if len(d.pending) > 0 && d.pending[0] == front && front.settled.CompareAndSwap(false, true) {
-				due = append(due, front)
-			}
-			d.mu.Unlock()
+			due = d.claimFront(due, front)
 			deliverErr(due, err)
 			due = due[:0]
 			time.Sleep(waitRetry)
@@ -638,8 +671,73 @@ func (d *Device) completer() {
 				d.reap(v)
 			}
 		}
-		d.mu.Lock()
 	}
+}
+
+// nextWait waits until a submission is pending and returns the oldest, with
+// the timeout of the completion goroutine's wait for it; ok is false when
+// the goroutine is to exit (closed with nothing pending, or lost).
+func (d *Device) nextWait() (front *pending, timeout time.Duration, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for (len(d.pending) == 0 || d.lost != nil) && !d.closed {
+		d.cond.Wait()
+	}
+	if len(d.pending) == 0 || d.lost != nil {
+		return nil, 0, false
+	}
+	// Nothing but the front's completion (or a deadline) needs this
+	// wait to end: a canceled waiter is resolved through its promise,
+	// and Close waits for the pending work to finish anyway. So, like a
+	// plain C program, wait without a timeout unless there are
+	// deadlines. Deadlines are in the order of d.pending: the wait ends
+	// at the first one not yet expired, whichever submission it is. With
+	// every submission expired, it ends after WaitTimeout, before the
+	// deadline of any submission made meanwhile.
+	timeout = vkx.Forever
+	if wt := d.opts.WaitTimeout; wt > 0 {
+		timeout = wt
+		for _, p := range d.pending {
+			if !p.expired {
+				timeout = capTimeout(wt, p.deadline)
+				break
+			}
+		}
+	}
+	return d.pending[0], timeout, true
+}
+
+// expire marks every submission whose deadline has passed at now (and the
+// front, on an injected timeout) expired, and appends to due those whose
+// result it claimed. Claiming them under d.mu, while they are still
+// pending, keeps a concurrent reap from delivering their results too.
+func (d *Device) expire(due []*pending, front *pending, injected bool, now time.Time) []*pending {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, p := range d.pending {
+		if p.expired {
+			continue
+		}
+		if !passed(p.deadline, now) && !(injected && p == front) {
+			break // the deadlines after it are later still
+		}
+		p.expired = true
+		if p.settled.CompareAndSwap(false, true) {
+			due = append(due, p)
+		}
+	}
+	return due
+}
+
+// claimFront appends front to due if it is still the oldest pending
+// submission and its result was not claimed yet.
+func (d *Device) claimFront(due []*pending, front *pending) []*pending {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.pending) > 0 && d.pending[0] == front && front.settled.CompareAndSwap(false, true) {
+		due = append(due, front)
+	}
+	return due
 }
 
 // deliverErr hands err to the waiters of ps, which the caller has claimed,
@@ -654,10 +752,7 @@ func deliverErr(ps []*pending, err error) {
 // drainInline completes everything still pending at Close: it waits for
 // the device to go idle (a lost device returns at once) and releases.
 func (d *Device) drainInline() {
-	d.mu.Lock()
-	n := len(d.pending)
-	lost := d.lost != nil
-	d.mu.Unlock()
+	n, lost := d.pendingCount()
 	if n == 0 {
 		return
 	}
@@ -668,14 +763,28 @@ func (d *Device) drainInline() {
 			d.markLost(gpuErr)
 		}
 	}
-	d.mu.Lock()
-	ps := d.pending
-	d.pending = nil
-	if d.lost != nil {
-		gpuErr = d.lost
+	ps, lostErr := d.takePending()
+	if lostErr != nil {
+		gpuErr = lostErr
 	}
-	d.mu.Unlock()
 	for _, p := range ps {
 		d.finish(p, gpuErr)
 	}
+}
+
+// pendingCount returns how many submissions are pending and whether the
+// device is lost.
+func (d *Device) pendingCount() (int, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.pending), d.lost != nil
+}
+
+// takePending takes every pending submission off the list; lost is why the
+// device was lost, if it was.
+func (d *Device) takePending() (ps []*pending, lost error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ps, d.pending = d.pending, nil
+	return ps, d.lost
 }

@@ -118,9 +118,10 @@ func (d *Device) NewSwapchain(surface uintptr, width, height int, opts *Swapchai
 	if surface == 0 {
 		return nil, errf(op, ErrInvalid, "no surface")
 	}
-	if err := d.checkOpen(op); err != nil {
+	if err := d.enter(op); err != nil {
 		return nil, err
 	}
+	defer d.leave()
 	if len(d.opts.WindowExtensions) == 0 {
 		return nil, errf(op, ErrUnsupported, "the device was opened without Options.WindowExtensions (no VK_KHR_swapchain)")
 	}
@@ -157,6 +158,10 @@ func (s *Swapchain) Recreate(width, height int) error {
 	if s.closed {
 		return errf("recreate swapchain", ErrClosed, "swapchain is closed")
 	}
+	if err := s.d.enter("recreate swapchain"); err != nil {
+		return err
+	}
+	defer s.d.leave()
 	s.w, s.h = width, height
 	return s.recreateLocked()
 }
@@ -201,9 +206,10 @@ func (s *Swapchain) Present(src *Buffer, width, height int, format PixelFormat) 
 	if s.closed {
 		return errf(op, ErrClosed, "swapchain is closed")
 	}
-	if err := s.d.checkOpen(op); err != nil {
+	if err := s.d.enter(op); err != nil {
 		return err
 	}
+	defer s.d.leave()
 	// The buffer is in use until Present returns: its Close fails with
 	// ErrBusy meanwhile.
 	if !src.use.tryUse() {
@@ -298,10 +304,12 @@ func (s *Swapchain) Presented() uint64 {
 
 // Close waits for the device to go idle and destroys the swapchain and the
 // surface. A second Close returns nil. Device.Close closes swapchains still
-// open.
+// open (a Close racing it returns nil; one of them destroys the swapchain).
 func (s *Swapchain) Close() error {
-	s.d.untrack(s)
-	s.destroy()
+	if s.d.claim(s) {
+		defer s.d.leave()
+		s.destroy()
+	}
 	return nil
 }
 

@@ -66,8 +66,12 @@ const (
 
 // Record records ops into a new command buffer. queries is the number of
 // timestamp queries to provide (reset at the start of the buffer).
-func (d *Device) Record(ops []Op, queries int) (*Commands, error) {
+//
+// A panic inside vulkan-go comes back as a *PanicError, with everything
+// made so far destroyed.
+func (d *Device) Record(ops []Op, queries int) (out *Commands, err error) {
 	c := &Commands{d: d, Queries: queries}
+	defer recoverTo("record", &err, c.Destroy)
 	pci := &vk.CommandPoolCreateInfo{
 		SType:            vk.StructureTypeCommandPoolCreateInfo,
 		QueueFamilyIndex: uint32(d.Phys.QueueFamily),
@@ -124,6 +128,7 @@ func (d *Device) Record(ops []Op, queries int) (*Commands, error) {
 		c.Destroy()
 		return nil, err
 	}
+	d.faultPanic()
 	if queries > 0 {
 		vk.CmdResetQueryPool(cb, as[vk.QueryPool](c.qp), 0, uint32(queries))
 	}

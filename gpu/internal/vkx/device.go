@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,12 @@ const (
 	FaultSubmit FaultOp = iota // vkQueueSubmit
 	FaultWait                  // vkWaitSemaphores / vkWaitForFences
 	FaultAlloc                 // vkAllocateMemory
+	// FaultPanic makes Record panic part way, after its pools are made
+	// and while its command buffer is being recorded, as vulkan-go does
+	// when a C allocation fails: with code ErrorOutOfHostMemory the panic
+	// value is vulkan-go's ("memory alloc error: ..."), with any other code
+	// another value.
+	FaultPanic
 	numFaultOps
 )
 
@@ -80,7 +87,13 @@ type DeviceConfig struct {
 // compute queue and timeline semaphores enabled. Only what the device
 // reports is requested: the timeline feature, and VK_EXT_calibrated_timestamps
 // where it is listed.
-func (in *Instance) NewDevice(index int, cfg DeviceConfig) (*Device, error) {
+// A panic inside vulkan-go comes back as a *PanicError.
+func (in *Instance) NewDevice(index int, cfg DeviceConfig) (d *Device, err error) {
+	defer recoverTo("new device", &err, nil)
+	return in.newDevice(index, cfg)
+}
+
+func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 	if index < 0 || index >= len(in.Devices) {
 		return nil, errors.New("no such device")
 	}
@@ -176,7 +189,8 @@ func (d *Device) createCache(data []byte) error {
 }
 
 // PipelineCacheData returns the pipeline cache's contents, for saving.
-func (d *Device) PipelineCacheData() ([]byte, error) {
+func (d *Device) PipelineCacheData() (data []byte, err error) {
+	defer recoverTo("pipeline cache data", &err, nil)
 	pc := as[vk.PipelineCache](d.cache)
 	var n uint
 	if err := check("vkGetPipelineCacheData", vk.GetPipelineCacheData(d.dev, pc, &n, nil)); err != nil {
@@ -216,12 +230,7 @@ func (d *Device) Destroy() {
 		C.vkio_destroy_semaphore(d.fns, C.uint64_t(d.timeline))
 		d.timeline = 0
 	}
-	d.wakeMu.Lock()
-	if d.wake != 0 {
-		C.vkio_destroy_semaphore(d.fns, C.uint64_t(d.wake))
-		d.wake = 0
-	}
-	d.wakeMu.Unlock()
+	d.destroyWake()
 	vk.DestroyDevice(d.dev, nil)
 	d.dev = nil
 	if d.fns != nil {
@@ -230,13 +239,24 @@ func (d *Device) Destroy() {
 	}
 }
 
+// destroyWake destroys the wake semaphore under wakeMu, so that no Wake
+// signals it meanwhile or after.
+func (d *Device) destroyWake() {
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	if d.wake != 0 {
+		C.vkio_destroy_semaphore(d.fns, C.uint64_t(d.wake))
+		d.wake = 0
+	}
+}
+
 // InjectFault makes the next count calls at seam op fail with code
 // (count < 0: until cleared with count 0).
 func (d *Device) InjectFault(op FaultOp, code Result, count int) {
 	d.faultMu.Lock()
+	defer d.faultMu.Unlock()
 	d.faults[op] = fault{code: code, count: count}
 	d.armed.Store(d.anyFaultLocked())
-	d.faultMu.Unlock()
 }
 
 func (d *Device) anyFaultLocked() bool {
@@ -265,6 +285,18 @@ func (d *Device) fault(op FaultOp, name string) error {
 	return &CallError{Op: name, Code: f.code, Injected: true}
 }
 
+// faultPanic panics, as vulkan-go does, if a FaultPanic is injected.
+func (d *Device) faultPanic() {
+	err := d.fault(FaultPanic, "vulkan-go")
+	if err == nil {
+		return
+	}
+	if err.(*CallError).Code == ErrorOutOfHostMemory {
+		panic("memory alloc error: cannot allocate memory (injected)")
+	}
+	panic(fmt.Sprintf("vkx: injected panic (%s)", err.(*CallError).Code))
+}
+
 // Submit submits cmds (nil: an empty submission) signalling the timeline
 // with the next value, which it returns. The caller must hold QueueMu.
 func (d *Device) SubmitLocked(cmds *Commands) (uint64, error) {
@@ -291,9 +323,8 @@ func (d *Device) fnsAddr() C.uintptr_t { return C.uintptr_t(uintptr(unsafe.Point
 // Submit is SubmitLocked under QueueMu.
 func (d *Device) Submit(cmds *Commands) (uint64, error) {
 	d.QueueMu.Lock()
-	v, err := d.SubmitLocked(cmds)
-	d.QueueMu.Unlock()
-	return v, err
+	defer d.QueueMu.Unlock()
+	return d.SubmitLocked(cmds)
 }
 
 // Forever is the timeout of a wait that never times out: the driver is
@@ -416,7 +447,14 @@ const bufferUsage = vk.BufferUsageStorageBufferBit | vk.BufferUsageUniformBuffer
 
 // NewBuffer creates a buffer of size bytes in the memory type chosen by
 // pick (given the allowed type bits), mapping it when pick says so.
-func (d *Device) NewBuffer(size uint64, pick func(typeBits uint32) (index int, mapped bool)) (*Buffer, error) {
+// A panic inside vulkan-go comes back as a *PanicError.
+func (d *Device) NewBuffer(size uint64, pick func(typeBits uint32) (index int, mapped bool)) (out *Buffer, err error) {
+	var b *Buffer
+	defer recoverTo("new buffer", &err, func() {
+		if b != nil {
+			b.Destroy()
+		}
+	})
 	ci := &vk.BufferCreateInfo{
 		SType:       vk.StructureTypeBufferCreateInfo,
 		Size:        vk.DeviceSize(size),
@@ -429,7 +467,7 @@ func (d *Device) NewBuffer(size uint64, pick func(typeBits uint32) (index int, m
 	if err := check("vkCreateBuffer", r); err != nil {
 		return nil, err
 	}
-	b := &Buffer{d: d, buf: h(buf), Size: size}
+	b = &Buffer{d: d, buf: h(buf), Size: size}
 	var req vk.MemoryRequirements
 	vk.GetBufferMemoryRequirements(d.dev, buf, &req)
 	req.Deref()
@@ -492,7 +530,8 @@ func (b *Buffer) Destroy() {
 // RawBuffer creates a VkBuffer of size bytes with no memory and destroys it
 // again, without vkio's argument checks. Tests use size 0 to provoke a
 // validation error on purpose.
-func (d *Device) RawBuffer(size uint64) error {
+func (d *Device) RawBuffer(size uint64) (err error) {
+	defer recoverTo("raw buffer", &err, nil)
 	ci := &vk.BufferCreateInfo{
 		SType:       vk.StructureTypeBufferCreateInfo,
 		Size:        vk.DeviceSize(size),

@@ -80,19 +80,30 @@ var (
 	nextID uint64
 )
 
+// sinkOf returns the message sink of the instance with id, if any.
+func sinkOf(id uint64) func(Message) {
+	sinkMu.Lock()
+	defer sinkMu.Unlock()
+	if s := byID[id]; s != nil {
+		return s.sink
+	}
+	return nil
+}
+
+// setSink sets the message sink of s (nil: none).
+func (s *shared) setSink(fn func(Message)) {
+	sinkMu.Lock()
+	defer sinkMu.Unlock()
+	s.sink = fn
+}
+
 // debugCallback hands a message to the sink of the instance's lessee.
 func debugCallback(flags vk.DebugReportFlags, _ vk.DebugReportObjectType, _ uint64, _ uint, code int32, layer, msg string, user unsafe.Pointer) vk.Bool32 {
 	if user == nil {
 		return vk.False
 	}
 	id := *(*uint64)(user)
-	sinkMu.Lock()
-	var fn func(Message)
-	if s := byID[id]; s != nil {
-		fn = s.sink
-	}
-	sinkMu.Unlock()
-	if fn != nil {
+	if fn := sinkOf(id); fn != nil {
 		fn(Message{
 			Error:   flags&vk.DebugReportFlags(vk.DebugReportErrorBit) != 0,
 			Warning: flags&vk.DebugReportFlags(vk.DebugReportWarningBit|vk.DebugReportPerformanceWarningBit) != 0,
@@ -161,9 +172,7 @@ func NewInstance(cfg InstanceConfig) (*Instance, error) {
 		}
 		s.key = key
 	}
-	sinkMu.Lock()
-	s.sink = cfg.OnMessage
-	sinkMu.Unlock()
+	s.setSink(cfg.OnMessage)
 	return &Instance{shared: s}, nil
 }
 
@@ -175,19 +184,20 @@ func (in *Instance) Destroy() {
 		return
 	}
 	in.released = true
-	sinkMu.Lock()
-	in.sink = nil
-	sinkMu.Unlock()
+	in.setSink(nil)
 	instMu.Lock()
+	defer instMu.Unlock()
 	idle[in.key] = append(idle[in.key], in.shared)
-	instMu.Unlock()
 }
 
-func newShared(cfg InstanceConfig) (*shared, error) {
+// A panic inside vulkan-go comes back as a *PanicError, with what was made
+// destroyed.
+func newShared(cfg InstanceConfig) (out *shared, err error) {
 	if err := Init(); err != nil {
 		return nil, err
 	}
 	in := &shared{}
+	defer recoverTo("new instance", &err, in.destroy)
 	var layers, exts []string
 	if cfg.Validation {
 		ok, err := HasLayer(ValidationLayer)
@@ -256,12 +266,24 @@ func newShared(cfg InstanceConfig) (*shared, error) {
 	return in, nil
 }
 
-func (in *shared) installCallback() error {
+// register gives in an id by which the debug callback finds its sink.
+func (in *shared) register() {
 	sinkMu.Lock()
+	defer sinkMu.Unlock()
 	nextID++
 	in.id = nextID
 	byID[in.id] = in
-	sinkMu.Unlock()
+}
+
+// unregister forgets in's id.
+func (in *shared) unregister() {
+	sinkMu.Lock()
+	defer sinkMu.Unlock()
+	delete(byID, in.id)
+}
+
+func (in *shared) installCallback() error {
+	in.register()
 	in.userData = C.malloc(8)
 	*(*uint64)(in.userData) = in.id
 	ci := &vk.DebugReportCallbackCreateInfo{
@@ -293,9 +315,7 @@ func (in *shared) destroy() {
 	vk.DestroyInstance(in.inst, nil)
 	in.inst = nil
 	if in.userData != nil {
-		sinkMu.Lock()
-		delete(byID, in.id)
-		sinkMu.Unlock()
+		in.unregister()
 		C.free(in.userData)
 		in.userData = nil
 	}

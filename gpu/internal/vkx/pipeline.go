@@ -44,8 +44,12 @@ type Pipeline struct {
 // NewPipeline creates a shader module, a descriptor-set layout for set 0, a
 // pipeline layout (with one push-constant range when PushSize > 0) and the
 // compute pipeline, through the device's pipeline cache.
-func (d *Device) NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
+//
+// A panic inside vulkan-go comes back as a *PanicError, with everything
+// made so far destroyed.
+func (d *Device) NewPipeline(cfg PipelineConfig) (out *Pipeline, err error) {
 	p := &Pipeline{d: d, PushSize: cfg.PushSize, Bindings: cfg.Bindings}
+	defer recoverTo("new pipeline", &err, p.Destroy)
 	smci := &vk.ShaderModuleCreateInfo{
 		SType:    vk.StructureTypeShaderModuleCreateInfo,
 		CodeSize: uint(len(cfg.Code) * 4),

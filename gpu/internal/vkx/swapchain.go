@@ -146,9 +146,7 @@ func (s *Swapchain) Present(src *Buffer, w, h int, format int, timeout time.Dura
 	}
 	sub := r == C.VK_SUBOPTIMAL_KHR
 	var submitted C.int
-	s.d.QueueMu.Lock()
-	r = C.vkio_wsi_submit(s.w, index, &submitted, &what)
-	s.d.QueueMu.Unlock()
+	r = s.submit(index, &submitted, &what)
 	if submitted != 0 {
 		s.pending = true
 		if err := s.settle(); err != nil {
@@ -192,4 +190,12 @@ func (s *Swapchain) Destroy() {
 	C.vkio_wsi_destroy(s.w)
 	C.free(unsafe.Pointer(s.w))
 	s.w = nil
+}
+
+// submit queues the copy to swapchain image index and its present, under
+// the queue lock.
+func (s *Swapchain) submit(index C.uint32_t, submitted *C.int, what **C.char) C.VkResult {
+	s.d.QueueMu.Lock()
+	defer s.d.QueueMu.Unlock()
+	return C.vkio_wsi_submit(s.w, index, submitted, what)
 }

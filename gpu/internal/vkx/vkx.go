@@ -21,6 +21,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -92,6 +93,45 @@ type CallError struct {
 
 // Error formats the call and its result.
 func (e *CallError) Error() string { return e.Op + ": " + e.Code.String() }
+
+// PanicError is a panic raised inside vulkan-go (or vkx's own Go code next
+// to a driver call), recovered where vkx made the call, so that it comes
+// back as an error instead of unwinding through the caller's locks.
+// vulkan-go panics with "memory alloc error: ..." when a C allocation
+// fails (as under ulimit -v).
+type PanicError struct {
+	Op    string // what vkx was doing: "record", "new buffer", ...
+	Value any    // the value passed to panic
+}
+
+// Error formats the operation and the panic's value.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("%s: panic in vulkan-go: %v", e.Op, e.Value)
+}
+
+// OutOfMemory reports whether the panic was a failed allocation.
+func (e *PanicError) OutOfMemory() bool {
+	s, ok := e.Value.(string)
+	return ok && strings.HasPrefix(s, "memory alloc error")
+}
+
+// recoverTo is deferred by the vkx functions that call into vulkan-go: a
+// panic becomes a *PanicError in *err, after undo (if not nil) has released
+// what the function had made. A panic inside undo itself is dropped: the
+// error already reports the first.
+func recoverTo(op string, err *error, undo func()) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if undo != nil {
+		func() {
+			defer func() { _ = recover() }()
+			undo()
+		}()
+	}
+	*err = &PanicError{Op: op, Value: r}
+}
 
 func check(op string, r vk.Result) error {
 	if r == vk.Success {

@@ -3,6 +3,7 @@ package gpu
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
 
 	"vkio/gpu/internal/vkx"
@@ -27,34 +28,78 @@ type Kernel struct {
 }
 
 // NewKernel builds a compute kernel from SPIR-V (as produced by glslc).
-// The module is reflected first: its descriptor bindings (set 0 only),
-// push-constant size, local size and specialization constants come from the
-// SPIR-V, and malformed or truncated modules fail with ErrBadSPIRV before
-// reaching the driver. Push-constant and workgroup sizes beyond the device's
-// limits fail with ErrLimit.
+// Nothing reaches the driver before the checks of CheckKernel pass (one
+// code path): the module is reflected — its descriptor bindings (set 0
+// only), push-constant size, local size and specialization constants come
+// from the SPIR-V — and validated with SPIRV-Tools for d.TargetEnv(), so
+// that malformed, truncated or Vulkan-invalid modules fail with ErrBadSPIRV;
+// modules over MaxModuleSize, and push-constant, workgroup and shared-memory
+// sizes beyond the device's limits, fail with ErrLimit.
 func (d *Device) NewKernel(spirv []byte, opts *KernelOptions) (*Kernel, error) {
 	const op = "new kernel"
 	if err := d.checkOpen(op); err != nil {
+		return nil, err
+	}
+	pl, err := d.plan(op, spirv, opts)
+	if err != nil {
+		return nil, err
+	}
+	var bindings []vkx.Binding
+	for _, b := range pl.refl.Bindings {
+		bindings = append(bindings, vkx.Binding{Binding: b.Binding, Uniform: b.Kind == UniformBuffer})
+	}
+	words := make([]uint32, len(spirv)/4)
+	for i := range words {
+		words[i] = binary.LittleEndian.Uint32(spirv[4*i:])
+	}
+	p, err := d.vd.NewPipeline(vkx.PipelineConfig{
+		Code:     words,
+		Entry:    pl.refl.Entry,
+		Bindings: bindings,
+		PushSize: uint32(pl.refl.PushSize),
+		Spec:     pl.spec,
+		SpecData: pl.specData,
+	})
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	k := &Kernel{d: d, p: p, refl: pl.refl, localSize: pl.localSize}
+	if err := d.track(k); err != nil {
+		p.Destroy()
+		return nil, err
+	}
+	return k, nil
+}
+
+// kernelPlan is what the checks of plan derive from a module and its
+// options, ready for the driver.
+type kernelPlan struct {
+	refl      *Reflection
+	localSize [3]uint32 // with specialization applied
+	spec      []vkx.SpecEntry
+	specData  []byte
+}
+
+// plan makes every check that must pass before a module reaches
+// vkCreateShaderModule (see CheckKernel), in order: size caps, reflection,
+// SPIRV-Tools validation, specialization, device limits.
+func (d *Device) plan(op string, spirv []byte, opts *KernelOptions) (*kernelPlan, error) {
+	if err := checkModuleSize(op, spirv); err != nil {
 		return nil, err
 	}
 	refl, err := Reflect(spirv)
 	if err != nil {
 		return nil, err
 	}
-	lim := d.info.Limits
-	if refl.PushSize > int(lim.MaxPushConstantsSize) {
-		return nil, errf(op, ErrLimit, "push constants of %d bytes exceed the device's %d", refl.PushSize, lim.MaxPushConstantsSize)
+	if err := ValidateSPIRV(spirv, d.TargetEnv()); err != nil {
+		return nil, err
 	}
-	var bindings []vkx.Binding
 	for _, b := range refl.Bindings {
 		if b.Set != 0 {
 			return nil, errf(op, ErrUnsupported, "binding %d.%d: only descriptor set 0 is supported", b.Set, b.Binding)
 		}
-		bindings = append(bindings, vkx.Binding{Binding: b.Binding, Uniform: b.Kind == UniformBuffer})
 	}
-	k := &Kernel{d: d, refl: refl, localSize: refl.LocalSize}
-	var spec []vkx.SpecEntry
-	var specData []byte
+	pl := &kernelPlan{refl: refl, localSize: refl.LocalSize}
 	if opts != nil && len(opts.Spec) > 0 {
 		ids := make([]uint32, 0, len(opts.Spec))
 		for id := range opts.Spec {
@@ -75,46 +120,46 @@ func (d *Device) NewKernel(spirv []byte, opts *KernelOptions) (*Kernel, error) {
 			if !ok {
 				return nil, errf(op, ErrInvalid, "specialization constant %d is %s; %T(%v) does not fit", id, info.Type, opts.Spec[id], opts.Spec[id])
 			}
-			spec = append(spec, vkx.SpecEntry{ID: id, Offset: uint32(len(specData)), Size: 4})
-			specData = binary.NativeEndian.AppendUint32(specData, bits)
+			pl.spec = append(pl.spec, vkx.SpecEntry{ID: id, Offset: uint32(len(pl.specData)), Size: 4})
+			pl.specData = binary.NativeEndian.AppendUint32(pl.specData, bits)
 			for dim, sid := range refl.LocalSizeSpec {
 				if sid == int(id) {
-					k.localSize[dim] = bits
+					pl.localSize[dim] = bits
 				}
 			}
 		}
 	}
-	ls := k.localSize
-	inv := uint64(ls[0]) * uint64(ls[1]) * uint64(ls[2])
-	for i := range ls {
-		if ls[i] == 0 || ls[i] > lim.MaxWorkGroupSize[i] {
-			return nil, errf(op, ErrLimit, "local size %v: dimension %d outside [1, %d]", ls, i, lim.MaxWorkGroupSize[i])
-		}
-	}
-	if inv > uint64(lim.MaxWorkGroupInvocations) {
-		return nil, errf(op, ErrLimit, "local size %v has %d invocations; the device allows %d", ls, inv, lim.MaxWorkGroupInvocations)
-	}
-	words := make([]uint32, len(spirv)/4)
-	for i := range words {
-		words[i] = binary.LittleEndian.Uint32(spirv[4*i:])
-	}
-	p, err := d.vd.NewPipeline(vkx.PipelineConfig{
-		Code:     words,
-		Entry:    refl.Entry,
-		Bindings: bindings,
-		PushSize: uint32(refl.PushSize),
-		Spec:     spec,
-		SpecData: specData,
-	})
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	k.p = p
-	if err := d.track(k); err != nil {
-		p.Destroy()
+	if err := checkLimits(op, d.info.Limits, refl, pl.localSize); err != nil {
 		return nil, err
 	}
-	return k, nil
+	return pl, nil
+}
+
+// checkLimits compares a reflected module, with local size ls after
+// specialization, with the device's limits.
+func checkLimits(op string, lim Limits, refl *Reflection, ls [3]uint32) error {
+	if refl.PushSize < 0 || uint64(refl.PushSize) > uint64(lim.MaxPushConstantsSize) {
+		return errf(op, ErrLimit, "push constants of %d bytes exceed the device's maxPushConstantsSize of %d", refl.PushSize, lim.MaxPushConstantsSize)
+	}
+	for i := range ls {
+		if ls[i] == 0 || ls[i] > lim.MaxWorkGroupSize[i] {
+			return errf(op, ErrLimit, "local size %v: dimension %d is %d, outside [1, %d] (the device's maxComputeWorkGroupSize[%d])", ls, i, ls[i], lim.MaxWorkGroupSize[i], i)
+		}
+	}
+	// Each dimension is at most 2^32-1: the product fits in 96 bits, and
+	// stops being compared once it passes the limit.
+	inv := uint64(ls[0]) * uint64(ls[1])
+	if inv > uint64(lim.MaxWorkGroupInvocations) || inv*uint64(ls[2]) > uint64(lim.MaxWorkGroupInvocations) {
+		total := fmt.Sprintf("%d", inv*uint64(ls[2]))
+		if ls[2] != 0 && inv > math.MaxUint64/uint64(ls[2]) {
+			total = "more than 2^64"
+		}
+		return errf(op, ErrLimit, "local size %v has %s invocations; the device's maxComputeWorkGroupInvocations is %d", ls, total, lim.MaxWorkGroupInvocations)
+	}
+	if refl.SharedMemory < 0 || uint64(refl.SharedMemory) > uint64(lim.MaxSharedMemorySize) {
+		return errf(op, ErrLimit, "%d bytes of shared (Workgroup) memory exceed the device's maxComputeSharedMemorySize of %d", refl.SharedMemory, lim.MaxSharedMemorySize)
+	}
+	return nil
 }
 
 func specIDs(s []SpecInfo) []uint32 {

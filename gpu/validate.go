@@ -30,11 +30,14 @@ func (e TargetEnv) String() string {
 	return fmt.Sprintf("TargetEnv(%d)", int(e))
 }
 
-// MaxModuleSize is the largest SPIR-V module vkio validates, reflects or
-// builds a kernel from, in bytes (16 MiB; shipped kernels are a few KiB).
-// Larger modules fail with ErrLimit before any parsing: SPIRV-Tools
-// validates at roughly 6-10 MB/s here.
-const MaxModuleSize = 16 << 20
+// MaxModuleSize is the largest SPIR-V module vkio validates or builds a
+// kernel from, in bytes: 1 MiB (shipped kernels are 0.5-3 KiB). Larger
+// modules fail with ErrLimit before any parsing. The bound keeps the
+// validator's time and memory, which cannot be canceled, small: SPIRV-Tools
+// is not linear in the module (one constant used by every instruction of a
+// long block: 0.5 s and 30 MB for 1 MB, 6 s and 110 MB for 4 MB on this
+// project's machines; see BenchmarkValidateSize).
+const MaxModuleSize = 1 << 20
 
 // checkModuleSize applies the caps every entry point applies before it
 // reads a module: at most MaxModuleSize bytes, a whole number of words.

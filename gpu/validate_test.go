@@ -1,7 +1,9 @@
 package gpu
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -418,6 +420,85 @@ func BenchmarkValidateNewKernel(b *testing.B) {
 					b.Fatal(err)
 				}
 				k.Close()
+			}
+		})
+	}
+}
+
+// bigModule returns tiny.spv with n more instructions in its one block,
+// each an OpIAdd of the previous result and the same constant: the shape
+// that makes the validator slowest per byte that we found (every
+// instruction uses one ID).
+func bigModule(tb testing.TB, n int) []byte {
+	tb.Helper()
+	src := shaders.Tiny
+	w := make([]uint32, len(src)/4)
+	for i := range w {
+		w[i] = binary.LittleEndian.Uint32(src[4*i:])
+	}
+	const opIAdd = 128
+	out := append([]uint32(nil), w[:5]...)
+	bound := w[3]
+	done := false
+	for i := 5; i < len(w); {
+		wc := int(w[i] >> 16)
+		ins := w[i : i+wc]
+		if !done && ins[0]&0xffff == opIAdd && wc == 5 {
+			// %r = OpIAdd %type %a %const: insert n adds in front.
+			prev := ins[3]
+			for k := 0; k < n; k++ {
+				id := bound
+				bound++
+				out = append(out, 5<<16|opIAdd, ins[1], id, prev, ins[4])
+				prev = id
+			}
+			out = append(out, ins[0], ins[1], ins[2], prev, ins[4])
+			done = true
+		} else {
+			out = append(out, ins...)
+		}
+		i += wc
+	}
+	if !done {
+		tb.Fatal("tiny.spv has no OpIAdd to grow")
+	}
+	out[3] = bound
+	b := make([]byte, 4*len(out))
+	for i, x := range out {
+		binary.LittleEndian.PutUint32(b[4*i:], x)
+	}
+	return b
+}
+
+func TestValidateBigModule(t *testing.T) {
+	n := (MaxModuleSize - len(shaders.Tiny)) / 20
+	spv := bigModule(t, n)
+	if len(spv) > MaxModuleSize {
+		t.Fatalf("%d bytes", len(spv))
+	}
+	if testing.Short() {
+		t.Skip("validates a 1 MiB module")
+	}
+	if err := ValidateSPIRV(spv, Vulkan12); err != nil {
+		t.Fatalf("%d-byte module: %v", len(spv), err)
+	}
+	over := bigModule(t, n+1)
+	if err := ValidateSPIRV(over, Vulkan12); !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "MaxModuleSize") {
+		t.Fatalf("%d-byte module: %v, want ErrLimit", len(over), err)
+	}
+}
+
+// BenchmarkValidateSize measures validation of the slowest shape we know
+// (bigModule) from 4 KiB to MaxModuleSize: compare ns/byte across sizes.
+func BenchmarkValidateSize(b *testing.B) {
+	for _, kib := range []int{4, 64, 256, 1024} {
+		spv := bigModule(b, (kib<<10-len(shaders.Tiny))/20)
+		b.Run(fmt.Sprintf("%dKiB", kib), func(b *testing.B) {
+			b.SetBytes(int64(len(spv)))
+			for b.Loop() {
+				if err := ValidateSPIRV(spv, Vulkan12); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

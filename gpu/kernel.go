@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"vkio/gpu/internal/vkx"
@@ -82,16 +83,14 @@ type kernelPlan struct {
 
 // plan makes every check that must pass before a module reaches
 // vkCreateShaderModule (see CheckKernel), in order: size caps, reflection,
-// SPIRV-Tools validation, specialization, device limits.
+// the specialization values, then SPIRV-Tools validation and the device
+// limits of the module as specialized.
 func (d *Device) plan(op string, spirv []byte, opts *KernelOptions) (*kernelPlan, error) {
 	if err := checkModuleSize(op, spirv); err != nil {
 		return nil, err
 	}
 	refl, err := Reflect(spirv)
 	if err != nil {
-		return nil, err
-	}
-	if err := ValidateSPIRV(spirv, d.TargetEnv()); err != nil {
 		return nil, err
 	}
 	for _, b := range refl.Bindings {
@@ -129,10 +128,92 @@ func (d *Device) plan(op string, spirv []byte, opts *KernelOptions) (*kernelPlan
 			}
 		}
 	}
+	// What runs is the module with the specialization applied: validate
+	// and measure that (shared arrays sized by a specialization constant,
+	// for one), with the values written in as the constants' defaults.
+	// The limits are checked first with the unspecialized reflection, so
+	// that a bad local size is ErrLimit, not a reflection error.
 	if err := checkLimits(op, d.info.Limits, refl, pl.localSize); err != nil {
 		return nil, err
 	}
+	eff, effRefl := spirv, refl
+	if len(pl.spec) > 0 {
+		vals := specBits(pl.spec, pl.specData)
+		eff = specialize(spirv, vals)
+		if effRefl, err = Reflect(eff); err != nil {
+			return nil, &Error{Op: op, Detail: fmt.Sprintf("with specialization constants %v: %v", vals, err), Err: ErrBadSPIRV}
+		}
+		if err := checkLimits(op, d.info.Limits, effRefl, pl.localSize); err != nil {
+			return nil, err
+		}
+	}
+	if err := ValidateSPIRV(eff, d.TargetEnv()); err != nil {
+		return nil, err
+	}
 	return pl, nil
+}
+
+// specBits maps SpecId to the 32-bit value of each entry.
+func specBits(spec []vkx.SpecEntry, data []byte) map[uint32]uint32 {
+	m := make(map[uint32]uint32, len(spec))
+	for _, e := range spec {
+		m[e.ID] = binary.NativeEndian.Uint32(data[e.Offset:])
+	}
+	return m
+}
+
+// specialize returns a copy of a (reflected, so well-formed) module in
+// which each specialization constant whose SpecId is in vals has that value
+// as its default: OpSpecConstant's 32-bit literal rewritten,
+// OpSpecConstantTrue/False swapped by the value's truth. One pass over the
+// words; constants of other widths are left alone.
+func specialize(spirv []byte, vals map[uint32]uint32) []byte {
+	const (
+		opDecorate        = 71
+		decSpecID         = 1
+		opSpecConstTrue   = 48
+		opSpecConstFalse  = 49
+		opSpecConstScalar = 50
+	)
+	out := slices.Clone(spirv)
+	n := len(out) / 4
+	word := func(i int) uint32 { return binary.LittleEndian.Uint32(out[4*i:]) }
+	put := func(i int, v uint32) { binary.LittleEndian.PutUint32(out[4*i:], v) }
+	// Decorations precede the constants they decorate.
+	specID := map[uint32]uint32{} // result id -> SpecId
+	value := func(id uint32) (uint32, bool) {
+		sid, ok := specID[id]
+		if !ok {
+			return 0, false
+		}
+		v, ok := vals[sid]
+		return v, ok
+	}
+	for i := 5; i < n; {
+		w := word(i)
+		wc, opc := int(w>>16), w&0xffff
+		if wc == 0 || i+wc > n {
+			break
+		}
+		switch {
+		case opc == opDecorate && wc >= 4 && word(i+2) == decSpecID:
+			specID[word(i+1)] = word(i + 3)
+		case (opc == opSpecConstTrue || opc == opSpecConstFalse) && wc == 3:
+			if v, ok := value(word(i + 2)); ok {
+				opc = opSpecConstFalse
+				if v != 0 {
+					opc = opSpecConstTrue
+				}
+				put(i, w&0xffff0000|opc)
+			}
+		case opc == opSpecConstScalar && wc == 4:
+			if v, ok := value(word(i + 2)); ok {
+				put(i+3, v)
+			}
+		}
+		i += wc
+	}
+	return out
 }
 
 // checkLimits compares a reflected module, with local size ls after

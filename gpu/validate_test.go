@@ -503,3 +503,49 @@ func BenchmarkValidateSize(b *testing.B) {
 		})
 	}
 }
+
+func TestSpecialize(t *testing.T) {
+	spv := readTestdata(t, "sharedspec.spv")
+	r := must(Reflect(spv))
+	if len(r.Spec) != 2 || r.Spec[0].Default != 64 || r.Spec[1].Type != SpecBool || r.Spec[1].Default != 0 {
+		t.Fatalf("sharedspec.spv reflects as %+v", r.Spec)
+	}
+	out := specialize(spv, map[uint32]uint32{0: 1000, 1: 1, 7: 5})
+	if len(out) != len(spv) {
+		t.Fatalf("specialize changed the length: %d -> %d", len(spv), len(out))
+	}
+	r2 := must(Reflect(out))
+	if r2.Spec[0].Default != 1000 || r2.Spec[1].Default != 1 {
+		t.Errorf("specialized defaults %+v", r2.Spec)
+	}
+	if err := ValidateSPIRV(out, Vulkan12); err != nil {
+		t.Errorf("specialized module: %v", err)
+	}
+	if must(Reflect(spv)).Spec[0].Default != 64 {
+		t.Error("specialize changed its input")
+	}
+	back := specialize(out, map[uint32]uint32{0: 64, 1: 0})
+	if string(back) != string(spv) {
+		t.Error("specializing back to the defaults does not give the module back")
+	}
+	// saxpy's local size comes from constant 0.
+	s := must(Reflect(specialize(shaders.SAXPY, map[uint32]uint32{0: 64})))
+	if s.LocalSize != [3]uint32{64, 1, 1} {
+		t.Errorf("specialized saxpy local size %v", s.LocalSize)
+	}
+}
+
+// TestSharedMemorySpecialized: shared memory sized by a specialization
+// constant is measured with the value given, not the default. Like
+// TestSharedMemoryLimit it relies on Reflection.SharedMemory.
+func TestSharedMemorySpecialized(t *testing.T) {
+	d, _ := open(t, Options{})
+	spv := readTestdata(t, "sharedspec.spv")
+	if _, err := d.CheckKernel(spv, &KernelOptions{Spec: map[uint32]any{0: 64, 1: true}}); err != nil {
+		t.Fatalf("256 bytes of shared memory: %v", err)
+	}
+	_, err := d.CheckKernel(spv, &KernelOptions{Spec: map[uint32]any{0: 1 << 20}})
+	if !errors.Is(err, ErrLimit) {
+		t.Fatalf("4 MiB of shared memory by specialization: %v, want ErrLimit", err)
+	}
+}

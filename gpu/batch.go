@@ -212,9 +212,11 @@ func (b *Batch) Dispatch(k *Kernel, groups [3]uint32, push []byte, bufs ...*Buff
 }
 
 // DispatchIndirect adds a dispatch whose workgroup counts are three uint32
-// read by the GPU from args at byte offset off (a multiple of 4). The
-// device does not check those counts against its limits: keep them within
-// Info().Limits.MaxWorkGroupCount.
+// read by the GPU from args at byte offset off (a multiple of 4). Those
+// counts are known only when the GPU reads them, so neither vkio nor the
+// device checks them: counts beyond Info().Limits.MaxWorkGroupCount are
+// undefined behaviour in Vulkan. Do not let untrusted input or untrusted
+// kernels write args; use Dispatch, which checks its counts, for those.
 func (b *Batch) DispatchIndirect(k *Kernel, args *Buffer, off int, push []byte, bufs ...*Buffer) error {
 	const op = "dispatch indirect"
 	if err := b.addable(op); err != nil {

@@ -86,6 +86,11 @@ type kernelPlan struct {
 // the specialization values, then SPIRV-Tools validation and the device
 // limits of the module as specialized.
 func (d *Device) plan(op string, spirv []byte, opts *KernelOptions) (*kernelPlan, error) {
+	return planKernel(op, d.info.Limits, d.TargetEnv(), spirv, opts)
+}
+
+// planKernel is plan for a device with limits lim and target env.
+func planKernel(op string, lim Limits, env TargetEnv, spirv []byte, opts *KernelOptions) (*kernelPlan, error) {
 	if err := checkModuleSize(op, spirv); err != nil {
 		return nil, err
 	}
@@ -133,7 +138,7 @@ func (d *Device) plan(op string, spirv []byte, opts *KernelOptions) (*kernelPlan
 	// for one), with the values written in as the constants' defaults.
 	// The limits are checked first with the unspecialized reflection, so
 	// that a bad local size is ErrLimit, not a reflection error.
-	if err := checkLimits(op, d.info.Limits, refl, pl.localSize); err != nil {
+	if err := checkLimits(op, lim, refl, pl.localSize); err != nil {
 		return nil, err
 	}
 	eff, effRefl := spirv, refl
@@ -143,11 +148,11 @@ func (d *Device) plan(op string, spirv []byte, opts *KernelOptions) (*kernelPlan
 		if effRefl, err = Reflect(eff); err != nil {
 			return nil, &Error{Op: op, Detail: fmt.Sprintf("with specialization constants %v: %v", vals, err), Err: ErrBadSPIRV}
 		}
-		if err := checkLimits(op, d.info.Limits, effRefl, pl.localSize); err != nil {
+		if err := checkLimits(op, lim, effRefl, pl.localSize); err != nil {
 			return nil, err
 		}
 	}
-	if err := ValidateSPIRV(eff, d.TargetEnv()); err != nil {
+	if err := ValidateSPIRV(eff, env); err != nil {
 		return nil, err
 	}
 	return pl, nil

@@ -549,3 +549,66 @@ func TestSharedMemorySpecialized(t *testing.T) {
 		t.Fatalf("4 MiB of shared memory by specialization: %v, want ErrLimit", err)
 	}
 }
+
+// lavapipeLimits are lavapipe's limits (Mesa 22.3), for fuzzing the checks
+// without a device.
+var lavapipeLimits = Limits{
+	MaxWorkGroupCount:       [3]uint32{65535, 65535, 65535},
+	MaxWorkGroupSize:        [3]uint32{1024, 1024, 1024},
+	MaxWorkGroupInvocations: 1024,
+	MaxPushConstantsSize:    128,
+	MaxStorageBufferRange:   128 << 20,
+	MaxUniformBufferRange:   64 << 10,
+	MaxSharedMemorySize:     32 << 10,
+}
+
+// FuzzCheckKernel feeds mutated shipped modules, with one specialization
+// constant set to a fuzzed value, through every check NewKernel makes
+// before the driver (planKernel: caps, reflection, specialization,
+// validation, limits): no panic or hang, only ErrBadSPIRV, ErrLimit,
+// ErrInvalid or ErrUnsupported; and what passes is valid SPIR-V within the
+// limits, as specialized.
+func FuzzCheckKernel(f *testing.F) {
+	for _, spv := range shaders.All {
+		f.Add(spv, uint32(0), uint32(64))
+	}
+	for _, m := range invalidModules {
+		f.Add(readTestdata(f, m.file), uint32(0), uint32(1))
+	}
+	f.Add(readTestdata(f, "sharedspec.spv"), uint32(0), uint32(1<<20))
+	f.Add(readTestdata(f, "sharedspec.spv"), uint32(1), uint32(1))
+	f.Add(readTestdata(f, "shared4m.spv"), uint32(0), uint32(0))
+	f.Fuzz(func(t *testing.T, spv []byte, id, value uint32) {
+		var opts *KernelOptions
+		if r, err := Reflect(spv); err == nil && len(r.Spec) > 0 {
+			s := r.Spec[int(id%uint32(len(r.Spec)))]
+			var v any = value
+			switch s.Type {
+			case SpecBool:
+				v = value&1 == 1
+			case SpecInt32:
+				v = int32(value)
+			case SpecFloat32:
+				v = math.Float32frombits(value)
+			}
+			opts = &KernelOptions{Spec: map[uint32]any{s.ID: v}}
+		}
+		pl, err := planKernel("fuzz", lavapipeLimits, Vulkan12, spv, opts)
+		if err != nil {
+			if !errors.Is(err, ErrBadSPIRV) && !errors.Is(err, ErrLimit) && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("%v", err)
+			}
+			return
+		}
+		ls := pl.localSize
+		if ls[0]*ls[1]*ls[2] > lavapipeLimits.MaxWorkGroupInvocations || ls[0] == 0 || ls[1] == 0 || ls[2] == 0 {
+			t.Fatalf("local size %v passed", ls)
+		}
+		if pl.refl.PushSize > int(lavapipeLimits.MaxPushConstantsSize) {
+			t.Fatalf("push size %d passed", pl.refl.PushSize)
+		}
+		if err := ValidateSPIRV(spv, Vulkan12); err != nil && opts == nil {
+			t.Fatalf("passed the checks but does not validate: %v", err)
+		}
+	})
+}

@@ -171,20 +171,32 @@ func (b *Batch) useKernel(op string, k *Kernel) error {
 	return nil
 }
 
+// checkGroups checks workgroup counts: each at least 1 (ErrInvalid) and at
+// most the device's maxComputeWorkGroupCount (ErrLimit).
+func checkGroups(op string, lim Limits, groups [3]uint32) error {
+	for i, g := range groups {
+		if g == 0 {
+			return errf(op, ErrInvalid, "workgroup count %v: dimension %d is 0; a dispatch needs at least one workgroup in each dimension", groups, i)
+		}
+		if g > lim.MaxWorkGroupCount[i] {
+			return errf(op, ErrLimit, "workgroup count %v: dimension %d is %d, beyond the device's maxComputeWorkGroupCount[%d] of %d", groups, i, g, i, lim.MaxWorkGroupCount[i])
+		}
+	}
+	return nil
+}
+
 // Dispatch adds a dispatch of k over groups workgroups, with push constants
 // push (exactly the kernel's PushSize bytes; see Push) and bufs bound, in
 // order, to the kernel's bindings sorted by binding number. Mismatches fail
-// with ErrBinding, group counts beyond the device limits with ErrLimit.
+// with ErrBinding, a zero group count with ErrInvalid, and group counts
+// beyond the device's maxComputeWorkGroupCount with ErrLimit.
 func (b *Batch) Dispatch(k *Kernel, groups [3]uint32, push []byte, bufs ...*Buffer) error {
 	const op = "dispatch"
 	if err := b.addable(op); err != nil {
 		return err
 	}
-	lim := b.d.info.Limits
-	for i, g := range groups {
-		if g > lim.MaxWorkGroupCount[i] {
-			return errf(op, ErrLimit, "workgroup count %v: dimension %d exceeds the device's %d", groups, i, lim.MaxWorkGroupCount[i])
-		}
+	if err := checkGroups(op, b.d.info.Limits, groups); err != nil {
+		return err
 	}
 	ranges, reads, writes, err := b.bind(op, k, push, bufs)
 	if err != nil {
@@ -200,9 +212,11 @@ func (b *Batch) Dispatch(k *Kernel, groups [3]uint32, push []byte, bufs ...*Buff
 }
 
 // DispatchIndirect adds a dispatch whose workgroup counts are three uint32
-// read by the GPU from args at byte offset off (a multiple of 4). The
-// device does not check those counts against its limits: keep them within
-// Info().Limits.MaxWorkGroupCount.
+// read by the GPU from args at byte offset off (a multiple of 4). Those
+// counts are known only when the GPU reads them, so neither vkio nor the
+// device checks them: counts beyond Info().Limits.MaxWorkGroupCount are
+// undefined behaviour in Vulkan. Do not let untrusted input or untrusted
+// kernels write args; use Dispatch, which checks its counts, for those.
 func (b *Batch) DispatchIndirect(k *Kernel, args *Buffer, off int, push []byte, bufs ...*Buffer) error {
 	const op = "dispatch indirect"
 	if err := b.addable(op); err != nil {

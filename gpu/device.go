@@ -94,6 +94,12 @@ type DeviceInfo struct {
 	// and host-visible (unified memory, lavapipe): device-local buffers are
 	// then mapped directly unless Options.ForceStaging is set.
 	HostVisibleDeviceLocal bool
+	// RobustBufferAccess reports the robustBufferAccess feature. Open
+	// enables it wherever it is reported: a kernel's out-of-bounds buffer
+	// accesses then stay inside the bound buffer (reads give values from it
+	// or zero; writes outside it are discarded), so an untrusted kernel
+	// cannot reach other memory through its bindings.
+	RobustBufferAccess bool
 }
 
 // String formats the device as "#index name (type, Vulkan version)".
@@ -125,6 +131,7 @@ func infoOf(p *vkx.PhysicalDevice) DeviceInfo {
 		TimestampPeriod: float64(p.TimestampPeriod),
 		Calibrated:      p.Calibrated,
 	}
+	in.RobustBufferAccess = p.RobustBufferAccess
 	for _, mt := range p.MemoryTypes {
 		if mt.Flags&(vkx.MemDeviceLocal|vkx.MemHostVisible|vkx.MemHostCoherent) == vkx.MemDeviceLocal|vkx.MemHostVisible|vkx.MemHostCoherent {
 			in.HostVisibleDeviceLocal = true

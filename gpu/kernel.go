@@ -3,6 +3,8 @@ package gpu
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 
 	"vkio/gpu/internal/vkx"
@@ -27,34 +29,86 @@ type Kernel struct {
 }
 
 // NewKernel builds a compute kernel from SPIR-V (as produced by glslc).
-// The module is reflected first: its descriptor bindings (set 0 only),
-// push-constant size, local size and specialization constants come from the
-// SPIR-V, and malformed or truncated modules fail with ErrBadSPIRV before
-// reaching the driver. Push-constant and workgroup sizes beyond the device's
-// limits fail with ErrLimit.
+// Nothing reaches the driver before the checks of CheckKernel pass (one
+// code path): the module is reflected — its descriptor bindings (set 0
+// only), push-constant size, local size and specialization constants come
+// from the SPIR-V — and validated with SPIRV-Tools for d.TargetEnv(), so
+// that malformed, truncated or Vulkan-invalid modules fail with ErrBadSPIRV;
+// modules over MaxModuleSize, and push-constant, workgroup and shared-memory
+// sizes beyond the device's limits, fail with ErrLimit.
 func (d *Device) NewKernel(spirv []byte, opts *KernelOptions) (*Kernel, error) {
 	const op = "new kernel"
 	if err := d.checkOpen(op); err != nil {
+		return nil, err
+	}
+	pl, err := d.plan(op, spirv, opts)
+	if err != nil {
+		return nil, err
+	}
+	var bindings []vkx.Binding
+	for _, b := range pl.refl.Bindings {
+		bindings = append(bindings, vkx.Binding{Binding: b.Binding, Uniform: b.Kind == UniformBuffer})
+	}
+	words := make([]uint32, len(spirv)/4)
+	for i := range words {
+		words[i] = binary.LittleEndian.Uint32(spirv[4*i:])
+	}
+	// A user of the device from here: Close waits for the pipeline.
+	if err := d.enter(op); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	p, err := d.vd.NewPipeline(vkx.PipelineConfig{
+		Code:     words,
+		Entry:    pl.refl.Entry,
+		Bindings: bindings,
+		PushSize: uint32(pl.refl.PushSize),
+		Spec:     pl.spec,
+		SpecData: pl.specData,
+	})
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	k := &Kernel{d: d, p: p, refl: pl.refl, localSize: pl.localSize}
+	if err := d.track(k); err != nil {
+		p.Destroy()
+		return nil, err
+	}
+	return k, nil
+}
+
+// kernelPlan is what the checks of plan derive from a module and its
+// options, ready for the driver.
+type kernelPlan struct {
+	refl      *Reflection
+	localSize [3]uint32 // with specialization applied
+	spec      []vkx.SpecEntry
+	specData  []byte
+}
+
+// plan makes every check that must pass before a module reaches
+// vkCreateShaderModule (see CheckKernel), in order: size caps, reflection,
+// the specialization values, then SPIRV-Tools validation and the device
+// limits of the module as specialized.
+func (d *Device) plan(op string, spirv []byte, opts *KernelOptions) (*kernelPlan, error) {
+	return planKernel(op, d.info.Limits, d.TargetEnv(), spirv, opts)
+}
+
+// planKernel is plan for a device with limits lim and target env.
+func planKernel(op string, lim Limits, env TargetEnv, spirv []byte, opts *KernelOptions) (*kernelPlan, error) {
+	if err := checkModuleSize(op, spirv); err != nil {
 		return nil, err
 	}
 	refl, err := Reflect(spirv)
 	if err != nil {
 		return nil, err
 	}
-	lim := d.info.Limits
-	if refl.PushSize > int(lim.MaxPushConstantsSize) {
-		return nil, errf(op, ErrLimit, "push constants of %d bytes exceed the device's %d", refl.PushSize, lim.MaxPushConstantsSize)
-	}
-	var bindings []vkx.Binding
 	for _, b := range refl.Bindings {
 		if b.Set != 0 {
 			return nil, errf(op, ErrUnsupported, "binding %d.%d: only descriptor set 0 is supported", b.Set, b.Binding)
 		}
-		bindings = append(bindings, vkx.Binding{Binding: b.Binding, Uniform: b.Kind == UniformBuffer})
 	}
-	k := &Kernel{d: d, refl: refl, localSize: refl.LocalSize}
-	var spec []vkx.SpecEntry
-	var specData []byte
+	pl := &kernelPlan{refl: refl, localSize: refl.LocalSize}
 	if opts != nil && len(opts.Spec) > 0 {
 		ids := make([]uint32, 0, len(opts.Spec))
 		for id := range opts.Spec {
@@ -75,51 +129,128 @@ func (d *Device) NewKernel(spirv []byte, opts *KernelOptions) (*Kernel, error) {
 			if !ok {
 				return nil, errf(op, ErrInvalid, "specialization constant %d is %s; %T(%v) does not fit", id, info.Type, opts.Spec[id], opts.Spec[id])
 			}
-			spec = append(spec, vkx.SpecEntry{ID: id, Offset: uint32(len(specData)), Size: 4})
-			specData = binary.NativeEndian.AppendUint32(specData, bits)
+			pl.spec = append(pl.spec, vkx.SpecEntry{ID: id, Offset: uint32(len(pl.specData)), Size: 4})
+			pl.specData = binary.NativeEndian.AppendUint32(pl.specData, bits)
 			for dim, sid := range refl.LocalSizeSpec {
 				if sid == int(id) {
-					k.localSize[dim] = bits
+					pl.localSize[dim] = bits
 				}
 			}
 		}
 	}
-	ls := k.localSize
-	inv := uint64(ls[0]) * uint64(ls[1]) * uint64(ls[2])
-	for i := range ls {
-		if ls[i] == 0 || ls[i] > lim.MaxWorkGroupSize[i] {
-			return nil, errf(op, ErrLimit, "local size %v: dimension %d outside [1, %d]", ls, i, lim.MaxWorkGroupSize[i])
+	// What runs is the module with the specialization applied: validate
+	// and measure that (shared arrays sized by a specialization constant,
+	// for one), with the values written in as the constants' defaults.
+	// The limits are checked first with the unspecialized reflection, so
+	// that a bad local size is ErrLimit, not a reflection error.
+	if err := checkLimits(op, lim, refl, pl.localSize); err != nil {
+		return nil, err
+	}
+	eff, effRefl := spirv, refl
+	if len(pl.spec) > 0 {
+		vals := specBits(pl.spec, pl.specData)
+		eff = specialize(spirv, vals)
+		if effRefl, err = Reflect(eff); err != nil {
+			return nil, &Error{Op: op, Detail: fmt.Sprintf("with specialization constants %v: %v", vals, err), Err: ErrBadSPIRV}
+		}
+		if err := checkLimits(op, lim, effRefl, pl.localSize); err != nil {
+			return nil, err
 		}
 	}
-	if inv > uint64(lim.MaxWorkGroupInvocations) {
-		return nil, errf(op, ErrLimit, "local size %v has %d invocations; the device allows %d", ls, inv, lim.MaxWorkGroupInvocations)
-	}
-	words := make([]uint32, len(spirv)/4)
-	for i := range words {
-		words[i] = binary.LittleEndian.Uint32(spirv[4*i:])
-	}
-	// A user of the device from here: Close waits for the pipeline.
-	if err := d.enter(op); err != nil {
+	if err := ValidateSPIRV(eff, env); err != nil {
 		return nil, err
 	}
-	defer d.leave()
-	p, err := d.vd.NewPipeline(vkx.PipelineConfig{
-		Code:     words,
-		Entry:    refl.Entry,
-		Bindings: bindings,
-		PushSize: uint32(refl.PushSize),
-		Spec:     spec,
-		SpecData: specData,
-	})
-	if err != nil {
-		return nil, wrap(op, err)
+	return pl, nil
+}
+
+// specBits maps SpecId to the 32-bit value of each entry.
+func specBits(spec []vkx.SpecEntry, data []byte) map[uint32]uint32 {
+	m := make(map[uint32]uint32, len(spec))
+	for _, e := range spec {
+		m[e.ID] = binary.NativeEndian.Uint32(data[e.Offset:])
 	}
-	k.p = p
-	if err := d.track(k); err != nil {
-		p.Destroy()
-		return nil, err
+	return m
+}
+
+// specialize returns a copy of a (reflected, so well-formed) module in
+// which each specialization constant whose SpecId is in vals has that value
+// as its default: OpSpecConstant's 32-bit literal rewritten,
+// OpSpecConstantTrue/False swapped by the value's truth. One pass over the
+// words; constants of other widths are left alone.
+func specialize(spirv []byte, vals map[uint32]uint32) []byte {
+	const (
+		opDecorate        = 71
+		decSpecID         = 1
+		opSpecConstTrue   = 48
+		opSpecConstFalse  = 49
+		opSpecConstScalar = 50
+	)
+	out := slices.Clone(spirv)
+	n := len(out) / 4
+	word := func(i int) uint32 { return binary.LittleEndian.Uint32(out[4*i:]) }
+	put := func(i int, v uint32) { binary.LittleEndian.PutUint32(out[4*i:], v) }
+	// Decorations precede the constants they decorate.
+	specID := map[uint32]uint32{} // result id -> SpecId
+	value := func(id uint32) (uint32, bool) {
+		sid, ok := specID[id]
+		if !ok {
+			return 0, false
+		}
+		v, ok := vals[sid]
+		return v, ok
 	}
-	return k, nil
+	for i := 5; i < n; {
+		w := word(i)
+		wc, opc := int(w>>16), w&0xffff
+		if wc == 0 || i+wc > n {
+			break
+		}
+		switch {
+		case opc == opDecorate && wc >= 4 && word(i+2) == decSpecID:
+			specID[word(i+1)] = word(i + 3)
+		case (opc == opSpecConstTrue || opc == opSpecConstFalse) && wc == 3:
+			if v, ok := value(word(i + 2)); ok {
+				opc = opSpecConstFalse
+				if v != 0 {
+					opc = opSpecConstTrue
+				}
+				put(i, w&0xffff0000|opc)
+			}
+		case opc == opSpecConstScalar && wc == 4:
+			if v, ok := value(word(i + 2)); ok {
+				put(i+3, v)
+			}
+		}
+		i += wc
+	}
+	return out
+}
+
+// checkLimits compares a reflected module, with local size ls after
+// specialization, with the device's limits.
+func checkLimits(op string, lim Limits, refl *Reflection, ls [3]uint32) error {
+	if refl.PushSize < 0 || uint64(refl.PushSize) > uint64(lim.MaxPushConstantsSize) {
+		return errf(op, ErrLimit, "push constants of %d bytes exceed the device's maxPushConstantsSize of %d", refl.PushSize, lim.MaxPushConstantsSize)
+	}
+	for i := range ls {
+		if ls[i] == 0 || ls[i] > lim.MaxWorkGroupSize[i] {
+			return errf(op, ErrLimit, "local size %v: dimension %d is %d, outside [1, %d] (the device's maxComputeWorkGroupSize[%d])", ls, i, ls[i], lim.MaxWorkGroupSize[i], i)
+		}
+	}
+	// Each dimension is at most 2^32-1: the product fits in 96 bits, and
+	// stops being compared once it passes the limit.
+	inv := uint64(ls[0]) * uint64(ls[1])
+	if inv > uint64(lim.MaxWorkGroupInvocations) || inv*uint64(ls[2]) > uint64(lim.MaxWorkGroupInvocations) {
+		total := fmt.Sprintf("%d", inv*uint64(ls[2]))
+		if ls[2] != 0 && inv > math.MaxUint64/uint64(ls[2]) {
+			total = "more than 2^64"
+		}
+		return errf(op, ErrLimit, "local size %v has %s invocations; the device's maxComputeWorkGroupInvocations is %d", ls, total, lim.MaxWorkGroupInvocations)
+	}
+	if refl.SharedMemory < 0 || uint64(refl.SharedMemory) > uint64(lim.MaxSharedMemorySize) {
+		return errf(op, ErrLimit, "%d bytes of shared (Workgroup) memory exceed the device's maxComputeSharedMemorySize of %d", refl.SharedMemory, lim.MaxSharedMemorySize)
+	}
+	return nil
 }
 
 func specIDs(s []SpecInfo) []uint32 {

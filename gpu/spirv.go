@@ -110,6 +110,10 @@ type Reflection struct {
 	PushSize      int
 	Bindings      []BindingInfo // sorted by set, then binding
 	Spec          []SpecInfo    // sorted by ID
+	// SharedMemory is the total size in bytes of the module's Workgroup
+	// storage-class variables (GLSL `shared`), laid out with their natural
+	// sizes and alignments; compared with Limits.MaxSharedMemorySize.
+	SharedMemory int
 }
 
 // SPIR-V constants used by the parser.

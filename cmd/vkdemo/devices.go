@@ -43,6 +43,9 @@ type deviceJSON struct {
 	UnifiedMemory bool       `json:"unified_memory"`
 	Limits        limitsJSON `json:"limits"`
 	Timestamps    tsJSON     `json:"timestamps"`
+	// RobustBufferAccess: the device has the feature, and vkio enables it
+	// (kernels' out-of-bounds buffer accesses stay inside their buffers).
+	RobustBufferAccess bool `json:"robust_buffer_access"`
 }
 
 type limitsJSON struct {
@@ -139,6 +142,7 @@ func (a *app) devicesReport() (*devicesReport, error) {
 				PeriodNs:   in.TimestampPeriod,
 				Calibrated: in.Calibrated,
 			},
+			RobustBufferAccess: in.RobustBufferAccess,
 		})
 	}
 	return rep, nil
@@ -189,6 +193,11 @@ func printDevices(a *app, rep *devicesReport) error {
 			}
 		}
 		fmt.Fprintf(tw, "    timestamps\t%s\n", ts)
+		robust := "no (out-of-bounds buffer accesses of kernels are undefined)"
+		if d.RobustBufferAccess {
+			robust = "yes, enabled"
+		}
+		fmt.Fprintf(tw, "    robust access\t%s\n", robust)
 		if !d.Usable {
 			fmt.Fprintf(tw, "    usable\tno: %s\n", d.Reason)
 		}

@@ -221,7 +221,7 @@ func u32s(b []byte) []uint32 {
 func TestDevicesText(t *testing.T) {
 	dev := chosenDevice(t)
 	out := ok(t, "", "devices")
-	for _, want := range []string{dev.Name, "workgroup size", "shared memory", "timestamps", "vulkan",
+	for _, want := range []string{dev.Name, "workgroup size", "shared memory", "timestamps", "vulkan", "robust access",
 		fmt.Sprintf("* chosen: #%d", dev.Index)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("devices output lacks %q:\n%s", want, out)

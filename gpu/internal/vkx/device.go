@@ -53,6 +53,12 @@ type Device struct {
 
 	swapchain bool // VK_KHR_swapchain is enabled
 
+	// RobustBufferAccess reports that the device was created with the
+	// robustBufferAccess feature enabled (read back from the very struct
+	// handed to vkCreateDevice): shaders' out-of-bounds buffer accesses
+	// cannot reach memory outside the bound ranges.
+	RobustBufferAccess bool
+
 	fns      *C.vkio_fns
 	timeline uint64
 
@@ -85,8 +91,8 @@ type DeviceConfig struct {
 
 // NewDevice creates a logical device on physical device index with one
 // compute queue and timeline semaphores enabled. Only what the device
-// reports is requested: the timeline feature, and VK_EXT_calibrated_timestamps
-// where it is listed.
+// reports is requested: the timeline feature, robustBufferAccess where the
+// device has it, and VK_EXT_calibrated_timestamps where it is listed.
 // A panic inside vulkan-go comes back as a *PanicError.
 func (in *Instance) NewDevice(index int, cfg DeviceConfig) (d *Device, err error) {
 	defer recoverTo("new device", &err, nil)
@@ -114,8 +120,11 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 		}
 		exts = append(exts, cstr(SwapchainExtension))
 	}
-	tl := C.vkio_timeline_features()
-	defer C.free(tl)
+	feats := C.vkio_device_features(boolC(p.RobustBufferAccess))
+	if feats == nil {
+		return nil, &CallError{Op: "vkCreateDevice(features)", Code: ErrorOutOfHostMemory}
+	}
+	defer C.free(feats)
 	qci := []vk.DeviceQueueCreateInfo{{
 		SType:            vk.StructureTypeDeviceQueueCreateInfo,
 		QueueFamilyIndex: uint32(p.QueueFamily),
@@ -124,7 +133,7 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 	}}
 	ci := &vk.DeviceCreateInfo{
 		SType:                   vk.StructureTypeDeviceCreateInfo,
-		PNext:                   tl,
+		PNext:                   feats,
 		QueueCreateInfoCount:    1,
 		PQueueCreateInfos:       qci,
 		EnabledExtensionCount:   uint32(len(exts)),
@@ -136,7 +145,8 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 	if err := check("vkCreateDevice", r); err != nil {
 		return nil, err
 	}
-	d := &Device{Phys: p, inst: in, dev: dev, swapchain: cfg.Swapchain}
+	d := &Device{Phys: p, inst: in, dev: dev, swapchain: cfg.Swapchain,
+		RobustBufferAccess: C.vkio_device_features_robust(feats) != 0}
 	var q vk.Queue
 	vk.GetDeviceQueue(dev, uint32(p.QueueFamily), 0, &q)
 	d.queue = q
@@ -548,4 +558,12 @@ func (d *Device) RawBuffer(size uint64) (err error) {
 		vk.DestroyBuffer(d.dev, buf, nil)
 	}
 	return nil
+}
+
+// boolC converts a Go bool to a C int (1 or 0).
+func boolC(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -223,7 +223,7 @@ func newShared(cfg InstanceConfig) (out *shared, err error) {
 		SType:            vk.StructureTypeApplicationInfo,
 		PApplicationName: cstr(cfg.AppName),
 		PEngineName:      cstr("vkio"),
-		ApiVersion:       vk.MakeVersion(1, 2, 0),
+		ApiVersion:       InstanceAPIVersion,
 	}
 	ci := &vk.InstanceCreateInfo{
 		SType:                   vk.StructureTypeInstanceCreateInfo,
@@ -330,6 +330,11 @@ func (in *Instance) DebugMessage(text string) {
 	vk.DebugReportMessage(in.inst, vk.DebugReportFlags(vk.DebugReportErrorBit), vk.DebugReportObjectTypeUnknown, 0, 0, 0, cstr("vkio"), cstr(text))
 }
 
+// InstanceAPIVersion is the apiVersion every instance is created with
+// (VkApplicationInfo): the highest Vulkan version vkio uses, whatever the
+// device reports (Vulkan 1.2: timeline semaphores are core there).
+const InstanceAPIVersion uint32 = 1<<22 | 2<<12 // VK_MAKE_VERSION(1, 2, 0)
+
 // Device types, as VkPhysicalDeviceType.
 const (
 	TypeOther      = 0
@@ -393,6 +398,10 @@ type PhysicalDevice struct {
 	Extensions  map[string]bool
 	MemoryTypes []MemoryType
 	HeapSizes   []uint64
+
+	// RobustBufferAccess reports the robustBufferAccess feature, which
+	// NewDevice enables wherever it is reported.
+	RobustBufferAccess bool
 
 	pd vk.PhysicalDevice
 }
@@ -488,6 +497,7 @@ func (in *shared) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
 			}
 		}
 	}
+	p.RobustBufferAccess = C.vkio_robust_buffer_access_supported(cinst, cpd) != 0
 	if p.APIVersion >= vk.MakeVersion(1, 2, 0) {
 		p.Timeline = C.vkio_timeline_supported(cinst, cpd) != 0
 		var name [C.VK_MAX_DRIVER_NAME_SIZE]C.char

@@ -215,11 +215,32 @@ int vkio_driver_properties(VkInstance instance, VkPhysicalDevice pd, char *name,
 	return 1;
 }
 
-void *vkio_timeline_features(void) {
-	VkPhysicalDeviceTimelineSemaphoreFeatures *tl = calloc(1, sizeof *tl);
-	tl->sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES;
-	tl->timelineSemaphore = VK_TRUE;
-	return tl;
+int vkio_robust_buffer_access_supported(VkInstance instance, VkPhysicalDevice pd) {
+	PFN_vkGetPhysicalDeviceFeatures gf = (PFN_vkGetPhysicalDeviceFeatures)gipa(instance, "vkGetPhysicalDeviceFeatures");
+	if (!gf) {
+		return 0;
+	}
+	VkPhysicalDeviceFeatures f;
+	memset(&f, 0, sizeof f);
+	gf(pd, &f);
+	return f.robustBufferAccess == VK_TRUE;
+}
+
+void *vkio_device_features(int robust_buffer_access) {
+	vkio_device_features_t *p = calloc(1, sizeof *p);
+	if (!p) {
+		return NULL;
+	}
+	p->tl.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES;
+	p->tl.timelineSemaphore = VK_TRUE;
+	p->f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
+	p->f2.pNext = &p->tl;
+	p->f2.features.robustBufferAccess = robust_buffer_access ? VK_TRUE : VK_FALSE;
+	return p;
+}
+
+int vkio_device_features_robust(const void *features) {
+	return ((const vkio_device_features_t *)features)->f2.features.robustBufferAccess == VK_TRUE;
 }
 
 void *vkio_validation_features(void) {

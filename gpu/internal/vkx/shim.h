@@ -70,9 +70,25 @@ VkResult vkio_create_compute_pipeline(vkio_fns *f, uint64_t cache, uint64_t modu
                                       uint32_t nspec, const VkSpecializationMapEntry *spec, size_t spec_size,
                                       const void *spec_data, uint64_t *pipeline);
 
-// vkio_timeline_features returns a malloc'd VkPhysicalDeviceTimelineSemaphoreFeatures
-// (timelineSemaphore = VK_TRUE) to chain into VkDeviceCreateInfo.pNext.
-void *vkio_timeline_features(void);
+// vkio_robust_buffer_access_supported reports the robustBufferAccess feature
+// (vkGetPhysicalDeviceFeatures, Vulkan 1.0 core).
+int vkio_robust_buffer_access_supported(VkInstance instance, VkPhysicalDevice pd);
+
+// The features vkio enables: VkPhysicalDeviceFeatures2 (Vulkan 1.1 core; in
+// pNext, so pEnabledFeatures stays NULL) chained to the timeline feature.
+typedef struct vkio_device_features_t {
+	VkPhysicalDeviceFeatures2 f2;
+	VkPhysicalDeviceTimelineSemaphoreFeatures tl;
+} vkio_device_features_t;
+
+// vkio_device_features returns a malloc'd vkio_device_features_t (NULL if out
+// of memory) to chain into VkDeviceCreateInfo.pNext: timelineSemaphore, and
+// robustBufferAccess when robust_buffer_access is nonzero (out-of-bounds
+// buffer accesses of shaders then stay inside the bound range: reads return
+// values from it or zero, writes outside are discarded).
+void *vkio_device_features(int robust_buffer_access);
+// vkio_device_features_robust reads robustBufferAccess back from such a struct.
+int vkio_device_features_robust(const void *features);
 
 // vkio_validation_features returns a malloc'd VkValidationFeaturesEXT that
 // enables synchronization validation, for VkInstanceCreateInfo.pNext.

@@ -137,3 +137,18 @@ func TestGateCatches(t *testing.T) {
 	}
 	t.Logf("caught: %v", msgs)
 }
+
+// TestRobustBufferAccess checks that the device is created with
+// robustBufferAccess wherever the physical device reports it: the flag is
+// read back from the very features struct handed to vkCreateDevice, and the
+// validation layer (setup fails the test on any message) would object to a
+// feature the device lacks.
+func TestRobustBufferAccess(t *testing.T) {
+	_, d, _ := setup(t)
+	if d.RobustBufferAccess != d.Phys.RobustBufferAccess {
+		t.Fatalf("robustBufferAccess enabled=%v, supported=%v", d.RobustBufferAccess, d.Phys.RobustBufferAccess)
+	}
+	if !d.Phys.RobustBufferAccess {
+		t.Skipf("%s lacks robustBufferAccess", d.Phys.Name)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -167,6 +168,10 @@ type server struct {
 	out  *saveRoot // nil without --out
 	gpu  *gpuSched
 	kern *kernelCache
+	// workers run the jobs with uploaded SPIR-V and the heavy built-in
+	// ones (worker.go); nil in a worker process itself.
+	workers        *workerPool
+	workersCrashed atomic.Int64
 
 	jobs      *tasks.Semaphore // running jobs
 	conns     *tasks.Semaphore // open connections
@@ -225,6 +230,12 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	defer stopWaiting()
 	s.drainCtx = drainCtx
 	s.gpu = newGPUSched(s.dev, cfg.maxJobs*2, cfg.gpuInflight, cfg.maxBatch, s.rec)
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("serve: finding the vkdemo binary to run worker processes: %w", err)
+	}
+	s.workers = newWorkerPool(exe, s.workerArgs(), nil, a.stderr)
+	defer s.workers.close()
 
 	addr := net.JoinHostPort(cfg.listen, strconv.Itoa(cfg.port))
 	ln, err := io.Listen(root, "tcp", addr)
@@ -259,13 +270,14 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	}
 	graceCtx, cancelGrace := context.WithTimeout(context.Background(), cfg.grace)
 	gx, cancelGx := root.WithContext(graceCtx)
-	_ = conns.Wait(gx) // canceled after --grace: cancels members, still waits for all
+	_ = conns.Wait(gx) // canceled after --grace: cancels members (killing their workers), still waits for all
 	cancelGx()
 	cancelGrace()
+	s.workers.close()
 	s.gpu.q.Close()
 	_, gerr := batcher.Await(root)
-	fmt.Fprintf(a.stdout, "vkdemo serve: stopped: %d job(s) done, %d failed, %d rejected; %d GPU submission(s) for %d dispatch(es)\n",
-		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.batches.Load(), s.gpu.dispatches.Load())
+	fmt.Fprintf(a.stdout, "vkdemo serve: stopped: %d job(s) done, %d failed, %d rejected; %d GPU submission(s) for %d dispatch(es); %d worker(s) started, %d crashed\n",
+		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.batches.Load(), s.gpu.dispatches.Load(), s.workers.startedCount(), s.workersCrashed.Load())
 	err = errors.Join(acceptErr, gerr)
 	if s.rec != nil {
 		if terr := s.writeTrace(root); terr != nil {

@@ -55,9 +55,9 @@ type workerPool struct {
 
 	mu      sync.Mutex
 	started int64 // workers started, for their ids
-	idle   []*worker
-	all    map[*worker]struct{}
-	closed bool
+	idle    []*worker
+	all     map[*worker]struct{}
+	closed  bool
 }
 
 func newWorkerPool(exe string, args, env []string, stderr stdio.Writer) *workerPool {

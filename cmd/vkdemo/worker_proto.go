@@ -65,7 +65,9 @@ type workerEnd struct {
 // frameWriter writes frames.
 type frameWriter struct{ w *bufio.Writer }
 
-func newFrameWriter(w stdio.Writer) *frameWriter { return &frameWriter{w: bufio.NewWriterSize(w, 64<<10)} }
+func newFrameWriter(w stdio.Writer) *frameWriter {
+	return &frameWriter{w: bufio.NewWriterSize(w, 64<<10)}
+}
 
 // write sends one frame whose payload is the concatenation of parts, and
 // flushes.

@@ -109,7 +109,12 @@ func run(ctx context.Context, args []string, stdout, stderr stdio.Writer) int {
 	}
 	code := exitCode(err)
 	if code == exitInterrupted {
-		fmt.Fprintln(stderr, "vkdemo: interrupted")
+		var ae *abandonedError
+		if errors.As(err, &ae) {
+			fmt.Fprintf(stderr, "vkdemo: interrupted: %v\n", ae)
+		} else {
+			fmt.Fprintln(stderr, "vkdemo: interrupted")
+		}
 		return code
 	}
 	fmt.Fprintf(stderr, "vkdemo: %s\n", errorText(err))

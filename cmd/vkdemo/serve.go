@@ -106,9 +106,9 @@ the client goes away, or when --grace ends at shutdown, and starts a fresh
 one for the next job. A worker that crashes answers its job with 500 or an
 {"error":"worker crashed: signal SIGSEGV"} line; the server goes on.
 Built-in kernels run in the server process (no process hop), as long as
-one dispatch is at most 2^26 invocation-steps (invocations times the
-kernel's loop trips: julia's maxIter, reduce's ITEMS; about a second on
-lavapipe): a running dispatch cannot be stopped, so this bounds how long a
+one dispatch is at most 2^28 invocation-steps (invocations times the
+kernel's loop trips: julia's maxIter, reduce's ITEMS; a few seconds at most
+on lavapipe): a running dispatch cannot be stopped, so this bounds how long a
 timeout or shutdown waits for one; between dispatches, a canceled job stops
 at once (queued GPU work is dropped). Heavier built-in jobs run in a worker
 like uploaded SPIR-V.

@@ -34,10 +34,11 @@ import (
 // runs in the server process, in invocation-steps: invocations times the
 // kernel's loop trips (julia: maxIter, reduce: ITEMS; saxpy and tiny: 1).
 // A dispatch in the server process cannot be stopped once submitted, so
-// this bounds how long --job-timeout or shutdown wait for one (about a
-// second on lavapipe, far less on a GPU). Heavier built-in jobs run in a
-// worker, like uploaded SPIR-V.
-const inProcessMaxWork = 1 << 26
+// this bounds how long --job-timeout or shutdown wait for one (a few
+// seconds at most on lavapipe, far less on a GPU; the README's 512x512
+// julia with maxIter 256 is 67M). Heavier built-in jobs run in a worker,
+// like uploaded SPIR-V.
+const inProcessMaxWork = 1 << 28
 
 // workerStopWait is how long an idle worker may take to exit when the pool
 // closes, and how long a worker whose pipe broke may take to exit before it

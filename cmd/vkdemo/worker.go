@@ -415,15 +415,23 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 	if err != nil {
 		return err
 	}
-	healthy := false
+	// release hands the worker back (healthy: to the pool, before the last
+	// line goes to the client, who may close the connection and so cancel
+	// x as soon as it has it) or kills it.
 	stop := context.AfterFunc(x.Context(), w.kill)
-	defer func() {
+	released := false
+	release := func(healthy bool) {
+		if released {
+			return
+		}
+		released = true
 		if stop() && healthy {
 			s.workers.put(w)
 		} else {
 			s.workers.discard(w)
 		}
-	}()
+	}
+	defer release(false)
 	head, _ := json.Marshal(workerJob{ContentType: r.req.Header.Get("Content-Type"), ID: id, QueueNs: int64(queueWait)})
 	if err := w.fw.write(frameJob, lenPrefixed(head), head, r.body); err != nil {
 		return s.workerFailed(x, w, rw, err)
@@ -471,14 +479,15 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 			if err := json.Unmarshal(p, &e); err != nil || (e.Done == nil && e.Error == "") {
 				return s.workerFailed(x, w, rw, fmt.Errorf("worker protocol: bad end frame %q", truncate(string(p), 100)))
 			}
-			healthy = true
 			switch {
 			case e.Done != nil && rw.started:
+				release(true)
 				return rw.end(e.Done)
 			case e.Done != nil:
-				healthy = false
 				return s.workerFailed(x, w, rw, errors.New("worker protocol: done before the stream started"))
-			case rw.started:
+			}
+			release(true)
+			if rw.started {
 				return errors.New(e.Error)
 			}
 			status := e.Status

@@ -63,8 +63,8 @@ func waitRunning(t testing.TB, addr string, n float64) {
 
 // TestServeWorkerRunaway: an uploaded kernel that does not end is killed
 // at --job-timeout (504 or an error line), the server then runs normal
-// jobs right; and with a runaway running, SIGTERM ends the server with
-// status 0 within --grace + 5 s.
+// jobs right; normal jobs run right beside a runaway, and with one
+// running, SIGTERM ends the server with status 0 within --grace + 5 s.
 func TestServeWorkerRunaway(t *testing.T) {
 	srv := startServe(t, nil, "--job-timeout", "2s", "--grace", "1s")
 	job, parts := runawayJob(t)
@@ -79,8 +79,10 @@ func TestServeWorkerRunaway(t *testing.T) {
 		t.Errorf("runaway job took %v to end with --job-timeout 2s", took)
 	}
 	checkNormalJobs(t, srv.addr, "a runaway job")
+	srv.stop(t)
 
-	// Shutdown with a runaway running.
+	// Normal jobs run beside a runaway, and SIGTERM ends it.
+	srv = startServe(t, nil, "--job-timeout", "10m", "--grace", "1s")
 	type outcome struct {
 		res jobResult
 		err error
@@ -91,7 +93,10 @@ func TestServeWorkerRunaway(t *testing.T) {
 		got <- outcome{r, err}
 	}()
 	waitRunning(t, srv.addr, 1)
-	time.Sleep(200 * time.Millisecond) // into the dispatch
+	checkNormalJobs(t, srv.addr, "nothing, beside a runaway job")
+	if h := getJSON(t, srv.addr, "/healthz"); h["running"].(float64) != 1 {
+		t.Fatalf("the runaway job is not running: %v", h)
+	}
 	sig := time.Now()
 	_ = srv.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -152,7 +157,7 @@ func TestServeWorkerInvalidModule(t *testing.T) {
 }
 
 // TestServeWorkerHeavyBuiltin: a built-in job over inProcessMaxWork runs
-// in a worker, a light one does not.
+// in a worker, a light one does not; an endless one obeys --job-timeout.
 func TestServeWorkerHeavyBuiltin(t *testing.T) {
 	srv := startServe(t, nil)
 	checkNormalJobs(t, srv.addr, "nothing") // one worker, for the uploaded saxpy
@@ -161,17 +166,37 @@ func TestServeWorkerHeavyBuiltin(t *testing.T) {
 	if res.status != 200 || res.done == nil || len(res.frames) != 1 {
 		t.Fatalf("heavy julia: %+v", res)
 	}
-	// Its pixels are the in-process ones: a light job on the same tile.
+	// A light job runs in-process; the same module uploaded runs in the
+	// worker: the same pixels.
 	light := strings.Replace(heavy, "u32:8192,u32:1", "u32:64,u32:1", 1)
 	res2 := postJob(t, srv.addr, light, nil)
-	if res2.status != 200 || res2.done == nil {
-		t.Fatalf("light julia: %+v", res2)
+	res3 := postJob(t, srv.addr, strings.Replace(light, `"kernel":"julia",`, "", 1), map[string][]byte{"spirv": shaders.Julia})
+	if res2.status != 200 || res2.done == nil || res3.status != 200 || res3.done == nil || len(res2.frames) != 1 || len(res3.frames) != 1 {
+		t.Fatalf("light julia: %+v, uploaded: %+v", res2, res3)
+	}
+	if !bytes.Equal(res2.frames[0].data, res3.frames[0].data) {
+		t.Errorf("julia in-process and in a worker differ")
 	}
 	srv.stop(t)
 	// The uploaded saxpy and the heavy julia needed a worker; reused.
 	if !strings.Contains(srv.stdout.String(), "1 worker(s) started") {
 		t.Errorf("want one worker started (for the uploaded and the heavy job):\n%s", srv.stdout)
 	}
+
+	// A built-in job that would run for hours (every pixel inside the
+	// Mandelbrot set, maxIter 2^32-1, 1000 iterations) obeys --job-timeout.
+	srv = startServe(t, nil, "--job-timeout", "2s")
+	endless := `{"kernel":"julia","bind":{"0":"zeros:65536"},"grid":[256,256],"iterations":1000,"outputs":[],"push":"u32:256,u32:256,f32:-0.25,f32:-0.25,f32:0.001953125,f32:0.001953125,f32:0,f32:0,u32:4294967295,u32:0"}`
+	start := time.Now()
+	res = postJob(t, srv.addr, endless, nil)
+	if !(res.status == 504 || res.status == 200 && res.done == nil) || !strings.Contains(res.err, "--job-timeout (2s)") {
+		t.Fatalf("endless julia: %+v", res)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("endless julia took %v to end with --job-timeout 2s", took)
+	}
+	checkNormalJobs(t, srv.addr, "an endless built-in job")
+	srv.stop(t)
 }
 
 // TestWorkerJobWork: the work estimate that picks the in-process path.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -445,4 +446,44 @@ func fuzzJob(spirv []byte) string {
 // jsonRequest is the request of a job sent as JSON alone.
 func jsonRequest() *http.Request {
 	return &http.Request{Method: http.MethodPost, Header: http.Header{"Content-Type": {"application/json"}}}
+}
+
+// TestServeWorkerSave: a job run in a worker saves under --out with the
+// same confinement as the server: inside, atomically, never through a
+// symbolic link.
+func TestServeWorkerSave(t *testing.T) {
+	tmp := t.TempDir()
+	out, outside := filepath.Join(tmp, "out"), filepath.Join(tmp, "outside")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(outside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(out, "link")); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, nil, "--out", out)
+	up := map[string][]byte{"spirv": shaders.SAXPY}
+	res := postJob(t, srv.addr, `{"bind":{"0":"iota:100","1":"ones"},"push":"f32:2,u32:100","save":{"1":"w/y.npy"}}`, up)
+	if res.status != 200 || res.done == nil || len(res.frames) != 1 {
+		t.Fatalf("save from a worker: %+v", res)
+	}
+	npy := readNpy(t, filepath.Join(out, "w", "y.npy"))
+	if npy.descr != "<f4" || npy.shape != "100," || !bytes.Equal(npy.data, res.frames[0].data) || f32s(npy.data)[99] != 199 {
+		t.Errorf("saved y.npy: %s %s, data differs from the stream", npy.descr, npy.shape)
+	}
+	res = postJob(t, srv.addr, `{"bind":{"0":"iota:8"},"push":"f32:2,u32:8","save":{"1":"link/evil.npy"}}`, up)
+	if res.status != 200 || !strings.Contains(res.err, "symbolic link") {
+		t.Errorf("save through a symbolic link from a worker: %d %q", res.status, res.err)
+	}
+	res = postJob(t, srv.addr, `{"bind":{"0":"iota:8"},"push":"f32:2,u32:8","save":{"1":"../evil.npy"}}`, up)
+	if res.status != 400 || !strings.Contains(res.err, "'..' is not allowed") {
+		t.Errorf("save ../evil.npy: %d %q", res.status, res.err)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("files escaped into %s: %v", outside, ents)
+	}
+	srv.stop(t)
+	checkNoTempFiles(t, out)
 }

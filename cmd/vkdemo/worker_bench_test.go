@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"vkio/io"
 	"vkio/shaders"
@@ -17,7 +18,7 @@ import (
 // request body over a pipe to the worker, its re-parse there, the outputs
 // back over a pipe. The validation layer is off, as in BenchmarkServe.
 //
-//	go test -run '^$' -bench 'Job(InProcess|Worker)$|WorkerColdStart' -benchtime 200x ./cmd/vkdemo/
+//	go test -run '^$' -bench 'Job(InProcess|Worker|Isolation)$|WorkerColdStart' -benchtime 200x ./cmd/vkdemo/
 func BenchmarkJobInProcess(b *testing.B) { benchJob(b, false) }
 
 // BenchmarkJobWorker: see BenchmarkJobInProcess.
@@ -53,6 +54,40 @@ func benchJob(b *testing.B, upload bool) {
 	if !strings.Contains(srv.stdout.String(), want) {
 		b.Fatalf("want %q:\n%s", want, srv.stdout)
 	}
+}
+
+// BenchmarkJobIsolation runs the jobs of BenchmarkJobInProcess and
+// BenchmarkJobWorker alternately on one server, so that both see the same
+// machine load, and reports their ratio (worker/in-process) and each one's
+// mean time per job.
+func BenchmarkJobIsolation(b *testing.B) {
+	srv := startServe(b, []string{"VKIO_VALIDATION=0"}, "--max-jobs", "1")
+	defer srv.stop(b)
+	r := rand.New(rand.NewPCG(5, 6))
+	job, parts, _, _, _ := saxpyJob(r, 1024, 1)
+	upJob := strings.Replace(job, `"kernel":"saxpy",`, "", 1)
+	upParts := map[string][]byte{"spirv": shaders.SAXPY, "binding0": parts["binding0"], "binding1": parts["binding1"]}
+	post := func(job string, parts map[string][]byte) time.Duration {
+		t0 := time.Now()
+		res, err := tryPostJob(srv.addr, job, parts)
+		if err != nil || res.status != 200 || len(res.frames) != 1 {
+			b.Fatalf("job: %v %+v", err, res)
+		}
+		return time.Since(t0)
+	}
+	post(job, parts)
+	post(upJob, upParts)
+	var in, wk time.Duration
+	b.ResetTimer()
+	for range b.N {
+		in += post(job, parts)
+		wk += post(upJob, upParts)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(wk)/float64(in), "worker/in-process")
+	b.ReportMetric(float64(in.Microseconds())/float64(b.N), "in-process-us/job")
+	b.ReportMetric(float64(wk.Microseconds())/float64(b.N), "worker-us/job")
+	b.ReportMetric(0, "ns/op")
 }
 
 // BenchmarkWorkerColdStart: starting a worker process until its device is

@@ -25,8 +25,9 @@ const workerCommand = "__worker"
 
 // workerCrashEnv names a test-only environment variable read by the worker
 // command: a job whose "seed" equals its value makes the worker die of
-// SIGSEGV right after its first output frame, as a driver crash would.
-// Only the tests set it.
+// SIGSEGV right after its first output frame, as a driver crash would; a
+// job whose seed is one more, before its stream starts. Only the tests set
+// it.
 const workerCrashEnv = "VKDEMO_TEST_WORKER_CRASH"
 
 // workerConfig is the command line of a worker.
@@ -146,8 +147,13 @@ func (s *server) workerJob(x io.Io, proto *frameWriter, p []byte, cfg workerConf
 		return &workerEnd{Status: herr.status, Error: herr.msg}
 	}
 	st := &pipeStream{w: proto, gate: &s.a.gate}
-	if cfg.crashSeed != nil && j.spec.Seed != nil && *j.spec.Seed == *cfg.crashSeed {
-		st.crash = true
+	if cfg.crashSeed != nil && j.spec.Seed != nil {
+		switch *j.spec.Seed {
+		case *cfg.crashSeed:
+			st.crash = true
+		case *cfg.crashSeed + 1:
+			crashForTest()
+		}
 	}
 	err = s.runJob(x, st, j, wj.ID, time.Duration(wj.QueueNs))
 	if err == nil {

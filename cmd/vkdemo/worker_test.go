@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
+	stdio "io"
 	"math/rand/v2"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -82,8 +85,31 @@ func TestServeWorkerRunaway(t *testing.T) {
 	checkNormalJobs(t, srv.addr, "a runaway job")
 	srv.stop(t)
 
-	// Normal jobs run beside a runaway, and SIGTERM ends it.
+	// A runaway whose client goes away is killed.
 	srv = startServe(t, nil, "--job-timeout", "10m", "--grace", "1s")
+	ctx, cancel := context.WithCancel(context.Background())
+	left := make(chan error, 1)
+	go func() {
+		req := multipartRequest(ctx, srv.addr, job, parts)
+		resp, err := httpClient.Do(req)
+		if err == nil {
+			_, err = stdio.Copy(stdio.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		left <- err
+	}()
+	waitRunning(t, srv.addr, 1)
+	cancel()
+	<-left
+	deadline := time.Now().Add(30 * time.Second)
+	for getJSON(t, srv.addr, "/healthz")["running"].(float64) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the runaway job of a client that left still runs after 30s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Normal jobs run beside a runaway, and SIGTERM ends it.
 	type outcome struct {
 		res jobResult
 		err error
@@ -129,9 +155,18 @@ func TestServeWorkerCrash(t *testing.T) {
 		}
 		checkNormalJobs(t, srv.addr, "a worker crash")
 	}
+	// Before the stream: 500.
+	job, parts, _, _, _ := saxpyJob(r, 512, 1)
+	job = strings.Replace(job, `"kernel":"saxpy",`, `"seed":667,`, 1)
+	parts["spirv"] = shaders.SAXPY
+	res := postJob(t, srv.addr, job, parts)
+	if res.status != 500 || res.err != "worker crashed: signal SIGSEGV" {
+		t.Fatalf("job crashing before its stream: status %d, error %q", res.status, res.err)
+	}
+	checkNormalJobs(t, srv.addr, "a worker crash before the stream")
 	srv.stop(t)
-	if !strings.Contains(srv.stdout.String(), "2 crashed") {
-		t.Errorf("stop line does not count 2 crashes:\n%s", srv.stdout)
+	if !strings.Contains(srv.stdout.String(), "3 crashed") {
+		t.Errorf("stop line does not count 3 crashes:\n%s", srv.stdout)
 	}
 }
 
@@ -441,6 +476,21 @@ func fuzzJob(spirv []byte) string {
 		pushJSON = fmt.Sprintf(`,"push":%q`, strings.Join(p, ","))
 	}
 	return fmt.Sprintf(`{"size":"4KiB","groups":[1,1,1]%s}`, pushJSON)
+}
+
+// multipartRequest builds POST /jobs with the job and parts as multipart.
+func multipartRequest(ctx context.Context, addr, job string, parts map[string][]byte) *http.Request {
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("job", job)
+	for name, data := range parts {
+		w, _ := mw.CreateFormFile(name, name+".bin")
+		_, _ = w.Write(data)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/jobs", bytes.NewReader(body.Bytes()))
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return req
 }
 
 // jsonRequest is the request of a job sent as JSON alone.

@@ -96,6 +96,7 @@ func (p *workerPool) get(x io.Io) (*worker, error) {
 		select {
 		case <-w.done:
 			delete(p.all, w) // died while idle
+			go w.wait()      // closes its pipes
 			continue
 		default:
 		}
@@ -299,7 +300,9 @@ func (w *worker) exited(d time.Duration) {
 }
 
 // exitText describes how an exited worker ended: "signal SIGSEGV", "exit
-// status 2", with the last line of its stderr.
+// status 2", with the last line of its stderr ("LLVM ERROR: ...") unless
+// that names a path (a stack trace): clients are not shown the server's
+// files; its log has the whole stderr.
 func (w *worker) exitText() string {
 	<-w.done
 	var how string
@@ -315,7 +318,7 @@ func (w *worker) exitText() string {
 		how = st.String()
 	}
 	w.relay.Wait()
-	if last := w.tail.lastLine(); last != "" {
+	if last := w.tail.lastLine(); last != "" && !strings.Contains(last, "/") {
 		how += " (" + truncate(last, 200) + ")"
 	}
 	return how

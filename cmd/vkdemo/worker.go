@@ -300,14 +300,18 @@ func (w *worker) exited(d time.Duration) {
 }
 
 // exitText describes how an exited worker ended: "signal SIGSEGV", "exit
-// status 2", with the last line of its stderr ("LLVM ERROR: ...") unless
-// that names a path (a stack trace): clients are not shown the server's
-// files; its log has the whole stderr.
+// status 2", with the first line of a crash report on its stderr ("LLVM
+// ERROR: ...", "panic: ..."). A fatal signal that the Go runtime caught
+// and reported (it then exits with status 2) is named as the signal:
+// "signal SIGSEGV (segmentation violation, in a driver call)". Lines that
+// name a path are left out: clients are not shown the server's files (its
+// log has the worker's whole stderr).
 func (w *worker) exitText() string {
 	<-w.done
 	var how string
 	st := w.state
-	switch ws, ok := st.Sys().(syscall.WaitStatus); {
+	ws, ok := st.Sys().(syscall.WaitStatus)
+	switch {
 	case w.isKilled() && ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL:
 		how = "killed"
 	case ok && ws.Signaled():
@@ -318,8 +322,17 @@ func (w *worker) exitText() string {
 		how = st.String()
 	}
 	w.relay.Wait()
-	if last := w.tail.lastLine(); last != "" && !strings.Contains(last, "/") {
-		how += " (" + truncate(last, 200) + ")"
+	head, inCgo := w.tail.crash()
+	switch sig, what, _ := strings.Cut(head, ": "); {
+	case head == "" || strings.Contains(head, "/"):
+	case ok && ws.Exited() && ws.ExitStatus() == 2 && strings.HasPrefix(sig, "SIG") && !strings.Contains(sig, " "):
+		how = "signal " + sig + " (" + truncate(what, 100)
+		if inCgo {
+			how += ", in a driver call"
+		}
+		how += ")"
+	default:
+		how += " (" + truncate(head, 200) + ")"
 	}
 	return how
 }
@@ -359,29 +372,51 @@ func (w *worker) relayStderr(r *os.File, to stdio.Writer) {
 	}
 }
 
-// tailWriter keeps the last max bytes written to it.
+// tailWriter watches a worker's stderr, line by line, for the first line
+// of a crash report, or else keeps the last line.
 type tailWriter struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
+	mu    sync.Mutex
+	max   int
+	head  string // the first crash headline
+	last  string // the last non-empty line
+	inCgo bool   // "signal arrived during cgo execution"
 }
 
+// crashHeads start the first line of a crash report: the Go runtime's
+// (a fatal signal, a fatal error, a panic) and LLVM's (llvmpipe).
+var crashHeads = []string{"SIG", "fatal error: ", "panic: ", "LLVM ERROR: "}
+
+// Write takes one line.
 func (t *tailWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p[:min(len(p), t.max)]))
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
+	if line == "" {
+		return len(p), nil
+	}
+	t.last = line
+	if line == "signal arrived during cgo execution" {
+		t.inCgo = true
+	}
+	if t.head == "" {
+		for _, h := range crashHeads {
+			if strings.HasPrefix(line, h) && (h != "SIG" || strings.Contains(line, ": ")) {
+				t.head = line
+			}
+		}
 	}
 	return len(p), nil
 }
 
-// lastLine returns the last non-empty line kept.
-func (t *tailWriter) lastLine() string {
+// crash returns the crash headline (else the last line) and whether the
+// crash was in a cgo call.
+func (t *tailWriter) crash() (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	lines := strings.Split(strings.TrimSpace(string(t.b)), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
+	if t.head != "" {
+		return t.head, t.inCgo
+	}
+	return t.last, t.inCgo
 }
 
 func truncate(s string, n int) string {

@@ -443,6 +443,7 @@ func FuzzWorker(f *testing.F) {
 		}
 		switch res.status {
 		case 200, 400, 413, 500, 504:
+			t.Logf("status %d, %d frames, error %.120q", res.status, len(res.frames), res.err)
 		default:
 			t.Fatalf("status %d: %s", res.status, res.err)
 		}

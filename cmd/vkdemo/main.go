@@ -48,6 +48,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -75,14 +76,21 @@ var registry []func(*app) *cobra.Command
 func register(newCmd func(*app) *cobra.Command) { registry = append(registry, newCmd) }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM cancels the command's Io; a second one
+	// ends the process at once with status 130 (also where the signal was
+	// inherited as ignored, as in a shell's background job, so that the
+	// default action would do nothing).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		// After the first signal, a second one kills the process the usual way.
-		<-ctx.Done()
-		stop()
+		<-sigs
+		cancel()
+		<-sigs
+		os.Exit(exitInterrupted)
 	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
 	os.Exit(code)
 }
 
@@ -101,7 +109,12 @@ func run(ctx context.Context, args []string, stdout, stderr stdio.Writer) int {
 	}
 	code := exitCode(err)
 	if code == exitInterrupted {
-		fmt.Fprintln(stderr, "vkdemo: interrupted")
+		var ae *abandonedError
+		if errors.As(err, &ae) {
+			fmt.Fprintf(stderr, "vkdemo: interrupted: %v\n", ae)
+		} else {
+			fmt.Fprintln(stderr, "vkdemo: interrupted")
+		}
 		return code
 	}
 	fmt.Fprintf(stderr, "vkdemo: %s\n", errorText(err))
@@ -268,6 +281,14 @@ type app struct {
 
 	dev  *gpu.Device
 	gate validationGate
+
+	// run --timeout, for messages about it.
+	timeout    time.Duration
+	timeoutCtx context.Context
+	// gpuAbandoned: a dispatch was given up while the GPU ran it (see
+	// waitDispatch); the device is not closed (that would wait for it), the
+	// process exit frees it.
+	gpuAbandoned bool
 }
 
 // Io returns the command's Io: the implementation named by --io, canceled when
@@ -325,6 +346,9 @@ func (a *app) deviceSpecOrEnv() string {
 // close releases the device and the Io, and reports validation messages.
 func (a *app) close() error {
 	var errs []error
+	if a.gpuAbandoned {
+		a.dev = nil
+	}
 	if a.dev != nil {
 		if err := a.dev.Close(); err != nil {
 			errs = append(errs, err)

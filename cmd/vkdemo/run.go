@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -28,6 +29,7 @@ type runFlags struct {
 	seed                                    uint64
 	show                                    int
 	watch                                   bool
+	timeout                                 time.Duration
 }
 
 // runPlan is the parsed command line, before the shader is known.
@@ -98,7 +100,13 @@ Exit status: 0 ok; 1 the shader does not compile, bad SPIR-V, a size that
 does not fit the shader, an output that cannot be written, a device failure
 or a validation message; 2 a bad flag or value, or a flag naming a binding,
 constant or push-constant size that the shader does not have.
-With --watch, Ctrl-C ends the run with status 0.`
+With --watch, Ctrl-C ends the run with status 0.
+
+--timeout D cancels the run when D passes (status 1, naming the timeout).
+A dispatch the GPU has started cannot be taken back: on Ctrl-C or at the
+timeout, vkdemo says which dispatch it is waiting for and waits up to 5s
+more for it; then it exits without waiting (the driver stops the work when
+the process exits). A second Ctrl-C exits at once.`
 
 const runExample = `  # SAXPY on a million floats: y = 2*x + y, with x random and y = 0, 1, 2, ...
   vkdemo run shaders/saxpy.comp --bind 0=rand:1M --bind 1=iota --push f32:2,u32:1048576 --out 1=y.npy
@@ -135,10 +143,16 @@ func newRunCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if f.timeout < 0 {
+				return usageErrorf("--timeout %s: must not be negative", f.timeout)
+			}
 			if f.watch {
+				if f.timeout > 0 {
+					return usageErrorf("--timeout bounds one run; with --watch, stop with Ctrl-C")
+				}
 				return a.watch(plan)
 			}
-			return a.runOnce(plan)
+			return a.runOnce(plan, f.timeout)
 		},
 	}
 	fl := cmd.Flags()
@@ -156,6 +170,7 @@ func newRunCmd(a *app) *cobra.Command {
 	fl.StringArrayVarP(&f.defines, "define", "D", nil, "glslc macro NAME[=VALUE] for .comp shaders; repeatable")
 	fl.StringVar(&f.targetEnv, "target-env", "vulkan1.1", "glslc --target-env for .comp shaders")
 	fl.BoolVarP(&f.watch, "watch", "w", false, "re-run on every save of SHADER until Ctrl-C")
+	fl.DurationVar(&f.timeout, "timeout", 0, "cancel the run when this much time has passed (e.g. 30s; 0: no limit)")
 	return cmd
 }
 
@@ -673,11 +688,25 @@ func workgroups(p *runPlan, local [3]uint32, bs []*binding) ([3]uint32, string) 
 	return g, how
 }
 
-// runOnce loads the shader and runs it once.
-func (a *app) runOnce(p *runPlan) error {
+// runOnce loads the shader and runs it once, within timeout when it is
+// not 0.
+func (a *app) runOnce(p *runPlan, timeout time.Duration) (err error) {
 	x, err := a.Io()
 	if err != nil {
 		return err
+	}
+	if timeout > 0 {
+		tctx, cancel := context.WithTimeout(x.Context(), timeout)
+		defer cancel()
+		var cancelX context.CancelFunc
+		x, cancelX = x.WithContext(tctx)
+		defer cancelX()
+		a.timeout, a.timeoutCtx = timeout, tctx
+		defer func() {
+			if err != nil && tctx.Err() == context.DeadlineExceeded && errors.Is(err, context.Canceled) && a.ctx.Err() == nil {
+				err = &timeoutError{timeout: timeout, err: err}
+			}
+		}()
 	}
 	if err := checkOutputs(x, p); err != nil {
 		return err
@@ -727,14 +756,24 @@ func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) (err er
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.shader, err)
 	}
-	defer func() { err = errors.Join(err, k.Close()) }()
+	// A dispatch abandoned to the GPU (waitDispatch) still uses the kernel,
+	// buffers and batch: they are left for the process exit to free.
+	defer func() {
+		if !a.gpuAbandoned {
+			err = errors.Join(err, k.Close())
+		}
+	}()
 	for _, b := range bs {
 		buf, err := d.NewBuffer(len(b.data), gpu.DeviceLocal)
 		if err != nil {
 			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
 		}
 		b.buf = buf
-		defer func() { err = errors.Join(err, buf.Close()) }()
+		defer func() {
+			if !a.gpuAbandoned {
+				err = errors.Join(err, buf.Close())
+			}
+		}()
 		if err := gpu.Upload(wx, buf, 0, b.data); err != nil {
 			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
 		}
@@ -744,7 +783,11 @@ func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) (err er
 	}
 	groups, how := workgroups(p, k.LocalSize(), bs)
 	batch := d.NewBatch()
-	defer func() { err = errors.Join(err, batch.Close()) }()
+	defer func() {
+		if !a.gpuAbandoned {
+			err = errors.Join(err, batch.Close())
+		}
+	}()
 	bufs := make([]*gpu.Buffer, len(bs))
 	for i, b := range bs {
 		bufs[i] = b.buf
@@ -763,7 +806,7 @@ func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) (err er
 		return err
 	}
 	wall := time.Now()
-	c, err := d.Run(wx, batch)
+	c, err := a.waitDispatch(x, d, batch, fmt.Sprintf("dispatch 1 (%dx%dx%d workgroups)", groups[0], groups[1], groups[2]))
 	if err != nil {
 		return err
 	}
@@ -935,4 +978,73 @@ func writeOutput(x io.Io, b *binding) (int64, string, error) {
 // stderrf prints a line to stderr.
 func (a *app) stderrf(format string, args ...any) {
 	fmt.Fprintf(a.stderr, format, args...)
+}
+
+// interruptWait bounds how long a run that was interrupted (Ctrl-C,
+// --timeout) waits for a dispatch the GPU is running.
+const interruptWait = 5 * time.Second
+
+// waitDispatch runs batch on d and waits for it. The GPU cannot be stopped
+// once it runs a dispatch, so canceling x does not end the wait at once:
+// it says what it waits for on stderr and waits up to interruptWait more.
+// Past that, it gives the dispatch up (a.gpuAbandoned: nothing it uses may
+// be closed, the device included; the process exit ends the GPU work) and
+// returns an *abandonedError.
+func (a *app) waitDispatch(x io.Io, d *gpu.Device, batch *gpu.Batch, what string) (*gpu.Completion, error) {
+	type result struct {
+		c   *gpu.Completion
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := d.Run(x.WithoutCancel(), batch)
+		done <- result{c, err}
+	}()
+	select {
+	case r := <-done:
+		return r.c, r.err
+	case <-x.Context().Done():
+	}
+	why := "interrupted"
+	if a.timeoutCtx != nil && a.timeoutCtx.Err() == context.DeadlineExceeded && a.ctx.Err() == nil {
+		why = fmt.Sprintf("--timeout %s passed", a.timeout)
+	}
+	fmt.Fprintf(a.stderr, "vkdemo: %s: waiting for the GPU to finish %s (up to %s); Ctrl-C again to exit now\n", why, what, interruptWait)
+	t := time.NewTimer(interruptWait)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.c, r.err
+	case <-t.C:
+	}
+	a.gpuAbandoned = true
+	return nil, &abandonedError{what: what, waited: interruptWait, err: x.CheckCancel()}
+}
+
+// abandonedError is a dispatch the GPU did not finish within interruptWait
+// after the run was canceled.
+type abandonedError struct {
+	what   string
+	waited time.Duration
+	err    error // the cancellation
+}
+
+func (e *abandonedError) Error() string {
+	return fmt.Sprintf("the GPU did not finish %s within %s; exiting without waiting for it", e.what, e.waited)
+}
+
+func (e *abandonedError) Unwrap() error { return e.err }
+
+// timeoutError is a run canceled by --timeout: exit status 1, not 130.
+type timeoutError struct {
+	timeout time.Duration
+	err     error
+}
+
+func (e *timeoutError) Error() string {
+	var ae *abandonedError
+	if errors.As(e.err, &ae) {
+		return fmt.Sprintf("run: --timeout %s passed; %v", e.timeout, ae)
+	}
+	return fmt.Sprintf("run: --timeout %s passed; the run was canceled", e.timeout)
 }

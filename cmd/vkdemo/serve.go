@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -91,17 +92,36 @@ Limits and policy:
     canceled and the connection closed. A client that closes its connection
     (or its write side) cancels its job. So a slow or vanished client holds
     one connection slot and its own job's memory, for a bounded time.
-  - --job-timeout bounds a job from the moment it gets its slot; it is
-    canceled through the Io (queued GPU work is dropped, running GPU work
-    is waited for, a save in progress is abandoned: no partial file).
+  - --job-timeout bounds a job from the moment it gets its slot (a job
+    that is too late gets 504 before its stream starts, an {"error":...}
+    line after). A save in progress is abandoned: no partial file.
+
+Isolation: a job that sends its own SPIR-V runs in a worker process
+(vkdemo re-run as a hidden worker command, with its own Vulkan device, one
+job at a time; up to --max-jobs of them, started when first needed and
+reused). A module that crashes the driver, or a dispatch that does not
+end, takes only its worker down: the server kills the worker (SIGKILL; the
+driver's GPU work ends with the process) when --job-timeout passes, when
+the client goes away, or when --grace ends at shutdown, and starts a fresh
+one for the next job. A worker that crashes answers its job with 500 or an
+{"error":"worker crashed: signal SIGSEGV"} line; the server goes on.
+Built-in kernels run in the server process (no process hop), as long as
+one dispatch is at most 2^28 invocation-steps (invocations times the
+kernel's loop trips: julia's maxIter, reduce's ITEMS; a few seconds at most
+on lavapipe): a running dispatch cannot be stopped, so this bounds how long a
+timeout or shutdown waits for one; between dispatches, a canceled job stops
+at once (queued GPU work is dropped). Heavier built-in jobs run in a worker
+like uploaded SPIR-V.
   - Saves are atomic (temporary file, fsync, rename, fsync dir), confined to
     --out: absolute paths, ".." and symbolic links are rejected. Without
     --out, jobs that ask to save get 400.
 
 Shutdown: SIGINT or SIGTERM stops accepting, answers waiting jobs 503, lets
 running jobs finish for up to --grace, then cancels them (their clients get
-an {"error":...} line), waits for the GPU, writes --trace and exits 0.
-A second signal kills the process.`
+an {"error":...} line) and kills their workers, waits for the in-process
+GPU work (at most one bounded dispatch per job), writes --trace and exits 0:
+within --grace plus a few seconds. A second signal ends the process at
+once (status 130).`
 
 const serveExample = `  vkdemo serve --port 8420 --out results &
   curl -sS http://127.0.0.1:8420/jobs -H 'Content-Type: application/json' \
@@ -167,6 +187,10 @@ type server struct {
 	out  *saveRoot // nil without --out
 	gpu  *gpuSched
 	kern *kernelCache
+	// workers run the jobs with uploaded SPIR-V and the heavy built-in
+	// ones (worker.go); nil in a worker process itself.
+	workers        *workerPool
+	workersCrashed atomic.Int64
 
 	jobs      *tasks.Semaphore // running jobs
 	conns     *tasks.Semaphore // open connections
@@ -225,6 +249,12 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	defer stopWaiting()
 	s.drainCtx = drainCtx
 	s.gpu = newGPUSched(s.dev, cfg.maxJobs*2, cfg.gpuInflight, cfg.maxBatch, s.rec)
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("serve: finding the vkdemo binary to run worker processes: %w", err)
+	}
+	s.workers = newWorkerPool(exe, s.workerArgs(), nil, a.stderr)
+	defer s.workers.close()
 
 	addr := net.JoinHostPort(cfg.listen, strconv.Itoa(cfg.port))
 	ln, err := io.Listen(root, "tcp", addr)
@@ -259,13 +289,14 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	}
 	graceCtx, cancelGrace := context.WithTimeout(context.Background(), cfg.grace)
 	gx, cancelGx := root.WithContext(graceCtx)
-	_ = conns.Wait(gx) // canceled after --grace: cancels members, still waits for all
+	_ = conns.Wait(gx) // canceled after --grace: cancels members (killing their workers), still waits for all
 	cancelGx()
 	cancelGrace()
+	s.workers.close()
 	s.gpu.q.Close()
 	_, gerr := batcher.Await(root)
-	fmt.Fprintf(a.stdout, "vkdemo serve: stopped: %d job(s) done, %d failed, %d rejected; %d GPU submission(s) for %d dispatch(es)\n",
-		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.batches.Load(), s.gpu.dispatches.Load())
+	fmt.Fprintf(a.stdout, "vkdemo serve: stopped: %d job(s) done, %d failed, %d rejected; %d GPU submission(s) for %d dispatch(es); %d worker(s) started, %d crashed\n",
+		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.batches.Load(), s.gpu.dispatches.Load(), s.workers.startedCount(), s.workersCrashed.Load())
 	err = errors.Join(acceptErr, gerr)
 	if s.rec != nil {
 		if terr := s.writeTrace(root); terr != nil {

@@ -357,7 +357,7 @@ func (s *server) serveJob(x io.Io, c *io.Conn, rw *respWriter, r *request, id ui
 		defer watcher.Cancel(x)
 	}
 
-	err = s.runJob(jx, rw, j, id, queueWait)
+	err = s.execJob(jx, rw, r, j, id, queueWait)
 	// The last words go out even when the job was canceled, bounded by
 	// --write-timeout alone.
 	rw.x = x.WithoutCancel()
@@ -375,7 +375,10 @@ func (s *server) serveJob(x io.Io, c *io.Conn, rw *respWriter, r *request, id ui
 		s.jobsFailed.Add(1)
 		status := 400
 		msg := flagNames.Replace(errorText(err))
+		var he *httpError
 		switch {
+		case errors.As(err, &he): // from a worker (worker.go)
+			status, msg = he.status, he.msg
 		case errors.Is(err, io.ErrCanceled) && ctx.Err() == context.DeadlineExceeded:
 			status, msg = 504, fmt.Sprintf("job canceled after --job-timeout (%s)", s.cfg.jobTimeout)
 		case errors.Is(err, io.ErrCanceled):
@@ -403,7 +406,7 @@ func (s *server) jobErrorText(ctx context.Context, x io.Io, err error) string {
 
 // runJob runs an admitted job: buffers, kernel, iterations streamed as they
 // complete, saves, the last line.
-func (s *server) runJob(x io.Io, rw *respWriter, j *parsedJob, id uint64, queueWait time.Duration) (err error) {
+func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWait time.Duration) (err error) {
 	start := time.Now()
 	prep := s.rec.Begin(tasks.CPU, "", "prepare job", int(id)).Flow(id)
 	opts, bs, push, err := resolve(x, j.plan, j.prog)

@@ -278,18 +278,19 @@ type memberDecoration struct{ id, member, dec, val uint32 }
 
 // reflector holds the tables of one reflection.
 type reflector struct {
-	ctx    context.Context
-	w      []uint32
-	bound  uint32
-	slot   []int32 // id -> 1 + index in recs, 0 when undefined
-	recs   []rec
-	decos  []decoration
-	mdecos []memberDecoration
-	vars   []int32 // indexes in recs of the variables, in order
-	nmem   int     // members of all structs
-	moff   []int64 // per struct member: Offset decoration
-	mnw    []bool  // per struct member: NonWritable
-	steps  int
+	ctx       context.Context
+	w         []uint32
+	bound     uint32
+	slot      []int32 // id -> 1 + index in recs, 0 when undefined
+	recs      []rec
+	decos     []decoration
+	mdecos    []memberDecoration
+	vars      []int32 // indexes in recs of the variables, in order
+	nmem      int     // members of all structs
+	moff      []int64 // per struct member: Offset decoration
+	mnw       []bool  // per struct member: NonWritable
+	steps     int     // work done: instructions, records, members, ...
+	nextCheck int     // steps at which tick checks the context next
 }
 
 // Reflect parses a SPIR-V module and returns its compute entry point's
@@ -310,18 +311,26 @@ func Reflect(spirv []byte) (*Reflection, error) {
 // module are ErrBadSPIRV, with a message naming the instruction and its word
 // offset.
 func ReflectContext(ctx context.Context, spirv []byte) (*Reflection, error) {
+	res, _, err := reflectSteps(ctx, spirv)
+	return res, err
+}
+
+// reflectSteps is ReflectContext that also returns how many steps of work
+// (instructions, records, decorations, variables) it took; tests bound it.
+func reflectSteps(ctx context.Context, spirv []byte) (*Reflection, int, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, &Error{Op: "reflect", Detail: "not started", Err: err}
+		return nil, 0, &Error{Op: "reflect", Detail: "not started", Err: err}
 	}
 	words, err := spvWords(spirv)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	r := &reflector{ctx: ctx, w: words}
-	return r.reflect()
+	res, err := r.reflect()
+	return res, r.steps, err
 }
 
 func badSPIRV(format string, args ...any) error {
@@ -337,9 +346,10 @@ func badAt(op uint32, at int, format string, args ...any) error {
 // tick counts a step of work and, every ctxEvery steps, checks the context.
 func (r *reflector) tick() error {
 	r.steps++
-	if r.steps%ctxEvery != 0 {
+	if r.steps < r.nextCheck {
 		return nil
 	}
+	r.nextCheck = r.steps + ctxEvery
 	if err := r.ctx.Err(); err != nil {
 		return &Error{Op: "reflect", Detail: fmt.Sprintf("stopped after %d steps on a module of %d words", r.steps, len(r.w)), Err: err}
 	}
@@ -960,6 +970,7 @@ func (r *reflector) layout() error {
 func (r *reflector) layoutStruct(x *rec, i int) {
 	self := int32(i + 1)
 	ms := x.t.members
+	r.steps += len(ms)
 	var end, cur int64
 	for k, mid := range ms {
 		e := r.typeBefore(mid, i)

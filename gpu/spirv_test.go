@@ -303,75 +303,78 @@ func TestReflectNestedAttack(t *testing.T) {
 	}
 }
 
+// overflowCases build modules whose sizes overflow or make no sense; want
+// is the instruction the error must name.
+var overflowCases = map[string]struct {
+	build func(m *spvModule)
+	want  string
+}{
+	"array of 2^32-1 vec4": {func(m *spvModule) {
+		v := m.typ(opTypeVector, m.float32T(), 4)
+		a := m.array(v, 0xffffffff)
+		m.decorate(a, decArrayStride, 16)
+		m.storageBlock(m.strct([]uint32{a}, []uint32{0}), 0)
+	}, "OpTypeArray at word"},
+	"array stride 2^31 times 2": {func(m *spvModule) {
+		a := m.array(m.float32T(), 2)
+		m.decorate(a, decArrayStride, 1<<31)
+		m.storageBlock(m.strct([]uint32{a}, []uint32{0}), 0)
+	}, "OpTypeArray at word"},
+	"vector of 2^32-1 floats": {func(m *spvModule) {
+		v := m.typ(opTypeVector, m.float32T(), 0xffffffff)
+		m.storageBlock(m.strct([]uint32{v}, []uint32{0}), 0)
+	}, "OpTypeVector at word"},
+	"runtime array of huge structs": {func(m *spvModule) {
+		big := m.array(m.float32T(), 1<<30) // 4 GiB
+		s := m.strct([]uint32{big}, []uint32{0})
+		rt := m.typ(opTypeRuntimeArray, s)
+		m.storageBlock(m.strct([]uint32{rt}, []uint32{0}), 0)
+	}, "OpTypeArray at word"},
+	"member offset near 2^32": {func(m *spvModule) {
+		v := m.typ(opTypeVector, m.float32T(), 4)
+		m.storageBlock(m.strct([]uint32{v, v}, []uint32{0, 0xfffffff8}), 0)
+	}, "OpTypeStruct at word"},
+	"runtime array at offset near 2^32": {func(m *spvModule) {
+		rt := m.typ(opTypeRuntimeArray, m.float32T())
+		m.storageBlock(m.strct([]uint32{rt}, []uint32{0xfffffff0}), 0)
+	}, "OpTypeStruct at word"},
+	"push constants of 2^31 bytes": {func(m *spvModule) {
+		a := m.array(m.float32T(), 1<<28)
+		s := m.strct([]uint32{a, m.float32T()}, []uint32{0, 1 << 31})
+		m.decorate(s, decBlock)
+		m.variable(s, storagePushConstant)
+	}, "OpTypeStruct at word"},
+	"shared array of 2^31 bytes": {func(m *spvModule) {
+		m.variable(m.array(m.float32T(), 1<<29), storageWorkgroup)
+	}, "OpTypeArray at word"},
+	"shared variables adding up beyond 2^31": {func(m *spvModule) {
+		a := m.array(m.float32T(), 1<<28) // 1 GiB
+		m.variable(a, storageWorkgroup)
+		m.variable(a, storageWorkgroup)
+	}, "OpVariable at word"},
+	"runtime array in shared memory": {func(m *spvModule) {
+		m.variable(m.typ(opTypeRuntimeArray, m.float32T()), storageWorkgroup)
+	}, "OpTypeRuntimeArray at word"},
+	"runtime array not last": {func(m *spvModule) {
+		rt := m.typ(opTypeRuntimeArray, m.float32T())
+		m.storageBlock(m.strct([]uint32{rt, m.float32T()}, []uint32{0, 4}), 0)
+	}, "OpTypeStruct at word"},
+	"array of runtime arrays": {func(m *spvModule) {
+		rt := m.typ(opTypeRuntimeArray, m.float32T())
+		m.storageBlock(m.strct([]uint32{m.array(rt, 2)}, []uint32{0}), 0)
+	}, "OpTypeArray at word"},
+	"array length not a constant": {func(m *spvModule) {
+		v := m.variable(m.float32T(), 6) // a Private variable as the length
+		m.storageBlock(m.strct([]uint32{m.typ(opTypeArray, m.float32T(), v)}, []uint32{0}), 0)
+	}, "OpTypeArray at word"},
+	"pointer in a block": {func(m *spvModule) {
+		p := m.typ(opTypePointer, storageStorageBuffer, m.float32T())
+		m.storageBlock(m.strct([]uint32{p}, []uint32{0}), 0)
+	}, "OpTypePointer at word"},
+}
+
 func TestReflectOverflow(t *testing.T) {
-	cases := map[string]struct {
-		build func(m *spvModule)
-		want  string
-	}{
-		"array of 2^32-1 vec4": {func(m *spvModule) {
-			v := m.typ(opTypeVector, m.float32T(), 4)
-			a := m.array(v, 0xffffffff)
-			m.decorate(a, decArrayStride, 16)
-			m.storageBlock(m.strct([]uint32{a}, []uint32{0}), 0)
-		}, "OpTypeArray at word"},
-		"array stride 2^31 times 2": {func(m *spvModule) {
-			a := m.array(m.float32T(), 2)
-			m.decorate(a, decArrayStride, 1<<31)
-			m.storageBlock(m.strct([]uint32{a}, []uint32{0}), 0)
-		}, "OpTypeArray at word"},
-		"vector of 2^32-1 floats": {func(m *spvModule) {
-			v := m.typ(opTypeVector, m.float32T(), 0xffffffff)
-			m.storageBlock(m.strct([]uint32{v}, []uint32{0}), 0)
-		}, "OpTypeVector at word"},
-		"runtime array of huge structs": {func(m *spvModule) {
-			big := m.array(m.float32T(), 1<<30) // 4 GiB
-			s := m.strct([]uint32{big}, []uint32{0})
-			rt := m.typ(opTypeRuntimeArray, s)
-			m.storageBlock(m.strct([]uint32{rt}, []uint32{0}), 0)
-		}, "OpTypeArray at word"},
-		"member offset near 2^32": {func(m *spvModule) {
-			v := m.typ(opTypeVector, m.float32T(), 4)
-			m.storageBlock(m.strct([]uint32{v, v}, []uint32{0, 0xfffffff8}), 0)
-		}, "OpTypeStruct at word"},
-		"runtime array at offset near 2^32": {func(m *spvModule) {
-			rt := m.typ(opTypeRuntimeArray, m.float32T())
-			m.storageBlock(m.strct([]uint32{rt}, []uint32{0xfffffff0}), 0)
-		}, "OpTypeStruct at word"},
-		"push constants of 2^31 bytes": {func(m *spvModule) {
-			a := m.array(m.float32T(), 1<<28)
-			s := m.strct([]uint32{a, m.float32T()}, []uint32{0, 1 << 31})
-			m.decorate(s, decBlock)
-			m.variable(s, storagePushConstant)
-		}, "OpTypeStruct at word"},
-		"shared array of 2^31 bytes": {func(m *spvModule) {
-			m.variable(m.array(m.float32T(), 1<<29), storageWorkgroup)
-		}, "OpTypeArray at word"},
-		"shared variables adding up beyond 2^31": {func(m *spvModule) {
-			a := m.array(m.float32T(), 1<<28) // 1 GiB
-			m.variable(a, storageWorkgroup)
-			m.variable(a, storageWorkgroup)
-		}, "OpVariable at word"},
-		"runtime array in shared memory": {func(m *spvModule) {
-			m.variable(m.typ(opTypeRuntimeArray, m.float32T()), storageWorkgroup)
-		}, "OpTypeRuntimeArray at word"},
-		"runtime array not last": {func(m *spvModule) {
-			rt := m.typ(opTypeRuntimeArray, m.float32T())
-			m.storageBlock(m.strct([]uint32{rt, m.float32T()}, []uint32{0, 4}), 0)
-		}, "OpTypeStruct at word"},
-		"array of runtime arrays": {func(m *spvModule) {
-			rt := m.typ(opTypeRuntimeArray, m.float32T())
-			m.storageBlock(m.strct([]uint32{m.array(rt, 2)}, []uint32{0}), 0)
-		}, "OpTypeArray at word"},
-		"array length not a constant": {func(m *spvModule) {
-			v := m.variable(m.float32T(), 6) // a Private variable as the length
-			m.storageBlock(m.strct([]uint32{m.typ(opTypeArray, m.float32T(), v)}, []uint32{0}), 0)
-		}, "OpTypeArray at word"},
-		"pointer in a block": {func(m *spvModule) {
-			p := m.typ(opTypePointer, storageStorageBuffer, m.float32T())
-			m.storageBlock(m.strct([]uint32{p}, []uint32{0}), 0)
-		}, "OpTypePointer at word"},
-	}
-	for name, c := range cases {
+	for name, c := range overflowCases {
 		t.Run(name, func(t *testing.T) {
 			m := newModule()
 			c.build(m)
@@ -381,45 +384,47 @@ func TestReflectOverflow(t *testing.T) {
 	}
 }
 
+// cycleCases build modules with type cycles and forward references.
+var cycleCases = map[string]func(m *spvModule){
+	"struct contains itself": func(m *spvModule) {
+		s := m.next
+		m.storageBlock(m.strct([]uint32{s}, []uint32{0}), 0)
+	},
+	"two structs contain each other": func(m *spvModule) {
+		a, b := m.next, m.next+1
+		m.strct([]uint32{b}, []uint32{0})
+		m.strct([]uint32{a}, []uint32{0})
+		m.storageBlock(a, 0)
+	},
+	"array of itself": func(m *spvModule) {
+		c := m.constant(2)
+		a := m.id()
+		m.decl(opTypeArray, a, a, c)
+		m.storageBlock(m.strct([]uint32{a}, []uint32{0}), 0)
+	},
+	"vector of a later type": func(m *spvModule) {
+		v := m.typ(opTypeVector, m.next+1, 4)
+		m.float32T()
+		m.storageBlock(m.strct([]uint32{v}, []uint32{0}), 0)
+	},
+	"member of an undefined id": func(m *spvModule) {
+		m.storageBlock(m.strct([]uint32{m.float32T(), 999}, []uint32{0, 4}), 0)
+		m.bound = 1000
+	},
+	"member that is a constant": func(m *spvModule) {
+		m.storageBlock(m.strct([]uint32{m.constant(7)}, []uint32{0}), 0)
+	},
+	"array length declared after it": func(m *spvModule) {
+		f := m.float32T()
+		m.uint32T()
+		a := m.typ(opTypeArray, f, m.next+1)
+		m.constant(4)
+		m.storageBlock(m.strct([]uint32{a}, []uint32{0}), 0)
+	},
+}
+
 func TestReflectCycles(t *testing.T) {
-	cases := map[string]func(m *spvModule){
-		"struct contains itself": func(m *spvModule) {
-			s := m.next
-			m.storageBlock(m.strct([]uint32{s}, []uint32{0}), 0)
-		},
-		"two structs contain each other": func(m *spvModule) {
-			a, b := m.next, m.next+1
-			m.strct([]uint32{b}, []uint32{0})
-			m.strct([]uint32{a}, []uint32{0})
-			m.storageBlock(a, 0)
-		},
-		"array of itself": func(m *spvModule) {
-			c := m.constant(2)
-			a := m.id()
-			m.decl(opTypeArray, a, a, c)
-			m.storageBlock(m.strct([]uint32{a}, []uint32{0}), 0)
-		},
-		"vector of a later type": func(m *spvModule) {
-			v := m.typ(opTypeVector, m.next+1, 4)
-			m.float32T()
-			m.storageBlock(m.strct([]uint32{v}, []uint32{0}), 0)
-		},
-		"member of an undefined id": func(m *spvModule) {
-			m.storageBlock(m.strct([]uint32{m.float32T(), 999}, []uint32{0, 4}), 0)
-			m.bound = 1000
-		},
-		"member that is a constant": func(m *spvModule) {
-			m.storageBlock(m.strct([]uint32{m.constant(7)}, []uint32{0}), 0)
-		},
-		"array length declared after it": func(m *spvModule) {
-			f := m.float32T()
-			m.uint32T()
-			a := m.typ(opTypeArray, f, m.next+1)
-			m.constant(4)
-			m.storageBlock(m.strct([]uint32{a}, []uint32{0}), 0)
-		},
-	}
-	for name, build := range cases {
+	for name, build := range cycleCases {
 		t.Run(name, func(t *testing.T) {
 			m := newModule()
 			build(m)

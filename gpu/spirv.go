@@ -254,7 +254,6 @@ type rec struct {
 	known     bool
 	spec      bool
 	composite bool
-	parts     []uint32
 
 	// Decorations.
 	decos                                 uint8
@@ -264,11 +263,10 @@ type rec struct {
 	// decorations; for a block ending in a runtime array, that array's
 	// offset); natSize and natAlign the natural one (Workgroup memory). bad
 	// and natBad, when not zero, are 1 + the index of the record whose
-	// instruction makes the size unknown or absurd; why and natWhy say how.
+	// instruction makes the size unknown or absurd; reflector.whys says how.
 	size, natSize, natAlign int64
 	runtime                 bool
 	bad, natBad             int32
-	why, natWhy             string
 	mbase                   int // structs: index of member 0 in the member tables
 }
 
@@ -285,12 +283,13 @@ type reflector struct {
 	recs      []rec
 	decos     []decoration
 	mdecos    []memberDecoration
-	vars      []int32 // indexes in recs of the variables, in order
-	nmem      int     // members of all structs
-	moff      []int64 // per struct member: Offset decoration
-	mnw       []bool  // per struct member: NonWritable
-	steps     int     // work done: instructions, records, members, ...
-	nextCheck int     // steps at which tick checks the context next
+	vars      []int32          // indexes in recs of the variables, in order
+	nmem      int              // members of all structs
+	moff      []int64          // per struct member: Offset decoration
+	mnw       []bool           // per struct member: NonWritable
+	whys      map[int32]string // why a type has no size: by bad, or by -natBad
+	steps     int              // work done: instructions, records, members, ...
+	nextCheck int              // steps at which tick checks the context next
 }
 
 // Reflect parses a SPIR-V module and returns its compute entry point's
@@ -595,7 +594,7 @@ func (r *reflector) reflect() (*Reflection, error) {
 		case opConstantComposite, opSpecConstantComposite:
 			if err = need(2); err == nil {
 				if x, err = r.define(recConst, op, i, a[1]); err == nil {
-					x.typ, x.parts, x.composite, x.spec = a[0], a[2:len(a):len(a)], true, op == opSpecConstantComposite
+					x.typ, x.t.members, x.composite, x.spec = a[0], a[2:len(a):len(a)], true, op == opSpecConstantComposite
 				}
 			}
 		case opSpecConstantOp:
@@ -691,10 +690,10 @@ func (r *reflector) reflect() (*Reflection, error) {
 		if c.kind != recConst || c.decos&hasBuiltIn == 0 || c.builtIn != builtInWorkgroupSize {
 			continue
 		}
-		if len(c.parts) != 3 {
+		if len(c.t.members) != 3 {
 			return nil, badAt(c.op, c.at, "WorkgroupSize built-in is not a 3-component composite")
 		}
-		for k, pid := range c.parts {
+		for k, pid := range c.t.members {
 			if err := dim(k, pid); err != nil {
 				return nil, err
 			}
@@ -731,10 +730,10 @@ func (r *reflector) evalSpecOp(op uint32, args []uint32) (uint32, bool) {
 			return 0, false
 		}
 		c := r.lookup(args[0])
-		if c == nil || c.kind != recConst || !c.composite || args[1] >= uint32(len(c.parts)) {
+		if c == nil || c.kind != recConst || !c.composite || args[1] >= uint32(len(c.t.members)) {
 			return 0, false
 		}
-		args = c.parts[args[1] : args[1]+1]
+		args = c.t.members[args[1] : args[1]+1]
 		return val(0)
 	}
 	x, ok := val(0)
@@ -872,8 +871,8 @@ func (r *reflector) layout() error {
 			return err
 		}
 		self := int32(i + 1)
-		fail := func(why string) { x.bad, x.why = self, why }
-		natFail := func(why string) { x.natBad, x.natWhy = self, why }
+		fail := func(why string) { x.bad = self; r.setWhy(self, why) }
+		natFail := func(why string) { x.natBad = self; r.setWhy(-self, why) }
 		both := func(why string) { fail(why); natFail(why) }
 		x.natAlign = 1
 		switch x.op {
@@ -979,7 +978,9 @@ func (r *reflector) layoutStruct(x *rec, i int) {
 			if mid == x.id {
 				why = fmt.Sprintf("member %d is the struct itself", k)
 			}
-			x.bad, x.why, x.natBad, x.natWhy = self, why, self, why
+			x.bad, x.natBad = self, self
+			r.setWhy(self, why)
+			r.setWhy(-self, why)
 			return
 		}
 		if x.bad == 0 {
@@ -988,9 +989,11 @@ func (r *reflector) layoutStruct(x *rec, i int) {
 			case e.bad != 0:
 				x.bad = e.bad
 			case e.runtime && k != len(ms)-1:
-				x.bad, x.why = self, fmt.Sprintf("member %d (a runtime array) is not the last member", k)
+				x.bad = self
+				r.setWhy(self, fmt.Sprintf("member %d (a runtime array) is not the last member", k))
 			case off+e.size > MaxReflectTypeSize:
-				x.bad, x.why = self, fmt.Sprintf("member %d at offset %d with size %d exceeds %d bytes", k, off, e.size, MaxReflectTypeSize)
+				x.bad = self
+				r.setWhy(self, fmt.Sprintf("member %d at offset %d with size %d exceeds %d bytes", k, off, e.size, MaxReflectTypeSize))
 			case e.runtime:
 				x.size, x.runtime = off+e.size, true
 			default:
@@ -1004,7 +1007,8 @@ func (r *reflector) layoutStruct(x *rec, i int) {
 			default:
 				off := alignUp(cur, e.natAlign)
 				if off+e.natSize > MaxReflectTypeSize {
-					x.natBad, x.natWhy = self, fmt.Sprintf("member %d at natural offset %d with size %d exceeds %d bytes", k, off, e.natSize, MaxReflectTypeSize)
+					x.natBad = self
+					r.setWhy(-self, fmt.Sprintf("member %d at natural offset %d with size %d exceeds %d bytes", k, off, e.natSize, MaxReflectTypeSize))
 					break
 				}
 				cur = off + e.natSize
@@ -1017,19 +1021,32 @@ func (r *reflector) layoutStruct(x *rec, i int) {
 	}
 	if x.natBad == 0 {
 		if x.natSize = alignUp(cur, x.natAlign); x.natSize > MaxReflectTypeSize {
-			x.natBad, x.natWhy = self, fmt.Sprintf("natural size %d exceeds %d bytes", x.natSize, MaxReflectTypeSize)
+			x.natBad = self
+			r.setWhy(-self, fmt.Sprintf("natural size %d exceeds %d bytes", x.natSize, MaxReflectTypeSize))
 		}
 	}
+}
+
+// setWhy records why the type at 1 + index |self| has no size (explicit
+// layout for self > 0, natural for self < 0).
+func (r *reflector) setWhy(self int32, why string) {
+	if why == "" {
+		return
+	}
+	if r.whys == nil {
+		r.whys = map[int32]string{}
+	}
+	r.whys[self] = why
 }
 
 // sizeError reports why the type of a variable has no size: the
 // instruction at the root of the problem, and the variable that needs it.
 func (r *reflector) sizeError(v *rec, root int32, natural bool) error {
 	x := &r.recs[root-1]
-	why := x.why
 	if natural {
-		why = x.natWhy
+		root = -root
 	}
+	why := r.whys[root]
 	if why == "" {
 		why = fmt.Sprintf("type %%%d has no size", x.id)
 	}

@@ -166,7 +166,7 @@ func TestBlockElem(t *testing.T) {
 		{[]uint32{99}, ScalarUnknown},
 		{nil, ScalarUnknown},
 	} {
-		if got := blockElem(types, &spvType{op: opTypeStruct, members: c.members}); got != c.want {
+		if got := blockElem(func(id uint32) *spvType { return types[id] }, &spvType{op: opTypeStruct, members: c.members}); got != c.want {
 			t.Errorf("members %v: %v, want %v", c.members, got, c.want)
 		}
 	}

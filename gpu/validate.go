@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -53,19 +54,74 @@ func checkModuleSize(op string, spirv []byte) error {
 	return nil
 }
 
+// MaxTypeTree bounds the types a SPIR-V module may nest: a type's tree (the
+// type, plus the trees of its members, or of its element or component type)
+// may have at most this many nodes. SPIRV-Tools checks the layout of a
+// block by walking that tree, member by member, with no memo: a 4.6 KiB
+// module whose block nests structs 6 deep, 30 members each (30^6 nodes),
+// keeps it busy for minutes, while a tree of 2^20 nodes takes about 0.3 s
+// here. Shipped kernels have trees of fewer than 10 nodes.
+const MaxTypeTree = 1 << 20
+
+// checkTypeTrees rejects a module with a type whose tree exceeds
+// MaxTypeTree, in one pass over its words (the module's length is checked):
+// each type's node count is computed once, from the counts of the types
+// declared before it. A type that refers to one not declared yet counts it
+// as one node (the validator rejects such modules on its own).
+func checkTypeTrees(op string, spirv []byte) error {
+	n := len(spirv) / 4
+	word := func(i int) uint32 { return binary.LittleEndian.Uint32(spirv[4*i:]) }
+	nodes := make(map[uint32]int64) // type id -> nodes of its tree (> 1 only)
+	tree := func(id uint32) int64 {
+		if c, ok := nodes[id]; ok {
+			return c
+		}
+		return 1
+	}
+	for i := 5; i < n; {
+		w := word(i)
+		wc, opc := int(w>>16), w&0xffff
+		if wc == 0 || i+wc > n {
+			return nil // malformed: the validator says where
+		}
+		var c int64
+		switch {
+		case (opc == opTypeVector || opc == opTypeMatrix || opc == opTypeArray || opc == opTypeRuntimeArray) && wc >= 3:
+			c = 1 + tree(word(i+2))
+		case opc == opTypeStruct && wc >= 2:
+			c = 1
+			for k := i + 2; k < i+wc; k++ {
+				// Each term is at most MaxTypeTree: no overflow.
+				c += tree(word(k))
+			}
+		}
+		if c > MaxTypeTree {
+			return errf(op, ErrBadSPIRV, "%s %%%d at word %d: its type tree has %d nodes, more than MaxTypeTree (%d)", opcodeName(opc), word(i+1), i, c, MaxTypeTree)
+		}
+		if c > 1 {
+			nodes[word(i+1)] = c
+		}
+		i += wc
+	}
+	return nil
+}
+
 // ValidateSPIRV validates a SPIR-V module with the SPIRV-Tools validator
 // (as `spirv-val --target-env env` does, nothing relaxed). An invalid module
 // gives an *Error with Op "validate" wrapping ErrBadSPIRV, whose detail is
 // the validator's message (at most about 1 KiB) with the instruction number
-// and word offset it names. Modules over MaxModuleSize fail with ErrLimit
-// and lengths that are not a multiple of 4 with ErrBadSPIRV, before the
-// validator runs. Safe for concurrent use.
+// and word offset it names. Modules over MaxModuleSize fail with ErrLimit,
+// and lengths that are not a multiple of 4 and types nested beyond
+// MaxTypeTree with ErrBadSPIRV, before the validator runs. Safe for concurrent use.
 func ValidateSPIRV(spirv []byte, env TargetEnv) error {
 	const op = "validate"
 	if !spvtools.Env(env).Valid() {
 		return errf(op, ErrInvalid, "unknown target environment %v", env)
 	}
 	if err := checkModuleSize(op, spirv); err != nil {
+		return err
+	}
+	if err := checkTypeTrees(op, spirv); err != nil {
 		return err
 	}
 	err := spvtools.Validate(spirv, spvtools.Env(env))

@@ -612,3 +612,23 @@ func FuzzCheckKernel(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateTypeTree: the nested-struct attack, which reflection
+// now handles in microseconds, must not reach SPIRV-Tools either: its
+// layout check walks the type tree (30^6 nodes here, minutes of CPU).
+// Trees up to MaxTypeTree still go to the validator.
+func TestValidateTypeTree(t *testing.T) {
+	for _, spaced := range []bool{false, true} {
+		err := ValidateSPIRV(nestedModule(5, 30, spaced), Vulkan12)
+		if !errors.Is(err, ErrBadSPIRV) || !strings.Contains(err.Error(), "MaxTypeTree") {
+			t.Errorf("6-deep, 30-wide nesting (spaced %v): %v, want ErrBadSPIRV naming MaxTypeTree", spaced, err)
+		}
+	}
+	// 30^4 + ... nodes: under the cap, so the validator decides.
+	if err := ValidateSPIRV(nestedModule(3, 30, true), Vulkan12); err != nil && strings.Contains(err.Error(), "MaxTypeTree") {
+		t.Errorf("4-deep nesting (%d nodes) was refused by the tree cap: %v", 30*30*30*30, err)
+	}
+	if err := checkTypeTrees("t", shaders.Julia); err != nil {
+		t.Errorf("julia: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path"
 	"sync/atomic"
 	"time"
@@ -563,7 +564,8 @@ func nonEmpty(data [][]byte) [][]byte {
 // final name all at once (fsync the file, rename it over the name, fsync the
 // directory). A reader sees the old file or the complete new one, never a part.
 // Close without Commit abandons it: the temporary file is removed, nothing else
-// changes. Use it as
+// changes. A process killed while writing leaves its temporary file behind;
+// Dir.RemoveStaleTemps removes such files. Use it as
 //
 //	a, err := dir.CreateAtomic(x, "result.png", 0o644)
 //	if err != nil { ... }
@@ -608,7 +610,7 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 		return &AtomicFile{File: newFile(fd, name), dir: d, dest: p, destName: name}, nil
 	}
 	for range 8 {
-		tmp := dirPart + fmt.Sprintf(".%s.%016x.tmp", base, rand.Uint64())
+		tmp := dirPart + tempName(base, os.Getpid(), rand.Uint64())
 		start := x.start()
 		fd, err := x.drv().openat(x.t, d.fd, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, uint32(perm.Perm()))
 		tmpName := d.join(tmp)
@@ -618,6 +620,12 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 		}
 		if err != nil {
 			return nil, opErr("create", name, err)
+		}
+		if !lockTemp(x, d, tmp, fd) {
+			// RemoveStaleTemps (of another PID namespace, where this
+			// process looks dead) took the new file: use another name.
+			_ = x.drv().closeFd(x.t, fd)
+			continue
 		}
 		return &AtomicFile{File: newFile(fd, tmpName), dir: d, dest: p, tmp: tmp, destName: name}, nil
 	}

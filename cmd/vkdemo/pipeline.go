@@ -219,6 +219,11 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		return err
 	}
 	defer dir.Close(x.WithoutCancel())
+	// A run killed (SIGKILL, a crash) in the middle of a save left its
+	// temporary file; remove those whose writer is gone.
+	if n, err := dir.RemoveStaleTemps(x, 0); n > 0 || err != nil {
+		a.stderrf("vkdemo pipeline: removed %d stale temporary file(s) of killed runs in %s%s\n", n, out, errSuffix(err))
+	}
 	d, err := a.Device()
 	if err != nil {
 		return err
@@ -331,6 +336,15 @@ func demoError(err error, out string) error {
 		return fmt.Errorf("saving %s: %w", filepath.Join(out, fmt.Sprintf(framePattern, te.Frame)), te.Err)
 	}
 	return err
+}
+
+// errSuffix is "" or "; " and err's text, for a note that an error does not
+// stop.
+func errSuffix(err error) string {
+	if err == nil {
+		return ""
+	}
+	return "; " + errorText(err)
 }
 
 // openOutDir creates the folder p (and its parents) and opens it.

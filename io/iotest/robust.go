@@ -2,6 +2,7 @@ package iotest
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -225,5 +226,53 @@ var _ = register("HugeQueueCapacity", func(t *testing.T, x io.Io) {
 		if err != nil || v[0] != byte(i) {
 			t.Fatalf("GetOne = %d, %v; want %d", v[0], err, i)
 		}
+	}
+})
+
+// A task that ends with runtime.Goexit (t.FailNow in a task) does not leave
+// its future or group waiting forever: the wait returns an error. Under
+// Blocking the task runs inline, so Goexit also ends the goroutine that
+// started it; the test starts it from a goroutine of its own.
+var _ = register("GoexitInTaskDoesNotHang", func(t *testing.T, x io.Io) {
+	type result struct{ fut, grp error }
+	res := make(chan result, 1)
+	go func() {
+		var r result
+		var f *io.Future[int]
+		func() {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				f = io.Async(x, func(io.Io) (int, error) { runtime.Goexit(); return 0, nil })
+			}()
+			<-done
+		}()
+		if f != nil {
+			_, r.fut = f.Await(x)
+		} else {
+			// Inline: Async never returned, so nobody holds the future.
+			r.fut = errors.New("Goexit")
+		}
+		var g io.Group
+		func() {
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				g.Async(x, func(io.Io) error { runtime.Goexit(); return nil })
+			}()
+			<-done
+		}()
+		r.grp = g.Wait(x)
+		res <- r
+	}()
+	select {
+	case r := <-res:
+		for what, err := range map[string]error{"Future.Await": r.fut, "Group.Wait": r.grp} {
+			if err == nil || !strings.Contains(err.Error(), "Goexit") {
+				t.Errorf("%s after a task's runtime.Goexit = %v; want an error naming Goexit", what, err)
+			}
+		}
+	case <-time.After(within):
+		t.Fatal("a wait on a task that called runtime.Goexit hangs")
 	}
 })

@@ -255,7 +255,8 @@ type Selectable interface {
 // Select waits until at least one of fs has finished and returns the lowest index
 // of those that have; collect its result with Await, and Cancel the others you no
 // longer need. Select is a cancel point: if the caller's task is canceled first, it
-// returns -1 and an error wrapping ErrCanceled, leaving fs running.
+// returns -1 and an error wrapping ErrCanceled, leaving fs running. A zero or nil
+// future in fs, which would never finish, is an error wrapping ErrZeroFuture.
 func Select(x Io, fs ...Selectable) (int, error) {
 	if len(fs) == 0 {
 		return -1, opErr("select", "", ErrInvalid)
@@ -301,6 +302,7 @@ func Select(x Io, fs ...Selectable) (int, error) {
 // them (draining them, so none outlives the call), and returns the index and
 // result of the first. If the caller's task is canceled first, every future is
 // canceled and drained, and Race returns -1 and an error wrapping ErrCanceled.
+// A panic in any of them is raised again once all have finished (see PanicError).
 func Race[T any](x Io, fs ...*Future[T]) (int, T, error) {
 	sel := make([]Selectable, len(fs))
 	for i, f := range fs {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path"
 	"sync/atomic"
 	"time"
@@ -50,7 +51,7 @@ func (d Dir) join(p string) string {
 func (d Dir) OpenDir(x Io, p string) (Dir, error) {
 	name := d.join(p)
 	start := x.start()
-	fd, err := x.d.openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	fd, err := x.drv().openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err := x.done(start, "file", "open dir", name, err); err != nil {
 		return Dir{}, err
 	}
@@ -63,7 +64,7 @@ func (d Dir) Close(x Io) error {
 		return nil
 	}
 	start := x.start()
-	return x.done(start, "file", "close dir", d.name, x.d.closeFd(x.t, d.fd))
+	return x.done(start, "file", "close dir", d.name, x.drv().closeFd(x.t, d.fd))
 }
 
 // CreateOptions says how CreateFile creates a file. The zero value creates or
@@ -105,7 +106,7 @@ func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
 	}
 	name := d.join(p)
 	start := x.start()
-	fd, err := x.d.openat(x.t, d.fd, p, flags, perm)
+	fd, err := x.drv().openat(x.t, d.fd, p, flags, perm)
 	x.observe(start, "file", "create", name, 0, err)
 	if err != nil {
 		return nil, opErr("create", name, err)
@@ -138,7 +139,7 @@ func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 		return nil, opErr("open", name, fmt.Errorf("%w: open mode %d", ErrInvalid, mode))
 	}
 	start := x.start()
-	fd, err := x.d.openat(x.t, d.fd, p, flags, 0)
+	fd, err := x.drv().openat(x.t, d.fd, p, flags, 0)
 	x.observe(start, "file", "open", name, 0, err)
 	if err != nil {
 		return nil, opErr("open", name, err)
@@ -149,7 +150,7 @@ func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 // MakeDir creates the directory p.
 func (d Dir) MakeDir(x Io, p string, perm fs.FileMode) error {
 	start := x.start()
-	return x.doneAt(start, "mkdir", d, p, x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm())))
+	return x.doneAt(start, "mkdir", d, p, x.drv().mkdirat(x.t, d.fd, p, uint32(perm.Perm())))
 }
 
 // MakePath creates the directory p and any missing parents, like os.MkdirAll.
@@ -166,7 +167,7 @@ func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
 		}
 	}
 	start := x.start()
-	err := x.d.mkdirat(x.t, d.fd, p, uint32(perm.Perm()))
+	err := x.drv().mkdirat(x.t, d.fd, p, uint32(perm.Perm()))
 	if err == unix.EEXIST { // made meanwhile, by someone else
 		err = nil
 	}
@@ -176,25 +177,25 @@ func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
 // Rename moves oldPath in d to newPath in newDir, replacing what is there.
 func (d Dir) Rename(x Io, oldPath string, newDir Dir, newPath string) error {
 	start := x.start()
-	return x.doneAt(start, "rename", d, oldPath, x.d.renameat(x.t, d.fd, oldPath, newDir.fd, newPath))
+	return x.doneAt(start, "rename", d, oldPath, x.drv().renameat(x.t, d.fd, oldPath, newDir.fd, newPath))
 }
 
 // Remove removes the file p (not a directory; see RemoveDir).
 func (d Dir) Remove(x Io, p string) error {
 	start := x.start()
-	return x.doneAt(start, "remove", d, p, x.d.unlinkat(x.t, d.fd, p, false))
+	return x.doneAt(start, "remove", d, p, x.drv().unlinkat(x.t, d.fd, p, false))
 }
 
 // RemoveDir removes the empty directory p.
 func (d Dir) RemoveDir(x Io, p string) error {
 	start := x.start()
-	return x.doneAt(start, "remove dir", d, p, x.d.unlinkat(x.t, d.fd, p, true))
+	return x.doneAt(start, "remove dir", d, p, x.drv().unlinkat(x.t, d.fd, p, true))
 }
 
 // Stat describes the file at p, following symbolic links.
 func (d Dir) Stat(x Io, p string) (FileInfo, error) {
 	start := x.start()
-	fi, err := x.d.fstatat(x.t, d.fd, p, true)
+	fi, err := x.drv().fstatat(x.t, d.fd, p, true)
 	if err := x.doneAt(start, "stat", d, p, err); err != nil {
 		return FileInfo{}, err
 	}
@@ -205,7 +206,7 @@ func (d Dir) Stat(x Io, p string) (FileInfo, error) {
 // link, Mode has fs.ModeSymlink set. Lstat(x, ".") describes d itself.
 func (d Dir) Lstat(x Io, p string) (FileInfo, error) {
 	start := x.start()
-	fi, err := x.d.fstatat(x.t, d.fd, p, false)
+	fi, err := x.drv().fstatat(x.t, d.fd, p, false)
 	if err := x.doneAt(start, "lstat", d, p, err); err != nil {
 		return FileInfo{}, err
 	}
@@ -314,7 +315,7 @@ func (f *File) Read(x Io, p []byte) (int, error) {
 		return 0, nil
 	}
 	start := x.start()
-	n, err := x.d.read(x.t, f.fd, p, -1)
+	n, err := x.drv().read(x.t, f.fd, p, -1)
 	x.observe(start, "file", "read", f.name, int64(n), err)
 	if err != nil {
 		return n, opErr("read", f.name, err)
@@ -338,7 +339,7 @@ func (f *File) ReadAt(x Io, p []byte, off int64) (int, error) {
 	start := x.start()
 	n := 0
 	for n < len(p) {
-		k, err := x.d.read(x.t, f.fd, p[n:], off+int64(n))
+		k, err := x.drv().read(x.t, f.fd, p[n:], off+int64(n))
 		n += k
 		if err != nil {
 			x.observe(start, "file", "pread", f.name, int64(n), err)
@@ -374,7 +375,7 @@ func (f *File) WriteAt(x Io, p []byte, off int64) (int, error) {
 	start := x.start()
 	n := 0
 	for n < len(p) {
-		k, err := x.d.write(x.t, f.fd, p[n:], off+int64(n))
+		k, err := x.drv().write(x.t, f.fd, p[n:], off+int64(n))
 		n += k
 		if err == nil && k == 0 {
 			err = stdio.ErrShortWrite // going on would never end
@@ -401,7 +402,7 @@ func (f *File) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
 		return 0, opErr("write", f.name, err)
 	}
 	start := x.start()
-	total, err := v.writeAll(func(iov [][]byte) (int, error) { return x.d.writev(x.t, f.fd, iov, -1) })
+	total, err := v.writeAll(func(iov [][]byte) (int, error) { return x.drv().writev(x.t, f.fd, iov, -1) })
 	x.observe(start, "file", "write", f.name, total, err)
 	if err != nil {
 		return total, opErr("write", f.name, err)
@@ -416,7 +417,7 @@ func (f *File) Sync(x Io) error {
 	}
 	defer f.drop()
 	start := x.start()
-	err := x.d.fsync(x.t, f.fd)
+	err := x.drv().fsync(x.t, f.fd)
 	return x.done(start, "file", "sync", f.name, err)
 }
 
@@ -430,7 +431,7 @@ func (f *File) SetLength(x Io, size int64) error {
 		return opErr("truncate", f.name, fmt.Errorf("%w: negative length %d", ErrInvalid, size))
 	}
 	start := x.start()
-	return x.done(start, "file", "truncate", f.name, x.d.ftruncate(x.t, f.fd, size))
+	return x.done(start, "file", "truncate", f.name, x.drv().ftruncate(x.t, f.fd, size))
 }
 
 // Stat describes the open file.
@@ -440,7 +441,7 @@ func (f *File) Stat(x Io) (FileInfo, error) {
 	}
 	defer f.drop()
 	start := x.start()
-	fi, err := x.d.fstat(x.t, f.fd)
+	fi, err := x.drv().fstat(x.t, f.fd)
 	if err := x.done(start, "file", "stat", f.name, err); err != nil {
 		return FileInfo{}, err
 	}
@@ -471,7 +472,7 @@ func (f *File) Close(x Io) error {
 			break
 		}
 	}
-	return x.done(start, "file", "close", f.name, x.d.closeFd(x.t, f.fd))
+	return x.done(start, "file", "close", f.name, x.drv().closeFd(x.t, f.fd))
 }
 
 // Writer returns a buffered writer on the file at its position, for the task
@@ -505,7 +506,7 @@ func (s *fileSink) Drain(w *Writer, data [][]byte, splat int) (int, error) {
 		return 0, nil
 	}
 	start := s.x.start()
-	n, err := s.x.d.writev(s.x.t, s.f.fd, s.vec.iovecs(), -1)
+	n, err := s.x.drv().writev(s.x.t, s.f.fd, s.vec.iovecs(), -1)
 	s.x.observe(start, "file", "write", s.f.name, int64(n), err)
 	s.vec.clear()
 	if err != nil {
@@ -530,7 +531,7 @@ func (s *fileSource) ReadVec(r *Reader, data [][]byte) (int, error) {
 		return 0, nil
 	}
 	start := s.x.start()
-	n, err := s.x.d.readv(s.x.t, s.f.fd, bufs, -1)
+	n, err := s.x.drv().readv(s.x.t, s.f.fd, bufs, -1)
 	s.x.observe(start, "file", "read", s.f.name, int64(n), err)
 	if err != nil {
 		return n, opErr("read", s.f.name, err)
@@ -563,7 +564,8 @@ func nonEmpty(data [][]byte) [][]byte {
 // final name all at once (fsync the file, rename it over the name, fsync the
 // directory). A reader sees the old file or the complete new one, never a part.
 // Close without Commit abandons it: the temporary file is removed, nothing else
-// changes. Use it as
+// changes. A process killed while writing leaves its temporary file behind;
+// Dir.RemoveStaleTemps removes such files. Use it as
 //
 //	a, err := dir.CreateAtomic(x, "result.png", 0o644)
 //	if err != nil { ... }
@@ -595,12 +597,12 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 	// Nothing can be renamed over a device, FIFO or socket without replacing
 	// the node itself (as root, /dev/full would become a regular file): such a
 	// destination is written in place.
-	if fi, err := x.d.fstatat(x.t, d.fd, p, true); err == nil && !fi.Mode.IsRegular() {
+	if fi, err := x.drv().fstatat(x.t, d.fd, p, true); err == nil && !fi.Mode.IsRegular() {
 		if fi.IsDir() {
 			return nil, opErr("create", name, unix.EISDIR)
 		}
 		start := x.start()
-		fd, err := x.d.openat(x.t, d.fd, p, unix.O_WRONLY, 0)
+		fd, err := x.drv().openat(x.t, d.fd, p, unix.O_WRONLY, 0)
 		x.observe(start, "file", "open", name, 0, err)
 		if err != nil {
 			return nil, opErr("create", name, err)
@@ -608,9 +610,9 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 		return &AtomicFile{File: newFile(fd, name), dir: d, dest: p, destName: name}, nil
 	}
 	for range 8 {
-		tmp := dirPart + fmt.Sprintf(".%s.%016x.tmp", base, rand.Uint64())
+		tmp := dirPart + tempName(base, os.Getpid(), rand.Uint64())
 		start := x.start()
-		fd, err := x.d.openat(x.t, d.fd, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, uint32(perm.Perm()))
+		fd, err := x.drv().openat(x.t, d.fd, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, uint32(perm.Perm()))
 		tmpName := d.join(tmp)
 		x.observe(start, "file", "create", tmpName, 0, err)
 		if err == unix.EEXIST {
@@ -618,6 +620,12 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 		}
 		if err != nil {
 			return nil, opErr("create", name, err)
+		}
+		if !lockTemp(x, d, tmp, fd) {
+			// RemoveStaleTemps (of another PID namespace, where this
+			// process looks dead) took the new file: use another name.
+			_ = x.drv().closeFd(x.t, fd)
+			continue
 		}
 		return &AtomicFile{File: newFile(fd, tmpName), dir: d, dest: p, tmp: tmp, destName: name}, nil
 	}
@@ -649,7 +657,7 @@ func (a *AtomicFile) Commit(x Io) error {
 		return opErr("commit", a.Name(), err)
 	}
 	start := x.start()
-	err := x.d.renameat(x.t, a.dir.fd, a.tmp, a.dir.fd, a.dest)
+	err := x.drv().renameat(x.t, a.dir.fd, a.tmp, a.dir.fd, a.dest)
 	x.observe(start, "file", "rename", a.Name(), 0, err)
 	if err != nil {
 		_ = a.dir.Remove(x.WithoutCancel(), a.tmp)
@@ -684,13 +692,13 @@ func (a *AtomicFile) abandon(x Io) error {
 
 func syncDir(x Io, d Dir, p string) error {
 	name := d.join(p)
-	fd, err := x.d.openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	fd, err := x.drv().openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return opErr("sync dir", name, err)
 	}
 	start := x.start()
-	err = x.d.fsync(x.t, fd)
-	_ = x.d.closeFd(x.t, fd)
+	err = x.drv().fsync(x.t, fd)
+	_ = x.drv().closeFd(x.t, fd)
 	return x.done(start, "file", "sync dir", name, err)
 }
 

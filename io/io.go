@@ -42,8 +42,10 @@ import (
 )
 
 // Io is the handle through which all waiting operations go. It is a small value:
-// copy it freely and pass it down the call stack. The zero Io is not usable;
-// get one from Blocking.Io, Threaded.Io, Evented.Io, Failing or New.
+// copy it freely and pass it down the call stack. Get one from Blocking.Io,
+// Threaded.Io, Evented.Io, Failing or New. The zero Io is a mistake, reported
+// rather than crashed on: it behaves like Failing (Kind KindFailing), except
+// that every operation fails with an error wrapping ErrZeroIo.
 //
 // An Io carries the cancel state of the task it was handed to, so the Io given to
 // a function started with Async is not the one its caller holds.
@@ -66,10 +68,10 @@ const (
 
 // Kind reports which implementation x runs on. Code should rarely need it; the GPU
 // package uses it to wait on fences inline under Blocking.
-func (x Io) Kind() Kind { return x.d.kind() }
+func (x Io) Kind() Kind { return x.drv().kind() }
 
 // String returns the implementation's name.
-func (x Io) String() string { return string(x.d.kind()) }
+func (x Io) String() string { return string(x.drv().kind()) }
 
 // Canceled reports whether cancellation of the current task has been requested.
 func (x Io) Canceled() bool { return x.t.isCanceled() }
@@ -97,12 +99,12 @@ func (x Io) CheckCancel() error {
 func (x Io) WithoutCancel() Io { return Io{d: x.d, o: x.o} }
 
 // Now returns the current time from the Io's clock.
-func (x Io) Now() time.Time { return x.d.now() }
+func (x Io) Now() time.Time { return x.drv().now() }
 
 // Sleep waits for d, or until the current task is canceled (then it returns an
 // error wrapping ErrCanceled). A non-positive d returns at once, after a cancel check.
 func (x Io) Sleep(d time.Duration) error {
-	return x.SleepUntil(x.d.now().Add(d))
+	return x.SleepUntil(x.drv().now().Add(d))
 }
 
 // SleepUntil waits until the Io's clock reaches deadline, or until the current task
@@ -112,7 +114,7 @@ func (x Io) SleepUntil(deadline time.Time) error {
 		return ErrCanceled
 	}
 	start := x.start()
-	err := x.d.sleepUntil(x.t, deadline)
+	err := x.drv().sleepUntil(x.t, deadline)
 	x.observe(start, "time", "sleep", "", 0, err)
 	return err
 }
@@ -140,6 +142,52 @@ var ErrUnsupported = errors.New("io: operation not supported by this Io")
 
 // ErrInvalid is wrapped by errors about bad arguments.
 var ErrInvalid = errors.New("io: invalid argument")
+
+// ErrZeroIo is the error of every operation through the zero Io value, which
+// was never set to a real implementation. It wraps ErrInvalid.
+var ErrZeroIo = fmt.Errorf("%w: zero Io value; use io.NewBlocking().Io(), io.NewThreaded(opts).Io(), io.NewEvented(opts) or io.New(kind)", ErrInvalid)
+
+// ErrSelfAwait is returned, instead of waiting forever, by a wait that could
+// only end after the caller itself had finished: Future.Await or
+// Future.Cancel called from inside the future's own task (with the Io that
+// task was handed), and Group.Wait or Group.Cancel called from inside a
+// member of the same group. Cancel still requests the cancellation; only the
+// wait is refused. It wraps ErrInvalid.
+var ErrSelfAwait = fmt.Errorf("%w: a task cannot wait for itself to finish", ErrInvalid)
+
+// ErrZeroFuture is returned by Await and Cancel on a zero (or nil) Future,
+// which no task or Promise will ever complete. It wraps ErrInvalid.
+var ErrZeroFuture = fmt.Errorf("%w: zero Future; get one from io.Async, io.Concurrent or Promise.Future", ErrInvalid)
+
+// PanicError is a panic that a task (started with Async or Concurrent, or as
+// a Group member) did not recover. The panic does not end the process on the
+// pool goroutine that ran the task: it is kept, and raised again, with a
+// *PanicError as its value, in the goroutine that collects the task's result
+// — Future.Await or Future.Cancel (also through Race and CancelAll) for a
+// future, Group.Wait or Group.Cancel for a group — after which the program
+// crashes there as usual unless that goroutine recovers. Error includes the
+// task's stack at the panic, so the crash report names where it happened. A
+// panic in a task whose result nobody collects is lost, like its error.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the task's stack where it panicked (runtime/debug.Stack)
+}
+
+// Error returns "io: task panicked: VALUE", then the task's stack.
+func (p *PanicError) Error() string {
+	return fmt.Sprintf("io: task panicked: %v\n\ntask stack at the panic:\n%s", p.Value, p.Stack)
+}
+
+// Unwrap returns the panic value if it is an error, so that errors.Is and
+// errors.As see through a recovered *PanicError.
+func (p *PanicError) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// errGoexit is the error of a task that ended with runtime.Goexit (as
+// testing.T.FailNow does) instead of returning.
+var errGoexit = errors.New("io: task ended with runtime.Goexit instead of returning")
 
 // Error describes a failed operation: which one, on what, and why.
 type Error struct {

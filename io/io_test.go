@@ -164,3 +164,62 @@ func TestContextDerived(t *testing.T) {
 		t.Fatalf("context derived after the cancel: %v", late.Err())
 	}
 }
+
+// The zero Io is reported, not crashed on: every operation fails with
+// ErrZeroIo, whose message says where a real one comes from.
+func TestZeroIoFailsClearly(t *testing.T) {
+	var x io.Io
+	if x.Kind() != io.KindFailing {
+		t.Fatalf("Kind = %s", x.Kind())
+	}
+	checks := map[string]error{}
+	checks["sleep"] = x.Sleep(time.Millisecond)
+	_, checks["create"] = io.Cwd().CreateFile(x, t.TempDir()+"/f", io.CreateOptions{})
+	_, checks["open"] = io.Cwd().OpenFile(x, "/dev/null", io.ReadOnly)
+	_, checks["stat"] = io.Cwd().Stat(x, "/")
+	_, checks["read"] = io.Cwd().ReadFile(x, "/dev/null")
+	_, checks["listen"] = io.Listen(x, "tcp", "127.0.0.1:0")
+	_, checks["dial"] = io.Dial(x, "tcp", "127.0.0.1:1")
+	_, checks["atomic"] = io.Cwd().CreateAtomic(x, t.TempDir()+"/a", 0)
+	_, checks["concurrent"] = io.Concurrent(x, func(io.Io) (int, error) { return 0, nil })
+	for op, err := range checks {
+		if op == "concurrent" {
+			if !errors.Is(err, io.ErrConcurrencyUnavailable) {
+				t.Errorf("Concurrent on the zero Io = %v", err)
+			}
+			continue
+		}
+		if !errors.Is(err, io.ErrZeroIo) || !errors.Is(err, io.ErrInvalid) || !strings.Contains(err.Error(), "NewBlocking") {
+			t.Errorf("%s on the zero Io = %v; want ErrZeroIo saying where an Io comes from", op, err)
+		}
+	}
+	// A task started through it runs inline, and its Io is as unusable.
+	v, err := io.Async(x, func(x io.Io) (int, error) { return 7, x.Sleep(0) }).Await(x)
+	if v != 7 || !errors.Is(err, io.ErrZeroIo) {
+		t.Errorf("Async on the zero Io = %d, %v", v, err)
+	}
+	var g io.Group
+	g.Async(x, func(io.Io) error { return nil })
+	if err := g.Wait(x); err != nil {
+		t.Errorf("Group on the zero Io: %v", err)
+	}
+}
+
+// A queue's capacity is a bound, not an allocation.
+func TestQueueHugeCapacityAllocatesLazily(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	q := io.NewQueue[int64](1 << 40)
+	x := io.NewBlocking().Io()
+	if _, err := q.Put(x, make([]int64, 1000), 1000); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Fatalf("NewQueue(1<<40) with 1000 items allocated %d bytes", grew)
+	}
+	if q.Len() != 1000 || q.Cap() != 1<<40 {
+		t.Fatalf("Len, Cap = %d, %d", q.Len(), q.Cap())
+	}
+}

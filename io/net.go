@@ -20,7 +20,7 @@ type Listener struct {
 // Listen(x, "unix", "/tmp/vkio.sock").
 func Listen(x Io, network, address string) (*Listener, error) {
 	start := x.start()
-	l, err := x.d.listen(x.t, network, address)
+	l, err := x.drv().listen(x.t, network, address)
 	if err := x.done(start, "net", "listen", network+" "+address, err); err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func addrString(a net.Addr) string {
 // Dial connects to address. It is a cancel point.
 func Dial(x Io, network, address string) (*Conn, error) {
 	start := x.start()
-	c, err := x.d.dial(x.t, network, address)
+	c, err := x.drv().dial(x.t, network, address)
 	x.observe(start, "net", "dial", address, 0, err)
 	if err != nil {
 		return nil, opErr("dial", network+" "+address, err)

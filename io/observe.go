@@ -40,7 +40,7 @@ func (x Io) start() time.Time {
 	if x.o == nil {
 		return time.Time{}
 	}
-	return x.d.now()
+	return x.drv().now()
 }
 
 // done reports an operation on the named file or address that began at
@@ -64,5 +64,5 @@ func (x Io) observe(start time.Time, class, name, path string, n int64, err erro
 	if x.o == nil {
 		return
 	}
-	x.o.ObserveOp(Op{Class: class, Name: name, Path: path, Bytes: n, Start: start, End: x.d.now(), Err: err})
+	x.o.ObserveOp(Op{Class: class, Name: name, Path: path, Bytes: n, Start: start, End: x.drv().now(), Err: err})
 }

@@ -12,9 +12,14 @@ import (
 // Put and Get move slices, with a minimum: they return as soon as at least min
 // items have moved (min 0 never waits), and report how many did, so partial
 // progress is never lost — not on cancellation, and not on Close.
+//
+// The capacity is a bound, not an allocation: the queue's storage grows (by
+// doubling) with the items actually queued, up to the capacity, so a huge
+// capacity costs nothing until it is used.
 type Queue[T any] struct {
 	mu      sync.Mutex
-	ring    []T // len(ring) is the capacity
+	ring    []T // grows up to cap; items are ring[head], ring[(head+1)%len(ring)], ...
+	cap     int
 	head    int
 	count   int
 	closed  bool
@@ -32,16 +37,34 @@ type queueWaiter[T any] struct {
 	closed bool
 }
 
-// NewQueue returns an empty queue that holds up to capacity items.
+// queueInitial is the storage a queue starts with (or its capacity, if less).
+const queueInitial = 16
+
+// NewQueue returns an empty queue that holds up to capacity items (a negative
+// capacity means 0). Storage is allocated as items arrive, not up front.
 func NewQueue[T any](capacity int) *Queue[T] {
 	if capacity < 0 {
 		capacity = 0
 	}
-	return &Queue[T]{ring: make([]T, capacity)}
+	return &Queue[T]{cap: capacity}
 }
 
 // Cap returns the queue's capacity.
-func (q *Queue[T]) Cap() int { return len(q.ring) }
+func (q *Queue[T]) Cap() int { return q.cap }
+
+// push appends v to the ring, growing it if full; q.count < q.cap.
+func (q *Queue[T]) push(v T) {
+	if q.count == len(q.ring) {
+		n := min(max(2*len(q.ring), queueInitial), q.cap)
+		ring := make([]T, n)
+		for i := range q.count {
+			ring[i] = q.ring[(q.head+i)%len(q.ring)]
+		}
+		q.ring, q.head = ring, 0
+	}
+	q.ring[(q.head+q.count)%len(q.ring)] = v
+	q.count++
+}
 
 // Len returns the number of items waiting in the queue.
 func (q *Queue[T]) Len() int {
@@ -206,9 +229,8 @@ func (q *Queue[T]) putLocked(items []T) int {
 			q.getters = q.getters[1:]
 		}
 	}
-	for n < len(items) && q.count < len(q.ring) {
-		q.ring[(q.head+q.count)%len(q.ring)] = items[n]
-		q.count++
+	for n < len(items) && q.count < q.cap {
+		q.push(items[n])
 		n++
 	}
 	return n
@@ -248,11 +270,10 @@ func (q *Queue[T]) getLocked(dst []T) int {
 // refillLocked moves items of parked putters into free ring slots, in order,
 // releasing each putter once its minimum is in.
 func (q *Queue[T]) refillLocked() {
-	for q.count < len(q.ring) && len(q.putters) > 0 {
+	for q.count < q.cap && len(q.putters) > 0 {
 		p := q.putters[0]
-		for p.n < len(p.items) && q.count < len(q.ring) {
-			q.ring[(q.head+q.count)%len(q.ring)] = p.items[p.n]
-			q.count++
+		for p.n < len(p.items) && q.count < q.cap {
+			q.push(p.items[p.n])
 			p.n++
 		}
 		if p.n >= p.min || p.n == len(p.items) {

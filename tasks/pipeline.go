@@ -101,7 +101,10 @@ type FrameEvent struct {
 // Pipeline runs frames through GPU compute → read back → CPU stage → sinks,
 // Depth frames in flight: frame k+1 computes while frame k is encoded and
 // saved. Memory is bounded by Depth (each slot keeps its read-back and
-// encode buffers for reuse), however many frames run.
+// encode buffers for reuse), however many frames run: the report's busy
+// times are streaming statistics, and Report.Errors keeps at most
+// MaxReportErrors failures. Only a Recorder grows with the frames, by its
+// compact records (see Recorder).
 //
 // Under a Blocking Io every frame runs to completion before the next one is
 // submitted; under Threaded and Evented Ios the stages overlap.
@@ -287,7 +290,9 @@ func (r *pipeRun) fail(k int, op string, err error, gt GPUTime) {
 		if r.first == nil {
 			r.first = e
 		}
-		r.errs = append(r.errs, FrameError{Frame: k, Err: e.Error()})
+		if len(r.errs) < MaxReportErrors {
+			r.errs = append(r.errs, FrameError{Frame: k, Err: e.Error()})
+		}
 	}
 	r.mu.Unlock()
 	if !canceled && r.p.Policy == CancelAll {

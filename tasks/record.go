@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"encoding/json"
 	stdio "io"
 	"slices"
@@ -55,12 +56,35 @@ type Span struct {
 // Recorder collects spans for a trace, a timeline and an overlap report.
 // It is safe for concurrent use. A nil *Recorder records nothing and costs
 // one nil check per call: recording is off.
+//
+// Memory: a span is kept as a fixed-size record of 48 bytes (times as
+// nanoseconds from the trace's origin, lane and name as indices into a table
+// of the distinct strings seen), in chunks of 4096 records, so a run of n
+// frames of the Pipeline (6 spans a frame) holds about 288 bytes a frame,
+// and writing the trace or the timeline needs 12 bytes a span more while it
+// runs (trace.Layout), streaming the output. Spans, which returns []Span,
+// and Report need a copy or a permutation of the records.
 type Recorder struct {
 	mu     sync.Mutex
 	origin time.Time
-	spans  []Span
+	chunks [][]record // each of capacity recordChunk; only the last is not full
+	n      int
+	strs   []string          // interned lane and name strings
+	index  map[string]uint32 // strs[index[s]] == s
 	meta   map[string]any
 }
+
+// record is a Span in 48 bytes.
+type record struct {
+	start, end int64 // ns from origin
+	flow       uint64
+	frame      int64
+	lane, name uint32 // indices into strs
+	res        Resource
+	wait       bool
+}
+
+const recordChunk = 4096
 
 // NewRecorder returns a recorder whose trace starts now.
 func NewRecorder() *Recorder {
@@ -76,8 +100,29 @@ func (r *Recorder) Add(s Span) {
 		return
 	}
 	r.mu.Lock()
-	r.spans = append(r.spans, s)
+	rec := record{start: int64(s.Start.Sub(r.origin)), end: int64(s.End.Sub(r.origin)), flow: s.Flow, frame: int64(s.Frame),
+		lane: r.intern(s.Lane), name: r.intern(s.Name), res: s.Res, wait: s.Wait}
+	if len(r.chunks) == 0 || len(r.chunks[len(r.chunks)-1]) == recordChunk {
+		r.chunks = append(r.chunks, make([]record, 0, recordChunk))
+	}
+	last := &r.chunks[len(r.chunks)-1]
+	*last = append(*last, rec)
+	r.n++
 	r.mu.Unlock()
+}
+
+// intern returns the index of s in r.strs, adding it; r.mu is held.
+func (r *Recorder) intern(s string) uint32 {
+	if i, ok := r.index[s]; ok {
+		return i
+	}
+	if r.index == nil {
+		r.index = map[string]uint32{}
+	}
+	i := uint32(len(r.strs))
+	r.strs = append(r.strs, s)
+	r.index[s] = i
+	return i
 }
 
 // SetMeta attaches a key and value to the trace's metadata ("otherData").
@@ -88,6 +133,51 @@ func (r *Recorder) SetMeta(key string, value any) {
 	r.mu.Lock()
 	r.meta[key] = value
 	r.mu.Unlock()
+}
+
+// snapshot is the spans recorded up to a moment, read without the lock:
+// records are never changed once added, chunks never reallocated, and
+// strs only appended to.
+type snapshot struct {
+	origin time.Time
+	chunks [][]record
+	n      int
+	strs   []string
+}
+
+func (r *Recorder) snapshot() snapshot {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return snapshot{origin: r.origin, chunks: slices.Clone(r.chunks), n: r.n, strs: r.strs}
+}
+
+func (s *snapshot) rec(i int) *record { return &s.chunks[i/recordChunk][i%recordChunk] }
+
+func (s *snapshot) span(i int) Span {
+	c := s.rec(i)
+	return Span{Res: c.res, Lane: s.strs[c.lane], Name: s.strs[c.name], Frame: int(c.frame), Flow: c.flow, Wait: c.wait,
+		Start: s.origin.Add(time.Duration(c.start)), End: s.origin.Add(time.Duration(c.end))}
+}
+
+// Len and At make a snapshot a trace.Events.
+func (s *snapshot) Len() int { return s.n }
+
+func (s *snapshot) At(i int) trace.Event {
+	c := s.rec(i)
+	cat := c.res.String()
+	if c.wait {
+		cat = "wait"
+	}
+	class := "?"
+	if c.res < numResources {
+		class = resourceClasses[c.res]
+	}
+	frame := int(c.frame)
+	if frame < 0 {
+		frame = -1
+	}
+	return trace.Event{Class: class, Order: int(c.res), Lane: s.strs[c.lane], Name: s.strs[c.name], Cat: cat,
+		Start: c.start, Dur: c.end - c.start, Flow: c.flow, Frame: frame}
 }
 
 // Region is a span being recorded; End finishes it. The zero Region (from a
@@ -139,9 +229,12 @@ func (r *Recorder) Spans() []Span {
 	if r == nil {
 		return nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.spans)
+	snap := r.snapshot()
+	out := make([]Span, snap.n)
+	for i := range out {
+		out[i] = snap.span(i)
+	}
+	return out
 }
 
 // Reset forgets every span and restarts the trace's clock.
@@ -150,39 +243,20 @@ func (r *Recorder) Reset() {
 		return
 	}
 	r.mu.Lock()
-	r.spans = r.spans[:0]
+	r.chunks, r.n = nil, 0
+	r.strs, r.index = nil, nil
 	r.origin = time.Now()
 	r.mu.Unlock()
 }
 
-func (r *Recorder) events() ([]trace.Event, map[string]any) {
+func (r *Recorder) metaCopy() map[string]any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	evs := make([]trace.Event, 0, len(r.spans))
-	for _, s := range r.spans {
-		cat := s.Res.String()
-		if s.Wait {
-			cat = "wait"
-		}
-		var args map[string]any
-		if s.Frame >= 0 {
-			args = map[string]any{"frame": s.Frame}
-		}
-		class := "?"
-		if s.Res < numResources {
-			class = resourceClasses[s.Res]
-		}
-		evs = append(evs, trace.Event{
-			Class: class, Order: int(s.Res), Lane: s.Lane, Name: s.Name, Cat: cat,
-			Start: int64(s.Start.Sub(r.origin)), Dur: int64(s.End.Sub(s.Start)),
-			Flow: s.Flow, Args: args,
-		})
-	}
 	meta := map[string]any{}
 	for k, v := range r.meta {
 		meta[k] = v
 	}
-	return evs, meta
+	return meta
 }
 
 // WriteTrace writes the spans as Chrome trace-event JSON, which opens in
@@ -194,8 +268,8 @@ func (r *Recorder) WriteTrace(w stdio.Writer) error {
 	if r == nil {
 		return &Error{Op: "trace", Frame: -1, Err: errNoRecorder}
 	}
-	evs, meta := r.events()
-	return trace.WriteChrome(w, evs, meta)
+	snap := r.snapshot()
+	return trace.WriteChrome(w, &snap, r.metaCopy())
 }
 
 // WriteTimelineSVG draws the spans as a self-contained SVG picture: lanes
@@ -205,13 +279,13 @@ func (r *Recorder) WriteTimelineSVG(w stdio.Writer) error {
 	if r == nil {
 		return &Error{Op: "timeline", Frame: -1, Err: errNoRecorder}
 	}
-	evs, meta := r.events()
-	rep := r.Report()
+	snap := r.snapshot()
+	rep := snap.report()
 	title := "vkio timeline"
-	if v, ok := meta["title"].(string); ok {
+	if v, ok := r.metaCopy()["title"].(string); ok {
 		title = v
 	}
-	return trace.WriteSVG(w, evs, trace.SVGOptions{Title: title, Lines: rep.lines()})
+	return trace.WriteSVG(w, &snap, trace.SVGOptions{Title: title, Lines: rep.lines()})
 }
 
 var errNoRecorder = &jsonErr{"recording is off (nil *Recorder)"}
@@ -226,23 +300,30 @@ func (r *Recorder) Report() Report {
 	if r == nil {
 		return Report{}
 	}
-	spans := r.Spans()
+	snap := r.snapshot()
+	return snap.report()
+}
+
+func (s *snapshot) report() Report {
 	var m meter
-	var t0, t1 time.Time
-	for i, s := range spans {
-		if i == 0 || s.Start.Before(t0) {
-			t0 = s.Start
+	var t0, t1 int64
+	order := make([]int32, s.n)
+	for i := range s.n {
+		c := s.rec(i)
+		if i == 0 || c.start < t0 {
+			t0 = c.start
 		}
-		if i == 0 || s.End.After(t1) {
-			t1 = s.End
+		if i == 0 || c.end > t1 {
+			t1 = c.end
 		}
+		order[i] = int32(i)
 	}
-	slices.SortFunc(spans, func(a, b Span) int { return a.Start.Compare(b.Start) })
-	for _, s := range spans {
-		m.add(s)
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(s.rec(int(a)).start, s.rec(int(b)).start) })
+	for _, i := range order {
+		m.add(s.span(int(i)))
 	}
 	rep := Report{}
-	m.fill(&rep, t1.Sub(t0))
+	m.fill(&rep, time.Duration(t1-t0))
 	return rep
 }
 

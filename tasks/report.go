@@ -38,9 +38,14 @@ type Report struct {
 	Speedup      float64
 	// Peak is the largest weight held at once of each limit.
 	Peak map[string]int64
-	// Errors lists the failures, first first.
+	// Errors lists the failures, first first: of a Pipeline, the first
+	// MaxReportErrors of them (Failed counts them all), so that a long run
+	// whose every frame fails still holds bounded memory.
 	Errors []FrameError
 }
+
+// MaxReportErrors bounds the failures a Pipeline lists in Report.Errors.
+const MaxReportErrors = 1000
 
 // FrameError is one failure in a Report.
 type FrameError struct {

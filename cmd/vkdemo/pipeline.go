@@ -13,7 +13,6 @@ package main
 // a plain line every few frames, and nothing but the summary with --json.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -219,6 +218,11 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		return err
 	}
 	defer dir.Close(x.WithoutCancel())
+	// A run killed (SIGKILL, a crash) in the middle of a save left its
+	// temporary file; remove those whose writer is gone.
+	if n, err := dir.RemoveStaleTemps(x, 0); n > 0 || err != nil {
+		a.stderrf("vkdemo pipeline: removed %d stale temporary file(s) of killed runs in %s%s\n", n, out, errSuffix(err))
+	}
 	d, err := a.Device()
 	if err != nil {
 		return err
@@ -229,10 +233,16 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 			cfg.frames, cfg.width, cfg.height, cfg.maxIter, d.Info().Name, x, cfg.depth)
 	}
 	prog := newProgress(w, cfg.frames, !asJSON, out)
-	rec := tasks.NewRecorder()
-	rec.SetMeta("title", fmt.Sprintf("vkdemo pipeline: %d frames %dx%d, io %s, depth %d, %s", cfg.frames, cfg.width, cfg.height, x, cfg.depth, d.Info().Name))
-	rec.SetMeta("io", x.String())
-	rec.SetMeta("device", d.Info().Name)
+	// Spans are recorded only for a trace or a timeline: without them the
+	// run's memory does not grow with --frames (the report's statistics
+	// are streaming); with them it grows by the Recorder's bytes per frame.
+	var rec *tasks.Recorder
+	if tracePath != "" || svgPath != "" {
+		rec = tasks.NewRecorder()
+		rec.SetMeta("title", fmt.Sprintf("vkdemo pipeline: %d frames %dx%d, io %s, depth %d, %s", cfg.frames, cfg.width, cfg.height, x, cfg.depth, d.Info().Name))
+		rec.SetMeta("io", x.String())
+		rec.SetMeta("device", d.Info().Name)
+	}
 	rep, saved, err := runDemo(x, d, cfg, dir, rec, prog.frame)
 	prog.finish()
 	if err == nil {
@@ -240,11 +250,12 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && !asJSON {
-			fmt.Fprintf(w, "stopped: %d of %d frames saved in %s, each complete\n", len(saved), cfg.frames, out)
+			fmt.Fprintf(w, "stopped: %d of %d frames saved in %s, each complete\n", saved.count(), cfg.frames, out)
 		}
 		return demoError(err, out)
 	}
-	// The trace and the timeline, each written atomically.
+	// The trace and the timeline, each streamed to its file and committed
+	// atomically: no copy of either is held in memory.
 	wrote := map[string]string{}
 	for _, f := range []struct {
 		flag, path string
@@ -253,27 +264,24 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		if f.path == "" {
 			continue
 		}
-		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
-			return err
-		}
-		if err := writeResult(x, f.path, buf.Bytes()); err != nil {
+		n, err := streamResult(x, f.path, f.write)
+		if err != nil {
 			return fmt.Errorf("%s %s: %w", f.flag, f.path, err)
 		}
-		wrote[f.path] = formatBytes(int64(buf.Len()))
-	}
-	images := make([]string, len(saved))
-	for i, k := range saved {
-		images[i] = filepath.Join(out, fmt.Sprintf(framePattern, k))
+		wrote[f.path] = formatBytes(n)
 	}
 	if asJSON {
+		// The list of images is the one part of the output that grows
+		// with --frames (about 30 bytes a frame).
+		images := make([]string, 0, saved.count())
+		saved.each(func(k int) { images = append(images, filepath.Join(out, fmt.Sprintf(framePattern, k))) })
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(pipelineReport{Io: x.String(), Device: d.Info().Name, Frames: cfg.frames, Width: cfg.width, Height: cfg.height,
 			Depth: cfg.depth, MaxIter: cfg.maxIter, Out: out, Images: images, Trace: tracePath, Timeline: svgPath, Report: rep})
 	}
 	printReport(w, rep, cfg)
-	fmt.Fprintf(w, "images    %s (%d PNGs, %s)\n", filepath.Join(out, "frame-*.png"), len(images), formatBytes(rep.Bytes))
+	fmt.Fprintf(w, "images    %s (%d PNGs, %s)\n", filepath.Join(out, "frame-*.png"), saved.count(), formatBytes(rep.Bytes))
 	if tracePath != "" {
 		fmt.Fprintf(w, "trace     %s (%s; open in https://ui.perfetto.dev or chrome://tracing)\n", tracePath, wrote[tracePath])
 	}
@@ -283,16 +291,55 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 	return nil
 }
 
+// frameSet is a set of frame numbers below a bound, one bit each: the
+// frames saved, in bounded memory (maxDemoFrames/8 bytes at most).
+type frameSet struct {
+	bits []uint64
+	n    int
+}
+
+func newFrameSet(frames int) *frameSet { return &frameSet{bits: make([]uint64, (frames+63)/64)} }
+
+func (s *frameSet) add(k int) {
+	if k < 0 || k/64 >= len(s.bits) || s.bits[k/64]&(1<<(k%64)) != 0 {
+		return
+	}
+	s.bits[k/64] |= 1 << (k % 64)
+	s.n++
+}
+
+func (s *frameSet) count() int {
+	if s == nil {
+		return 0
+	}
+	return s.n
+}
+
+// each calls fn for every frame in the set, in order.
+func (s *frameSet) each(fn func(k int)) {
+	if s == nil {
+		return
+	}
+	for i, w := range s.bits {
+		for b := 0; w != 0; b++ {
+			if w&1 != 0 {
+				fn(64*i + b)
+			}
+			w >>= 1
+		}
+	}
+}
+
 // runDemo runs cfg's pipeline on d through x, saving frame k as
-// framePattern in dir, and returns the report and the frames saved, in
-// frame order. onFrame, if set, sees every finished frame.
-func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Recorder, onFrame func(tasks.FrameEvent)) (rep tasks.Report, saved []int, err error) {
+// framePattern in dir, and returns the report and the frames saved.
+// onFrame, if set, sees every finished frame.
+func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Recorder, onFrame func(tasks.FrameEvent)) (rep tasks.Report, saved *frameSet, err error) {
 	disp, err := tasks.NewJuliaDispatcher(d, cfg.depth, cfg.params)
 	if err != nil {
 		return tasks.Report{}, nil, err
 	}
 	defer func() { err = errors.Join(err, disp.Close()) }()
-	done := make([]bool, cfg.frames)
+	saved = newFrameSet(cfg.frames)
 	p := &tasks.Pipeline{
 		Frames:     cfg.frames,
 		Depth:      cfg.depth,
@@ -304,8 +351,8 @@ func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Reco
 		Sinks:    []tasks.Sink{&tasks.DirSink{Dir: dir, Pattern: framePattern}},
 		Recorder: rec,
 		OnFrame: func(ev tasks.FrameEvent) {
-			if ev.Err == nil && ev.Frame >= 0 && ev.Frame < len(done) {
-				done[ev.Frame] = true
+			if ev.Err == nil && !ev.Canceled {
+				saved.add(ev.Frame) // OnFrame calls come one at a time
 			}
 			if onFrame != nil {
 				onFrame(ev)
@@ -313,11 +360,6 @@ func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Reco
 		},
 	}
 	rep, err = p.Run(x)
-	for k, ok := range done {
-		if ok {
-			saved = append(saved, k)
-		}
-	}
 	return rep, saved, err
 }
 
@@ -331,6 +373,15 @@ func demoError(err error, out string) error {
 		return fmt.Errorf("saving %s: %w", filepath.Join(out, fmt.Sprintf(framePattern, te.Frame)), te.Err)
 	}
 	return err
+}
+
+// errSuffix is "" or "; " and err's text, for a note that an error does not
+// stop.
+func errSuffix(err error) string {
+	if err == nil {
+		return ""
+	}
+	return "; " + errorText(err)
 }
 
 // openOutDir creates the folder p (and its parents) and opens it.
@@ -382,6 +433,37 @@ func checkOutputParent(x io.Io, what, p, outDir string) error {
 // io.Dir.CreateAtomic).
 func writeResult(x io.Io, p string, data []byte) error {
 	return io.Cwd().WriteFile(x, p, data, 0o644)
+}
+
+// streamResult writes what write produces to the file p as it comes, through
+// a buffer: atomically for a regular file, in place for a device or pipe (see
+// writeResult). It returns the bytes written.
+func streamResult(x io.Io, p string, write func(stdio.Writer) error) (int64, error) {
+	a, err := io.Cwd().CreateAtomic(x, p, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer a.Close(x)
+	cw := &countingWriter{w: a.Writer(x, make([]byte, 64<<10))}
+	if err := write(cw); err != nil {
+		return 0, err
+	}
+	if err := cw.w.Flush(); err != nil {
+		return 0, err
+	}
+	return cw.n, a.Commit(x)
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w *io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // printReport prints the overlap report of a run.

@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/draw"
 	"image/png"
+	stdio "io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -405,5 +406,55 @@ func TestPipelineHelp(t *testing.T) {
 				t.Errorf("%v lacks %q:\n%s", c.args, w, out)
 			}
 		}
+	}
+}
+
+// TestPipelineRemovesStaleTemps SIGKILLs a run in the middle and plants the
+// temporary file of another killed run: the next run in the same folder
+// removes them all and says so, and keeps working.
+func TestPipelineRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "o")
+	cmd := exec.Command(vkdemoBin, "--frames", "400", "--size", "64", "--out", "o", "--no-trace")
+	cmd.Dir = dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && !strings.HasPrefix(sc.Text(), "saved ") {
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	go stdio.Copy(stdio.Discard, stdout)
+	cmd.Wait()
+	left, _ := filepath.Glob(filepath.Join(out, ".frame-*.png.*.tmp"))
+	t.Logf("the killed run left %d temporary file(s)", len(left))
+
+	// A planted one: the PID of a process that has ended.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	planted := filepath.Join(out, fmt.Sprintf(".frame-0099.png.%d-0123456789abcdef.tmp", dead.Process.Pid))
+	if err := os.WriteFile(planted, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := vkdemo(t, dir, nil, "pipeline", "-n", "1", "-s", "8", "-o", "o", "--no-trace")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	want := fmt.Sprintf("removed %d stale temporary file(s) of killed runs in o", len(left)+1)
+	if !strings.Contains(r.stderr, want) {
+		t.Fatalf("stderr %q; want %q", r.stderr, want)
+	}
+	checkNoTemp(t, out)
+	// Nothing stale: nothing said.
+	if r := vkdemo(t, dir, nil, "pipeline", "-n", "1", "-s", "8", "-o", "o", "--no-trace"); strings.Contains(r.stderr, "stale") {
+		t.Fatalf("second run: %s", r.stderr)
 	}
 }

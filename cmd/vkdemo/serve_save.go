@@ -15,6 +15,10 @@ import (
 type saveRoot struct {
 	dir  io.Dir
 	name string
+	// stale is the number of temporary files of killed saves that
+	// openSaveRoot removed, and staleErr the first error doing it.
+	stale    int
+	staleErr error
 }
 
 // openSaveRoot creates (if needed) and opens the --out folder. The folder
@@ -25,7 +29,19 @@ func openSaveRoot(x io.Io, p string) (*saveRoot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &saveRoot{dir: d, name: p}, nil
+	// A server killed in the middle of saves left their temporary files;
+	// remove those whose writer is gone, down to the deepest save folder.
+	n, serr := d.RemoveStaleTemps(x, maxSaveDepth)
+	return &saveRoot{dir: d, name: p, stale: n, staleErr: serr}, nil
+}
+
+// staleNote is the line to log about the stale temporary files openSaveRoot
+// removed, or "" if there were none.
+func (r *saveRoot) staleNote() string {
+	if r.stale == 0 && r.staleErr == nil {
+		return ""
+	}
+	return fmt.Sprintf("removed %d stale temporary file(s) of killed saves in %s%s", r.stale, r.name, errSuffix(r.staleErr))
 }
 
 func (r *saveRoot) close(x io.Io) { _ = r.dir.Close(x.WithoutCancel()) }

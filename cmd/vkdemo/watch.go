@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"vkio/io"
 )
 
 // watchDebounce is how long the shader file must stay quiet after a change
@@ -51,10 +54,17 @@ func (a *app) watch(p *runPlan) error {
 		runs       int
 		validation error
 	)
+	if err := checkWatched(x, p.shader); err != nil {
+		return usageErrorf("%v", err)
+	}
 	attempt := func(reason string) {
 		runs++
 		fmt.Fprintf(a.stdout, "=== run %d: %s at %s\n", runs, reason, time.Now().Format("15:04:05"))
-		prog, err := loadShader(x, p)
+		err := checkWatched(x, p.shader)
+		var prog *program
+		if err == nil {
+			prog, err = loadShader(x, p)
+		}
 		if err != nil {
 			if x.Canceled() {
 				return
@@ -121,6 +131,40 @@ func (a *app) watch(p *runPlan) error {
 			}
 		}
 	}
+}
+
+// checkWatched refuses a shader path that is not a regular file: opening a
+// FIFO for reading waits for a writer (the watch would hang there, deaf to
+// Ctrl-C), and a device such as /dev/zero never ends. A stat does not open
+// the file, so the check itself cannot hang. The shader is then opened by
+// path again; a file swapped for a FIFO in between is the one case left, and
+// the bounded reads of run's inputs cover it.
+func checkWatched(x io.Io, path string) error {
+	fi, err := io.Cwd().Stat(x, path)
+	if err != nil {
+		return fmt.Errorf("--watch %s: %w", path, err)
+	}
+	if !fi.Mode.IsRegular() {
+		return fmt.Errorf("--watch %s: not a regular file (%s): the shader must be a file", path, watchedKind(fi))
+	}
+	return nil
+}
+
+// watchedKind names the type of a file that is not a regular one.
+func watchedKind(fi io.FileInfo) string {
+	switch m := fi.Mode; {
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "type " + fi.Mode.Type().String()
 }
 
 // printErr prints an error the way main does, without ending the command.

@@ -190,3 +190,93 @@ func TestInterrupt(t *testing.T) {
 		t.Fatalf("left behind: %v", ents)
 	}
 }
+
+// TestWatchRefusesFIFO replaces the watched shader with a FIFO: the watch
+// reports that it is not a regular file and goes on (it used to hang in the
+// open, deaf to Ctrl-C), runs again when a real file is back, and ends on
+// SIGINT. A FIFO from the start is refused at once.
+func TestWatchRefusesFIFO(t *testing.T) {
+	dir := t.TempDir()
+	spv, err := os.ReadFile(repo("shaders/saxpy.spv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shader := filepath.Join(dir, "k.spv")
+	if err := os.WriteFile(shader, spv, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.spv")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--io", "threaded", "run", "--bind", "0=iota:64", "--bind", "1=iota:64", "--push", "f32:2,u32:64", "--out", "1=y.npy", "--watch"}
+
+	// A FIFO from the start: refused, exit status 2, no hang.
+	start := exec.Command(vkdemoBin, append(args, "fifo.spv")...)
+	start.Dir = dir
+	done := make(chan []byte, 1)
+	go func() { out, _ := start.CombinedOutput(); done <- out }()
+	select {
+	case out := <-done:
+		if code := start.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "not a regular file (a FIFO)") {
+			t.Fatalf("--watch on a FIFO: exit %d, output:\n%s", code, out)
+		}
+	case <-time.After(time.Minute):
+		start.Process.Kill()
+		<-done
+		t.Fatal("--watch on a FIFO hangs")
+	}
+
+	outR, outW, _ := os.Pipe()
+	errR, errW, _ := os.Pipe()
+	cmd := exec.Command(vkdemoBin, append(args, "k.spv")...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "VKIO_VALIDATION=1")
+	cmd.Stdout, cmd.Stderr = outW, errW
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	outW.Close()
+	errW.Close()
+	stdout, stderr := collect(t, outR), collect(t, errR)
+	exited := false
+	defer func() {
+		if !exited {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	var o, e int
+	stdout.waitFor(t, &o, "watching k.spv")
+	// Swap a FIFO in by rename, as an editor swaps files.
+	if err := os.Rename(fifo, shader); err != nil {
+		t.Fatal(err)
+	}
+	stdout.waitFor(t, &o, "=== run 2")
+	stderr.waitFor(t, &e, "not a regular file (a FIFO)")
+	stderr.waitFor(t, &e, "keeping the last good pipeline")
+	// A file again: it runs again.
+	tmp := filepath.Join(dir, "new.spv")
+	if err := os.WriteFile(tmp, spv, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, shader); err != nil {
+		t.Fatal(err)
+	}
+	stdout.waitFor(t, &o, "=== run 3")
+	stdout.waitFor(t, &o, "wrote     y.npy")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- cmd.Wait() }()
+	select {
+	case err := <-errc:
+		exited = true
+		if err != nil {
+			t.Fatalf("after SIGINT: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.text(), stderr.text())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("still running 30 s after SIGINT")
+	}
+}

@@ -2,12 +2,10 @@ package trace
 
 import (
 	"bufio"
-	"cmp"
 	"fmt"
 	"html"
 	stdio "io"
 	"math"
-	"slices"
 )
 
 // SVGOptions configure WriteSVG.
@@ -29,9 +27,9 @@ var classColors = map[string][2]string{ // fill, wait fill
 // (as Layout makes them), time left to right with a labelled axis, a tooltip
 // (<title>) per span, and flow arrows between the spans of each Flow id.
 // Spans whose Cat is "wait" are drawn light.
-func WriteSVG(w stdio.Writer, evs []Event, opt SVGOptions) error {
-	bw := bufio.NewWriter(w)
-	placed, lanes := Layout(evs)
+func WriteSVG(w stdio.Writer, evs Events, opt SVGOptions) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	pl, lanes := Layout(evs)
 	width := opt.Width
 	if width <= 0 {
 		width = 1400
@@ -44,11 +42,12 @@ func WriteSVG(w stdio.Writer, evs []Event, opt SVGOptions) error {
 	)
 	headH := 30 + 16*len(opt.Lines)
 	var t0, t1 int64 = math.MaxInt64, math.MinInt64
-	for _, p := range placed {
+	for i := range evs.Len() {
+		p := evs.At(i)
 		t0 = min(t0, p.Start)
 		t1 = max(t1, p.Start+max(p.Dur, 0))
 	}
-	if len(placed) == 0 {
+	if evs.Len() == 0 {
 		t0, t1 = 0, 1
 	}
 	span := max(t1-t0, 1)
@@ -83,8 +82,8 @@ func WriteSVG(w stdio.Writer, evs []Event, opt SVGOptions) error {
 		}
 		fmt.Fprintf(bw, `<text x="%d" y="%d">%s: %s</text>`+"\n", pad, y+14, html.EscapeString(l.Class), html.EscapeString(l.Name))
 	}
-	centers := map[uint64][][3]float64{} // flow id -> (start, x, y)
-	for _, p := range placed {
+	for _, i := range pl.Order {
+		p := evs.At(int(i))
 		cols, ok := classColors[p.Class]
 		if !ok {
 			cols = [2]string{"#888", "#ccc"}
@@ -94,25 +93,23 @@ func WriteSVG(w stdio.Writer, evs []Event, opt SVGOptions) error {
 			fill = cols[1]
 		}
 		x0, x1 := xOf(p.Start), xOf(p.Start+max(p.Dur, 0))
-		y := top + p.Row*rowH
+		y := top + int(pl.Row[i])*rowH
 		fmt.Fprintf(bw, `<rect x="%.2f" y="%d" width="%.2f" height="%d" fill="%s" stroke="#fff" stroke-width="0.3"><title>%s (%s) %s at %s</title></rect>`+"\n",
 			x0, y+3, max(x1-x0, 0.6), rowH-6, fill, html.EscapeString(p.Name), html.EscapeString(p.Cat), fmtDur(float64(p.Dur)), fmtDur(float64(p.Start-t0)))
-		if p.Flow != 0 {
-			centers[p.Flow] = append(centers[p.Flow], [3]float64{float64(p.Start), (x0 + x1) / 2, float64(y + rowH/2)})
-		}
 	}
-	ids := make([]uint64, 0, len(centers))
-	for id := range centers {
-		ids = append(ids, id)
+	center := func(i int32) (float64, float64) {
+		p := evs.At(int(i))
+		return (xOf(p.Start) + xOf(p.Start+max(p.Dur, 0))) / 2, float64(top + int(pl.Row[i])*rowH + rowH/2)
 	}
-	slices.Sort(ids)
+	fl := flowOrder(evs, pl)
 	fmt.Fprintf(bw, `<g stroke="#555" stroke-width="0.7" fill="none" opacity="0.6">`+"\n")
-	for _, id := range ids {
-		pts := centers[id]
-		slices.SortStableFunc(pts, func(a, b [3]float64) int { return cmp.Compare(a[0], b[0]) })
-		for i := 1; i < len(pts); i++ {
-			fmt.Fprintf(bw, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" marker-end="url(#arrow)"/>`+"\n", pts[i-1][1], pts[i-1][2], pts[i][1], pts[i][2])
+	for j := 1; j < len(fl); j++ {
+		if evs.At(int(fl[j])).Flow != evs.At(int(fl[j-1])).Flow {
+			continue
 		}
+		ax, ay := center(fl[j-1])
+		bx, by := center(fl[j])
+		fmt.Fprintf(bw, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" marker-end="url(#arrow)"/>`+"\n", ax, ay, bx, by)
 	}
 	fmt.Fprintf(bw, "</g>\n</svg>\n")
 	return bw.Flush()

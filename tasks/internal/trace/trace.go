@@ -9,6 +9,7 @@
 package trace
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -27,15 +28,25 @@ type Event struct {
 	Start int64 // ns from origin
 	Dur   int64 // ns
 	Flow  uint64
-	Args  map[string]any
+	Frame int // >= 0: the frame, written as args {"frame": n}; < 0: none
 }
 
-// Placed is an event with the drawn lane it was packed into.
-type Placed struct {
-	Event
-	Pid, Tid int
-	Row      int // global row index for drawing, top to bottom
+// Events is a list of events read by index, so that a recorder can keep
+// them in a compact form and the writers need only a few bytes per event
+// beyond it (Layout's 12), never all of them as Event values at once.
+type Events interface {
+	Len() int
+	At(i int) Event
 }
+
+// Slice is an Events held as a slice.
+type Slice []Event
+
+// Len returns len(s).
+func (s Slice) Len() int { return len(s) }
+
+// At returns s[i].
+func (s Slice) At(i int) Event { return s[i] }
 
 // Lane is a drawn row: one sub-lane of a class's lane.
 type Lane struct {
@@ -45,22 +56,32 @@ type Lane struct {
 	Row      int
 }
 
-// Layout packs events into non-overlapping drawn lanes. The result is sorted
-// by row, then start.
-func Layout(evs []Event) ([]Placed, []Lane) {
+// Placement is where Layout put the events: Order lists the event indices
+// sorted by row, then start; Row is each event's drawn row (an index into
+// the lanes).
+type Placement struct {
+	Order []int32
+	Row   []int32
+}
+
+// Layout packs events into non-overlapping drawn lanes. It holds 12 bytes
+// per event: the group lists (reused as Order) and Row.
+func Layout(evs Events) (Placement, []Lane) {
 	type key struct {
 		order int
 		class string
 		lane  string
 	}
-	groups := map[key][]int{}
+	n := evs.Len()
+	groups := map[key][]int32{}
 	var keys []key
-	for i, e := range evs {
+	for i := range n {
+		e := evs.At(i)
 		k := key{e.Order, e.Class, e.Lane}
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
 		}
-		groups[k] = append(groups[k], i)
+		groups[k] = append(groups[k], int32(i))
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		if c := cmp.Compare(a.order, b.order); c != 0 {
@@ -71,21 +92,23 @@ func Layout(evs []Event) ([]Placed, []Lane) {
 		}
 		return compareNatural(a.lane, b.lane)
 	})
-	var placed []Placed
+	pl := Placement{Order: make([]int32, 0, n), Row: make([]int32, n)}
 	var lanes []Lane
 	tids := map[int]int{}
 	for _, k := range keys {
 		idx := groups[k]
-		slices.SortStableFunc(idx, func(a, b int) int {
-			if c := cmp.Compare(evs[a].Start, evs[b].Start); c != 0 {
+		delete(groups, k)
+		slices.SortStableFunc(idx, func(a, b int32) int {
+			ea, eb := evs.At(int(a)), evs.At(int(b))
+			if c := cmp.Compare(ea.Start, eb.Start); c != 0 {
 				return c
 			}
-			return cmp.Compare(evs[b].Dur, evs[a].Dur)
+			return cmp.Compare(eb.Dur, ea.Dur)
 		})
 		var ends []int64 // per sub-lane, end of its last span
 		first := len(lanes)
 		for _, i := range idx {
-			e := evs[i]
+			e := evs.At(int(i))
 			sub := -1
 			for s, end := range ends {
 				if end <= e.Start {
@@ -108,17 +131,32 @@ func Layout(evs []Event) ([]Placed, []Lane) {
 				lanes = append(lanes, Lane{Pid: pid, Tid: tids[pid], Class: k.class, Name: name, Row: len(lanes)})
 			}
 			ends[sub] = e.Start + max(e.Dur, 0)
-			l := lanes[first+sub]
-			placed = append(placed, Placed{Event: e, Pid: l.Pid, Tid: l.Tid, Row: l.Row})
+			pl.Row[i] = int32(first + sub)
+		}
+		// By row, then start: idx is sorted by start already.
+		slices.SortStableFunc(idx, func(a, b int32) int { return cmp.Compare(pl.Row[a], pl.Row[b]) })
+		pl.Order = append(pl.Order, idx...)
+	}
+	return pl, lanes
+}
+
+// flowOrder returns the indices of the events that have a Flow, grouped by
+// flow id (ascending) and in time order within a flow, ties in placed order.
+func flowOrder(evs Events, pl Placement) []int32 {
+	var fl []int32
+	for _, i := range pl.Order {
+		if evs.At(int(i)).Flow != 0 {
+			fl = append(fl, i)
 		}
 	}
-	slices.SortStableFunc(placed, func(a, b Placed) int {
-		if c := cmp.Compare(a.Row, b.Row); c != 0 {
+	slices.SortStableFunc(fl, func(a, b int32) int {
+		ea, eb := evs.At(int(a)), evs.At(int(b))
+		if c := cmp.Compare(ea.Flow, eb.Flow); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.Start, b.Start)
+		return cmp.Compare(ea.Start, eb.Start)
 	})
-	return placed, lanes
+	return fl
 }
 
 // compareNatural orders "slot 2" before "slot 10".
@@ -147,16 +185,20 @@ func trailingNumber(s string) (int, string) {
 }
 
 type chromeEvent struct {
-	Name string         `json:"name,omitempty"`
-	Cat  string         `json:"cat,omitempty"`
-	Ph   string         `json:"ph"`
-	Ts   json.Number    `json:"ts"`
-	Dur  *json.Number   `json:"dur,omitempty"`
-	Pid  int            `json:"pid"`
-	Tid  int            `json:"tid"`
-	ID   string         `json:"id,omitempty"`
-	Bp   string         `json:"bp,omitempty"`
-	Args map[string]any `json:"args,omitempty"`
+	Name string       `json:"name,omitempty"`
+	Cat  string       `json:"cat,omitempty"`
+	Ph   string       `json:"ph"`
+	Ts   json.Number  `json:"ts"`
+	Dur  *json.Number `json:"dur,omitempty"`
+	Pid  int          `json:"pid"`
+	Tid  int          `json:"tid"`
+	ID   string       `json:"id,omitempty"`
+	Bp   string       `json:"bp,omitempty"`
+	Args any          `json:"args,omitempty"`
+}
+
+type frameArgs struct {
+	Frame int `json:"frame"`
 }
 
 func micros(ns int64) json.Number {
@@ -166,60 +208,86 @@ func micros(ns int64) json.Number {
 // WriteChrome writes evs as a Chrome trace-event JSON object: complete ("X")
 // events on packed lanes, process and thread names and sort orders, and flow
 // events ("s", "t", "f", bound to their enclosing slices) linking the spans
-// that share a Flow id in time order. meta goes to "otherData".
-func WriteChrome(w stdio.Writer, evs []Event, meta map[string]any) error {
-	placed, lanes := Layout(evs)
-	out := make([]chromeEvent, 0, len(placed)+2*len(lanes)+8)
+// that share a Flow id in time order. meta goes to "otherData". Events are
+// written one at a time as they are produced (through a bufio.Writer): the
+// memory it needs beyond evs is Layout's.
+func WriteChrome(w stdio.Writer, evs Events, meta map[string]any) error {
+	pl, lanes := Layout(evs)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	n := 0
+	put := func(ev chromeEvent) error {
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		n++
+		return enc.Encode(ev)
+	}
+	bw.WriteString(`{"traceEvents":[`)
 	seenPid := map[int]bool{}
 	for _, l := range lanes {
 		if !seenPid[l.Pid] {
 			seenPid[l.Pid] = true
-			out = append(out,
-				chromeEvent{Name: "process_name", Ph: "M", Ts: "0", Pid: l.Pid, Args: map[string]any{"name": l.Class}},
-				chromeEvent{Name: "process_sort_index", Ph: "M", Ts: "0", Pid: l.Pid, Args: map[string]any{"sort_index": l.Pid}})
-		}
-		out = append(out,
-			chromeEvent{Name: "thread_name", Ph: "M", Ts: "0", Pid: l.Pid, Tid: l.Tid, Args: map[string]any{"name": l.Name}},
-			chromeEvent{Name: "thread_sort_index", Ph: "M", Ts: "0", Pid: l.Pid, Tid: l.Tid, Args: map[string]any{"sort_index": l.Tid}})
-	}
-	flows := map[uint64][]int{}
-	for i, p := range placed {
-		d := micros(max(p.Dur, 0))
-		out = append(out, chromeEvent{Name: p.Name, Cat: p.Cat, Ph: "X", Ts: micros(p.Start), Dur: &d, Pid: p.Pid, Tid: p.Tid, Args: p.Args})
-		if p.Flow != 0 {
-			flows[p.Flow] = append(flows[p.Flow], i)
-		}
-	}
-	ids := make([]uint64, 0, len(flows))
-	for id := range flows {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		idx := flows[id]
-		if len(idx) < 2 {
-			continue
-		}
-		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(placed[a].Start, placed[b].Start) })
-		for j, i := range idx {
-			p := placed[i]
-			ph := "t"
-			switch j {
-			case 0:
-				ph = "s"
-			case len(idx) - 1:
-				ph = "f"
+			if err := put(chromeEvent{Name: "process_name", Ph: "M", Ts: "0", Pid: l.Pid, Args: map[string]any{"name": l.Class}}); err != nil {
+				return err
 			}
-			// A point inside the slice, so it binds to it.
-			out = append(out, chromeEvent{Name: "frame", Cat: "flow", Ph: ph, Ts: micros(p.Start + max(p.Dur, 0)/2),
-				Pid: p.Pid, Tid: p.Tid, ID: strconv.FormatUint(id, 10), Bp: "e"})
+			if err := put(chromeEvent{Name: "process_sort_index", Ph: "M", Ts: "0", Pid: l.Pid, Args: map[string]any{"sort_index": l.Pid}}); err != nil {
+				return err
+			}
+		}
+		if err := put(chromeEvent{Name: "thread_name", Ph: "M", Ts: "0", Pid: l.Pid, Tid: l.Tid, Args: map[string]any{"name": l.Name}}); err != nil {
+			return err
+		}
+		if err := put(chromeEvent{Name: "thread_sort_index", Ph: "M", Ts: "0", Pid: l.Pid, Tid: l.Tid, Args: map[string]any{"sort_index": l.Tid}}); err != nil {
+			return err
 		}
 	}
-	doc := struct {
-		TraceEvents     []chromeEvent  `json:"traceEvents"`
-		DisplayTimeUnit string         `json:"displayTimeUnit"`
-		OtherData       map[string]any `json:"otherData,omitempty"`
-	}{out, "ms", meta}
-	enc := json.NewEncoder(w)
-	return enc.Encode(doc)
+	for _, i := range pl.Order {
+		e := evs.At(int(i))
+		l := lanes[pl.Row[i]]
+		d := micros(max(e.Dur, 0))
+		ev := chromeEvent{Name: e.Name, Cat: e.Cat, Ph: "X", Ts: micros(e.Start), Dur: &d, Pid: l.Pid, Tid: l.Tid}
+		if e.Frame >= 0 {
+			ev.Args = frameArgs{e.Frame}
+		}
+		if err := put(ev); err != nil {
+			return err
+		}
+	}
+	fl := flowOrder(evs, pl)
+	for j := 0; j < len(fl); {
+		id := evs.At(int(fl[j])).Flow
+		k := j
+		for k < len(fl) && evs.At(int(fl[k])).Flow == id {
+			k++
+		}
+		if k-j >= 2 {
+			for m := j; m < k; m++ {
+				e := evs.At(int(fl[m]))
+				l := lanes[pl.Row[fl[m]]]
+				ph := "t"
+				switch m {
+				case j:
+					ph = "s"
+				case k - 1:
+					ph = "f"
+				}
+				// A point inside the slice, so it binds to it.
+				if err := put(chromeEvent{Name: "frame", Cat: "flow", Ph: ph, Ts: micros(e.Start + max(e.Dur, 0)/2),
+					Pid: l.Pid, Tid: l.Tid, ID: strconv.FormatUint(id, 10), Bp: "e"}); err != nil {
+					return err
+				}
+			}
+		}
+		j = k
+	}
+	bw.WriteString(`],"displayTimeUnit":"ms"`)
+	if len(meta) > 0 {
+		bw.WriteString(`,"otherData":`)
+		if err := enc.Encode(meta); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
 }

@@ -236,6 +236,9 @@ func (a *app) serve(cfg serveConfig) (err error) {
 			return err
 		}
 		defer s.out.close(root)
+		if n := s.out.staleNote(); n != "" {
+			a.stderrf("vkdemo serve: %s\n", n)
+		}
 	}
 	if s.dev, err = a.Device(); err != nil {
 		return err

@@ -169,6 +169,7 @@ type server struct {
 	kern *kernelCache
 
 	jobs      *tasks.Semaphore // running jobs
+	bodies    *tasks.Semaphore // bytes of request bodies in memory (bodyBudget)
 	conns     *tasks.Semaphore // open connections
 	rejecters *tasks.Semaphore // connections being answered 503 (reject)
 
@@ -219,6 +220,7 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	s.kern = newKernelCache(s.dev, 64)
 	defer func() { err = errors.Join(err, s.kern.close()) }()
 	s.jobs = tasks.NewSemaphore("jobs", int64(cfg.maxJobs))
+	s.bodies = tasks.NewSemaphore("request bodies", bodyBudget(cfg))
 	s.conns = tasks.NewSemaphore("connections", int64(cfg.maxConns))
 	s.rejecters = tasks.NewSemaphore("rejected connections", maxRejecters)
 	drainCtx, stopWaiting := context.WithCancel(context.Background())

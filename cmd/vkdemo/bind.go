@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-		"fmt"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"

@@ -317,7 +317,7 @@ func decodeJob(data []byte) (jobSpec, *httpError) {
 		return spec, httpErrorf(400, "bad job JSON: more than one value")
 	}
 	for _, m := range []struct {
-		name string
+		name   string
 		n, max int
 	}{
 		{"bind", len(spec.Bind), maxBindings}, {"types", len(spec.Types), maxBindings},

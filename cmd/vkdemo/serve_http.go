@@ -106,6 +106,21 @@ func bodyBudget(cfg serveConfig) int64 {
 	return 2 * int64(cfg.maxJobs) * cfg.maxRequest
 }
 
+// peakFormula is what serve adds to its base memory at most, about, when
+// every slot and the body budget are full of maximal jobs: per running job
+// its data (body or generated), its GPU buffers (host memory on lavapipe)
+// and the snapshots it streams, 3 × --max-request; per parsed job waiting
+// for a slot, its body; so 4 × --max-jobs × --max-request live, of which
+// the Go heap's 3 may double before the garbage collector runs:
+//
+//	peak ≈ base + 7 × --max-jobs × --max-request
+//
+// Connections beyond those hold their headers only (64 KiB at most, each
+// of --max-conns).
+func peakFormula(maxJobs int, maxRequest int64) int64 {
+	return 7 * int64(maxJobs) * maxRequest
+}
+
 // bodyReservation is what readBody needs of the body budget for r: its
 // Content-Length, or --max-request when the length is not known (chunked).
 func (s *server) bodyReservation(r *request) int64 {
@@ -187,8 +202,26 @@ func (s *server) handleConn(x io.Io, c *io.Conn) {
 	status := s.route(x, c, rw, r, id)
 	s.logf("#%d %s %s: %d in %s", id, r.req.Method, r.req.URL.Path, status, time.Since(start).Round(time.Microsecond))
 	if r.hasBody() && !r.bodyRead {
-		s.lingerClose(x, c) // a body nobody read: let the client see the response
+		// A body nobody read (a 503 before it, a 404): read it into the
+		// void, so that closing does not reset the connection before the
+		// client has read the response.
+		s.discardBody(x, r)
+		s.lingerClose(x, c)
 	}
+}
+
+// discardBody reads r's body and drops it, a buffer at a time, within
+// --read-timeout and --max-request: what the client sends after a
+// response that did not need its body costs no memory.
+func (s *server) discardBody(x io.Io, r *request) {
+	ctx, cancel := context.WithTimeout(x.Context(), s.cfg.readTimeout)
+	defer cancel()
+	rx, cancelRx := x.WithContext(ctx)
+	defer cancelRx()
+	r.cr.x = rx
+	r.cr.budget += s.cfg.maxRequest + 1
+	r.bodyRead = true
+	_, _ = stdio.Copy(stdio.Discard, stdio.LimitReader(r.req.Body, s.cfg.maxRequest+1))
 }
 
 // route dispatches a request by path; it returns the response status.

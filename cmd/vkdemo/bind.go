@@ -18,7 +18,9 @@ const bindHelp = `--bind B=SOURCE fills binding B (its number in the shader) fro
   rand[:SIZE]         pseudo-random (see --seed): floats in [0,1), integers in [0,1000)
   fill:VALUE[:SIZE]   every element VALUE, e.g. fill:2.5:1M
   file:PATH           the bytes of PATH (raw, or the data of a .npy file of the
-                      binding's element type)
+                      binding's element type, whose shape must match its
+                      data): a regular file (not a device, FIFO or folder)
+                      of at most 2 GiB, plus a .npy header
 Elements have the binding's element type, read from the shader (float for
 float[] or vec4[], uint for uint[], ...; override with --type B=TYPE).
 ` + sizeHelp + `

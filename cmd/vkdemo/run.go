@@ -65,8 +65,9 @@ const runLong = `Run a compute shader once (or on every save, with --watch) and 
 what it wrote.
 
 SHADER is GLSL (.comp, compiled with glslc, which must be installed) or
-SPIR-V (.spv). Its bindings, push-constant size, local size and
-specialization constants are read from the SPIR-V. Every binding is a
+SPIR-V (.spv): a regular file of at most 64 MiB. Its bindings,
+push-constant size, local size and specialization constants are read
+from the SPIR-V. Every binding is a
 buffer filled as --bind says; after the dispatch, the writable bindings
 (not 'readonly' in GLSL) are summarised — first values, min/max/mean —
 and written where --out / --out-dir say, each file created atomically

@@ -86,7 +86,9 @@ Limits and policy:
   - --max-jobs jobs run at once (a tasks.Semaphore); up to --max-queue more
     wait for a slot, in order; beyond that a job gets 503 at once.
   - --max-conns connections at once; more are answered 503 and closed.
-  - A request must arrive whole within --read-timeout; each write to a
+  - A request's line and headers must arrive within --read-timeout, and its
+    body within --read-timeout once the server reads it (when the body
+    budget has room, see below); each write to a
     client must complete within --write-timeout, otherwise the job is
     canceled and the connection closed. A client that closes its connection
     (or its write side) cancels its job. So a slow or vanished client holds
@@ -101,7 +103,9 @@ Limits and policy:
 Shutdown: SIGINT or SIGTERM stops accepting, answers waiting jobs 503, lets
 running jobs finish for up to --grace, then cancels them (their clients get
 an {"error":...} line), waits for the GPU, writes --trace and exits 0.
-A second signal kills the process.`
+A second signal kills the process.
+
+` + serveLimitsHelp
 
 const serveExample = `  vkdemo serve --port 8420 --out results &
   curl -sS http://127.0.0.1:8420/jobs -H 'Content-Type: application/json' \

@@ -405,17 +405,12 @@ func (e *compileError) Error() string {
 
 // compileGLSL runs glslc on the shader, returning the SPIR-V.
 func compileGLSL(x io.Io, p *runPlan) ([]byte, error) {
-	// glslc reads the file itself: check first that it is a regular file of
-	// at most maxShaderFile bytes (not /dev/zero, not a FIFO).
-	fi, err := io.Cwd().Stat(x, p.shader)
-	if err != nil {
+	// glslc reads the file itself: check first, by reading it as vkdemo
+	// reads a .spv, that it is a regular file of at most maxShaderFile
+	// bytes (not /dev/zero, which glslc would read until memory ran out,
+	// not a FIFO, which would block it).
+	if _, err := io.Cwd().ReadFileMax(x, p.shader, maxShaderFile); err != nil {
 		return nil, fmt.Errorf("reading shader: %w", err)
-	}
-	switch {
-	case !fi.Mode.IsRegular():
-		return nil, fmt.Errorf("reading shader: %s is not a regular file (%s)", p.shader, fi.Mode.Type())
-	case fi.Size > maxShaderFile:
-		return nil, fmt.Errorf("reading shader: %s has %d bytes, more than the %d vkdemo reads", p.shader, fi.Size, maxShaderFile)
 	}
 	glslc, err := exec.LookPath("glslc")
 	if err != nil {

@@ -29,8 +29,10 @@ import (
 // checked against the data; flags given twice are errors.
 func TestRunUntrustedFiles(t *testing.T) {
 	dir := t.TempDir()
-	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"fifo", "fifo.comp"} {
+		if err := syscall.Mkfifo(filepath.Join(dir, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sparse := func(name string, size int64) {
 		f, err := os.Create(filepath.Join(dir, name))
@@ -66,6 +68,7 @@ func TestRunUntrustedFiles(t *testing.T) {
 	}{
 		{"shader /dev/zero", []string{"run", "/dev/zero"}, 1, "/dev/zero: io: invalid argument: is a character device, not a regular file"},
 		{"shader FIFO", []string{"run", "fifo"}, 1, "is a FIFO, not a regular file"},
+		{"GLSL FIFO", []string{"run", "fifo.comp"}, 1, "is a FIFO, not a regular file"},
 		{"shader folder", []string{"run", dir + "/"}, 1, "is a directory, not a regular file"},
 		{"shader 5 GiB", []string{"run", "big.spv"}, 1, "5368709120 bytes, more than the limit of 67108864 bytes"},
 		{"bind /dev/zero", append([]string{"run", saxpy, "--bind", "1=file:/dev/zero"}, std...), 1, "is a character device, not a regular file"},

@@ -33,6 +33,8 @@ const (
 	maxSpecConstants = 256
 	// maxShapeDims bounds the dimensions of a .npy shape (read or written).
 	maxShapeDims = 32
+	// maxShow bounds --show, the values printed per output binding.
+	maxShow = 1 << 16
 	// maxNpyHeader bounds a .npy file's header (its dict): numpy writes
 	// well under 1 KiB.
 	maxNpyHeader = 64 << 10

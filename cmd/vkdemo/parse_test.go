@@ -66,6 +66,7 @@ func TestFlagsTwice(t *testing.T) {
 		{runFlags{outs: []string{"0=y.npy:4294967296x4294967296"}}, "more elements than a binding holds"},
 		{runFlags{spec: []string{strings.Repeat("1=1,", 300)}}, "given twice"},
 		{runFlags{binds: make([]string, maxBindings+1)}, "more than the 64"},
+		{runFlags{show: 1 << 30}, "--show 1073741824: want 0 to 65536"},
 	} {
 		_, err := c.f.parse("x.spv")
 		var ue usageError

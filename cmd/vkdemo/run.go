@@ -270,8 +270,8 @@ func (f *runFlags) parse(shader string) (*runPlan, error) {
 		}
 		p.size = &s
 	}
-	if f.show < 0 {
-		return nil, usageErrorf("--show %d: must be 0 or more", f.show)
+	if f.show < 0 || f.show > maxShow {
+		return nil, usageErrorf("--show %d: want 0 to %d", f.show, maxShow)
 	}
 	return p, nil
 }

@@ -158,6 +158,8 @@ func (s *server) readBody(x io.Io, rw *respWriter, r *request) error {
 		body = make([]byte, n) // n <= --max-request: readRequest checked
 		_, err = stdio.ReadFull(req.Body, body)
 	} else {
+		// Chunked, of a length nobody said: it grows as it arrives (for a
+		// moment up to twice its size, within --max-request).
 		body, err = stdio.ReadAll(stdio.LimitReader(req.Body, s.cfg.maxRequest+1))
 	}
 	switch {

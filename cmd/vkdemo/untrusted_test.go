@@ -135,7 +135,15 @@ func TestServeUntrusted(t *testing.T) {
 	}
 	saxpy := `{"kernel":"saxpy","bind":{"0":"iota:8","1":"ones"},"push":"f32:2,u32:8"`
 	dev := chosenDevice(t)
-	bigZ := dev.Limits.MaxWorkgroupCount[2] + 1
+	// One past the device's smallest workgroup count limit.
+	over := [3]uint64{1, 1, 1}
+	low := 0
+	for i, n := range dev.Limits.MaxWorkgroupCount {
+		if n < dev.Limits.MaxWorkgroupCount[low] {
+			low = i
+		}
+	}
+	over[low] = uint64(dev.Limits.MaxWorkgroupCount[low]) + 1
 	x := f32Bytes([]float32{1, 2, 3, 4})
 	for _, c := range []struct {
 		name   string
@@ -149,7 +157,7 @@ func TestServeUntrusted(t *testing.T) {
 		{"60 KB size", `{"kernel":"saxpy","bind":{"0":"zeros:` + strings.Repeat("9", 60000) + `"}}`, nil, 400, "bad size"},
 		{"60 KB unknown field", `{"kernel":"saxpy","` + strings.Repeat("x", 60000) + `":1}`, nil, 400, "unknown field"},
 		// Device limits: a 400 before the stream (it was 200 and an error line).
-		{"groups over the device", saxpy + fmt.Sprintf(`,"groups":[1,1,%d]}`, bigZ), nil, 400, "exceeds the device's"},
+		{"groups over the device", saxpy + fmt.Sprintf(`,"groups":[%d,%d,%d]}`, over[0], over[1], over[2]), nil, 400, "exceeds the device's"},
 		{"spec twice", `{"kernel":"saxpy","spec":{"0":64,"00":32}}`, nil, 400, "constant 0 given twice"},
 		{"spec key twice", `{"kernel":"saxpy","spec":{"0":64,"0":32}}`, nil, 400, `key "0" given twice`},
 		{"saved twice", saxpy + `,"save":{"0":"y.npy","1":"y.npy"}}`, nil, 400, `both go to "y.npy"`},

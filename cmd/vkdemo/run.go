@@ -500,7 +500,7 @@ func resolve(x io.Io, p *runPlan, prog *program) (*gpu.KernelOptions, []*binding
 		}
 		v, err := specValue(*si, sa)
 		if err != nil {
-			return nil, nil, nil, usageErrorf("--spec %d=%s: %v", id, sa.value, err)
+			return nil, nil, nil, usageErrorf("--spec %d=%s: %v", id, clip(sa.value), err)
 		}
 		opts.Spec[id] = v
 	}

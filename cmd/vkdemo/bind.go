@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -19,7 +18,9 @@ const bindHelp = `--bind B=SOURCE fills binding B (its number in the shader) fro
   rand[:SIZE]         pseudo-random (see --seed): floats in [0,1), integers in [0,1000)
   fill:VALUE[:SIZE]   every element VALUE, e.g. fill:2.5:1M
   file:PATH           the bytes of PATH (raw, or the data of a .npy file of the
-                      binding's element type)
+                      binding's element type, whose shape must match its
+                      data): a regular file (not a device, FIFO or folder)
+                      of at most 2 GiB, plus a .npy header
 Elements have the binding's element type, read from the shader (float for
 float[] or vec4[], uint for uint[], ...; override with --type B=TYPE).
 ` + sizeHelp + `
@@ -44,7 +45,7 @@ var bindKindNames = map[string]bindKind{"zeros": bindZeros, "ones": bindOnes, "i
 
 // bindSpec is one parsed --bind.
 type bindSpec struct {
-	text    string
+	text    string // the source as given, clipped for messages
 	kind    bindKind
 	size    *sizeSpec
 	fillStr string // fill's value, parsed once the element type is known
@@ -58,7 +59,7 @@ func (b bindSpec) String() string { return b.text }
 func parseBindingNumber(flag, s string) (uint32, error) {
 	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
 	if err != nil {
-		return 0, usageErrorf("%s %q: binding %q is not a number", flag, s, s)
+		return 0, usageErrorf("%s %s: binding %s is not a number", flag, q(s), q(s))
 	}
 	return uint32(n), nil
 }
@@ -67,40 +68,40 @@ func parseBindingNumber(flag, s string) (uint32, error) {
 func parseBind(arg string) (uint32, bindSpec, error) {
 	bs, src, ok := strings.Cut(arg, "=")
 	if !ok {
-		return 0, bindSpec{}, usageErrorf("--bind %q: want B=SOURCE, e.g. 0=rand:1M or 1=file:in.bin", arg)
+		return 0, bindSpec{}, usageErrorf("--bind %s: want B=SOURCE, e.g. 0=rand:1M or 1=file:in.bin", q(arg))
 	}
 	b, err := parseBindingNumber("--bind", bs)
 	if err != nil {
-		return 0, bindSpec{}, usageErrorf("--bind %q: binding %q is not a number", arg, bs)
+		return 0, bindSpec{}, usageErrorf("--bind %s: binding %s is not a number", q(arg), q(bs))
 	}
 	name, rest, hasRest := strings.Cut(src, ":")
 	kind, ok := bindKindNames[name]
 	if !ok {
-		return 0, bindSpec{}, usageErrorf("--bind %q: unknown source %q (want zeros, ones, iota, rand, fill:VALUE or file:PATH)", arg, name)
+		return 0, bindSpec{}, usageErrorf("--bind %s: unknown source %s (want zeros, ones, iota, rand, fill:VALUE or file:PATH)", q(arg), q(name))
 	}
-	spec := bindSpec{text: src, kind: kind}
+	spec := bindSpec{text: clip(src), kind: kind}
 	switch kind {
 	case bindFile:
 		if rest == "" {
-			return 0, bindSpec{}, usageErrorf("--bind %q: file needs a path, e.g. %d=file:in.bin", arg, b)
+			return 0, bindSpec{}, usageErrorf("--bind %s: file needs a path, e.g. %d=file:in.bin", q(arg), b)
 		}
 		spec.path = rest
 		return b, spec, nil
 	case bindFill:
 		if rest == "" {
-			return 0, bindSpec{}, usageErrorf("--bind %q: fill needs a value, e.g. %d=fill:2.5:1M", arg, b)
+			return 0, bindSpec{}, usageErrorf("--bind %s: fill needs a value, e.g. %d=fill:2.5:1M", q(arg), b)
 		}
 		spec.fillStr, rest, hasRest = strings.Cut(rest, ":")
 		if _, err := strconv.ParseFloat(spec.fillStr, 64); err != nil {
 			if _, err := strconv.ParseInt(spec.fillStr, 0, 64); err != nil {
-				return 0, bindSpec{}, usageErrorf("--bind %q: fill value %q is not a number", arg, spec.fillStr)
+				return 0, bindSpec{}, usageErrorf("--bind %s: fill value %s is not a number", q(arg), q(spec.fillStr))
 			}
 		}
 	}
 	if hasRest {
 		sz, err := parseSize(rest)
 		if err != nil {
-			return 0, bindSpec{}, usageErrorf("--bind %q: %v", arg, err)
+			return 0, bindSpec{}, usageErrorf("--bind %s: %v", q(arg), err)
 		}
 		spec.size = &sz
 	}
@@ -147,88 +148,23 @@ func numberLE(b []byte, t dtype, f float64, u uint64) []byte {
 }
 
 // readBindFile reads a file source: raw bytes, or a .npy file's data, which
-// must have the binding's element type.
+// must have the binding's element type. The file must be a regular file of
+// at most maxBindFile bytes (a binding's limit, and a .npy header): devices
+// (/dev/zero), FIFOs and larger files are refused before anything is read.
 func readBindFile(x io.Io, path string, t dtype) ([]byte, error) {
-	data, err := io.Cwd().ReadFile(x, path)
+	data, err := io.Cwd().ReadFileMax(x, path, maxBindFile)
 	if err != nil {
 		return nil, err
 	}
 	if !bytes.HasPrefix(data, []byte(npyMagic)) {
 		return data, nil
 	}
-	descr, body, err := parseNpy(data)
+	a, err := parseNpy(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if descr != t.npyDescr() {
-		return nil, fmt.Errorf("%s holds %s values, but the binding holds %s (%s); use --type to change the binding's type", path, descr, t, t.npyDescr())
+	if a.typ != t {
+		return nil, fmt.Errorf("%s holds %s values, but the binding holds %s (%s); use --type to change the binding's type", path, a.descr, t, t.npyDescr())
 	}
-	return body, nil
-}
-
-const npyMagic = "\x93NUMPY"
-
-// npyHeader returns the .npy (version 1.0) header for a C-order array of
-// type t and shape shape, padded so that the data starts at a multiple of 64.
-func npyHeader(t dtype, shape []int64) []byte {
-	dims := make([]string, len(shape))
-	for i, d := range shape {
-		dims[i] = strconv.FormatInt(d, 10)
-	}
-	sh := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		sh += ","
-	}
-	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", t.npyDescr(), sh)
-	total := 10 + len(dict) + 1
-	pad := (64 - total%64) % 64
-	dict += strings.Repeat(" ", pad) + "\n"
-	h := make([]byte, 0, 10+len(dict))
-	h = append(h, npyMagic...)
-	h = append(h, 1, 0)
-	h = binary.LittleEndian.AppendUint16(h, uint16(len(dict)))
-	return append(h, dict...)
-}
-
-// parseNpy returns the dtype descr and the data of a C-order .npy file.
-func parseNpy(data []byte) (descr string, body []byte, err error) {
-	if len(data) < 10 || !bytes.HasPrefix(data, []byte(npyMagic)) {
-		return "", nil, fmt.Errorf("not a .npy file")
-	}
-	var hlen, start int
-	switch data[6] {
-	case 1:
-		hlen, start = int(binary.LittleEndian.Uint16(data[8:])), 10
-	case 2, 3:
-		if len(data) < 12 {
-			return "", nil, fmt.Errorf("truncated .npy header")
-		}
-		hlen, start = int(binary.LittleEndian.Uint32(data[8:])), 12
-	default:
-		return "", nil, fmt.Errorf("unsupported .npy version %d", data[6])
-	}
-	if start+hlen > len(data) {
-		return "", nil, fmt.Errorf("truncated .npy header")
-	}
-	h := string(data[start : start+hlen])
-	if strings.Contains(h, "'fortran_order': True") {
-		return "", nil, fmt.Errorf(".npy file is in Fortran order")
-	}
-	i := strings.Index(h, "'descr':")
-	if i < 0 {
-		return "", nil, fmt.Errorf(".npy header has no descr")
-	}
-	rest := strings.TrimSpace(h[i+len("'descr':"):])
-	if len(rest) < 2 || rest[0] != '\'' {
-		return "", nil, fmt.Errorf(".npy header: bad descr")
-	}
-	end := strings.IndexByte(rest[1:], '\'')
-	if end < 0 {
-		return "", nil, fmt.Errorf(".npy header: bad descr")
-	}
-	descr = rest[1 : 1+end]
-	if descr == "<i1" || descr == "<u1" {
-		descr = "|" + descr[1:]
-	}
-	return descr, data[start+hlen:], nil
+	return a.body, nil
 }

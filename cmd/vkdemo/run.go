@@ -67,8 +67,9 @@ const runLong = `Run a compute shader once (or on every save, with --watch) and 
 what it wrote.
 
 SHADER is GLSL (.comp, compiled with glslc, which must be installed) or
-SPIR-V (.spv). Its bindings, push-constant size, local size and
-specialization constants are read from the SPIR-V. Every binding is a
+SPIR-V (.spv): a regular file of at most 64 MiB. Its bindings,
+push-constant size, local size and specialization constants are read
+from the SPIR-V. Every binding is a
 buffer filled as --bind says; after the dispatch, the writable bindings
 (not 'readonly' in GLSL) are summarised — first values, min/max/mean —
 and written where --out / --out-dir say, each file created atomically
@@ -184,6 +185,9 @@ func (f *runFlags) parse(shader string) (*runPlan, error) {
 	if shader == "" {
 		return nil, usageErrorf("run: empty SHADER path")
 	}
+	if n := len(f.binds); n > maxBindings {
+		return nil, usageErrorf("--bind: %d bindings, more than the %d vkdemo takes", n, maxBindings)
+	}
 	for _, arg := range f.binds {
 		b, spec, err := parseBind(arg)
 		if err != nil {
@@ -194,10 +198,14 @@ func (f *runFlags) parse(shader string) (*runPlan, error) {
 		}
 		p.binds[b] = spec
 	}
+	if n := len(f.outs); n > maxBindings {
+		return nil, usageErrorf("--out: %d bindings, more than the %d vkdemo takes", n, maxBindings)
+	}
+	outPaths := map[string]uint32{}
 	for _, arg := range f.outs {
 		bs, path, ok := strings.Cut(arg, "=")
 		if !ok || path == "" {
-			return nil, usageErrorf("--out %q: want B=PATH, e.g. 1=y.npy", arg)
+			return nil, usageErrorf("--out %s: want B=PATH, e.g. 1=y.npy", q(arg))
 		}
 		b, err := parseBindingNumber("--out", bs)
 		if err != nil {
@@ -206,23 +214,27 @@ func (f *runFlags) parse(shader string) (*runPlan, error) {
 		o := outSpec{path: path}
 		if m := shapeSuffix.FindStringSubmatch(path); m != nil && strings.HasSuffix(m[1], ".npy") {
 			o.path = m[1]
-			for _, d := range strings.Split(m[2], "x") {
-				n, err := strconv.ParseInt(d, 10, 64)
-				if err != nil || n <= 0 {
-					return nil, usageErrorf("--out %q: bad shape %q", arg, m[2])
-				}
-				o.shape = append(o.shape, n)
+			if o.shape, err = parseShape(m[2]); err != nil {
+				return nil, usageErrorf("--out %s: %v", q(arg), err)
 			}
 		}
 		if _, dup := p.outs[b]; dup {
 			return nil, usageErrorf("--out: binding %d given twice", b)
 		}
+		clean := filepath.Clean(o.path)
+		if other, dup := outPaths[clean]; dup {
+			return nil, usageErrorf("--out: bindings %d and %d both go to %s: one would overwrite the other", other, b, q(o.path))
+		}
+		outPaths[clean] = b
 		p.outs[b] = o
+	}
+	if n := len(f.types); n > maxBindings {
+		return nil, usageErrorf("--type: %d bindings, more than the %d vkdemo takes", n, maxBindings)
 	}
 	for _, arg := range f.types {
 		bs, ts, ok := strings.Cut(arg, "=")
 		if !ok {
-			return nil, usageErrorf("--type %q: want B=TYPE, e.g. 1=u32", arg)
+			return nil, usageErrorf("--type %s: want B=TYPE, e.g. 1=u32", q(arg))
 		}
 		b, err := parseBindingNumber("--type", bs)
 		if err != nil {
@@ -230,48 +242,23 @@ func (f *runFlags) parse(shader string) (*runPlan, error) {
 		}
 		t, err := parseDtype(ts)
 		if err != nil {
-			return nil, usageErrorf("--type %q: %v", arg, err)
+			return nil, usageErrorf("--type %s: %v", q(arg), err)
+		}
+		if _, dup := p.types[b]; dup {
+			return nil, usageErrorf("--type: binding %d given twice", b)
 		}
 		p.types[b] = t
 	}
 	for _, arg := range f.spec {
-		for _, one := range strings.Split(arg, ",") {
-			ids, vs, ok := strings.Cut(one, "=")
-			if !ok || vs == "" {
-				return nil, usageErrorf("--spec %q: want ID=[TYPE:]VALUE, e.g. 0=u32:256", one)
-			}
-			id, err := strconv.ParseUint(strings.TrimSpace(ids), 10, 32)
-			if err != nil {
-				return nil, usageErrorf("--spec %q: constant ID %q is not a number", one, ids)
-			}
-			sa := specArg{value: vs}
-			if t, v, ok := strings.Cut(vs, ":"); ok {
-				if t != "bool" {
-					if _, err := parseDtype(t); err != nil {
-						return nil, usageErrorf("--spec %q: %v", one, err)
-					}
-				}
-				sa = specArg{typ: t, value: v}
-			}
-			p.spec[uint32(id)] = sa
+		if err := parseSpecArg(p.spec, arg); err != nil {
+			return nil, usageErrorf("--spec %v", err)
 		}
 	}
 	for _, arg := range f.push {
 		p.pushGiven = true
-		for _, one := range strings.Split(arg, ",") {
-			ts, vs, ok := strings.Cut(one, ":")
-			if !ok {
-				return nil, usageErrorf("--push %q: want TYPE:VALUE, e.g. f32:2.5 or u32:7", one)
-			}
-			t, err := parseDtype(ts)
-			if err != nil {
-				return nil, usageErrorf("--push %q: %v", one, err)
-			}
-			v, err := parseValue(t, vs)
-			if err != nil {
-				return nil, usageErrorf("--push %q: %v", one, err)
-			}
-			p.push = append(p.push, v)
+		var err error
+		if p.push, err = parsePush(p.push, arg); err != nil {
+			return nil, usageErrorf("--push %v", err)
 		}
 	}
 	if f.groups != "" && f.grid != "" {
@@ -298,10 +285,67 @@ func (f *runFlags) parse(shader string) (*runPlan, error) {
 		}
 		p.size = &s
 	}
-	if f.show < 0 {
-		return nil, usageErrorf("--show %d: must be 0 or more", f.show)
+	if f.show < 0 || f.show > maxShow {
+		return nil, usageErrorf("--show %d: want 0 to %d", f.show, maxShow)
 	}
 	return p, nil
+}
+
+// parseSpecArg adds the constants of one --spec value, "ID=[TYPE:]VALUE,...",
+// to m. It scans arg in place, without splitting it. A constant given twice
+// (here or in an earlier value) is an error, and so are more than
+// maxSpecConstants in all.
+func parseSpecArg(m map[uint32]specArg, arg string) error {
+	return eachField(arg, ',', func(one string) error {
+		ids, vs, ok := strings.Cut(one, "=")
+		if !ok || vs == "" {
+			return fmt.Errorf("%s: want ID=[TYPE:]VALUE, e.g. 0=u32:256", q(one))
+		}
+		id, err := strconv.ParseUint(strings.TrimSpace(ids), 10, 32)
+		if err != nil {
+			return fmt.Errorf("%s: constant ID %s is not a number", q(one), q(ids))
+		}
+		sa := specArg{value: vs}
+		if t, v, ok := strings.Cut(vs, ":"); ok {
+			if t != "bool" {
+				if _, err := parseDtype(t); err != nil {
+					return fmt.Errorf("%s: %v", q(one), err)
+				}
+			}
+			sa = specArg{typ: t, value: v}
+		}
+		if _, dup := m[uint32(id)]; dup {
+			return fmt.Errorf("%s: constant %d given twice", q(one), id)
+		}
+		if len(m) == maxSpecConstants {
+			return fmt.Errorf("more than %d constants", maxSpecConstants)
+		}
+		m[uint32(id)] = sa
+		return nil
+	})
+}
+
+// parseShape parses the DIMS of --out PATH.npy:DIMS, "512x512": at most
+// maxShapeDims positive dimensions whose product fits a binding.
+func parseShape(s string) ([]int64, error) {
+	var shape []int64
+	prod := int64(1)
+	err := eachField(s, 'x', func(d string) error {
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("bad shape %s", q(s))
+		}
+		if len(shape) == maxShapeDims {
+			return fmt.Errorf("bad shape %s: more than %d dimensions", q(s), maxShapeDims)
+		}
+		if n > maxBindingBytes/prod {
+			return fmt.Errorf("bad shape %s: more elements than a binding holds", q(s))
+		}
+		prod *= n
+		shape = append(shape, n)
+		return nil
+	})
+	return shape, err
 }
 
 // shapeSuffix matches "path.npy:512x512".
@@ -329,7 +373,7 @@ func loadShader(x io.Io, p *runPlan) (*program, error) {
 		}
 		took = time.Since(start)
 	} else {
-		data, err := io.Cwd().ReadFile(x, p.shader)
+		data, err := io.Cwd().ReadFileMax(x, p.shader, maxShaderFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading shader: %w", err)
 		}
@@ -376,7 +420,11 @@ func (e *compileError) Error() string {
 
 // compileGLSL runs glslc on the shader, returning the SPIR-V.
 func compileGLSL(x io.Io, p *runPlan) ([]byte, error) {
-	if _, err := io.Cwd().Stat(x, p.shader); err != nil {
+	// glslc reads the file itself: check first, by reading it as vkdemo
+	// reads a .spv, that it is a regular file of at most maxShaderFile
+	// bytes (not /dev/zero, which glslc would read until memory ran out,
+	// not a FIFO, which would block it).
+	if _, err := io.Cwd().ReadFileMax(x, p.shader, maxShaderFile); err != nil {
 		return nil, fmt.Errorf("reading shader: %w", err)
 	}
 	glslc, err := exec.LookPath("glslc")
@@ -467,7 +515,7 @@ func resolve(x io.Io, p *runPlan, prog *program) (*gpu.KernelOptions, []*binding
 		}
 		v, err := specValue(*si, sa)
 		if err != nil {
-			return nil, nil, nil, usageErrorf("--spec %d=%s: %v", id, sa.value, err)
+			return nil, nil, nil, usageErrorf("--spec %d=%s: %v", id, clip(sa.value), err)
 		}
 		opts.Spec[id] = v
 	}
@@ -506,6 +554,18 @@ func resolve(x io.Io, p *runPlan, prog *program) (*gpu.KernelOptions, []*binding
 			b.out = &outSpec{path: filepath.Join(p.outDir, fmt.Sprintf("binding%d.npy", bi.Binding))}
 		}
 		bs = append(bs, b)
+	}
+	// Two outputs to one file: one would silently overwrite the other.
+	outFiles := map[string]uint32{}
+	for _, b := range bs {
+		if b.out == nil {
+			continue
+		}
+		clean := filepath.Clean(b.out.path)
+		if other, dup := outFiles[clean]; dup {
+			return nil, nil, nil, usageErrorf("--out/--out-dir: bindings %d and %d both go to %s: one would overwrite the other", other, b.info.Binding, q(b.out.path))
+		}
+		outFiles[clean] = b.info.Binding
 	}
 	defSize := p.size
 	if defSize == nil {
@@ -645,7 +705,7 @@ func specValue(si gpu.SpecInfo, sa specArg) (any, error) {
 	case gpu.SpecBool:
 		b, err := strconv.ParseBool(sa.value)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a bool (true, false, 1, 0)", sa.value)
+			return nil, fmt.Errorf("%s is not a bool (true, false, 1, 0)", q(sa.value))
 		}
 		return b, nil
 	case gpu.SpecInt32:
@@ -662,6 +722,24 @@ func specValue(si gpu.SpecInfo, sa specArg) (any, error) {
 
 // workgroups decides the dispatch size.
 func workgroups(p *runPlan, local [3]uint32, bs []*binding) ([3]uint32, string) {
+	counts := make([]bindingCount, len(bs))
+	for i, b := range bs {
+		counts[i] = bindingCount{binding: b.info.Binding, elems: int64(len(b.data) / b.typ.size())}
+	}
+	return dispatchSize(p, local, counts)
+}
+
+// bindingCount is the number of elements of a binding.
+type bindingCount struct {
+	binding uint32
+	elems   int64
+}
+
+// dispatchSize decides the dispatch size from the plan, the local size and
+// the bindings' element counts (before their data is made, for serve's
+// checks): --groups, or ceil(grid / local size) for --grid or, by default,
+// one invocation per element of the largest binding.
+func dispatchSize(p *runPlan, local [3]uint32, counts []bindingCount) ([3]uint32, string) {
 	if p.groups != nil {
 		return *p.groups, "--groups"
 	}
@@ -670,20 +748,20 @@ func workgroups(p *runPlan, local [3]uint32, bs []*binding) ([3]uint32, string) 
 	if p.grid != nil {
 		grid = *p.grid
 	} else {
-		var best *binding
-		for _, b := range bs {
-			if best == nil || len(b.data)/b.typ.size() > len(best.data)/best.typ.size() {
-				best = b
+		var best *bindingCount
+		for i := range counts {
+			if best == nil || counts[i].elems > best.elems {
+				best = &counts[i]
 			}
 		}
 		if best != nil {
-			grid[0] = uint32(min(int64(len(best.data)/best.typ.size()), math.MaxUint32))
-			how = fmt.Sprintf("one invocation per element of binding %d", best.info.Binding)
+			grid[0] = uint32(min(best.elems, math.MaxUint32))
+			how = fmt.Sprintf("one invocation per element of binding %d", best.binding)
 		}
 	}
 	var g [3]uint32
 	for i := range g {
-		g[i] = uint32((uint64(grid[i]) + uint64(local[i]) - 1) / uint64(local[i]))
+		g[i] = uint32((uint64(grid[i]) + uint64(max(local[i], 1)) - 1) / uint64(max(local[i], 1)))
 	}
 	return g, how
 }

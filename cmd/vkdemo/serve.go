@@ -87,7 +87,9 @@ Limits and policy:
   - --max-jobs jobs run at once (a tasks.Semaphore); up to --max-queue more
     wait for a slot, in order; beyond that a job gets 503 at once.
   - --max-conns connections at once; more are answered 503 and closed.
-  - A request must arrive whole within --read-timeout; each write to a
+  - A request's line and headers must arrive within --read-timeout, and its
+    body within --read-timeout once the server reads it (when the body
+    budget has room, see below); each write to a
     client must complete within --write-timeout, otherwise the job is
     canceled and the connection closed. A client that closes its connection
     (or its write side) cancels its job. So a slow or vanished client holds
@@ -121,7 +123,9 @@ running jobs finish for up to --grace, then cancels them (their clients get
 an {"error":...} line) and kills their workers, waits for the in-process
 GPU work (at most one bounded dispatch per job), writes --trace and exits 0:
 within --grace plus a few seconds. A second signal ends the process at
-once (status 130).`
+once (status 130).
+
+` + serveLimitsHelp
 
 const serveExample = `  vkdemo serve --port 8420 --out results &
   curl -sS http://127.0.0.1:8420/jobs -H 'Content-Type: application/json' \
@@ -193,6 +197,7 @@ type server struct {
 	workersCrashed atomic.Int64
 
 	jobs      *tasks.Semaphore // running jobs
+	bodies    *tasks.Semaphore // bytes of request bodies in memory (bodyBudget)
 	conns     *tasks.Semaphore // open connections
 	rejecters *tasks.Semaphore // connections being answered 503 (reject)
 
@@ -246,6 +251,7 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	s.kern = newKernelCache(s.dev, 64)
 	defer func() { err = errors.Join(err, s.kern.close()) }()
 	s.jobs = tasks.NewSemaphore("jobs", int64(cfg.maxJobs))
+	s.bodies = tasks.NewSemaphore("request bodies", bodyBudget(cfg))
 	s.conns = tasks.NewSemaphore("connections", int64(cfg.maxConns))
 	s.rejecters = tasks.NewSemaphore("rejected connections", maxRejecters)
 	drainCtx, stopWaiting := context.WithCancel(context.Background())

@@ -54,16 +54,22 @@ func httpErrorf(status int, format string, args ...any) *httpError {
 	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
-// request is a request read whole: its method, path, headers and body.
+// request is a request: its method, path and headers, and once the job's
+// share of the body budget is held (readBody), its body.
 type request struct {
-	req  *http.Request
-	body []byte
+	req      *http.Request
+	body     []byte
+	cr       *connReader // the connection, for the body
+	bodyRead bool        // readBody ran (a body left unread is drained before closing)
 }
 
-// readRequest reads one request and its body from c, within --read-timeout
-// and --max-request. Before reading a body announced with "Expect:
-// 100-continue" it sends the interim response, so that curl does not wait.
-func (s *server) readRequest(x io.Io, c *io.Conn, rw *respWriter) (*request, error) {
+// hasBody reports whether the request announces a body.
+func (r *request) hasBody() bool { return r.req.ContentLength != 0 }
+
+// readRequest reads the request line and headers from c, within
+// --read-timeout and maxHeaderBytes; the body is read later, by readBody,
+// once the server has room for it.
+func (s *server) readRequest(x io.Io, c *io.Conn) (*request, error) {
 	ctx, cancel := context.WithTimeout(x.Context(), s.cfg.readTimeout)
 	defer cancel()
 	rx, cancelRx := x.WithContext(ctx)
@@ -77,39 +83,98 @@ func (s *server) readRequest(x io.Io, c *io.Conn, rw *respWriter) (*request, err
 		return nil, err // connected and left without a byte
 	case errors.Is(err, errTooLarge):
 		return nil, httpErrorf(431, "request headers larger than %d bytes", maxHeaderBytes)
-	case errors.Is(err, io.ErrCanceled) && ctx.Err() != nil && x.CheckCancel() == nil:
+	case ctx.Err() != nil && x.CheckCancel() == nil:
+		// Whatever the parser made of the cut (a canceled read, an
+		// unexpected EOF, a malformed line), the client was too slow.
 		return nil, httpErrorf(408, "request not received within --read-timeout (%s)", s.cfg.readTimeout)
 	case errors.Is(err, io.ErrCanceled):
 		return nil, err
 	default:
 		return nil, httpErrorf(400, "malformed HTTP request: %v", err)
 	}
+	r := &request{req: req, cr: cr}
 	if req.ContentLength > s.cfg.maxRequest {
-		return &request{req: req}, httpErrorf(413, "request body of %d bytes is larger than the server's --max-request (%d bytes)", req.ContentLength, s.cfg.maxRequest)
+		return r, httpErrorf(413, "request body of %d bytes is larger than the server's --max-request (%d bytes)", req.ContentLength, s.cfg.maxRequest)
 	}
-	if req.Method != http.MethodPost || req.ContentLength == 0 {
-		return &request{req: req}, nil
+	return r, nil
+}
+
+// bodyBudget is the capacity of the body budget, in bytes: the bodies of
+// --max-jobs running jobs and of as many parsed (or being read) ones,
+// waiting for a slot, each at most --max-request.
+func bodyBudget(cfg serveConfig) int64 {
+	return 2 * int64(cfg.maxJobs) * cfg.maxRequest
+}
+
+// peakFormula is what serve adds to its base memory at most, about, when
+// every slot and the body budget are full of maximal jobs: per running job
+// its data (body or generated), its GPU buffers (host memory on lavapipe)
+// and the snapshots it streams, 3 × --max-request; per parsed job waiting
+// for a slot, its body; so 4 × --max-jobs × --max-request live, of which
+// the Go heap's 3 may double before the garbage collector runs:
+//
+//	peak ≈ base + 7 × --max-jobs × --max-request
+//
+// Connections beyond those hold their headers only (64 KiB at most, each
+// of --max-conns).
+func peakFormula(maxJobs int, maxRequest int64) int64 {
+	return 7 * int64(maxJobs) * maxRequest
+}
+
+// bodyReservation is what readBody needs of the body budget for r: its
+// Content-Length, or --max-request when the length is not known (chunked).
+func (s *server) bodyReservation(r *request) int64 {
+	if r.req.ContentLength >= 0 {
+		return r.req.ContentLength
 	}
+	return s.cfg.maxRequest
+}
+
+// readBody reads r's body whole, within --read-timeout (counted from here)
+// and --max-request: into one buffer of exactly Content-Length bytes when
+// the length is known. Before reading a body announced with "Expect:
+// 100-continue" it sends the interim response, so that curl does not wait.
+func (s *server) readBody(x io.Io, rw *respWriter, r *request) error {
+	r.bodyRead = true
+	req := r.req
+	if req.ContentLength == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(x.Context(), s.cfg.readTimeout)
+	defer cancel()
+	rx, cancelRx := x.WithContext(ctx)
+	defer cancelRx()
+	r.cr.x = rx
 	if strings.EqualFold(req.Header.Get("Expect"), "100-continue") {
 		if err := rw.raw("HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	// The whole budget for the body: what bufio read ahead counts already.
-	cr.budget += s.cfg.maxRequest + 1
-	body, err := stdio.ReadAll(stdio.LimitReader(req.Body, s.cfg.maxRequest+1))
+	r.cr.budget += s.cfg.maxRequest + 1
+	var body []byte
+	var err error
+	if n := req.ContentLength; n > 0 {
+		body = make([]byte, n) // n <= --max-request: readRequest checked
+		_, err = stdio.ReadFull(req.Body, body)
+	} else {
+		// Chunked, of a length nobody said: it grows as it arrives (for a
+		// moment up to twice its size, within --max-request).
+		body, err = stdio.ReadAll(stdio.LimitReader(req.Body, s.cfg.maxRequest+1))
+	}
 	switch {
 	case err == nil && int64(len(body)) > s.cfg.maxRequest, errors.Is(err, errTooLarge):
-		return &request{req: req}, httpErrorf(413, "request body larger than the server's --max-request (%d bytes)", s.cfg.maxRequest)
-	case errors.Is(err, io.ErrCanceled) && ctx.Err() != nil && x.CheckCancel() == nil:
-		return nil, httpErrorf(408, "request body not received within --read-timeout (%s)", s.cfg.readTimeout)
+		return httpErrorf(413, "request body larger than the server's --max-request (%d bytes)", s.cfg.maxRequest)
+	case err != nil && ctx.Err() != nil && x.CheckCancel() == nil:
+		return httpErrorf(408, "request body not received within --read-timeout (%s)", s.cfg.readTimeout)
 	case err != nil && (errors.Is(err, stdio.ErrUnexpectedEOF) || errors.Is(err, stdio.EOF) || errors.Is(err, io.ErrCanceled) || errors.Is(err, io.ErrClosed)):
-		return nil, err // the client left
+		return err // the client left
 	case err != nil:
-		return nil, httpErrorf(400, "malformed request body: %v", err)
+		return httpErrorf(400, "malformed request body: %v", err)
 	}
 	s.bytesIn.Add(int64(len(body)))
-	return &request{req: req, body: body}, nil
+	r.body = body
+	return nil
 }
 
 // handleConn serves one connection: one request, one response, close.
@@ -119,7 +184,7 @@ func (s *server) handleConn(x io.Io, c *io.Conn) {
 	defer func() { _ = c.Close(x.WithoutCancel()) }()
 	region := s.rec.Begin(tasks.Net, "", "read request", int(id)).Flow(id)
 	start := time.Now()
-	r, err := s.readRequest(x, c, rw)
+	r, err := s.readRequest(x, c)
 	region.End()
 	var he *httpError
 	if errors.As(err, &he) {
@@ -138,6 +203,27 @@ func (s *server) handleConn(x io.Io, c *io.Conn) {
 	}
 	status := s.route(x, c, rw, r, id)
 	s.logf("#%d %s %s: %d in %s", id, r.req.Method, r.req.URL.Path, status, time.Since(start).Round(time.Microsecond))
+	if r.hasBody() && !r.bodyRead {
+		// A body nobody read (a 503 before it, a 404): read it into the
+		// void, so that closing does not reset the connection before the
+		// client has read the response.
+		s.discardBody(x, r)
+		s.lingerClose(x, c)
+	}
+}
+
+// discardBody reads r's body and drops it, a buffer at a time, within
+// --read-timeout and --max-request: what the client sends after a
+// response that did not need its body costs no memory.
+func (s *server) discardBody(x io.Io, r *request) {
+	ctx, cancel := context.WithTimeout(x.Context(), s.cfg.readTimeout)
+	defer cancel()
+	rx, cancelRx := x.WithContext(ctx)
+	defer cancelRx()
+	r.cr.x = rx
+	r.cr.budget += s.cfg.maxRequest + 1
+	r.bodyRead = true
+	_, _ = stdio.Copy(stdio.Discard, stdio.LimitReader(r.req.Body, s.cfg.maxRequest+1))
 }
 
 // route dispatches a request by path; it returns the response status.
@@ -167,7 +253,7 @@ func (s *server) route(x io.Io, c *io.Conn, rw *respWriter, r *request, id uint6
 		rw.jsonResponse(200, builtinKernelsJSON())
 		return 200
 	}
-	rw.errorResponse(404, fmt.Sprintf("no such path %q: POST /jobs, GET /kernels, GET /healthz", path))
+	rw.errorResponse(404, fmt.Sprintf("no such path %s: POST /jobs, GET /kernels, GET /healthz", q(path)))
 	return 404
 }
 
@@ -265,9 +351,10 @@ func (rw *respWriter) jsonResponse(status int, v any) {
 	_ = rw.w.Flush()
 }
 
-// errorResponse writes an error response {"error": msg}.
+// errorResponse writes an error response {"error": msg}, msg as a client
+// may see it (publicMessage: bounded, no absolute path of the server's).
 func (rw *respWriter) errorResponse(status int, msg string) {
-	rw.jsonResponse(status, map[string]string{"error": msg})
+	rw.jsonResponse(status, map[string]string{"error": publicMessage(msg)})
 }
 
 // startStream writes the headers of a streamed (chunked) response.

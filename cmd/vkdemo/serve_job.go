@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	stdio "io"
 	"mime"
-	"mime/multipart"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -37,8 +35,55 @@ type jobSpec struct {
 	Save       map[string]string `json:"save"`
 }
 
-// maxIterations bounds a job's iterations.
-const maxIterations = 10000
+// Caps of a job description, checked before anything of their size is
+// allocated (see also caps.go and --max-request).
+const (
+	// maxIterations bounds a job's iterations.
+	maxIterations = 10000
+	// maxJobJSON bounds the job JSON (the body, or the "job" part): data
+	// goes in bindingN parts, and a job's fields take a few hundred bytes.
+	maxJobJSON = 64 << 10
+	// maxJSONDepth bounds the nesting of the job JSON (a job needs 2).
+	maxJSONDepth = 8
+	// maxParts bounds a multipart job's parts: job, spirv and one per
+	// binding.
+	maxParts = 2 + maxBindings
+)
+
+// serveLimitsHelp is the part of serve --help on the caps of a request and
+// the server's memory.
+const serveLimitsHelp = `Caps (each checked before anything of its size is allocated; over a cap:
+400, or 413 for sizes):
+  - headers 64 KiB; body --max-request; the job JSON 64 KiB, nested at most
+    8 deep, no key twice in an object; at most 66 multipart parts (job,
+    spirv, bindingN), each with headers of at most 8 KiB, none twice (also
+    not binding1 and binding01); a part is taken as it is in the body, not
+    copied.
+  - bind, types, outputs and save: 64 entries; spec: 256 constants; push:
+    4096 bytes; iterations: 10000; no two bindings saved to one path; the
+    job's buffers together: --max-request.
+  - a .npy part: version 1.0 to 3.0, a header of at most 64 KiB, a
+    little-endian dtype, at most 32 dimensions, C order (or Fortran order
+    where it is the same), its shape exactly its data.
+  - the device's limits (workgroup counts, local size, push constants,
+    buffer ranges) are checked before the job starts: 400, not a stream
+    that ends in an error.
+  - error messages quote at most 64 bytes of an input and show no absolute
+    path of the server's.
+
+Memory: a job's body is read only when the body budget, 2 x --max-jobs x
+--max-request bytes (running jobs' bodies and as many parsed ones), has
+room for it; until then the request waits in the queue holding its headers
+alone (a client that sends its body slowly holds its share of the budget
+for at most --read-timeout). Parsing takes memory in proportion to the
+body. So under any flood of requests the server's memory stays near
+
+  peak = base + 7 x --max-jobs x --max-request
+
+(per running job its data, GPU buffers and streamed snapshots; per parsed
+job its body; the Go heap's share may double before it is collected): with
+the defaults base + 896 MiB (measured: 983 MiB with a base of 101 MiB on
+lavapipe).`
 
 // dimsJSON is workgroup or grid dimensions: "X,Y,Z", [X,Y,Z] or X.
 type dimsJSON string
@@ -55,8 +100,8 @@ func (d *dimsJSON) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var a []uint32
-	if err := json.Unmarshal(b, &a); err != nil {
-		return fmt.Errorf("want \"X,Y,Z\", [X,Y,Z] or X, got %s", b)
+	if err := json.Unmarshal(b, &a); err != nil || len(a) == 0 || len(a) > 3 {
+		return fmt.Errorf("want \"X,Y,Z\", [X,Y,Z] or X, got %s", q(string(b)))
 	}
 	parts := make([]string, len(a))
 	for i, v := range a {
@@ -108,41 +153,48 @@ type parsedJob struct {
 var flagNames = strings.NewReplacer("--bind", "bind", "--push", "push", "--spec", "spec", "--groups", "groups",
 	"--grid", "grid", "--size", "size", "--type", "types", "TYPE:VALUE,...", "\"TYPE:VALUE,...\"")
 
-// parseJob parses a job request into a parsedJob, or an error to answer
-// with 400 (or 413).
+// parseJob parses a job request whose body readBody has read into a
+// parsedJob, or an error to answer with 400 (or 413). Its memory is bounded
+// by the body's: the parts are slices of the body, the job JSON is at most
+// maxJobJSON bytes, and every count and size in it is capped before
+// anything of that size is made. Checks that need the device's limits
+// (workgroup counts, buffer ranges) are made here too, so that a job the
+// device cannot run gets a 400 instead of a started stream.
 func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 	var specJSON []byte
 	var spirv []byte
 	parts := map[uint32][]byte{}
 	ct, params, _ := mime.ParseMediaType(r.req.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
-		mr := multipart.NewReader(bytes.NewReader(r.body), params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err == stdio.EOF {
-				break
+		fps, err := splitMultipart(r.body, params["boundary"], maxParts)
+		if err != nil {
+			return nil, httpErrorf(400, "malformed multipart body: %v", err)
+		}
+		seen := map[string]bool{}
+		for _, p := range fps {
+			if seen[p.name] {
+				return nil, httpErrorf(400, "part %s given twice", q(p.name))
 			}
-			if err != nil {
-				return nil, httpErrorf(400, "malformed multipart body: %v", err)
-			}
-			data, err := stdio.ReadAll(p)
-			if err != nil {
-				return nil, httpErrorf(400, "malformed multipart body: part %q: %v", p.FormName(), err)
-			}
-			name := p.FormName()
+			seen[p.name] = true
 			switch {
-			case name == "job":
-				specJSON = data
-			case name == "spirv":
-				spirv = data
-			case strings.HasPrefix(name, "binding"):
-				b, err := strconv.ParseUint(strings.TrimPrefix(name, "binding"), 10, 32)
+			case p.name == "job":
+				specJSON = p.data
+			case p.name == "spirv":
+				spirv = p.data
+			case strings.HasPrefix(p.name, "binding"):
+				b, err := strconv.ParseUint(strings.TrimPrefix(p.name, "binding"), 10, 32)
 				if err != nil {
-					return nil, httpErrorf(400, "part %q: want bindingN, N a binding number", name)
+					return nil, httpErrorf(400, "part %s: want bindingN, N a binding number", q(p.name))
 				}
-				parts[uint32(b)] = data
+				if _, dup := parts[uint32(b)]; dup {
+					return nil, httpErrorf(400, "part %s: binding %d given twice", q(p.name), b)
+				}
+				if len(p.data) > maxBindingBytes {
+					return nil, httpErrorf(413, "part %s: %d bytes, more than a binding holds", q(p.name), len(p.data))
+				}
+				parts[uint32(b)] = p.data
 			default:
-				return nil, httpErrorf(400, "unknown part %q: the parts are job, spirv and bindingN", name)
+				return nil, httpErrorf(400, "unknown part %s: the parts are job, spirv and bindingN", q(p.name))
 			}
 		}
 		if specJSON == nil {
@@ -152,19 +204,14 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 		// Any other Content-Type (curl -d sends a form type) is the job JSON.
 		specJSON = r.body
 	}
-	var spec jobSpec
-	dec := json.NewDecoder(bytes.NewReader(specJSON))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&spec); err != nil {
-		return nil, httpErrorf(400, "bad job JSON: %v", err)
-	}
-	if dec.More() {
-		return nil, httpErrorf(400, "bad job JSON: more than one value")
+	spec, herr := decodeJob(specJSON)
+	if herr != nil {
+		return nil, herr
 	}
 	j := &parsedJob{spec: spec, save: map[uint32]string{}}
 	switch {
 	case spirv != nil && spec.Kernel != "":
-		return nil, httpErrorf(400, "job names kernel %q and sends a spirv part: one or the other", spec.Kernel)
+		return nil, httpErrorf(400, "job names kernel %s and sends a spirv part: one or the other", q(spec.Kernel))
 	case spirv != nil:
 		j.name = "uploaded SPIR-V"
 		refl, err := gpu.Reflect(spirv)
@@ -178,7 +225,7 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 	default:
 		bk := builtinKernels()[spec.Kernel]
 		if bk == nil {
-			return nil, httpErrorf(400, "no built-in kernel %q (have %s); send your own as a spirv part", spec.Kernel, builtinNames())
+			return nil, httpErrorf(400, "no built-in kernel %s (have %s); send your own as a spirv part", q(spec.Kernel), builtinNames())
 		}
 		j.name = spec.Kernel
 		if bk.err != nil {
@@ -187,8 +234,6 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 		// Shared by every job of this kernel: read only.
 		j.prog, j.key = bk.prog, bk.key
 	}
-	refl := j.prog.refl
-
 	f := runFlags{size: spec.Size, groups: string(spec.Groups), grid: string(spec.Grid), seed: 1}
 	if spec.Seed != nil {
 		f.seed = *spec.Seed
@@ -200,7 +245,11 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 		f.types = append(f.types, k+"="+spec.Types[k])
 	}
 	for _, k := range sortedStrings(spec.Spec) {
-		f.spec = append(f.spec, fmt.Sprintf("%s=%v", k, spec.Spec[k]))
+		v, err := specJSONValue(spec.Spec[k])
+		if err != nil {
+			return nil, httpErrorf(400, "spec %s: %v", q(k), err)
+		}
+		f.spec = append(f.spec, k+"="+v)
 	}
 	if spec.Push != "" {
 		f.push = []string{spec.Push}
@@ -209,7 +258,8 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 	if err != nil {
 		return nil, httpErrorf(400, "%s", flagNames.Replace(err.Error()))
 	}
-	for b, bs := range plan.binds {
+	for _, b := range sortedKeys(plan.binds) {
+		bs := plan.binds[b]
 		if bs.kind == bindFile {
 			return nil, httpErrorf(400, "bind %d=%s: file sources are not read on the server; send the data as a part named binding%d", b, bs.text, b)
 		}
@@ -217,7 +267,8 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 			return nil, httpErrorf(400, "binding %d is given both by bind and by a part", b)
 		}
 	}
-	for b, data := range parts {
+	for _, b := range sortedKeys(parts) {
+		data := parts[b]
 		t := f32
 		if tt, ok := j.prog.types[b]; ok {
 			t = tt
@@ -226,14 +277,14 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 			t = tt
 		}
 		if bytes.HasPrefix(data, []byte(npyMagic)) {
-			descr, body, err := parseNpy(data)
+			a, err := parseNpy(data)
 			if err != nil {
 				return nil, httpErrorf(400, "part binding%d: %v", b, err)
 			}
-			if descr != t.npyDescr() {
-				return nil, httpErrorf(400, "part binding%d holds %s values, but binding %d holds %s (%s); set \"types\"", b, descr, b, t, t.npyDescr())
+			if a.typ != t {
+				return nil, httpErrorf(400, "part binding%d holds %s values, but binding %d holds %s (%s); set \"types\"", b, a.descr, b, t, t.npyDescr())
 			}
-			data = body
+			data = a.body
 		}
 		// The size also serves as the default size of bindings given
 		// without one, as a --bind SIZE does.
@@ -245,21 +296,170 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 	case spec.Iterations == 0:
 		j.spec.Iterations = 1
 	}
-	for k, p := range spec.Save {
+	savedTo := map[string]string{}
+	for _, k := range sortedStrings(spec.Save) {
+		p := spec.Save[k]
 		b, err := strconv.ParseUint(k, 10, 32)
 		if err != nil {
-			return nil, httpErrorf(400, "save %q: the key is a binding number", k)
+			return nil, httpErrorf(400, "save %s: the key is a binding number", q(k))
 		}
 		if s.out == nil {
 			return nil, httpErrorf(400, "save: this server saves nothing (started without --out)")
 		}
 		if err := checkSavePath(p); err != nil {
-			return nil, httpErrorf(400, "save %s=%q: %v", k, p, err)
+			return nil, httpErrorf(400, "save %s=%s: %v", k, q(p), err)
 		}
+		if _, dup := j.save[uint32(b)]; dup {
+			return nil, httpErrorf(400, "save: binding %d given twice", b)
+		}
+		if other, dup := savedTo[p]; dup {
+			return nil, httpErrorf(400, "save: bindings %s and %s both go to %s: one would overwrite the other", other, k, q(p))
+		}
+		savedTo[p] = k
 		j.save[uint32(b)] = p
 	}
-	// Bound the job's buffers before generating anything.
-	total := int64(0)
+	// Bound the job's buffers before generating anything, and check them
+	// and the dispatch against the device.
+	sizes, herr := s.jobSizes(j, plan)
+	if herr != nil {
+		return nil, herr
+	}
+	if herr := s.checkDevice(j, plan, sizes); herr != nil {
+		return nil, herr
+	}
+	j.plan = plan
+	return j, nil
+}
+
+// decodeJob decodes the job JSON: at most maxJobJSON bytes, nested at most
+// maxJSONDepth deep, no key twice in an object, no unknown field, one
+// value; maps of at most maxBindings (maxSpecConstants for spec) entries.
+func decodeJob(data []byte) (jobSpec, *httpError) {
+	var spec jobSpec
+	if len(data) > maxJobJSON {
+		return spec, httpErrorf(413, "job JSON of %d bytes is larger than %d bytes: send data as bindingN parts", len(data), maxJobJSON)
+	}
+	if err := checkJSON(data, maxJSONDepth); err != nil {
+		return spec, httpErrorf(400, "bad job JSON: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(&spec); err != nil {
+		return spec, httpErrorf(400, "bad job JSON: %s", clipJSONError(err))
+	}
+	if dec.More() {
+		return spec, httpErrorf(400, "bad job JSON: more than one value")
+	}
+	for _, m := range []struct {
+		name   string
+		n, max int
+	}{
+		{"bind", len(spec.Bind), maxBindings}, {"types", len(spec.Types), maxBindings},
+		{"outputs", len(spec.Outputs), maxBindings}, {"save", len(spec.Save), maxBindings},
+		{"spec", len(spec.Spec), maxSpecConstants},
+	} {
+		if m.n > m.max {
+			return spec, httpErrorf(400, "%s: %d entries, more than the %d a job may have", m.name, m.n, m.max)
+		}
+	}
+	return spec, nil
+}
+
+// clipJSONError is a JSON decoding error, with the input it quotes (an
+// unknown field's name) cut to maxQuote bytes.
+func clipJSONError(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		if n, err := strconv.Unquote(name); err == nil {
+			return "json: unknown field " + q(n)
+		}
+	}
+	return clip(msg)
+}
+
+// checkJSON checks, token by token (no value is built), that data nests
+// objects and arrays at most depth deep and has no key twice in an object
+// (encoding/json would keep the last silently). Syntax errors are left
+// to the decoder.
+func checkJSON(data []byte, depth int) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type level struct {
+		keys     map[string]bool // nil for an array
+		wantsKey bool
+	}
+	var stack []level
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // end of input, or a syntax error the decoder reports
+		}
+		top := len(stack) - 1
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				if len(stack) == depth {
+					return fmt.Errorf("nested more than %d deep", depth)
+				}
+				if top >= 0 && stack[top].keys != nil {
+					stack[top].wantsKey = true // this value ends a member
+				}
+				l := level{}
+				if d == '{' {
+					l = level{keys: map[string]bool{}, wantsKey: true}
+				}
+				stack = append(stack, l)
+			default:
+				stack = stack[:top]
+			}
+			continue
+		}
+		if top < 0 || stack[top].keys == nil {
+			continue // an element of an array, or the top value
+		}
+		if stack[top].wantsKey {
+			k, _ := tok.(string)
+			if stack[top].keys[k] {
+				return fmt.Errorf("key %s given twice", q(k))
+			}
+			stack[top].keys[k] = true
+			stack[top].wantsKey = false
+		} else {
+			stack[top].wantsKey = true
+		}
+	}
+}
+
+// specJSONValue is a spec value of the job JSON in --spec syntax: a
+// number (as written), a bool, or a string "[TYPE:]VALUE".
+func specJSONValue(v any) (string, error) {
+	switch v := v.(type) {
+	case json.Number:
+		return v.String(), nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case string:
+		if v == "" || strings.ContainsAny(v, ",=") {
+			return "", fmt.Errorf("%s: want a number, a bool or \"[TYPE:]VALUE\"", q(v))
+		}
+		return v, nil
+	}
+	return "", fmt.Errorf("want a number, a bool or \"[TYPE:]VALUE\", not %T", v)
+}
+
+// bindingSize is the size of one binding of a job, known before its data
+// is made.
+type bindingSize struct {
+	info  gpu.BindingInfo
+	typ   dtype
+	bytes int64
+}
+
+// jobSizes works out the size of each of the job's bindings, as resolve
+// will make them, and checks that they fit --max-request together
+// (413 otherwise).
+func (s *server) jobSizes(j *parsedJob, plan *runPlan) ([]bindingSize, *httpError) {
 	var def *sizeSpec = plan.size
 	if def == nil {
 		for _, k := range sortedKeys(plan.binds) {
@@ -269,7 +469,9 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 			}
 		}
 	}
-	for _, bi := range refl.Bindings {
+	var out []bindingSize
+	total := int64(0)
+	for _, bi := range j.prog.refl.Bindings {
 		t := f32
 		if tt, ok := j.prog.types[bi.Binding]; ok {
 			t = tt
@@ -283,29 +485,108 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 		}
 		n := int64(bi.MinSize)
 		if sz != nil {
-			n = sz.n
+			n = sz.n // at most 1 TiB (parseSize): no overflow below
 			if !sz.inBytes {
 				n *= int64(t.size())
 			}
 		}
 		total += n
+		out = append(out, bindingSize{info: bi, typ: t, bytes: n})
 	}
 	if total > s.cfg.maxRequest {
 		return nil, httpErrorf(413, "the job's buffers would take %s, more than the server's --max-request (%s)", formatBytes(total), formatBytes(s.cfg.maxRequest))
 	}
-	j.plan = plan
-	return j, nil
+	return out, nil
 }
 
-// serveJob admits, runs and answers one job; it returns the status sent.
-func (s *server) serveJob(x io.Io, c *io.Conn, rw *respWriter, r *request, id uint64) int {
-	j, herr := s.parseJob(r)
-	if herr != nil {
-		s.rejected.Add(1)
-		rw.errorResponse(herr.status, herr.msg)
-		return herr.status
+// deviceLimits returns the limits of the server's device; ok is false for
+// a server without one (parser tests).
+func (s *server) deviceLimits() (lim gpu.Limits, ok bool) {
+	if s.dev == nil {
+		return lim, false
 	}
-	// Admission: wait for a slot, unless too many wait already.
+	return s.dev.Info().Limits, true
+}
+
+// checkDevice checks the job against the device's limits before anything
+// runs: push constants, the local size its spec constants give, buffer
+// ranges and the workgroup counts of its dispatch (400 if over), which the
+// GPU scheduler would otherwise report only after the stream started.
+func (s *server) checkDevice(j *parsedJob, plan *runPlan, sizes []bindingSize) *httpError {
+	lim, ok := s.deviceLimits()
+	if !ok {
+		return nil
+	}
+	refl := j.prog.refl
+	if uint64(refl.PushSize) > uint64(lim.MaxPushConstantsSize) {
+		return httpErrorf(400, "%s: push constants of %d bytes exceed the device's %d", j.name, refl.PushSize, lim.MaxPushConstantsSize)
+	}
+	local := refl.LocalSize
+	for dim, sid := range refl.LocalSizeSpec {
+		if sid < 0 {
+			continue
+		}
+		sa, given := plan.spec[uint32(sid)]
+		if !given {
+			continue
+		}
+		for _, si := range refl.Spec {
+			if si.ID != uint32(sid) {
+				continue
+			}
+			v, err := specValue(si, sa)
+			if err != nil {
+				return httpErrorf(400, "spec %d=%s: %v", sid, clip(sa.value), err)
+			}
+			switch v := v.(type) {
+			case uint32:
+				local[dim] = v
+			case int32:
+				local[dim] = uint32(v)
+			}
+		}
+	}
+	inv := uint64(1)
+	for i, n := range local {
+		if n == 0 || n > lim.MaxWorkGroupSize[i] {
+			return httpErrorf(400, "%s: local size %v: dimension %d outside [1, %d], the device's limit", j.name, local, i, lim.MaxWorkGroupSize[i])
+		}
+		inv *= uint64(n)
+	}
+	if inv > uint64(lim.MaxWorkGroupInvocations) {
+		return httpErrorf(400, "%s: local size %v has %d invocations; the device allows %d", j.name, local, inv, lim.MaxWorkGroupInvocations)
+	}
+	counts := make([]bindingCount, len(sizes))
+	for i, b := range sizes {
+		maxRange := lim.MaxStorageBufferRange
+		if b.info.Kind == gpu.UniformBuffer {
+			maxRange = lim.MaxUniformBufferRange
+		}
+		if b.bytes > int64(maxRange) {
+			return httpErrorf(400, "binding %d: %s of %s, more than the device's range of %s for a %s", b.info.Binding, formatBytes(b.bytes), b.typ, formatBytes(int64(maxRange)), b.info.Kind)
+		}
+		counts[i] = bindingCount{binding: b.info.Binding, elems: b.bytes / int64(b.typ.size())}
+	}
+	groups, how := dispatchSize(plan, local, counts)
+	for i, g := range groups {
+		if g > lim.MaxWorkGroupCount[i] {
+			return httpErrorf(400, "%d×%d×%d workgroups (%s): dimension %d exceeds the device's %d; use a larger local size (spec), fewer elements, or groups/grid", groups[0], groups[1], groups[2], flagNames.Replace(how), i, lim.MaxWorkGroupCount[i])
+		}
+	}
+	return nil
+}
+
+// serveJob admits, reads, parses, runs and answers one job; it returns the
+// status sent.
+//
+// Admission comes in steps, so that what a request holds in memory is
+// bounded before its body is read: the queue first (--max-jobs running
+// and --max-queue waiting; a 503 at once beyond), then room for its body
+// in the body budget (bodyBudget: bodies of running and parsed jobs
+// together), then the body is read and parsed, then the job waits for a
+// slot (--max-jobs). Waiting for room and for a slot is waiting in the
+// queue; the body budget is held until the job ends.
+func (s *server) serveJob(x io.Io, c *io.Conn, rw *respWriter, r *request, id uint64) int {
 	if s.draining.Load() {
 		s.rejected.Add(1)
 		rw.errorResponse(503, "server shutting down")
@@ -317,13 +598,59 @@ func (s *server) serveJob(x io.Io, c *io.Conn, rw *respWriter, r *request, id ui
 		rw.errorResponse(503, fmt.Sprintf("server busy: %d jobs running, %d waiting (--max-jobs %d, --max-queue %d); retry later", s.running.Load(), s.waiting.Load(), s.cfg.maxJobs, s.cfg.maxQueue))
 		return 503
 	}
+	waiting := true
+	defer func() {
+		if waiting {
+			s.waiting.Add(-1)
+		}
+	}()
 	queued := time.Now()
 	ax, cancelAx := x.WithContext(s.drainCtx)
-	wait := s.rec.Begin(tasks.CPU, "", "wait for a job slot", int(id)).Waiting().Flow(id)
-	err := s.jobs.Acquire(ax, 1)
+	defer cancelAx()
+	// Room for the body.
+	held := s.bodyReservation(r)
+	wait := s.rec.Begin(tasks.CPU, "", "wait for room for the body", int(id)).Waiting().Flow(id)
+	err := s.bodies.Acquire(ax, held)
+	wait.End()
+	if err != nil {
+		s.rejected.Add(1)
+		if s.draining.Load() {
+			rw.errorResponse(503, "server shutting down")
+			return 503
+		}
+		return 0 // the connection's task was canceled: the client left
+	}
+	defer func() { s.bodies.Release(held) }()
+	region := s.rec.Begin(tasks.Net, "", "read body", int(id)).Flow(id)
+	err = s.readBody(x, rw, r)
+	region.End()
+	if err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			return 0 // the client left, or shutdown
+		}
+		s.rejected.Add(1)
+		rw.errorResponse(he.status, he.msg)
+		s.lingerClose(x, c)
+		return he.status
+	}
+	if n := int64(len(r.body)); n < held { // a chunked body under --max-request
+		s.bodies.Release(held - n)
+		held = n
+	}
+	j, herr := s.parseJob(r)
+	if herr != nil {
+		s.rejected.Add(1)
+		rw.errorResponse(herr.status, herr.msg)
+		return herr.status
+	}
+	// A job slot.
+	wait = s.rec.Begin(tasks.CPU, "", "wait for a job slot", int(id)).Waiting().Flow(id)
+	err = s.jobs.Acquire(ax, 1)
 	wait.End()
 	cancelAx()
 	s.waiting.Add(-1)
+	waiting = false
 	if err != nil {
 		s.rejected.Add(1)
 		if s.draining.Load() {
@@ -374,7 +701,7 @@ func (s *server) serveJob(x io.Io, c *io.Conn, rw *respWriter, r *request, id ui
 	default:
 		s.jobsFailed.Add(1)
 		status := 400
-		msg := flagNames.Replace(errorText(err))
+		msg := s.publicErrorText(err)
 		var he *httpError
 		switch {
 		case errors.As(err, &he): // from a worker (worker.go)
@@ -393,6 +720,17 @@ func (s *server) serveJob(x io.Io, c *io.Conn, rw *respWriter, r *request, id ui
 	}
 }
 
+// publicErrorText is a job's error as its client sees it: in the job's
+// terms (bind, not --bind), save paths relative to --out as the client
+// gave them, no absolute path of the server's, bounded.
+func (s *server) publicErrorText(err error) string {
+	msg := flagNames.Replace(errorText(err))
+	if s.out != nil {
+		msg = trimPrefixDir(msg, s.out.name)
+	}
+	return publicMessage(msg)
+}
+
 // jobErrorText says why a started job stopped.
 func (s *server) jobErrorText(ctx context.Context, x io.Io, err error) string {
 	switch {
@@ -401,7 +739,7 @@ func (s *server) jobErrorText(ctx context.Context, x io.Io, err error) string {
 	case errors.Is(err, io.ErrCanceled) && x.Canceled():
 		return "job canceled: server shutting down"
 	}
-	return flagNames.Replace(errorText(err))
+	return s.publicErrorText(err)
 }
 
 // runJob runs an admitted job: buffers, kernel, iterations streamed as they

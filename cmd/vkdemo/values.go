@@ -108,7 +108,7 @@ func parseDtype(s string) (dtype, error) {
 			return dtype(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown type %q (want one of %s)", s, typeList)
+	return 0, fmt.Errorf("unknown type %s (want one of %s)", q(s), typeList)
 }
 
 // value is a number parsed for a given type, kept in the widest form.
@@ -138,9 +138,9 @@ func parseValue(t dtype, s string) (value, error) {
 			ne = e
 		}
 		if ne != nil && ne.Err == strconv.ErrRange {
-			return v, fmt.Errorf("%q is out of range for %s", s, t)
+			return v, fmt.Errorf("%s is out of range for %s", q(s), t)
 		}
-		return v, fmt.Errorf("%q is not a valid %s", s, t)
+		return v, fmt.Errorf("%s is not a valid %s", q(s), t)
 	}
 	return v, nil
 }
@@ -261,11 +261,11 @@ func parseSize(s string) (sizeSpec, error) {
 		i++
 	}
 	if i == 0 {
-		return sizeSpec{}, fmt.Errorf("bad size %q: want a number of elements (1000, 64K, 1M) or bytes (4096B, 64KiB, 4MiB)", s)
+		return sizeSpec{}, fmt.Errorf("bad size %s: want a number of elements (1000, 64K, 1M) or bytes (4096B, 64KiB, 4MiB)", q(s))
 	}
 	n, err := strconv.ParseInt(t[:i], 10, 64)
 	if err != nil {
-		return sizeSpec{}, fmt.Errorf("bad size %q: %v", s, err)
+		return sizeSpec{}, fmt.Errorf("bad size %s: too large", q(s))
 	}
 	var mul int64
 	var inBytes bool
@@ -287,31 +287,97 @@ func parseSize(s string) (sizeSpec, error) {
 	case "GiB", "GB":
 		mul, inBytes = 1<<30, true
 	default:
-		return sizeSpec{}, fmt.Errorf("bad size %q: unknown unit %q (elements: K M G; bytes: B KiB MiB GiB)", s, t[i:])
+		return sizeSpec{}, fmt.Errorf("bad size %s: unknown unit %s (elements: K M G; bytes: B KiB MiB GiB)", q(s), q(t[i:]))
 	}
 	if n <= 0 {
-		return sizeSpec{}, fmt.Errorf("bad size %q: must be positive", s)
+		return sizeSpec{}, fmt.Errorf("bad size %s: must be positive", q(s))
 	}
 	if n > (1<<40)/mul {
-		return sizeSpec{}, fmt.Errorf("bad size %q: too large", s)
+		return sizeSpec{}, fmt.Errorf("bad size %s: too large", q(s))
 	}
 	return sizeSpec{n: n * mul, inBytes: inBytes}, nil
 }
 
 // parseDims parses "X[,Y[,Z]]" (also "XxYxZ") into three positive counts,
-// missing ones 1.
+// missing ones 1. It scans s in place: a long s costs no allocation.
 func parseDims(s string) ([3]uint32, error) {
 	d := [3]uint32{1, 1, 1}
-	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == 'x' })
-	if len(parts) == 0 || len(parts) > 3 {
-		return d, fmt.Errorf("%q: want X[,Y[,Z]]", s)
-	}
-	for i, p := range parts {
-		n, err := strconv.ParseUint(strings.TrimSpace(p), 10, 32)
-		if err != nil || n == 0 {
-			return d, fmt.Errorf("%q: %q is not a positive count", s, p)
+	n := 0
+	for rest := s; ; {
+		i := strings.IndexAny(rest, ",x")
+		field := rest
+		if i >= 0 {
+			field, rest = rest[:i], rest[i+1:]
 		}
-		d[i] = uint32(n)
+		if f := strings.TrimSpace(field); f != "" || i < 0 {
+			if f == "" {
+				break // a trailing separator, or an empty s
+			}
+			if n == 3 {
+				return d, fmt.Errorf("%s: want X[,Y[,Z]]", q(s))
+			}
+			v, err := strconv.ParseUint(f, 10, 32)
+			if err != nil || v == 0 {
+				return d, fmt.Errorf("%s: %s is not a positive count", q(s), q(f))
+			}
+			d[n] = uint32(v)
+			n++
+		}
+		if i < 0 {
+			break
+		}
+	}
+	if n == 0 {
+		return d, fmt.Errorf("%s: want X[,Y[,Z]]", q(s))
 	}
 	return d, nil
+}
+
+// eachField calls fn with each sep-separated field of s, in order, as
+// strings.Split would give them (an empty s is one empty field), but
+// scanning s in place: no slice of fields is made, so a long s with
+// millions of fields costs nothing until fn stops it. It returns fn's
+// first error.
+func eachField(s string, sep byte, fn func(string) error) error {
+	for {
+		i := strings.IndexByte(s, sep)
+		if i < 0 {
+			return fn(s)
+		}
+		if err := fn(s[:i]); err != nil {
+			return err
+		}
+		s = s[i+1:]
+	}
+}
+
+// parsePush appends the values of one --push value, "TYPE:VALUE,...", to
+// dst. It scans arg in place and fails as soon as the values (with dst's)
+// pass maxPushBytes: however long arg is, no more than that is parsed or
+// kept.
+func parsePush(dst []value, arg string) ([]value, error) {
+	n := 0
+	for _, v := range dst {
+		n += v.t.size()
+	}
+	err := eachField(arg, ',', func(one string) error {
+		ts, vs, ok := strings.Cut(one, ":")
+		if !ok {
+			return fmt.Errorf("%s: want TYPE:VALUE, e.g. f32:2.5 or u32:7", q(one))
+		}
+		t, err := parseDtype(ts)
+		if err != nil {
+			return fmt.Errorf("%s: %v", q(one), err)
+		}
+		if n += t.size(); n > maxPushBytes {
+			return fmt.Errorf("gives more than %d bytes of push constants, more than any device takes", maxPushBytes)
+		}
+		v, err := parseValue(t, vs)
+		if err != nil {
+			return fmt.Errorf("%s: %v", q(one), err)
+		}
+		dst = append(dst, v)
+		return nil
+	})
+	return dst, err
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -66,16 +68,31 @@ func TestNpyRoundTrip(t *testing.T) {
 			if len(h)%64 != 0 || h[len(h)-1] != '\n' {
 				t.Fatalf("%s %v: header of %d bytes", dt, shape, len(h))
 			}
-			descr, body, err := parseNpy(append(h, 1, 2, 3))
-			if err != nil || descr != dt.npyDescr() || len(body) != 3 {
-				t.Fatalf("%s %v: %q %v %v", dt, shape, descr, body, err)
+			n := int64(dt.size())
+			for _, d := range shape {
+				n *= d
+			}
+			data := make([]byte, n)
+			for i := range data {
+				data[i] = byte(i)
+			}
+			a, err := parseNpy(append(h, data...))
+			if err != nil || a.descr != dt.npyDescr() || a.typ != dt || !bytes.Equal(a.body, data) || fmt.Sprint(a.shape) != fmt.Sprint(shape) {
+				t.Fatalf("%s %v: %+v %v", dt, shape, a, err)
+			}
+			// One byte more or less than the shape holds: refused.
+			if _, err := parseNpy(append(h, data[1:]...)); err == nil || !strings.Contains(err.Error(), "holds") {
+				t.Fatalf("%s %v: short data: %v", dt, shape, err)
+			}
+			if _, err := parseNpy(append(append(h, data...), 0)); err == nil {
+				t.Fatalf("%s %v: one byte too many accepted", dt, shape)
 			}
 			if len(shape) == 1 && !strings.Contains(string(h), "(5,)") {
 				t.Fatalf("1-D shape: %q", h)
 			}
 		}
 	}
-	if _, _, err := parseNpy([]byte("\x93NUMPY\x01\x00\xff\x00{")); err == nil {
+	if _, err := parseNpy([]byte("\x93NUMPY\x01\x00\xff\x00{")); err == nil {
 		t.Fatal("truncated header accepted")
 	}
 }

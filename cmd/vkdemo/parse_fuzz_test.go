@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// The fuzz targets of the parsers of outside bytes: .npy files, the
+// flag-style values (--push, --spec, --bind, sizes), the job JSON and
+// multipart bodies (parseJob) and the HTTP front (serve_http_fuzz_test.go).
+// Their seeds, the attacks of issue 12 among them, run with every go test.
+
+// npyBytes builds a .npy file: a version 1.0 header around dict, then body.
+func npyBytes(dict string, body []byte) []byte {
+	b := []byte("\x93NUMPY\x01\x00")
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(dict)))
+	return append(append(b, dict...), body...)
+}
+
+func FuzzNPY(f *testing.F) {
+	f.Add(append(npyHeader(f32, []int64{4}), make([]byte, 16)...))
+	f.Add(append(npyHeader(u8, []int64{2, 3}), make([]byte, 6)...))
+	f.Add(append(npyHeader(i64, nil), make([]byte, 8)...))
+	// A shape that claims far more than the data (issue 12).
+	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000000000), }\n", make([]byte, 16)))
+	// A shape whose product overflows int64 to a small number.
+	f.Add(npyBytes("{'descr': '<u1', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16), }\n", make([]byte, 16)))
+	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }\n", make([]byte, 16)))
+	f.Add(npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (4,), }\n", make([]byte, 16)))
+	f.Add(npyBytes("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n", make([]byte, 16)))
+	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4L,), }\n", make([]byte, 16)))
+	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4), }\n", make([]byte, 16)))
+	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': ("+strings.Repeat("1,", 40)+"), }\n", make([]byte, 4)))
+	f.Add([]byte("\x93NUMPY\x02\x00\xff\xff\xff\xff{"))
+	f.Add([]byte("\x93NUMPY\x03\x00\x10\x00\x00\x00{'descr': '<f4'"))
+	f.Add([]byte("\x93NUMPY\x01\x00\xff\x00{"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := parseNpy(data)
+		if err != nil {
+			if len(err.Error()) > 1024 {
+				t.Fatalf("error of %d bytes", len(err.Error()))
+			}
+			return
+		}
+		if len(a.shape) > maxShapeDims {
+			t.Fatalf("%d dimensions accepted", len(a.shape))
+		}
+		n := int64(a.typ.size())
+		for _, d := range a.shape {
+			if d < 0 {
+				t.Fatalf("negative dimension in %v", a.shape)
+			}
+			n *= d
+		}
+		if n != int64(len(a.body)) {
+			t.Fatalf("shape %v of %s holds %d bytes, the data has %d", a.shape, a.descr, n, len(a.body))
+		}
+		if len(a.body) > 0 && unsafe.SliceData(a.body) != &data[len(data)-len(a.body)] {
+			t.Fatal("the data is not the file's tail")
+		}
+		// What vkdemo writes for that array reads back the same.
+		b, err := parseNpy(append(npyHeader(a.typ, a.shape), a.body...))
+		if err != nil || b.typ != a.typ || fmt.Sprint(b.shape) != fmt.Sprint(a.shape) || !bytes.Equal(b.body, a.body) {
+			t.Fatalf("round trip of %s %v: %+v, %v", a.descr, a.shape, b, err)
+		}
+	})
+}
+
+func FuzzPush(f *testing.F) {
+	f.Add("f32:2,u32:1048576")
+	f.Add("u32:512,u32:512,f32:-2,f32:-2,f32:0.0078125,f32:0.0078125,f32:-0.8,f32:0.156,u32:256,u32:1")
+	f.Add("f64:1e308,i8:-128,u64:0xffffffffffffffff")
+	f.Add("")
+	f.Add(",,,")
+	f.Add("u32:-1")
+	f.Add(strings.Repeat("u8:1,", 1100)) // issue 12: 1.3 GB from 32 MiB of these (TestPushBounded: the 32 MiB)
+	f.Add("f16:1")
+	f.Fuzz(func(t *testing.T, s string) {
+		vs, err := parsePush(nil, s)
+		if err != nil {
+			if len(err.Error()) > 1024 { // each of its quotes of the input at most 64 bytes, 4x as \xNN escapes
+				t.Fatalf("error of %d bytes", len(err.Error()))
+			}
+			return
+		}
+		n := 0
+		for _, v := range vs {
+			n += len(v.appendLE(nil))
+		}
+		if n > maxPushBytes {
+			t.Fatalf("%d bytes of push constants accepted", n)
+		}
+	})
+}
+
+func FuzzSpec(f *testing.F) {
+	f.Add("0=64")
+	f.Add("0=u32:64,1=f32:2.5,2=bool:true")
+	f.Add("0=1,0=2") // issue 12: the last one silently won
+	f.Add("00=1,0=2")
+	f.Add(strings.Repeat("1=1,", 300))
+	f.Add("4294967296=1")
+	f.Add("=")
+	f.Fuzz(func(t *testing.T, s string) {
+		m := map[uint32]specArg{}
+		err := parseSpecArg(m, s)
+		if len(m) > maxSpecConstants {
+			t.Fatalf("%d constants kept", len(m))
+		}
+		if err != nil && len(err.Error()) > 1024 {
+			t.Fatalf("error of %d bytes", len(err.Error()))
+		}
+		if err == nil && strings.Count(s, ",")+1 != len(m) {
+			t.Fatalf("%q: %d constants from %d fields", s, len(m), strings.Count(s, ",")+1)
+		}
+	})
+}
+
+func FuzzBind(f *testing.F) {
+	for _, s := range []string{"0=zeros", "1=ones:1M", "0=iota:64KiB", "0=rand:12", "2=fill:2.5:1M", "0=fill:0x10",
+		"1=file:in.bin", "0=file:/dev/zero", "0=random:10", "zeros", "0=zeros:12XB", "0=fill:", "x=zeros",
+		"0=zeros:" + strings.Repeat("9", 100)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, spec, err := parseBind(s)
+		if err != nil {
+			if len(err.Error()) > 1024 { // each of its quotes of the input at most 64 bytes, 4x as \xNN escapes
+				t.Fatalf("error of %d bytes", len(err.Error()))
+			}
+			return
+		}
+		if len(spec.text) > maxQuote+len("…") {
+			t.Fatalf("source text of %d bytes kept", len(spec.text))
+		}
+		if spec.size != nil && (spec.size.n <= 0 || spec.size.n > 1<<40) {
+			t.Fatalf("size %d", spec.size.n)
+		}
+	})
+}
+
+func FuzzSize(f *testing.F) {
+	for _, s := range []string{"1000", "64K", "1M", "2G", "4096B", "64KiB", "1GiB", "0", "-5", "12XB", "99999999999G",
+		"512,512", "4x2x3", "1,2,3,4", strings.Repeat("1,", 1000), "1x", ",", "512x512x1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if sz, err := parseSize(s); err == nil && (sz.n <= 0 || sz.n > 1<<40) {
+			t.Fatalf("parseSize(%q) = %d", s, sz.n)
+		} else if err != nil && len(err.Error()) > 1024 {
+			t.Fatalf("error of %d bytes", len(err.Error()))
+		}
+		if d, err := parseDims(s); err == nil {
+			for _, n := range d {
+				if n == 0 {
+					t.Fatalf("parseDims(%q) = %v", s, d)
+				}
+			}
+		} else if len(err.Error()) > 1024 { // each of its quotes of the input at most 64 bytes, 4x as \xNN escapes
+			t.Fatalf("error of %d bytes", len(err.Error()))
+		}
+		if sh, err := parseShape(s); err == nil {
+			prod := int64(1)
+			for _, d := range sh {
+				prod *= d
+			}
+			if len(sh) > maxShapeDims || prod <= 0 || prod > maxBindingBytes {
+				t.Fatalf("parseShape(%q) = %v", s, sh)
+			}
+		}
+	})
+}
+
+// parseServer is a server for the parser: no device (no device limits
+// checked), no --out, a small --max-request.
+func parseServer() *server {
+	return &server{cfg: serveConfig{maxRequest: 1 << 20, maxJobs: 2, maxQueue: 4}}
+}
+
+// jsonRequest is a request whose body is the job JSON.
+func parsedJSON(body []byte) *request {
+	req, _ := http.NewRequest("POST", "/jobs", nil)
+	req.Header.Set("Content-Type", "application/json")
+	req.ContentLength = int64(len(body))
+	return &request{req: req, body: body, bodyRead: true}
+}
+
+// multipartRequest is a multipart request of body with boundary.
+func parsedMultipart(body []byte, boundary string) *request {
+	req, _ := http.NewRequest("POST", "/jobs", nil)
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+	req.ContentLength = int64(len(body))
+	return &request{req: req, body: body, bodyRead: true}
+}
+
+// checkParsed checks what parseJob made of a request: an error of a
+// 4xx status with a bounded message, or a job within the caps.
+func checkParsed(t *testing.T, j *parsedJob, herr *httpError) {
+	t.Helper()
+	if herr != nil {
+		if herr.status != 400 && herr.status != 413 {
+			t.Fatalf("status %d: %s", herr.status, herr.msg)
+		}
+		if n := len(publicMessage(herr.msg)); n > maxMessage+len("…") {
+			t.Fatalf("error message of %d bytes", n)
+		}
+		return
+	}
+	if len(j.plan.push) > maxPushBytes || len(j.plan.spec) > maxSpecConstants || len(j.plan.binds) > maxBindings+maxParts {
+		t.Fatalf("caps passed: %d push values, %d spec constants, %d bindings", len(j.plan.push), len(j.plan.spec), len(j.plan.binds))
+	}
+	if j.spec.Iterations < 1 || j.spec.Iterations > maxIterations {
+		t.Fatalf("iterations %d", j.spec.Iterations)
+	}
+	saved := map[string]bool{}
+	for _, p := range j.save {
+		if saved[p] {
+			t.Fatalf("two bindings saved to %s", p)
+		}
+		saved[p] = true
+	}
+}
+
+func FuzzJobJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"kernel":"saxpy","bind":{"0":"iota:8","1":"ones"},"push":"f32:2,u32:8"}`,
+		`{"kernel":"reduce","bind":{"0":"iota:1024","1":"zeros:4"},"push":"u32:1024","groups":[1,1,1]}`,
+		`{"kernel":"julia","bind":{"0":"zeros:4096"},"grid":"64,64","push":"u32:64,u32:64,f32:-2,f32:-2,f32:0.06,f32:0.06,f32:-0.8,f32:0.156,u32:64,u32:1","spec":{"0":8,"1":"u32:8"}}`,
+		`{"kernel":"saxpy","bind":{"0":"iota:8"},"push":"f32:2,u32:8","save":{"0":"a.npy","1":"a.npy"}}`,
+		`{"kernel":"saxpy","spec":{"0":1,"0":2}}`,
+		`{"kernel":"saxpy","spec":{"0":"1,1=2"}}`,
+		`{"kernel":"saxpy","spec":{"0":[1,2]}}`,
+		`{"kernel":"saxpy","bind":{"0":"file:/dev/zero"}}`,
+		`{"kernel":"saxpy","bind":{"0":"rand:1G"},"push":"f32:2,u32:1"}`,
+		`{"kernel":"saxpy","iterations":1000000}`,
+		`{"kernel":"saxpy","groups":[1,2,3,4]}`,
+		`{"kernel":"saxpy","push":"` + strings.Repeat("u8:1,", 1100) + `u8:1"}`,
+		`{"kernel":"saxpy","` + strings.Repeat("a", 1000) + `":1}`,
+		strings.Repeat("[", 100) + strings.Repeat("]", 100),
+		`{"kernel":"saxpy","bind":` + strings.Repeat(`{"a":`, 100) + `1` + strings.Repeat("}", 100) + `}`,
+		`{"kernel":"saxpy"} {"kernel":"saxpy"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		j, herr := parseServer().parseJob(parsedJSON(data))
+		checkParsed(t, j, herr)
+	})
+}
+
+// multipartBody builds a multipart body of parts (name, content) in order.
+func multipartBody(boundary string, parts ...[2]string) []byte {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	_ = mw.SetBoundary(boundary)
+	for _, p := range parts {
+		w, _ := mw.CreateFormFile(p[0], p[0]+".bin")
+		_, _ = w.Write([]byte(p[1]))
+	}
+	_ = mw.Close()
+	return b.Bytes()
+}
+
+func FuzzMultipart(f *testing.F) {
+	const bd = "XyZ"
+	x := string(f32Bytes([]float32{1, 2, 3, 4}))
+	f.Add(multipartBody(bd, [2]string{"job", `{"kernel":"saxpy","push":"f32:2,u32:4"}`}, [2]string{"binding0", x}, [2]string{"binding1", x}), bd)
+	f.Add(multipartBody(bd, [2]string{"job", `{"push":"f32:2,u32:4"}`}, [2]string{"spirv", "\x03\x02\x23\x07"}, [2]string{"binding0", x}), bd)
+	// Duplicate parts (issue 12: the last one silently won).
+	f.Add(multipartBody(bd, [2]string{"job", `{"kernel":"saxpy","push":"f32:2,u32:4"}`}, [2]string{"binding0", x}, [2]string{"binding0", x}), bd)
+	f.Add(multipartBody(bd, [2]string{"job", `{"kernel":"saxpy"}`}, [2]string{"job", `{"kernel":"reduce"}`}), bd)
+	f.Add(multipartBody(bd, [2]string{"binding01", x}, [2]string{"binding1", x}), bd)
+	f.Add(multipartBody(bd, [2]string{"binding0", string(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000,), }\n", []byte(x)))}), bd)
+	f.Add([]byte("--XyZ\r\nContent-Disposition: form-data; name=\"job\"\r\n\r\n{}\r\n--XyZ"), bd)
+	f.Add([]byte("preamble\r\n--XyZ  \r\n\r\n\r\n--XyZ--\r\n"), bd)
+	f.Add([]byte("--XyZ\r\nContent-Disposition: form-data; name=\"job\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{}\r\n--XyZ--"), bd)
+	f.Add([]byte("--XyZ\r\n"+strings.Repeat("X-A: b\r\n", 1200)+"\r\n\r\n--XyZ--"), bd)
+	f.Add(multipartBody(bd, [2]string{"job", "{}"}), "")
+	f.Fuzz(func(t *testing.T, body []byte, boundary string) {
+		parts, err := splitMultipart(body, boundary, maxParts)
+		if err == nil {
+			total := 0
+			for _, p := range parts {
+				total += len(p.data)
+				if len(p.data) > 0 {
+					off := uintptr(unsafe.Pointer(unsafe.SliceData(p.data))) - uintptr(unsafe.Pointer(unsafe.SliceData(body)))
+					if off > uintptr(len(body)) {
+						t.Fatalf("part %q is not a slice of the body", p.name)
+					}
+				}
+			}
+			if len(parts) > maxParts || total > len(body) {
+				t.Fatalf("%d parts of %d bytes from %d", len(parts), total, len(body))
+			}
+			// The standard library's reader finds the same parts.
+			if mr := multipart.NewReader(bytes.NewReader(body), boundary); len(parts) > 0 {
+				for i := 0; ; i++ {
+					p, err := mr.NextRawPart()
+					if err != nil {
+						break // it is stricter or looser elsewhere; only agreement is checked
+					}
+					var b bytes.Buffer
+					if _, err := b.ReadFrom(p); err != nil || i >= len(parts) {
+						break
+					}
+					if p.FormName() != parts[i].name || !bytes.Equal(b.Bytes(), parts[i].data) {
+						t.Fatalf("part %d: %q of %d bytes; mime/multipart: %q of %d bytes", i, parts[i].name, len(parts[i].data), p.FormName(), b.Len())
+					}
+				}
+			}
+		} else if len(err.Error()) > 1024 { // each of its quotes of the input at most 64 bytes, 4x as \xNN escapes
+			t.Fatalf("error of %d bytes", len(err.Error()))
+		}
+		j, herr := parseServer().parseJob(parsedMultipart(body, boundary))
+		checkParsed(t, j, herr)
+	})
+}

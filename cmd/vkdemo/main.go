@@ -427,6 +427,9 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.Is(err, gpu.ErrBadSPIRV), errors.Is(err, gpu.ErrLimit):
+		// The shader or the request is at fault, found before anything ran.
+		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	default:

@@ -153,6 +153,16 @@ type parsedJob struct {
 var flagNames = strings.NewReplacer("--bind", "bind", "--push", "push", "--spec", "spec", "--groups", "groups",
 	"--grid", "grid", "--size", "size", "--type", "types", "TYPE:VALUE,...", "\"TYPE:VALUE,...\"")
 
+// targetEnv is the environment uploaded modules are validated for: the
+// device's (a parser without a device, in tests, uses Vulkan 1.1, the
+// lowest vkio's devices need).
+func (s *server) targetEnv() gpu.TargetEnv {
+	if s.dev == nil {
+		return gpu.Vulkan11
+	}
+	return s.dev.TargetEnv()
+}
+
 // parseJob parses a job request whose body readBody has read into a
 // parsedJob, or an error to answer with 400 (or 413). Its memory is bounded
 // by the body's: the parts are slices of the body, the job JSON is at most
@@ -216,6 +226,12 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 		j.name = "uploaded SPIR-V"
 		refl, err := gpu.Reflect(spirv)
 		if err != nil {
+			return nil, httpErrorf(400, "%s: %v", j.name, err)
+		}
+		// Vulkan-invalid modules are a 400 here, before admission, not a
+		// failure in the worker. The validator's work is bounded (module
+		// size and type-tree caps: well under a second).
+		if err := gpu.ValidateSPIRV(spirv, s.targetEnv()); err != nil {
 			return nil, httpErrorf(400, "%s: %v", j.name, err)
 		}
 		j.prog = &program{spirv: spirv, refl: refl, types: elementTypes(refl)}

@@ -193,6 +193,11 @@ func TestServeWorkerInvalidModule(t *testing.T) {
 			t.Fatalf("pos.spv job %d: %v\n%s", i, err, srv.stderr)
 		}
 		t.Logf("pos.spv job %d: status %d, error %q, %d frames", i, res.status, res.err, len(res.frames))
+		// SPIRV-Tools rejects it before admission: it never reaches a
+		// worker, let alone the driver.
+		if res.status != 400 || !strings.Contains(res.err, "invalid for vulkan") {
+			t.Errorf("pos.spv job %d: status %d, error %q; want 400 from validation", i, res.status, res.err)
+		}
 		checkNormalJobs(t, srv.addr, "pos.spv")
 	}
 	srv.stop(t)

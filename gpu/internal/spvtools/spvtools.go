@@ -194,11 +194,19 @@ func wordOf(code []uint32, n int) int {
 	return off
 }
 
-// trim drops the trailing newline and bounds the text to MaxMessage bytes
-// (on a UTF-8 boundary), and replaces control characters other than
-// newline and tab, so that the text is safe to show.
+// trim puts the text on one line (the validator's message and the
+// instruction it quotes, joined by " | "), bounds it to MaxMessage bytes
+// (on a UTF-8 boundary), and replaces control characters other than tab,
+// so that the text is safe to show.
 func trim(s string) string {
-	s = strings.TrimRight(s, "\n")
+	lines := strings.Split(s, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			kept = append(kept, l)
+		}
+	}
+	s = strings.Join(kept, " | ")
 	cut := len(s) > MaxMessage
 	if cut {
 		n := MaxMessage
@@ -208,7 +216,7 @@ func trim(s string) string {
 		s = s[:n]
 	}
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
+		if r < 0x20 && r != '\t' || r == 0x7f {
 			return '?'
 		}
 		return r

@@ -128,6 +128,9 @@ func TestTrim(t *testing.T) {
 	if got := trim("a\x00b\x1b[31m\n"); got != "a?b?[31m" {
 		t.Errorf("trim control: %q", got)
 	}
+	if got := trim("error: bad load\n  %59 = OpLoad %v3uint %gl_Position\n"); got != "error: bad load | %59 = OpLoad %v3uint %gl_Position" {
+		t.Errorf("trim lines: %q", got)
+	}
 }
 
 func BenchmarkValidate(b *testing.B) {

@@ -1,4 +1,4 @@
-module vkio
+module github.com/vkio/vkio
 
 go 1.26.0
 

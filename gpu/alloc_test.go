@@ -3,7 +3,7 @@ package gpu
 import (
 	"testing"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // TestSubmitAllocs pins the allocations of the submit → completion hot

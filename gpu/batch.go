@@ -4,7 +4,7 @@ import (
 	"slices"
 	"sync"
 
-	"vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/gpu/internal/vkx"
 )
 
 // Batch is a list of GPU commands — dispatches, indirect dispatches,

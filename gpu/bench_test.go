@@ -3,8 +3,8 @@ package gpu
 import (
 	"testing"
 
-	"vkio/gpu/internal/vkx"
-	"vkio/io"
+	"github.com/vkio/vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/io"
 )
 
 // Benchmarks run without the validation layer (it roughly doubles tiny

@@ -3,8 +3,8 @@ package gpu
 import (
 	"sync/atomic"
 
-	"vkio/gpu/internal/vkx"
-	"vkio/io"
+	"github.com/vkio/vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/io"
 )
 
 // Memory says where a buffer lives.

@@ -4,7 +4,7 @@ import (
 	"math"
 	"time"
 
-	"vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/gpu/internal/vkx"
 )
 
 // Calibration says how GPU timestamps are placed on the host clock.

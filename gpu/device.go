@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/gpu/internal/vkx"
 )
 
 // DeviceType is the kind of a physical device.

@@ -68,7 +68,7 @@
 // and its semaphores and fence are vkio's; the window and its VkSurfaceKHR
 // come from a window library, on a device opened with
 // Options.WindowExtensions (only then are VK_KHR_surface, the platform's
-// surface extension and VK_KHR_swapchain enabled). Package vkio/window does
+// surface extension and VK_KHR_swapchain enabled). Package github.com/vkio/vkio/window does
 // this with GLFW; this package never links a window system.
 //
 // # Errors

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"vkio/gpu/internal/vkx"
-	"vkio/io"
+	"github.com/vkio/vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/io"
 )
 
 // Sentinel errors. Every error from this package is an *Error whose Err is

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"vkio/gpu"
-	"vkio/io"
-	"vkio/shaders"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
 )
 
 // SAXPY on whatever device Open picks, awaited through a Blocking Io.
@@ -23,7 +23,7 @@ func Example() {
 	ys := []float32{10, 20, 30, 40}
 	bx, _ := gpu.NewBufferFrom(x, d, gpu.DeviceLocal, xs)
 	by, _ := gpu.NewBufferFrom(x, d, gpu.DeviceLocal, ys)
-	k, err := d.NewKernel(shaders.SAXPY, nil)
+	k, err := d.NewKernel(shaders.SAXPY(), nil)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -48,7 +48,7 @@ func Example() {
 
 // Reflect reads a kernel's interface out of its SPIR-V.
 func ExampleReflect() {
-	r, err := gpu.Reflect(shaders.SAXPY)
+	r, err := gpu.Reflect(shaders.SAXPY())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -57,7 +57,7 @@ func ExampleReflect() {
 	for _, b := range r.Bindings {
 		fmt.Println(b.Binding, b.Kind, "read-only:", b.ReadOnly)
 	}
-	_, err = gpu.Reflect(shaders.SAXPY[:64])
+	_, err = gpu.Reflect(shaders.SAXPY()[:64])
 	fmt.Println(errors.Is(err, gpu.ErrBadSPIRV))
 	// Output:
 	// main [256 1 1] 8
@@ -93,7 +93,7 @@ func ExampleDevice_Submit() {
 		return
 	}
 	defer d.Close()
-	k, _ := d.NewKernel(shaders.Tiny, nil)
+	k, _ := d.NewKernel(shaders.Tiny(), nil)
 	counter, _ := d.NewBuffer(4, gpu.HostVisible)
 	b := d.NewBatch()
 	b.Fill(counter, 0, 4, 41)

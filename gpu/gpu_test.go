@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"vkio/gpu/internal/vkx"
-	"vkio/io"
-	"vkio/shaders"
+	"github.com/vkio/vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
 )
 
 func TestOpenReportsDevice(t *testing.T) {
@@ -66,7 +66,7 @@ func TestDeviceSelection(t *testing.T) {
 }
 
 func TestReflect(t *testing.T) {
-	r := must(Reflect(shaders.SAXPY))
+	r := must(Reflect(shaders.SAXPY()))
 	if r.Entry != "main" || r.LocalSize != [3]uint32{256, 1, 1} || r.LocalSizeSpec != [3]int{0, -1, -1} || r.PushSize != 8 {
 		t.Fatalf("saxpy: %+v", r)
 	}
@@ -76,15 +76,15 @@ func TestReflect(t *testing.T) {
 	if len(r.Spec) != 1 || r.Spec[0] != (SpecInfo{ID: 0, Type: SpecUint32, Default: 256}) {
 		t.Fatalf("saxpy spec: %+v", r.Spec)
 	}
-	r = must(Reflect(shaders.Julia))
+	r = must(Reflect(shaders.Julia()))
 	if r.LocalSize != [3]uint32{16, 16, 1} || r.PushSize != 40 || len(r.Bindings) != 1 || r.LocalSizeSpec != [3]int{-1, -1, -1} {
 		t.Fatalf("julia: %+v", r)
 	}
-	r = must(Reflect(shaders.Reduce))
+	r = must(Reflect(shaders.Reduce()))
 	if r.LocalSize != [3]uint32{256, 1, 1} || r.PushSize != 4 || len(r.Spec) != 1 || r.Spec[0].Default != 4 {
 		t.Fatalf("reduce: %+v", r)
 	}
-	r = must(Reflect(shaders.Tiny))
+	r = must(Reflect(shaders.Tiny()))
 	if r.LocalSize != [3]uint32{1, 1, 1} || r.PushSize != 0 || len(r.Bindings) != 1 || r.Bindings[0].ReadOnly {
 		t.Fatalf("tiny: %+v", r)
 	}
@@ -100,9 +100,9 @@ func TestReflectElem(t *testing.T) {
 		spv  []byte
 		want []Scalar // per binding, in order
 	}{
-		{"saxpy", shaders.SAXPY, []Scalar{Float32, Float32}},
-		{"reduce", shaders.Reduce, []Scalar{Uint32, Uint32}},
-		{"julia", shaders.Julia, []Scalar{Uint32}},
+		{"saxpy", shaders.SAXPY(), []Scalar{Float32, Float32}},
+		{"reduce", shaders.Reduce(), []Scalar{Uint32, Uint32}},
+		{"julia", shaders.Julia(), []Scalar{Uint32}},
 		{"square", square, []Scalar{Uint32, Uint32}},
 	} {
 		r := must(Reflect(c.spv))
@@ -176,7 +176,7 @@ func TestBlockElem(t *testing.T) {
 }
 
 func TestReflectRejectsMalformed(t *testing.T) {
-	spv := shaders.SAXPY
+	spv := shaders.SAXPY()
 	cases := map[string][]byte{
 		"empty":      nil,
 		"short":      spv[:12],
@@ -210,22 +210,22 @@ func TestReflectRejectsMalformed(t *testing.T) {
 
 func TestNewKernelBadInput(t *testing.T) {
 	d, _ := open(t, Options{})
-	if _, err := d.NewKernel(shaders.SAXPY[:100], nil); !errors.Is(err, ErrBadSPIRV) {
+	if _, err := d.NewKernel(shaders.SAXPY()[:100], nil); !errors.Is(err, ErrBadSPIRV) {
 		t.Fatalf("truncated: %v", err)
 	}
-	if _, err := d.NewKernel(shaders.SAXPY, &KernelOptions{Spec: map[uint32]any{0: uint32(4096)}}); !errors.Is(err, ErrLimit) {
+	if _, err := d.NewKernel(shaders.SAXPY(), &KernelOptions{Spec: map[uint32]any{0: uint32(4096)}}); !errors.Is(err, ErrLimit) {
 		t.Fatalf("local size 4096: %v", err)
 	}
-	if _, err := d.NewKernel(shaders.SAXPY, &KernelOptions{Spec: map[uint32]any{0: float32(1)}}); !errors.Is(err, ErrInvalid) {
+	if _, err := d.NewKernel(shaders.SAXPY(), &KernelOptions{Spec: map[uint32]any{0: float32(1)}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("float for uint: %v", err)
 	}
-	if _, err := d.NewKernel(shaders.SAXPY, &KernelOptions{Spec: map[uint32]any{7: 1}}); !errors.Is(err, ErrInvalid) {
+	if _, err := d.NewKernel(shaders.SAXPY(), &KernelOptions{Spec: map[uint32]any{7: 1}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("unknown spec id: %v", err)
 	}
-	if _, err := d.NewKernel(shaders.SAXPY, &KernelOptions{Spec: map[uint32]any{0: -1}}); !errors.Is(err, ErrInvalid) {
+	if _, err := d.NewKernel(shaders.SAXPY(), &KernelOptions{Spec: map[uint32]any{0: -1}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("negative uint: %v", err)
 	}
-	k := must(d.NewKernel(shaders.SAXPY, &KernelOptions{Spec: map[uint32]any{0: 64}}))
+	k := must(d.NewKernel(shaders.SAXPY(), &KernelOptions{Spec: map[uint32]any{0: 64}}))
 	defer k.Close()
 	if k.LocalSize() != [3]uint32{64, 1, 1} || k.Groups(100) != [3]uint32{2, 1, 1} {
 		t.Fatalf("specialised local size %v groups %v", k.LocalSize(), k.Groups(100))
@@ -240,7 +240,7 @@ func TestBadArguments(t *testing.T) {
 			t.Fatalf("NewBuffer(%d): %v", n, err)
 		}
 	}
-	k := must(d.NewKernel(shaders.SAXPY, nil))
+	k := must(d.NewKernel(shaders.SAXPY(), nil))
 	defer k.Close()
 	a := must(d.NewBuffer(1024, HostVisible))
 	defer a.Close()
@@ -332,7 +332,7 @@ func TestSAXPY(t *testing.T) {
 				if tc.staging && (bx.Mapped() || by.Mapped()) {
 					t.Fatal("ForceStaging left a device-local buffer mapped")
 				}
-				k := must(d.NewKernel(shaders.SAXPY, nil))
+				k := must(d.NewKernel(shaders.SAXPY(), nil))
 				defer k.Close()
 				b := d.NewBatch()
 				defer b.Close()
@@ -373,7 +373,7 @@ func TestReduce(t *testing.T) {
 				in[i] = r.Uint32()
 				want += in[i]
 			}
-			k := must(d.NewKernel(shaders.Reduce, &KernelOptions{Spec: map[uint32]any{0: items}}))
+			k := must(d.NewKernel(shaders.Reduce(), &KernelOptions{Spec: map[uint32]any{0: items}}))
 			per := 256 * items
 			bufA := must(NewBufferFrom(x, d, DeviceLocal, in))
 			bufB := must(d.NewBuffer(4*((n+per-1)/per), DeviceLocal))
@@ -432,7 +432,7 @@ func juliaRef(w, h int, x0, y0, dx, dy, cx, cy float32, maxIter uint32, mode uin
 func TestJulia(t *testing.T) {
 	x := io.NewBlocking().Io()
 	d, _ := open(t, Options{})
-	k := must(d.NewKernel(shaders.Julia, nil))
+	k := must(d.NewKernel(shaders.Julia(), nil))
 	defer k.Close()
 	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	w, h := 200+r.IntN(60), 150+r.IntN(40)
@@ -463,7 +463,7 @@ func TestIndirectCopyFill(t *testing.T) {
 	d, _ := open(t, Options{ForceStaging: true})
 	r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	n := 10_000 + r.IntN(1000)
-	k := must(d.NewKernel(shaders.SAXPY, nil))
+	k := must(d.NewKernel(shaders.SAXPY(), nil))
 	defer k.Close()
 	xs := randFloats(r, n)
 	bx := must(NewBufferFrom(x, d, DeviceLocal, xs))
@@ -497,7 +497,7 @@ func TestReuseAndInFlight(t *testing.T) {
 	defer th.Close()
 	x := th.Io()
 	d, _ := open(t, Options{})
-	k := must(d.NewKernel(shaders.Tiny, nil))
+	k := must(d.NewKernel(shaders.Tiny(), nil))
 	defer k.Close()
 	const inFlight, total = 4, 200
 	ctr := make([]*Buffer, inFlight)
@@ -543,7 +543,7 @@ func heavy(t *testing.T, d *Device) (*Batch, func()) {
 func heavyBatch(t *testing.T, d *Device, passes int) (*Batch, func()) {
 	t.Helper()
 	const n = 4 << 20
-	k := must(d.NewKernel(shaders.SAXPY, nil))
+	k := must(d.NewKernel(shaders.SAXPY(), nil))
 	bx := must(d.NewBuffer(4*n, DeviceLocal))
 	by := must(d.NewBuffer(4*n, DeviceLocal))
 	b := d.NewBatch()
@@ -763,7 +763,7 @@ func TestPipelineCacheOnDisk(t *testing.T) {
 	for round := 0; round < 2; round++ {
 		d, err := Open(Options{PipelineCache: path, Validation: true})
 		check(t, err)
-		k := must(d.NewKernel(shaders.SAXPY, nil))
+		k := must(d.NewKernel(shaders.SAXPY(), nil))
 		check(t, k.Close())
 		check(t, d.Close())
 		st, err := os.Stat(path)
@@ -807,7 +807,7 @@ func TestCloseReleasesEverything(t *testing.T) {
 	x := io.NewBlocking().Io()
 	d, err := Open(Options{Validation: true})
 	check(t, err)
-	k := must(d.NewKernel(shaders.Tiny, nil))
+	k := must(d.NewKernel(shaders.Tiny(), nil))
 	c := must(d.NewBuffer(16, HostVisible))
 	b := d.NewBatch()
 	check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))

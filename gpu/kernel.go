@@ -7,7 +7,7 @@ import (
 	"slices"
 	"sort"
 
-	"vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/gpu/internal/vkx"
 )
 
 // KernelOptions configure NewKernel.

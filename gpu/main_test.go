@@ -7,8 +7,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"vkio/io"
-	"vkio/shaders"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
 )
 
 func TestMain(m *testing.M) {
@@ -101,7 +101,7 @@ func check(t testing.TB, err error) {
 // closed when tb ends (a Close the test already made returns nil).
 func tiny(tb testing.TB, x io.Io, d *Device) (*Kernel, *Buffer, *Batch) {
 	tb.Helper()
-	k := must(d.NewKernel(shaders.Tiny, nil))
+	k := must(d.NewKernel(shaders.Tiny(), nil))
 	tb.Cleanup(func() { k.Close() })
 	c := must(NewBufferFrom(x, d, HostVisible, []uint32{0, 0, 0, 0}))
 	tb.Cleanup(func() { c.Close() })

@@ -6,9 +6,9 @@ import (
 	"sync"
 	"testing"
 
-	"vkio/gpu/internal/vkx"
-	"vkio/io"
-	"vkio/shaders"
+	"github.com/vkio/vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
 )
 
 // closeRaceRounds is how many times TestCloseRace races Device.Close
@@ -44,7 +44,7 @@ func closeRaceRound(t *testing.T, round int) bool {
 	var bufs []*Buffer
 	var batches []*Batch
 	for i := range n {
-		k := must(d.NewKernel(shaders.Tiny, nil))
+		k := must(d.NewKernel(shaders.Tiny(), nil))
 		c := must(NewBufferFrom(x, d, HostVisible, []uint32{0, 0, 0, 0}))
 		local := must(d.NewBuffer(64, DeviceLocal))
 		b := d.NewBatch()
@@ -98,7 +98,7 @@ func closeRaceRound(t *testing.T, round int) bool {
 	})
 	wg.Go(func() {
 		<-start
-		k, err := d.NewKernel(shaders.Tiny, nil)
+		k, err := d.NewKernel(shaders.Tiny(), nil)
 		if err != nil {
 			closeOK("new kernel", err, false)
 			return
@@ -180,7 +180,7 @@ func TestRecordPanic(t *testing.T) {
 				g := &gate{}
 				d, err := Open(Options{Validation: true, SyncValidation: true, OnMessage: g.add})
 				check(t, err)
-				k := must(d.NewKernel(shaders.Tiny, nil))
+				k := must(d.NewKernel(shaders.Tiny(), nil))
 				c := must(NewBufferFrom(x, d, HostVisible, []uint32{0, 0, 0, 0}))
 				b := d.NewBatch()
 				check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))
@@ -220,7 +220,7 @@ func TestRecordPanicThenClose(t *testing.T) {
 	g := &gate{}
 	d, err := Open(Options{Validation: true, OnMessage: g.add})
 	check(t, err)
-	k := must(d.NewKernel(shaders.Tiny, nil))
+	k := must(d.NewKernel(shaders.Tiny(), nil))
 	c := must(d.NewBuffer(16, HostVisible))
 	b := d.NewBatch()
 	check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))

@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"vkio/gpu/internal/vkx"
-	"vkio/io"
+	"github.com/vkio/vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/io"
 )
 
 // Completion is the result of a submission.

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"vkio/gpu/internal/vkx"
-	"vkio/io"
-	"vkio/shaders"
+	"github.com/vkio/vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
 )
 
 // TestCloseDuringEnqueue closes a batch's buffer and the batch itself from
@@ -50,7 +50,7 @@ func TestCloseDuringEnqueue(t *testing.T) {
 func TestClosedBufferFailsSubmit(t *testing.T) {
 	x := io.NewBlocking().Io()
 	d, _ := open(t, Options{})
-	k := must(d.NewKernel(shaders.Tiny, nil))
+	k := must(d.NewKernel(shaders.Tiny(), nil))
 	defer k.Close()
 	c := must(d.NewBuffer(16, HostVisible))
 	e := must(d.NewBuffer(16, HostVisible))
@@ -71,7 +71,7 @@ func TestClosedBufferFailsSubmit(t *testing.T) {
 // TestKernelInUse: a kernel stays open while an open batch uses it.
 func TestKernelInUse(t *testing.T) {
 	d, _ := open(t, Options{})
-	k := must(d.NewKernel(shaders.Tiny, nil))
+	k := must(d.NewKernel(shaders.Tiny(), nil))
 	c := must(d.NewBuffer(16, HostVisible))
 	defer c.Close()
 	b1, b2 := d.NewBatch(), d.NewBatch()
@@ -184,7 +184,7 @@ func TestCloseRacesRuns(t *testing.T) {
 		check(t, err)
 		var wg sync.WaitGroup
 		for range 4 {
-			k := must(d.NewKernel(shaders.Tiny, nil))
+			k := must(d.NewKernel(shaders.Tiny(), nil))
 			c := must(d.NewBuffer(16, HostVisible))
 			b := d.NewBatch()
 			check(t, b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c))

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/gpu/internal/vkx"
 )
 
 // ErrOutOfDate reports a swapchain that no longer matches its surface (the
@@ -19,7 +19,7 @@ var ErrOutOfDate = errors.New("gpu: swapchain out of date")
 type PixelFormat int
 
 const (
-	// RGBA8 has R in the lowest byte and A in the highest (shaders.Julia's
+	// RGBA8 has R in the lowest byte and A in the highest (shaders.Julia()'s
 	// output; image.RGBA's Pix).
 	RGBA8 PixelFormat = iota + 1
 	// BGRA8 has B in the lowest byte (the usual swapchain format).
@@ -69,7 +69,7 @@ type SwapchainOptions struct {
 // device's VkInstance, and hands its handle to NewSwapchain. The device must
 // be opened with Options.WindowExtensions (the instance extensions the
 // window library needs; VK_KHR_swapchain is then enabled on the device).
-// With GLFW directly (package vkio/window wraps this):
+// With GLFW directly (package github.com/vkio/vkio/window wraps this):
 //
 //	exts := win.GetRequiredInstanceExtensions() // VK_KHR_surface, VK_KHR_xcb_surface
 //	dev, _ := gpu.Open(gpu.Options{WindowExtensions: exts})

@@ -6,7 +6,7 @@ import (
 )
 
 // Presentation itself is tested with a real window under Xvfb in package
-// vkio/window (which links GLFW); here only what needs no window system.
+// github.com/vkio/vkio/window (which links GLFW); here only what needs no window system.
 
 func TestSwapchainNeedsWindowExtensions(t *testing.T) {
 	d, _ := open(t, Options{})

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"vkio/gpu/internal/spvtools"
-	"vkio/gpu/internal/vkx"
+	"github.com/vkio/vkio/gpu/internal/spvtools"
+	"github.com/vkio/vkio/gpu/internal/vkx"
 )
 
 // TargetEnv is a Vulkan environment that SPIR-V is validated for: its

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"vkio/io"
-	"vkio/shaders"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
 )
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -37,7 +37,7 @@ var invalidModules = []struct{ file, want string }{
 }
 
 func TestValidateShipped(t *testing.T) {
-	for name, spv := range shaders.All {
+	for name, spv := range shaders.All() {
 		for _, env := range []TargetEnv{Vulkan11, Vulkan11SPIRV14, Vulkan12, Vulkan13} {
 			if err := ValidateSPIRV(spv, env); err != nil {
 				t.Errorf("%s for %v: %v", name, env, err)
@@ -68,7 +68,7 @@ func TestValidateRejects(t *testing.T) {
 }
 
 func TestValidateCaps(t *testing.T) {
-	good := shaders.Tiny
+	good := shaders.Tiny()
 	cases := []struct {
 		name string
 		spv  []byte
@@ -163,7 +163,7 @@ func TestNewKernelValidates(t *testing.T) {
 
 func TestCheckKernelShipped(t *testing.T) {
 	d, _ := open(t, Options{})
-	for name, spv := range shaders.All {
+	for name, spv := range shaders.All() {
 		r, err := d.CheckKernel(spv, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -191,11 +191,11 @@ func TestCheckKernelLimits(t *testing.T) {
 		{math.MaxUint32, "maxComputeWorkGroupSize[0]"},
 	} {
 		opts := &KernelOptions{Spec: map[uint32]any{0: tc.x}}
-		_, err := d.CheckKernel(shaders.SAXPY, opts)
+		_, err := d.CheckKernel(shaders.SAXPY(), opts)
 		if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("CheckKernel local size %d: %v, want ErrLimit naming %s", tc.x, err, tc.want)
 		}
-		k, err2 := d.NewKernel(shaders.SAXPY, opts)
+		k, err2 := d.NewKernel(shaders.SAXPY(), opts)
 		if !errors.Is(err2, ErrLimit) {
 			if k != nil {
 				k.Close()
@@ -203,13 +203,13 @@ func TestCheckKernelLimits(t *testing.T) {
 			t.Errorf("NewKernel local size %d: %v, want ErrLimit", tc.x, err2)
 		}
 	}
-	if _, err := d.CheckKernel(shaders.SAXPY, &KernelOptions{Spec: map[uint32]any{0: 0}}); !errors.Is(err, ErrLimit) {
+	if _, err := d.CheckKernel(shaders.SAXPY(), &KernelOptions{Spec: map[uint32]any{0: 0}}); !errors.Is(err, ErrLimit) {
 		t.Errorf("local size 0: %v", err)
 	}
-	if _, err := d.CheckKernel(shaders.SAXPY, &KernelOptions{Spec: map[uint32]any{9: 1}}); !errors.Is(err, ErrInvalid) {
+	if _, err := d.CheckKernel(shaders.SAXPY(), &KernelOptions{Spec: map[uint32]any{9: 1}}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("unknown spec constant: %v", err)
 	}
-	if _, err := d.CheckKernel(shaders.SAXPY, &KernelOptions{Spec: map[uint32]any{0: 64}}); err != nil {
+	if _, err := d.CheckKernel(shaders.SAXPY(), &KernelOptions{Spec: map[uint32]any{0: 64}}); err != nil {
 		t.Errorf("local size 64: %v", err)
 	}
 }
@@ -368,7 +368,7 @@ func TestRobustBufferAccess(t *testing.T) {
 // ValidateSPIRV: it must return nil or ErrBadSPIRV (ErrLimit above
 // MaxModuleSize), never crash, panic or hang.
 func FuzzValidate(f *testing.F) {
-	for _, spv := range shaders.All {
+	for _, spv := range shaders.All() {
 		f.Add(spv, uint8(Vulkan12))
 	}
 	for _, m := range invalidModules {
@@ -394,7 +394,7 @@ func FuzzValidate(f *testing.F) {
 // the cost NewKernel now adds before the driver.
 func BenchmarkValidate(b *testing.B) {
 	for _, name := range []string{"tiny", "saxpy", "reduce", "julia"} {
-		spv := shaders.All[name]
+		spv := shaders.All()[name]
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(spv)))
 			for b.Loop() {
@@ -412,7 +412,7 @@ func BenchmarkValidate(b *testing.B) {
 func BenchmarkValidateNewKernel(b *testing.B) {
 	d, _ := open(b, Options{})
 	for _, name := range []string{"tiny", "saxpy", "reduce", "julia"} {
-		spv := shaders.All[name]
+		spv := shaders.All()[name]
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				k, err := d.NewKernel(spv, nil)
@@ -431,7 +431,7 @@ func BenchmarkValidateNewKernel(b *testing.B) {
 // instruction uses one ID).
 func bigModule(tb testing.TB, n int) []byte {
 	tb.Helper()
-	src := shaders.Tiny
+	src := shaders.Tiny()
 	w := make([]uint32, len(src)/4)
 	for i := range w {
 		w[i] = binary.LittleEndian.Uint32(src[4*i:])
@@ -471,7 +471,7 @@ func bigModule(tb testing.TB, n int) []byte {
 }
 
 func TestValidateBigModule(t *testing.T) {
-	n := (MaxModuleSize - len(shaders.Tiny)) / 20
+	n := (MaxModuleSize - len(shaders.Tiny())) / 20
 	spv := bigModule(t, n)
 	if len(spv) > MaxModuleSize {
 		t.Fatalf("%d bytes", len(spv))
@@ -492,7 +492,7 @@ func TestValidateBigModule(t *testing.T) {
 // (bigModule) from 4 KiB to MaxModuleSize: compare ns/byte across sizes.
 func BenchmarkValidateSize(b *testing.B) {
 	for _, kib := range []int{4, 64, 256, 1024} {
-		spv := bigModule(b, (kib<<10-len(shaders.Tiny))/20)
+		spv := bigModule(b, (kib<<10-len(shaders.Tiny()))/20)
 		b.Run(fmt.Sprintf("%dKiB", kib), func(b *testing.B) {
 			b.SetBytes(int64(len(spv)))
 			for b.Loop() {
@@ -529,7 +529,7 @@ func TestSpecialize(t *testing.T) {
 		t.Error("specializing back to the defaults does not give the module back")
 	}
 	// saxpy's local size comes from constant 0.
-	s := must(Reflect(specialize(shaders.SAXPY, map[uint32]uint32{0: 64})))
+	s := must(Reflect(specialize(shaders.SAXPY(), map[uint32]uint32{0: 64})))
 	if s.LocalSize != [3]uint32{64, 1, 1} {
 		t.Errorf("specialized saxpy local size %v", s.LocalSize)
 	}
@@ -569,7 +569,7 @@ var lavapipeLimits = Limits{
 // ErrInvalid or ErrUnsupported; and what passes is valid SPIR-V within the
 // limits, as specialized.
 func FuzzCheckKernel(f *testing.F) {
-	for _, spv := range shaders.All {
+	for _, spv := range shaders.All() {
 		f.Add(spv, uint32(0), uint32(64))
 	}
 	for _, m := range invalidModules {
@@ -628,7 +628,7 @@ func TestValidateTypeTree(t *testing.T) {
 	if err := ValidateSPIRV(nestedModule(3, 30, true), Vulkan12); err != nil && strings.Contains(err.Error(), "MaxTypeTree") {
 		t.Errorf("4-deep nesting (%d nodes) was refused by the tree cap: %v", 30*30*30*30, err)
 	}
-	if err := checkTypeTrees("t", shaders.Julia); err != nil {
+	if err := checkTypeTrees("t", shaders.Julia()); err != nil {
 		t.Errorf("julia: %v", err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // Async+Await of a no-op against the bare Go equivalent: a goroutine and a channel.

@@ -7,7 +7,7 @@ import (
 	stdio "io"
 	"testing"
 
-	vio "vkio/io"
+	vio "github.com/vkio/vkio/io"
 )
 
 // benchBufSize is the buffer size both writers get.

@@ -5,8 +5,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"vkio/io"
-	"vkio/io/iotest"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/io/iotest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

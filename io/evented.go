@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vkio/io/internal/uring"
+	"github.com/vkio/vkio/io/internal/uring"
 )
 
 // EventedOptions configures an Evented implementation. The zero value is ready.
@@ -475,7 +475,7 @@ func (e *Evented) flushLocked() {
 		default:
 			// Unexpected (the ring is broken): back off rather than spin; the
 			// requests stay queued.
-			slog.Error("vkio/io: io_uring_enter failed", "err", err)
+			slog.Error("github.com/vkio/vkio/io: io_uring_enter failed", "err", err)
 			time.Sleep(time.Millisecond)
 		}
 		e.sqMu.Lock()
@@ -969,7 +969,7 @@ func (e *Evented) mkdirat(t *task, dir int, path string, perm uint32) error {
 // fallbackLog reports, once per process, that the default Io is Threaded
 // because io_uring is unavailable. Tests replace it to keep quiet.
 var fallbackLog = func(err error) {
-	slog.Warn("vkio/io: io_uring unavailable; using the threaded Io instead", "err", err)
+	slog.Warn("github.com/vkio/vkio/io: io_uring unavailable; using the threaded Io instead", "err", err)
 }
 
 var fallbackOnce sync.Once

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // evBackends returns Threaded and Evented, side by side, for one benchmark run.

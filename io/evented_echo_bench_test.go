@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vkio/io/internal/uring"
+	"github.com/vkio/vkio/io/internal/uring"
 )
 
 // The measurement behind the choice of the runtime's network poller for

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"vkio/io/internal/uring"
+	"github.com/vkio/vkio/io/internal/uring"
 )
 
 // playOldKernel makes NewEvented's opcode probe report the opcodes in hide as

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vkio/io/internal/uring"
+	"github.com/vkio/vkio/io/internal/uring"
 )
 
 func newTestEvented(t *testing.T, opts EventedOptions) *Evented {

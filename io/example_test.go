@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // saveFile writes data to dir/name atomically: the file appears whole or not at all.

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vkio/io/internal/uring"
+	"github.com/vkio/vkio/io/internal/uring"
 )
 
 // FileInfo describes a file.

@@ -3,7 +3,7 @@ package io_test
 import (
 	"testing"
 
-	vio "vkio/io"
+	vio "github.com/vkio/vkio/io"
 )
 
 // A buffered File reader's refill (one readv into the caller's slice and the

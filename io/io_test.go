@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 func TestFailingFailsEveryOperation(t *testing.T) {

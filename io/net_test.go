@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	vio "vkio/io"
+	vio "github.com/vkio/vkio/io"
 )
 
 // loopback returns both ends of a TCP connection on 127.0.0.1, made without

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	vio "vkio/io"
+	vio "github.com/vkio/vkio/io"
 )
 
 // fakeSource is a Source over data that records the slice lengths of each

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // staleChildEnv names the folder in which TestStaleTempChild, run as a

@@ -13,7 +13,7 @@ import (
 	"testing/iotest"
 	"weak"
 
-	vio "vkio/io"
+	vio "github.com/vkio/vkio/io"
 )
 
 // drainCall records one Drain call as the sink saw it.

@@ -6,7 +6,7 @@ import (
 )
 
 func TestEmbeddedSPIRV(t *testing.T) {
-	for name, spv := range All {
+	for name, spv := range All() {
 		if len(spv) < 20 || len(spv)%4 != 0 {
 			t.Fatalf("%s: %d bytes is not a SPIR-V module", name, len(spv))
 		}

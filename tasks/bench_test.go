@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"vkio/gpu"
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 // benchIos lists the Io implementations io.New knows.

@@ -18,7 +18,7 @@
 // flight, so that frame k+1 computes while frame k is saved. It depends on
 // three small interfaces — Dispatcher (the GPU), Encoder (the CPU stage) and
 // Sink (the disk or network) — so its logic is tested without Vulkan;
-// GPUDispatcher and NewJuliaDispatcher implement Dispatcher on vkio/gpu,
+// GPUDispatcher and NewJuliaDispatcher implement Dispatcher on github.com/vkio/vkio/gpu,
 // PNGEncoder encodes, DirSink and ConnSink save and send. Memory stays flat
 // however many frames run: a frame takes one of Depth slots (an io.Queue, the
 // backpressure) from submission until it is saved, and each slot reuses its

@@ -6,8 +6,8 @@ import (
 	"os"
 	"strings"
 
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 // A small DAG with a shared limit: "encode" runs after both renders, and at

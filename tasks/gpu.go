@@ -10,15 +10,15 @@ import (
 	"sync"
 	"time"
 
-	"vkio/gpu"
-	"vkio/io"
-	"vkio/shaders"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
 )
 
 // RecordFunc records frame's GPU commands into b, writing its result to out.
 type RecordFunc func(b *gpu.Batch, frame int, out *gpu.Buffer) error
 
-// GPUDispatcher is a Dispatcher on a vkio/gpu Device: per frame it records a
+// GPUDispatcher is a Dispatcher on a github.com/vkio/vkio/gpu Device: per frame it records a
 // fresh batch (a "start" timestamp, the commands of its RecordFunc, an "end"
 // timestamp), submits it through the Io, and reads the slot's output buffer
 // back. Close it after the pipeline has finished.
@@ -140,7 +140,7 @@ func (s *gpuSub) Close(x io.Io) error {
 	}
 }
 
-// JuliaParams are the push constants of shaders.Julia: a Width×Height tile
+// JuliaParams are the push constants of shaders.Julia(): a Width×Height tile
 // of the plane from (X0, Y0) in steps (DX, DY); Mode 0 is the Mandelbrot set,
 // Mode 1 the Julia set of (CX, CY).
 type JuliaParams struct {
@@ -170,7 +170,7 @@ func JuliaZoom(width, height, frame int, maxIter uint32) JuliaParams {
 	}
 }
 
-// JuliaCPU renders p on the CPU, exactly as shaders.Julia does (float32
+// JuliaCPU renders p on the CPU, exactly as shaders.Julia() does (float32
 // arithmetic in the same order), appending RGBA8 pixels to dst.
 func JuliaCPU(p JuliaParams, dst []byte) []byte {
 	for py := 0; py < p.Height; py++ {
@@ -190,7 +190,7 @@ func NewJuliaDispatcher(d *gpu.Device, slots int, params func(frame int) JuliaPa
 	if p0.Width <= 0 || p0.Height <= 0 {
 		return nil, &Error{Op: "dispatcher", Frame: -1, Err: fmt.Errorf("%w: frame size %dx%d", ErrInvalid, p0.Width, p0.Height)}
 	}
-	k, err := d.NewKernel(shaders.Julia, nil)
+	k, err := d.NewKernel(shaders.Julia(), nil)
 	if err != nil {
 		return nil, &Error{Op: "dispatcher", Frame: -1, Err: err}
 	}

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 // A real compute → read back → PNG → atomic save pipeline on the Vulkan device

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // Func is the body of a task. It runs with the task's own Io: blocking

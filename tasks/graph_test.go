@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 // A diamond and a chain: under Blocking the order is exactly topological in

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"vkio/gpu"
-	"vkio/gpu/gputest"
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/gpu/gputest"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 func TestMain(m *testing.M) { gputest.Main(m) }

@@ -5,8 +5,8 @@ import (
 	"runtime"
 	"testing"
 
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 var errBoom = errors.New("boom")

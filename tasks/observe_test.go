@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 func TestRecorderObservesIoOperations(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // GPUTime says when a submission ran, on the host's monotonic clock. Zero

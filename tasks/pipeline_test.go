@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 // appendEncoder "encodes" a frame by prefixing its number.

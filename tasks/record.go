@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"vkio/io"
-	"vkio/tasks/internal/trace"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks/internal/trace"
 )
 
 // Resource is a class of resource that work occupies: a lane group in traces

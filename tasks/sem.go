@@ -5,7 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // Semaphore is a weighted semaphore: a limit on a resource, such as GPU

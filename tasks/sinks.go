@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"sync"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // DirSink saves each frame as a file in Dir, atomically (io.Dir.CreateAtomic:

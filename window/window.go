@@ -39,7 +39,7 @@ import (
 
 	"github.com/go-gl/glfw/v3.3/glfw"
 
-	"vkio/gpu"
+	"github.com/vkio/vkio/gpu"
 )
 
 // ErrNoVulkan reports that GLFW found no Vulkan loader or no way to make

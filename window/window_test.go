@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"vkio/gpu"
-	"vkio/gpu/gputest"
-	"vkio/io"
-	"vkio/shaders"
-	"vkio/tasks"
-	"vkio/window"
-	"vkio/window/xvfb"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/gpu/gputest"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
+	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/window"
+	"github.com/vkio/vkio/window/xvfb"
 )
 
 func TestMain(m *testing.M) { gputest.Main(m) }
@@ -160,7 +160,7 @@ func TestPresent(t *testing.T) {
 		t.Fatalf("swapchain %dx%d, want %dx%d", sw, sh, w, h)
 	}
 	t.Logf("swapchain: %v, %s", sc.Format(), sc.PresentMode())
-	k, err := dev.NewKernel(shaders.Julia, nil)
+	k, err := dev.NewKernel(shaders.Julia(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,9 +18,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"vkio/gpu"
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 func init() { register(newBenchCmd) }

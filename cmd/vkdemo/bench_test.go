@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // availableKinds returns the Io implementations io.New accepts here, in

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // bindHelp documents --bind.

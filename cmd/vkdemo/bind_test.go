@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"vkio/gpu"
-	"vkio/io"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
 )
 
 // TestGenerateAllocs: zeros and iota are one allocation, the contents (no

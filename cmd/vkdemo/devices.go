@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"vkio/gpu"
+	"github.com/vkio/vkio/gpu"
 )
 
 func init() { register(newDevicesCmd) }

@@ -53,8 +53,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"vkio/gpu"
-	"vkio/io"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
 )
 
 // Exit statuses.

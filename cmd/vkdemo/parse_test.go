@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // allocated returns the bytes fn allocates.

@@ -29,9 +29,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"vkio/gpu"
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 func init() { register(newPipelineCmd) }

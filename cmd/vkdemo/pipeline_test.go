@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/tasks"
+	"github.com/vkio/vkio/tasks"
 )
 
 // The pipeline tests run the built binary (see main_test.go) on lavapipe,

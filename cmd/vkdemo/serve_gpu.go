@@ -11,10 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"vkio/gpu"
-	"vkio/io"
-	"vkio/shaders"
-	"vkio/tasks"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
+	"github.com/vkio/vkio/tasks"
 )
 
 // gpuWork is one dispatch of a job, queued for the GPU scheduler.
@@ -260,8 +260,8 @@ type builtinKernel struct {
 // builtinKernels is the table of the built-in kernels, built once: jobs and
 // GET /kernels only read it.
 var builtinKernels = sync.OnceValue(func() map[string]*builtinKernel {
-	out := make(map[string]*builtinKernel, len(shaders.All))
-	for name, spirv := range shaders.All {
+	out := make(map[string]*builtinKernel, len(shaders.All()))
+	for name, spirv := range shaders.All() {
 		r, err := gpu.Reflect(spirv)
 		if err != nil {
 			out[name] = &builtinKernel{err: err}

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"vkio/io"
-	"vkio/tasks"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 // maxHeaderBytes bounds the request line and headers.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // httpFront is the HTTP front of a server without a device, on a loopback

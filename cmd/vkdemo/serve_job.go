@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"vkio/gpu"
-	"vkio/io"
-	"vkio/shaders"
-	"vkio/tasks"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
+	"github.com/vkio/vkio/tasks"
 )
 
 // jobSpec is the JSON description of a job (see `vkdemo serve --help`).
@@ -904,7 +904,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 // builtinNames lists the built-in kernels.
 func builtinNames() string {
 	var ns []string
-	for n := range shaders.All {
+	for n := range shaders.All() {
 		ns = append(ns, n)
 	}
 	sort.Strings(ns)

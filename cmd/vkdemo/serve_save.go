@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"strings"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // saveRoot is the --out folder of `vkdemo serve`: every save is a path

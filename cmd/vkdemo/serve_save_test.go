@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // TestOpenSaveRootRemovesStaleTemps: temporary files of a killed server's

@@ -25,7 +25,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"vkio/shaders"
+	"github.com/vkio/vkio/shaders"
 )
 
 // The serve tests talk to a real server on loopback: the built binary (as a
@@ -338,7 +338,7 @@ func TestServeKernels(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	_, parts, a, x, y := saxpyJob(r, 3000, 1)
-	parts["spirv"] = shaders.SAXPY
+	parts["spirv"] = shaders.SAXPY()
 	res = postJob(t, srv.addr, fmt.Sprintf(`{"push":"f32:%g,u32:3000","spec":{"0":64}}`, a), parts)
 	if res.status != 200 || len(res.frames) != 1 {
 		t.Fatalf("uploaded saxpy: %+v", res)

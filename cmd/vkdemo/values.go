@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"vkio/gpu"
+	"github.com/vkio/vkio/gpu"
 )
 
 // dtype is the element type of a buffer or a push-constant value.

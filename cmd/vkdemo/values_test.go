@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"vkio/gpu"
+	"github.com/vkio/vkio/gpu"
 )
 
 func TestParseSize(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // watchDebounce is how long the shader file must stay quiet after a change

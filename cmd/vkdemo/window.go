@@ -14,11 +14,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"vkio/gpu"
-	"vkio/io"
-	"vkio/shaders"
-	"vkio/tasks"
-	"vkio/window"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
+	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/window"
 )
 
 // The window command is the only part of vkdemo that imports package window
@@ -283,7 +283,7 @@ func runWindow(a *app, f windowFlags, width, height int) (err error) {
 	}
 	defer func() { err = errors.Join(err, sc.Close(), closeDev()) }()
 
-	k, err := dev.NewKernel(shaders.Julia, nil)
+	k, err := dev.NewKernel(shaders.Julia(), nil)
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"vkio/tasks"
-	"vkio/window"
-	"vkio/window/xvfb"
+	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/window"
+	"github.com/vkio/vkio/window/xvfb"
 )
 
 // TestViewer checks what the keys do to the animation state.

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // Isolation: jobs that run uploaded SPIR-V, and built-in jobs whose

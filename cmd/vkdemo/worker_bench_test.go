@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
-	"vkio/shaders"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
 )
 
 // The cost of isolation per job: the same tiny saxpy job (1024 floats in x
@@ -30,7 +30,7 @@ func benchJob(b *testing.B, upload bool) {
 	job, parts, a, x, y := saxpyJob(r, 1024, 1)
 	if upload {
 		job = strings.Replace(job, `"kernel":"saxpy",`, "", 1)
-		parts["spirv"] = shaders.SAXPY
+		parts["spirv"] = shaders.SAXPY()
 	}
 	// Warm: the kernel cache, and the worker.
 	res := postJob(b, srv.addr, job, parts)
@@ -66,7 +66,7 @@ func BenchmarkJobIsolation(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	job, parts, _, _, _ := saxpyJob(r, 1024, 1)
 	upJob := strings.Replace(job, `"kernel":"saxpy",`, "", 1)
-	upParts := map[string][]byte{"spirv": shaders.SAXPY, "binding0": parts["binding0"], "binding1": parts["binding1"]}
+	upParts := map[string][]byte{"spirv": shaders.SAXPY(), "binding0": parts["binding0"], "binding1": parts["binding1"]}
 	post := func(job string, parts map[string][]byte) time.Duration {
 		t0 := time.Now()
 		res, err := tryPostJob(srv.addr, job, parts)

@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"vkio/gpu"
-	"vkio/io"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
 )
 
 func init() { register(newWorkerCmd) }

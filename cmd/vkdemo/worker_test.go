@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"vkio/gpu"
-	"vkio/shaders"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/shaders"
 )
 
 // runawayJob is an uploaded kernel that does not end in any useful time
@@ -45,7 +45,7 @@ func checkNormalJobs(t testing.TB, addr, after string) {
 	checkSaxpy(t, "built-in saxpy after "+after, a, x, y, 2, f32s(res.frames[1].data))
 	job, parts, a, x, y = saxpyJob(r, 1000, 1)
 	job = strings.Replace(job, `"kernel":"saxpy",`, "", 1)
-	parts["spirv"] = shaders.SAXPY
+	parts["spirv"] = shaders.SAXPY()
 	res = postJob(t, addr, job, parts)
 	if res.status != 200 || res.err != "" || len(res.frames) != 1 {
 		t.Fatalf("uploaded saxpy after %s: %+v", after, res)
@@ -154,7 +154,7 @@ func TestServeWorkerCrash(t *testing.T) {
 	for range 2 {
 		job, parts, _, _, _ := saxpyJob(r, 512, 3)
 		job = strings.Replace(job, `"kernel":"saxpy",`, `"seed":666,`, 1)
-		parts["spirv"] = shaders.SAXPY
+		parts["spirv"] = shaders.SAXPY()
 		res := postJob(t, srv.addr, job, parts)
 		if res.status != 200 || res.err != "worker crashed: signal SIGSEGV" || len(res.frames) != 1 {
 			t.Fatalf("crashing job: status %d, error %q, %d frames", res.status, res.err, len(res.frames))
@@ -164,7 +164,7 @@ func TestServeWorkerCrash(t *testing.T) {
 	// Before the stream: 500.
 	job, parts, _, _, _ := saxpyJob(r, 512, 1)
 	job = strings.Replace(job, `"kernel":"saxpy",`, `"seed":667,`, 1)
-	parts["spirv"] = shaders.SAXPY
+	parts["spirv"] = shaders.SAXPY()
 	res := postJob(t, srv.addr, job, parts)
 	if res.status != 500 || res.err != "worker crashed: signal SIGSEGV" {
 		t.Fatalf("job crashing before its stream: status %d, error %q", res.status, res.err)
@@ -217,7 +217,7 @@ func TestServeWorkerHeavyBuiltin(t *testing.T) {
 	// worker: the same pixels.
 	light := strings.Replace(heavy, "u32:8192,u32:1", "u32:64,u32:1", 1)
 	res2 := postJob(t, srv.addr, light, nil)
-	res3 := postJob(t, srv.addr, strings.Replace(light, `"kernel":"julia",`, "", 1), map[string][]byte{"spirv": shaders.Julia})
+	res3 := postJob(t, srv.addr, strings.Replace(light, `"kernel":"julia",`, "", 1), map[string][]byte{"spirv": shaders.Julia()})
 	if res2.status != 200 || res2.done == nil || res3.status != 200 || res3.done == nil || len(res2.frames) != 1 || len(res3.frames) != 1 {
 		t.Fatalf("light julia: %+v, uploaded: %+v", res2, res3)
 	}
@@ -432,7 +432,7 @@ func TestRunInterrupt(t *testing.T) {
 //
 //	go test -run '^$' -fuzz FuzzWorker -fuzztime 60s ./cmd/vkdemo/
 func FuzzWorker(f *testing.F) {
-	for _, m := range [][]byte{shaders.SAXPY, shaders.Reduce, shaders.Julia, shaders.Tiny} {
+	for _, m := range [][]byte{shaders.SAXPY(), shaders.Reduce(), shaders.Julia(), shaders.Tiny()} {
 		f.Add(m)
 	}
 	for _, name := range []string{"testdata/pos.spv", "testdata/square.spv"} {
@@ -526,7 +526,7 @@ func TestServeWorkerSave(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServe(t, nil, "--out", out)
-	up := map[string][]byte{"spirv": shaders.SAXPY}
+	up := map[string][]byte{"spirv": shaders.SAXPY()}
 	res := postJob(t, srv.addr, `{"bind":{"0":"iota:100","1":"ones"},"push":"f32:2,u32:100","save":{"1":"w/y.npy"}}`, up)
 	if res.status != 200 || res.done == nil || len(res.frames) != 1 {
 		t.Fatalf("save from a worker: %+v", res)

@@ -1,4 +1,4 @@
-// Package gputest holds what tests of packages built on vkio/gpu share: the
+// Package gputest holds what tests of packages built on github.com/vkio/vkio/gpu share: the
 // test-binary set-up (Main) and a device opened with the Khronos validation
 // layer on, whose messages fail the test (Open).
 package gputest
@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"vkio/gpu"
+	"github.com/vkio/vkio/gpu"
 )
 
 // Main runs a package's tests the way vkio runs every Vulkan test: with a

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // within is how long a prompt reaction may take on a loaded 2-core CI machine.

@@ -14,7 +14,7 @@ import (
 
 	stdio "io"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 func tempDir(t *testing.T, x io.Io) (io.Dir, string) {

@@ -18,7 +18,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // NewBackend makes a fresh implementation for one test.

@@ -10,7 +10,7 @@ import (
 
 	stdio "io"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // serveEcho accepts one connection and echoes it until EOF.

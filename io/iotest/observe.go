@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 type opLog struct {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // Misuse of the task API — panicking tasks, self-waits, zero futures — is

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 // deadPID returns the PID of a process that has ended.

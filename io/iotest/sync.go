@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/io"
+	"github.com/vkio/vkio/io"
 )
 
 var _ = register("GroupWait", func(t *testing.T, x io.Io) {

@@ -29,9 +29,9 @@ import (
 	"slices"
 	"time"
 
-	"vkio/gpu"
-	"vkio/io"
-	"vkio/shaders"
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/shaders"
 )
 
 func main() {
@@ -87,7 +87,7 @@ func median(v []float64) float64 {
 }
 
 func tiny(d *gpu.Device, x io.Io) (*gpu.Kernel, *gpu.Buffer, *gpu.Batch) {
-	k := must(d.NewKernel(shaders.Tiny, nil))
+	k := must(d.NewKernel(shaders.Tiny(), nil))
 	c := must(gpu.NewBufferFrom(x, d, gpu.HostVisible, []uint32{0, 0, 0, 0}))
 	b := d.NewBatch()
 	if err := b.Dispatch(k, [3]uint32{1, 1, 1}, nil, c); err != nil {
@@ -170,7 +170,7 @@ func w3(d *gpu.Device) float64 {
 		ys[i] = 1
 	}
 	// Local size 1024: 16384 workgroups, within every device's limit of 65535.
-	k := must(d.NewKernel(shaders.SAXPY, &gpu.KernelOptions{Spec: map[uint32]any{0: 1024}}))
+	k := must(d.NewKernel(shaders.SAXPY(), &gpu.KernelOptions{Spec: map[uint32]any{0: 1024}}))
 	bx := must(gpu.NewBufferFrom(x, d, gpu.DeviceLocal, xs))
 	by := must(gpu.NewBufferFrom(x, d, gpu.DeviceLocal, ys))
 	b := d.NewBatch()

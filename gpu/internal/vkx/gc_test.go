@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/shaders"
+	"github.com/vkio/vkio/shaders"
 )
 
 // TestMarshallingUnderGC runs every call whose arrays vulkan-go would
@@ -69,7 +69,7 @@ func TestMarshallingUnderGC(t *testing.T) {
 	push := binary.LittleEndian.AppendUint32(nil, math.Float32bits(2))
 	push = binary.LittleEndian.AppendUint32(push, n)
 	for i := 0; i < 20; i++ {
-		p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.SAXPY), Entry: "main",
+		p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.SAXPY()), Entry: "main",
 			Bindings: []Binding{{Binding: 0}, {Binding: 1}}, PushSize: 8,
 			Spec: []SpecEntry{{ID: 0, Offset: 0, Size: 4}}, SpecData: []byte{64, 0, 0, 0}})
 		if err != nil {
@@ -117,7 +117,7 @@ func TestWaitWake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bx.Destroy()
-	p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.SAXPY), Entry: "main",
+	p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.SAXPY()), Entry: "main",
 		Bindings: []Binding{{Binding: 0}, {Binding: 1}}, PushSize: 8})
 	if err != nil {
 		t.Fatal(err)

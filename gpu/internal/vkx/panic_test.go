@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"vkio/shaders"
+	"github.com/vkio/vkio/shaders"
 )
 
 // TestRecoverTo checks the recovery deferred at vulkan-go call sites: a
@@ -47,7 +47,7 @@ func TestRecordPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Destroy()
-	p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.Tiny), Entry: "main", Bindings: []Binding{{Binding: 0}}})
+	p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.Tiny()), Entry: "main", Bindings: []Binding{{Binding: 0}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"vkio/shaders"
+	"github.com/vkio/vkio/shaders"
 )
 
 func words(b []byte) []uint32 {
@@ -82,7 +82,7 @@ func TestTinyDispatch(t *testing.T) {
 	}
 	defer b.Destroy()
 	clear(b.Mapped) // new device memory is undefined; the kernel counts from 0
-	p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.Tiny), Entry: "main", Bindings: []Binding{{Binding: 0}}})
+	p, err := d.NewPipeline(PipelineConfig{Code: words(shaders.Tiny()), Entry: "main", Bindings: []Binding{{Binding: 0}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
 )
 
@@ -161,6 +162,8 @@ func TestParseJobCaps(t *testing.T) {
 		{"long unknown field", parsedJSON([]byte(`{"kernel":"saxpy","` + strings.Repeat("a", 60000) + `":1}`)), 400, `unknown field "aaaa`},
 		{"long groups", parsedJSON([]byte(`{"kernel":"saxpy","groups":[` + strings.Repeat("1,", 1000) + `1]}`)), 400, "want \"X,Y,Z\""},
 		{"long bind", parsedJSON([]byte(`{"kernel":"saxpy","bind":{"0":"zeros:` + strings.Repeat("9", 60000) + `"}}`)), 400, "bad size"},
+		{"spirv over MaxModuleSize", parsedMultipart(multipartBody("b", [2]string{"job", `{"push":"f32:2,u32:4"}`}, [2]string{"spirv", strings.Repeat("\x03\x02\x23\x07", gpu.MaxModuleSize/4+1)}), "b"), 413, "the largest module is 1048576 bytes"},
+		{"spirv invalid for Vulkan", parsedMultipart(multipartBody("b", [2]string{"job", `{"push":"f32:2,u32:4"}`}, [2]string{"spirv", string(mustRead(t, "../../gpu/testdata/pos.spv"))}), "b"), 400, "invalid for vulkan1.1"},
 		{"npy shape over its data", parsedMultipart(multipartBody("b", [2]string{"job", saxpy}, [2]string{"binding0", string(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000,), }\n", []byte(x)))}), "b"), 400, "holds 4000000000 bytes of data, but the file has 16"},
 	} {
 		j, herr := s.parseJob(c.r)
@@ -226,3 +229,4 @@ func within(s, b []byte) bool {
 	p, lo := uintptr(unsafe.Pointer(unsafe.SliceData(s))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return p >= lo && p+uintptr(len(s)) <= lo+uintptr(len(b))
 }
+

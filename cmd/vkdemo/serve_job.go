@@ -62,6 +62,9 @@ const serveLimitsHelp = `Caps (each checked before anything of its size is alloc
   - bind, types, outputs and save: 64 entries; spec: 256 constants; push:
     4096 bytes; iterations: 10000; no two bindings saved to one path; the
     job's buffers together: --max-request.
+  - a spirv part: at most 1 MiB; reflected, then validated with
+    SPIRV-Tools for the device's Vulkan version (400 naming the
+    validator's message), and run in a worker process (see above).
   - a .npy part: version 1.0 to 3.0, a header of at most 64 KiB, a
     little-endian dtype, at most 32 dimensions, C order (or Fortran order
     where it is the same), its shape exactly its data.
@@ -224,6 +227,9 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 		return nil, httpErrorf(400, "job names kernel %s and sends a spirv part: one or the other", q(spec.Kernel))
 	case spirv != nil:
 		j.name = "uploaded SPIR-V"
+		if len(spirv) > gpu.MaxModuleSize {
+			return nil, httpErrorf(413, "%s of %d bytes: the largest module is %d bytes", j.name, len(spirv), gpu.MaxModuleSize)
+		}
 		refl, err := gpu.Reflect(spirv)
 		if err != nil {
 			return nil, httpErrorf(400, "%s: %v", j.name, err)

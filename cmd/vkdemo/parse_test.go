@@ -229,4 +229,3 @@ func within(s, b []byte) bool {
 	p, lo := uintptr(unsafe.Pointer(unsafe.SliceData(s))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return p >= lo && p+uintptr(len(s)) <= lo+uintptr(len(b))
 }
-

@@ -4,6 +4,11 @@
 // Everything runs through an io.Io, so one program runs unchanged on the
 // Blocking (sequential), Threaded and Evented implementations.
 //
+// tasks is pure Go: it links no Vulkan and builds with CGO_ENABLED=0 (a test
+// checks its dependencies), so a program that only schedules pays nothing
+// for the GPU. The GPU stage of a Pipeline on a github.com/vkio/vkio/gpu
+// Device is the subpackage github.com/vkio/vkio/tasks/gputask.
+//
 // # Graphs
 //
 // A Graph is a DAG of tasks. Each task starts once its dependencies (After)
@@ -18,8 +23,9 @@
 // flight, so that frame k+1 computes while frame k is saved. It depends on
 // three small interfaces — Dispatcher (the GPU), Encoder (the CPU stage) and
 // Sink (the disk or network) — so its logic is tested without Vulkan;
-// GPUDispatcher and NewJuliaDispatcher implement Dispatcher on github.com/vkio/vkio/gpu,
-// PNGEncoder encodes, DirSink and ConnSink save and send. Memory stays flat
+// gputask.Dispatcher implements Dispatcher on github.com/vkio/vkio/gpu,
+// EncoderFunc adapts a function as the CPU stage, DirSink and ConnSink save
+// and send. Memory stays flat
 // however many frames run: a frame takes one of Depth slots (an io.Queue, the
 // backpressure) from submission until it is saved, and each slot reuses its
 // buffers.

@@ -34,7 +34,7 @@ func ExampleGraph() {
 }
 
 // squares is a Dispatcher without a GPU: frame k's "result" is k*k, ready at
-// once. A real one is NewJuliaDispatcher (or NewGPUDispatcher).
+// once. A real one is a gputask.Dispatcher (package tasks/gputask).
 type squares struct{}
 
 type squareSub struct{ k int }

@@ -1,4 +1,4 @@
-package tasks_test
+package gputask_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
 )
@@ -22,8 +23,8 @@ func TestGPUPipeline(t *testing.T) {
 	ios(t, func(t *testing.T, x io.Io) {
 		const w, h, frames, maxIter = 64, 64, 24, 200
 		d := openGPU(t)
-		params := func(k int) tasks.JuliaParams { return tasks.JuliaZoom(w, h, k, maxIter) }
-		disp, err := tasks.NewJuliaDispatcher(d, 3, params)
+		params := func(k int) demo.JuliaParams { return demo.JuliaZoom(w, h, k, maxIter) }
+		disp, err := demo.NewJuliaDispatcher(d, 3, params)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +42,7 @@ func TestGPUPipeline(t *testing.T) {
 		rec := tasks.NewRecorder()
 		p := &tasks.Pipeline{
 			Frames: frames, Depth: 3, Dispatcher: disp, FrameBytes: disp.FrameBytes(),
-			Encoder:  &tasks.PNGEncoder{Width: w, Height: h, Level: png.BestSpeed},
+			Encoder:  &demo.PNGEncoder{Width: w, Height: h, Level: png.BestSpeed},
 			Sinks:    []tasks.Sink{&tasks.DirSink{Dir: dd, Pattern: "julia-%03d.png"}},
 			Recorder: rec,
 		}
@@ -62,7 +63,7 @@ func TestGPUPipeline(t *testing.T) {
 			if err != nil {
 				t.Fatalf("frame %d: %v", k, err)
 			}
-			want := tasks.JuliaCPU(params(k), nil)
+			want := demo.JuliaCPU(params(k), nil)
 			got := toRGBA(img)
 			if !bytes.Equal(got, want) {
 				i := firstDiff(got, want)
@@ -92,7 +93,7 @@ func TestGPUPipelineCancel(t *testing.T) {
 	defer th.Close()
 	x, cancel := th.Io().WithCancel()
 	d := openGPU(t)
-	disp, err := tasks.NewJuliaDispatcher(d, 2, func(k int) tasks.JuliaParams { return tasks.JuliaZoom(128, 128, k, 2000) })
+	disp, err := demo.NewJuliaDispatcher(d, 2, func(k int) demo.JuliaParams { return demo.JuliaZoom(128, 128, k, 2000) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func ExampleGraph() {
 	g.Add("save", step("save"), tasks.On(tasks.Disk), tasks.After(e))
 	rep, err := g.Run(x, tasks.RunOptions{})
 	fmt.Println(strings.Join(log, ", "))
-	fmt.Println(rep.Frames, "tasks done, err:", err)
+	fmt.Println(rep.Tasks, "tasks done, err:", err)
 	// Output:
 	// render a, render b, encode, save
 	// 4 tasks done, err: <nil>

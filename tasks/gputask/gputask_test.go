@@ -10,9 +10,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/tasks/gputask"
 )
 
 // A real compute → read back → PNG → atomic save pipeline on the Vulkan device
@@ -129,4 +131,20 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b)) &^ 3
+}
+
+// New rejects what it cannot use before touching the device.
+func TestNewInvalid(t *testing.T) {
+	rec := func(*gpu.Batch, int, *gpu.Buffer) error { return nil }
+	d := openGPU(t)
+	for _, c := range []struct {
+		d               *gpu.Device
+		slots, outBytes int
+		rec             gputask.RecordFunc
+	}{{nil, 1, 4, rec}, {d, 0, 4, rec}, {d, 1, 0, rec}, {d, 1, 4, nil}} {
+		var te *tasks.Error
+		if _, err := gputask.New(c.d, c.slots, c.outBytes, gpu.HostVisible, c.rec); !errors.Is(err, tasks.ErrInvalid) || !errors.As(err, &te) {
+			t.Errorf("New(%v, %d, %d): %v", c.d != nil, c.slots, c.outBytes, err)
+		}
+	}
 }

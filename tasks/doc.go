@@ -4,6 +4,11 @@
 // Everything runs through an io.Io, so one program runs unchanged on the
 // Blocking (sequential), Threaded and Evented implementations.
 //
+// tasks is pure Go: it links no Vulkan and builds with CGO_ENABLED=0 (a test
+// checks its dependencies), so a program that only schedules pays nothing
+// for the GPU. The GPU stage of a Pipeline on a github.com/vkio/vkio/gpu
+// Device is the subpackage github.com/vkio/vkio/tasks/gputask.
+//
 // # Graphs
 //
 // A Graph is a DAG of tasks. Each task starts once its dependencies (After)
@@ -18,8 +23,9 @@
 // flight, so that frame k+1 computes while frame k is saved. It depends on
 // three small interfaces — Dispatcher (the GPU), Encoder (the CPU stage) and
 // Sink (the disk or network) — so its logic is tested without Vulkan;
-// GPUDispatcher and NewJuliaDispatcher implement Dispatcher on github.com/vkio/vkio/gpu,
-// PNGEncoder encodes, DirSink and ConnSink save and send. Memory stays flat
+// gputask.Dispatcher implements Dispatcher on github.com/vkio/vkio/gpu,
+// EncoderFunc adapts a function as the CPU stage, DirSink and ConnSink save
+// and send. Memory stays flat
 // however many frames run: a frame takes one of Depth slots (an io.Queue, the
 // backpressure) from submission until it is saved, and each slot reuses its
 // buffers.
@@ -27,9 +33,13 @@
 // # Errors and cancellation
 //
 // Errors are *Error values (Op, Task, Frame, cause) that errors.Is and
-// errors.As see through. The Policy says what a failure stops: CancelAll (the
-// default) cancels everything still running and starts nothing new;
-// CancelDependents stops only what depends on the failure. Canceling the Io a
+// errors.As see through. The Policy says what a failure stops, and Graph and
+// Pipeline apply it with the same code: CancelAll (the default) cancels
+// everything still running and starts nothing new; CancelDependents stops
+// only what depends on the failure (a task's dependents, a frame's later
+// stages). An error that matches io.ErrCanceled after the run was canceled
+// is a cancellation, not a failure. The run's error is the first failure;
+// Report.Errors lists the first MaxReportErrors. Canceling the Io a
 // run was given (or the context of RunContext, e.g. on Ctrl-C) stops it
 // promptly: submitting stops at once, GPU waits return, and then the run
 // waits — not cancelably — for the GPU to finish every submission it made, so
@@ -41,10 +51,11 @@
 // # Panic policy
 //
 // A panic in a task body, a Dispatcher, Encoder or Sink method, or the
-// OnFrame hook is recovered by the scheduler on the goroutine where it
+// OnFrame or OnTask hook is recovered by the scheduler on the goroutine where it
 // happened and becomes a failure of that task or frame: an *Error whose
 // chain holds a *PanicError (the value and the stack; errors.Is(err,
-// ErrPanic)). The failure policy then applies as for any error, so the run
+// ErrPanic)). The failure policy then applies as for any error (a panicking
+// hook stops the run whatever the policy), so the run
 // still waits for GPU work, removes temporary files (deferred cleanups ran
 // during the unwinding) and returns. Recovering is deliberate: an unrecovered
 // panic on a pool goroutine would end the process with GPU work in flight and
@@ -60,7 +71,8 @@
 // arrows (submit → GPU → fence wait → read back → encode → save). WriteTrace
 // writes Chrome trace-event JSON for Perfetto and chrome://tracing;
 // WriteTimelineSVG a self-contained picture. A nil *Recorder records nothing
-// at the cost of a nil check. Every run returns a Report: wall time, busy
+// at the cost of a nil check. Every run returns a Report: the frames (of a
+// Pipeline) or tasks (of a Graph) done, failed and canceled, wall time, busy
 // time per resource, GPU idle time and overlap efficiency, and, with
 // CompareTo, the speedup over a Blocking run.
 package tasks

@@ -27,14 +27,14 @@ func ExampleGraph() {
 	g.Add("save", step("save"), tasks.On(tasks.Disk), tasks.After(e))
 	rep, err := g.Run(x, tasks.RunOptions{})
 	fmt.Println(strings.Join(log, ", "))
-	fmt.Println(rep.Frames, "tasks done, err:", err)
+	fmt.Println(rep.Tasks, "tasks done, err:", err)
 	// Output:
 	// render a, render b, encode, save
 	// 4 tasks done, err: <nil>
 }
 
 // squares is a Dispatcher without a GPU: frame k's "result" is k*k, ready at
-// once. A real one is NewJuliaDispatcher (or NewGPUDispatcher).
+// once. A real one is a gputask.Dispatcher (package tasks/gputask).
 type squares struct{}
 
 type squareSub struct{ k int }

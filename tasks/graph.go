@@ -148,7 +148,8 @@ type RunOptions struct {
 	// beyond the Io's own (Async runs inline when its pool is saturated).
 	MaxParallel int
 	// OnTask, if set, is called after each task finishes, from the goroutine
-	// that called Run, one call at a time.
+	// that called Run, one call at a time. A panic in it is recovered and
+	// stops the run (see the package documentation).
 	OnTask func(t *Task)
 }
 
@@ -158,9 +159,9 @@ type RunOptions struct {
 // order they were added); under Threaded and Evented Ios independent tasks
 // overlap.
 //
-// Failures follow opts.Policy; the error returned is an *Error for the first
-// failure (its Task names it), or, if x was canceled, an *Error wrapping
-// io.ErrCanceled. Run returns only after every task it started has finished:
+// Failures follow opts.Policy, applied by the same code as a Pipeline's:
+// the error returned is an *Error for the first failure (its Task names it),
+// or, if x was canceled, an *Error wrapping io.ErrCanceled. Run returns only after every task it started has finished:
 // it leaks nothing, whatever happens. A panic in a task is recovered (see the
 // package documentation). The report covers the tasks' spans.
 func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
@@ -176,11 +177,11 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 	defer cancel()
 	m := &meter{}
 	r := &graphRun{g: g, opts: opts, m: m, done: io.NewQueue[*Task](len(g.tasks))}
+	pol := &failures{policy: opts.Policy, run: rx, stop: cancel}
 	indeg, ready := g.roots()
 	var grp io.Group
 	running, finished := 0, 0
 	stopping := false
-	var first error
 	parentCanceled := false
 	skip := func(t *Task, why error) {
 		// t and everything depending on it never run.
@@ -246,8 +247,7 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 		}
 		running--
 		finished++
-		switch {
-		case t.err == nil:
+		if t.err == nil {
 			t.state = Done
 			for _, d := range t.dependents {
 				indeg[d.id]--
@@ -255,39 +255,40 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 					ready = append(ready, d)
 				}
 			}
-		case errors.Is(t.err, io.ErrCanceled) && rx.Canceled():
-			t.state = Canceled
-			if x.Canceled() {
-				parentCanceled = true
+		} else {
+			switch pol.add(t.err, -1, t.name) {
+			case canceledRun:
+				t.state = Canceled
+				if x.Canceled() {
+					parentCanceled = true
+					stopping = true
+				}
+			case failedStop:
 				stopping = true
-			}
-		default:
-			t.state = Failed
-			if first == nil {
-				first = t.err
-			}
-			for _, d := range t.dependents {
-				skip(d, fmt.Errorf("dependency %q failed", t.name))
-			}
-			if opts.Policy == CancelAll {
-				stopping = true
-				cancel()
+				fallthrough
+			case failedAlone:
+				t.state = Failed
+				for _, d := range t.dependents {
+					skip(d, fmt.Errorf("dependency %q failed", t.name))
+				}
 			}
 		}
 		if opts.OnTask != nil {
-			opts.OnTask(t)
+			if err := protect(func() error { opts.OnTask(t); return nil }); err != nil {
+				pol.hookFailed(&Error{Op: "progress", Task: t.name, Frame: -1, Err: err}, -1, t.name)
+				stopping = true
+			}
 		}
 	}
 	// Every member has put its task; wait for their goroutines to end.
 	_ = grp.Wait(x.WithoutCancel())
-	rep := Report{Io: x.String()}
+	first, errs, failed := pol.result()
+	rep := Report{Io: x.String(), graph: true, Failed: failed, Errors: errs}
 	for _, t := range g.tasks {
 		switch t.state {
 		case Done:
-			rep.Frames++
+			rep.Tasks++
 		case Failed:
-			rep.Failed++
-			rep.Errors = append(rep.Errors, FrameError{Frame: -1, Task: t.name, Err: t.err.Error()})
 		default:
 			rep.Canceled++
 		}

@@ -55,7 +55,7 @@ func TestGraphDependencyOrder(t *testing.T) {
 		if len(bad) > 0 {
 			t.Fatal(bad)
 		}
-		if rep.Frames != 6 || rep.Failed != 0 {
+		if rep.Tasks != 6 || rep.Failed != 0 {
 			t.Fatalf("report %+v", rep)
 		}
 		for _, tk := range []*tasks.Task{a, b, c, d, e, f} {
@@ -199,7 +199,7 @@ func TestGraphCancel(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, io.ErrCanceled) {
 		t.Fatalf("err %v", err)
 	}
-	if time.Since(t0) > 10*time.Second || rep.Frames != 0 || rep.Canceled != 8 {
+	if time.Since(t0) > 10*time.Second || rep.Tasks != 0 || rep.Canceled != 8 {
 		t.Fatalf("took %v, report %+v", time.Since(t0), rep)
 	}
 }

@@ -5,16 +5,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vkio/vkio/gpu"
-	"github.com/vkio/vkio/gpu/gputest"
+	"go.uber.org/goleak"
+
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
 )
 
-func TestMain(m *testing.M) { gputest.Main(m) }
-
-// openGPU opens a device with validation on; see gputest.Open.
-func openGPU(t testing.TB) *gpu.Device { return gputest.Open(t, gpu.Options{}) }
+// TestMain fails the test binary if a goroutine outlives the tests. tasks
+// links no Vulkan: its GPU tests live in tasks/gputask.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // ios runs fn on Blocking and Threaded Ios (and Evented, where io.New knows it).
 func ios(t *testing.T, fn func(t *testing.T, x io.Io)) {

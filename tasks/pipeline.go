@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -149,12 +148,11 @@ type pipeRun struct {
 	sends    *Semaphore
 	m        meter
 	flowBase uint64
+	pol      *failures
 
-	mu                     sync.Mutex
-	first                  error
-	errs                   []FrameError
-	done, failed, canceled int
-	bytes                  int64
+	mu    sync.Mutex // orders progress: done, bytes and the OnFrame calls
+	done  int
+	bytes int64
 }
 
 // RunContext is Run with the run also canceled when ctx is done.
@@ -207,6 +205,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	}
 	r.px, r.stop = x.WithCancel()
 	defer r.stop()
+	r.pol = &failures{policy: p.Policy, run: r.px, stop: r.stop}
 	for i := range depth {
 		sl := &slot{idx: i, lane: fmt.Sprintf("slot %d", i)}
 		if p.FrameBytes > 0 {
@@ -236,8 +235,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 		if err != nil {
 			r.gpu.Release(1)
 			_ = r.free.PutOne(x.WithoutCancel(), sl)
-			r.fail(k, "submit", err, GPUTime{})
-			if p.Policy == CancelAll || r.px.Canceled() {
+			if r.fail(k, "submit", err, GPUTime{}) != failedAlone {
 				break
 			}
 			continue
@@ -250,10 +248,10 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	_ = grp.Wait(x.WithoutCancel())
 
 	rep := Report{Io: x.String()}
+	first, errs, failed := r.pol.result()
 	r.mu.Lock()
-	rep.Frames, rep.Failed, rep.Bytes, rep.Errors = r.done, r.failed, r.bytes, r.errs
-	rep.Canceled = p.Frames - r.done - r.failed
-	first := r.first
+	rep.Frames, rep.Failed, rep.Bytes, rep.Errors = r.done, failed, r.bytes, errs
+	rep.Canceled = p.Frames - r.done - failed
 	r.mu.Unlock()
 	r.m.fill(&rep, time.Since(r.start))
 	rep.Peak = map[string]int64{"gpu": r.gpu.Peak(), "cpu": r.cpu.Peak(), "disk": r.writes.Peak(), "net": r.sends.Peak(), "frames": int64(depth)}
@@ -274,31 +272,17 @@ func (r *pipeRun) span(s Span) {
 	r.p.Recorder.Add(s)
 }
 
-// fail records frame k's failure (or cancellation) and applies the policy.
-// err is an *Error of frame k already, or a cause that op wraps.
-func (r *pipeRun) fail(k int, op string, err error, gt GPUTime) {
-	canceled := errors.Is(err, io.ErrCanceled) && r.px.Canceled()
+// fail records frame k's failure (or cancellation) under the failure
+// policy and reports it. err is an *Error of frame k already, or a cause
+// that op wraps.
+func (r *pipeRun) fail(k int, op string, err error, gt GPUTime) verdict {
 	e, ok := err.(*Error)
 	if !ok || e.Frame != k {
 		e = &Error{Op: op, Frame: k, Err: err}
 	}
-	r.mu.Lock()
-	if canceled {
-		r.canceled++
-	} else {
-		r.failed++
-		if r.first == nil {
-			r.first = e
-		}
-		if len(r.errs) < MaxReportErrors {
-			r.errs = append(r.errs, FrameError{Frame: k, Err: e.Error()})
-		}
-	}
-	r.mu.Unlock()
-	if !canceled && r.p.Policy == CancelAll {
-		r.stop()
-	}
-	r.progress(FrameEvent{Frame: k, Err: e, GPU: gt, Canceled: canceled})
+	v := r.pol.add(e, k, "")
+	r.progress(FrameEvent{Frame: k, Err: e, GPU: gt, Canceled: v == canceledRun})
+	return v
 }
 
 // progress counts a saved frame (ev.Err == nil and not canceled) and calls
@@ -313,16 +297,13 @@ func (r *pipeRun) progress(ev FrameEvent) {
 		r.mu.Unlock()
 		return
 	}
-	ev.Done, ev.Failed, ev.Total, ev.Elapsed = r.done, r.failed, r.p.Frames, time.Since(r.start)
+	_, _, failed := r.pol.result()
+	ev.Done, ev.Failed, ev.Total, ev.Elapsed = r.done, failed, r.p.Frames, time.Since(r.start)
 	err := protect(func() error { r.p.OnFrame(ev); return nil })
-	if err != nil && r.first == nil {
-		// A panicking progress hook stops the run like a failed frame.
-		r.first = &Error{Op: "progress", Frame: ev.Frame, Err: err}
-		r.errs = append(r.errs, FrameError{Frame: ev.Frame, Err: r.first.Error()})
-	}
 	r.mu.Unlock()
 	if err != nil {
-		r.stop()
+		// A panicking progress hook stops the run, whatever the policy.
+		r.pol.hookFailed(&Error{Op: "progress", Frame: ev.Frame, Err: err}, ev.Frame, "")
 	}
 }
 

@@ -10,12 +10,14 @@ import (
 
 // Report is the overlap report of a run: how long it took, how busy each
 // resource was, and how well the work overlapped. It marshals to JSON with
-// durations in milliseconds.
+// durations in milliseconds. A Pipeline's report counts frames, a Graph's
+// tasks.
 type Report struct {
 	Io       string // the Io implementation the run used
-	Frames   int    // frames (or tasks) completed
-	Failed   int    // frames (or tasks) that failed
-	Canceled int    // frames (or tasks) canceled or skipped
+	Frames   int    // frames saved (a Pipeline run)
+	Tasks    int    // tasks done (a Graph run)
+	Failed   int    // frames or tasks that failed
+	Canceled int    // frames or tasks canceled or skipped
 	Bytes    int64  // bytes saved or sent
 
 	// Wall is the run's elapsed time.
@@ -38,13 +40,15 @@ type Report struct {
 	Speedup      float64
 	// Peak is the largest weight held at once of each limit.
 	Peak map[string]int64
-	// Errors lists the failures, first first: of a Pipeline, the first
-	// MaxReportErrors of them (Failed counts them all), so that a long run
-	// whose every frame fails still holds bounded memory.
+	// Errors lists the failures in the order they happened, first first: the
+	// first MaxReportErrors of them (Failed counts them all), so that a long
+	// run whose every frame or task fails still holds bounded memory.
 	Errors []FrameError
+
+	graph bool // a Graph's report: it counts tasks, not frames
 }
 
-// MaxReportErrors bounds the failures a Pipeline lists in Report.Errors.
+// MaxReportErrors bounds the failures a run lists in Report.Errors.
 const MaxReportErrors = 1000
 
 // FrameError is one failure in a Report.
@@ -65,8 +69,17 @@ func (r *Report) CompareTo(blocking Report) {
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
+// unit names what the report counts.
+func (r Report) unit() string {
+	if r.graph {
+		return "tasks"
+	}
+	return "frames"
+}
+
 // MarshalJSON encodes the report with durations as float milliseconds
-// ("wall_ms", "busy_ms", ...).
+// ("wall_ms", "busy_ms", ...). A Pipeline's report counts "frames", a
+// Graph's "tasks".
 func (r Report) MarshalJSON() ([]byte, error) {
 	busy := map[string]float64{}
 	for k, v := range r.Busy {
@@ -74,7 +87,8 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	}
 	type out struct {
 		Io             string             `json:"io,omitempty"`
-		Frames         int                `json:"frames"`
+		Frames         *int               `json:"frames,omitempty"`
+		Tasks          *int               `json:"tasks,omitempty"`
 		Failed         int                `json:"failed"`
 		Canceled       int                `json:"canceled"`
 		Bytes          int64              `json:"bytes"`
@@ -88,7 +102,11 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		Peak           map[string]int64   `json:"peak,omitempty"`
 		Errors         []FrameError       `json:"errors,omitempty"`
 	}
-	return json.Marshal(out{r.Io, r.Frames, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle),
+	frames, tasks := &r.Frames, (*int)(nil)
+	if r.graph {
+		frames, tasks = nil, &r.Tasks
+	}
+	return json.Marshal(out{r.Io, frames, tasks, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle),
 		r.Efficiency, r.Bottleneck, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
 }
 
@@ -98,8 +116,8 @@ func (r Report) lines() []string {
 	if r.Io != "" {
 		head = r.Io + ": " + head
 	}
-	if r.Frames > 0 || r.Failed > 0 {
-		head += fmt.Sprintf(", %d done, %d failed, %d canceled", r.Frames, r.Failed, r.Canceled)
+	if done := r.Frames + r.Tasks; done > 0 || r.Failed > 0 || r.Canceled > 0 {
+		head += fmt.Sprintf(", %d %s done, %d failed, %d canceled", done, r.unit(), r.Failed, r.Canceled)
 	}
 	l = append(l, head)
 	keys := make([]string, 0, len(r.Busy))

@@ -13,9 +13,9 @@ import (
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/gpu/gputest"
+	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/shaders"
-	"github.com/vkio/vkio/tasks"
 	"github.com/vkio/vkio/window"
 	"github.com/vkio/vkio/window/xvfb"
 )
@@ -46,7 +46,7 @@ type gate struct {
 func (g *gate) add(m gpu.Message) { g.mu.Lock(); g.msgs = append(g.msgs, m); g.mu.Unlock() }
 
 // render draws frame k of the Julia zoom at w×h into a new buffer.
-func render(t *testing.T, x io.Io, dev *gpu.Device, k *gpu.Kernel, p tasks.JuliaParams) *gpu.Buffer {
+func render(t *testing.T, x io.Io, dev *gpu.Device, k *gpu.Kernel, p demo.JuliaParams) *gpu.Buffer {
 	t.Helper()
 	buf, err := dev.NewBuffer(4*p.Width*p.Height, gpu.HostVisible)
 	if err != nil {
@@ -166,12 +166,12 @@ func TestPresent(t *testing.T) {
 	}
 
 	// Frame 5, RGBA8 as the kernel writes it.
-	p := tasks.JuliaZoom(w, h, 5, 128)
+	p := demo.JuliaZoom(w, h, 5, 128)
 	buf := render(t, x, dev, k, p)
 	if err := sc.Present(buf, w, h, gpu.RGBA8); err != nil {
 		t.Fatal(err)
 	}
-	want := tasks.JuliaCPU(p, nil)
+	want := demo.JuliaCPU(p, nil)
 	shot := screenshotUntil(t, srv, win, func(s *image.RGBA) bool { return matches(s, want, w, h) })
 	compare(t, "frame 5", shot, want, w, h)
 
@@ -208,12 +208,12 @@ func TestPresent(t *testing.T) {
 	if sw, sh := sc.Size(); sw != w2 || sh != h2 {
 		t.Fatalf("recreated swapchain %dx%d, want %dx%d", sw, sh, w2, h2)
 	}
-	p2 := tasks.JuliaZoom(w2, h2, 9, 128)
+	p2 := demo.JuliaZoom(w2, h2, 9, 128)
 	buf2 := render(t, x, dev, k, p2)
 	if err := sc.Present(buf2, w2, h2, gpu.RGBA8); err != nil {
 		t.Fatal(err)
 	}
-	want2 := tasks.JuliaCPU(p2, nil)
+	want2 := demo.JuliaCPU(p2, nil)
 	shot = screenshotUntil(t, srv, win, func(s *image.RGBA) bool { return matches(s, want2, w2, h2) })
 	compare(t, "frame 9 after resize", shot, want2, w2, h2)
 

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
 )
@@ -54,7 +55,7 @@ const (
 
 // demoConfig is the work of one pipeline run: which frames, how large, how
 // many in flight. The pipeline and bench commands share it, and the tests
-// use the same parameters (tasks.JuliaZoom) for their CPU reference.
+// use the same parameters (demo.JuliaZoom) for their CPU reference.
 type demoConfig struct {
 	frames        int
 	width, height int
@@ -63,8 +64,8 @@ type demoConfig struct {
 }
 
 // params returns the shader parameters of frame k.
-func (c demoConfig) params(k int) tasks.JuliaParams {
-	return tasks.JuliaZoom(c.width, c.height, k, c.maxIter)
+func (c demoConfig) params(k int) demo.JuliaParams {
+	return demo.JuliaZoom(c.width, c.height, k, c.maxIter)
 }
 
 // demoFlags are the flags the pipeline and bench commands share.
@@ -334,7 +335,7 @@ func (s *frameSet) each(fn func(k int)) {
 // framePattern in dir, and returns the report and the frames saved.
 // onFrame, if set, sees every finished frame.
 func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Recorder, onFrame func(tasks.FrameEvent)) (rep tasks.Report, saved *frameSet, err error) {
-	disp, err := tasks.NewJuliaDispatcher(d, cfg.depth, cfg.params)
+	disp, err := demo.NewJuliaDispatcher(d, cfg.depth, cfg.params)
 	if err != nil {
 		return tasks.Report{}, nil, err
 	}
@@ -347,7 +348,7 @@ func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Reco
 		FrameBytes: disp.FrameBytes(),
 		// BestSpeed: zlib's fastest level keeps the CPU stage comparable
 		// to the GPU and the disk, so the overlap shows.
-		Encoder:  &tasks.PNGEncoder{Width: cfg.width, Height: cfg.height, Level: png.BestSpeed},
+		Encoder:  &demo.PNGEncoder{Width: cfg.width, Height: cfg.height, Level: png.BestSpeed},
 		Sinks:    []tasks.Sink{&tasks.DirSink{Dir: dir, Pattern: framePattern}},
 		Recorder: rec,
 		OnFrame: func(ev tasks.FrameEvent) {

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/internal/demo"
 )
 
 // The pipeline tests run the built binary (see main_test.go) on lavapipe,
@@ -66,7 +66,7 @@ func checkFrames(t *testing.T, dir string, w, h, n int, maxIter uint32) map[int]
 		}
 		rgba := image.NewRGBA(img.Bounds())
 		draw.Draw(rgba, rgba.Bounds(), img, img.Bounds().Min, draw.Src)
-		want := tasks.JuliaCPU(tasks.JuliaZoom(w, h, k, maxIter), nil)
+		want := demo.JuliaCPU(demo.JuliaZoom(w, h, k, maxIter), nil)
 		if !bytes.Equal(rgba.Pix, want) {
 			i := 0
 			for i < len(want) && rgba.Pix[i] == want[i] {

@@ -15,9 +15,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/shaders"
-	"github.com/vkio/vkio/tasks"
 	"github.com/vkio/vkio/window"
 )
 
@@ -175,7 +175,7 @@ func (r *winRenderer) resize(w, h int) error {
 // render computes frame into the buffer and presents it; it returns the
 // kernel's GPU time.
 func (r *winRenderer) render(x io.Io, sc *gpu.Swapchain, frame int) (time.Duration, error) {
-	p := tasks.JuliaZoom(r.w, r.h, frame, r.maxIter)
+	p := demo.JuliaZoom(r.w, r.h, frame, r.maxIter)
 	b := r.dev.NewBatch()
 	defer b.Close()
 	if err := b.Timestamp("start"); err != nil {
@@ -423,7 +423,7 @@ func startSave(x io.Io, dir io.Dir, r *winRenderer, frame int) *io.Future[saveRe
 		if err != nil {
 			return saveResult{}, err
 		}
-		e := &tasks.PNGEncoder{Width: w, Height: h}
+		e := &demo.PNGEncoder{Width: w, Height: h}
 		data, err := e.Encode(x, frame, raw, nil)
 		if err != nil {
 			return saveResult{}, err

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/window"
 	"github.com/vkio/vkio/window/xvfb"
 )
@@ -179,7 +179,7 @@ func startXvfb(t *testing.T) *xvfb.Server {
 // the CPU reference renders it, or fails after 30 s with the mismatch.
 func screenMatches(t *testing.T, srv *xvfb.Server, w, h, frame int, maxIter uint32) *image.RGBA {
 	t.Helper()
-	want := tasks.JuliaCPU(tasks.JuliaZoom(w, h, frame, maxIter), nil)
+	want := demo.JuliaCPU(demo.JuliaZoom(w, h, frame, maxIter), nil)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		shot, err := srv.Screenshot()
@@ -253,7 +253,7 @@ func TestWindow(t *testing.T) {
 			if !ok {
 				t.Fatalf("saved PNG is %T, want RGBA", img)
 			}
-			want := tasks.JuliaCPU(tasks.JuliaZoom(200, 150, 4, iter), nil)
+			want := demo.JuliaCPU(demo.JuliaZoom(200, 150, 4, iter), nil)
 			if !bytes.Equal(rgba.Pix, want) {
 				t.Fatal("saved frame 4 differs from the CPU reference")
 			}

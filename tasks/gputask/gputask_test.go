@@ -1,4 +1,4 @@
-package tasks_test
+package gputask_test
 
 import (
 	"bytes"
@@ -10,8 +10,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/tasks/gputask"
 )
 
 // A real compute → read back → PNG → atomic save pipeline on the Vulkan device
@@ -22,8 +25,8 @@ func TestGPUPipeline(t *testing.T) {
 	ios(t, func(t *testing.T, x io.Io) {
 		const w, h, frames, maxIter = 64, 64, 24, 200
 		d := openGPU(t)
-		params := func(k int) tasks.JuliaParams { return tasks.JuliaZoom(w, h, k, maxIter) }
-		disp, err := tasks.NewJuliaDispatcher(d, 3, params)
+		params := func(k int) demo.JuliaParams { return demo.JuliaZoom(w, h, k, maxIter) }
+		disp, err := demo.NewJuliaDispatcher(d, 3, params)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +44,7 @@ func TestGPUPipeline(t *testing.T) {
 		rec := tasks.NewRecorder()
 		p := &tasks.Pipeline{
 			Frames: frames, Depth: 3, Dispatcher: disp, FrameBytes: disp.FrameBytes(),
-			Encoder:  &tasks.PNGEncoder{Width: w, Height: h, Level: png.BestSpeed},
+			Encoder:  &demo.PNGEncoder{Width: w, Height: h, Level: png.BestSpeed},
 			Sinks:    []tasks.Sink{&tasks.DirSink{Dir: dd, Pattern: "julia-%03d.png"}},
 			Recorder: rec,
 		}
@@ -62,7 +65,7 @@ func TestGPUPipeline(t *testing.T) {
 			if err != nil {
 				t.Fatalf("frame %d: %v", k, err)
 			}
-			want := tasks.JuliaCPU(params(k), nil)
+			want := demo.JuliaCPU(params(k), nil)
 			got := toRGBA(img)
 			if !bytes.Equal(got, want) {
 				i := firstDiff(got, want)
@@ -92,7 +95,7 @@ func TestGPUPipelineCancel(t *testing.T) {
 	defer th.Close()
 	x, cancel := th.Io().WithCancel()
 	d := openGPU(t)
-	disp, err := tasks.NewJuliaDispatcher(d, 2, func(k int) tasks.JuliaParams { return tasks.JuliaZoom(128, 128, k, 2000) })
+	disp, err := demo.NewJuliaDispatcher(d, 2, func(k int) demo.JuliaParams { return demo.JuliaZoom(128, 128, k, 2000) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,4 +131,20 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b)) &^ 3
+}
+
+// New rejects what it cannot use before touching the device.
+func TestNewInvalid(t *testing.T) {
+	rec := func(*gpu.Batch, int, *gpu.Buffer) error { return nil }
+	d := openGPU(t)
+	for _, c := range []struct {
+		d               *gpu.Device
+		slots, outBytes int
+		rec             gputask.RecordFunc
+	}{{nil, 1, 4, rec}, {d, 0, 4, rec}, {d, 1, 0, rec}, {d, 1, 4, nil}} {
+		var te *tasks.Error
+		if _, err := gputask.New(c.d, c.slots, c.outBytes, gpu.HostVisible, c.rec); !errors.Is(err, tasks.ErrInvalid) || !errors.As(err, &te) {
+			t.Errorf("New(%v, %d, %d): %v", c.d != nil, c.slots, c.outBytes, err)
+		}
+	}
 }

@@ -1,0 +1,51 @@
+package demo_test
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/png"
+	"testing"
+
+	"github.com/vkio/vkio/internal/demo"
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
+)
+
+// The PNG encoder round-trips a CPU-rendered Julia frame, appending to dst,
+// and rejects a frame of the wrong size.
+func TestPNGEncoder(t *testing.T) {
+	x := io.NewBlocking().Io()
+	const w, h = 24, 16
+	raw := demo.JuliaCPU(demo.JuliaZoom(w, h, 7, 100), nil)
+	if len(raw) != 4*w*h {
+		t.Fatalf("JuliaCPU: %d bytes", len(raw))
+	}
+	e := &demo.PNGEncoder{Width: w, Height: h, Level: png.BestSpeed}
+	out, err := e.Encode(x, 7, raw, []byte("prefix"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(out, []byte("prefix")) {
+		t.Fatalf("Encode did not append to dst")
+	}
+	img, err := png.Decode(bytes.NewReader(out[len("prefix"):]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rgba, ok := img.(*image.NRGBA)
+	var pix []byte
+	if ok {
+		pix = rgba.Pix
+	} else if r, ok := img.(*image.RGBA); ok {
+		pix = r.Pix
+	} else {
+		t.Fatalf("decoded %T", img)
+	}
+	if !bytes.Equal(pix, raw) {
+		t.Fatalf("decoded pixels differ from the frame")
+	}
+	if _, err := e.Encode(x, 0, raw[:len(raw)-4], nil); !errors.Is(err, tasks.ErrInvalid) {
+		t.Fatalf("short frame: %v", err)
+	}
+}

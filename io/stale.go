@@ -97,9 +97,18 @@ func lockTemp(x Io, d Dir, tmp string, fd int) bool {
 	if err != nil {
 		return true
 	}
+	// Not a cancel point: a canceled creator must still tell its own file
+	// from another's, or it would leave the file it made behind.
+	x = x.WithoutCancel()
 	mine, err1 := x.drv().fstat(x.t, fd)
 	named, err2 := x.drv().fstatat(x.t, d.fd, tmp, false)
-	return err1 != nil || (err2 == nil && named.Inode == mine.Inode)
+	switch {
+	case err1 != nil:
+		return true
+	case err2 != nil:
+		return err2 != unix.ENOENT // gone: a cleaner took it
+	}
+	return named.Inode == mine.Inode
 }
 
 // RemoveStaleTemps removes the temporary files that writers of AtomicFiles

@@ -106,7 +106,7 @@ func lockTemp(x Io, d Dir, tmp string, fd int) bool {
 	case err1 != nil:
 		return true
 	case err2 != nil:
-		return err2 != unix.ENOENT // gone: a cleaner took it
+		return !errors.Is(err2, unix.ENOENT) // gone: a cleaner took it
 	}
 	return named.Inode == mine.Inode
 }

@@ -10,9 +10,11 @@ import (
 )
 
 // SAXPY on whatever device Open picks, awaited through a Blocking Io.
+// OptionsFromEnv lets VKIO_DEVICE pick the device and VKIO_VALIDATION=1
+// turn the validation layer on; gpu.Options{} would ignore them.
 func Example() {
 	x := io.NewBlocking().Io()
-	d, err := gpu.Open(gpu.Options{})
+	d, err := gpu.Open(gpu.OptionsFromEnv())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -68,7 +70,7 @@ func ExampleReflect() {
 
 // View gives typed access to a host-visible buffer.
 func ExampleView() {
-	d, err := gpu.Open(gpu.Options{})
+	d, err := gpu.Open(gpu.OptionsFromEnv())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -87,7 +89,7 @@ func ExampleDevice_Submit() {
 	th := io.NewThreaded(io.ThreadedOptions{})
 	defer th.Close()
 	x := th.Io()
-	d, err := gpu.Open(gpu.Options{})
+	d, err := gpu.Open(gpu.OptionsFromEnv())
 	if err != nil {
 		fmt.Println(err)
 		return

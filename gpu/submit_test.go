@@ -21,12 +21,11 @@ func TestCloseDuringEnqueue(t *testing.T) {
 		_, c, b := tiny(t, x, d)
 
 		var bufErr, batchErr error
-		testHookEnqueued = func(*Batch) {
-			testHookEnqueued = nil
+		d.testHooks.enqueued = func(*Batch) {
+			d.testHooks.enqueued = nil
 			bufErr = c.Close()
 			batchErr = b.Close()
 		}
-		defer func() { testHookEnqueued = nil }()
 		_, err := d.Run(x, b)
 		check(t, err)
 		if !errors.Is(bufErr, ErrBusy) {
@@ -212,5 +211,42 @@ func TestCloseRacesRuns(t *testing.T) {
 		for _, m := range g.take() {
 			t.Errorf("round %d: validation message: %s", round, m)
 		}
+	}
+}
+
+// TestWaitRetryPaces: while the completion goroutine's wait keeps failing
+// with an error that does not mean the device is lost, it retries at most
+// once per waitRetry instead of spinning. The GPU work is a heavy batch, so
+// that the completer has a submission to retry for a while; without the
+// pause it retries thousands of times in that time.
+func TestWaitRetryPaces(t *testing.T) {
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	d, _ := open(t, Options{})
+	b, done := heavy(t, d)
+	defer done()
+	const budget = 1 << 30
+	start := time.Now()
+	d.vd.InjectFault(vkx.FaultWait, vkx.ErrorOutOfHostMemory, budget)
+	f := d.Submit(x, b)
+	if _, err := f.Await(x); !errors.Is(err, ErrOutOfMemory) {
+		t.Fatalf("wait with failures injected: %v, want ErrOutOfMemory", err)
+	}
+	// The completer keeps retrying until it finds the work done (it reads
+	// the timeline between retries): wait for that, then stop the faults.
+	check(t, d.vd.WaitIdle())
+	d.reapDone()
+	elapsed := time.Since(start)
+	used := budget - d.vd.FaultsLeft(vkx.FaultWait)
+	d.vd.InjectFault(vkx.FaultWait, 0, 0)
+	limit := int(elapsed/waitRetry) + 2
+	t.Logf("%d failed waits in %v (at most %d allowed)", used, elapsed, limit)
+	if used > limit {
+		t.Fatalf("the completion goroutine retried a failing wait %d times in %v: more than once per %v", used, elapsed, waitRetry)
+	}
+	// The device still works.
+	if _, err := d.Run(x, b); err != nil {
+		t.Fatalf("after the failures: %v", err)
 	}
 }

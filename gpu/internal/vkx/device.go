@@ -269,6 +269,14 @@ func (d *Device) InjectFault(op FaultOp, code Result, count int) {
 	d.armed.Store(d.anyFaultLocked())
 }
 
+// FaultsLeft returns how many injected failures are left at seam op (< 0:
+// until cleared).
+func (d *Device) FaultsLeft(op FaultOp) int {
+	d.faultMu.Lock()
+	defer d.faultMu.Unlock()
+	return d.faults[op].count
+}
+
 func (d *Device) anyFaultLocked() bool {
 	for _, f := range d.faults {
 		if f.count != 0 {

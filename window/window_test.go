@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,13 +252,67 @@ func TestPresent(t *testing.T) {
 	}
 }
 
-// TestNoWindowExtensions: a compute-only device cannot make swapchains.
-func TestNoWindowExtensions(t *testing.T) {
-	dev, err := gpu.Open(gpu.Options{})
+// TestSurfaceUnderCollection makes surfaces and swapchains for a window
+// while another goroutine runs the garbage collector back to back: each
+// surface handle must be read from memory that stays valid (the validation
+// layer and the driver reject a garbage handle), and the collector stays on
+// throughout (window once turned it off process-wide around each surface).
+func TestSurfaceUnderCollection(t *testing.T) {
+	startX(t, 200, 150)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := window.Init(); err != nil {
+		t.Fatal(err)
+	}
+	defer window.Terminate()
+	exts, err := window.InstanceExtensions()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dev.Close()
+	dev := gputest.Open(t, gpu.Options{WindowExtensions: exts})
+	win, err := window.New(window.Options{Title: "vkio gc", Width: 64, Height: 48})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer win.Close()
+
+	stop := make(chan struct{})
+	var off atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sample := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			runtime.GC()
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 && int64(sample[0].Value.Uint64()) < 0 {
+				off.Store(true)
+			}
+		}
+	})
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	for i := range 20 {
+		sc, err := win.NewSwapchain(dev, nil)
+		if err != nil {
+			t.Fatalf("swapchain %d: %v", i, err)
+		}
+		check(t, sc.Close())
+	}
+	if off.Load() {
+		t.Fatal("the garbage collector was turned off while making surfaces")
+	}
+}
+
+// TestNoWindowExtensions: a compute-only device cannot make swapchains.
+func TestNoWindowExtensions(t *testing.T) {
+	dev := gputest.Open(t, gpu.Options{})
 	if _, err := dev.NewSwapchain(1, 64, 64, nil); !errors.Is(err, gpu.ErrUnsupported) {
 		t.Fatalf("NewSwapchain on a compute-only device: %v, want ErrUnsupported", err)
 	}

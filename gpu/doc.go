@@ -9,10 +9,11 @@
 //
 // The package runs on Linux with a Vulkan loader (libvulkan.so.1, Debian's
 // libvulkan1) and a Vulkan 1.2 driver (Mesa's lavapipe is enough), and
-// needs cgo: its cgo files build only on Linux (the build constraint
-// "linux && cgo"), so on other systems, or with CGO_ENABLED=0, the package
-// does not build. The SPIR-V reflector (Reflect) is pure Go but lives here
-// too.
+// needs cgo: its cgo files (gpu/internal/vkx, gpu/internal/spvtools) carry
+// the build constraint "linux && cgo", and on other systems, or with
+// CGO_ENABLED=0, the build stops there with an error naming the reason
+// (undefined: vkio_gpu_needs_linux_and_cgo). Packages io and tasks do not
+// import gpu and build everywhere.
 //
 // # Devices
 //

@@ -328,7 +328,7 @@ func (a *app) Device() (*gpu.Device, error) {
 	d, err := gpu.Open(a.gpuOptions())
 	if err != nil {
 		if errors.Is(err, gpu.ErrNoDevice) && a.deviceSpecOrEnv() != "" {
-			return nil, usageErrorf("--device %q: %v; see 'vkdemo devices'", a.deviceSpecOrEnv(), err)
+			return nil, usageErrorf("%s: %v; see 'vkdemo devices'", a.deviceSource(), err)
 		}
 		return nil, err
 	}
@@ -353,6 +353,15 @@ func (a *app) gpuOptions() gpu.Options {
 // deviceSpecOrEnv is the device named by --device or VKIO_DEVICE, "" for
 // automatic.
 func (a *app) deviceSpecOrEnv() string { return a.gpuOptions().Device }
+
+// deviceSource names where the device choice came from, with its value, for
+// error messages: --device "x" or VKIO_DEVICE="x".
+func (a *app) deviceSource() string {
+	if a.deviceSpec != "" {
+		return fmt.Sprintf("--device %q", a.deviceSpec)
+	}
+	return fmt.Sprintf("VKIO_DEVICE=%q", a.deviceSpecOrEnv())
+}
 
 // close releases the device and the Io, and reports validation messages.
 func (a *app) close() error {

@@ -251,7 +251,7 @@ func runWindow(a *app, f windowFlags, width, height int) (err error) {
 	dev, err := gpu.Open(opts)
 	if err != nil {
 		if errors.Is(err, gpu.ErrNoDevice) && a.deviceSpecOrEnv() != "" {
-			return usageErrorf("--device %q: %v; see 'vkdemo devices'", a.deviceSpecOrEnv(), err)
+			return usageErrorf("%s: %v; see 'vkdemo devices'", a.deviceSource(), err)
 		}
 		return err
 	}

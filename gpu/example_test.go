@@ -3,6 +3,8 @@ package gpu_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
@@ -111,4 +113,22 @@ func ExampleDevice_Submit() {
 	v, _ := gpu.View[uint32](counter)
 	fmt.Println(v[0], len(c.Stamps), c.Stamps[0].Label)
 	// Output: 42 1 done
+}
+
+// OptionsFromEnv maps VKIO_DEVICE and VKIO_VALIDATION=1 into Options; the
+// rest is set on the result, here a logger for the device's records (its
+// Open at Info, validation messages at Warn and Error). Without a Logger
+// the device logs nothing.
+func ExampleOptionsFromEnv() {
+	opts := gpu.OptionsFromEnv()
+	opts.AppName = "example"
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	d, err := gpu.Open(opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer d.Close()
+	fmt.Println(d.Validation() == (os.Getenv("VKIO_VALIDATION") == "1"))
+	// Output: true
 }

@@ -11,7 +11,6 @@ import (
 // submission latency); make bench-gpu compares them with bench/cref.
 
 func benchDevice(b *testing.B) *Device {
-	b.Setenv("VKIO_VALIDATION", "0")
 	d, err := Open(Options{})
 	if err != nil {
 		b.Fatal(err)

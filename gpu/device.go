@@ -1,8 +1,10 @@
 package gpu
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -163,16 +165,20 @@ func (m Message) String() string {
 }
 
 // Options configure Open. The zero value picks the best device without
-// validation.
+// validation and logs nothing.
+//
+// Open reads no environment variables: everything comes from Options.
+// (Earlier versions of Open fell back to VKIO_DEVICE for Device and turned
+// Validation on when VKIO_VALIDATION=1; a program that wants those variables
+// asks for them with OptionsFromEnv, as the vkdemo CLI does.)
 type Options struct {
 	// Device selects the device: "" for automatic (discrete > integrated >
 	// virtual > CPU), a decimal index into Devices(), or a case-insensitive
-	// substring of the device name. When empty, the environment variable
-	// VKIO_DEVICE is used the same way.
+	// substring of the device name.
 	Device string
-	// Validation enables VK_LAYER_KHRONOS_validation (also enabled when
-	// the environment has VKIO_VALIDATION=1). Messages are recorded (see
-	// Device.Messages and Device.CheckValidation) and passed to OnMessage.
+	// Validation enables VK_LAYER_KHRONOS_validation. Messages are
+	// recorded (see Device.Messages and Device.CheckValidation), passed to
+	// OnMessage and logged to Logger.
 	Validation bool
 	// SyncValidation adds the layer's synchronization validation.
 	SyncValidation bool
@@ -192,6 +198,11 @@ type Options struct {
 	WaitTimeout time.Duration
 	// AppName is reported to the driver.
 	AppName string
+	// Logger, if not nil, receives the device's log records: the device
+	// chosen at Open (Info), a pipeline cache that could not be read (Warn)
+	// and each validation message (Error or Warn). Nil logs nothing; the
+	// package never writes to the default logger.
+	Logger *slog.Logger
 	// WindowExtensions are the instance extensions a window system needs
 	// to make Vulkan surfaces (VK_KHR_surface and, on X11,
 	// VK_KHR_xcb_surface or VK_KHR_xlib_surface), as the window library
@@ -200,6 +211,22 @@ type Options struct {
 	// that NewSwapchain can present to a window; when empty (compute only)
 	// neither is enabled. See NewSwapchain.
 	WindowExtensions []string
+}
+
+// OptionsFromEnv returns Options set from the environment, for programs
+// that let it configure the device (package gpu itself reads no
+// environment):
+//
+//   - VKIO_DEVICE sets Device (an index or a name substring, as Device
+//     takes it);
+//   - VKIO_VALIDATION=1 sets Validation (any other value leaves it off).
+//
+// Everything else is the zero value; set the other fields on the result.
+func OptionsFromEnv() Options {
+	return Options{
+		Device:     strings.TrimSpace(os.Getenv("VKIO_DEVICE")),
+		Validation: os.Getenv("VKIO_VALIDATION") == "1",
+	}
 }
 
 // Devices lists the physical devices the Vulkan loader reports.
@@ -261,15 +288,23 @@ type Device struct {
 	closeDone chan struct{}
 
 	clock clock
+
+	// testHooks are set by this package's tests only, before the device
+	// is used.
+	testHooks testHooks
+}
+
+// testHooks are the device's test seams.
+type testHooks struct {
+	// enqueued, if set, runs in enqueue once b is marked in flight and its
+	// buffers are in use, before it is submitted.
+	enqueued func(b *Batch)
 }
 
 type closer interface{ destroy() }
 
 // Open opens a device.
 func Open(opts Options) (*Device, error) {
-	if os.Getenv("VKIO_VALIDATION") == "1" {
-		opts.Validation = true
-	}
 	d := &Device{opts: opts, live: map[closer]struct{}{}, closeDone: make(chan struct{})}
 	d.cond = sync.NewCond(&d.mu)
 	cfg := vkx.InstanceConfig{AppName: opts.AppName, Validation: opts.Validation, SyncValidation: opts.SyncValidation,
@@ -293,7 +328,13 @@ func Open(opts Options) (*Device, error) {
 	d.info = infoOf(p)
 	var cache []byte
 	if opts.PipelineCache != "" {
-		cache, _ = os.ReadFile(opts.PipelineCache) // missing or unreadable: start empty
+		// Missing or unreadable: start empty (a driver ignores a cache
+		// it cannot use too).
+		var rerr error
+		cache, rerr = os.ReadFile(opts.PipelineCache)
+		if rerr != nil && !errors.Is(rerr, os.ErrNotExist) && opts.Logger != nil {
+			opts.Logger.Warn("gpu: pipeline cache not read; starting empty", "path", opts.PipelineCache, "err", rerr)
+		}
 	}
 	vd, err := in.NewDevice(p.Index, vkx.DeviceConfig{PipelineCache: cache, Swapchain: len(opts.WindowExtensions) > 0})
 	if err != nil {
@@ -306,13 +347,14 @@ func Open(opts Options) (*Device, error) {
 		in.Destroy()
 		return nil, err
 	}
+	if opts.Logger != nil {
+		opts.Logger.Info("gpu: device opened", "device", d.info.String(), "driver", d.info.Driver,
+			"validation", opts.Validation)
+	}
 	return d, nil
 }
 
 func pick(devs []*vkx.PhysicalDevice, spec string) (*vkx.PhysicalDevice, error) {
-	if spec == "" {
-		spec = os.Getenv("VKIO_DEVICE")
-	}
 	spec = strings.TrimSpace(spec)
 	var names []string
 	for _, p := range devs {
@@ -362,6 +404,13 @@ func (d *Device) onMessage(m vkx.Message) {
 	d.addMessage(msg)
 	if d.opts.OnMessage != nil {
 		d.opts.OnMessage(msg)
+	}
+	if l := d.opts.Logger; l != nil {
+		level := slog.LevelWarn
+		if msg.Error {
+			level = slog.LevelError
+		}
+		l.Log(context.Background(), level, "gpu: validation message", "layer", msg.Layer, "text", msg.Text)
 	}
 }
 

@@ -5,16 +5,29 @@
 // All cgo, unsafe and vulkan-go (github.com/vulkan-go/vulkan) types live in
 // gpu/internal/vkx; nothing of them shows here.
 //
+// # Platforms
+//
+// The package runs on Linux with a Vulkan loader (libvulkan.so.1, Debian's
+// libvulkan1) and a Vulkan 1.2 driver (Mesa's lavapipe is enough), and
+// needs cgo: its cgo files (gpu/internal/vkx, gpu/internal/spvtools) carry
+// the build constraint "linux && cgo", and on other systems, or with
+// CGO_ENABLED=0, the build stops there with an error naming the reason
+// (undefined: vkio_gpu_needs_linux_and_cgo). Packages io and tasks do not
+// import gpu and build everywhere.
+//
 // # Devices
 //
 // Open picks a device: discrete before integrated, virtual and CPU (Mesa's
-// lavapipe runs everywhere), or the one Options.Device or the environment
-// variable VKIO_DEVICE names by index or name. Device.Info reports the
-// choice. vkio needs Vulkan 1.2 timeline semaphores and requests only what
-// the device reports (the timeline feature, and VK_EXT_calibrated_timestamps
-// where listed). With Options.Validation (or VKIO_VALIDATION=1) the Khronos
-// validation layer is on and its messages are recorded; the tests fail on
-// any of them.
+// lavapipe runs everywhere), or the one Options.Device names by index or
+// name. Device.Info reports the choice. vkio needs Vulkan 1.2 timeline
+// semaphores and requests only what the device reports (the timeline
+// feature, and VK_EXT_calibrated_timestamps where listed). With
+// Options.Validation the Khronos validation layer is on and its messages are
+// recorded; the tests fail on any of them.
+//
+// The package reads no environment variables and writes no logs except to
+// Options.Logger. OptionsFromEnv maps VKIO_DEVICE and VKIO_VALIDATION=1 into
+// Options for programs that want them.
 //
 // # Buffers and kernels
 //

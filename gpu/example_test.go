@@ -3,6 +3,8 @@ package gpu_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
@@ -10,9 +12,11 @@ import (
 )
 
 // SAXPY on whatever device Open picks, awaited through a Blocking Io.
+// OptionsFromEnv lets VKIO_DEVICE pick the device and VKIO_VALIDATION=1
+// turn the validation layer on; gpu.Options{} would ignore them.
 func Example() {
 	x := io.NewBlocking().Io()
-	d, err := gpu.Open(gpu.Options{})
+	d, err := gpu.Open(gpu.OptionsFromEnv())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -68,7 +72,7 @@ func ExampleReflect() {
 
 // View gives typed access to a host-visible buffer.
 func ExampleView() {
-	d, err := gpu.Open(gpu.Options{})
+	d, err := gpu.Open(gpu.OptionsFromEnv())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -87,7 +91,7 @@ func ExampleDevice_Submit() {
 	th := io.NewThreaded(io.ThreadedOptions{})
 	defer th.Close()
 	x := th.Io()
-	d, err := gpu.Open(gpu.Options{})
+	d, err := gpu.Open(gpu.OptionsFromEnv())
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -109,4 +113,22 @@ func ExampleDevice_Submit() {
 	v, _ := gpu.View[uint32](counter)
 	fmt.Println(v[0], len(c.Stamps), c.Stamps[0].Label)
 	// Output: 42 1 done
+}
+
+// OptionsFromEnv maps VKIO_DEVICE and VKIO_VALIDATION=1 into Options; the
+// rest is set on the result, here a logger for the device's records (its
+// Open at Info, validation messages at Warn and Error). Without a Logger
+// the device logs nothing.
+func ExampleOptionsFromEnv() {
+	opts := gpu.OptionsFromEnv()
+	opts.AppName = "example"
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	d, err := gpu.Open(opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer d.Close()
+	fmt.Println(d.Validation() == (os.Getenv("VKIO_VALIDATION") == "1"))
+	// Output: true
 }

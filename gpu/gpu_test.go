@@ -1,8 +1,10 @@
 package gpu
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -59,10 +61,61 @@ func TestDeviceSelection(t *testing.T) {
 		}
 		t.Logf("Device %q: %v", spec, err)
 	}
+	// Open reads no environment (an index out of range there would fail
+	// it); OptionsFromEnv maps it.
 	t.Setenv("VKIO_DEVICE", "42")
-	if _, err := Open(Options{}); !errors.Is(err, ErrNoDevice) {
-		t.Fatalf("VKIO_DEVICE=42: %v", err)
+	t.Setenv("VKIO_VALIDATION", "0")
+	open(t, Options{})
+	if got := OptionsFromEnv(); got.Device != "42" || got.Validation {
+		t.Fatalf("OptionsFromEnv with VKIO_DEVICE=42 VKIO_VALIDATION=0: %+v", got)
 	}
+	if _, err := Open(OptionsFromEnv()); !errors.Is(err, ErrNoDevice) {
+		t.Fatalf("OptionsFromEnv with VKIO_DEVICE=42: %v", err)
+	}
+	t.Setenv("VKIO_DEVICE", " 0 ")
+	t.Setenv("VKIO_VALIDATION", "1")
+	if got := OptionsFromEnv(); got.Device != "0" || !got.Validation {
+		t.Fatalf("OptionsFromEnv with VKIO_DEVICE=' 0 ' VKIO_VALIDATION=1: %+v", got)
+	}
+}
+
+// TestLogger: a device logs to Options.Logger: its Open (Info), and each
+// validation message at the message's level.
+func TestLogger(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	l := slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &buf}, nil))
+	d, g := open(t, Options{Logger: l})
+	logged := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.String()
+	}
+	if text := logged(); !strings.Contains(text, "level=INFO") || !strings.Contains(text, "gpu: device opened") ||
+		!strings.Contains(text, d.Info().Name) {
+		t.Fatalf("log after Open: %q", text)
+	}
+	// A zero-size VkBuffer, made below vkio's own argument checks: the
+	// layer reports an error, which is logged at level ERROR.
+	check(t, d.vd.RawBuffer(0))
+	if err := d.CheckValidation(); !errors.Is(err, ErrValidation) {
+		t.Fatalf("no validation message for a zero-size buffer: %v", err)
+	}
+	g.take()
+	if text := logged(); !strings.Contains(text, "level=ERROR") || !strings.Contains(text, "VUID-VkBufferCreateInfo-size-00912") {
+		t.Fatalf("log after a validation error: %q", text)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.w.Write(p)
 }
 
 func TestReflect(t *testing.T) {
@@ -774,7 +827,7 @@ func TestPipelineCacheOnDisk(t *testing.T) {
 	if err := os.WriteFile(path, []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Open(Options{PipelineCache: path}) // a bad cache is ignored
+	d, err := Open(Options{PipelineCache: path, Validation: true}) // a bad cache is ignored
 	check(t, err)
 	check(t, d.Close())
 }

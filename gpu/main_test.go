@@ -20,7 +20,9 @@ func TestMain(m *testing.M) {
 			defer os.RemoveAll(dir)
 		}
 	}
-	// Every device the tests and examples open has the validation layer on.
+	// The examples open their devices with OptionsFromEnv: with
+	// VKIO_VALIDATION=1 they have the validation layer on too (the tests
+	// turn it on in Options themselves).
 	os.Setenv("VKIO_VALIDATION", "1")
 	goleak.VerifyTestMain(m)
 }

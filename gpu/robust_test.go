@@ -244,7 +244,7 @@ func TestRecordPanicThenClose(t *testing.T) {
 // returns before the device is closed (the second waits for the first), and
 // Close of a Device not made by Open is an error, not a nil dereference.
 func TestCloseConcurrentTwice(t *testing.T) {
-	d, err := Open(Options{})
+	d, err := Open(Options{Validation: true})
 	check(t, err)
 	b := must(d.NewBuffer(16, HostVisible))
 	var wg sync.WaitGroup

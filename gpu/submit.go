@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,13 +54,14 @@ func (c *Completion) Span(from, to string) (time.Duration, bool) {
 // allocation per submission instead of two).
 //
 // A submission made by Run under a Blocking Io has no promise: its result is
-// left in res and err for the goroutine that waits inline (see result).
+// left in res and err for the goroutine that waits inline (see result), and
+// delivered is done once they are set.
 type pending struct {
 	value     uint64
 	batch     *Batch
 	promise   *io.Promise[*Completion] // nil: an inline Run
 	settled   atomic.Bool              // the result has been claimed (by anyone)
-	delivered atomic.Bool              // an inline Run's res and err are set
+	delivered sync.WaitGroup           // an inline Run's: Done once res and err are set
 	res       *Completion
 	err       error
 	expired   bool      // its deadline passed and the completion goroutine dealt with it (d.mu)
@@ -84,16 +86,16 @@ func (p *pending) deliver(c *Completion, err error) {
 		return
 	}
 	p.res, p.err = c, err
-	p.delivered.Store(true)
+	p.delivered.Done()
 }
 
-// result returns an inline Run's result once waitInline has returned: by then
-// it has been claimed, by the waiter itself or by a goroutine that found the
-// device lost, which sets it a moment later.
+// result returns an inline Run's result once waitInline has returned. By
+// then it has usually been delivered, by the waiter itself; otherwise it has
+// been claimed, or will be, by another goroutine (one that reaped p, found
+// the device lost, or drains it in Device.Close, which waits for the GPU to
+// go idle), and result blocks until that goroutine delivers it.
 func (p *pending) result() (*Completion, error) {
-	for !p.delivered.Load() {
-		runtime.Gosched()
-	}
+	p.delivered.Wait()
 	return p.res, p.err
 }
 
@@ -212,11 +214,14 @@ func (d *Device) enqueue(x io.Io, b *Batch, release func(ok bool), pr *io.Promis
 	if err != nil {
 		return fail(err)
 	}
-	if testHookEnqueued != nil {
-		testHookEnqueued(b)
+	if h := d.testHooks.enqueued; h != nil {
+		h(b)
 	}
 
 	p := &pending{batch: b, promise: pr, release: release}
+	if pr == nil {
+		p.delivered.Add(1)
+	}
 	if err := d.queue(op, p, cmds, async); err != nil {
 		d.undoSubmit(b)
 		if errors.Is(err, ErrDeviceLost) {
@@ -339,19 +344,16 @@ func (b *Batch) idle() {
 	b.inflight = false
 }
 
-// testHookEnqueued, if set (by tests), runs in enqueue once b is marked in
-// flight and its buffers are in use, before it is submitted.
-var testHookEnqueued func(b *Batch)
-
-// waitSlice bounds each blocking wait of a task that can be canceled. The
-// task's cancel wakes the wait at once (the device's wake semaphore); the
-// slice is only a safety net, long enough that TestBusyAndCancel, which
-// wants the wait ended within a tenth of the work, fails if the wake breaks.
-const waitSlice = time.Second
-
-// waitRetry is how long the completion goroutine waits before retrying a
+// waitRetry is how long the completion goroutine pauses before retrying a
 // wait that failed with an error that does not mean the device is lost
 // (such as VK_ERROR_OUT_OF_HOST_MEMORY).
+//
+// It is a timer because nothing signals the end of such a condition: the
+// only way to learn that the GPU work finished is to wait for it again, and
+// the wait is what fails. Retrying at once would spin a CPU for as long as
+// the failure lasts (TestWaitRetryPaces fails without the pause); giving up
+// would leave the submissions behind the front without a completion
+// goroutine, and their waiters blocked until Close.
 const waitRetry = time.Millisecond
 
 // capTimeout bounds a wait's timeout by what is left until deadline (zero:
@@ -378,11 +380,14 @@ func timeoutError(ce *vkx.CallError) error {
 
 // waitInline waits for p on the calling goroutine (Blocking Io). A task that
 // can be canceled waits for the timeline or the device's wake semaphore,
-// which its cancellation signals (in slices of waitSlice, a safety net); the
-// root task, which nothing cancels, waits in one call
-// without a timeout (as a plain C program does: a driver's timed wait arms a
-// timer, which costs measurably on lavapipe in a VM). A deadline
-// (Options.WaitTimeout) bounds either.
+// which its cancellation signals from the host; the root task, which nothing
+// cancels, waits for the timeline alone. Either waits without a timeout (as
+// a plain C program does: a driver's timed wait arms a timer, which costs
+// measurably on lavapipe in a VM) unless a deadline (Options.WaitTimeout)
+// bounds it. There is no safety-net slice: the wake ticket is taken before
+// each check of the cancellation, so a cancel is never missed (see
+// vkx.Device.WakeTicket). Only if signalling the wake semaphore itself fails
+// (out of host memory) does a canceled wait end with the GPU work instead.
 //
 // A wait that fails resolves p with the error; unless the device is lost,
 // p stays tracked (in d.pending) and a later reap or Close releases it.
@@ -397,17 +402,20 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 	if !x.Cancelable() {
 		d.waitLoop(p, func(timeout time.Duration) (waitResult, error) {
 			return waitReached, d.vd.Wait(p.value, timeout)
-		}, vkx.Forever)
+		})
 		return
 	}
 	// A cancelable wait also waits on the device's wake semaphore, which
 	// the task's cancellation signals: cancel ends the wait at once. (It
 	// used to be noticed between 20 ms slices; on an H200 a whole heavy
 	// batch fits in one, and the canceled wait ended in success.)
-	ticket := d.vd.WakeTicket()
 	stop := context.AfterFunc(x.Context(), func() { _ = d.vd.Wake() })
 	defer stop()
 	d.waitLoop(p, func(timeout time.Duration) (waitResult, error) {
+		// The ticket first, then the check: the task's Wake follows its
+		// cancellation, so a cancel the check misses has a Wake that
+		// reaches this ticket and ends the wait.
+		ticket := d.vd.WakeTicket()
 		if x.Canceled() {
 			return waitCanceled, nil
 		}
@@ -417,12 +425,9 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 			return waitReached, err
 		case c >= p.value:
 			return waitReached, nil
-		case x.Canceled():
-			return waitCanceled, nil
 		}
-		ticket = d.vd.WakeTicket()
-		return waitAgain, nil // another waiter's cancel
-	}, waitSlice)
+		return waitAgain, nil // woken: by this task's cancel or another's
+	})
 }
 
 // waitResult is how one wait of waitLoop ended without an error.
@@ -434,11 +439,11 @@ const (
 	waitAgain                      // woken for another waiter: wait again
 )
 
-// waitLoop waits for p through wait, in slices of at most slice, and
-// resolves p unless the device is lost.
-func (d *Device) waitLoop(p *pending, wait func(time.Duration) (waitResult, error), slice time.Duration) {
+// waitLoop waits for p through wait, without a timeout unless p has a
+// deadline, and resolves p unless the device is lost.
+func (d *Device) waitLoop(p *pending, wait func(time.Duration) (waitResult, error)) {
 	for {
-		r, err := wait(capTimeout(slice, p.deadline))
+		r, err := wait(capTimeout(vkx.Forever, p.deadline))
 		switch {
 		case err == nil && r == waitReached:
 			d.reap(p.value)
@@ -666,7 +671,7 @@ func (d *Device) completer() {
 			due = d.claimFront(due, front)
 			deliverErr(due, err)
 			due = due[:0]
-			time.Sleep(waitRetry)
+			time.Sleep(waitRetry) // see waitRetry: nothing else can say when to retry
 			if v, err := d.vd.Completed(); err == nil {
 				d.reap(v)
 			}

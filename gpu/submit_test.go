@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,12 +22,11 @@ func TestCloseDuringEnqueue(t *testing.T) {
 		_, c, b := tiny(t, x, d)
 
 		var bufErr, batchErr error
-		testHookEnqueued = func(*Batch) {
-			testHookEnqueued = nil
+		d.testHooks.enqueued = func(*Batch) {
+			d.testHooks.enqueued = nil
 			bufErr = c.Close()
 			batchErr = b.Close()
 		}
-		defer func() { testHookEnqueued = nil }()
 		_, err := d.Run(x, b)
 		check(t, err)
 		if !errors.Is(bufErr, ErrBusy) {
@@ -213,4 +213,106 @@ func TestCloseRacesRuns(t *testing.T) {
 			t.Errorf("round %d: validation message: %s", round, m)
 		}
 	}
+}
+
+// TestWaitRetryPaces: while the completion goroutine's wait keeps failing
+// with an error that does not mean the device is lost, it retries at most
+// once per waitRetry instead of spinning. The GPU work is a heavy batch, so
+// that the completer has a submission to retry for a while; without the
+// pause it retries thousands of times in that time.
+func TestWaitRetryPaces(t *testing.T) {
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	d, _ := open(t, Options{})
+	b, done := heavy(t, d)
+	defer done()
+	const budget = 1 << 30
+	start := time.Now()
+	d.vd.InjectFault(vkx.FaultWait, vkx.ErrorOutOfHostMemory, budget)
+	f := d.Submit(x, b)
+	if _, err := f.Await(x); !errors.Is(err, ErrOutOfMemory) {
+		t.Fatalf("wait with failures injected: %v, want ErrOutOfMemory", err)
+	}
+	// The completer keeps retrying until it finds the work done (it reads
+	// the timeline between retries): wait for that, then stop the faults.
+	check(t, d.vd.WaitIdle())
+	d.reapDone()
+	elapsed := time.Since(start)
+	used := budget - d.vd.FaultsLeft(vkx.FaultWait)
+	d.vd.InjectFault(vkx.FaultWait, 0, 0)
+	limit := int(elapsed/waitRetry) + 2
+	t.Logf("%d failed waits in %v (at most %d allowed)", used, elapsed, limit)
+	if used > limit {
+		t.Fatalf("the completion goroutine retried a failing wait %d times in %v: more than once per %v", used, elapsed, waitRetry)
+	}
+	// The device still works.
+	if _, err := d.Run(x, b); err != nil {
+		t.Fatalf("after the failures: %v", err)
+	}
+}
+
+// TestBlockingWaitsShareWake: three Blocking waits, in their own cancelable
+// tasks, on three heavy batches queued together. Each cancel signals the
+// device's wake semaphore, which ends every waiter's wait in the driver: A's
+// cancel must end A at once and leave B and C waiting; B's, later, must end
+// B at once (its wait, restarted after A's wake, still sees its own); C,
+// never canceled, must complete with its result after being woken twice.
+// There is no safety-net slice: a wake missed here would leave a canceled
+// wait running to the end of the GPU work.
+func TestBlockingWaitsShareWake(t *testing.T) {
+	x := io.NewBlocking().Io()
+	d, _ := open(t, Options{})
+	ba, doneA := heavy(t, d)
+	defer doneA()
+	bb, doneB := heavy(t, d)
+	defer doneB()
+	bc, doneC := heavy(t, d)
+	defer doneC()
+	start := time.Now()
+	must(d.Run(x, ba))
+	work := time.Since(start)
+
+	type result struct {
+		err  error
+		late time.Duration // from the cancel to the end of the wait
+	}
+	run := func(b *Batch, cancelAfter time.Duration) <-chan result {
+		out := make(chan result, 1)
+		cx, cancel := x.WithCancel()
+		var at atomic.Int64
+		if cancelAfter > 0 {
+			time.AfterFunc(cancelAfter, func() { at.Store(time.Now().UnixNano()); cancel() })
+		}
+		go func() {
+			defer cancel()
+			_, err := d.Run(cx, b)
+			r := result{err: err}
+			if a := at.Load(); a != 0 {
+				r.late = time.Since(time.Unix(0, a))
+			}
+			out <- r
+		}()
+		return out
+	}
+	ra := run(ba, work/10)
+	rb := run(bb, work/4)
+	rc := run(bc, 0)
+	a, b, c := <-ra, <-rb, <-rc
+	for name, r := range map[string]result{"A": a, "B": b} {
+		if !errors.Is(r.err, io.ErrCanceled) {
+			t.Fatalf("%s, canceled: %v, want io.ErrCanceled", name, r.err)
+		}
+		// A wait that ran to the end of the work would end most of a
+		// batch late (B's is queued behind A's); half a batch tells the
+		// two apart on a loaded machine too.
+		if r.late > work/2 {
+			t.Fatalf("%s's wait ended %v after its cancel (%v of work per batch)", name, r.late, work)
+		}
+		t.Logf("%s ended %v after its cancel", name, r.late)
+	}
+	if c.err != nil {
+		t.Fatalf("C, never canceled, woken by the others' cancels: %v", c.err)
+	}
+	check(t, d.vd.WaitIdle())
 }

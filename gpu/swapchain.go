@@ -69,12 +69,12 @@ type SwapchainOptions struct {
 // device's VkInstance, and hands its handle to NewSwapchain. The device must
 // be opened with Options.WindowExtensions (the instance extensions the
 // window library needs; VK_KHR_swapchain is then enabled on the device).
-// With GLFW directly (package github.com/vkio/vkio/window wraps this):
+// Package github.com/vkio/vkio/window does this with GLFW:
 //
-//	exts := win.GetRequiredInstanceExtensions() // VK_KHR_surface, VK_KHR_xcb_surface
+//	exts, _ := window.InstanceExtensions() // VK_KHR_surface, VK_KHR_xcb_surface
 //	dev, _ := gpu.Open(gpu.Options{WindowExtensions: exts})
-//	p, _ := win.CreateWindowSurface(dev.WindowInstance(), nil)
-//	sc, _ := dev.NewSwapchain(gpu.SurfaceAt(p), width, height, nil)
+//	surface, _ := win.Surface(dev) // glfwCreateWindowSurface on dev.WindowInstance()
+//	sc, _ := dev.NewSwapchain(surface, width, height, nil)
 //	... sc.Present(buf, width, height, gpu.RGBA8) ...
 type Swapchain struct {
 	d    *Device
@@ -89,17 +89,21 @@ type Swapchain struct {
 }
 
 // WindowInstance returns the device's VkInstance for a window library that
-// creates the VkSurfaceKHR itself: GLFW's Window.CreateWindowSurface takes
-// it as its interface{} argument, which must hold a pointer. It points to
+// creates the VkSurfaceKHR itself (package window passes it to
+// glfwCreateWindowSurface; the go-gl binding's Window.CreateWindowSurface
+// takes it as its interface{} argument, which must hold a pointer). It points to
 // driver memory and must never be dereferenced; it is only for window
 // integration (vkio's API otherwise shows no Vulkan object).
 func (d *Device) WindowInstance() *byte { return d.vd.InstancePointer() }
 
-// SurfaceAt returns the VkSurfaceKHR handle stored at address p. GLFW's
-// Window.CreateWindowSurface returns the address of a Go variable holding
-// the surface, not the surface itself: read it at once, while that variable
-// cannot have been collected (package window does this with the garbage
-// collector paused).
+// SurfaceAt returns the VkSurfaceKHR handle stored at address p, for the
+// go-gl GLFW binding's Window.CreateWindowSurface, which returns the address
+// of a Go variable holding the surface rather than the surface.
+//
+// Deprecated: nothing keeps that variable alive once CreateWindowSurface has
+// returned, so the collector may have freed it before SurfaceAt reads it.
+// Use package github.com/vkio/vkio/window (Window.Surface), which calls
+// glfwCreateWindowSurface with a variable it owns.
 func SurfaceAt(p uintptr) uintptr {
 	if p == 0 {
 		return 0

@@ -31,11 +31,28 @@
 //	}
 package window
 
+/*
+#include <stdint.h>
+
+// glfwCreateWindowSurface comes from GLFW's C sources, which package glfw
+// compiles into the binary; declared here with ABI-identical types (VkResult
+// is an int32 enum, VkInstance and GLFWwindow* are pointers, VkSurfaceKHR is
+// 64 bits), so that the surface lands in memory this package owns.
+typedef struct GLFWwindow GLFWwindow;
+extern int32_t glfwCreateWindowSurface(void *instance, GLFWwindow *window, const void *allocator, uint64_t *surface);
+
+static int32_t vkio_create_window_surface(void *instance, void *window, uint64_t *surface) {
+	return glfwCreateWindowSurface(instance, (GLFWwindow *)window, 0, surface);
+}
+*/
+import "C"
+
 import (
 	"errors"
 	"fmt"
-	"runtime/debug"
+	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/go-gl/glfw/v3.3/glfw"
 
@@ -309,15 +326,22 @@ func (w *Window) FramebufferSize() (width, height int) { return w.w.GetFramebuff
 // dev must have been opened with InstanceExtensions as
 // gpu.Options.WindowExtensions.
 func (w *Window) Surface(dev *gpu.Device) (uintptr, error) {
-	// GLFW returns the address of a Go variable holding the handle rather
-	// than the handle: read it before the collector can free that variable.
-	old := debug.SetGCPercent(-1)
-	defer debug.SetGCPercent(old)
-	p, err := w.w.CreateWindowSurface(dev.WindowInstance(), nil)
-	if err != nil {
-		return 0, fmt.Errorf("window: %w", err)
+	// The binding's Window.CreateWindowSurface returns the address of a Go
+	// variable holding the handle, which nothing keeps alive once it has
+	// returned. Calling GLFW directly, the handle is written into surface,
+	// a variable of this frame (a Go pointer to pointer-free memory, which
+	// cgo lets C write during the call), and read from it.
+	inst := dev.WindowInstance()
+	if inst == nil || w.w == nil {
+		return 0, errors.New("window: no Vulkan instance, or the window is closed")
 	}
-	return gpu.SurfaceAt(p), nil
+	var surface C.uint64_t
+	r := C.vkio_create_window_surface(unsafe.Pointer(inst), w.w.Handle(), &surface)
+	runtime.KeepAlive(w)
+	if r != 0 {
+		return 0, fmt.Errorf("window: glfwCreateWindowSurface: VkResult %d", int32(r))
+	}
+	return uintptr(surface), nil
 }
 
 // NewSwapchain creates a surface for the window and a swapchain of the

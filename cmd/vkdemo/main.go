@@ -325,10 +325,10 @@ func (a *app) Device() (*gpu.Device, error) {
 	if a.dev != nil {
 		return a.dev, nil
 	}
-	d, err := gpu.Open(gpu.Options{Device: a.deviceSpec, AppName: "vkdemo", OnMessage: a.gate.add})
+	d, err := gpu.Open(a.gpuOptions())
 	if err != nil {
-		if errors.Is(err, gpu.ErrNoDevice) && (a.deviceSpec != "" || os.Getenv("VKIO_DEVICE") != "") {
-			return nil, usageErrorf("--device %q: %v; see 'vkdemo devices'", a.deviceSpecOrEnv(), err)
+		if errors.Is(err, gpu.ErrNoDevice) && a.deviceSpecOrEnv() != "" {
+			return nil, usageErrorf("%s: %v; see 'vkdemo devices'", a.deviceSource(), err)
 		}
 		return nil, err
 	}
@@ -336,11 +336,31 @@ func (a *app) Device() (*gpu.Device, error) {
 	return d, nil
 }
 
-func (a *app) deviceSpecOrEnv() string {
+// gpuOptions maps the command line and the environment into gpu.Options
+// (package gpu reads no environment itself): --device, else VKIO_DEVICE,
+// names the device; VKIO_VALIDATION=1 turns the validation layer on, and
+// its messages go to the gate.
+func (a *app) gpuOptions() gpu.Options {
+	opts := gpu.OptionsFromEnv()
 	if a.deviceSpec != "" {
-		return a.deviceSpec
+		opts.Device = a.deviceSpec
 	}
-	return os.Getenv("VKIO_DEVICE")
+	opts.AppName = "vkdemo"
+	opts.OnMessage = a.gate.add
+	return opts
+}
+
+// deviceSpecOrEnv is the device named by --device or VKIO_DEVICE, "" for
+// automatic.
+func (a *app) deviceSpecOrEnv() string { return a.gpuOptions().Device }
+
+// deviceSource names where the device choice came from, with its value, for
+// error messages: --device "x" or VKIO_DEVICE="x".
+func (a *app) deviceSource() string {
+	if a.deviceSpec != "" {
+		return fmt.Sprintf("--device %q", a.deviceSpec)
+	}
+	return fmt.Sprintf("VKIO_DEVICE=%q", a.deviceSpecOrEnv())
 }
 
 // close releases the device and the Io, and reports validation messages.

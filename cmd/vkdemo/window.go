@@ -246,10 +246,12 @@ func runWindow(a *app, f windowFlags, width, height int) (err error) {
 	if err != nil {
 		return err
 	}
-	dev, err := gpu.Open(gpu.Options{Device: a.deviceSpec, AppName: "vkdemo", OnMessage: a.gate.add, WindowExtensions: exts})
+	opts := a.gpuOptions()
+	opts.WindowExtensions = exts
+	dev, err := gpu.Open(opts)
 	if err != nil {
 		if errors.Is(err, gpu.ErrNoDevice) && a.deviceSpecOrEnv() != "" {
-			return usageErrorf("--device %q: %v; see 'vkdemo devices'", a.deviceSpecOrEnv(), err)
+			return usageErrorf("%s: %v; see 'vkdemo devices'", a.deviceSource(), err)
 		}
 		return err
 	}

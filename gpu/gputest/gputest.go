@@ -15,9 +15,11 @@ import (
 
 // Main runs a package's tests the way vkio runs every Vulkan test: with a
 // runtime directory for the loader (it prints noise without one), with
-// VKIO_VALIDATION=1 so that every device the tests and examples open has the
-// validation layer on, and failing the binary if a goroutine leaks. Call it
-// from TestMain.
+// VKIO_VALIDATION=1 so that devices opened through gpu.OptionsFromEnv (as
+// examples do) have the validation layer on, and failing the binary if a
+// goroutine leaks. Call it from TestMain. (gpu.Open itself reads no
+// environment: tests open devices with Open below, or set
+// Options.Validation.)
 func Main(m *testing.M) {
 	if os.Getenv("XDG_RUNTIME_DIR") == "" {
 		if dir, err := os.MkdirTemp("", "vkio-runtime-"); err == nil {

@@ -37,7 +37,9 @@ import (
 func main() {
 	which := flag.String("w", "all", "workload: W1, W2, W3 or all")
 	flag.Parse()
-	d, err := gpu.Open(gpu.Options{AppName: "gpubench"})
+	opts := gpu.OptionsFromEnv() // VKIO_DEVICE picks the device, as for bench/cref
+	opts.AppName = "gpubench"
+	d, err := gpu.Open(opts)
 	if err != nil {
 		fail(err)
 	}

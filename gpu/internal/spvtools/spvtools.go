@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 // Package spvtools binds the SPIR-V validator of SPIRV-Tools (Debian's
 // spirv-tools static library, through its C API). It is the only place in
 // vkio that uses that library.

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package vkx
 
 /*
@@ -267,6 +269,14 @@ func (d *Device) InjectFault(op FaultOp, code Result, count int) {
 	defer d.faultMu.Unlock()
 	d.faults[op] = fault{code: code, count: count}
 	d.armed.Store(d.anyFaultLocked())
+}
+
+// FaultsLeft returns how many injected failures are left at seam op (< 0:
+// until cleared).
+func (d *Device) FaultsLeft(op FaultOp) int {
+	d.faultMu.Lock()
+	defer d.faultMu.Unlock()
+	return d.faults[op].count
 }
 
 func (d *Device) anyFaultLocked() bool {

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package vkx
 
 /*
@@ -119,6 +121,8 @@ func (s *Swapchain) settle() error {
 	if !s.pending {
 		return nil
 	}
+	// The fence signals the copy's end; the 10 s bound is no poll, only
+	// an error for a GPU that never finishes a one-image copy.
 	r := C.vkio_wsi_wait(s.w, C.uint64_t(10*time.Second))
 	if r != C.VK_SUCCESS {
 		return &CallError{Op: "vkWaitForFences", Code: Result(r)}

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 // Package vkx is vkio's thin layer over Vulkan: the only package with cgo,
 // unsafe and vulkan-go types. It loads the Vulkan loader itself
 // (libvulkan.so.1, then libvulkan.so), initialises vulkan-go, and adds C

@@ -16,7 +16,7 @@ import (
 // for a kernel dispatch), and the CPU stage reads the first word back.
 func Example() {
 	x := io.NewBlocking().Io()
-	d, err := gpu.Open(gpu.Options{})
+	d, err := gpu.Open(gpu.OptionsFromEnv()) // VKIO_DEVICE, VKIO_VALIDATION
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -68,13 +68,10 @@ func reportPipeline(b *testing.B, reps []tasks.Report, frames int) {
 	b.ReportMetric(disk/n/1e6/float64(frames), "save-ms/frame")
 }
 
-// openBenchGPU opens the device without validation (TestMain turns it on for
-// tests through the environment).
+// openBenchGPU opens the device without validation (benchmarks measure
+// speed; tests run with the layer on).
 func openBenchGPU(b *testing.B) *gpu.Device {
-	old := os.Getenv("VKIO_VALIDATION")
-	os.Unsetenv("VKIO_VALIDATION")
 	d, err := gpu.Open(gpu.Options{})
-	os.Setenv("VKIO_VALIDATION", old)
 	if err != nil {
 		b.Skipf("no Vulkan device: %v", err)
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -196,6 +198,14 @@ type server struct {
 	workers        *workerPool
 	workersCrashed atomic.Int64
 
+	// jobsIo is the root of the requests' tasks: canceled at the end of
+	// --grace. The sockets' Io (sockIo) outlives it, so that canceled jobs
+	// still send their last line.
+	jobsIo io.Io
+	// connsOpen counts the accepted connections not yet closed (and those
+	// being answered 503).
+	connsOpen sync.WaitGroup
+
 	jobs      *tasks.Semaphore // running jobs
 	bodies    *tasks.Semaphore // bytes of request bodies in memory (bodyBudget)
 	conns     *tasks.Semaphore // open connections
@@ -277,30 +287,45 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	}
 	fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (device %s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.dev.Info().Name, sigx)
 
-	// Accept until the signal: awaiting the accept loop through the
-	// signal-canceled Io passes the cancellation on to it.
-	var conns io.Group
-	acceptor, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.acceptLoop(x, root, ln, &conns) })
-	if err != nil {
-		return fmt.Errorf("serve: starting the accept loop: %w", err)
-	}
-	_, acceptErr := acceptor.Await(sigx)
-	if errors.Is(acceptErr, io.ErrCanceled) {
-		acceptErr = nil
+	// net/http serves the Io's sockets (sockIo) until the signal; the
+	// requests' tasks (jobsIo) are canceled at the end of --grace.
+	sockIo, cancelSock := root.WithCancel()
+	defer cancelSock()
+	jobsIo, cancelJobs := root.WithCancel()
+	defer cancelJobs()
+	s.jobsIo = jobsIo
+	srv := s.newHTTPServer(s)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(newFrontListener(s, sockIo, ln)) }()
+	var acceptErr error
+	select {
+	case <-sigx.Context().Done():
+	case acceptErr = <-served:
 	}
 	// Shutdown: no new connections, waiting jobs get 503, running jobs have
-	// --grace to finish, then they are canceled.
-	_ = ln.Close(root)
+	// --grace to finish, then they are canceled and send their last line
+	// (each write within --write-timeout); then the sockets are closed.
 	s.draining.Store(true)
 	stopWaiting()
 	if s.running.Load() > 0 {
 		fmt.Fprintf(a.stdout, "vkdemo serve: shutting down: %d job(s) running, up to %s to finish\n", s.running.Load(), cfg.grace)
 	}
 	graceCtx, cancelGrace := context.WithTimeout(context.Background(), cfg.grace)
-	gx, cancelGx := root.WithContext(graceCtx)
-	_ = conns.Wait(gx) // canceled after --grace: cancels members (killing their workers), still waits for all
-	cancelGx()
+	_ = srv.Shutdown(graceCtx) // closes the listener, waits for the connections up to --grace
 	cancelGrace()
+	cancelJobs() // cancels the jobs (killing their workers)
+	lastCtx, cancelLast := context.WithTimeout(context.Background(), min(cfg.writeTimeout, 2*time.Second))
+	_ = srv.Shutdown(lastCtx) // the last lines
+	cancelLast()
+	cancelSock()
+	_ = srv.Close()
+	s.connsOpen.Wait()
+	if acceptErr == nil {
+		acceptErr = <-served
+	}
+	if errors.Is(acceptErr, http.ErrServerClosed) || errors.Is(acceptErr, io.ErrCanceled) || errors.Is(acceptErr, io.ErrClosed) {
+		acceptErr = nil
+	}
 	s.workers.close()
 	s.gpu.q.Close()
 	_, gerr := batcher.Await(root)
@@ -313,71 +338,6 @@ func (a *app) serve(cfg serveConfig) (err error) {
 		}
 	}
 	return err
-}
-
-// acceptLoop accepts connections and starts a task for each, in conns, on
-// root (so that they outlive the accept loop for the grace period).
-func (s *server) acceptLoop(x, root io.Io, ln *io.Listener, conns *io.Group) error {
-	for {
-		c, err := ln.Accept(x)
-		if err != nil {
-			if errors.Is(err, io.ErrCanceled) || errors.Is(err, io.ErrClosed) {
-				return nil
-			}
-			// Transient accept errors (EMFILE, ECONNABORTED): back off.
-			if serr := x.Sleep(50 * time.Millisecond); serr != nil {
-				return nil
-			}
-			continue
-		}
-		s.connsAccepted.Add(1)
-		if !s.conns.TryAcquire(1) {
-			s.reject(root, conns, c, "too many connections (--max-conns)")
-			continue
-		}
-		err = conns.Concurrent(root, func(cx io.Io) error {
-			defer s.conns.Release(1)
-			s.handleConn(cx, c)
-			return nil
-		})
-		if err != nil {
-			s.conns.Release(1)
-			s.reject(root, conns, c, "no task available for the connection")
-		}
-	}
-}
-
-// maxRejecters bounds the connections being answered 503 at once.
-const maxRejecters = 16
-
-// reject turns c away without holding up the accept loop: a task of its own
-// in conns, on root like the connection tasks, answers 503 and closes c
-// (rejectConn), at most maxRejecters at once. Beyond that bound, or when no
-// task can be started, c is closed at once without a response.
-func (s *server) reject(root io.Io, conns *io.Group, c *io.Conn, why string) {
-	s.rejected.Add(1)
-	if s.rejecters.TryAcquire(1) {
-		err := conns.Concurrent(root, func(rx io.Io) error {
-			defer s.rejecters.Release(1)
-			s.rejectConn(rx, c, why)
-			return nil
-		})
-		if err == nil {
-			return
-		}
-		s.rejecters.Release(1)
-	}
-	_ = c.Close(root.WithoutCancel())
-}
-
-// rejectConn answers 503 on c without reading the request, lingers for the
-// client to read it, and closes c. A client that neither reads nor closes
-// holds it for at most about 1.5 s.
-func (s *server) rejectConn(x io.Io, c *io.Conn, why string) {
-	defer func() { _ = c.Close(x.WithoutCancel()) }()
-	rw := newRespWriter(x, c, min(s.cfg.writeTimeout, time.Second), s, 0)
-	rw.errorResponse(503, "server busy: "+why)
-	s.lingerClose(x, c)
 }
 
 // writeTrace writes the recorder's trace to --trace, atomically.

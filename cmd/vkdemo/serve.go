@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/gpu/batcher"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
 )
@@ -40,10 +41,11 @@ type serveConfig struct {
 	verbose      bool
 }
 
-const serveLong = `Serve compute jobs over HTTP/1.1 on a TCP socket of the Io (io.Listen,
-Accept, Conn reads and writes: the Io does all the network I/O; net/http is
-used only to parse requests). Jobs from all clients share one GPU scheduler
-that records the dispatches of several jobs into one batch and submission.
+const serveLong = `Serve compute jobs over HTTP/1.1 on a TCP socket of the Io: net/http's
+server runs on the Io's listener and connections (io.Listener.NetListener),
+so the Io does all the network I/O. Jobs from all clients share one GPU
+batcher (package gpu/batcher) that records the dispatches of several jobs
+into one batch and submission.
 
 Protocol: HTTP/1.1 — chosen over a custom framed protocol so that curl is a
 client, with a JSON job description and binary data as multipart parts.
@@ -190,8 +192,8 @@ type server struct {
 	cfg  serveConfig
 	dev  *gpu.Device
 	rec  *tasks.Recorder
-	out  *saveRoot // nil without --out
-	gpu  *gpuSched
+	out  *saveRoot        // nil without --out
+	gpu  *batcher.Batcher // the GPU work of in-process jobs
 	kern *kernelCache
 	// workers run the jobs with uploaded SPIR-V and the heavy built-in
 	// ones (worker.go); nil in a worker process itself.
@@ -267,7 +269,7 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	drainCtx, stopWaiting := context.WithCancel(context.Background())
 	defer stopWaiting()
 	s.drainCtx = drainCtx
-	s.gpu = newGPUSched(s.dev, cfg.maxJobs*2, cfg.gpuInflight, cfg.maxBatch, s.rec)
+	s.gpu = batcher.New(s.dev, batcher.Options{Queue: cfg.maxJobs * 2, InFlight: cfg.gpuInflight, MaxBatch: cfg.maxBatch, Recorder: s.rec})
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("serve: finding the vkdemo binary to run worker processes: %w", err)
@@ -281,9 +283,9 @@ func (a *app) serve(cfg serveConfig) (err error) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer ln.Close(root)
-	batcher, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.gpu.run(x) })
+	batchRun, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.gpu.Run(x) })
 	if err != nil {
-		return fmt.Errorf("serve: starting the GPU scheduler: %w", err)
+		return fmt.Errorf("serve: starting the GPU batcher: %w", err)
 	}
 	fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (device %s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.dev.Info().Name, sigx)
 
@@ -327,10 +329,10 @@ func (a *app) serve(cfg serveConfig) (err error) {
 		acceptErr = nil
 	}
 	s.workers.close()
-	s.gpu.q.Close()
-	_, gerr := batcher.Await(root)
+	s.gpu.Close()
+	_, gerr := batchRun.Await(root)
 	fmt.Fprintf(a.stdout, "vkdemo serve: stopped: %d job(s) done, %d failed, %d rejected; %d GPU submission(s) for %d dispatch(es); %d worker(s) started, %d crashed\n",
-		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.batches.Load(), s.gpu.dispatches.Load(), s.workers.startedCount(), s.workersCrashed.Load())
+		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.Submissions(), s.gpu.Dispatches(), s.workers.startedCount(), s.workersCrashed.Load())
 	err = errors.Join(acceptErr, gerr)
 	if s.rec != nil {
 		if terr := s.writeTrace(root); terr != nil {

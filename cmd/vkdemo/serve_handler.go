@@ -219,7 +219,7 @@ func (s *server) route(x io.Io, rw *respWriter, r *request, id uint64) int {
 			"ok": !s.draining.Load(), "running": s.running.Load(), "waiting": s.waiting.Load(),
 			"done": s.jobsDone.Load(), "failed": s.jobsFailed.Load(), "rejected": s.rejected.Load(),
 			"connections": s.conns.InUse(), "accepted": s.connsAccepted.Load(),
-			"gpu_submissions": s.gpu.batches.Load(), "gpu_dispatches": s.gpu.dispatches.Load(),
+			"gpu_submissions": s.gpu.Submissions(), "gpu_dispatches": s.gpu.Dispatches(),
 			"bytes_in": s.bytesIn.Load(), "bytes_out": s.bytesOut.Load(),
 		})
 		return 200

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/gpu/batcher"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/shaders"
 	"github.com/vkio/vkio/tasks"
@@ -707,7 +708,7 @@ func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWai
 	}
 	var gpuTime time.Duration
 	for iter := 0; iter < j.spec.Iterations; iter++ {
-		fut, err := s.gpu.enqueue(x, &gpuWork{k: k, groups: groups, push: push, bufs: bufs, job: id, iter: iter})
+		fut, err := s.gpu.Enqueue(x, batcher.Dispatch{Kernel: k, Groups: groups, Push: push, Buffers: bufs, Name: fmt.Sprintf("job %d iter %d", id, iter), Flow: id})
 		if err != nil {
 			return err
 		}
@@ -715,7 +716,7 @@ func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWai
 		if iter > 0 {
 			serr = send(iter - 1) // the previous iteration goes out while this one computes
 		}
-		var d gpuDone
+		var d batcher.Done
 		if serr != nil {
 			_, _ = fut.Cancel(x) // drop it if still queued; wait for it if not
 			return serr
@@ -724,8 +725,8 @@ func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWai
 		if err != nil {
 			return err
 		}
-		gpuTime += d.end.Sub(d.start)
-		done.BatchSizes = append(done.BatchSizes, d.batch)
+		gpuTime += d.End.Sub(d.Start)
+		done.BatchSizes = append(done.BatchSizes, d.Batch)
 		for _, kp := range keep {
 			mem, err := kp.buf.Bytes()
 			if err != nil {

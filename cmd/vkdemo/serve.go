@@ -204,8 +204,8 @@ type server struct {
 	// --grace. The sockets' Io (sockIo) outlives it, so that canceled jobs
 	// still send their last line.
 	jobsIo io.Io
-	// connsOpen counts the accepted connections not yet closed (and those
-	// being answered 503).
+	// connsOpen counts the accepted connections not yet closed, those
+	// being answered 503, and the running handlers.
 	connsOpen sync.WaitGroup
 
 	jobs      *tasks.Semaphore // running jobs

@@ -163,6 +163,12 @@ func (s *server) handle(w http.ResponseWriter, req *http.Request, route func(x i
 	fc, _ := req.Context().Value(frontKey{}).(*frontConn)
 	if fc != nil {
 		fc.handled.Store(true)
+		// The handler counts in connsOpen until it returns, even when its
+		// connection is closed under it (http.Server.Close at shutdown).
+		if !fc.hold() {
+			return
+		}
+		defer s.connsOpen.Done()
 	}
 	id := s.seq.Add(1)
 	x, cancel := s.jobsIo.WithContext(req.Context())
@@ -595,6 +601,21 @@ type frontConn struct {
 	timedOut atomic.Bool // a read passed its deadline
 	linger   atomic.Bool // an error response was sent: linger before closing
 	once     sync.Once
+	mu       sync.Mutex
+	closed   bool // Close ran: its count in connsOpen is gone
+}
+
+// hold adds the handler of c's request to connsOpen, unless c is closed:
+// while it is open, c's own count keeps connsOpen above zero, so the Add
+// never races with the Wait at shutdown.
+func (c *frontConn) hold() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.s.connsOpen.Add(1)
+	return true
 }
 
 // Read reads, noting a read that passed its deadline.
@@ -671,7 +692,12 @@ func (c *frontConn) CloseWrite() error {
 func (c *frontConn) Close() error {
 	var err error
 	c.once.Do(func() {
-		defer c.s.connsOpen.Done()
+		defer func() {
+			c.mu.Lock()
+			c.closed = true
+			c.mu.Unlock()
+			c.s.connsOpen.Done()
+		}()
 		defer c.s.conns.Release(1)
 		if !c.handled.Load() && !c.wrote.Load() && c.timedOut.Load() && !c.s.draining.Load() {
 			c.s.rejected.Add(1)

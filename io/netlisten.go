@@ -82,16 +82,23 @@ func (a *netConnAdapter) Close() error {
 	return err
 }
 
-func (a *netConnAdapter) LocalAddr() net.Addr  { return a.c.LocalAddr() }
+// LocalAddr returns the local end's address.
+func (a *netConnAdapter) LocalAddr() net.Addr { return a.c.LocalAddr() }
+
+// RemoteAddr returns the remote end's address.
 func (a *netConnAdapter) RemoteAddr() net.Addr { return a.c.RemoteAddr() }
 
+// SetDeadline sets the read and write deadlines.
 func (a *netConnAdapter) SetDeadline(t time.Time) error {
 	a.rd.set(t)
 	a.wr.set(t)
 	return nil
 }
 
-func (a *netConnAdapter) SetReadDeadline(t time.Time) error  { a.rd.set(t); return nil }
+// SetReadDeadline sets the deadline of reads, the one in progress included.
+func (a *netConnAdapter) SetReadDeadline(t time.Time) error { a.rd.set(t); return nil }
+
+// SetWriteDeadline sets the deadline of writes, the one in progress included.
 func (a *netConnAdapter) SetWriteDeadline(t time.Time) error { a.wr.set(t); return nil }
 
 // opDeadline is the deadline of one direction of a netConnAdapter: each

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/gpu/batcher"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
 )
@@ -38,10 +41,11 @@ type serveConfig struct {
 	verbose      bool
 }
 
-const serveLong = `Serve compute jobs over HTTP/1.1 on a TCP socket of the Io (io.Listen,
-Accept, Conn reads and writes: the Io does all the network I/O; net/http is
-used only to parse requests). Jobs from all clients share one GPU scheduler
-that records the dispatches of several jobs into one batch and submission.
+const serveLong = `Serve compute jobs over HTTP/1.1 on a TCP socket of the Io: net/http's
+server runs on the Io's listener and connections (io.Listener.NetListener),
+so the Io does all the network I/O. Jobs from all clients share one GPU
+batcher (package gpu/batcher) that records the dispatches of several jobs
+into one batch and submission.
 
 Protocol: HTTP/1.1 — chosen over a custom framed protocol so that curl is a
 client, with a JSON job description and binary data as multipart parts.
@@ -188,13 +192,21 @@ type server struct {
 	cfg  serveConfig
 	dev  *gpu.Device
 	rec  *tasks.Recorder
-	out  *saveRoot // nil without --out
-	gpu  *gpuSched
+	out  *saveRoot        // nil without --out
+	gpu  *batcher.Batcher // the GPU work of in-process jobs
 	kern *kernelCache
 	// workers run the jobs with uploaded SPIR-V and the heavy built-in
 	// ones (worker.go); nil in a worker process itself.
 	workers        *workerPool
 	workersCrashed atomic.Int64
+
+	// jobsIo is the root of the requests' tasks: canceled at the end of
+	// --grace. The sockets' Io (sockIo) outlives it, so that canceled jobs
+	// still send their last line.
+	jobsIo io.Io
+	// connsOpen counts the accepted connections not yet closed, those
+	// being answered 503, and the running handlers.
+	connsOpen sync.WaitGroup
 
 	jobs      *tasks.Semaphore // running jobs
 	bodies    *tasks.Semaphore // bytes of request bodies in memory (bodyBudget)
@@ -257,7 +269,7 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	drainCtx, stopWaiting := context.WithCancel(context.Background())
 	defer stopWaiting()
 	s.drainCtx = drainCtx
-	s.gpu = newGPUSched(s.dev, cfg.maxJobs*2, cfg.gpuInflight, cfg.maxBatch, s.rec)
+	s.gpu = batcher.New(s.dev, batcher.Options{Queue: cfg.maxJobs * 2, InFlight: cfg.gpuInflight, MaxBatch: cfg.maxBatch, Recorder: s.rec})
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("serve: finding the vkdemo binary to run worker processes: %w", err)
@@ -271,41 +283,56 @@ func (a *app) serve(cfg serveConfig) (err error) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer ln.Close(root)
-	batcher, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.gpu.run(x) })
+	batchRun, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.gpu.Run(x) })
 	if err != nil {
-		return fmt.Errorf("serve: starting the GPU scheduler: %w", err)
+		return fmt.Errorf("serve: starting the GPU batcher: %w", err)
 	}
 	fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (device %s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.dev.Info().Name, sigx)
 
-	// Accept until the signal: awaiting the accept loop through the
-	// signal-canceled Io passes the cancellation on to it.
-	var conns io.Group
-	acceptor, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.acceptLoop(x, root, ln, &conns) })
-	if err != nil {
-		return fmt.Errorf("serve: starting the accept loop: %w", err)
-	}
-	_, acceptErr := acceptor.Await(sigx)
-	if errors.Is(acceptErr, io.ErrCanceled) {
-		acceptErr = nil
+	// net/http serves the Io's sockets (sockIo) until the signal; the
+	// requests' tasks (jobsIo) are canceled at the end of --grace.
+	sockIo, cancelSock := root.WithCancel()
+	defer cancelSock()
+	jobsIo, cancelJobs := root.WithCancel()
+	defer cancelJobs()
+	s.jobsIo = jobsIo
+	srv := s.newHTTPServer(s)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(newFrontListener(s, sockIo, ln)) }()
+	var acceptErr error
+	select {
+	case <-sigx.Context().Done():
+	case acceptErr = <-served:
 	}
 	// Shutdown: no new connections, waiting jobs get 503, running jobs have
-	// --grace to finish, then they are canceled.
-	_ = ln.Close(root)
+	// --grace to finish, then they are canceled and send their last line
+	// (each write within --write-timeout); then the sockets are closed.
 	s.draining.Store(true)
 	stopWaiting()
 	if s.running.Load() > 0 {
 		fmt.Fprintf(a.stdout, "vkdemo serve: shutting down: %d job(s) running, up to %s to finish\n", s.running.Load(), cfg.grace)
 	}
 	graceCtx, cancelGrace := context.WithTimeout(context.Background(), cfg.grace)
-	gx, cancelGx := root.WithContext(graceCtx)
-	_ = conns.Wait(gx) // canceled after --grace: cancels members (killing their workers), still waits for all
-	cancelGx()
+	_ = srv.Shutdown(graceCtx) // closes the listener, waits for the connections up to --grace
 	cancelGrace()
+	cancelJobs() // cancels the jobs (killing their workers)
+	lastCtx, cancelLast := context.WithTimeout(context.Background(), min(cfg.writeTimeout, 2*time.Second))
+	_ = srv.Shutdown(lastCtx) // the last lines
+	cancelLast()
+	cancelSock()
+	_ = srv.Close()
+	s.connsOpen.Wait()
+	if acceptErr == nil {
+		acceptErr = <-served
+	}
+	if errors.Is(acceptErr, http.ErrServerClosed) || errors.Is(acceptErr, io.ErrCanceled) || errors.Is(acceptErr, io.ErrClosed) {
+		acceptErr = nil
+	}
 	s.workers.close()
-	s.gpu.q.Close()
-	_, gerr := batcher.Await(root)
+	s.gpu.Close()
+	_, gerr := batchRun.Await(root)
 	fmt.Fprintf(a.stdout, "vkdemo serve: stopped: %d job(s) done, %d failed, %d rejected; %d GPU submission(s) for %d dispatch(es); %d worker(s) started, %d crashed\n",
-		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.batches.Load(), s.gpu.dispatches.Load(), s.workers.startedCount(), s.workersCrashed.Load())
+		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.Submissions(), s.gpu.Dispatches(), s.workers.startedCount(), s.workersCrashed.Load())
 	err = errors.Join(acceptErr, gerr)
 	if s.rec != nil {
 		if terr := s.writeTrace(root); terr != nil {
@@ -313,71 +340,6 @@ func (a *app) serve(cfg serveConfig) (err error) {
 		}
 	}
 	return err
-}
-
-// acceptLoop accepts connections and starts a task for each, in conns, on
-// root (so that they outlive the accept loop for the grace period).
-func (s *server) acceptLoop(x, root io.Io, ln *io.Listener, conns *io.Group) error {
-	for {
-		c, err := ln.Accept(x)
-		if err != nil {
-			if errors.Is(err, io.ErrCanceled) || errors.Is(err, io.ErrClosed) {
-				return nil
-			}
-			// Transient accept errors (EMFILE, ECONNABORTED): back off.
-			if serr := x.Sleep(50 * time.Millisecond); serr != nil {
-				return nil
-			}
-			continue
-		}
-		s.connsAccepted.Add(1)
-		if !s.conns.TryAcquire(1) {
-			s.reject(root, conns, c, "too many connections (--max-conns)")
-			continue
-		}
-		err = conns.Concurrent(root, func(cx io.Io) error {
-			defer s.conns.Release(1)
-			s.handleConn(cx, c)
-			return nil
-		})
-		if err != nil {
-			s.conns.Release(1)
-			s.reject(root, conns, c, "no task available for the connection")
-		}
-	}
-}
-
-// maxRejecters bounds the connections being answered 503 at once.
-const maxRejecters = 16
-
-// reject turns c away without holding up the accept loop: a task of its own
-// in conns, on root like the connection tasks, answers 503 and closes c
-// (rejectConn), at most maxRejecters at once. Beyond that bound, or when no
-// task can be started, c is closed at once without a response.
-func (s *server) reject(root io.Io, conns *io.Group, c *io.Conn, why string) {
-	s.rejected.Add(1)
-	if s.rejecters.TryAcquire(1) {
-		err := conns.Concurrent(root, func(rx io.Io) error {
-			defer s.rejecters.Release(1)
-			s.rejectConn(rx, c, why)
-			return nil
-		})
-		if err == nil {
-			return
-		}
-		s.rejecters.Release(1)
-	}
-	_ = c.Close(root.WithoutCancel())
-}
-
-// rejectConn answers 503 on c without reading the request, lingers for the
-// client to read it, and closes c. A client that neither reads nor closes
-// holds it for at most about 1.5 s.
-func (s *server) rejectConn(x io.Io, c *io.Conn, why string) {
-	defer func() { _ = c.Close(x.WithoutCancel()) }()
-	rw := newRespWriter(x, c, min(s.cfg.writeTimeout, time.Second), s, 0)
-	rw.errorResponse(503, "server busy: "+why)
-	s.lingerClose(x, c)
 }
 
 // writeTrace writes the recorder's trace to --trace, atomically.

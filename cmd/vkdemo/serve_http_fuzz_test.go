@@ -11,37 +11,73 @@ import (
 	"time"
 
 	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
-// httpFront is the HTTP front of a server without a device, on a loopback
-// socket of the Io: what FuzzHTTPRequest sends bytes to.
+// httpFront is the HTTP front of a server without a device (net/http on
+// the front listener, over loopback sockets of the Io): what
+// FuzzHTTPRequest sends bytes to. Its one route reads and parses a job
+// as serve does, without running it.
 type httpFront struct {
-	s  *server
-	x  io.Io
-	ln *io.Listener
+	s    *server
+	addr string
 }
 
 func newHTTPFront(tb testing.TB) *httpFront {
 	b := io.NewThreaded(io.ThreadedOptions{})
-	tb.Cleanup(func() { b.Close() })
 	x := b.Io()
 	ln, err := io.Listen(x, "tcp", "127.0.0.1:0")
 	if err != nil {
+		b.Close()
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { ln.Close(x) })
 	s := parseServer()
 	s.cfg.maxRequest = 64 << 10
 	s.cfg.readTimeout = 5 * time.Second
 	s.cfg.writeTimeout = 5 * time.Second
-	return &httpFront{s: s, x: x, ln: ln}
+	s.conns = tasks.NewSemaphore("connections", 64)
+	s.rejecters = tasks.NewSemaphore("rejected connections", maxRejecters)
+	s.jobsIo = x
+	srv := s.newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.handle(w, req, parseOnly)
+	}))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(newFrontListener(s, x, ln)) }()
+	tb.Cleanup(func() {
+		_ = srv.Close()
+		<-served
+		s.connsOpen.Wait()
+		b.Close()
+	})
+	return &httpFront{s: s, addr: ln.Addr().String()}
+}
+
+// parseOnly answers a request as serveJob does up to the job's run:
+// body, parse, an answer.
+func parseOnly(x io.Io, rw *respWriter, r *request, id uint64) int {
+	s := rw.s
+	if r.req.Method == http.MethodPost && r.req.URL.Path == "/jobs" {
+		if err := s.readBody(x, r); err != nil {
+			var he *httpError
+			if errors.As(err, &he) {
+				rw.errorResponse(he.status, he.msg)
+				return he.status
+			}
+			return 0
+		}
+		if _, herr := s.parseJob(r); herr != nil {
+			rw.errorResponse(herr.status, herr.msg)
+			return herr.status
+		}
+	}
+	rw.jsonResponse(200, map[string]bool{"ok": true})
+	return 200
 }
 
 // exchange sends req on a new connection (then closes its write side) and
-// serves it as serve does up to the job's run: headers, body, parse, an
-// answer. It returns the response the client read, or an error.
+// returns the response the client read, or an error.
 func (h *httpFront) exchange(req []byte) (*http.Response, []byte, error) {
-	client, err := net.Dial("tcp", h.ln.Addr().String())
+	client, err := net.Dial("tcp", h.addr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -53,12 +89,7 @@ func (h *httpFront) exchange(req []byte) (*http.Response, []byte, error) {
 		_, _ = client.Write(req)
 		_ = client.(*net.TCPConn).CloseWrite()
 	}()
-	c, err := h.ln.Accept(h.x)
-	if err != nil {
-		return nil, nil, err
-	}
-	h.serve(c)
-	<-sent
+	defer func() { <-sent }()
 	br := bufio.NewReader(client)
 	resp, err := http.ReadResponse(br, nil)
 	for err == nil && resp.StatusCode == 100 { // Expect: 100-continue
@@ -70,36 +101,6 @@ func (h *httpFront) exchange(req []byte) (*http.Response, []byte, error) {
 	defer resp.Body.Close()
 	body, err := stdio.ReadAll(resp.Body)
 	return resp, body, err
-}
-
-// serve answers one request on c as handleConn and serveJob do, without
-// running the job.
-func (h *httpFront) serve(c *io.Conn) {
-	x, s := h.x, h.s
-	defer c.Close(x)
-	rw := newRespWriter(x, c, s.cfg.writeTimeout, s, 1)
-	r, err := s.readRequest(x, c)
-	var he *httpError
-	if errors.As(err, &he) {
-		rw.errorResponse(he.status, he.msg)
-		return
-	}
-	if err != nil {
-		return // the client left
-	}
-	if r.req.Method == http.MethodPost && r.req.URL.Path == "/jobs" {
-		if err := s.readBody(x, rw, r); err != nil {
-			if errors.As(err, &he) {
-				rw.errorResponse(he.status, he.msg)
-			}
-			return
-		}
-		if _, herr := s.parseJob(r); herr != nil {
-			rw.errorResponse(herr.status, herr.msg)
-			return
-		}
-	}
-	rw.jsonResponse(200, map[string]bool{"ok": true})
 }
 
 func FuzzHTTPRequest(f *testing.F) {

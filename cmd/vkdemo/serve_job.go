@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/gpu/batcher"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/shaders"
 	"github.com/vkio/vkio/tasks"
@@ -598,150 +599,6 @@ func (s *server) checkDevice(j *parsedJob, plan *runPlan, sizes []bindingSize) *
 	return nil
 }
 
-// serveJob admits, reads, parses, runs and answers one job; it returns the
-// status sent.
-//
-// Admission comes in steps, so that what a request holds in memory is
-// bounded before its body is read: the queue first (--max-jobs running
-// and --max-queue waiting; a 503 at once beyond), then room for its body
-// in the body budget (bodyBudget: bodies of running and parsed jobs
-// together), then the body is read and parsed, then the job waits for a
-// slot (--max-jobs). Waiting for room and for a slot is waiting in the
-// queue; the body budget is held until the job ends.
-func (s *server) serveJob(x io.Io, c *io.Conn, rw *respWriter, r *request, id uint64) int {
-	if s.draining.Load() {
-		s.rejected.Add(1)
-		rw.errorResponse(503, "server shutting down")
-		return 503
-	}
-	if s.waiting.Add(1)+s.running.Load() > int64(s.cfg.maxJobs+s.cfg.maxQueue) {
-		s.waiting.Add(-1)
-		s.rejected.Add(1)
-		rw.errorResponse(503, fmt.Sprintf("server busy: %d jobs running, %d waiting (--max-jobs %d, --max-queue %d); retry later", s.running.Load(), s.waiting.Load(), s.cfg.maxJobs, s.cfg.maxQueue))
-		return 503
-	}
-	waiting := true
-	defer func() {
-		if waiting {
-			s.waiting.Add(-1)
-		}
-	}()
-	queued := time.Now()
-	ax, cancelAx := x.WithContext(s.drainCtx)
-	defer cancelAx()
-	// Room for the body.
-	held := s.bodyReservation(r)
-	wait := s.rec.Begin(tasks.CPU, "", "wait for room for the body", int(id)).Waiting().Flow(id)
-	err := s.bodies.Acquire(ax, held)
-	wait.End()
-	if err != nil {
-		s.rejected.Add(1)
-		if s.draining.Load() {
-			rw.errorResponse(503, "server shutting down")
-			return 503
-		}
-		return 0 // the connection's task was canceled: the client left
-	}
-	defer func() { s.bodies.Release(held) }()
-	region := s.rec.Begin(tasks.Net, "", "read body", int(id)).Flow(id)
-	err = s.readBody(x, rw, r)
-	region.End()
-	if err != nil {
-		var he *httpError
-		if !errors.As(err, &he) {
-			return 0 // the client left, or shutdown
-		}
-		s.rejected.Add(1)
-		rw.errorResponse(he.status, he.msg)
-		s.lingerClose(x, c)
-		return he.status
-	}
-	if n := int64(len(r.body)); n < held { // a chunked body under --max-request
-		s.bodies.Release(held - n)
-		held = n
-	}
-	j, herr := s.parseJob(r)
-	if herr != nil {
-		s.rejected.Add(1)
-		rw.errorResponse(herr.status, herr.msg)
-		return herr.status
-	}
-	// A job slot.
-	wait = s.rec.Begin(tasks.CPU, "", "wait for a job slot", int(id)).Waiting().Flow(id)
-	err = s.jobs.Acquire(ax, 1)
-	wait.End()
-	cancelAx()
-	s.waiting.Add(-1)
-	waiting = false
-	if err != nil {
-		s.rejected.Add(1)
-		if s.draining.Load() {
-			rw.errorResponse(503, "server shutting down")
-			return 503
-		}
-		return 0 // the connection's task was canceled: the client left
-	}
-	defer s.jobs.Release(1)
-	s.running.Add(1)
-	defer s.running.Add(-1)
-	queueWait := time.Since(queued)
-
-	// The job's Io: canceled after --job-timeout, or when the client leaves.
-	ctx, cancelCtx := context.WithTimeout(x.Context(), s.cfg.jobTimeout)
-	defer cancelCtx()
-	jx, cancelJx := x.WithContext(ctx)
-	defer cancelJx()
-	watcher, werr := io.Concurrent(x, func(wx io.Io) (struct{}, error) {
-		buf := make([]byte, 512)
-		for {
-			if _, err := c.Read(wx, buf); err != nil {
-				if !errors.Is(err, io.ErrCanceled) {
-					cancelJx() // EOF or reset: nobody is there to read the results
-				}
-				return struct{}{}, nil
-			}
-		}
-	})
-	if werr == nil {
-		defer watcher.Cancel(x)
-	}
-
-	err = s.execJob(jx, rw, r, j, id, queueWait)
-	// The last words go out even when the job was canceled, bounded by
-	// --write-timeout alone.
-	rw.x = x.WithoutCancel()
-	switch {
-	case err == nil:
-		s.jobsDone.Add(1)
-		return 200
-	case rw.started:
-		s.jobsFailed.Add(1)
-		if rw.chunks != nil && rw.w.Err() == nil {
-			_ = rw.end(jobError{Error: s.jobErrorText(ctx, x, err)})
-		}
-		return 200
-	default:
-		s.jobsFailed.Add(1)
-		status := 400
-		msg := s.publicErrorText(err)
-		var he *httpError
-		switch {
-		case errors.As(err, &he): // from a worker (worker.go)
-			status, msg = he.status, he.msg
-		case errors.Is(err, io.ErrCanceled) && ctx.Err() == context.DeadlineExceeded:
-			status, msg = 504, fmt.Sprintf("job canceled after --job-timeout (%s)", s.cfg.jobTimeout)
-		case errors.Is(err, io.ErrCanceled):
-			status, msg = 503, "job canceled: server shutting down"
-		case errors.Is(err, gpu.ErrOutOfMemory), errors.Is(err, gpu.ErrDeviceLost):
-			status = 500
-		}
-		if rw.w.Err() == nil {
-			rw.errorResponse(status, msg)
-		}
-		return status
-	}
-}
-
 // publicErrorText is a job's error as its client sees it: in the job's
 // terms (bind, not --bind), save paths relative to --out as the client
 // gave them, no absolute path of the server's, bounded.
@@ -857,7 +714,7 @@ func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWai
 	}
 	var gpuTime time.Duration
 	for iter := 0; iter < j.spec.Iterations; iter++ {
-		fut, err := s.gpu.enqueue(x, &gpuWork{k: k, groups: groups, push: push, bufs: bufs, job: id, iter: iter})
+		fut, err := s.gpu.Enqueue(x, batcher.Dispatch{Kernel: k, Groups: groups, Push: push, Buffers: bufs, Name: fmt.Sprintf("job %d iter %d", id, iter), Flow: id})
 		if err != nil {
 			return err
 		}
@@ -865,7 +722,7 @@ func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWai
 		if iter > 0 {
 			serr = send(iter - 1) // the previous iteration goes out while this one computes
 		}
-		var d gpuDone
+		var d batcher.Done
 		if serr != nil {
 			_, _ = fut.Cancel(x) // drop it if still queued; wait for it if not
 			return serr
@@ -874,8 +731,8 @@ func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWai
 		if err != nil {
 			return err
 		}
-		gpuTime += d.end.Sub(d.start)
-		done.BatchSizes = append(done.BatchSizes, d.batch)
+		gpuTime += d.End.Sub(d.Start)
+		done.BatchSizes = append(done.BatchSizes, d.Batch)
 		for _, kp := range keep {
 			mem, err := kp.buf.Bytes()
 			if err != nil {

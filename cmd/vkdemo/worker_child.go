@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/gpu/batcher"
 	"github.com/vkio/vkio/io"
 )
 
@@ -88,14 +89,14 @@ func (a *app) worker(cfg workerConfig) error {
 	}
 	s.kern = newKernelCache(s.dev, 16)
 	defer func() { err = errors.Join(err, s.kern.close()) }()
-	s.gpu = newGPUSched(s.dev, 4, 1, 1, nil)
-	batcher, err := io.Concurrent(x, func(bx io.Io) (struct{}, error) { return struct{}{}, s.gpu.run(bx) })
+	s.gpu = batcher.New(s.dev, batcher.Options{Queue: 4, InFlight: 1, MaxBatch: 1})
+	batchRun, err := io.Concurrent(x, func(bx io.Io) (struct{}, error) { return struct{}{}, s.gpu.Run(bx) })
 	if err != nil {
-		return fatal(fmt.Errorf("starting the GPU scheduler: %w", err))
+		return fatal(fmt.Errorf("starting the GPU batcher: %w", err))
 	}
 	defer func() {
-		s.gpu.q.Close()
-		_, gerr := batcher.Await(x.WithoutCancel())
+		s.gpu.Close()
+		_, gerr := batchRun.Await(x.WithoutCancel())
 		err = errors.Join(err, gerr)
 	}()
 	if err := a.gate.take(); err != nil {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vkio/vkio/npy"
 )
 
 // Caps on everything a size comes from outside (a command line, a file, a
@@ -32,12 +34,12 @@ const (
 	// --spec (serve's spec).
 	maxSpecConstants = 256
 	// maxShapeDims bounds the dimensions of a .npy shape (read or written).
-	maxShapeDims = 32
+	maxShapeDims = npy.MaxDims
 	// maxShow bounds --show, the values printed per output binding.
 	maxShow = 1 << 16
 	// maxNpyHeader bounds a .npy file's header (its dict): numpy writes
 	// well under 1 KiB.
-	maxNpyHeader = 64 << 10
+	maxNpyHeader = npy.MaxHeader
 )
 
 // maxQuote is how much of an input an error message quotes.

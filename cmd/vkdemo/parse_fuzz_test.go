@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -11,65 +10,17 @@ import (
 	"unsafe"
 )
 
-// The fuzz targets of the parsers of outside bytes: .npy files, the
-// flag-style values (--push, --spec, --bind, sizes), the job JSON and
-// multipart bodies (parseJob) and the HTTP front (serve_http_fuzz_test.go).
-// Their seeds, the attacks of issue 12 among them, run with every go test.
+// The fuzz targets of the parsers of outside bytes: the flag-style values
+// (--push, --spec, --bind, sizes), the job JSON and multipart bodies
+// (parseJob) and the HTTP front (serve_http_fuzz_test.go). Their seeds, the
+// attacks of issue 12 among them, run with every go test. FuzzNPY, of .npy
+// files, is in package npy.
 
 // npyBytes builds a .npy file: a version 1.0 header around dict, then body.
 func npyBytes(dict string, body []byte) []byte {
 	b := []byte("\x93NUMPY\x01\x00")
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(dict)))
 	return append(append(b, dict...), body...)
-}
-
-func FuzzNPY(f *testing.F) {
-	f.Add(append(npyHeader(f32, []int64{4}), make([]byte, 16)...))
-	f.Add(append(npyHeader(u8, []int64{2, 3}), make([]byte, 6)...))
-	f.Add(append(npyHeader(i64, nil), make([]byte, 8)...))
-	// A shape that claims far more than the data (issue 12).
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000000000), }\n", make([]byte, 16)))
-	// A shape whose product overflows int64 to a small number.
-	f.Add(npyBytes("{'descr': '<u1', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (4,), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4L,), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': ("+strings.Repeat("1,", 40)+"), }\n", make([]byte, 4)))
-	f.Add([]byte("\x93NUMPY\x02\x00\xff\xff\xff\xff{"))
-	f.Add([]byte("\x93NUMPY\x03\x00\x10\x00\x00\x00{'descr': '<f4'"))
-	f.Add([]byte("\x93NUMPY\x01\x00\xff\x00{"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := parseNpy(data)
-		if err != nil {
-			if len(err.Error()) > 1024 {
-				t.Fatalf("error of %d bytes", len(err.Error()))
-			}
-			return
-		}
-		if len(a.shape) > maxShapeDims {
-			t.Fatalf("%d dimensions accepted", len(a.shape))
-		}
-		n := int64(a.typ.size())
-		for _, d := range a.shape {
-			if d < 0 {
-				t.Fatalf("negative dimension in %v", a.shape)
-			}
-			n *= d
-		}
-		if n != int64(len(a.body)) {
-			t.Fatalf("shape %v of %s holds %d bytes, the data has %d", a.shape, a.descr, n, len(a.body))
-		}
-		if len(a.body) > 0 && unsafe.SliceData(a.body) != &data[len(data)-len(a.body)] {
-			t.Fatal("the data is not the file's tail")
-		}
-		// What vkdemo writes for that array reads back the same.
-		b, err := parseNpy(append(npyHeader(a.typ, a.shape), a.body...))
-		if err != nil || b.typ != a.typ || fmt.Sprint(b.shape) != fmt.Sprint(a.shape) || !bytes.Equal(b.body, a.body) {
-			t.Fatalf("round trip of %s %v: %+v, %v", a.descr, a.shape, b, err)
-		}
-	})
 }
 
 func FuzzPush(f *testing.F) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/vkio/vkio/job"
 	"github.com/vkio/vkio/npy"
 )
 
@@ -17,28 +18,25 @@ const (
 	// maxShaderFile bounds a shader file read by run (SPIR-V, or GLSL
 	// handed to glslc): shipped kernels are a few KiB.
 	maxShaderFile = 64 << 20
-	// maxBindingBytes bounds one binding's buffer (run and serve): what
-	// vkdemo binds (checkSize).
-	maxBindingBytes = 1<<31 - 1
+	// maxBindingBytes bounds one binding's buffer (run and serve).
+	maxBindingBytes = job.MaxBindingBytes
 	// maxBindFile bounds a --bind file:PATH input: a binding and a .npy
 	// header.
-	maxBindFile = maxBindingBytes + maxNpyHeader + 12
+	maxBindFile = job.MaxBindFile
 	// maxBindings bounds the bindings named by --bind, --out and --type
 	// (and serve's bind, types, outputs, save and bindingN parts).
-	maxBindings = 64
+	maxBindings = job.MaxBindings
 	// maxPushBytes bounds the push constants given with --push (serve's
-	// push): above every device's maxPushConstantsSize (128 to 256 bytes on
-	// most, 4 KiB at most). The shader's own size is checked afterwards.
-	maxPushBytes = 4096
+	// push).
+	maxPushBytes = job.MaxPushBytes
 	// maxSpecConstants bounds the specialization constants given with
 	// --spec (serve's spec).
-	maxSpecConstants = 256
+	maxSpecConstants = job.MaxSpecConstants
 	// maxShapeDims bounds the dimensions of a .npy shape (read or written).
 	maxShapeDims = npy.MaxDims
 	// maxShow bounds --show, the values printed per output binding.
 	maxShow = 1 << 16
-	// maxNpyHeader bounds a .npy file's header (its dict): numpy writes
-	// well under 1 KiB.
+	// maxNpyHeader bounds a .npy file's header (its dict).
 	maxNpyHeader = npy.MaxHeader
 )
 

@@ -15,7 +15,7 @@ const npyMagic = npy.Magic
 // a multiple of 64. It is nil for any other shape (npy.Header's error),
 // which no caller makes.
 func npyHeader(t dtype, shape []int64) []byte {
-	h, err := npy.Header(t.npyDescr(), shape)
+	h, err := npy.Header(t.NpyDescr(), shape)
 	if err != nil {
 		return nil
 	}

@@ -8,8 +8,11 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/job"
+	"github.com/vkio/vkio/job/runner"
 )
 
 func init() { register(newRunCmd) }
@@ -279,38 +283,7 @@ type binding struct {
 	typ    dtype
 	source string // how it was filled, for the summary
 	data   []byte
-	buf    *gpu.Buffer
 	out    *job.Save
-}
-
-// resolve turns the job into the kernel options and filled bindings of one
-// run of prog (see job.Job.Resolve), its messages worded by names; read
-// reads file sources (nil: none are read).
-func resolve(j *job.Job, prog *program, shader string, read job.ReadFunc, names job.Namer) (*gpu.KernelOptions, []*binding, []byte, error) {
-	r, err := j.Resolve(jobShader(shader, prog.refl, prog.types), read, names)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	infos := map[uint32]gpu.BindingInfo{}
-	for _, bi := range prog.refl.Bindings {
-		if bi.Set == 0 {
-			infos[bi.Binding] = bi
-		}
-	}
-	bs := make([]*binding, len(r.Bindings))
-	for i, b := range r.Bindings {
-		bs[i] = &binding{info: infos[b.Info.Binding], typ: b.Type, source: b.Source, data: b.Data, out: b.Save}
-	}
-	return &gpu.KernelOptions{Spec: r.Spec}, bs, r.Push, nil
-}
-
-// workgroups decides the dispatch size (see job.Job.Workgroups).
-func workgroups(j *job.Job, local [3]uint32, bs []*binding, names job.Namer) ([3]uint32, string) {
-	counts := make([]job.Count, len(bs))
-	for i, b := range bs {
-		counts[i] = job.Count{Binding: b.info.Binding, Elems: int64(len(b.data) / b.typ.Size())}
-	}
-	return j.Workgroups(local, counts, names)
 }
 
 // runOnce loads the shader and runs it once, within timeout when it is
@@ -365,98 +338,103 @@ func checkOutputs(x io.Io, p *runPlan) error {
 	return nil
 }
 
-// execute runs prog once on d and reports the results.
+// execute runs prog once on d (runner.Run) and reports the results.
 //
 // Its GPU waits (uploads, the dispatch, downloads) are not cancel points:
 // a canceled wait would leave the buffers, kernel and batch in use by GPU
 // work when they are closed (ErrBusy on top of the interruption), and the
 // device waits for that work anyway. Cancellation is checked after each.
-func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) (err error) {
-	wx := x.WithoutCancel()
-	opts, bs, push, err := resolve(p.job, prog, p.shader, fileReader(x), job.FlagNames)
+// A dispatch abandoned to the GPU (waitDispatch) still uses the kernel,
+// buffers and batch: they are left for the process exit to free.
+func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) error {
+	abandoned := func() bool { return a.gpuAbandoned }
+	var wall time.Duration
+	sink := &summarySink{a: a, p: p, prog: prog, d: d, wall: &wall}
+	saver := &fileSaver{}
+	_, err := runner.Run(x, d, p.job, &runner.Program{Name: p.shader, SPIRV: prog.spirv, Refl: prog.refl, Types: prog.types}, runner.Options{
+		Names:       job.FlagNames,
+		Read:        fileReader(x),
+		DeviceLocal: true,
+		Dispatcher: runner.Direct{Device: d, Abandoned: abandoned,
+			Wait: func(x io.Io, b *gpu.Batch, what string) (*gpu.Completion, error) {
+				start := time.Now()
+				c, err := a.waitDispatch(x, d, b, what)
+				wall = time.Since(start)
+				return c, err
+			}},
+		Sink:      sink,
+		Saver:     saver,
+		Abandoned: abandoned,
+	})
 	if err != nil {
+		if errors.Is(err, gpu.ErrLimit) && strings.HasPrefix(err.Error(), "dispatch ") {
+			err = fmt.Errorf("%w (fewer elements, a larger local size with --spec, or --groups/--grid)", err)
+		}
 		return cliError(err)
 	}
-	k, err := d.NewKernel(prog.spirv, opts)
+	for _, w := range saver.wrote {
+		fmt.Fprintf(a.stdout, "wrote     %s (%s, %s)\n", w.path, formatBytes(w.n), w.desc)
+	}
+	return nil
+}
+
+// summarySink prints the summary of a run once it is done.
+type summarySink struct {
+	a    *app
+	p    *runPlan
+	prog *program
+	d    *gpu.Device
+	wall *time.Duration
+}
+
+func (k *summarySink) Start(*runner.Result) error            { return nil }
+func (k *summarySink) Frame(int, *job.Binding, []byte) error { return nil }
+func (k *summarySink) Finish(r *runner.Result) error {
+	if err := k.a.gate.take(); err != nil {
+		return err
+	}
+	var wall time.Duration
+	if k.wall != nil {
+		wall = *k.wall
+	}
+	bs := make([]*binding, len(r.Bindings))
+	infos := map[uint32]gpu.BindingInfo{}
+	for _, bi := range k.prog.refl.Bindings {
+		if bi.Set == 0 {
+			infos[bi.Binding] = bi
+		}
+	}
+	for i, b := range r.Bindings {
+		bs[i] = &binding{info: infos[b.Info.Binding], typ: b.Type, source: b.Source, data: b.Data, out: b.Save}
+	}
+	printSummary(k.a, k.p, k.prog, k.d, r.LocalSize, r.Groups, r.How, bs, r.GPUTime, wall)
+	return nil
+}
+
+// fileSaver writes run's --out and --out-dir files, each atomically.
+type fileSaver struct {
+	mu    sync.Mutex
+	wrote []wrote
+}
+
+// wrote is one file written, for the summary.
+type wrote struct {
+	binding uint32
+	path    string
+	n       int64
+	desc    string
+}
+
+func (f *fileSaver) Save(x io.Io, b uint32, sv job.Save, t job.DType, data []byte) error {
+	n, desc, err := writeOutput(x, &binding{typ: t, data: data, out: &sv})
 	if err != nil {
-		return fmt.Errorf("%s: %w", p.shader, err)
+		return fmt.Errorf("--out %d=%s: %w", b, sv.Path, err)
 	}
-	// A dispatch abandoned to the GPU (waitDispatch) still uses the kernel,
-	// buffers and batch: they are left for the process exit to free.
-	defer func() {
-		if !a.gpuAbandoned {
-			err = errors.Join(err, k.Close())
-		}
-	}()
-	for _, b := range bs {
-		buf, err := d.NewBuffer(len(b.data), gpu.DeviceLocal)
-		if err != nil {
-			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
-		}
-		b.buf = buf
-		defer func() {
-			if !a.gpuAbandoned {
-				err = errors.Join(err, buf.Close())
-			}
-		}()
-		if err := gpu.Upload(wx, buf, 0, b.data); err != nil {
-			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
-		}
-		if err := x.CheckCancel(); err != nil {
-			return err
-		}
-	}
-	groups, how := workgroups(p.job, k.LocalSize(), bs, job.FlagNames)
-	batch := d.NewBatch()
-	defer func() {
-		if !a.gpuAbandoned {
-			err = errors.Join(err, batch.Close())
-		}
-	}()
-	bufs := make([]*gpu.Buffer, len(bs))
-	for i, b := range bs {
-		bufs[i] = b.buf
-	}
-	if err := batch.Timestamp("start"); err != nil {
-		return err
-	}
-	if err := batch.Dispatch(k, groups, push, bufs...); err != nil {
-		hint := ""
-		if errors.Is(err, gpu.ErrLimit) {
-			hint = " (fewer elements, a larger local size with --spec, or --groups/--grid)"
-		}
-		return fmt.Errorf("dispatch %dx%dx%d workgroups: %w%s", groups[0], groups[1], groups[2], err, hint)
-	}
-	if err := batch.Timestamp("end"); err != nil {
-		return err
-	}
-	wall := time.Now()
-	c, err := a.waitDispatch(x, d, batch, fmt.Sprintf("dispatch 1 (%dx%dx%d workgroups)", groups[0], groups[1], groups[2]))
-	if err != nil {
-		return err
-	}
-	wallTime := time.Since(wall)
-	if err := x.CheckCancel(); err != nil {
-		return err
-	}
-	// Read back the writable bindings.
-	for _, b := range bs {
-		if b.info.ReadOnly {
-			continue
-		}
-		if err := gpu.Download(wx, b.buf, 0, b.data); err != nil {
-			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
-		}
-		if err := x.CheckCancel(); err != nil {
-			return err
-		}
-	}
-	if err := a.gate.take(); err != nil {
-		return err
-	}
-	gpuTime, _ := c.Span("start", "end")
-	printSummary(a, p, prog, d, k.LocalSize(), groups, how, bs, gpuTime, wallTime)
-	return writeOutputs(a, x, bs)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := sort.Search(len(f.wrote), func(i int) bool { return f.wrote[i].binding > b })
+	f.wrote = slices.Insert(f.wrote, i, wrote{b, sv.Path, n, desc})
+	return nil
 }
 
 // printSummary prints what ran and what it produced.
@@ -521,40 +499,6 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.1f µs", float64(d)/1e3)
 	}
 	return fmt.Sprintf("%.3f ms", float64(d)/1e6)
-}
-
-// writeOutputs writes the bindings that have an output file, concurrently
-// where the Io allows, each atomically.
-func writeOutputs(a *app, x io.Io, bs []*binding) error {
-	var g io.Group
-	type result struct {
-		path string
-		n    int64
-		desc string
-	}
-	results := make([]result, len(bs))
-	for i, b := range bs {
-		if b.out == nil {
-			continue
-		}
-		g.Async(x, func(x io.Io) error {
-			n, desc, err := writeOutput(x, b)
-			results[i] = result{b.out.Path, n, desc}
-			if err != nil {
-				return fmt.Errorf("--out %d=%s: %w", b.info.Binding, b.out.Path, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(x); err != nil {
-		return err
-	}
-	for _, r := range results {
-		if r.path != "" {
-			fmt.Fprintf(a.stdout, "wrote     %s (%s, %s)\n", r.path, formatBytes(r.n), r.desc)
-		}
-	}
-	return nil
 }
 
 // writeOutput writes one binding's file: atomically for regular files, in

@@ -14,6 +14,7 @@ import (
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/job"
+	"github.com/vkio/vkio/job/runner"
 	"github.com/vkio/vkio/shaders"
 	"github.com/vkio/vkio/tasks"
 )
@@ -110,7 +111,9 @@ type parsedJob struct {
 }
 
 // shader is what package job needs of the job's shader.
-func (j *parsedJob) shader() *job.Shader { return jobShader(j.name, j.prog.refl, j.prog.types) }
+func (j *parsedJob) shader() *job.Shader {
+	return (&runner.Program{Name: j.name, Refl: j.prog.refl, Types: j.prog.types}).Shader()
+}
 
 // targetEnv is the environment uploaded modules are validated for: the
 // device's (a parser without a device, in tests, uses Vulkan 1.1, the
@@ -517,145 +520,88 @@ func (s *server) jobErrorText(ctx context.Context, x io.Io, err error) string {
 	return s.publicErrorText(err)
 }
 
-// runJob runs an admitted job: buffers, kernel, iterations streamed as they
-// complete, saves, the last line.
-func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWait time.Duration) (err error) {
+// runJob runs an admitted job (runner.Run): buffers, kernel (from the
+// cache), iterations dispatched through the GPU scheduler and streamed as
+// they complete, saves under --out, the last line.
+func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWait time.Duration) error {
 	start := time.Now()
-	prep := s.rec.Begin(tasks.CPU, "", "prepare job", int(id)).Flow(id)
-	opts, bs, push, err := resolve(j.job, j.prog, j.name, nil, job.JSONNames)
+	prog := &runner.Program{Name: j.name, SPIRV: j.prog.spirv, Refl: j.prog.refl, Types: j.prog.types}
+	sink := &streamSink{rw: rw}
+	res, err := runner.Run(x, s.dev, j.job, prog, runner.Options{
+		Names: job.JSONNames,
+		Kernel: func(opts *gpu.KernelOptions) (*gpu.Kernel, func() error, error) {
+			k, owned, err := s.kern.get(j.prog.spirv, j.key, opts)
+			if err != nil || !owned {
+				return k, nil, err
+			}
+			return k, k.Close, nil
+		},
+		Dispatcher: schedDispatcher{s: s, job: id},
+		Sink:       sink,
+		Saver:      serveSaver{s: s, job: id},
+	})
 	if err != nil {
-		prep.End()
 		return err
 	}
-	k, owned, err := s.kern.get(j.prog.spirv, j.key, opts)
-	if err != nil {
-		prep.End()
-		return fmt.Errorf("%s: %w", j.name, err)
-	}
-	// Every future is resolved before the buffers and an owned kernel are
-	// closed (in reverse order of these defers).
-	if owned {
-		defer func() { err = errors.Join(err, k.Close()) }()
-	}
-	bufs := make([]*gpu.Buffer, len(bs))
-	for i, b := range bs {
-		buf, err := s.dev.NewBuffer(len(b.data), gpu.HostVisible)
-		if err != nil {
-			prep.End()
-			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
-		}
-		defer func() { err = errors.Join(err, buf.Close()) }()
-		mem, err := buf.Bytes()
-		if err != nil {
-			prep.End()
-			return err
-		}
-		copy(mem, b.data)
-		bufs[i] = buf
-	}
-	groups, _ := workgroups(j.job, k.LocalSize(), bs, job.JSONNames)
-	// What to stream and keep: the outputs asked for (default: the writable
-	// bindings) and the saved ones.
-	stream := map[uint32]bool{}
-	have := map[uint32]bool{}
-	for _, b := range bs {
-		have[b.info.Binding] = true
-		if j.spec.Outputs == nil && !b.info.ReadOnly {
-			stream[b.info.Binding] = true
-		}
-	}
-	for _, o := range j.spec.Outputs {
-		if !have[o] {
-			prep.End()
-			return fmt.Errorf("outputs: %s has no binding %d", j.name, o)
-		}
-		stream[o] = true
-	}
-	for b := range j.save {
-		if !have[b] {
-			prep.End()
-			return fmt.Errorf("save: %s has no binding %d", j.name, b)
-		}
-	}
-	type kept struct {
-		b    *binding
-		buf  *gpu.Buffer
-		snap []byte
-	}
-	var keep []*kept
-	for i, b := range bs {
-		if stream[b.info.Binding] || j.save[b.info.Binding] != "" {
-			keep = append(keep, &kept{b: b, buf: bufs[i], snap: make([]byte, len(b.data))})
-		}
-	}
-	prep.End()
-
-	// Headers go out before the first dispatch: the client knows it was
-	// admitted, and errors from here on end the stream.
-	if err := rw.startStream(); err != nil {
-		return err
-	}
-	done := jobDone{Done: true, Job: id, Kernel: j.name, Iterations: j.spec.Iterations, Groups: groups, WaitMs: ms(queueWait)}
-	send := func(iter int) error {
-		for _, kp := range keep {
-			if !stream[kp.b.info.Binding] {
-				continue
-			}
-			hdr := frameHeader{Iter: iter, Binding: kp.b.info.Binding, Type: kp.b.typ.String(), Count: len(kp.snap) / kp.b.typ.Size(), Bytes: len(kp.snap)}
-			if err := rw.frame(hdr, kp.snap); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var gpuTime time.Duration
-	for iter := 0; iter < j.spec.Iterations; iter++ {
-		fut, err := s.gpu.enqueue(x, &gpuWork{k: k, groups: groups, push: push, bufs: bufs, job: id, iter: iter})
-		if err != nil {
-			return err
-		}
-		var serr error
-		if iter > 0 {
-			serr = send(iter - 1) // the previous iteration goes out while this one computes
-		}
-		var d gpuDone
-		if serr != nil {
-			_, _ = fut.Cancel(x) // drop it if still queued; wait for it if not
-			return serr
-		}
-		d, err = fut.Await(x)
-		if err != nil {
-			return err
-		}
-		gpuTime += d.end.Sub(d.start)
-		done.BatchSizes = append(done.BatchSizes, d.batch)
-		for _, kp := range keep {
-			mem, err := kp.buf.Bytes()
-			if err != nil {
-				return err
-			}
-			copy(kp.snap, mem)
-		}
-	}
-	if err := send(j.spec.Iterations - 1); err != nil {
-		return err
-	}
-	for _, kp := range keep {
-		p := j.save[kp.b.info.Binding]
-		if p == "" {
-			continue
-		}
-		region := s.rec.Begin(tasks.Disk, "", "save "+p, int(id)).Flow(id)
-		err := s.out.save(x, p, kp.b.typ, kp.snap)
-		region.End()
-		if err != nil {
-			return fmt.Errorf("save %d=%s: %w", kp.b.info.Binding, p, err)
-		}
-		done.Saved = append(done.Saved, p)
-	}
-	done.GPUUs = float64(gpuTime) / 1e3
-	done.ElapsedMs = ms(time.Since(start))
+	done := jobDone{Done: true, Job: id, Kernel: j.name, Iterations: j.job.Iterations, Groups: res.Groups, WaitMs: ms(queueWait),
+		GPUUs: float64(res.GPUTime) / 1e3, BatchSizes: res.Batches, Saved: res.Saved, ElapsedMs: ms(time.Since(start))}
 	return rw.end(done)
+}
+
+// streamSink streams a job's iterations to its client: the headers before
+// the first dispatch (the client knows it was admitted, and errors from
+// there on end the stream), then a frame per output per iteration.
+type streamSink struct{ rw jobStream }
+
+func (k *streamSink) Start(*runner.Result) error { return k.rw.startStream() }
+
+func (k *streamSink) Frame(iter int, b *job.Binding, data []byte) error {
+	hdr := frameHeader{Iter: iter, Binding: b.Info.Binding, Type: b.Type.String(), Count: len(data) / b.Type.Size(), Bytes: len(data)}
+	return k.rw.frame(hdr, data)
+}
+
+func (k *streamSink) Finish(*runner.Result) error { return nil }
+
+// schedDispatcher submits a job's dispatches to the server's GPU
+// scheduler, batched with other jobs'.
+type schedDispatcher struct {
+	s   *server
+	job uint64
+}
+
+func (d schedDispatcher) Submit(x io.Io, w runner.Dispatch) (runner.Pending, error) {
+	fut, err := d.s.gpu.enqueue(x, &gpuWork{k: w.Kernel, groups: w.Groups, push: w.Push, bufs: w.Buffers, job: d.job, iter: w.Iter})
+	if err != nil {
+		return nil, err
+	}
+	return schedPending{fut}, nil
+}
+
+// schedPending is a dispatch queued on the GPU scheduler.
+type schedPending struct{ fut *io.Future[gpuDone] }
+
+func (p schedPending) Await(x io.Io) (runner.Done, error) {
+	d, err := p.fut.Await(x)
+	return runner.Done{GPUTime: d.end.Sub(d.start), Batch: d.batch}, err
+}
+
+// Cancel drops the dispatch if still queued; waits for it if not.
+func (p schedPending) Cancel(x io.Io) { _, _ = p.fut.Cancel(x) }
+
+// serveSaver saves a job's bindings under --out, confined to it.
+type serveSaver struct {
+	s   *server
+	job uint64
+}
+
+func (v serveSaver) Save(x io.Io, b uint32, sv job.Save, t job.DType, data []byte) error {
+	region := v.s.rec.Begin(tasks.Disk, "", "save "+sv.Path, int(v.job)).Flow(v.job)
+	err := v.s.out.save(x, sv.Path, t, data)
+	region.End()
+	if err != nil {
+		return fmt.Errorf("save %d=%s: %w", b, sv.Path, err)
+	}
+	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }

@@ -216,6 +216,7 @@ type Size struct {
 	InBytes bool
 }
 
+// String writes the size as given: "4 MiB" or "1000 elements".
 func (s Size) String() string {
 	if s.InBytes {
 		return FormatBytes(s.N)

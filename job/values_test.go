@@ -1,7 +1,10 @@
 package job
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/vkio/vkio/npy"
 )
 
 func TestParseSize(t *testing.T) {
@@ -51,6 +54,23 @@ func TestParseValue(t *testing.T) {
 		}
 		if c.ok && len(v.AppendLE(nil)) != c.t.Size() {
 			t.Errorf("%s packs to %d bytes", c.t, len(v.AppendLE(nil)))
+		}
+	}
+}
+
+// TestNpyTypes: every descr package npy reads has an element type of the
+// same size, and every element type's descr is one npy reads.
+func TestNpyTypes(t *testing.T) {
+	for _, d := range strings.Fields(npy.Descrs) {
+		dt, ok := DTypeOfNpy(d)
+		size, _ := npy.ItemSize(d)
+		if !ok || dt.Size() != size {
+			t.Errorf("%s: %v %v (size %d)", d, dt, ok, size)
+		}
+	}
+	for dt := F32; dt <= U64; dt++ {
+		if back, ok := DTypeOfNpy(dt.NpyDescr()); !ok || back != dt {
+			t.Errorf("%s: descr %s reads back as %v", dt, dt.NpyDescr(), back)
 		}
 	}
 }

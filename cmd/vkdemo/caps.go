@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/vkio/vkio/job"
-	"github.com/vkio/vkio/npy"
 )
 
 // Caps on everything a size comes from outside (a command line, a file, a
@@ -32,12 +31,8 @@ const (
 	// maxSpecConstants bounds the specialization constants given with
 	// --spec (serve's spec).
 	maxSpecConstants = job.MaxSpecConstants
-	// maxShapeDims bounds the dimensions of a .npy shape (read or written).
-	maxShapeDims = npy.MaxDims
 	// maxShow bounds --show, the values printed per output binding.
 	maxShow = 1 << 16
-	// maxNpyHeader bounds a .npy file's header (its dict).
-	maxNpyHeader = npy.MaxHeader
 )
 
 // maxQuote is how much of an input an error message quotes.
@@ -55,19 +50,6 @@ func q(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + "…"
-}
-
-// clip cuts s to maxQuote bytes (at a rune boundary) with "…", for an
-// input shown unquoted (a --bind source in a summary or a message).
-func clip(s string) string {
-	if len(s) <= maxQuote {
-		return s
-	}
-	cut := maxQuote
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // maxMessage bounds an error message sent to a client.

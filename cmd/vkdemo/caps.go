@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vkio/vkio/job"
 )
 
 // Caps on everything a size comes from outside (a command line, a file, a
@@ -15,29 +17,22 @@ const (
 	// maxShaderFile bounds a shader file read by run (SPIR-V, or GLSL
 	// handed to glslc): shipped kernels are a few KiB.
 	maxShaderFile = 64 << 20
-	// maxBindingBytes bounds one binding's buffer (run and serve): what
-	// vkdemo binds (checkSize).
-	maxBindingBytes = 1<<31 - 1
+	// maxBindingBytes bounds one binding's buffer (run and serve).
+	maxBindingBytes = job.MaxBindingBytes
 	// maxBindFile bounds a --bind file:PATH input: a binding and a .npy
 	// header.
-	maxBindFile = maxBindingBytes + maxNpyHeader + 12
+	maxBindFile = job.MaxBindFile
 	// maxBindings bounds the bindings named by --bind, --out and --type
 	// (and serve's bind, types, outputs, save and bindingN parts).
-	maxBindings = 64
+	maxBindings = job.MaxBindings
 	// maxPushBytes bounds the push constants given with --push (serve's
-	// push): above every device's maxPushConstantsSize (128 to 256 bytes on
-	// most, 4 KiB at most). The shader's own size is checked afterwards.
-	maxPushBytes = 4096
+	// push).
+	maxPushBytes = job.MaxPushBytes
 	// maxSpecConstants bounds the specialization constants given with
 	// --spec (serve's spec).
-	maxSpecConstants = 256
-	// maxShapeDims bounds the dimensions of a .npy shape (read or written).
-	maxShapeDims = 32
+	maxSpecConstants = job.MaxSpecConstants
 	// maxShow bounds --show, the values printed per output binding.
 	maxShow = 1 << 16
-	// maxNpyHeader bounds a .npy file's header (its dict): numpy writes
-	// well under 1 KiB.
-	maxNpyHeader = 64 << 10
 )
 
 // maxQuote is how much of an input an error message quotes.
@@ -55,19 +50,6 @@ func q(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + "…"
-}
-
-// clip cuts s to maxQuote bytes (at a rune boundary) with "…", for an
-// input shown unquoted (a --bind source in a summary or a message).
-func clip(s string) string {
-	if len(s) <= maxQuote {
-		return s
-	}
-	cut := maxQuote
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // maxMessage bounds an error message sent to a client.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -11,170 +10,17 @@ import (
 	"unsafe"
 )
 
-// The fuzz targets of the parsers of outside bytes: .npy files, the
-// flag-style values (--push, --spec, --bind, sizes), the job JSON and
+// The fuzz targets of the parsers of outside bytes: the job JSON and
 // multipart bodies (parseJob) and the HTTP front (serve_http_fuzz_test.go).
 // Their seeds, the attacks of issue 12 among them, run with every go test.
+// FuzzNPY, of .npy files, is in package npy; those of the flag-style values
+// (FuzzPush, FuzzSpec, FuzzBind, FuzzSize) in package job.
 
 // npyBytes builds a .npy file: a version 1.0 header around dict, then body.
 func npyBytes(dict string, body []byte) []byte {
 	b := []byte("\x93NUMPY\x01\x00")
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(dict)))
 	return append(append(b, dict...), body...)
-}
-
-func FuzzNPY(f *testing.F) {
-	f.Add(append(npyHeader(f32, []int64{4}), make([]byte, 16)...))
-	f.Add(append(npyHeader(u8, []int64{2, 3}), make([]byte, 6)...))
-	f.Add(append(npyHeader(i64, nil), make([]byte, 8)...))
-	// A shape that claims far more than the data (issue 12).
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 1000000000), }\n", make([]byte, 16)))
-	// A shape whose product overflows int64 to a small number.
-	f.Add(npyBytes("{'descr': '<u1', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (4,), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4L,), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4), }\n", make([]byte, 16)))
-	f.Add(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': ("+strings.Repeat("1,", 40)+"), }\n", make([]byte, 4)))
-	f.Add([]byte("\x93NUMPY\x02\x00\xff\xff\xff\xff{"))
-	f.Add([]byte("\x93NUMPY\x03\x00\x10\x00\x00\x00{'descr': '<f4'"))
-	f.Add([]byte("\x93NUMPY\x01\x00\xff\x00{"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := parseNpy(data)
-		if err != nil {
-			if len(err.Error()) > 1024 {
-				t.Fatalf("error of %d bytes", len(err.Error()))
-			}
-			return
-		}
-		if len(a.shape) > maxShapeDims {
-			t.Fatalf("%d dimensions accepted", len(a.shape))
-		}
-		n := int64(a.typ.size())
-		for _, d := range a.shape {
-			if d < 0 {
-				t.Fatalf("negative dimension in %v", a.shape)
-			}
-			n *= d
-		}
-		if n != int64(len(a.body)) {
-			t.Fatalf("shape %v of %s holds %d bytes, the data has %d", a.shape, a.descr, n, len(a.body))
-		}
-		if len(a.body) > 0 && unsafe.SliceData(a.body) != &data[len(data)-len(a.body)] {
-			t.Fatal("the data is not the file's tail")
-		}
-		// What vkdemo writes for that array reads back the same.
-		b, err := parseNpy(append(npyHeader(a.typ, a.shape), a.body...))
-		if err != nil || b.typ != a.typ || fmt.Sprint(b.shape) != fmt.Sprint(a.shape) || !bytes.Equal(b.body, a.body) {
-			t.Fatalf("round trip of %s %v: %+v, %v", a.descr, a.shape, b, err)
-		}
-	})
-}
-
-func FuzzPush(f *testing.F) {
-	f.Add("f32:2,u32:1048576")
-	f.Add("u32:512,u32:512,f32:-2,f32:-2,f32:0.0078125,f32:0.0078125,f32:-0.8,f32:0.156,u32:256,u32:1")
-	f.Add("f64:1e308,i8:-128,u64:0xffffffffffffffff")
-	f.Add("")
-	f.Add(",,,")
-	f.Add("u32:-1")
-	f.Add(strings.Repeat("u8:1,", 1100)) // issue 12: 1.3 GB from 32 MiB of these (TestPushBounded: the 32 MiB)
-	f.Add("f16:1")
-	f.Fuzz(func(t *testing.T, s string) {
-		vs, err := parsePush(nil, s)
-		if err != nil {
-			if len(err.Error()) > 1024 { // each of its quotes of the input at most 64 bytes, 4x as \xNN escapes
-				t.Fatalf("error of %d bytes", len(err.Error()))
-			}
-			return
-		}
-		n := 0
-		for _, v := range vs {
-			n += len(v.appendLE(nil))
-		}
-		if n > maxPushBytes {
-			t.Fatalf("%d bytes of push constants accepted", n)
-		}
-	})
-}
-
-func FuzzSpec(f *testing.F) {
-	f.Add("0=64")
-	f.Add("0=u32:64,1=f32:2.5,2=bool:true")
-	f.Add("0=1,0=2") // issue 12: the last one silently won
-	f.Add("00=1,0=2")
-	f.Add(strings.Repeat("1=1,", 300))
-	f.Add("4294967296=1")
-	f.Add("=")
-	f.Fuzz(func(t *testing.T, s string) {
-		m := map[uint32]specArg{}
-		err := parseSpecArg(m, s)
-		if len(m) > maxSpecConstants {
-			t.Fatalf("%d constants kept", len(m))
-		}
-		if err != nil && len(err.Error()) > 1024 {
-			t.Fatalf("error of %d bytes", len(err.Error()))
-		}
-		if err == nil && strings.Count(s, ",")+1 != len(m) {
-			t.Fatalf("%q: %d constants from %d fields", s, len(m), strings.Count(s, ",")+1)
-		}
-	})
-}
-
-func FuzzBind(f *testing.F) {
-	for _, s := range []string{"0=zeros", "1=ones:1M", "0=iota:64KiB", "0=rand:12", "2=fill:2.5:1M", "0=fill:0x10",
-		"1=file:in.bin", "0=file:/dev/zero", "0=random:10", "zeros", "0=zeros:12XB", "0=fill:", "x=zeros",
-		"0=zeros:" + strings.Repeat("9", 100)} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		_, spec, err := parseBind(s)
-		if err != nil {
-			if len(err.Error()) > 1024 { // each of its quotes of the input at most 64 bytes, 4x as \xNN escapes
-				t.Fatalf("error of %d bytes", len(err.Error()))
-			}
-			return
-		}
-		if len(spec.text) > maxQuote+len("…") {
-			t.Fatalf("source text of %d bytes kept", len(spec.text))
-		}
-		if spec.size != nil && (spec.size.n <= 0 || spec.size.n > 1<<40) {
-			t.Fatalf("size %d", spec.size.n)
-		}
-	})
-}
-
-func FuzzSize(f *testing.F) {
-	for _, s := range []string{"1000", "64K", "1M", "2G", "4096B", "64KiB", "1GiB", "0", "-5", "12XB", "99999999999G",
-		"512,512", "4x2x3", "1,2,3,4", strings.Repeat("1,", 1000), "1x", ",", "512x512x1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if sz, err := parseSize(s); err == nil && (sz.n <= 0 || sz.n > 1<<40) {
-			t.Fatalf("parseSize(%q) = %d", s, sz.n)
-		} else if err != nil && len(err.Error()) > 1024 {
-			t.Fatalf("error of %d bytes", len(err.Error()))
-		}
-		if d, err := parseDims(s); err == nil {
-			for _, n := range d {
-				if n == 0 {
-					t.Fatalf("parseDims(%q) = %v", s, d)
-				}
-			}
-		} else if len(err.Error()) > 1024 { // each of its quotes of the input at most 64 bytes, 4x as \xNN escapes
-			t.Fatalf("error of %d bytes", len(err.Error()))
-		}
-		if sh, err := parseShape(s); err == nil {
-			prod := int64(1)
-			for _, d := range sh {
-				prod *= d
-			}
-			if len(sh) > maxShapeDims || prod <= 0 || prod > maxBindingBytes {
-				t.Fatalf("parseShape(%q) = %v", s, sh)
-			}
-		}
-	})
 }
 
 // parseServer is a server for the parser: no device (no device limits
@@ -212,8 +58,8 @@ func checkParsed(t *testing.T, j *parsedJob, herr *httpError) {
 		}
 		return
 	}
-	if len(j.plan.push) > maxPushBytes || len(j.plan.spec) > maxSpecConstants || len(j.plan.binds) > maxBindings+maxParts {
-		t.Fatalf("caps passed: %d push values, %d spec constants, %d bindings", len(j.plan.push), len(j.plan.spec), len(j.plan.binds))
+	if len(j.job.Push) > maxPushBytes || len(j.job.Spec) > maxSpecConstants || len(j.job.Bind) > maxBindings+maxParts {
+		t.Fatalf("caps passed: %d push values, %d spec constants, %d bindings", len(j.job.Push), len(j.job.Spec), len(j.job.Bind))
 	}
 	if j.spec.Iterations < 1 || j.spec.Iterations > maxIterations {
 		t.Fatalf("iterations %d", j.spec.Iterations)

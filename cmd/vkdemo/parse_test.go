@@ -11,6 +11,7 @@ import (
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/job"
 )
 
 // allocated returns the bytes fn allocates.
@@ -27,7 +28,7 @@ func allocated(fn func()) uint64 {
 func TestPushBounded(t *testing.T) {
 	arg := strings.Repeat("u8:1,", (32<<20)/5)
 	var err error
-	n := allocated(func() { _, err = parsePush(nil, arg) })
+	n := allocated(func() { _, err = job.ParsePush(nil, arg) })
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d bytes of push constants", maxPushBytes)) {
 		t.Fatalf("32 MiB push: %v", err)
 	}
@@ -40,12 +41,12 @@ func TestPushBounded(t *testing.T) {
 		t.Fatalf("runFlags: %v", err)
 	}
 	// At the cap exactly, it is taken.
-	vs, err := parsePush(nil, strings.TrimSuffix(strings.Repeat("u8:1,", maxPushBytes), ","))
+	vs, err := job.ParsePush(nil, strings.TrimSuffix(strings.Repeat("u8:1,", maxPushBytes), ","))
 	if err != nil || len(vs) != maxPushBytes {
 		t.Fatalf("%d bytes: %d values, %v", maxPushBytes, len(vs), err)
 	}
 	// Over two values, the total counts.
-	if _, err := parsePush(vs, "u8:1"); err == nil {
+	if _, err := job.ParsePush(vs, "u8:1"); err == nil {
 		t.Fatal("a second --push over the cap accepted")
 	}
 }
@@ -80,7 +81,7 @@ func TestFlagsTwice(t *testing.T) {
 	for i := range maxSpecConstants + 1 {
 		ids = append(ids, fmt.Sprintf("%d=1", i))
 	}
-	if err := parseSpecArg(m, strings.Join(ids, ",")); err == nil || len(m) != maxSpecConstants {
+	if err := job.ParseSpec(m, strings.Join(ids, ",")); err == nil || len(m) != maxSpecConstants {
 		t.Fatalf("%d constants: %v, kept %d", len(ids), err, len(m))
 	}
 }
@@ -90,13 +91,13 @@ func TestFlagsTwice(t *testing.T) {
 func TestErrorsQuoteLittle(t *testing.T) {
 	long := strings.Repeat("é", 1<<20)
 	for name, err := range map[string]error{
-		"push":  func() error { _, err := parsePush(nil, "f32:"+long); return err }(),
-		"type":  func() error { _, err := parseDtype(long); return err }(),
-		"size":  func() error { _, err := parseSize(long); return err }(),
-		"dims":  func() error { _, err := parseDims(long); return err }(),
-		"bind":  func() error { _, _, err := parseBind("0=" + long); return err }(),
-		"spec":  parseSpecArg(map[uint32]specArg{}, long),
-		"value": func() error { _, err := parseValue(u32, long); return err }(),
+		"push":  func() error { _, err := job.ParsePush(nil, "f32:"+long); return err }(),
+		"type":  func() error { _, err := job.ParseDType(long); return err }(),
+		"size":  func() error { _, err := job.ParseSize(long); return err }(),
+		"dims":  func() error { _, err := job.ParseDims(long); return err }(),
+		"bind":  func() error { _, _, err := job.ParseBind("0="+long, job.FlagNames); return err }(),
+		"spec":  job.ParseSpec(map[uint32]specArg{}, long),
+		"value": func() error { _, err := job.ParseValue(u32, long); return err }(),
 	} {
 		if err == nil || len(err.Error()) > 512 || !strings.Contains(err.Error(), "…") {
 			t.Errorf("%s: error of %d bytes: %.200v", name, len(err.Error()), err)
@@ -177,7 +178,7 @@ func TestParseJobCaps(t *testing.T) {
 	}
 	// Good ones still parse.
 	j, herr := s.parseJob(parsedMultipart(multipartBody("b", [2]string{"job", saxpy}, [2]string{"binding0", x}, [2]string{"binding1", x}), "b"))
-	if herr != nil || len(j.plan.binds) != 2 || !bytes.Equal(j.plan.binds[1].data, []byte(x)) {
+	if herr != nil || len(j.job.Bind) != 2 || !bytes.Equal(j.job.Bind[1].Data, []byte(x)) {
 		t.Fatalf("saxpy with parts: %v %+v", herr, j)
 	}
 }
@@ -217,7 +218,7 @@ func TestParseJobNoCopy(t *testing.T) {
 		t.Errorf("parsing a %d-byte job allocated %d bytes", len(body), n)
 	}
 	for _, b := range []uint32{0, 1} {
-		d := j.plan.binds[b].data
+		d := j.job.Bind[b].Data
 		if !bytes.Equal(d, data) || !within(d, body) {
 			t.Fatalf("binding %d: %d bytes, in the body: %v", b, len(d), within(d, body))
 		}

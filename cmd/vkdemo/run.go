@@ -8,9 +8,11 @@ import (
 	"math"
 	"os/exec"
 	"path/filepath"
-	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +20,8 @@ import (
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/job"
+	"github.com/vkio/vkio/job/runner"
 )
 
 func init() { register(newRunCmd) }
@@ -32,35 +36,13 @@ type runFlags struct {
 	timeout                                 time.Duration
 }
 
-// runPlan is the parsed command line, before the shader is known.
+// runPlan is the parsed command line: the job, and what only run has.
 type runPlan struct {
+	job       *job.Job
 	shader    string
-	binds     map[uint32]bindSpec
-	outs      map[uint32]outSpec
-	outDir    string
-	types     map[uint32]dtype
-	spec      map[uint32]specArg
-	push      []value
-	pushGiven bool
-	groups    *[3]uint32
-	grid      *[3]uint32
-	size      *sizeSpec
-	seed      uint64
 	show      int
 	defines   []string
 	targetEnv string
-}
-
-// outSpec is one --out: where a binding goes, and optionally its .npy shape.
-type outSpec struct {
-	path  string
-	shape []int64
-}
-
-// specArg is one --spec value, typed when the user gave a type.
-type specArg struct {
-	typ   string // "" when untyped
-	value string
 }
 
 const runLong = `Run a compute shader once (or on every save, with --watch) and report
@@ -177,179 +159,19 @@ func newRunCmd(a *app) *cobra.Command {
 
 // parse checks every flag that can be checked without the shader.
 func (f *runFlags) parse(shader string) (*runPlan, error) {
-	p := &runPlan{
-		shader: shader, binds: map[uint32]bindSpec{}, outs: map[uint32]outSpec{},
-		types: map[uint32]dtype{}, spec: map[uint32]specArg{},
-		outDir: f.outDir, seed: f.seed, show: f.show, defines: f.defines, targetEnv: f.targetEnv,
-	}
 	if shader == "" {
 		return nil, usageErrorf("run: empty SHADER path")
 	}
-	if n := len(f.binds); n > maxBindings {
-		return nil, usageErrorf("--bind: %d bindings, more than the %d vkdemo takes", n, maxBindings)
-	}
-	for _, arg := range f.binds {
-		b, spec, err := parseBind(arg)
-		if err != nil {
-			return nil, err
-		}
-		if _, dup := p.binds[b]; dup {
-			return nil, usageErrorf("--bind: binding %d given twice", b)
-		}
-		p.binds[b] = spec
-	}
-	if n := len(f.outs); n > maxBindings {
-		return nil, usageErrorf("--out: %d bindings, more than the %d vkdemo takes", n, maxBindings)
-	}
-	outPaths := map[string]uint32{}
-	for _, arg := range f.outs {
-		bs, path, ok := strings.Cut(arg, "=")
-		if !ok || path == "" {
-			return nil, usageErrorf("--out %s: want B=PATH, e.g. 1=y.npy", q(arg))
-		}
-		b, err := parseBindingNumber("--out", bs)
-		if err != nil {
-			return nil, err
-		}
-		o := outSpec{path: path}
-		if m := shapeSuffix.FindStringSubmatch(path); m != nil && strings.HasSuffix(m[1], ".npy") {
-			o.path = m[1]
-			if o.shape, err = parseShape(m[2]); err != nil {
-				return nil, usageErrorf("--out %s: %v", q(arg), err)
-			}
-		}
-		if _, dup := p.outs[b]; dup {
-			return nil, usageErrorf("--out: binding %d given twice", b)
-		}
-		clean := filepath.Clean(o.path)
-		if other, dup := outPaths[clean]; dup {
-			return nil, usageErrorf("--out: bindings %d and %d both go to %s: one would overwrite the other", other, b, q(o.path))
-		}
-		outPaths[clean] = b
-		p.outs[b] = o
-	}
-	if n := len(f.types); n > maxBindings {
-		return nil, usageErrorf("--type: %d bindings, more than the %d vkdemo takes", n, maxBindings)
-	}
-	for _, arg := range f.types {
-		bs, ts, ok := strings.Cut(arg, "=")
-		if !ok {
-			return nil, usageErrorf("--type %s: want B=TYPE, e.g. 1=u32", q(arg))
-		}
-		b, err := parseBindingNumber("--type", bs)
-		if err != nil {
-			return nil, err
-		}
-		t, err := parseDtype(ts)
-		if err != nil {
-			return nil, usageErrorf("--type %s: %v", q(arg), err)
-		}
-		if _, dup := p.types[b]; dup {
-			return nil, usageErrorf("--type: binding %d given twice", b)
-		}
-		p.types[b] = t
-	}
-	for _, arg := range f.spec {
-		if err := parseSpecArg(p.spec, arg); err != nil {
-			return nil, usageErrorf("--spec %v", err)
-		}
-	}
-	for _, arg := range f.push {
-		p.pushGiven = true
-		var err error
-		if p.push, err = parsePush(p.push, arg); err != nil {
-			return nil, usageErrorf("--push %v", err)
-		}
-	}
-	if f.groups != "" && f.grid != "" {
-		return nil, usageErrorf("--groups and --grid: give one or the other")
-	}
-	if f.groups != "" {
-		d, err := parseDims(f.groups)
-		if err != nil {
-			return nil, usageErrorf("--groups %v", err)
-		}
-		p.groups = &d
-	}
-	if f.grid != "" {
-		d, err := parseDims(f.grid)
-		if err != nil {
-			return nil, usageErrorf("--grid %v", err)
-		}
-		p.grid = &d
-	}
-	if f.size != "" {
-		s, err := parseSize(f.size)
-		if err != nil {
-			return nil, usageErrorf("--size: %v", err)
-		}
-		p.size = &s
+	j, err := job.FromFlags(job.Flags{Kernel: shader, Binds: f.binds, Types: f.types, Spec: f.spec, Push: f.push,
+		Outs: f.outs, OutDir: f.outDir, Groups: f.groups, Grid: f.grid, Size: f.size, Seed: f.seed}, job.FlagNames)
+	if err != nil {
+		return nil, cliError(err)
 	}
 	if f.show < 0 || f.show > maxShow {
 		return nil, usageErrorf("--show %d: want 0 to %d", f.show, maxShow)
 	}
-	return p, nil
+	return &runPlan{job: j, shader: shader, show: f.show, defines: f.defines, targetEnv: f.targetEnv}, nil
 }
-
-// parseSpecArg adds the constants of one --spec value, "ID=[TYPE:]VALUE,...",
-// to m. It scans arg in place, without splitting it. A constant given twice
-// (here or in an earlier value) is an error, and so are more than
-// maxSpecConstants in all.
-func parseSpecArg(m map[uint32]specArg, arg string) error {
-	return eachField(arg, ',', func(one string) error {
-		ids, vs, ok := strings.Cut(one, "=")
-		if !ok || vs == "" {
-			return fmt.Errorf("%s: want ID=[TYPE:]VALUE, e.g. 0=u32:256", q(one))
-		}
-		id, err := strconv.ParseUint(strings.TrimSpace(ids), 10, 32)
-		if err != nil {
-			return fmt.Errorf("%s: constant ID %s is not a number", q(one), q(ids))
-		}
-		sa := specArg{value: vs}
-		if t, v, ok := strings.Cut(vs, ":"); ok {
-			if t != "bool" {
-				if _, err := parseDtype(t); err != nil {
-					return fmt.Errorf("%s: %v", q(one), err)
-				}
-			}
-			sa = specArg{typ: t, value: v}
-		}
-		if _, dup := m[uint32(id)]; dup {
-			return fmt.Errorf("%s: constant %d given twice", q(one), id)
-		}
-		if len(m) == maxSpecConstants {
-			return fmt.Errorf("more than %d constants", maxSpecConstants)
-		}
-		m[uint32(id)] = sa
-		return nil
-	})
-}
-
-// parseShape parses the DIMS of --out PATH.npy:DIMS, "512x512": at most
-// maxShapeDims positive dimensions whose product fits a binding.
-func parseShape(s string) ([]int64, error) {
-	var shape []int64
-	prod := int64(1)
-	err := eachField(s, 'x', func(d string) error {
-		n, err := strconv.ParseInt(d, 10, 64)
-		if err != nil || n <= 0 {
-			return fmt.Errorf("bad shape %s", q(s))
-		}
-		if len(shape) == maxShapeDims {
-			return fmt.Errorf("bad shape %s: more than %d dimensions", q(s), maxShapeDims)
-		}
-		if n > maxBindingBytes/prod {
-			return fmt.Errorf("bad shape %s: more elements than a binding holds", q(s))
-		}
-		prod *= n
-		shape = append(shape, n)
-		return nil
-	})
-	return shape, err
-}
-
-// shapeSuffix matches "path.npy:512x512".
-var shapeSuffix = regexp.MustCompile(`^(.*):([0-9]+(?:x[0-9]+)*)$`)
 
 // program is a loaded shader: its SPIR-V and what was reflected from it.
 type program struct {
@@ -461,309 +283,7 @@ type binding struct {
 	typ    dtype
 	source string // how it was filled, for the summary
 	data   []byte
-	buf    *gpu.Buffer
-	out    *outSpec
-}
-
-// resolve turns the plan into the kernel options and filled bindings of one
-// run of prog. Errors about the command line are usage errors; errors about
-// sizes and files are runtime errors.
-func resolve(x io.Io, p *runPlan, prog *program) (*gpu.KernelOptions, []*binding, []byte, error) {
-	r := prog.refl
-	have := map[uint32]gpu.BindingInfo{}
-	var nums []string
-	for _, bi := range r.Bindings {
-		if bi.Set == 0 {
-			have[bi.Binding] = bi
-			nums = append(nums, strconv.Itoa(int(bi.Binding)))
-		}
-	}
-	shaderHas := "the shader has none"
-	if len(nums) > 0 {
-		shaderHas = "the shader has " + strings.Join(nums, ", ")
-	}
-	for _, m := range []struct {
-		flag string
-		ids  []uint32
-	}{{"--bind", sortedKeys(p.binds)}, {"--out", sortedKeys(p.outs)}, {"--type", sortedKeys(p.types)}} {
-		for _, id := range m.ids {
-			if _, ok := have[id]; !ok {
-				return nil, nil, nil, usageErrorf("%s: %s has no binding %d (%s)", m.flag, p.shader, id, shaderHas)
-			}
-		}
-	}
-	// Specialization constants.
-	opts := &gpu.KernelOptions{Spec: map[uint32]any{}}
-	for _, id := range sortedKeys(p.spec) {
-		sa := p.spec[id]
-		var si *gpu.SpecInfo
-		for i := range r.Spec {
-			if r.Spec[i].ID == id {
-				si = &r.Spec[i]
-			}
-		}
-		if si == nil {
-			var ids []string
-			for _, s := range r.Spec {
-				ids = append(ids, fmt.Sprintf("%d (%s)", s.ID, s.Type))
-			}
-			has := "none"
-			if len(ids) > 0 {
-				has = strings.Join(ids, ", ")
-			}
-			return nil, nil, nil, usageErrorf("--spec %d: %s has no specialization constant %d (it has %s)", id, p.shader, id, has)
-		}
-		v, err := specValue(*si, sa)
-		if err != nil {
-			return nil, nil, nil, usageErrorf("--spec %d=%s: %v", id, clip(sa.value), err)
-		}
-		opts.Spec[id] = v
-	}
-	// Push constants.
-	var push []byte
-	for _, v := range p.push {
-		push = v.appendLE(push)
-	}
-	if len(push) != r.PushSize {
-		switch {
-		case r.PushSize == 0:
-			return nil, nil, nil, usageErrorf("--push: %s has no push constants, but --push gives %d bytes", p.shader, len(push))
-		case !p.pushGiven:
-			return nil, nil, nil, usageErrorf("%s has %d bytes of push constants: give them with --push TYPE:VALUE,... (e.g. f32:2.5,u32:7)", p.shader, r.PushSize)
-		default:
-			return nil, nil, nil, usageErrorf("--push gives %d bytes, but %s has %d bytes of push constants", len(push), p.shader, r.PushSize)
-		}
-	}
-	// Bindings: types, then the default size, then contents.
-	var bs []*binding
-	for _, bi := range r.Bindings {
-		if bi.Set != 0 {
-			continue
-		}
-		b := &binding{info: bi, typ: f32}
-		if t, ok := prog.types[bi.Binding]; ok {
-			b.typ = t
-		}
-		if t, ok := p.types[bi.Binding]; ok {
-			b.typ = t
-		}
-		if o, ok := p.outs[bi.Binding]; ok {
-			o := o
-			b.out = &o
-		} else if p.outDir != "" && !bi.ReadOnly {
-			b.out = &outSpec{path: filepath.Join(p.outDir, fmt.Sprintf("binding%d.npy", bi.Binding))}
-		}
-		bs = append(bs, b)
-	}
-	// Two outputs to one file: one would silently overwrite the other.
-	outFiles := map[string]uint32{}
-	for _, b := range bs {
-		if b.out == nil {
-			continue
-		}
-		clean := filepath.Clean(b.out.path)
-		if other, dup := outFiles[clean]; dup {
-			return nil, nil, nil, usageErrorf("--out/--out-dir: bindings %d and %d both go to %s: one would overwrite the other", other, b.info.Binding, q(b.out.path))
-		}
-		outFiles[clean] = b.info.Binding
-	}
-	defSize := p.size
-	if defSize == nil {
-		for _, b := range bs {
-			if s, ok := p.binds[b.info.Binding]; ok && s.size != nil {
-				defSize = s.size
-				break
-			}
-		}
-	}
-	for _, b := range bs {
-		spec, given := p.binds[b.info.Binding]
-		if !given {
-			spec = bindSpec{text: "zeros", kind: bindZeros}
-		}
-		b.source = spec.text
-		if spec.kind == bindFile {
-			data, err := readBindFile(x, spec.path, b.typ)
-			if err != nil {
-				return nil, nil, nil, fmt.Errorf("--bind %d=%s: %w", b.info.Binding, spec.text, err)
-			}
-			if err := checkSize(b, int64(len(data)), "file "+spec.path); err != nil {
-				return nil, nil, nil, err
-			}
-			b.data = data
-			continue
-		}
-		if spec.kind == bindData {
-			if err := checkSize(b, int64(len(spec.data)), spec.text); err != nil {
-				return nil, nil, nil, err
-			}
-			b.data = spec.data
-			continue
-		}
-		sz := spec.size
-		if sz == nil {
-			sz = defSize
-		}
-		var nbytes int64
-		if sz == nil {
-			if b.info.RuntimeArray || b.info.MinSize == 0 {
-				return nil, nil, nil, usageErrorf("binding %d: no size: give one (--bind %d=%s:1M), or --size", b.info.Binding, b.info.Binding, spec.kind.name())
-			}
-			nbytes = int64(b.info.MinSize)
-			nbytes += (int64(b.typ.size()) - nbytes%int64(b.typ.size())) % int64(b.typ.size())
-		} else {
-			var err error
-			if nbytes, err = sz.bytes(b.typ); err != nil {
-				return nil, nil, nil, fmt.Errorf("binding %d (%s): %v", b.info.Binding, b.typ, err)
-			}
-		}
-		if err := checkSize(b, nbytes, sz.orBlock()); err != nil {
-			return nil, nil, nil, err
-		}
-		data, err := spec.generate(b.typ, nbytes, p.seed, b.info.Binding)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		b.data = data
-	}
-	if p.groups == nil && p.grid == nil {
-		if err := sameLength(bs); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	return opts, bs, push, nil
-}
-
-// sameLength checks that the runtime arrays of bs hold the same number of
-// elements, as the automatic 1-D grid (one invocation per element) assumes.
-func sameLength(bs []*binding) error {
-	var first *binding
-	for _, b := range bs {
-		if !b.info.RuntimeArray {
-			continue
-		}
-		if first == nil {
-			first = b
-			continue
-		}
-		n0, n := len(first.data)/first.typ.size(), len(b.data)/b.typ.size()
-		if n != n0 {
-			return fmt.Errorf("binding sizes do not match: binding %d has %d %s elements (%s), binding %d has %d (%s); give them the same size, or set --groups or --grid to dispatch over different sizes",
-				first.info.Binding, n0, first.typ, first.source, b.info.Binding, n, b.source)
-		}
-	}
-	return nil
-}
-
-func (k bindKind) name() string {
-	for n, v := range bindKindNames {
-		if v == k {
-			return n
-		}
-	}
-	return "?"
-}
-
-func (s *sizeSpec) orBlock() string {
-	if s == nil {
-		return "the block size"
-	}
-	return "size " + s.String()
-}
-
-// checkSize checks that nbytes of data fit binding b.
-func checkSize(b *binding, nbytes int64, what string) error {
-	es := int64(b.typ.size())
-	switch {
-	case nbytes == 0:
-		return fmt.Errorf("binding %d: %s is empty", b.info.Binding, what)
-	case nbytes%es != 0:
-		return fmt.Errorf("binding %d: %s has %d bytes, not a whole number of %s elements (%d bytes each)", b.info.Binding, what, nbytes, b.typ, es)
-	case nbytes < int64(b.info.MinSize):
-		return fmt.Errorf("binding %d: %s has %d bytes, smaller than the shader's block (%d bytes)", b.info.Binding, what, nbytes, b.info.MinSize)
-	case nbytes > math.MaxInt32:
-		return fmt.Errorf("binding %d: %s has %d bytes, more than vkdemo binds (2 GiB)", b.info.Binding, what, nbytes)
-	}
-	return nil
-}
-
-// specValue converts a --spec value to the Go type KernelOptions wants for
-// the constant's reflected type.
-func specValue(si gpu.SpecInfo, sa specArg) (any, error) {
-	want := map[gpu.SpecType]string{gpu.SpecBool: "bool", gpu.SpecInt32: "i32", gpu.SpecUint32: "u32", gpu.SpecFloat32: "f32"}[si.Type]
-	if sa.typ != "" {
-		t := sa.typ
-		if t != "bool" {
-			dt, _ := parseDtype(t)
-			t = dt.String()
-		}
-		if t != want {
-			return nil, fmt.Errorf("constant %d is %s in the shader, not %s", si.ID, want, sa.typ)
-		}
-	}
-	switch si.Type {
-	case gpu.SpecBool:
-		b, err := strconv.ParseBool(sa.value)
-		if err != nil {
-			return nil, fmt.Errorf("%s is not a bool (true, false, 1, 0)", q(sa.value))
-		}
-		return b, nil
-	case gpu.SpecInt32:
-		v, err := parseValue(i32, sa.value)
-		return int32(v.i), err
-	case gpu.SpecUint32:
-		v, err := parseValue(u32, sa.value)
-		return uint32(v.u), err
-	default:
-		v, err := parseValue(f32, sa.value)
-		return float32(v.f), err
-	}
-}
-
-// workgroups decides the dispatch size.
-func workgroups(p *runPlan, local [3]uint32, bs []*binding) ([3]uint32, string) {
-	counts := make([]bindingCount, len(bs))
-	for i, b := range bs {
-		counts[i] = bindingCount{binding: b.info.Binding, elems: int64(len(b.data) / b.typ.size())}
-	}
-	return dispatchSize(p, local, counts)
-}
-
-// bindingCount is the number of elements of a binding.
-type bindingCount struct {
-	binding uint32
-	elems   int64
-}
-
-// dispatchSize decides the dispatch size from the plan, the local size and
-// the bindings' element counts (before their data is made, for serve's
-// checks): --groups, or ceil(grid / local size) for --grid or, by default,
-// one invocation per element of the largest binding.
-func dispatchSize(p *runPlan, local [3]uint32, counts []bindingCount) ([3]uint32, string) {
-	if p.groups != nil {
-		return *p.groups, "--groups"
-	}
-	grid := [3]uint32{1, 1, 1}
-	how := "--grid"
-	if p.grid != nil {
-		grid = *p.grid
-	} else {
-		var best *bindingCount
-		for i := range counts {
-			if best == nil || counts[i].elems > best.elems {
-				best = &counts[i]
-			}
-		}
-		if best != nil {
-			grid[0] = uint32(min(best.elems, math.MaxUint32))
-			how = fmt.Sprintf("one invocation per element of binding %d", best.binding)
-		}
-	}
-	var g [3]uint32
-	for i := range g {
-		g[i] = uint32((uint64(grid[i]) + uint64(max(local[i], 1)) - 1) / uint64(max(local[i], 1)))
-	}
-	return g, how
+	out    *job.Save
 }
 
 // runOnce loads the shader and runs it once, within timeout when it is
@@ -804,112 +324,117 @@ func (a *app) runOnce(p *runPlan, timeout time.Duration) (err error) {
 // (creating --out-dir) so that a bad path fails fast. (An --out that is a
 // folder is reported when it is written.)
 func checkOutputs(x io.Io, p *runPlan) error {
-	if p.outDir != "" {
-		if err := io.Cwd().MakePath(x, p.outDir, 0o755); err != nil {
-			return fmt.Errorf("--out-dir %s: cannot create the folder: %w", p.outDir, err)
+	if p.job.SaveDir != "" {
+		if err := io.Cwd().MakePath(x, p.job.SaveDir, 0o755); err != nil {
+			return fmt.Errorf("--out-dir %s: cannot create the folder: %w", p.job.SaveDir, err)
 		}
 	}
-	for _, b := range sortedKeys(p.outs) {
-		o := p.outs[b]
-		if err := checkOutputParent(x, fmt.Sprintf("--out %d=%s", b, o.path), o.path, p.outDir); err != nil {
+	for _, b := range sortedKeys(p.job.Saves) {
+		o := p.job.Saves[b]
+		if err := checkOutputParent(x, fmt.Sprintf("--out %d=%s", b, o.Path), o.Path, p.job.SaveDir); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// execute runs prog once on d and reports the results.
+// execute runs prog once on d (runner.Run) and reports the results.
 //
 // Its GPU waits (uploads, the dispatch, downloads) are not cancel points:
 // a canceled wait would leave the buffers, kernel and batch in use by GPU
 // work when they are closed (ErrBusy on top of the interruption), and the
 // device waits for that work anyway. Cancellation is checked after each.
-func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) (err error) {
-	wx := x.WithoutCancel()
-	opts, bs, push, err := resolve(x, p, prog)
+// A dispatch abandoned to the GPU (waitDispatch) still uses the kernel,
+// buffers and batch: they are left for the process exit to free.
+func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) error {
+	abandoned := func() bool { return a.gpuAbandoned }
+	var wall time.Duration
+	sink := &summarySink{a: a, p: p, prog: prog, d: d, wall: &wall}
+	saver := &fileSaver{}
+	_, err := runner.Run(x, d, p.job, &runner.Program{Name: p.shader, SPIRV: prog.spirv, Refl: prog.refl, Types: prog.types}, runner.Options{
+		Names:       job.FlagNames,
+		Read:        fileReader(x),
+		DeviceLocal: true,
+		Dispatcher: runner.Direct{Device: d, Abandoned: abandoned,
+			Wait: func(x io.Io, b *gpu.Batch, what string) (*gpu.Completion, error) {
+				start := time.Now()
+				c, err := a.waitDispatch(x, d, b, what)
+				wall = time.Since(start)
+				return c, err
+			}},
+		Sink:      sink,
+		Saver:     saver,
+		Abandoned: abandoned,
+	})
 	if err != nil {
+		if errors.Is(err, gpu.ErrLimit) && strings.HasPrefix(err.Error(), "dispatch ") {
+			err = fmt.Errorf("%w (fewer elements, a larger local size with --spec, or --groups/--grid)", err)
+		}
+		return cliError(err)
+	}
+	for _, w := range saver.wrote {
+		fmt.Fprintf(a.stdout, "wrote     %s (%s, %s)\n", w.path, formatBytes(w.n), w.desc)
+	}
+	return nil
+}
+
+// summarySink prints the summary of a run once it is done.
+type summarySink struct {
+	a    *app
+	p    *runPlan
+	prog *program
+	d    *gpu.Device
+	wall *time.Duration
+}
+
+func (k *summarySink) Start(*runner.Result) error            { return nil }
+func (k *summarySink) Frame(int, *job.Binding, []byte) error { return nil }
+func (k *summarySink) Finish(r *runner.Result) error {
+	if err := k.a.gate.take(); err != nil {
 		return err
 	}
-	k, err := d.NewKernel(prog.spirv, opts)
+	var wall time.Duration
+	if k.wall != nil {
+		wall = *k.wall
+	}
+	bs := make([]*binding, len(r.Bindings))
+	infos := map[uint32]gpu.BindingInfo{}
+	for _, bi := range k.prog.refl.Bindings {
+		if bi.Set == 0 {
+			infos[bi.Binding] = bi
+		}
+	}
+	for i, b := range r.Bindings {
+		bs[i] = &binding{info: infos[b.Info.Binding], typ: b.Type, source: b.Source, data: b.Data, out: b.Save}
+	}
+	printSummary(k.a, k.p, k.prog, k.d, r.LocalSize, r.Groups, r.How, bs, r.GPUTime, wall)
+	return nil
+}
+
+// fileSaver writes run's --out and --out-dir files, each atomically.
+type fileSaver struct {
+	mu    sync.Mutex
+	wrote []wrote
+}
+
+// wrote is one file written, for the summary.
+type wrote struct {
+	binding uint32
+	path    string
+	n       int64
+	desc    string
+}
+
+func (f *fileSaver) Save(x io.Io, b uint32, sv job.Save, t job.DType, data []byte) error {
+	n, desc, err := writeOutput(x, &binding{typ: t, data: data, out: &sv})
 	if err != nil {
-		return fmt.Errorf("%s: %w", p.shader, err)
+		return fmt.Errorf("--out %d=%s: %w", b, sv.Path, err)
 	}
-	// A dispatch abandoned to the GPU (waitDispatch) still uses the kernel,
-	// buffers and batch: they are left for the process exit to free.
-	defer func() {
-		if !a.gpuAbandoned {
-			err = errors.Join(err, k.Close())
-		}
-	}()
-	for _, b := range bs {
-		buf, err := d.NewBuffer(len(b.data), gpu.DeviceLocal)
-		if err != nil {
-			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
-		}
-		b.buf = buf
-		defer func() {
-			if !a.gpuAbandoned {
-				err = errors.Join(err, buf.Close())
-			}
-		}()
-		if err := gpu.Upload(wx, buf, 0, b.data); err != nil {
-			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
-		}
-		if err := x.CheckCancel(); err != nil {
-			return err
-		}
-	}
-	groups, how := workgroups(p, k.LocalSize(), bs)
-	batch := d.NewBatch()
-	defer func() {
-		if !a.gpuAbandoned {
-			err = errors.Join(err, batch.Close())
-		}
-	}()
-	bufs := make([]*gpu.Buffer, len(bs))
-	for i, b := range bs {
-		bufs[i] = b.buf
-	}
-	if err := batch.Timestamp("start"); err != nil {
-		return err
-	}
-	if err := batch.Dispatch(k, groups, push, bufs...); err != nil {
-		hint := ""
-		if errors.Is(err, gpu.ErrLimit) {
-			hint = " (fewer elements, a larger local size with --spec, or --groups/--grid)"
-		}
-		return fmt.Errorf("dispatch %dx%dx%d workgroups: %w%s", groups[0], groups[1], groups[2], err, hint)
-	}
-	if err := batch.Timestamp("end"); err != nil {
-		return err
-	}
-	wall := time.Now()
-	c, err := a.waitDispatch(x, d, batch, fmt.Sprintf("dispatch 1 (%dx%dx%d workgroups)", groups[0], groups[1], groups[2]))
-	if err != nil {
-		return err
-	}
-	wallTime := time.Since(wall)
-	if err := x.CheckCancel(); err != nil {
-		return err
-	}
-	// Read back the writable bindings.
-	for _, b := range bs {
-		if b.info.ReadOnly {
-			continue
-		}
-		if err := gpu.Download(wx, b.buf, 0, b.data); err != nil {
-			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
-		}
-		if err := x.CheckCancel(); err != nil {
-			return err
-		}
-	}
-	if err := a.gate.take(); err != nil {
-		return err
-	}
-	gpuTime, _ := c.Span("start", "end")
-	printSummary(a, p, prog, d, k.LocalSize(), groups, how, bs, gpuTime, wallTime)
-	return writeOutputs(a, x, bs)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := sort.Search(len(f.wrote), func(i int) bool { return f.wrote[i].binding > b })
+	f.wrote = slices.Insert(f.wrote, i, wrote{b, sv.Path, n, desc})
+	return nil
 }
 
 // printSummary prints what ran and what it produced.
@@ -927,14 +452,14 @@ func printSummary(a *app, p *runPlan, prog *program, d *gpu.Device, local, group
 		if b.info.ReadOnly {
 			role = "in"
 		}
-		fmt.Fprintf(w, "binding %d %-6s %s[%d] (%s) from %s\n", b.info.Binding, role, b.typ, len(b.data)/b.typ.size(), formatBytes(int64(len(b.data))), b.source)
+		fmt.Fprintf(w, "binding %d %-6s %s[%d] (%s) from %s\n", b.info.Binding, role, b.typ, len(b.data)/b.typ.Size(), formatBytes(int64(len(b.data))), b.source)
 	}
 	fmt.Fprintf(w, "gpu time  %s (timestamps), submit to completion %s\n", fmtDur(gpuTime), fmtDur(wall))
 	for _, b := range bs {
 		if b.info.ReadOnly {
 			continue
 		}
-		n := len(b.data) / b.typ.size()
+		n := len(b.data) / b.typ.Size()
 		lo, hi, sum, nan := math.Inf(1), math.Inf(-1), 0.0, 0
 		for i := range n {
 			v := elemAt(b.typ, b.data, i)
@@ -976,59 +501,25 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.3f ms", float64(d)/1e6)
 }
 
-// writeOutputs writes the bindings that have an output file, concurrently
-// where the Io allows, each atomically.
-func writeOutputs(a *app, x io.Io, bs []*binding) error {
-	var g io.Group
-	type result struct {
-		path string
-		n    int64
-		desc string
-	}
-	results := make([]result, len(bs))
-	for i, b := range bs {
-		if b.out == nil {
-			continue
-		}
-		g.Async(x, func(x io.Io) error {
-			n, desc, err := writeOutput(x, b)
-			results[i] = result{b.out.path, n, desc}
-			if err != nil {
-				return fmt.Errorf("--out %d=%s: %w", b.info.Binding, b.out.path, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(x); err != nil {
-		return err
-	}
-	for _, r := range results {
-		if r.path != "" {
-			fmt.Fprintf(a.stdout, "wrote     %s (%s, %s)\n", r.path, formatBytes(r.n), r.desc)
-		}
-	}
-	return nil
-}
-
 // writeOutput writes one binding's file: atomically for regular files, in
 // place for devices and pipes (/dev/stdout, /dev/full), which cannot be
 // replaced by a rename.
 func writeOutput(x io.Io, b *binding) (int64, string, error) {
 	o := b.out
-	n := int64(len(b.data) / b.typ.size())
+	n := int64(len(b.data) / b.typ.Size())
 	var head []byte
 	desc := "raw " + b.typ.String()
-	if strings.EqualFold(filepath.Ext(o.path), ".npy") {
+	if strings.EqualFold(filepath.Ext(o.Path), ".npy") {
 		shape := []int64{n}
-		if o.shape != nil {
+		if o.Shape != nil {
 			prod := int64(1)
-			for _, d := range o.shape {
+			for _, d := range o.Shape {
 				prod *= d
 			}
 			if prod != n {
-				return 0, "", usageErrorf("shape %v holds %d elements, but the binding has %d", o.shape, prod, n)
+				return 0, "", usageErrorf("shape %v holds %d elements, but the binding has %d", o.Shape, prod, n)
 			}
-			shape = o.shape
+			shape = o.Shape
 		}
 		head = npyHeader(b.typ, shape)
 		dims := fmt.Sprint(shape)
@@ -1036,12 +527,12 @@ func writeOutput(x io.Io, b *binding) (int64, string, error) {
 		if len(shape) == 1 {
 			dims += ","
 		}
-		desc = fmt.Sprintf("npy %s (%s)", b.typ.npyDescr(), dims)
+		desc = fmt.Sprintf("npy %s (%s)", b.typ.NpyDescr(), dims)
 	}
 	total := int64(len(head) + len(b.data))
-	f, err := io.Cwd().CreateAtomic(x, o.path, 0o644) // in place for devices such as /dev/full
+	f, err := io.Cwd().CreateAtomic(x, o.Path, 0o644) // in place for devices such as /dev/full
 	if errors.Is(err, syscall.EISDIR) {
-		return 0, "", fmt.Errorf("%s is a folder", o.path)
+		return 0, "", fmt.Errorf("%s is a folder", o.Path)
 	}
 	if err != nil {
 		return 0, "", err

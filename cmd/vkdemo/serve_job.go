@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -16,36 +14,25 @@ import (
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/gpu/batcher"
 	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/job"
+	"github.com/vkio/vkio/job/runner"
 	"github.com/vkio/vkio/shaders"
 	"github.com/vkio/vkio/tasks"
 )
 
 // jobSpec is the JSON description of a job (see `vkdemo serve --help`).
-type jobSpec struct {
-	Kernel     string            `json:"kernel"`
-	Bind       map[string]string `json:"bind"`
-	Types      map[string]string `json:"types"`
-	Push       string            `json:"push"`
-	Spec       map[string]any    `json:"spec"`
-	Groups     dimsJSON          `json:"groups"`
-	Grid       dimsJSON          `json:"grid"`
-	Size       string            `json:"size"`
-	Seed       *uint64           `json:"seed"`
-	Iterations int               `json:"iterations"`
-	Outputs    []uint32          `json:"outputs"`
-	Save       map[string]string `json:"save"`
-}
+type jobSpec = job.JSON
 
 // Caps of a job description, checked before anything of their size is
 // allocated (see also caps.go and --max-request).
 const (
 	// maxIterations bounds a job's iterations.
-	maxIterations = 10000
+	maxIterations = job.MaxIterations
 	// maxJobJSON bounds the job JSON (the body, or the "job" part): data
 	// goes in bindingN parts, and a job's fields take a few hundred bytes.
-	maxJobJSON = 64 << 10
+	maxJobJSON = job.MaxJSON
 	// maxJSONDepth bounds the nesting of the job JSON (a job needs 2).
-	maxJSONDepth = 8
+	maxJSONDepth = job.MaxJSONDepth
 	// maxParts bounds a multipart job's parts: job, spirv and one per
 	// binding.
 	maxParts = 2 + maxBindings
@@ -89,32 +76,6 @@ job its body; the Go heap's share may double before it is collected): with
 the defaults base + 896 MiB (measured: 983 MiB with a base of 101 MiB on
 lavapipe).`
 
-// dimsJSON is workgroup or grid dimensions: "X,Y,Z", [X,Y,Z] or X.
-type dimsJSON string
-
-func (d *dimsJSON) UnmarshalJSON(b []byte) error {
-	var s string
-	if json.Unmarshal(b, &s) == nil {
-		*d = dimsJSON(s)
-		return nil
-	}
-	var n uint32
-	if json.Unmarshal(b, &n) == nil {
-		*d = dimsJSON(strconv.FormatUint(uint64(n), 10))
-		return nil
-	}
-	var a []uint32
-	if err := json.Unmarshal(b, &a); err != nil || len(a) == 0 || len(a) > 3 {
-		return fmt.Errorf("want \"X,Y,Z\", [X,Y,Z] or X, got %s", q(string(b)))
-	}
-	parts := make([]string, len(a))
-	for i, v := range a {
-		parts[i] = strconv.FormatUint(uint64(v), 10)
-	}
-	*d = dimsJSON(strings.Join(parts, ","))
-	return nil
-}
-
 // frameHeader is the JSON line before each output in a stream.
 type frameHeader struct {
 	Iter    int    `json:"iter"`
@@ -143,19 +104,20 @@ type jobError struct {
 	Error string `json:"error"`
 }
 
-// parsedJob is a request turned into a runPlan and a program, ready to run.
+// parsedJob is a request turned into a job and a program, ready to run.
 type parsedJob struct {
 	spec jobSpec
 	name string
-	plan *runPlan
+	job  *job.Job          // the typed job; its messages name the JSON's fields
 	prog *program          // a built-in's is shared by its jobs: read only
 	key  string            // moduleKey of prog.spirv, for the kernel cache
 	save map[uint32]string // binding → path under --out
 }
 
-// flagNames rewrites run's flag names in its messages as job fields.
-var flagNames = strings.NewReplacer("--bind", "bind", "--push", "push", "--spec", "spec", "--groups", "groups",
-	"--grid", "grid", "--size", "size", "--type", "types", "TYPE:VALUE,...", "\"TYPE:VALUE,...\"")
+// shader is what package job needs of the job's shader.
+func (j *parsedJob) shader() *job.Shader {
+	return (&runner.Program{Name: j.name, Refl: j.prog.refl, Types: j.prog.types}).Shader()
+}
 
 // targetEnv is the environment uploaded modules are validated for: the
 // device's (a parser without a device, in tests, uses Vulkan 1.1, the
@@ -257,100 +219,60 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 		// Shared by every job of this kernel: read only.
 		j.prog, j.key = bk.prog, bk.key
 	}
-	f := runFlags{size: spec.Size, groups: string(spec.Groups), grid: string(spec.Grid), seed: 1}
-	if spec.Seed != nil {
-		f.seed = *spec.Seed
-	}
-	for _, k := range sortedStrings(spec.Bind) {
-		f.binds = append(f.binds, k+"="+spec.Bind[k])
-	}
-	for _, k := range sortedStrings(spec.Types) {
-		f.types = append(f.types, k+"="+spec.Types[k])
-	}
-	for _, k := range sortedStrings(spec.Spec) {
-		v, err := specJSONValue(spec.Spec[k])
-		if err != nil {
-			return nil, httpErrorf(400, "spec %s: %v", q(k), err)
-		}
-		f.spec = append(f.spec, k+"="+v)
-	}
-	if spec.Push != "" {
-		f.push = []string{spec.Push}
-	}
-	plan, err := f.parse(j.name)
+	jb, err := job.FromJSON(spec, job.JSONNames)
 	if err != nil {
-		return nil, httpErrorf(400, "%s", flagNames.Replace(err.Error()))
+		return nil, httpErrorf(400, "%s", err)
 	}
-	for _, b := range sortedKeys(plan.binds) {
-		bs := plan.binds[b]
-		if bs.kind == bindFile {
-			return nil, httpErrorf(400, "bind %d=%s: file sources are not read on the server; send the data as a part named binding%d", b, bs.text, b)
+	jb.Kernel = j.name
+	for _, b := range sortedKeys(jb.Bind) {
+		bs := jb.Bind[b]
+		if bs.Kind == job.File {
+			return nil, httpErrorf(400, "bind %d=%s: file sources are not read on the server; send the data as a part named binding%d", b, bs.Text, b)
 		}
 		if _, ok := parts[b]; ok {
 			return nil, httpErrorf(400, "binding %d is given both by bind and by a part", b)
 		}
 	}
 	for _, b := range sortedKeys(parts) {
-		data := parts[b]
 		t := f32
 		if tt, ok := j.prog.types[b]; ok {
 			t = tt
 		}
-		if tt, ok := plan.types[b]; ok {
+		if tt, ok := jb.Types[b]; ok {
 			t = tt
 		}
-		if bytes.HasPrefix(data, []byte(npyMagic)) {
-			a, err := parseNpy(data)
-			if err != nil {
-				return nil, httpErrorf(400, "part binding%d: %v", b, err)
-			}
-			if a.typ != t {
-				return nil, httpErrorf(400, "part binding%d holds %s values, but binding %d holds %s (%s); set \"types\"", b, a.descr, b, t, t.npyDescr())
-			}
-			data = a.body
+		name := fmt.Sprintf("part binding%d", b)
+		data, err := job.DecodeUpload(name, b, t, parts[b], job.JSONNames)
+		if err != nil {
+			return nil, httpErrorf(400, "%s", err)
 		}
 		// The size also serves as the default size of bindings given
 		// without one, as a --bind SIZE does.
-		plan.binds[b] = bindSpec{text: fmt.Sprintf("part binding%d", b), kind: bindData, data: data, size: &sizeSpec{n: int64(len(data)), inBytes: true}}
+		jb.Bind[b] = job.DataSource(name, data)
 	}
-	switch {
-	case spec.Iterations < 0 || spec.Iterations > maxIterations:
-		return nil, httpErrorf(400, "iterations %d: want 1 to %d", spec.Iterations, maxIterations)
-	case spec.Iterations == 0:
-		j.spec.Iterations = 1
-	}
-	savedTo := map[string]string{}
-	for _, k := range sortedStrings(spec.Save) {
-		p := spec.Save[k]
-		b, err := strconv.ParseUint(k, 10, 32)
-		if err != nil {
-			return nil, httpErrorf(400, "save %s: the key is a binding number", q(k))
-		}
+	j.spec.Iterations = jb.Iterations
+	for _, b := range sortedKeys(jb.Saves) {
+		p := jb.Saves[b].Path
 		if s.out == nil {
 			return nil, httpErrorf(400, "save: this server saves nothing (started without --out)")
 		}
 		if err := checkSavePath(p); err != nil {
-			return nil, httpErrorf(400, "save %s=%s: %v", k, q(p), err)
+			return nil, httpErrorf(400, "save %d=%s: %v", b, q(p), err)
 		}
-		if _, dup := j.save[uint32(b)]; dup {
-			return nil, httpErrorf(400, "save: binding %d given twice", b)
-		}
-		if other, dup := savedTo[p]; dup {
-			return nil, httpErrorf(400, "save: bindings %s and %s both go to %s: one would overwrite the other", other, k, q(p))
-		}
-		savedTo[p] = k
-		j.save[uint32(b)] = p
+		j.save[b] = p
 	}
+	// The server streams and saves; it writes no --out-dir.
+	jb.SaveDir = ""
+	j.job = jb
 	// Bound the job's buffers before generating anything, and check them
 	// and the dispatch against the device.
-	sizes, herr := s.jobSizes(j, plan)
+	sizes, herr := s.jobSizes(j)
 	if herr != nil {
 		return nil, herr
 	}
-	if herr := s.checkDevice(j, plan, sizes); herr != nil {
+	if herr := s.checkDevice(j, sizes); herr != nil {
 		return nil, herr
 	}
-	j.plan = plan
 	return j, nil
 }
 
@@ -358,168 +280,29 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 // maxJSONDepth deep, no key twice in an object, no unknown field, one
 // value; maps of at most maxBindings (maxSpecConstants for spec) entries.
 func decodeJob(data []byte) (jobSpec, *httpError) {
-	var spec jobSpec
 	if len(data) > maxJobJSON {
-		return spec, httpErrorf(413, "job JSON of %d bytes is larger than %d bytes: send data as bindingN parts", len(data), maxJobJSON)
+		return jobSpec{}, httpErrorf(413, "job JSON of %d bytes is larger than %d bytes: send data as bindingN parts", len(data), maxJobJSON)
 	}
-	if err := checkJSON(data, maxJSONDepth); err != nil {
-		return spec, httpErrorf(400, "bad job JSON: %v", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(&spec); err != nil {
-		return spec, httpErrorf(400, "bad job JSON: %s", clipJSONError(err))
-	}
-	if dec.More() {
-		return spec, httpErrorf(400, "bad job JSON: more than one value")
-	}
-	for _, m := range []struct {
-		name   string
-		n, max int
-	}{
-		{"bind", len(spec.Bind), maxBindings}, {"types", len(spec.Types), maxBindings},
-		{"outputs", len(spec.Outputs), maxBindings}, {"save", len(spec.Save), maxBindings},
-		{"spec", len(spec.Spec), maxSpecConstants},
-	} {
-		if m.n > m.max {
-			return spec, httpErrorf(400, "%s: %d entries, more than the %d a job may have", m.name, m.n, m.max)
-		}
+	spec, err := job.DecodeJSON(data)
+	if err != nil {
+		return spec, httpErrorf(400, "%s", err)
 	}
 	return spec, nil
 }
 
-// clipJSONError is a JSON decoding error, with the input it quotes (an
-// unknown field's name) cut to maxQuote bytes.
-func clipJSONError(err error) string {
-	msg := err.Error()
-	if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		if n, err := strconv.Unquote(name); err == nil {
-			return "json: unknown field " + q(n)
-		}
-	}
-	return clip(msg)
-}
-
-// checkJSON checks, token by token (no value is built), that data nests
-// objects and arrays at most depth deep and has no key twice in an object
-// (encoding/json would keep the last silently). Syntax errors are left
-// to the decoder.
-func checkJSON(data []byte, depth int) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	type level struct {
-		keys     map[string]bool // nil for an array
-		wantsKey bool
-	}
-	var stack []level
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // end of input, or a syntax error the decoder reports
-		}
-		top := len(stack) - 1
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				if len(stack) == depth {
-					return fmt.Errorf("nested more than %d deep", depth)
-				}
-				if top >= 0 && stack[top].keys != nil {
-					stack[top].wantsKey = true // this value ends a member
-				}
-				l := level{}
-				if d == '{' {
-					l = level{keys: map[string]bool{}, wantsKey: true}
-				}
-				stack = append(stack, l)
-			default:
-				stack = stack[:top]
-			}
-			continue
-		}
-		if top < 0 || stack[top].keys == nil {
-			continue // an element of an array, or the top value
-		}
-		if stack[top].wantsKey {
-			k, _ := tok.(string)
-			if stack[top].keys[k] {
-				return fmt.Errorf("key %s given twice", q(k))
-			}
-			stack[top].keys[k] = true
-			stack[top].wantsKey = false
-		} else {
-			stack[top].wantsKey = true
-		}
-	}
-}
-
-// specJSONValue is a spec value of the job JSON in --spec syntax: a
-// number (as written), a bool, or a string "[TYPE:]VALUE".
-func specJSONValue(v any) (string, error) {
-	switch v := v.(type) {
-	case json.Number:
-		return v.String(), nil
-	case bool:
-		return strconv.FormatBool(v), nil
-	case string:
-		if v == "" || strings.ContainsAny(v, ",=") {
-			return "", fmt.Errorf("%s: want a number, a bool or \"[TYPE:]VALUE\"", q(v))
-		}
-		return v, nil
-	}
-	return "", fmt.Errorf("want a number, a bool or \"[TYPE:]VALUE\", not %T", v)
-}
-
-// bindingSize is the size of one binding of a job, known before its data
-// is made.
-type bindingSize struct {
-	info  gpu.BindingInfo
-	typ   dtype
-	bytes int64
-}
-
-// jobSizes works out the size of each of the job's bindings, as resolve
-// will make them, and checks that they fit --max-request together
-// (413 otherwise).
-func (s *server) jobSizes(j *parsedJob, plan *runPlan) ([]bindingSize, *httpError) {
-	var def *sizeSpec = plan.size
-	if def == nil {
-		for _, k := range sortedKeys(plan.binds) {
-			if sz := plan.binds[k].size; sz != nil {
-				def = sz
-				break
-			}
-		}
-	}
-	var out []bindingSize
+// jobSizes works out the size of each of the job's bindings, as they
+// will be made, and checks that they fit --max-request together (413
+// otherwise).
+func (s *server) jobSizes(j *parsedJob) ([]job.BindingSize, *httpError) {
+	sizes := j.job.Sizes(j.shader())
 	total := int64(0)
-	for _, bi := range j.prog.refl.Bindings {
-		t := f32
-		if tt, ok := j.prog.types[bi.Binding]; ok {
-			t = tt
-		}
-		if tt, ok := plan.types[bi.Binding]; ok {
-			t = tt
-		}
-		sz := def
-		if bs, ok := plan.binds[bi.Binding]; ok && bs.size != nil {
-			sz = bs.size
-		}
-		n := int64(bi.MinSize)
-		if sz != nil {
-			n = sz.n // at most 1 TiB (parseSize): no overflow below
-			if !sz.inBytes {
-				n *= int64(t.size())
-			}
-		}
-		total += n
-		out = append(out, bindingSize{info: bi, typ: t, bytes: n})
+	for _, b := range sizes {
+		total += b.Bytes
 	}
 	if total > s.cfg.maxRequest {
 		return nil, httpErrorf(413, "the job's buffers would take %s, more than the server's --max-request (%s)", formatBytes(total), formatBytes(s.cfg.maxRequest))
 	}
-	return out, nil
+	return sizes, nil
 }
 
 // deviceLimits returns the limits of the server's device; ok is false for
@@ -535,7 +318,7 @@ func (s *server) deviceLimits() (lim gpu.Limits, ok bool) {
 // runs: push constants, the local size its spec constants give, buffer
 // ranges and the workgroup counts of its dispatch (400 if over), which the
 // GPU scheduler would otherwise report only after the stream started.
-func (s *server) checkDevice(j *parsedJob, plan *runPlan, sizes []bindingSize) *httpError {
+func (s *server) checkDevice(j *parsedJob, sizes []job.BindingSize) *httpError {
 	lim, ok := s.deviceLimits()
 	if !ok {
 		return nil
@@ -544,30 +327,9 @@ func (s *server) checkDevice(j *parsedJob, plan *runPlan, sizes []bindingSize) *
 	if uint64(refl.PushSize) > uint64(lim.MaxPushConstantsSize) {
 		return httpErrorf(400, "%s: push constants of %d bytes exceed the device's %d", j.name, refl.PushSize, lim.MaxPushConstantsSize)
 	}
-	local := refl.LocalSize
-	for dim, sid := range refl.LocalSizeSpec {
-		if sid < 0 {
-			continue
-		}
-		sa, given := plan.spec[uint32(sid)]
-		if !given {
-			continue
-		}
-		for _, si := range refl.Spec {
-			if si.ID != uint32(sid) {
-				continue
-			}
-			v, err := specValue(si, sa)
-			if err != nil {
-				return httpErrorf(400, "spec %d=%s: %v", sid, clip(sa.value), err)
-			}
-			switch v := v.(type) {
-			case uint32:
-				local[dim] = v
-			case int32:
-				local[dim] = uint32(v)
-			}
-		}
+	local, err := j.job.LocalSize(j.shader(), job.JSONNames)
+	if err != nil {
+		return httpErrorf(400, "%s", err)
 	}
 	inv := uint64(1)
 	for i, n := range local {
@@ -579,21 +341,21 @@ func (s *server) checkDevice(j *parsedJob, plan *runPlan, sizes []bindingSize) *
 	if inv > uint64(lim.MaxWorkGroupInvocations) {
 		return httpErrorf(400, "%s: local size %v has %d invocations; the device allows %d", j.name, local, inv, lim.MaxWorkGroupInvocations)
 	}
-	counts := make([]bindingCount, len(sizes))
+	counts := make([]job.Count, len(sizes))
 	for i, b := range sizes {
-		maxRange := lim.MaxStorageBufferRange
-		if b.info.Kind == gpu.UniformBuffer {
-			maxRange = lim.MaxUniformBufferRange
+		maxRange, kind := lim.MaxStorageBufferRange, gpu.StorageBuffer
+		if b.Info.Uniform {
+			maxRange, kind = lim.MaxUniformBufferRange, gpu.UniformBuffer
 		}
-		if b.bytes > int64(maxRange) {
-			return httpErrorf(400, "binding %d: %s of %s, more than the device's range of %s for a %s", b.info.Binding, formatBytes(b.bytes), b.typ, formatBytes(int64(maxRange)), b.info.Kind)
+		if b.Bytes > int64(maxRange) {
+			return httpErrorf(400, "binding %d: %s of %s, more than the device's range of %s for a %s", b.Info.Binding, formatBytes(b.Bytes), b.Type, formatBytes(int64(maxRange)), kind)
 		}
-		counts[i] = bindingCount{binding: b.info.Binding, elems: b.bytes / int64(b.typ.size())}
+		counts[i] = job.Count{Binding: b.Info.Binding, Elems: b.Bytes / int64(b.Type.Size())}
 	}
-	groups, how := dispatchSize(plan, local, counts)
+	groups, how := j.job.Workgroups(local, counts, job.JSONNames)
 	for i, g := range groups {
 		if g > lim.MaxWorkGroupCount[i] {
-			return httpErrorf(400, "%d×%d×%d workgroups (%s): dimension %d exceeds the device's %d; use a larger local size (spec), fewer elements, or groups/grid", groups[0], groups[1], groups[2], flagNames.Replace(how), i, lim.MaxWorkGroupCount[i])
+			return httpErrorf(400, "%d×%d×%d workgroups (%s): dimension %d exceeds the device's %d; use a larger local size (spec), fewer elements, or groups/grid", groups[0], groups[1], groups[2], how, i, lim.MaxWorkGroupCount[i])
 		}
 	}
 	return nil
@@ -603,7 +365,7 @@ func (s *server) checkDevice(j *parsedJob, plan *runPlan, sizes []bindingSize) *
 // terms (bind, not --bind), save paths relative to --out as the client
 // gave them, no absolute path of the server's, bounded.
 func (s *server) publicErrorText(err error) string {
-	msg := flagNames.Replace(errorText(err))
+	msg := errorText(err)
 	if s.out != nil {
 		msg = trimPrefixDir(msg, s.out.name)
 	}
@@ -621,145 +383,89 @@ func (s *server) jobErrorText(ctx context.Context, x io.Io, err error) string {
 	return s.publicErrorText(err)
 }
 
-// runJob runs an admitted job: buffers, kernel, iterations streamed as they
-// complete, saves, the last line.
-func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWait time.Duration) (err error) {
+// runJob runs an admitted job (runner.Run): buffers, kernel (from the
+// cache), iterations dispatched through the GPU scheduler and streamed as
+// they complete, saves under --out, the last line.
+func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWait time.Duration) error {
 	start := time.Now()
-	prep := s.rec.Begin(tasks.CPU, "", "prepare job", int(id)).Flow(id)
-	opts, bs, push, err := resolve(x, j.plan, j.prog)
+	prog := &runner.Program{Name: j.name, SPIRV: j.prog.spirv, Refl: j.prog.refl, Types: j.prog.types}
+	sink := &streamSink{rw: rw}
+	res, err := runner.Run(x, s.dev, j.job, prog, runner.Options{
+		Names: job.JSONNames,
+		Kernel: func(opts *gpu.KernelOptions) (*gpu.Kernel, func() error, error) {
+			k, owned, err := s.kern.get(j.prog.spirv, j.key, opts)
+			if err != nil || !owned {
+				return k, nil, err
+			}
+			return k, k.Close, nil
+		},
+		Dispatcher: schedDispatcher{s: s, job: id},
+		Sink:       sink,
+		Saver:      serveSaver{s: s, job: id},
+	})
 	if err != nil {
-		prep.End()
 		return err
 	}
-	k, owned, err := s.kern.get(j.prog.spirv, j.key, opts)
-	if err != nil {
-		prep.End()
-		return fmt.Errorf("%s: %w", j.name, err)
-	}
-	// Every future is resolved before the buffers and an owned kernel are
-	// closed (in reverse order of these defers).
-	if owned {
-		defer func() { err = errors.Join(err, k.Close()) }()
-	}
-	bufs := make([]*gpu.Buffer, len(bs))
-	for i, b := range bs {
-		buf, err := s.dev.NewBuffer(len(b.data), gpu.HostVisible)
-		if err != nil {
-			prep.End()
-			return fmt.Errorf("binding %d: %w", b.info.Binding, err)
-		}
-		defer func() { err = errors.Join(err, buf.Close()) }()
-		mem, err := buf.Bytes()
-		if err != nil {
-			prep.End()
-			return err
-		}
-		copy(mem, b.data)
-		bufs[i] = buf
-	}
-	groups, _ := workgroups(j.plan, k.LocalSize(), bs)
-	// What to stream and keep: the outputs asked for (default: the writable
-	// bindings) and the saved ones.
-	stream := map[uint32]bool{}
-	have := map[uint32]bool{}
-	for _, b := range bs {
-		have[b.info.Binding] = true
-		if j.spec.Outputs == nil && !b.info.ReadOnly {
-			stream[b.info.Binding] = true
-		}
-	}
-	for _, o := range j.spec.Outputs {
-		if !have[o] {
-			prep.End()
-			return fmt.Errorf("outputs: %s has no binding %d", j.name, o)
-		}
-		stream[o] = true
-	}
-	for b := range j.save {
-		if !have[b] {
-			prep.End()
-			return fmt.Errorf("save: %s has no binding %d", j.name, b)
-		}
-	}
-	type kept struct {
-		b    *binding
-		buf  *gpu.Buffer
-		snap []byte
-	}
-	var keep []*kept
-	for i, b := range bs {
-		if stream[b.info.Binding] || j.save[b.info.Binding] != "" {
-			keep = append(keep, &kept{b: b, buf: bufs[i], snap: make([]byte, len(b.data))})
-		}
-	}
-	prep.End()
-
-	// Headers go out before the first dispatch: the client knows it was
-	// admitted, and errors from here on end the stream.
-	if err := rw.startStream(); err != nil {
-		return err
-	}
-	done := jobDone{Done: true, Job: id, Kernel: j.name, Iterations: j.spec.Iterations, Groups: groups, WaitMs: ms(queueWait)}
-	send := func(iter int) error {
-		for _, kp := range keep {
-			if !stream[kp.b.info.Binding] {
-				continue
-			}
-			hdr := frameHeader{Iter: iter, Binding: kp.b.info.Binding, Type: kp.b.typ.String(), Count: len(kp.snap) / kp.b.typ.size(), Bytes: len(kp.snap)}
-			if err := rw.frame(hdr, kp.snap); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	var gpuTime time.Duration
-	for iter := 0; iter < j.spec.Iterations; iter++ {
-		fut, err := s.gpu.Enqueue(x, batcher.Dispatch{Kernel: k, Groups: groups, Push: push, Buffers: bufs, Name: fmt.Sprintf("job %d iter %d", id, iter), Flow: id})
-		if err != nil {
-			return err
-		}
-		var serr error
-		if iter > 0 {
-			serr = send(iter - 1) // the previous iteration goes out while this one computes
-		}
-		var d batcher.Done
-		if serr != nil {
-			_, _ = fut.Cancel(x) // drop it if still queued; wait for it if not
-			return serr
-		}
-		d, err = fut.Await(x)
-		if err != nil {
-			return err
-		}
-		gpuTime += d.End.Sub(d.Start)
-		done.BatchSizes = append(done.BatchSizes, d.Batch)
-		for _, kp := range keep {
-			mem, err := kp.buf.Bytes()
-			if err != nil {
-				return err
-			}
-			copy(kp.snap, mem)
-		}
-	}
-	if err := send(j.spec.Iterations - 1); err != nil {
-		return err
-	}
-	for _, kp := range keep {
-		p := j.save[kp.b.info.Binding]
-		if p == "" {
-			continue
-		}
-		region := s.rec.Begin(tasks.Disk, "", "save "+p, int(id)).Flow(id)
-		err := s.out.save(x, p, kp.b.typ, kp.snap)
-		region.End()
-		if err != nil {
-			return fmt.Errorf("save %d=%s: %w", kp.b.info.Binding, p, err)
-		}
-		done.Saved = append(done.Saved, p)
-	}
-	done.GPUUs = float64(gpuTime) / 1e3
-	done.ElapsedMs = ms(time.Since(start))
+	done := jobDone{Done: true, Job: id, Kernel: j.name, Iterations: j.job.Iterations, Groups: res.Groups, WaitMs: ms(queueWait),
+		GPUUs: float64(res.GPUTime) / 1e3, BatchSizes: res.Batches, Saved: res.Saved, ElapsedMs: ms(time.Since(start))}
 	return rw.end(done)
+}
+
+// streamSink streams a job's iterations to its client: the headers before
+// the first dispatch (the client knows it was admitted, and errors from
+// there on end the stream), then a frame per output per iteration.
+type streamSink struct{ rw jobStream }
+
+func (k *streamSink) Start(*runner.Result) error { return k.rw.startStream() }
+
+func (k *streamSink) Frame(iter int, b *job.Binding, data []byte) error {
+	hdr := frameHeader{Iter: iter, Binding: b.Info.Binding, Type: b.Type.String(), Count: len(data) / b.Type.Size(), Bytes: len(data)}
+	return k.rw.frame(hdr, data)
+}
+
+func (k *streamSink) Finish(*runner.Result) error { return nil }
+
+// schedDispatcher submits a job's dispatches to the server's GPU
+// scheduler, batched with other jobs'.
+type schedDispatcher struct {
+	s   *server
+	job uint64
+}
+
+func (d schedDispatcher) Submit(x io.Io, w runner.Dispatch) (runner.Pending, error) {
+	fut, err := d.s.gpu.Enqueue(x, batcher.Dispatch{Kernel: w.Kernel, Groups: w.Groups, Push: w.Push, Buffers: w.Buffers,
+		Name: fmt.Sprintf("job %d iter %d", d.job, w.Iter), Flow: d.job})
+	if err != nil {
+		return nil, err
+	}
+	return schedPending{fut}, nil
+}
+
+// schedPending is a dispatch queued on the GPU scheduler.
+type schedPending struct{ fut *io.Future[batcher.Done] }
+
+func (p schedPending) Await(x io.Io) (runner.Done, error) {
+	d, err := p.fut.Await(x)
+	return runner.Done{GPUTime: d.End.Sub(d.Start), Batch: d.Batch}, err
+}
+
+// Cancel drops the dispatch if still queued; waits for it if not.
+func (p schedPending) Cancel(x io.Io) { _, _ = p.fut.Cancel(x) }
+
+// serveSaver saves a job's bindings under --out, confined to it.
+type serveSaver struct {
+	s   *server
+	job uint64
+}
+
+func (v serveSaver) Save(x io.Io, b uint32, sv job.Save, t job.DType, data []byte) error {
+	region := v.s.rec.Begin(tasks.Disk, "", "save "+sv.Path, int(v.job)).Flow(v.job)
+	err := v.s.out.save(x, sv.Path, t, data)
+	region.End()
+	if err != nil {
+		return fmt.Errorf("save %d=%s: %w", b, sv.Path, err)
+	}
+	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
@@ -772,16 +478,6 @@ func builtinNames() string {
 	}
 	sort.Strings(ns)
 	return strings.Join(ns, ", ")
-}
-
-// sortedStrings returns m's keys in order.
-func sortedStrings[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // isNpyPath reports whether p names a .npy file.

@@ -143,7 +143,7 @@ func (r *saveRoot) save(x io.Io, p string, t dtype, data []byte) error {
 	base := comps[len(comps)-1]
 	var head []byte
 	if isNpyPath(base) {
-		head = npyHeader(t, []int64{int64(len(data) / t.size())})
+		head = npyHeader(t, []int64{int64(len(data) / t.Size())})
 	}
 	f, err := d.CreateAtomic(x, base, 0o644)
 	if err != nil {

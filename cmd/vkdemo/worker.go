@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/job"
 )
 
 // Isolation: jobs that run uploaded SPIR-V, and built-in jobs whose
@@ -590,26 +591,26 @@ func (s *server) workerArgs() []string {
 // for the built-in kernels with loops, their loop trip counts. maxBytes
 // bounds a binding (the server's --max-request).
 func jobWork(j *parsedJob, maxBytes int64) uint64 {
-	refl, plan := j.prog.refl, j.plan
+	refl, jb := j.prog.refl, j.job
 	local := refl.LocalSize
 	for d, id := range refl.LocalSizeSpec {
 		if id < 0 {
 			continue
 		}
-		if sa, ok := plan.spec[uint32(id)]; ok {
-			if v, err := parseValue(u32, sa.value); err == nil && v.u > 0 {
-				local[d] = uint32(min(v.u, 1<<16))
+		if sa, ok := jb.Spec[uint32(id)]; ok {
+			if v, err := job.ParseValue(u32, sa.Value); err == nil && v.U > 0 {
+				local[d] = uint32(min(v.U, 1<<16))
 			}
 		}
 	}
 	perGroup := uint64(max(local[0], 1)) * uint64(max(local[1], 1)) * uint64(max(local[2], 1))
 	var inv uint64
 	switch {
-	case plan.groups != nil:
-		g := *plan.groups
+	case jb.Groups != nil:
+		g := *jb.Groups
 		inv = uint64(g[0]) * uint64(g[1]) * uint64(g[2]) * perGroup // < 2^96 cannot overflow: each factor < 2^32, perGroup <= 2^48
-	case plan.grid != nil:
-		g := *plan.grid
+	case jb.Grid != nil:
+		g := *jb.Grid
 		inv = 1
 		for d := range g {
 			inv *= (uint64(g[d]) + uint64(max(local[d], 1)) - 1) / uint64(max(local[d], 1)) * uint64(max(local[d], 1))
@@ -626,8 +627,8 @@ func jobWork(j *parsedJob, maxBytes int64) uint64 {
 	switch j.spec.Kernel {
 	case "julia":
 		var push []byte
-		for _, v := range plan.push {
-			push = v.appendLE(push)
+		for _, v := range jb.Push {
+			push = v.AppendLE(push)
 		}
 		steps = 1 << 32 // unknown: as heavy as it can be
 		if len(push) >= 36 {
@@ -635,9 +636,9 @@ func jobWork(j *parsedJob, maxBytes int64) uint64 {
 		}
 	case "reduce":
 		steps = 4
-		if sa, ok := plan.spec[0]; ok {
-			if v, err := parseValue(u32, sa.value); err == nil {
-				steps = max(v.u, 1)
+		if sa, ok := jb.Spec[0]; ok {
+			if v, err := job.ParseValue(u32, sa.Value); err == nil {
+				steps = max(v.U, 1)
 			}
 		}
 	}
@@ -650,37 +651,9 @@ func jobWork(j *parsedJob, maxBytes int64) uint64 {
 // largestBinding returns the elements of the job's largest binding, as
 // parseJob sized them (0 when unknown).
 func largestBinding(j *parsedJob, maxBytes int64) uint64 {
-	plan := j.plan
-	def := plan.size
-	if def == nil {
-		for _, k := range sortedKeys(plan.binds) {
-			if sz := plan.binds[k].size; sz != nil {
-				def = sz
-				break
-			}
-		}
-	}
 	var best uint64
-	for _, bi := range j.prog.refl.Bindings {
-		t := f32
-		if tt, ok := j.prog.types[bi.Binding]; ok {
-			t = tt
-		}
-		if tt, ok := plan.types[bi.Binding]; ok {
-			t = tt
-		}
-		sz := def
-		if bs, ok := plan.binds[bi.Binding]; ok && bs.size != nil {
-			sz = bs.size
-		}
-		n := int64(bi.MinSize) / int64(t.size())
-		if sz != nil {
-			n = sz.n
-			if sz.inBytes {
-				n /= int64(t.size())
-			}
-		}
-		n = min(n, maxBytes)
+	for _, b := range j.job.Sizes(j.shader()) {
+		n := min(b.Bytes/int64(b.Type.Size()), maxBytes)
 		if n > 0 && uint64(n) > best {
 			best = uint64(n)
 		}

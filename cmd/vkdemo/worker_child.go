@@ -167,7 +167,7 @@ func (s *server) workerJob(x io.Io, proto *frameWriter, p []byte, cfg workerConf
 	if errors.Is(err, gpu.ErrOutOfMemory) || errors.Is(err, gpu.ErrDeviceLost) || errors.As(err, new(*validationError)) {
 		status = 500
 	}
-	return &workerEnd{Status: status, Error: flagNames.Replace(errorText(err))}
+	return &workerEnd{Status: status, Error: errorText(err)}
 }
 
 // pipeStream is a job's output stream in a worker: protocol frames.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/job"
 )
 
 func init() { register(newDevicesCmd) }
@@ -182,9 +183,9 @@ func printDevices(a *app, rep *devicesReport) error {
 		l := d.Limits
 		fmt.Fprintf(tw, "    workgroup count\t%d x %d x %d\n", l.MaxWorkgroupCount[0], l.MaxWorkgroupCount[1], l.MaxWorkgroupCount[2])
 		fmt.Fprintf(tw, "    workgroup size\t%d x %d x %d, %d invocations\n", l.MaxWorkgroupSize[0], l.MaxWorkgroupSize[1], l.MaxWorkgroupSize[2], l.MaxWorkgroupInvocations)
-		fmt.Fprintf(tw, "    shared memory\t%s\n", formatBytes(int64(l.MaxSharedMemoryBytes)))
+		fmt.Fprintf(tw, "    shared memory\t%s\n", job.FormatBytes(int64(l.MaxSharedMemoryBytes)))
 		fmt.Fprintf(tw, "    push constants\t%d bytes\n", l.MaxPushConstantsBytes)
-		fmt.Fprintf(tw, "    storage buffer\t%s max range\n", formatBytes(int64(l.MaxStorageBufferRange)))
+		fmt.Fprintf(tw, "    storage buffer\t%s max range\n", job.FormatBytes(int64(l.MaxStorageBufferRange)))
 		ts := "no"
 		if d.Timestamps.Supported {
 			ts = fmt.Sprintf("yes, %g ns/tick", d.Timestamps.PeriodNs)
@@ -235,23 +236,4 @@ func vendorName(id uint32) string {
 		return "Mesa"
 	}
 	return "unknown"
-}
-
-// formatBytes formats n with a binary unit.
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/job"
 	"github.com/vkio/vkio/tasks"
 )
 
@@ -269,7 +270,7 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", f.flag, f.path, err)
 		}
-		wrote[f.path] = formatBytes(n)
+		wrote[f.path] = job.FormatBytes(n)
 	}
 	if asJSON {
 		// The list of images is the one part of the output that grows
@@ -282,7 +283,7 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 			Depth: cfg.depth, MaxIter: cfg.maxIter, Out: out, Images: images, Trace: tracePath, Timeline: svgPath, Report: rep})
 	}
 	printReport(w, rep, cfg)
-	fmt.Fprintf(w, "images    %s (%d PNGs, %s)\n", filepath.Join(out, "frame-*.png"), saved.count(), formatBytes(rep.Bytes))
+	fmt.Fprintf(w, "images    %s (%d PNGs, %s)\n", filepath.Join(out, "frame-*.png"), saved.count(), job.FormatBytes(rep.Bytes))
 	if tracePath != "" {
 		fmt.Fprintf(w, "trace     %s (%s; open in https://ui.perfetto.dev or chrome://tracing)\n", tracePath, wrote[tracePath])
 	}

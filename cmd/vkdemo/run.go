@@ -373,7 +373,7 @@ func (a *app) execute(x io.Io, d *gpu.Device, p *runPlan, prog *program) error {
 		return cliError(err)
 	}
 	for _, w := range saver.wrote {
-		fmt.Fprintf(a.stdout, "wrote     %s (%s, %s)\n", w.path, formatBytes(w.n), w.desc)
+		fmt.Fprintf(a.stdout, "wrote     %s (%s, %s)\n", w.path, job.FormatBytes(w.n), w.desc)
 	}
 	return nil
 }
@@ -452,7 +452,7 @@ func printSummary(a *app, p *runPlan, prog *program, d *gpu.Device, local, group
 		if b.info.ReadOnly {
 			role = "in"
 		}
-		fmt.Fprintf(w, "binding %d %-6s %s[%d] (%s) from %s\n", b.info.Binding, role, b.typ, len(b.data)/b.typ.Size(), formatBytes(int64(len(b.data))), b.source)
+		fmt.Fprintf(w, "binding %d %-6s %s[%d] (%s) from %s\n", b.info.Binding, role, b.typ, len(b.data)/b.typ.Size(), job.FormatBytes(int64(len(b.data))), b.source)
 	}
 	fmt.Fprintf(w, "gpu time  %s (timestamps), submit to completion %s\n", fmtDur(gpuTime), fmtDur(wall))
 	for _, b := range bs {

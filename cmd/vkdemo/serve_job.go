@@ -300,7 +300,7 @@ func (s *server) jobSizes(j *parsedJob) ([]job.BindingSize, *httpError) {
 		total += b.Bytes
 	}
 	if total > s.cfg.maxRequest {
-		return nil, httpErrorf(413, "the job's buffers would take %s, more than the server's --max-request (%s)", formatBytes(total), formatBytes(s.cfg.maxRequest))
+		return nil, httpErrorf(413, "the job's buffers would take %s, more than the server's --max-request (%s)", job.FormatBytes(total), job.FormatBytes(s.cfg.maxRequest))
 	}
 	return sizes, nil
 }
@@ -348,7 +348,7 @@ func (s *server) checkDevice(j *parsedJob, sizes []job.BindingSize) *httpError {
 			maxRange, kind = lim.MaxUniformBufferRange, gpu.UniformBuffer
 		}
 		if b.Bytes > int64(maxRange) {
-			return httpErrorf(400, "binding %d: %s of %s, more than the device's range of %s for a %s", b.Info.Binding, formatBytes(b.Bytes), b.Type, formatBytes(int64(maxRange)), kind)
+			return httpErrorf(400, "binding %d: %s of %s, more than the device's range of %s for a %s", b.Info.Binding, job.FormatBytes(b.Bytes), b.Type, job.FormatBytes(int64(maxRange)), kind)
 		}
 		counts[i] = job.Count{Binding: b.Info.Binding, Elems: b.Bytes / int64(b.Type.Size())}
 	}

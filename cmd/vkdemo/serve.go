@@ -58,6 +58,7 @@ client, with a JSON job description and binary data as multipart parts.
                is the job JSON alone.
   GET /kernels the built-in kernels and their interfaces (JSON).
   GET /healthz server counters (JSON).
+  GET /metrics the same and more in the Prometheus text format (below).
 
 The job (every field optional except the kernel, or a spirv part):
 
@@ -129,7 +130,7 @@ GPU work (at most one bounded dispatch per job), writes --trace and exits 0:
 within --grace plus a few seconds. A second signal ends the process at
 once (status 130).
 
-` + serveLimitsHelp
+` + serveLimitsHelp + "\n\n" + serveMetricsHelp
 
 const serveExample = `  vkdemo serve --port 8420 --out results &
   curl -sS http://127.0.0.1:8420/jobs -H 'Content-Type: application/json' \
@@ -199,6 +200,8 @@ type server struct {
 	// ones (worker.go); nil in a worker process itself.
 	workers        *workerPool
 	workersCrashed atomic.Int64
+	// metrics are served on GET /metrics; nil in a worker process.
+	metrics *serveMetrics
 
 	// jobsIo is the root of the requests' tasks: canceled at the end of
 	// --grace. The sockets' Io (sockIo) outlives it, so that canceled jobs
@@ -276,6 +279,7 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	}
 	s.workers = newWorkerPool(exe, s.workerArgs(), nil, a.stderr)
 	defer s.workers.close()
+	s.metrics = newServeMetrics(s)
 
 	addr := net.JoinHostPort(cfg.listen, strconv.Itoa(cfg.port))
 	ln, err := io.Listen(root, "tcp", addr)

@@ -179,6 +179,9 @@ func (s *server) handle(w http.ResponseWriter, req *http.Request, route func(x i
 	status := 0
 	if req.ContentLength > s.cfg.maxRequest {
 		s.rejected.Add(1)
+		if req.URL.Path == "/jobs" {
+			s.metrics.jobEnded(outcomeRejected)
+		}
 		status = 413
 		r.bodyRead = true // not read: the client is told at once, and the connection closed
 		rw.errorResponse(413, fmt.Sprintf("request body of %d bytes is larger than the server's --max-request (%d bytes)", req.ContentLength, s.cfg.maxRequest))
@@ -232,8 +235,17 @@ func (s *server) route(x io.Io, rw *respWriter, r *request, id uint64) int {
 	case "/kernels":
 		rw.jsonResponse(200, builtinKernelsJSON())
 		return 200
+	case "/metrics":
+		if s.metrics == nil {
+			break
+		}
+		if method != http.MethodGet && method != http.MethodHead {
+			rw.errorResponse(405, "use GET /metrics")
+			return 405
+		}
+		return s.serveMetricsPage(rw, r)
 	}
-	rw.errorResponse(404, fmt.Sprintf("no such path %s: POST /jobs, GET /kernels, GET /healthz", q(path)))
+	rw.errorResponse(404, fmt.Sprintf("no such path %s: POST /jobs, GET /kernels, GET /healthz, GET /metrics", q(path)))
 	return 404
 }
 
@@ -253,12 +265,14 @@ func (s *server) route(x io.Io, rw *respWriter, r *request, id uint64) int {
 func (s *server) serveJob(x io.Io, rw *respWriter, r *request, id uint64) int {
 	if s.draining.Load() {
 		s.rejected.Add(1)
+		s.metrics.jobEnded(outcomeRejected)
 		rw.errorResponse(503, "server shutting down")
 		return 503
 	}
 	if s.waiting.Add(1)+s.running.Load() > int64(s.cfg.maxJobs+s.cfg.maxQueue) {
 		s.waiting.Add(-1)
 		s.rejected.Add(1)
+		s.metrics.jobEnded(outcomeRejected)
 		rw.errorResponse(503, fmt.Sprintf("server busy: %d jobs running, %d waiting (--max-jobs %d, --max-queue %d); retry later", s.running.Load(), s.waiting.Load(), s.cfg.maxJobs, s.cfg.maxQueue))
 		return 503
 	}
@@ -279,9 +293,11 @@ func (s *server) serveJob(x io.Io, rw *respWriter, r *request, id uint64) int {
 	if err != nil {
 		s.rejected.Add(1)
 		if s.draining.Load() {
+			s.metrics.jobEnded(outcomeRejected)
 			rw.errorResponse(503, "server shutting down")
 			return 503
 		}
+		s.metrics.jobEnded(outcomeCanceled)
 		return 0 // the request's task was canceled: the client left
 	}
 	defer func() { s.bodies.Release(held) }()
@@ -291,9 +307,11 @@ func (s *server) serveJob(x io.Io, rw *respWriter, r *request, id uint64) int {
 	if err != nil {
 		var he *httpError
 		if !errors.As(err, &he) {
+			s.metrics.jobEnded(outcomeCanceled)
 			return 0 // the client left, or shutdown
 		}
 		s.rejected.Add(1)
+		s.metrics.jobEnded(outcomeRejected)
 		rw.errorResponse(he.status, he.msg)
 		return he.status
 	}
@@ -304,6 +322,7 @@ func (s *server) serveJob(x io.Io, rw *respWriter, r *request, id uint64) int {
 	j, herr := s.parseJob(r)
 	if herr != nil {
 		s.rejected.Add(1)
+		s.metrics.jobEnded(outcomeRejected)
 		rw.errorResponse(herr.status, herr.msg)
 		return herr.status
 	}
@@ -317,15 +336,19 @@ func (s *server) serveJob(x io.Io, rw *respWriter, r *request, id uint64) int {
 	if err != nil {
 		s.rejected.Add(1)
 		if s.draining.Load() {
+			s.metrics.jobEnded(outcomeRejected)
 			rw.errorResponse(503, "server shutting down")
 			return 503
 		}
+		s.metrics.jobEnded(outcomeCanceled)
 		return 0 // the request's task was canceled: the client left
 	}
 	defer s.jobs.Release(1)
 	s.running.Add(1)
 	defer s.running.Add(-1)
 	queueWait := time.Since(queued)
+	s.metrics.admitted(queueWait)
+	defer func() { s.metrics.finished(time.Since(queued)) }()
 
 	// The job's Io: canceled after --job-timeout, when the client leaves,
 	// or at the end of --grace.
@@ -340,15 +363,18 @@ func (s *server) serveJob(x io.Io, rw *respWriter, r *request, id uint64) int {
 	switch {
 	case err == nil:
 		s.jobsDone.Add(1)
+		s.metrics.jobEnded(outcomeDone)
 		return 200
 	case rw.started:
 		s.jobsFailed.Add(1)
+		s.metrics.jobEnded(failureOutcome(ctx, x, err))
 		if rw.streaming && rw.err == nil {
 			_ = rw.end(jobError{Error: s.jobErrorText(ctx, x, err)})
 		}
 		return 200
 	default:
 		s.jobsFailed.Add(1)
+		s.metrics.jobEnded(failureOutcome(ctx, x, err))
 		status := 400
 		msg := s.publicErrorText(err)
 		var he *httpError
@@ -367,6 +393,19 @@ func (s *server) serveJob(x io.Io, rw *respWriter, r *request, id uint64) int {
 		}
 		return status
 	}
+}
+
+// failureOutcome is the outcome label of a job that ended with err: timeout
+// when --job-timeout passed, canceled when the client left or at shutdown,
+// failed otherwise.
+func failureOutcome(ctx context.Context, x io.Io, err error) string {
+	switch {
+	case errors.Is(err, io.ErrCanceled) && ctx.Err() == context.DeadlineExceeded:
+		return outcomeTimeout
+	case errors.Is(err, io.ErrCanceled) || x.Canceled():
+		return outcomeCanceled
+	}
+	return outcomeFailed
 }
 
 // respWriter writes a response through net/http, each write (a whole

@@ -438,14 +438,20 @@ func (d schedDispatcher) Submit(x io.Io, w runner.Dispatch) (runner.Pending, err
 	if err != nil {
 		return nil, err
 	}
-	return schedPending{fut}, nil
+	return schedPending{s: d.s, fut: fut}, nil
 }
 
 // schedPending is a dispatch queued on the GPU scheduler.
-type schedPending struct{ fut *io.Future[batcher.Done] }
+type schedPending struct {
+	s   *server
+	fut *io.Future[batcher.Done]
+}
 
 func (p schedPending) Await(x io.Io) (runner.Done, error) {
 	d, err := p.fut.Await(x)
+	if err == nil {
+		p.s.metrics.addGPUTime(d.End.Sub(d.Start))
+	}
 	return runner.Done{GPUTime: d.End.Sub(d.Start), Batch: d.Batch}, err
 }
 

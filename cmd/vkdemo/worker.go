@@ -520,6 +520,7 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 			}
 			switch {
 			case e.Done != nil && rw.started:
+				s.metrics.addGPUTime(time.Duration(e.Done.GPUUs * 1e3))
 				release(true)
 				return rw.end(e.Done)
 			case e.Done != nil:

@@ -152,6 +152,10 @@ func (b *Batcher) Submissions() int64 { return b.submissions.Load() }
 // Dispatches returns how many dispatches it has submitted.
 func (b *Batcher) Dispatches() int64 { return b.dispatches.Load() }
 
+// InFlight returns how many submissions are being recorded or are on the
+// GPU now (at most Options.InFlight).
+func (b *Batcher) InFlight() int64 { return b.sem.InUse() }
+
 // Run is the batcher's task: it records and submits until Close, then
 // waits for the submissions in flight. Run it with io.Concurrent. When x is
 // canceled, the dispatches not yet submitted fail with the cancellation

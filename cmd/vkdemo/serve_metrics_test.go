@@ -196,3 +196,24 @@ func TestServeMetrics(t *testing.T) {
 	}
 	srv.stop(t)
 }
+
+// TestServeMetricsTimeout: a job that runs past --job-timeout counts as
+// timeout, not failed, and its killed worker not as a crash.
+func TestServeMetricsTimeout(t *testing.T) {
+	srv := startServe(t, nil, "--job-timeout", "1s")
+	before := scrape(t, srv.addr)
+	job, parts := runawayJob(t)
+	if res := postJob(t, srv.addr, job, parts); !strings.Contains(res.err, "--job-timeout") {
+		t.Fatalf("runaway job: status %d, error %q; want the --job-timeout", res.status, res.err)
+	}
+	after := scrape(t, srv.addr)
+	for name, want := range map[string]float64{"timeout": 1, "failed": 0, "done": 0} {
+		if got := metricValue(t, after, "vkdemo_serve_jobs_total", "outcome", name) - metricValue(t, before, "vkdemo_serve_jobs_total", "outcome", name); got != want {
+			t.Errorf("jobs_total{outcome=%q} moved by %g, want %g", name, got, want)
+		}
+	}
+	if got := metricValue(t, after, "vkdemo_serve_workers_crashed_total", "", ""); got != 0 {
+		t.Errorf("workers_crashed_total = %g after a timeout, want 0", got)
+	}
+	srv.stop(t)
+}

@@ -25,25 +25,3 @@ func TestConformanceThreadedSaturated(t *testing.T) {
 		return io.NewThreaded(io.ThreadedOptions{AsyncLimit: 1, ConcurrentLimit: 64})
 	})
 }
-
-func TestConformanceEvented(t *testing.T) {
-	iotest.Run(t, func(t *testing.T) io.Backend {
-		e, err := io.NewEvented(io.EventedOptions{})
-		if err != nil {
-			t.Fatalf("NewEvented: %v", err)
-		}
-		return e
-	})
-}
-
-// A tiny ring: submission-queue-full waits and completion-queue overflow happen
-// in ordinary tests.
-func TestConformanceEventedTinyRing(t *testing.T) {
-	iotest.Run(t, func(t *testing.T) io.Backend {
-		e, err := io.NewEvented(io.EventedOptions{Entries: 2, CQEntries: 2, AsyncLimit: 1, ConcurrentLimit: 64})
-		if err != nil {
-			t.Fatalf("NewEvented: %v", err)
-		}
-		return e
-	})
-}

@@ -6,14 +6,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"path"
+	"runtime"
 	"sync/atomic"
 	"time"
 
 	stdio "io"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/vkio/vkio/io/internal/uring"
+
+	"syscall"
 )
 
 // FileInfo describes a file.
@@ -51,7 +52,7 @@ func (d Dir) join(p string) string {
 func (d Dir) OpenDir(x Io, p string) (Dir, error) {
 	name := d.join(p)
 	start := x.start()
-	fd, err := x.drv().openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	fd, err := x.drv().openat(x.t, d.fd, p, oRDONLY|oDIRECTORY, 0)
 	if err := x.done(start, "file", "open dir", name, err); err != nil {
 		return Dir{}, err
 	}
@@ -85,20 +86,23 @@ type CreateOptions struct {
 
 // CreateFile creates (or truncates) the file at p and opens it for writing.
 func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
-	flags := unix.O_CREAT
+	flags := oCREAT
 	if opts.Read {
-		flags |= unix.O_RDWR
+		flags |= oRDWR
 	} else {
-		flags |= unix.O_WRONLY
+		flags |= oWRONLY
 	}
 	if opts.Exclusive {
-		flags |= unix.O_EXCL
+		flags |= oEXCL
 	}
 	if !opts.Keep {
-		flags |= unix.O_TRUNC
+		flags |= oTRUNC
 	}
 	if opts.Direct {
-		flags |= unix.O_DIRECT
+		if oDIRECT == 0 {
+			return nil, opErr("create", d.join(p), fmt.Errorf("%w: direct I/O (O_DIRECT) on %s", ErrUnsupported, runtime.GOOS))
+		}
+		flags |= oDIRECT
 	}
 	perm := uint32(opts.Perm.Perm())
 	if perm == 0 {
@@ -130,11 +134,11 @@ func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 	var flags int
 	switch mode {
 	case ReadOnly:
-		flags = unix.O_RDONLY
+		flags = oRDONLY
 	case WriteOnly:
-		flags = unix.O_WRONLY
+		flags = oWRONLY
 	case ReadWrite:
-		flags = unix.O_RDWR
+		flags = oRDWR
 	default:
 		return nil, opErr("open", name, fmt.Errorf("%w: open mode %d", ErrInvalid, mode))
 	}
@@ -159,7 +163,7 @@ func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
 		if fi.IsDir() {
 			return nil
 		}
-		return opErr("mkdir", d.join(p), unix.ENOTDIR)
+		return opErr("mkdir", d.join(p), syscall.ENOTDIR)
 	}
 	if parent := path.Dir(p); parent != p && parent != "." && parent != "/" {
 		if err := d.MakePath(x, parent, perm); err != nil {
@@ -168,7 +172,7 @@ func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
 	}
 	start := x.start()
 	err := x.drv().mkdirat(x.t, d.fd, p, uint32(perm.Perm()))
-	if err == unix.EEXIST { // made meanwhile, by someone else
+	if err == syscall.EEXIST { // made meanwhile, by someone else
 		err = nil
 	}
 	return x.doneAt(start, "mkdir", d, p, err)
@@ -300,7 +304,7 @@ func (f *File) hold(op string) error {
 // (whose error nobody is left to receive; see Close).
 func (f *File) drop() {
 	if f.state.Add(-2) == 1 {
-		unix.Close(f.fd)
+		closeRaw(f.fd)
 	}
 }
 
@@ -599,10 +603,10 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 	// destination is written in place.
 	if fi, err := x.drv().fstatat(x.t, d.fd, p, true); err == nil && !fi.Mode.IsRegular() {
 		if fi.IsDir() {
-			return nil, opErr("create", name, unix.EISDIR)
+			return nil, opErr("create", name, syscall.EISDIR)
 		}
 		start := x.start()
-		fd, err := x.drv().openat(x.t, d.fd, p, unix.O_WRONLY, 0)
+		fd, err := x.drv().openat(x.t, d.fd, p, oWRONLY, 0)
 		x.observe(start, "file", "open", name, 0, err)
 		if err != nil {
 			return nil, opErr("create", name, err)
@@ -612,10 +616,10 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 	for range 8 {
 		tmp := dirPart + tempName(base, os.Getpid(), rand.Uint64())
 		start := x.start()
-		fd, err := x.drv().openat(x.t, d.fd, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, uint32(perm.Perm()))
+		fd, err := x.drv().openat(x.t, d.fd, tmp, oCREAT|oEXCL|oWRONLY, uint32(perm.Perm()))
 		tmpName := d.join(tmp)
 		x.observe(start, "file", "create", tmpName, 0, err)
-		if err == unix.EEXIST {
+		if err == syscall.EEXIST {
 			continue
 		}
 		if err != nil {
@@ -629,7 +633,7 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 		}
 		return &AtomicFile{File: newFile(fd, tmpName), dir: d, dest: p, tmp: tmp, destName: name}, nil
 	}
-	return nil, opErr("create", name, unix.EEXIST)
+	return nil, opErr("create", name, syscall.EEXIST)
 }
 
 // Name returns the final path, where Commit puts the file.
@@ -692,7 +696,7 @@ func (a *AtomicFile) abandon(x Io) error {
 
 func syncDir(x Io, d Dir, p string) error {
 	name := d.join(p)
-	fd, err := x.drv().openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	fd, err := x.drv().openat(x.t, d.fd, p, oRDONLY|oDIRECTORY, 0)
 	if err != nil {
 		return opErr("sync dir", name, err)
 	}

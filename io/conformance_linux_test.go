@@ -30,3 +30,14 @@ func TestConformanceEventedTinyRing(t *testing.T) {
 		return e
 	})
 }
+
+func TestConfinedWalkEvented(t *testing.T) {
+	defer io.ForceWalk()()
+	iotest.RunConfined(t, func(t *testing.T) io.Backend {
+		e, err := io.NewEvented(io.EventedOptions{})
+		if err != nil {
+			t.Fatalf("NewEvented: %v", err)
+		}
+		return e
+	})
+}

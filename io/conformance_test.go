@@ -25,3 +25,15 @@ func TestConformanceThreadedSaturated(t *testing.T) {
 		return io.NewThreaded(io.ThreadedOptions{AsyncLimit: 1, ConcurrentLimit: 64})
 	})
 }
+
+// The confined-open cases again, with the component walk that replaces
+// openat2 where the kernel lacks it (or a seccomp profile refuses it).
+func TestConfinedWalkBlocking(t *testing.T) {
+	defer io.ForceWalk()()
+	iotest.RunConfined(t, func(t *testing.T) io.Backend { return io.NewBlocking() })
+}
+
+func TestConfinedWalkThreaded(t *testing.T) {
+	defer io.ForceWalk()()
+	iotest.RunConfined(t, func(t *testing.T) io.Backend { return io.NewThreaded(io.ThreadedOptions{}) })
+}

@@ -86,7 +86,23 @@ type CreateOptions struct {
 
 // CreateFile creates (or truncates) the file at p and opens it for writing.
 func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
-	flags := oCREAT
+	name := d.join(p)
+	flags, perm, err := createFlags(opts)
+	if err != nil {
+		return nil, opErr("create", name, err)
+	}
+	start := x.start()
+	fd, err := x.drv().openat(x.t, d.fd, p, flags, perm)
+	x.observe(start, "file", "create", name, 0, err)
+	if err != nil {
+		return nil, opErr("create", name, err)
+	}
+	return newFile(fd, name), nil
+}
+
+// createFlags returns the open flags and permissions for opts.
+func createFlags(opts CreateOptions) (flags int, perm uint32, err error) {
+	flags = oCREAT
 	if opts.Read {
 		flags |= oRDWR
 	} else {
@@ -100,22 +116,15 @@ func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
 	}
 	if opts.Direct {
 		if oDIRECT == 0 {
-			return nil, opErr("create", d.join(p), fmt.Errorf("%w: direct I/O (O_DIRECT) on %s", ErrUnsupported, runtime.GOOS))
+			return 0, 0, fmt.Errorf("%w: direct I/O (O_DIRECT) on %s", ErrUnsupported, runtime.GOOS)
 		}
 		flags |= oDIRECT
 	}
-	perm := uint32(opts.Perm.Perm())
+	perm = uint32(opts.Perm.Perm())
 	if perm == 0 {
 		perm = 0o666
 	}
-	name := d.join(p)
-	start := x.start()
-	fd, err := x.drv().openat(x.t, d.fd, p, flags, perm)
-	x.observe(start, "file", "create", name, 0, err)
-	if err != nil {
-		return nil, opErr("create", name, err)
-	}
-	return newFile(fd, name), nil
+	return flags, perm, nil
 }
 
 // OpenMode says how OpenFile opens a file.
@@ -223,6 +232,11 @@ func (d Dir) ReadFile(x Io, p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readAll(x, f)
+}
+
+// readAll reads f to its end and closes it.
+func readAll(x Io, f *File) ([]byte, error) {
 	defer f.Close(x)
 	var buf []byte
 	if fi, err := f.Stat(x); err == nil && fi.Size > 0 {
@@ -582,6 +596,7 @@ type AtomicFile struct {
 	dest, tmp string // tmp is "" when writing in place (see CreateAtomic)
 	destName  string // dir.join(dest), for Name, observers and errors
 	done      bool   // committed or abandoned
+	ownDir    bool   // dir was opened for this file (CreateAtomicBeneath): closed with it
 }
 
 // CreateAtomic starts an atomic replacement of the file at p. Atomicity is a
@@ -647,6 +662,7 @@ func (a *AtomicFile) Commit(x Io) error {
 	if a.done {
 		return opErr("commit", a.Name(), ErrClosed)
 	}
+	defer a.closeDir(x)
 	if a.tmp == "" { // in place: a device or FIFO, nothing to sync or rename
 		a.done = true
 		return opErr("commit", a.Name(), a.File.Close(x))
@@ -671,6 +687,14 @@ func (a *AtomicFile) Commit(x Io) error {
 	return syncDir(x.WithoutCancel(), a.dir, path.Dir(a.dest))
 }
 
+// closeDir closes the folder that CreateAtomicBeneath opened for a.
+func (a *AtomicFile) closeDir(x Io) {
+	if a.ownDir {
+		a.ownDir = false
+		_ = a.dir.Close(x.WithoutCancel())
+	}
+}
+
 // Close abandons the file unless it was committed: it closes and removes the
 // temporary file. After Commit it does nothing and returns nil, so it can be
 // deferred.
@@ -684,6 +708,7 @@ func (a *AtomicFile) Close(x Io) error {
 func (a *AtomicFile) abandon(x Io) error {
 	a.done = true
 	x = x.WithoutCancel()
+	defer a.closeDir(x)
 	err := a.File.Close(x)
 	if a.tmp == "" {
 		return err

@@ -99,9 +99,10 @@ type Evented struct {
 	// ops holds every request from its registration until its task has
 	// stopped touching the ring (runOp returns), not just until its
 	// completion: Close unmaps the ring only once it is empty.
-	opsMu  sync.Mutex
-	ops    map[uint64]*ringOp
-	nextID uint64
+	opsMu   sync.Mutex
+	opsLeft sync.Cond // on opsMu: an entry left ops while Close waits (see Close)
+	ops     map[uint64]*ringOp
+	nextID  uint64
 
 	submitted, completed, canceled, overflows, flushes atomic.Uint64
 }
@@ -233,6 +234,7 @@ func NewEvented(opts EventedOptions) (*Evented, error) {
 		e.concurrentLimit = 10000
 	}
 	e.sqFree.L = &e.sqMu
+	e.opsLeft.L = &e.opsMu
 	go e.reaper()
 	return e, nil
 }
@@ -272,22 +274,33 @@ func (e *Evented) Close() error {
 	e.sqMu.Unlock()
 	// Cancel stragglers and wait until their tasks are done with the ring (see
 	// ops), so that no request can touch memory, and no task the ring, after
-	// the ring is gone.
-	for {
-		e.opsMu.Lock()
-		ids := make([]uint64, 0, len(e.ops))
+	// the ring is gone. One cancel per request is enough: every request in
+	// ops was either published before closed was set (under sqMu, so it sits
+	// ahead of its cancel in the submission queue and the kernel has it when
+	// the cancel arrives: canceled, or already running to a completion of
+	// its own), or its submit fails with ErrClosed and it leaves ops without
+	// reaching the kernel. Each request's end signals opsLeft; no timer.
+	cancelled := make(map[uint64]bool)
+	e.opsMu.Lock()
+	for len(e.ops) > 0 {
+		var ids []uint64
 		for id := range e.ops {
-			ids = append(ids, id)
+			if !cancelled[id] {
+				cancelled[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			e.opsLeft.Wait()
+			continue
 		}
 		e.opsMu.Unlock()
-		if len(ids) == 0 {
-			break
-		}
 		for _, id := range ids {
 			_ = e.enqueue(cancelSQE(id), true)
 		}
-		time.Sleep(time.Millisecond)
+		e.opsMu.Lock()
 	}
+	e.opsMu.Unlock()
 	e.sqMu.Lock()
 	for e.flushing {
 		e.sqFree.Wait()
@@ -422,12 +435,18 @@ func (e *Evented) flushLocked() {
 		case nil, unix.EINTR:
 		case unix.EAGAIN, unix.EBUSY:
 			// The kernel is short of request memory or holds overflowed
-			// completions: reap to make room, then retry.
+			// completions: reap to make room, then retry. Not a poll on a
+			// timer: reaping (here, or by the leader, which reaps on every
+			// completion and whose io_uring_enter returns at once while the
+			// queue holds any) is what clears EBUSY, and for EAGAIN the
+			// kernel has no notification of freed request memory to wait
+			// on; the yield lets the leader run.
 			e.reap()
 			runtime.Gosched()
 		default:
 			// Unexpected (the ring is broken): back off rather than spin; the
-			// requests stay queued.
+			// requests stay queued. Nothing signals a repaired ring, so
+			// this is a back-off, not a wait for an event.
 			slog.Error("github.com/vkio/vkio/io: io_uring_enter failed", "err", err)
 			time.Sleep(time.Millisecond)
 		}
@@ -442,6 +461,21 @@ func (e *Evented) flushLocked() {
 // While requests are in flight it also looks every reaperPoll: a safety net
 // for a completion whose signal was skipped while the eventfd was muted (see
 // mute) and that the unmuting task's look missed.
+//
+// Why the look is needed: unmute stores the IORING_CQ_EVENTFD_DISABLED flag
+// cleared, then loads the completion tail (CQReady); the kernel stores the
+// tail, then loads the flag to decide whether to signal. That is Dekker's
+// pattern, which is only safe if both sides put a full barrier between
+// their store and their load. Go's atomics give one on this side, but the
+// kernel publishes the tail with a store-release and reads the flag with
+// READ_ONCE, and a store followed by a load may be reordered (x86's store
+// buffer does it): both sides can see the old value, so the kernel skips
+// the signal and unmute sees no completion. No interface of io_uring closes
+// that window without a thread in io_uring_enter (which the reaper avoids
+// holding), so the reaper looks. It looks only while requests are in
+// flight, sleeps on the eventfd alone when idle, and a lost signal costs at
+// most reaperPoll. TestEventedReaperFindsUnsignalledCompletion loses a
+// signal on purpose and hangs without the look.
 func (e *Evented) reaper() {
 	defer close(e.reaperDone)
 	var buf [8]byte
@@ -466,7 +500,7 @@ func (e *Evented) reaper() {
 }
 
 // reaperPoll is how often the reaper looks at the completion queue while
-// requests are in flight, eventfd or not.
+// requests are in flight, eventfd or not (see reaper for why).
 const reaperPoll = 50 * time.Millisecond
 
 // mute stops the kernel's eventfd signals while a task is in io_uring_enter
@@ -613,6 +647,9 @@ func (e *Evented) runOp(t *task, o *ringOp, sqe uring.SQE, mayLead bool) (int32,
 	defer func() {
 		e.opsMu.Lock()
 		delete(e.ops, id)
+		if e.closing.Load() {
+			e.opsLeft.Broadcast()
+		}
 		e.opsMu.Unlock()
 	}()
 	sqe.UserData = id
@@ -682,6 +719,12 @@ func (e *Evented) call(t *task, prep func(o *ringOp, sqe *uring.SQE) error, afte
 		errno := unix.Errno(-res)
 		if (errno == unix.EINTR || errno == unix.EAGAIN) && attempt < 1000 {
 			if errno == unix.EAGAIN {
+				// The kernel arms a poll for a request that would block
+				// and completes it when it can; EAGAIN reaches here from
+				// a descriptor opened O_NONBLOCK (io_uring then returns
+				// it as the system call would) or one it cannot poll:
+				// the caller asked not to wait, so retry a bounded number
+				// of times rather than park.
 				runtime.Gosched()
 			}
 			continue

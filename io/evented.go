@@ -3,6 +3,7 @@
 package io
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -101,8 +102,11 @@ type Evented struct {
 	// completion: Close unmaps the ring only once it is empty.
 	opsMu   sync.Mutex
 	opsLeft sync.Cond // on opsMu: an entry left ops while Close waits (see Close)
-	ops     map[uint64]*ringOp
-	nextID  uint64
+	// reaperIdle (under opsMu) says the reaper saw ops empty and sleeps on
+	// the eventfd without a deadline: the next request registered wakes it.
+	reaperIdle bool
+	ops        map[uint64]*ringOp
+	nextID     uint64
 
 	submitted, completed, canceled, overflows, flushes atomic.Uint64
 }
@@ -473,8 +477,10 @@ func (e *Evented) flushLocked() {
 // the signal and unmute sees no completion. No interface of io_uring closes
 // that window without a thread in io_uring_enter (which the reaper avoids
 // holding), so the reaper looks. It looks only while requests are in
-// flight, sleeps on the eventfd alone when idle, and a lost signal costs at
-// most reaperPoll. TestEventedReaperFindsUnsignalledCompletion loses a
+// flight and sleeps on the eventfd alone when idle; the first request
+// registered while it sleeps so wakes it (wakeReaper: one eventfd write per
+// idle-to-busy change, not per request), so a lost signal costs at most
+// reaperPoll. TestEventedReaperFindsUnsignalledCompletion loses a
 // signal on purpose and hangs without the look.
 func (e *Evented) reaper() {
 	defer close(e.reaperDone)
@@ -484,6 +490,7 @@ func (e *Evented) reaper() {
 		e.reap()
 		e.opsMu.Lock()
 		busy := len(e.ops) > 0
+		e.reaperIdle = !busy // from here on, the first request registered wakes it (see runOp)
 		e.opsMu.Unlock()
 		if busy {
 			_ = e.efd.SetReadDeadline(time.Now().Add(reaperPoll))
@@ -492,11 +499,24 @@ func (e *Evented) reaper() {
 			_ = e.efd.SetReadDeadline(time.Time{})
 			polling = false
 		}
-		if _, err := e.efd.Read(buf[:]); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		_, err := e.efd.Read(buf[:])
+		e.opsMu.Lock()
+		e.reaperIdle = false
+		e.opsMu.Unlock()
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			e.reap()
 			return
 		}
 	}
+}
+
+// wakeReaper adds 1 to the eventfd, which ends the reaper's read: for the
+// first request registered while the reaper sleeps without a deadline, so
+// that it starts looking every reaperPoll (see reaper).
+func (e *Evented) wakeReaper() {
+	var one [8]byte // the eventfd counter: a native-endian uint64
+	binary.NativeEndian.PutUint64(one[:], 1)
+	_, _ = e.efd.Write(one[:])
 }
 
 // reaperPoll is how often the reaper looks at the completion queue while
@@ -641,7 +661,12 @@ func (e *Evented) runOp(t *task, o *ringOp, sqe uring.SQE, mayLead bool) (int32,
 	id := e.nextID
 	e.nextID++
 	e.ops[id] = o
+	wake := e.reaperIdle
+	e.reaperIdle = false
 	e.opsMu.Unlock()
+	if wake {
+		e.wakeReaper()
+	}
 	// Deferred first, so it runs last: after the leader's tail and unmute, the
 	// last touches of the ring. Until then Close must not unmap it.
 	defer func() {

@@ -477,19 +477,24 @@ func (e *Evented) flushLocked() {
 // the signal and unmute sees no completion. No interface of io_uring closes
 // that window without a thread in io_uring_enter (which the reaper avoids
 // holding), so the reaper looks. It looks only while requests are in
-// flight and sleeps on the eventfd alone when idle; the first request
-// registered while it sleeps so wakes it (wakeReaper: one eventfd write per
-// idle-to-busy change, not per request), so a lost signal costs at most
-// reaperPoll. TestEventedReaperFindsUnsignalledCompletion loses a
+// flight (and one reaperPoll after the last was registered) and sleeps on
+// the eventfd alone when idle; the first request registered while it sleeps
+// so wakes it (wakeReaper: one eventfd write per quiet period of at least
+// reaperPoll, not per request), so a lost signal costs at most reaperPoll. TestEventedReaperFindsUnsignalledCompletion loses a
 // signal on purpose and hangs without the look.
 func (e *Evented) reaper() {
 	defer close(e.reaperDone)
 	var buf [8]byte
 	polling := false
+	lastID := uint64(0)
 	for {
 		e.reap()
 		e.opsMu.Lock()
-		busy := len(e.ops) > 0
+		// Busy while requests are in flight, and for one more reaperPoll
+		// after the last one was registered: a stream of short requests
+		// keeps it looking instead of waking it (wakeReaper) for each.
+		busy := len(e.ops) > 0 || e.nextID != lastID
+		lastID = e.nextID
 		e.reaperIdle = !busy // from here on, the first request registered wakes it (see runOp)
 		e.opsMu.Unlock()
 		if busy {

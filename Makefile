@@ -14,7 +14,7 @@ export VKIO_VALIDATION ?= 1
 
 PKGS := ./...
 
-.PHONY: all deps build test test-short bench shaders shaders-check lint demo clean fuzz
+.PHONY: all deps build test test-short bench shaders shaders-check lint demo clean fuzz cross
 
 all: build
 
@@ -38,7 +38,18 @@ shaders-check:
 shaders:
 	@bash scripts/shaders.sh build
 
-test: deps lint shaders-check
+# The cgo-free packages must build on other systems too (vet type-checks
+# them and their tests for GOOS; nothing runs): the Io's Blocking and
+# Threaded implementations run everywhere, Evented (io_uring) only on Linux.
+CROSS_PKGS  ?= ./io/...
+CROSS_GOOS  ?= darwin freebsd windows
+cross:
+	@set -e; for os in $(CROSS_GOOS); do \
+	  echo "GOOS=$$os CGO_ENABLED=0 go vet $(CROSS_PKGS)"; \
+	  GOOS=$$os CGO_ENABLED=0 $(GO) vet $(CROSS_PKGS); \
+	done
+
+test: deps lint shaders-check cross
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 # Every Go fuzz target, FUZZTIME each (make test runs only their seed corpora).

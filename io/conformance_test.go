@@ -26,24 +26,14 @@ func TestConformanceThreadedSaturated(t *testing.T) {
 	})
 }
 
-func TestConformanceEvented(t *testing.T) {
-	iotest.Run(t, func(t *testing.T) io.Backend {
-		e, err := io.NewEvented(io.EventedOptions{})
-		if err != nil {
-			t.Fatalf("NewEvented: %v", err)
-		}
-		return e
-	})
+// The confined-open cases again, with the component walk that replaces
+// openat2 where the kernel lacks it (or a seccomp profile refuses it).
+func TestConfinedWalkBlocking(t *testing.T) {
+	defer io.ForceWalk()()
+	iotest.RunConfined(t, func(t *testing.T) io.Backend { return io.NewBlocking() })
 }
 
-// A tiny ring: submission-queue-full waits and completion-queue overflow happen
-// in ordinary tests.
-func TestConformanceEventedTinyRing(t *testing.T) {
-	iotest.Run(t, func(t *testing.T) io.Backend {
-		e, err := io.NewEvented(io.EventedOptions{Entries: 2, CQEntries: 2, AsyncLimit: 1, ConcurrentLimit: 64})
-		if err != nil {
-			t.Fatalf("NewEvented: %v", err)
-		}
-		return e
-	})
+func TestConfinedWalkThreaded(t *testing.T) {
+	defer io.ForceWalk()()
+	iotest.RunConfined(t, func(t *testing.T) io.Backend { return io.NewThreaded(io.ThreadedOptions{}) })
 }

@@ -1,6 +1,9 @@
+//go:build linux
+
 package io
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,55 +18,6 @@ import (
 
 	"github.com/vkio/vkio/io/internal/uring"
 )
-
-// EventedOptions configures an Evented implementation. The zero value is ready.
-type EventedOptions struct {
-	// Entries is the size of the submission queue (a power of two, clamped by the
-	// kernel). 0 means 256. More requests than this can be in flight at once: the
-	// queue only bounds how many are handed to the kernel per io_uring_enter.
-	Entries int
-	// CQEntries is the size of the completion queue. 0 means 4 × Entries. When more
-	// completions arrive than fit, the kernel keeps them aside (CQ overflow) and
-	// the reaper moves them in; nothing is lost.
-	CQEntries int
-	// AsyncLimit and ConcurrentLimit are as in ThreadedOptions: tasks run on
-	// goroutines, which are this implementation's green threads.
-	AsyncLimit      int
-	ConcurrentLimit int
-}
-
-// EventedUnavailableError is returned by NewEvented when the kernel refuses
-// io_uring: ENOSYS (no io_uring), EPERM (a seccomp profile, or the sysctl
-// kernel.io_uring_disabled), ENOMEM (locked-memory limits on old kernels), or
-// when its io_uring lacks what Evented cannot work without, as before Linux
-// 5.6: the opcode probe (the cause wraps the probe's errno) or one of the
-// requests Evented is built on (the cause names them). It wraps the cause, so
-// errors.Is(err, syscall.EPERM) works, and matches ErrUnsupported under
-// errors.Is. New("") and New("auto") fall back to Threaded when they get it.
-type EventedUnavailableError struct {
-	Err error // the cause, usually a syscall.Errno
-}
-
-// Error returns "io: io_uring unavailable: cause".
-func (e *EventedUnavailableError) Error() string {
-	return "io: io_uring unavailable: " + e.Err.Error()
-}
-
-// Unwrap returns the cause.
-func (e *EventedUnavailableError) Unwrap() error { return e.Err }
-
-// Is reports whether target is ErrUnsupported.
-func (e *EventedUnavailableError) Is(target error) bool { return target == ErrUnsupported }
-
-// EventedStats counts what an Evented implementation has handed to its ring.
-type EventedStats struct {
-	Submitted uint64 // requests placed in the submission queue (cancel requests included)
-	Completed uint64 // completions reaped
-	Enters    uint64 // io_uring_enter system calls: submissions and waits
-	Flushes   uint64 // io_uring_enter calls that submitted requests
-	Canceled  uint64 // cancel requests (IORING_OP_ASYNC_CANCEL) submitted
-	Overflows uint64 // times the reaper found the completion queue overflowed
-}
 
 // Evented is the io_uring implementation. File operations (open, read, write and
 // their positional and vectorized forms, fsync, ftruncate, statx, close, rename,
@@ -146,9 +100,13 @@ type Evented struct {
 	// ops holds every request from its registration until its task has
 	// stopped touching the ring (runOp returns), not just until its
 	// completion: Close unmaps the ring only once it is empty.
-	opsMu  sync.Mutex
-	ops    map[uint64]*ringOp
-	nextID uint64
+	opsMu   sync.Mutex
+	opsLeft sync.Cond // on opsMu: an entry left ops while Close waits (see Close)
+	// reaperIdle (under opsMu) says the reaper saw ops empty and sleeps on
+	// the eventfd without a deadline: the next request registered wakes it.
+	reaperIdle bool
+	ops        map[uint64]*ringOp
+	nextID     uint64
 
 	submitted, completed, canceled, overflows, flushes atomic.Uint64
 }
@@ -280,6 +238,7 @@ func NewEvented(opts EventedOptions) (*Evented, error) {
 		e.concurrentLimit = 10000
 	}
 	e.sqFree.L = &e.sqMu
+	e.opsLeft.L = &e.opsMu
 	go e.reaper()
 	return e, nil
 }
@@ -319,22 +278,33 @@ func (e *Evented) Close() error {
 	e.sqMu.Unlock()
 	// Cancel stragglers and wait until their tasks are done with the ring (see
 	// ops), so that no request can touch memory, and no task the ring, after
-	// the ring is gone.
-	for {
-		e.opsMu.Lock()
-		ids := make([]uint64, 0, len(e.ops))
+	// the ring is gone. One cancel per request is enough: every request in
+	// ops was either published before closed was set (under sqMu, so it sits
+	// ahead of its cancel in the submission queue and the kernel has it when
+	// the cancel arrives: canceled, or already running to a completion of
+	// its own), or its submit fails with ErrClosed and it leaves ops without
+	// reaching the kernel. Each request's end signals opsLeft; no timer.
+	cancelled := make(map[uint64]bool)
+	e.opsMu.Lock()
+	for len(e.ops) > 0 {
+		var ids []uint64
 		for id := range e.ops {
-			ids = append(ids, id)
+			if !cancelled[id] {
+				cancelled[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			e.opsLeft.Wait()
+			continue
 		}
 		e.opsMu.Unlock()
-		if len(ids) == 0 {
-			break
-		}
 		for _, id := range ids {
 			_ = e.enqueue(cancelSQE(id), true)
 		}
-		time.Sleep(time.Millisecond)
+		e.opsMu.Lock()
 	}
+	e.opsMu.Unlock()
 	e.sqMu.Lock()
 	for e.flushing {
 		e.sqFree.Wait()
@@ -469,12 +439,18 @@ func (e *Evented) flushLocked() {
 		case nil, unix.EINTR:
 		case unix.EAGAIN, unix.EBUSY:
 			// The kernel is short of request memory or holds overflowed
-			// completions: reap to make room, then retry.
+			// completions: reap to make room, then retry. Not a poll on a
+			// timer: reaping (here, or by the leader, which reaps on every
+			// completion and whose io_uring_enter returns at once while the
+			// queue holds any) is what clears EBUSY, and for EAGAIN the
+			// kernel has no notification of freed request memory to wait
+			// on; the yield lets the leader run.
 			e.reap()
 			runtime.Gosched()
 		default:
 			// Unexpected (the ring is broken): back off rather than spin; the
-			// requests stay queued.
+			// requests stay queued. Nothing signals a repaired ring, so
+			// this is a back-off, not a wait for an event.
 			slog.Error("github.com/vkio/vkio/io: io_uring_enter failed", "err", err)
 			time.Sleep(time.Millisecond)
 		}
@@ -489,14 +465,37 @@ func (e *Evented) flushLocked() {
 // While requests are in flight it also looks every reaperPoll: a safety net
 // for a completion whose signal was skipped while the eventfd was muted (see
 // mute) and that the unmuting task's look missed.
+//
+// Why the look is needed: unmute stores the IORING_CQ_EVENTFD_DISABLED flag
+// cleared, then loads the completion tail (CQReady); the kernel stores the
+// tail, then loads the flag to decide whether to signal. That is Dekker's
+// pattern, which is only safe if both sides put a full barrier between
+// their store and their load. Go's atomics give one on this side, but the
+// kernel publishes the tail with a store-release and reads the flag with
+// READ_ONCE, and a store followed by a load may be reordered (x86's store
+// buffer does it): both sides can see the old value, so the kernel skips
+// the signal and unmute sees no completion. No interface of io_uring closes
+// that window without a thread in io_uring_enter (which the reaper avoids
+// holding), so the reaper looks. It looks only while requests are in
+// flight (and one reaperPoll after the last was registered) and sleeps on
+// the eventfd alone when idle; the first request registered while it sleeps
+// so wakes it (wakeReaper: one eventfd write per quiet period of at least
+// reaperPoll, not per request), so a lost signal costs at most reaperPoll. TestEventedReaperFindsUnsignalledCompletion loses a
+// signal on purpose and hangs without the look.
 func (e *Evented) reaper() {
 	defer close(e.reaperDone)
 	var buf [8]byte
 	polling := false
+	lastID := uint64(0)
 	for {
 		e.reap()
 		e.opsMu.Lock()
-		busy := len(e.ops) > 0
+		// Busy while requests are in flight, and for one more reaperPoll
+		// after the last one was registered: a stream of short requests
+		// keeps it looking instead of waking it (wakeReaper) for each.
+		busy := len(e.ops) > 0 || e.nextID != lastID
+		lastID = e.nextID
+		e.reaperIdle = !busy // from here on, the first request registered wakes it (see runOp)
 		e.opsMu.Unlock()
 		if busy {
 			_ = e.efd.SetReadDeadline(time.Now().Add(reaperPoll))
@@ -505,15 +504,28 @@ func (e *Evented) reaper() {
 			_ = e.efd.SetReadDeadline(time.Time{})
 			polling = false
 		}
-		if _, err := e.efd.Read(buf[:]); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		_, err := e.efd.Read(buf[:])
+		e.opsMu.Lock()
+		e.reaperIdle = false
+		e.opsMu.Unlock()
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			e.reap()
 			return
 		}
 	}
 }
 
+// wakeReaper adds 1 to the eventfd, which ends the reaper's read: for the
+// first request registered while the reaper sleeps without a deadline, so
+// that it starts looking every reaperPoll (see reaper).
+func (e *Evented) wakeReaper() {
+	var one [8]byte // the eventfd counter: a native-endian uint64
+	binary.NativeEndian.PutUint64(one[:], 1)
+	_, _ = e.efd.Write(one[:])
+}
+
 // reaperPoll is how often the reaper looks at the completion queue while
-// requests are in flight, eventfd or not.
+// requests are in flight, eventfd or not (see reaper for why).
 const reaperPoll = 50 * time.Millisecond
 
 // mute stops the kernel's eventfd signals while a task is in io_uring_enter
@@ -654,12 +666,20 @@ func (e *Evented) runOp(t *task, o *ringOp, sqe uring.SQE, mayLead bool) (int32,
 	id := e.nextID
 	e.nextID++
 	e.ops[id] = o
+	wake := e.reaperIdle
+	e.reaperIdle = false
 	e.opsMu.Unlock()
+	if wake {
+		e.wakeReaper()
+	}
 	// Deferred first, so it runs last: after the leader's tail and unmute, the
 	// last touches of the ring. Until then Close must not unmap it.
 	defer func() {
 		e.opsMu.Lock()
 		delete(e.ops, id)
+		if e.closing.Load() {
+			e.opsLeft.Broadcast()
+		}
 		e.opsMu.Unlock()
 	}()
 	sqe.UserData = id
@@ -729,6 +749,12 @@ func (e *Evented) call(t *task, prep func(o *ringOp, sqe *uring.SQE) error, afte
 		errno := unix.Errno(-res)
 		if (errno == unix.EINTR || errno == unix.EAGAIN) && attempt < 1000 {
 			if errno == unix.EAGAIN {
+				// The kernel arms a poll for a request that would block
+				// and completes it when it can; EAGAIN reaches here from
+				// a descriptor opened O_NONBLOCK (io_uring then returns
+				// it as the system call would) or one it cannot poll:
+				// the caller asked not to wait, so retry a bounded number
+				// of times rather than park.
 				runtime.Gosched()
 			}
 			continue

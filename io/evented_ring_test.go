@@ -1,3 +1,5 @@
+//go:build linux
+
 package io
 
 import (
@@ -361,25 +363,6 @@ func TestEventedThousandsConcurrent(t *testing.T) {
 	if st.Completed != st.Submitted {
 		t.Errorf("completed %d of %d submitted requests", st.Completed, st.Submitted)
 	}
-}
-
-// pipe returns the two ends of a pipe as Files, closed at the end of the test
-// (through the plain system call, so it works after the Io is closed).
-func pipe(t *testing.T) (r, w *File) {
-	t.Helper()
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	r, w = newFile(p[0], "pipe-r"), newFile(p[1], "pipe-w")
-	t.Cleanup(func() {
-		for _, f := range []*File{r, w} {
-			if f.state.CompareAndSwap(0, 1) {
-				syscall.Close(f.fd)
-			}
-		}
-	})
-	return r, w
 }
 
 // Close with a task still parked on the ring cancels its request and waits for

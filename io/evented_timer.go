@@ -1,3 +1,5 @@
+//go:build linux
+
 package io
 
 import (
@@ -160,9 +162,16 @@ func (e *Evented) timerLoop() {
 		closed := q.closed
 		q.mu.Unlock()
 		if err != nil && err != ErrCanceled && !closed {
-			// The ring refused the timeout (it should not): sleep on the
-			// runtime's timer rather than spin.
-			time.Sleep(time.Until(next))
+			// The ring refused the timeout (it should not): wait for the
+			// deadline on the runtime's timer instead, rather than spin. It
+			// is the wait for the deadline itself, not a poll, and an
+			// earlier sleeper or Close (both kick) ends it at once.
+			w := time.NewTimer(time.Until(next))
+			select {
+			case <-w.C:
+			case <-q.kick:
+			}
+			w.Stop()
 		}
 	}
 }

@@ -6,14 +6,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"path"
+	"runtime"
 	"sync/atomic"
 	"time"
 
 	stdio "io"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/vkio/vkio/io/internal/uring"
+
+	"syscall"
 )
 
 // FileInfo describes a file.
@@ -51,7 +52,7 @@ func (d Dir) join(p string) string {
 func (d Dir) OpenDir(x Io, p string) (Dir, error) {
 	name := d.join(p)
 	start := x.start()
-	fd, err := x.drv().openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	fd, err := x.drv().openat(x.t, d.fd, p, oRDONLY|oDIRECTORY, 0)
 	if err := x.done(start, "file", "open dir", name, err); err != nil {
 		return Dir{}, err
 	}
@@ -85,26 +86,11 @@ type CreateOptions struct {
 
 // CreateFile creates (or truncates) the file at p and opens it for writing.
 func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
-	flags := unix.O_CREAT
-	if opts.Read {
-		flags |= unix.O_RDWR
-	} else {
-		flags |= unix.O_WRONLY
-	}
-	if opts.Exclusive {
-		flags |= unix.O_EXCL
-	}
-	if !opts.Keep {
-		flags |= unix.O_TRUNC
-	}
-	if opts.Direct {
-		flags |= unix.O_DIRECT
-	}
-	perm := uint32(opts.Perm.Perm())
-	if perm == 0 {
-		perm = 0o666
-	}
 	name := d.join(p)
+	flags, perm, err := createFlags(opts)
+	if err != nil {
+		return nil, opErr("create", name, err)
+	}
 	start := x.start()
 	fd, err := x.drv().openat(x.t, d.fd, p, flags, perm)
 	x.observe(start, "file", "create", name, 0, err)
@@ -112,6 +98,33 @@ func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
 		return nil, opErr("create", name, err)
 	}
 	return newFile(fd, name), nil
+}
+
+// createFlags returns the open flags and permissions for opts.
+func createFlags(opts CreateOptions) (flags int, perm uint32, err error) {
+	flags = oCREAT
+	if opts.Read {
+		flags |= oRDWR
+	} else {
+		flags |= oWRONLY
+	}
+	if opts.Exclusive {
+		flags |= oEXCL
+	}
+	if !opts.Keep {
+		flags |= oTRUNC
+	}
+	if opts.Direct {
+		if oDIRECT == 0 {
+			return 0, 0, fmt.Errorf("%w: direct I/O (O_DIRECT) on %s", ErrUnsupported, runtime.GOOS)
+		}
+		flags |= oDIRECT
+	}
+	perm = uint32(opts.Perm.Perm())
+	if perm == 0 {
+		perm = 0o666
+	}
+	return flags, perm, nil
 }
 
 // OpenMode says how OpenFile opens a file.
@@ -130,11 +143,11 @@ func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 	var flags int
 	switch mode {
 	case ReadOnly:
-		flags = unix.O_RDONLY
+		flags = oRDONLY
 	case WriteOnly:
-		flags = unix.O_WRONLY
+		flags = oWRONLY
 	case ReadWrite:
-		flags = unix.O_RDWR
+		flags = oRDWR
 	default:
 		return nil, opErr("open", name, fmt.Errorf("%w: open mode %d", ErrInvalid, mode))
 	}
@@ -159,7 +172,7 @@ func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
 		if fi.IsDir() {
 			return nil
 		}
-		return opErr("mkdir", d.join(p), unix.ENOTDIR)
+		return opErr("mkdir", d.join(p), syscall.ENOTDIR)
 	}
 	if parent := path.Dir(p); parent != p && parent != "." && parent != "/" {
 		if err := d.MakePath(x, parent, perm); err != nil {
@@ -168,7 +181,7 @@ func (d Dir) MakePath(x Io, p string, perm fs.FileMode) error {
 	}
 	start := x.start()
 	err := x.drv().mkdirat(x.t, d.fd, p, uint32(perm.Perm()))
-	if err == unix.EEXIST { // made meanwhile, by someone else
+	if err == syscall.EEXIST { // made meanwhile, by someone else
 		err = nil
 	}
 	return x.doneAt(start, "mkdir", d, p, err)
@@ -219,6 +232,11 @@ func (d Dir) ReadFile(x Io, p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readAll(x, f)
+}
+
+// readAll reads f to its end and closes it.
+func readAll(x Io, f *File) ([]byte, error) {
 	defer f.Close(x)
 	var buf []byte
 	if fi, err := f.Stat(x); err == nil && fi.Size > 0 {
@@ -300,7 +318,7 @@ func (f *File) hold(op string) error {
 // (whose error nobody is left to receive; see Close).
 func (f *File) drop() {
 	if f.state.Add(-2) == 1 {
-		unix.Close(f.fd)
+		closeRaw(f.fd)
 	}
 }
 
@@ -578,6 +596,7 @@ type AtomicFile struct {
 	dest, tmp string // tmp is "" when writing in place (see CreateAtomic)
 	destName  string // dir.join(dest), for Name, observers and errors
 	done      bool   // committed or abandoned
+	ownDir    bool   // dir was opened for this file (CreateAtomicBeneath): closed with it
 }
 
 // CreateAtomic starts an atomic replacement of the file at p. Atomicity is a
@@ -599,10 +618,10 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 	// destination is written in place.
 	if fi, err := x.drv().fstatat(x.t, d.fd, p, true); err == nil && !fi.Mode.IsRegular() {
 		if fi.IsDir() {
-			return nil, opErr("create", name, unix.EISDIR)
+			return nil, opErr("create", name, syscall.EISDIR)
 		}
 		start := x.start()
-		fd, err := x.drv().openat(x.t, d.fd, p, unix.O_WRONLY, 0)
+		fd, err := x.drv().openat(x.t, d.fd, p, oWRONLY, 0)
 		x.observe(start, "file", "open", name, 0, err)
 		if err != nil {
 			return nil, opErr("create", name, err)
@@ -612,10 +631,10 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 	for range 8 {
 		tmp := dirPart + tempName(base, os.Getpid(), rand.Uint64())
 		start := x.start()
-		fd, err := x.drv().openat(x.t, d.fd, tmp, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY, uint32(perm.Perm()))
+		fd, err := x.drv().openat(x.t, d.fd, tmp, oCREAT|oEXCL|oWRONLY, uint32(perm.Perm()))
 		tmpName := d.join(tmp)
 		x.observe(start, "file", "create", tmpName, 0, err)
-		if err == unix.EEXIST {
+		if err == syscall.EEXIST {
 			continue
 		}
 		if err != nil {
@@ -629,7 +648,7 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 		}
 		return &AtomicFile{File: newFile(fd, tmpName), dir: d, dest: p, tmp: tmp, destName: name}, nil
 	}
-	return nil, opErr("create", name, unix.EEXIST)
+	return nil, opErr("create", name, syscall.EEXIST)
 }
 
 // Name returns the final path, where Commit puts the file.
@@ -643,6 +662,7 @@ func (a *AtomicFile) Commit(x Io) error {
 	if a.done {
 		return opErr("commit", a.Name(), ErrClosed)
 	}
+	defer a.closeDir(x)
 	if a.tmp == "" { // in place: a device or FIFO, nothing to sync or rename
 		a.done = true
 		return opErr("commit", a.Name(), a.File.Close(x))
@@ -667,6 +687,14 @@ func (a *AtomicFile) Commit(x Io) error {
 	return syncDir(x.WithoutCancel(), a.dir, path.Dir(a.dest))
 }
 
+// closeDir closes the folder that CreateAtomicBeneath opened for a.
+func (a *AtomicFile) closeDir(x Io) {
+	if a.ownDir {
+		a.ownDir = false
+		_ = a.dir.Close(x.WithoutCancel())
+	}
+}
+
 // Close abandons the file unless it was committed: it closes and removes the
 // temporary file. After Commit it does nothing and returns nil, so it can be
 // deferred.
@@ -680,6 +708,7 @@ func (a *AtomicFile) Close(x Io) error {
 func (a *AtomicFile) abandon(x Io) error {
 	a.done = true
 	x = x.WithoutCancel()
+	defer a.closeDir(x)
 	err := a.File.Close(x)
 	if a.tmp == "" {
 		return err
@@ -692,7 +721,7 @@ func (a *AtomicFile) abandon(x Io) error {
 
 func syncDir(x Io, d Dir, p string) error {
 	name := d.join(p)
-	fd, err := x.drv().openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	fd, err := x.drv().openat(x.t, d.fd, p, oRDONLY|oDIRECTORY, 0)
 	if err != nil {
 		return opErr("sync dir", name, err)
 	}

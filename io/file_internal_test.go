@@ -1,3 +1,5 @@
+//go:build unix
+
 package io
 
 import (
@@ -142,4 +144,23 @@ func eachKind(t *testing.T, fn func(t *testing.T, x Io)) {
 			fn(t, b.Io())
 		})
 	}
+}
+
+// pipe returns the two ends of a pipe as Files, closed at the end of the test
+// (through the plain system call, so it works after the Io is closed).
+func pipe(t *testing.T) (r, w *File) {
+	t.Helper()
+	var p [2]int
+	if err := unix.Pipe(p[:]); err != nil {
+		t.Fatal(err)
+	}
+	r, w = newFile(p[0], "pipe-r"), newFile(p[1], "pipe-w")
+	t.Cleanup(func() {
+		for _, f := range []*File{r, w} {
+			if f.state.CompareAndSwap(0, 1) {
+				_ = unix.Close(f.fd)
+			}
+		}
+	})
+	return r, w
 }

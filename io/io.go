@@ -9,8 +9,23 @@
 //     returns; Concurrent always fails with ErrConcurrencyUnavailable.
 //   - Threaded: a bounded pool of goroutines. Async runs the function on the pool,
 //     or inline when the pool is saturated; Concurrent starts a goroutine up to a limit.
-//   - Evented: io_uring (see the Evented type, where it is available).
+//   - Evented: io_uring, on Linux (see the Evented type, and below).
 //   - Failing: every operation fails; for tests.
+//
+// # What runs where
+//
+// On Linux all three run: Evented where the kernel allows io_uring (5.6 or
+// later, not refused by seccomp or sysctl), and New("") picks it there, or
+// Threaded when the kernel refuses. On other systems (macOS, FreeBSD,
+// Windows; cgo not needed) Blocking and Threaded run, NewEvented fails with
+// an error matching ErrUnsupported and errors.ErrUnsupported, and New("")
+// picks Threaded. Tasks, time, queues, groups and sockets work everywhere.
+// Files are directory-relative (openat and friends) on every Unix; on Windows
+// their operations fail with an error matching ErrUnsupported. Direct I/O
+// (CreateOptions.Direct) needs O_DIRECT: Linux and FreeBSD. Confined opens
+// (Dir.OpenFileBeneath and the other ...Beneath methods, see ErrOutside) use
+// openat2 on Linux and an O_NOFOLLOW component walk elsewhere or where
+// openat2 is refused.
 //
 // Asynchrony is not concurrency. Async says "this may run out of order with what
 // follows"; correct code never depends on it overlapping anything. Concurrent says

@@ -7,7 +7,7 @@ import (
 
 	stdio "io"
 
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // ErrTooLarge is returned by ReadFileMax for a file larger than the limit
@@ -46,7 +46,7 @@ func (d Dir) ReadFileMax(x Io, p string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	start := x.start()
-	fd, err := x.d.openat(x.t, d.fd, p, unix.O_RDONLY|unix.O_NONBLOCK, 0)
+	fd, err := x.d.openat(x.t, d.fd, p, oRDONLY|oNONBLOCK, 0)
 	x.observe(start, "file", "open", name, 0, err)
 	if err != nil {
 		return nil, opErr("open", name, err)
@@ -108,7 +108,7 @@ func (e notRegularError) Error() string {
 }
 
 func (e notRegularError) Is(target error) bool {
-	return target == ErrInvalid || (e.mode.IsDir() && target == unix.EISDIR)
+	return target == ErrInvalid || (e.mode.IsDir() && target == syscall.EISDIR)
 }
 
 // fileKind names the type of a file that is not regular.

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	stdio "io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // Stale temporary files.
@@ -68,30 +69,13 @@ func parseTempName(name string) (pid int, ok bool) {
 	return pid, true
 }
 
-// processAlive reports whether a process with this PID exists (as far as
-// this PID namespace can tell). When in doubt it says yes.
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return true // kill(0) and kill(-1) signal groups: never ask
-	}
-	switch err := unix.Kill(pid, 0); err {
-	case nil, unix.EPERM:
-		return true
-	case unix.ESRCH:
-		return false
-	}
-	// kill refused for another reason (a sandbox): ask /proc.
-	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
-	return err == nil || !os.IsNotExist(err)
-}
-
 // lockTemp takes the writer's lock on the new temporary file tmp (open as
 // fd) and checks that tmp still names it. It reports false if a cleaner got
 // there first (the lock is held, or the name is gone or another file's). A
 // file system without flock is not an error: the PID then protects the file.
 func lockTemp(x Io, d Dir, tmp string, fd int) bool {
-	err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-	if err == unix.EWOULDBLOCK {
+	busy, err := tryLock(fd)
+	if busy {
 		return false
 	}
 	if err != nil {
@@ -106,7 +90,7 @@ func lockTemp(x Io, d Dir, tmp string, fd int) bool {
 	case err1 != nil:
 		return true
 	case err2 != nil:
-		return !errors.Is(err2, unix.ENOENT) // gone: a cleaner took it
+		return !errors.Is(err2, fs.ErrNotExist) // gone: a cleaner took it
 	}
 	return named.Inode == mine.Inode
 }
@@ -123,7 +107,7 @@ func lockTemp(x Io, d Dir, tmp string, fd int) bool {
 // removed. It is a cancel point between folders and batches of names.
 func (d Dir) RemoveStaleTemps(x Io, depth int) (int, error) {
 	name := d.join(".")
-	dfd, err := x.drv().openat(x.t, d.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	dfd, err := x.drv().openat(x.t, d.fd, ".", oRDONLY|oDIRECTORY, 0)
 	if err != nil {
 		return 0, opErr("remove stale temps", name, err)
 	}
@@ -147,9 +131,9 @@ func (d Dir) RemoveStaleTemps(x Io, depth int) (int, error) {
 				if depth <= 0 {
 					continue
 				}
-				sfd, err := x.drv().openat(x.t, d.fd, n, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+				sfd, err := x.drv().openat(x.t, d.fd, n, oRDONLY|oDIRECTORY|oNOFOLLOW, 0)
 				if err != nil {
-					if err != unix.ENOENT && err != unix.ELOOP && err != unix.ENOTDIR {
+					if err != syscall.ENOENT && err != syscall.ELOOP && err != syscall.ENOTDIR {
 						note(opErr("remove stale temps", d.join(n), err))
 					}
 					continue
@@ -183,9 +167,9 @@ func (d Dir) removeIfStale(x Io, n string) (bool, error) {
 	if !ok || pid == os.Getpid() || processAlive(pid) {
 		return false, nil
 	}
-	fd, err := x.drv().openat(x.t, d.fd, n, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	fd, err := x.drv().openat(x.t, d.fd, n, oRDONLY|oNOFOLLOW|oNONBLOCK, 0)
 	if err != nil {
-		if err == unix.ENOENT || err == unix.ELOOP {
+		if err == syscall.ENOENT || err == syscall.ELOOP {
 			return false, nil // gone meanwhile, or a symbolic link: not ours
 		}
 		return false, opErr("remove stale temp", d.join(n), err)
@@ -195,7 +179,7 @@ func (d Dir) removeIfStale(x Io, n string) (bool, error) {
 	if err != nil || !fi.Mode.IsRegular() {
 		return false, nil
 	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err == unix.EWOULDBLOCK {
+	if busy, _ := tryLock(fd); busy {
 		return false, nil // a live writer holds it
 	}
 	// Locked, or a file system without flock, where the PID has spoken.

@@ -3,8 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
+	"path"
 	"strings"
+	"syscall"
 
 	"github.com/vkio/vkio/io"
 )
@@ -80,74 +81,28 @@ func checkSavePath(p string) error {
 	return nil
 }
 
-// errSymlink is a save path that goes through a symbolic link.
-var errSymlink = errors.New("is a symbolic link: saves do not follow links")
-
 // save writes data (as .npy of type t when p ends in .npy, raw otherwise) to
 // p under the root, atomically: the file appears whole or not at all.
-// Missing folders are created. A component that is a symbolic link is
-// rejected, and each folder opened is checked to be the one inspected (same
-// inode), so a link swapped in meanwhile is caught too.
+// Missing folders are created. Every step is confined to the root by io's
+// ...Beneath operations (openat2 with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS,
+// or a component walk with O_NOFOLLOW): a component that is, or is swapped
+// for, a symbolic link is refused, never followed.
 func (r *saveRoot) save(x io.Io, p string, t dtype, data []byte) error {
 	if err := checkSavePath(p); err != nil {
 		return err
 	}
-	comps := strings.Split(p, "/")
-	d := r.dir
-	defer func() {
-		if d != r.dir {
-			_ = d.Close(x.WithoutCancel())
-		}
-	}()
-	for i, c := range comps {
-		last := i == len(comps)-1
-		st, exists, err := lstatIn(x, d, c)
-		if err != nil {
-			return err
-		}
-		if exists && st.Mode&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s %w", strings.Join(comps[:i+1], "/"), errSymlink)
-		}
-		if last {
-			if exists && st.IsDir() {
-				return fmt.Errorf("%s is a folder", p)
-			}
-			break
-		}
-		if !exists {
-			if err := d.MakeDir(x, c, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-				return err
-			}
-			if st, exists, err = lstatIn(x, d, c); err != nil {
-				return err
-			}
-			if !exists || st.Mode&fs.ModeSymlink != 0 {
-				return fmt.Errorf("%s %w", strings.Join(comps[:i+1], "/"), errSymlink)
-			}
-		}
-		if !st.IsDir() {
-			return fmt.Errorf("%s is not a folder", strings.Join(comps[:i+1], "/"))
-		}
-		nd, err := d.OpenDir(x, c)
-		if err != nil {
-			return err
-		}
-		if d != r.dir {
-			_ = d.Close(x.WithoutCancel())
-		}
-		d = nd
-		if ino, err := dirInode(x, d); err != nil || ino != st.Inode {
-			return fmt.Errorf("%s changed while it was opened (a symbolic link swapped in?)", strings.Join(comps[:i+1], "/"))
+	if folder := path.Dir(p); folder != "." {
+		if err := r.dir.MakePathBeneath(x, folder, 0o755); err != nil {
+			return saveErr(p, err)
 		}
 	}
-	base := comps[len(comps)-1]
 	var head []byte
-	if isNpyPath(base) {
+	if isNpyPath(path.Base(p)) {
 		head = npyHeader(t, []int64{int64(len(data) / t.Size())})
 	}
-	f, err := d.CreateAtomic(x, base, 0o644)
+	f, err := r.dir.CreateAtomicBeneath(x, p, 0o644)
 	if err != nil {
-		return err
+		return saveErr(p, err)
 	}
 	defer f.Close(x)
 	if _, err := f.WriteVec(x, [][]byte{head, data}, 1); err != nil {
@@ -156,21 +111,17 @@ func (r *saveRoot) save(x io.Io, p string, t dtype, data []byte) error {
 	return f.Commit(x)
 }
 
-// lstatIn describes name in d without following a symbolic link, and
-// reports whether it exists.
-func lstatIn(x io.Io, d io.Dir, name string) (io.FileInfo, bool, error) {
-	fi, err := d.Lstat(x, name)
+// saveErr words a refused save for the client: the path as they gave it,
+// not the server's folder.
+func saveErr(p string, err error) error {
+	var e *io.Error
 	switch {
-	case err == nil:
-		return fi, true, nil
-	case errors.Is(err, fs.ErrNotExist):
-		return fi, false, nil
+	case errors.Is(err, io.ErrOutside) && errors.As(err, &e):
+		return fmt.Errorf("%s: %w: saves stay inside the server's --out folder and do not follow links", p, e.Err)
+	case errors.Is(err, syscall.EISDIR):
+		return fmt.Errorf("%s is a folder", p)
+	case errors.As(err, &e):
+		return fmt.Errorf("%s: %w", p, e.Err)
 	}
-	return fi, false, err
-}
-
-// dirInode returns the inode of the open directory d.
-func dirInode(x io.Io, d io.Dir) (uint64, error) {
-	fi, err := d.Lstat(x, ".")
-	return fi.Inode, err
+	return err
 }

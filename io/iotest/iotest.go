@@ -25,8 +25,10 @@ import (
 type NewBackend func(t *testing.T) io.Backend
 
 // Run runs the whole conformance suite against the implementation made by nb.
-func Run(t *testing.T, nb NewBackend) {
-	for _, tc := range suite {
+func Run(t *testing.T, nb NewBackend) { run(t, nb, suite) }
+
+func run(t *testing.T, nb NewBackend, cases []testCase) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			b := nb(t)

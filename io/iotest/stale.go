@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/vkio/vkio/io"
@@ -69,7 +68,7 @@ var _ = register("RemoveStaleTemps", func(t *testing.T, x io.Io) {
 		t.Fatal(err)
 	}
 	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryFlock(lf); err != nil {
 		t.Skipf("no flock on %s: %v", p, err)
 	}
 	if err := os.Symlink("frame-0004.png", filepath.Join(p, fmt.Sprintf(".l.%d-0123456789abcdef.tmp", pid))); err != nil {

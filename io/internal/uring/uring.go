@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package uring is a small, cgo-free binding of Linux io_uring over
 // golang.org/x/sys/unix: ring setup and teardown, the shared submission and
 // completion queues with the memory ordering the kernel expects, io_uring_enter,
@@ -408,16 +410,4 @@ func (r *Ring) Supported() (func(op uint8) bool, error) {
 	return func(op uint8) bool {
 		return op <= p.LastOp && int(op) < int(p.OpsLen) && p.Ops[op].Flags&opSupported != 0
 	}, nil
-}
-
-// Addr returns the address of p as an SQE field value. The memory must be pinned
-// (or otherwise kept from moving and being freed) until the completion arrives.
-func Addr[T any](p *T) uint64 { return uint64(uintptr(unsafe.Pointer(p))) }
-
-// BytesAddr returns the address of b's first byte, or 0 for an empty slice.
-func BytesAddr(b []byte) uint64 {
-	if len(b) == 0 {
-		return 0
-	}
-	return uint64(uintptr(unsafe.Pointer(&b[0])))
 }

@@ -41,7 +41,7 @@ shaders:
 # The cgo-free packages must build on other systems too (vet type-checks
 # them and their tests for GOOS; nothing runs): the Io's Blocking and
 # Threaded implementations run everywhere, Evented (io_uring) only on Linux.
-CROSS_PKGS  ?= ./io/...
+CROSS_PKGS  ?= ./io/... ./tasks ./tasks/internal/... ./job ./npy
 CROSS_GOOS  ?= darwin freebsd windows
 cross:
 	@set -e; for os in $(CROSS_GOOS); do \

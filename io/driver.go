@@ -84,7 +84,7 @@ func Kinds() []Kind { return []Kind{KindEvented, KindThreaded, KindBlocking} }
 
 // New returns the implementation named kind: "evented", "threaded", "blocking",
 // or "" / "auto" for the best available one: Evented where the kernel allows
-// io_uring, otherwise Threaded (logged once, with the reason, through log/slog).
+// io_uring, otherwise Threaded (FallbackReason says why; nothing is logged).
 // New("evented") reports a refusal as an *EventedUnavailableError. An unknown
 // name is an error that lists the valid ones.
 func New(kind string) (Backend, error) {

@@ -79,6 +79,7 @@ type Evented struct {
 
 	asyncLimit, concurrentLimit int64
 	async, concurrent           atomic.Int64
+	logger                      *slog.Logger // EventedOptions.Logger; nil: none
 
 	ring       *uring.Ring
 	efd        *os.File // eventfd the kernel signals on completions
@@ -211,6 +212,7 @@ func NewEvented(opts EventedOptions) (*Evented, error) {
 	e := &Evented{
 		asyncLimit:      int64(opts.AsyncLimit),
 		concurrentLimit: int64(opts.ConcurrentLimit),
+		logger:          opts.Logger,
 		ring:            r,
 		reaperDone:      make(chan struct{}),
 		ops:             make(map[uint64]*ringOp),
@@ -451,7 +453,9 @@ func (e *Evented) flushLocked() {
 			// Unexpected (the ring is broken): back off rather than spin; the
 			// requests stay queued. Nothing signals a repaired ring, so
 			// this is a back-off, not a wait for an event.
-			slog.Error("github.com/vkio/vkio/io: io_uring_enter failed", "err", err)
+			if e.logger != nil {
+				e.logger.Error("io: io_uring_enter failed", "err", err)
+			}
 			time.Sleep(time.Millisecond)
 		}
 		e.sqMu.Lock()
@@ -992,16 +996,14 @@ func (e *Evented) mkdirat(t *task, dir int, path string, perm uint32) error {
 	return err
 }
 
-// fallbackLog reports, once per process, that the default Io is Threaded
-// because io_uring is unavailable. Tests replace it to keep quiet.
-var fallbackLog = func(err error) {
-	slog.Warn("github.com/vkio/vkio/io: io_uring unavailable; using the threaded Io instead", "err", err)
-}
+// fallbackLog records, once per process, why the default Io is Threaded
+// (see FallbackReason). Tests replace it.
+var fallbackLog = func(err error) { fallbackReason.Store(&err) }
 
 var fallbackOnce sync.Once
 
-// newAuto returns the best available implementation: Evented, or Threaded with
-// one log line when the kernel refuses io_uring.
+// newAuto returns the best available implementation: Evented, or Threaded
+// when the kernel refuses io_uring (the reason kept for FallbackReason).
 func newAuto() Backend {
 	e, err := NewEvented(EventedOptions{})
 	if err == nil {

@@ -1,6 +1,10 @@
 package io
 
-import "errors"
+import (
+	"errors"
+	"log/slog"
+	"sync/atomic"
+)
 
 // EventedOptions configures an Evented implementation. The zero value is ready.
 type EventedOptions struct {
@@ -16,6 +20,10 @@ type EventedOptions struct {
 	// goroutines, which are this implementation's green threads.
 	AsyncLimit      int
 	ConcurrentLimit int
+	// Logger receives the errors the ring reports that no operation can
+	// return (an io_uring_enter that fails for no request in particular,
+	// while the requests stay queued and are retried). nil: not logged.
+	Logger *slog.Logger
 }
 
 // EventedUnavailableError is returned by NewEvented when the kernel refuses
@@ -52,4 +60,18 @@ type EventedStats struct {
 	Flushes   uint64 // io_uring_enter calls that submitted requests
 	Canceled  uint64 // cancel requests (IORING_OP_ASYNC_CANCEL) submitted
 	Overflows uint64 // times the reaper found the completion queue overflowed
+}
+
+var fallbackReason atomic.Pointer[error]
+
+// FallbackReason returns why New("") or New("auto") chose Threaded over
+// Evented in this process (an *EventedUnavailableError: io_uring refused by
+// the kernel or a seccomp profile, missing a request Evented needs, or not
+// Linux), or nil if they have not fallen back. The package logs nothing
+// itself: a program that wants the reason shown asks for it here.
+func FallbackReason() error {
+	if p := fallbackReason.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

@@ -29,5 +29,9 @@ func (e *Evented) Kind() Kind { return KindEvented }
 func (e *Evented) Stats() EventedStats { return EventedStats{} }
 
 // newAuto returns Threaded: the best implementation on a system without
-// io_uring (nothing to log: Evented was never an option here).
-func newAuto() Backend { return NewThreaded(ThreadedOptions{}) }
+// io_uring (FallbackReason says so).
+func newAuto() Backend {
+	_, err := NewEvented(EventedOptions{})
+	fallbackReason.CompareAndSwap(nil, &err)
+	return NewThreaded(ThreadedOptions{})
+}

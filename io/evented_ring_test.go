@@ -526,3 +526,24 @@ func TestEventedLeadAllocs(t *testing.T) {
 		t.Fatalf("Sync on the root task: %.1f allocations, want 0", n)
 	}
 }
+
+// TestFallbackReason: the default Io's fallback logs nothing; the reason is
+// there for the program to show.
+func TestFallbackReason(t *testing.T) {
+	oldHook := eventedSetupHook
+	eventedSetupHook = func() error { return syscall.EPERM }
+	fallbackOnce = sync.Once{}
+	fallbackReason.Store(nil)
+	t.Cleanup(func() { eventedSetupHook, fallbackOnce = oldHook, sync.Once{}; fallbackReason.Store(nil) })
+	if err := FallbackReason(); err != nil {
+		t.Fatalf("FallbackReason before any fallback = %v", err)
+	}
+	b, err := New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := FallbackReason(); b.Kind() != KindThreaded || !errors.Is(err, syscall.EPERM) || !errors.Is(err, ErrUnsupported) {
+		t.Fatalf(`New("") = %s, FallbackReason = %v; want threaded and the EPERM refusal`, b.Kind(), err)
+	}
+}

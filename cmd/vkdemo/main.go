@@ -304,6 +304,9 @@ func (a *app) Io() (io.Io, error) {
 		}
 		return io.Io{}, fmt.Errorf("--io %s: %w", a.ioName, err)
 	}
+	if why := io.FallbackReason(); why != nil && b.Kind() == io.KindThreaded {
+		a.stderrf("vkdemo: io_uring unavailable (%v); using the threaded Io\n", why)
+	}
 	a.backend = b
 	a.x, a.cancel = b.Io().WithContext(a.ctx)
 	return a.x, nil

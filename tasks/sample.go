@@ -103,15 +103,16 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 	done := make(chan struct{})
 	prevCPU, cpuOK := processCPU()
 	prevT := time.Now()
-	tick := func(now time.Time) {
+	tick := func(first bool) {
 		vals := make([]float64, len(gauges))
 		for i, g := range gauges {
 			vals[i] = g.Value()
 		}
 		cpu, ok := processCPU()
+		now := time.Now() // with the CPU reading, not when the tick fired
 		r.mu.Lock()
 		// Names are interned at every tick: Reset may clear the table.
-		if ok && cpuOK && now.After(prevT) {
+		if !first && ok && cpuOK && now.After(prevT) {
 			// The value over (prevT, now], held from prevT on.
 			r.addSample(r.intern(CoresBusy), prevT, float64(cpu-prevCPU)/float64(now.Sub(prevT)))
 		}
@@ -121,7 +122,7 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 		r.mu.Unlock()
 		prevCPU, cpuOK, prevT = cpu, ok, now
 	}
-	tick(prevT) // the gauges' first values
+	tick(true) // the gauges' first values
 	go func() {
 		defer close(done)
 		t := time.NewTicker(interval)
@@ -129,10 +130,10 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 		for {
 			select {
 			case <-quit:
-				tick(time.Now())
+				tick(false)
 				return
-			case now := <-t.C:
-				tick(now)
+			case <-t.C:
+				tick(false)
 			}
 		}
 	}()

@@ -164,10 +164,32 @@ func TestSamplingStop(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	stop()
 	stop()
-	n := len(rec.Samples())
+	all := len(rec.Samples())
+	n := 0
+	for _, s := range rec.Samples() {
+		if s.Name == "g" {
+			n++
+			if s.Value != float64(n) {
+				t.Errorf("sample %d of g is %v", n, s.Value)
+			}
+		}
+	}
 	time.Sleep(5 * time.Millisecond)
-	if len(rec.Samples()) != n || n < 2 {
-		t.Errorf("%d samples, then %d after stop; want >= 2 and no more", n, len(rec.Samples()))
+	if len(rec.Samples()) != all || n < 2 {
+		t.Errorf("%d samples of g, %d in all, then %d after stop; want >= 2 and no more", n, all, len(rec.Samples()))
+	}
+	// Values 1, 2, 3, ... at a fixed rate average about their middle.
+	mean, peak, m := rec.CounterStats("g")
+	if m != n || peak != float64(n) || mean < 1 || mean >= peak {
+		t.Errorf("CounterStats = %v, %v, %d; want a mean in [1, %d), peak %d, %d samples", mean, peak, m, n, n, n)
+	}
+	rec2 := tasks.NewRecorder()
+	t0 := time.Now()
+	for i, v := range []float64{4, 0, 2} { // 4 for 1 s, 0 for 3 s: mean 1
+		rec2.AddSample(tasks.Sample{Name: "c", Time: t0.Add([]time.Duration{0, time.Second, 4 * time.Second}[i]), Value: v})
+	}
+	if mean, peak, m := rec2.CounterStats("c"); math.Abs(mean-1) > 1e-9 || peak != 4 || m != 3 {
+		t.Errorf("CounterStats of 4 (1 s), 0 (3 s), 2 = %v, %v, %d; want 1, 4, 3", mean, peak, m)
 	}
 	var nilRec *tasks.Recorder
 	nilRec.StartSampling(time.Millisecond)()

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	stdio "io"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -294,7 +295,8 @@ func (r *Recorder) WriteTimelineSVG(w stdio.Writer) error {
 	if v, ok := r.metaCopy()["title"].(string); ok {
 		title = v
 	}
-	return trace.WriteSVG(w, &snap, trace.SVGOptions{Title: title, Lines: rep.lines(), Counters: counterView{&snap}})
+	return trace.WriteSVG(w, &snap, trace.SVGOptions{Title: title, Lines: rep.lines(), Counters: counterView{&snap},
+		CounterScale: map[string]float64{CoresBusy: float64(runtime.NumCPU())}})
 }
 
 var errNoRecorder = &jsonErr{"recording is off (nil *Recorder)"}

@@ -112,15 +112,21 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 		now := time.Now() // with the CPU reading, not when the tick fired
 		r.mu.Lock()
 		// Names are interned at every tick: Reset may clear the table.
-		if !first && ok && cpuOK && now.After(prevT) {
-			// The value over (prevT, now], held from prevT on.
+		// The value over (prevT, now], held from prevT on. The kernel
+		// updates the CPU time of threads running on other cores about
+		// once a scheduler tick, so a short window is mostly that error:
+		// one shorter than half the interval is merged into the next.
+		window := !first && now.Sub(prevT) >= interval/2
+		if window && ok && cpuOK {
 			r.addSample(r.intern(CoresBusy), prevT, float64(cpu-prevCPU)/float64(now.Sub(prevT)))
 		}
 		for i, g := range gauges {
 			r.addSample(r.intern(g.Name), now, vals[i])
 		}
 		r.mu.Unlock()
-		prevCPU, cpuOK, prevT = cpu, ok, now
+		if first || window {
+			prevCPU, cpuOK, prevT = cpu, ok, now
+		}
 	}
 	tick(true) // the gauges' first values
 	go func() {
@@ -142,4 +148,35 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 		once.Do(func() { close(quit) })
 		<-done
 	}
+}
+
+// CounterStats summarizes the samples of the counter name: its peak and its
+// time-weighted mean (each value held until the counter's next sample, from
+// the first sample to the last), and how many samples it has. With fewer
+// than two samples the mean is the value (or 0).
+func (r *Recorder) CounterStats(name string) (mean, peak float64, n int) {
+	if r == nil {
+		return 0, 0, 0
+	}
+	snap := r.snapshot()
+	var first, prevT int64
+	var prevV, area float64
+	for i := range snap.nc {
+		c := snap.counter(i)
+		if snap.strs[c.name] != name {
+			continue
+		}
+		if n == 0 {
+			first, peak = c.t, c.value
+		} else {
+			area += prevV * float64(c.t-prevT)
+		}
+		prevT, prevV = c.t, c.value
+		peak = max(peak, c.value)
+		n++
+	}
+	if prevT > first {
+		return area / float64(prevT-first), peak, n
+	}
+	return prevV, peak, n
 }

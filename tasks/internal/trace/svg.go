@@ -18,6 +18,10 @@ type SVGOptions struct {
 	// Counters, if set, are drawn as small area charts under the lanes, one
 	// per counter name, each scaled to its own maximum.
 	Counters Samples
+	// CounterScale, if set, gives a counter's full-scale value when its
+	// samples stay below it (cores busy: the machine's cores), so that a
+	// full chart means a full resource.
+	CounterScale map[string]float64
 }
 
 var classColors = map[string][2]string{ // fill, wait fill
@@ -127,7 +131,7 @@ func WriteSVG(w stdio.Writer, evs Events, opt SVGOptions) error {
 	fmt.Fprintf(bw, "</g>\n")
 	for ci, name := range names {
 		y0 := top + rowH*len(lanes) + chartH*ci
-		writeCounter(bw, opt.Counters, name, xOf, y0, chartH, width, pad, labelW)
+		writeCounter(bw, opt.Counters, name, opt.CounterScale[name], xOf, y0, chartH, width, pad, labelW)
 	}
 	fmt.Fprintf(bw, "</svg>\n")
 	return bw.Flush()
@@ -159,17 +163,33 @@ func fmtDur(ns float64) string {
 }
 
 // writeCounter draws the samples of one counter as a step area chart in the
-// band [y0, y0+h): value 0 at the bottom, the counter's maximum at the top.
-func writeCounter(bw *bufio.Writer, ss Samples, name string, xOf func(int64) float64, y0, h, width, pad, labelW int) {
-	maxV := 0.0
+// band [y0, y0+h): value 0 at the bottom, max(scale, the counter's maximum)
+// at the top, labelled with its maximum and time-weighted mean.
+func writeCounter(bw *bufio.Writer, ss Samples, name string, scale float64, xOf func(int64) float64, y0, h, width, pad, labelW int) {
+	maxV, area := 0.0, 0.0
 	n := 0
+	var first, prevT int64
+	prevV := 0.0
 	for i := range ss.Len() {
 		c := ss.At(i)
-		if c.Name == name && !math.IsNaN(c.Value) && !math.IsInf(c.Value, 0) {
-			maxV = max(maxV, c.Value)
-			n++
+		if c.Name != name || math.IsNaN(c.Value) || math.IsInf(c.Value, 0) {
+			continue
 		}
+		if n == 0 {
+			first = c.T
+		} else {
+			area += prevV * float64(c.T-prevT)
+		}
+		prevT, prevV = c.T, c.Value
+		maxV = max(maxV, c.Value)
+		n++
 	}
+	mean := 0.0
+	if prevT > first {
+		mean = area / float64(prevT-first)
+	}
+	peak := maxV
+	maxV = max(maxV, scale)
 	top, bottom := float64(y0+4), float64(y0+h-2)
 	yOf := func(v float64) float64 {
 		if maxV <= 0 {
@@ -178,22 +198,23 @@ func writeCounter(bw *bufio.Writer, ss Samples, name string, xOf func(int64) flo
 		return bottom - max(v, 0)/maxV*(bottom-top)
 	}
 	fmt.Fprintf(bw, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ccc"/>`, labelW+pad, bottom, width-pad, bottom)
-	fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text><text x="%d" y="%d" fill="#777">max %s</text>`+"\n",
-		pad, y0+16, html.EscapeString(name), pad, y0+30, strconv.FormatFloat(maxV, 'g', 3, 64))
+	fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text><text x="%d" y="%d" fill="#777">max %s, mean %s (top %s)</text>`+"\n",
+		pad, y0+16, html.EscapeString(name), pad, y0+30, strconv.FormatFloat(peak, 'g', 3, 64),
+		strconv.FormatFloat(mean, 'g', 3, 64), strconv.FormatFloat(maxV, 'g', 3, 64))
 	if n == 0 {
 		return
 	}
 	fmt.Fprintf(bw, `<path fill="#e15759" fill-opacity="0.35" stroke="#e15759" stroke-width="0.8" d="`)
-	first, lastX, lastY := true, 0.0, bottom
+	start, lastX, lastY := true, 0.0, bottom
 	for i := range ss.Len() {
 		c := ss.At(i)
 		if c.Name != name || math.IsNaN(c.Value) || math.IsInf(c.Value, 0) {
 			continue
 		}
 		x, y := xOf(c.T), yOf(c.Value)
-		if first {
+		if start {
 			fmt.Fprintf(bw, "M%.1f,%.1f L%.1f,%.1f", x, bottom, x, y)
-			first = false
+			start = false
 		} else {
 			// A step: the value holds until the next sample.
 			fmt.Fprintf(bw, " L%.1f,%.1f L%.1f,%.1f", x, lastY, x, y)

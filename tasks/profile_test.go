@@ -191,6 +191,24 @@ func TestSamplingStop(t *testing.T) {
 	if mean, peak, m := rec2.CounterStats("c"); math.Abs(mean-1) > 1e-9 || peak != 4 || m != 3 {
 		t.Errorf("CounterStats of 4 (1 s), 0 (3 s), 2 = %v, %v, %d; want 1, 4, 3", mean, peak, m)
 	}
+	// A panicking or NaN gauge gives no samples and stops nothing.
+	rec3 := tasks.NewRecorder()
+	stop3 := rec3.StartSampling(time.Millisecond,
+		tasks.Gauge{Name: "bad", Value: func() float64 { panic("gauge") }},
+		tasks.Gauge{Name: "nan", Value: func() float64 { return math.NaN() }},
+		tasks.Gauge{Name: "ok", Value: func() float64 { return 1 }})
+	time.Sleep(5 * time.Millisecond)
+	stop3()
+	var buf bytes.Buffer
+	if err := rec3.WriteTrace(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, n := rec3.CounterStats("bad"); n != 0 || strings.Contains(buf.String(), `"bad"`) || strings.Contains(buf.String(), `"nan"`) {
+		t.Errorf("bad gauges recorded: %d samples; trace %s", n, buf.String())
+	}
+	if mean, _, n := rec3.CounterStats("ok"); n < 2 || mean != 1 {
+		t.Errorf("ok gauge: mean %v of %d samples", mean, n)
+	}
 	var nilRec *tasks.Recorder
 	nilRec.StartSampling(time.Millisecond)()
 	if nilRec.Samples() != nil {

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -17,7 +18,8 @@ type Sample struct {
 	Value float64
 }
 
-// Gauge is a value read at every tick of a sampler (see StartSampling).
+// Gauge is a value read at every tick of a sampler (see StartSampling). A
+// Value that panics or returns NaN or an infinity gives no sample.
 type Gauge struct {
 	Name  string
 	Value func() float64 // called from the sampler's goroutine
@@ -106,7 +108,7 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 	tick := func(first bool) {
 		vals := make([]float64, len(gauges))
 		for i, g := range gauges {
-			vals[i] = g.Value()
+			vals[i] = readGauge(g)
 		}
 		cpu, ok := processCPU()
 		now := time.Now() // with the CPU reading, not when the tick fired
@@ -150,7 +152,7 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 	}
 }
 
-// CounterStats summarizes the samples of the counter name: its peak and its
+// CounterStats summarizes the finite samples of the counter name: its peak and its
 // time-weighted mean (each value held until the counter's next sample, from
 // the first sample to the last), and how many samples it has. With fewer
 // than two samples the mean is the value (or 0).
@@ -163,7 +165,7 @@ func (r *Recorder) CounterStats(name string) (mean, peak float64, n int) {
 	var prevV, area float64
 	for i := range snap.nc {
 		c := snap.counter(i)
-		if snap.strs[c.name] != name {
+		if snap.strs[c.name] != name || math.IsNaN(c.value) || math.IsInf(c.value, 0) {
 			continue
 		}
 		if n == 0 {
@@ -179,4 +181,14 @@ func (r *Recorder) CounterStats(name string) (mean, peak float64, n int) {
 		return area / float64(prevT-first), peak, n
 	}
 	return prevV, peak, n
+}
+
+// readGauge reads g, NaN if it panics.
+func readGauge(g Gauge) (v float64) {
+	defer func() {
+		if recover() != nil {
+			v = math.NaN()
+		}
+	}()
+	return g.Value()
 }

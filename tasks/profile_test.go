@@ -8,6 +8,7 @@ import (
 	"fmt"
 	stdio "io"
 	"math"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
@@ -208,6 +209,25 @@ func TestSamplingStop(t *testing.T) {
 	}
 	if mean, _, n := rec3.CounterStats("ok"); n < 2 || mean != 1 {
 		t.Errorf("ok gauge: mean %v of %d samples", mean, n)
+	}
+	// Two samplers at once: one cores busy track, not two interleaved.
+	rec4 := tasks.NewRecorder()
+	s1 := rec4.StartSampling(time.Millisecond)
+	s2 := rec4.StartSampling(time.Millisecond, tasks.Gauge{Name: "two", Value: func() float64 { return 2 }})
+	time.Sleep(20 * time.Millisecond)
+	s1()
+	s2()
+	var last time.Time
+	for _, s := range rec4.Samples() {
+		if s.Name == tasks.CoresBusy {
+			if s.Time.Before(last) {
+				t.Fatalf("cores busy samples out of order (two samplers): %v then %v", last, s.Time)
+			}
+			last = s.Time
+		}
+	}
+	if _, _, n := rec4.CounterStats(tasks.CoresBusy); n == 0 && runtime.GOOS == "linux" {
+		t.Error("no cores busy samples")
 	}
 	var nilRec *tasks.Recorder
 	nilRec.StartSampling(time.Millisecond)()

@@ -66,15 +66,16 @@ type Span struct {
 // runs (trace.Layout), streaming the output. Spans, which returns []Span,
 // and Report need a copy or a permutation of the records.
 type Recorder struct {
-	mu      sync.Mutex
-	origin  time.Time
-	chunks  [][]record // each of capacity recordChunk; only the last is not full
-	n       int
-	cchunks [][]counterRec // counter samples, chunked like the spans
-	nc      int
-	strs    []string          // interned lane, name and counter strings
-	index   map[string]uint32 // strs[index[s]] == s
-	meta    map[string]any
+	mu       sync.Mutex
+	origin   time.Time
+	chunks   [][]record // each of capacity recordChunk; only the last is not full
+	n        int
+	cchunks  [][]counterRec // counter samples, chunked like the spans
+	nc       int
+	cpuOwned bool              // a sampler records CoresBusy (one at a time)
+	strs     []string          // interned lane, name and counter strings
+	index    map[string]uint32 // strs[index[s]] == s
+	meta     map[string]any
 }
 
 // record is a Span in 48 bytes.

@@ -103,7 +103,14 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 	}
 	quit := make(chan struct{})
 	done := make(chan struct{})
+	// One sampler at a time records CoresBusy: runs that overlap on one
+	// Recorder would otherwise write the same process's CPU twice.
+	r.mu.Lock()
+	ownCPU := !r.cpuOwned
+	r.cpuOwned = true
+	r.mu.Unlock()
 	prevCPU, cpuOK := processCPU()
+	cpuOK = cpuOK && ownCPU
 	prevT := time.Now()
 	tick := func(first bool) {
 		vals := make([]float64, len(gauges))
@@ -111,6 +118,7 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 			vals[i] = readGauge(g)
 		}
 		cpu, ok := processCPU()
+		ok = ok && ownCPU
 		now := time.Now() // with the CPU reading, not when the tick fired
 		r.mu.Lock()
 		// Names are interned at every tick: Reset may clear the table.
@@ -147,7 +155,15 @@ func (r *Recorder) StartSampling(interval time.Duration, gauges ...Gauge) (stop 
 	}()
 	var once sync.Once
 	return func() {
-		once.Do(func() { close(quit) })
+		once.Do(func() {
+			close(quit)
+			<-done
+			if ownCPU {
+				r.mu.Lock()
+				r.cpuOwned = false
+				r.mu.Unlock()
+			}
+		})
 		<-done
 	}
 }

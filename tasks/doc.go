@@ -75,4 +75,18 @@
 // Pipeline) or tasks (of a Graph) done, failed and canceled, wall time, busy
 // time per resource, GPU idle time and overlap efficiency, and, with
 // CompareTo, the speedup over a Blocking run.
+//
+// While a Pipeline or Graph runs with a Recorder, it also samples counters
+// every DefaultSampleInterval (see StartSampling and Sample): CoresBusy, the
+// process's CPU time over wall time (an in-process Vulkan driver's threads
+// included), and the run's gauges ("frames in flight", "gpu queue",
+// "encoders busy"; "tasks running"). The trace has them as counter tracks,
+// the timeline as area charts under the lanes; CounterStats summarizes one.
+// Two runs at once on one Recorder write to the same tracks.
+//
+// Every pipeline stage runs under the pprof labels stage and frame, every
+// graph task under task (see LabelStage), so a Go CPU profile splits by
+// them: go tool pprof -tagfocus stage=encode. CPU time per stage comes
+// from such a profile, not from the Recorder (lavapipe's threads are not
+// Go's and carry no labels).
 package tasks

@@ -1,9 +1,12 @@
 package tasks
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/vkio/vkio/io"
@@ -178,6 +181,9 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 	m := &meter{}
 	r := &graphRun{g: g, opts: opts, m: m, done: io.NewQueue[*Task](len(g.tasks))}
 	pol := &failures{policy: opts.Policy, run: rx, stop: cancel}
+	stopSampling := opts.Recorder.StartSampling(DefaultSampleInterval,
+		Gauge{"tasks running", func() float64 { return float64(r.running.Load()) }})
+	defer stopSampling()
 	indeg, ready := g.roots()
 	var grp io.Group
 	running, finished := 0, 0
@@ -282,6 +288,7 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 	}
 	// Every member has put its task; wait for their goroutines to end.
 	_ = grp.Wait(x.WithoutCancel())
+	stopSampling()
 	first, errs, failed := pol.result()
 	rep := Report{Io: x.String(), graph: true, Failed: failed, Errors: errs}
 	for _, t := range g.tasks {
@@ -311,6 +318,8 @@ type graphRun struct {
 	opts RunOptions
 	m    *meter
 	done *io.Queue[*Task]
+	// running counts bodies running, for the "tasks running" counter.
+	running atomic.Int64
 }
 
 func (r *graphRun) peaks() map[string]int64 {
@@ -345,7 +354,12 @@ func (r *graphRun) exec(x io.Io, t *Task) {
 		held++
 	}
 	t.start = time.Now()
-	err := protect(func() error { return t.fn(x) })
+	var err error
+	r.running.Add(1)
+	defer r.running.Add(-1)
+	pprof.Do(context.Background(), pprof.Labels(LabelTask, t.name), func(context.Context) {
+		err = protect(func() error { return t.fn(x) })
+	})
 	t.end = time.Now()
 	sp := Span{Res: t.res, Lane: t.lane, Name: t.name, Start: t.start, End: t.end, Frame: -1}
 	r.m.add(sp)

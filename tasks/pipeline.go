@@ -214,6 +214,12 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 		_ = r.free.PutOne(x.WithoutCancel(), sl)
 	}
 	p.Recorder.SetMeta("io", x.String())
+	stopSampling := p.Recorder.StartSampling(DefaultSampleInterval,
+		Gauge{"frames in flight", func() float64 { return float64(depth - r.free.Len()) }},
+		Gauge{"gpu queue", func() float64 { return float64(r.gpu.InUse()) }},
+		Gauge{"encoders busy", func() float64 { return float64(r.cpu.InUse()) }},
+	)
+	defer stopSampling()
 
 	var grp io.Group
 	for k := 0; k < p.Frames; k++ {
@@ -227,7 +233,9 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 		}
 		t0 := time.Now()
 		var sub Submission
-		err = protect(func() (e error) { sub, e = p.Dispatcher.Submit(r.px, k, sl.idx); return e })
+		withStage("submit", frameLabel(k), func() {
+			err = protect(func() (e error) { sub, e = p.Dispatcher.Submit(r.px, k, sl.idx); return e })
+		})
 		r.span(Span{Res: CPU, Lane: "submit", Name: "submit", Start: t0, End: time.Now(), Frame: k, Flow: r.flowBase + uint64(k)})
 		if err == nil && sub == nil {
 			err = fmt.Errorf("%w: Submit returned no Submission", ErrInvalid)
@@ -246,6 +254,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 		})
 	}
 	_ = grp.Wait(x.WithoutCancel())
+	stopSampling()
 
 	rep := Report{Io: x.String()}
 	first, errs, failed := r.pol.result()
@@ -319,6 +328,7 @@ func sinkResource(s Sink) Resource {
 func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 	p := r.p
 	flow := r.flowBase + uint64(k)
+	fl := frameLabel(k)
 	wx := x.WithoutCancel()
 	subClosed, gpuHeld, stagingHeld := false, true, false
 	var gt GPUTime
@@ -343,7 +353,7 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 		}()
 		t0 := time.Now()
 		var err error
-		gt, err = sub.Wait(x)
+		withStage("wait", fl, func() { gt, err = sub.Wait(x) })
 		r.span(Span{Res: CPU, Lane: sl.lane, Name: "fence wait", Start: t0, End: time.Now(), Frame: k, Flow: flow, Wait: true})
 		if err != nil {
 			return &Error{Op: "wait", Frame: k, Err: err}
@@ -362,7 +372,8 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 			stagingHeld = true
 		}
 		t0 = time.Now()
-		raw, err := sub.Read(x, sl.raw[:0])
+		var raw []byte
+		withStage("read", fl, func() { raw, err = sub.Read(x, sl.raw[:0]) })
 		r.span(Span{Res: CPU, Lane: sl.lane, Name: "read back", Start: t0, End: time.Now(), Frame: k, Flow: flow})
 		if err != nil {
 			return &Error{Op: "read", Frame: k, Err: err}
@@ -415,7 +426,10 @@ func (r *pipeRun) encode(x io.Io, k int, sl *slot, raw []byte, flow uint64) ([]b
 	defer func() {
 		r.span(Span{Res: CPU, Lane: sl.lane, Name: "encode", Start: t0, End: time.Now(), Frame: k, Flow: flow})
 	}()
-	return r.p.Encoder.Encode(x, k, raw, sl.enc[:0])
+	var enc []byte
+	var err error
+	withStage("encode", frameLabel(k), func() { enc, err = r.p.Encoder.Encode(x, k, raw, sl.enc[:0]) })
+	return enc, err
 }
 
 // save stores frame k's data in sink s under one Writes (Disk) or Sends
@@ -435,7 +449,9 @@ func (r *pipeRun) save(x io.Io, k int, s Sink, data []byte, flow uint64) error {
 	defer func() {
 		r.span(Span{Res: res, Lane: "", Name: name, Start: t0, End: time.Now(), Frame: k, Flow: flow})
 	}()
-	if err := s.Save(x, k, data); err != nil {
+	var err error
+	withStage(name, frameLabel(k), func() { err = s.Save(x, k, data) })
+	if err != nil {
 		return &Error{Op: op, Frame: k, Err: err}
 	}
 	return nil

@@ -179,6 +179,12 @@ func checkTrace(t *testing.T, rec *tasks.Recorder) map[string]int {
 			byLane[lane{e.Pid, e.Tid}] = append(byLane[lane{e.Pid, e.Tid}], [2]float64{e.Ts, e.Ts + e.Dur})
 		case "s", "t", "f":
 			counts["flow"]++
+		case "C":
+			// A counter sample: a value >= 0 on the Counters process.
+			if v, ok := e.Args["value"].(float64); !ok || v < 0 {
+				t.Errorf("counter %q: args %v", e.Name, e.Args)
+			}
+			counts["counter "+e.Name]++
 		default:
 			t.Errorf("unexpected phase %q", e.Ph)
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	stdio "io"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -65,13 +66,16 @@ type Span struct {
 // runs (trace.Layout), streaming the output. Spans, which returns []Span,
 // and Report need a copy or a permutation of the records.
 type Recorder struct {
-	mu     sync.Mutex
-	origin time.Time
-	chunks [][]record // each of capacity recordChunk; only the last is not full
-	n      int
-	strs   []string          // interned lane and name strings
-	index  map[string]uint32 // strs[index[s]] == s
-	meta   map[string]any
+	mu       sync.Mutex
+	origin   time.Time
+	chunks   [][]record // each of capacity recordChunk; only the last is not full
+	n        int
+	cchunks  [][]counterRec // counter samples, chunked like the spans
+	nc       int
+	cpuOwned bool              // a sampler records CoresBusy (one at a time)
+	strs     []string          // interned lane, name and counter strings
+	index    map[string]uint32 // strs[index[s]] == s
+	meta     map[string]any
 }
 
 // record is a Span in 48 bytes.
@@ -143,12 +147,16 @@ type snapshot struct {
 	chunks [][]record
 	n      int
 	strs   []string
+	// counter samples
+	cchunks [][]counterRec
+	nc      int
 }
 
 func (r *Recorder) snapshot() snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return snapshot{origin: r.origin, chunks: slices.Clone(r.chunks), n: r.n, strs: r.strs}
+	return snapshot{origin: r.origin, chunks: slices.Clone(r.chunks), n: r.n, strs: r.strs,
+		cchunks: slices.Clone(r.cchunks), nc: r.nc}
 }
 
 func (s *snapshot) rec(i int) *record { return &s.chunks[i/recordChunk][i%recordChunk] }
@@ -237,13 +245,14 @@ func (r *Recorder) Spans() []Span {
 	return out
 }
 
-// Reset forgets every span and restarts the trace's clock.
+// Reset forgets every span and sample and restarts the trace's clock.
 func (r *Recorder) Reset() {
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
 	r.chunks, r.n = nil, 0
+	r.cchunks, r.nc = nil, 0
 	r.strs, r.index = nil, nil
 	r.origin = time.Now()
 	r.mu.Unlock()
@@ -263,18 +272,20 @@ func (r *Recorder) metaCopy() map[string]any {
 // Perfetto (ui.perfetto.dev) and chrome://tracing: a process per resource
 // class (CPU, GPU, Disk, Network), a thread per lane (spans that overlap on
 // one lane are split onto extra lanes "name #2", ...), flow arrows between
-// the spans of a frame, displayTimeUnit "ms" and the metadata in otherData.
+// the spans of a frame, the counter samples (see Sample) as counter tracks of
+// a process "Counters", displayTimeUnit "ms" and the metadata in otherData.
 func (r *Recorder) WriteTrace(w stdio.Writer) error {
 	if r == nil {
 		return &Error{Op: "trace", Frame: -1, Err: errNoRecorder}
 	}
 	snap := r.snapshot()
-	return trace.WriteChrome(w, &snap, r.metaCopy())
+	return trace.WriteChrome(w, &snap, counterView{&snap}, r.metaCopy())
 }
 
 // WriteTimelineSVG draws the spans as a self-contained SVG picture: lanes
-// top to bottom, time left to right, frames linked by arrows, with the
-// overlap report as a caption.
+// top to bottom, time left to right, frames linked by arrows, the counter
+// samples as area charts under the lanes, with the overlap report as a
+// caption.
 func (r *Recorder) WriteTimelineSVG(w stdio.Writer) error {
 	if r == nil {
 		return &Error{Op: "timeline", Frame: -1, Err: errNoRecorder}
@@ -285,7 +296,8 @@ func (r *Recorder) WriteTimelineSVG(w stdio.Writer) error {
 	if v, ok := r.metaCopy()["title"].(string); ok {
 		title = v
 	}
-	return trace.WriteSVG(w, &snap, trace.SVGOptions{Title: title, Lines: rep.lines()})
+	return trace.WriteSVG(w, &snap, trace.SVGOptions{Title: title, Lines: rep.lines(), Counters: counterView{&snap},
+		CounterScale: map[string]float64{CoresBusy: float64(runtime.NumCPU())}})
 }
 
 var errNoRecorder = &jsonErr{"recording is off (nil *Recorder)"}

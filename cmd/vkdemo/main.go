@@ -12,6 +12,14 @@
 //   - GNU-style long flags, repeatable flags (--bind, --out, --spec) and
 //     "did you mean" suggestions for mistyped commands.
 //
+// # Profiling
+//
+// The global flags --cpuprofile FILE, --memprofile FILE and --exectrace FILE
+// write Go's CPU profile, allocation profile and execution trace of any
+// command, atomically, when it ends (also on an error or the first Ctrl-C).
+// The CPU profile's samples carry package tasks' pprof labels (stage, frame,
+// task): `go tool pprof -tagfocus stage=encode FILE`.
+//
 // Cobra's own error printing and usage dumps are switched off: main prints one
 // line, "vkdemo: <problem>", and maps the error to the exit status.
 //
@@ -87,6 +95,7 @@ func main() {
 		<-sigs
 		cancel()
 		<-sigs
+		finishActiveProfiles()
 		os.Exit(exitInterrupted)
 	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -102,8 +111,12 @@ func run(ctx context.Context, args []string, stdout, stderr stdio.Writer) int {
 	root.SetArgs(withDefaultCommand(root, args))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	setActiveProfiles(&a.prof)
+	defer setActiveProfiles(nil)
 	err := root.ExecuteContext(ctx)
 	err = errors.Join(err, a.close())
+	// After close: the profiles cover releasing the device too.
+	err = errors.Join(err, a.prof.finish())
 	if err == nil {
 		return exitOK
 	}
@@ -162,6 +175,9 @@ validation layer on; any message it reports makes the command fail).`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.ioName, "io", "", "Io implementation: blocking, threaded or evented (default: the best available)")
 	pf.StringVar(&a.deviceSpec, "device", "", "Vulkan device: index or case-insensitive name substring (default: $VKIO_DEVICE, else the best)")
+	a.prof.addFlags(pf)
+	// Every command starts the profiles asked for; run finishes them.
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return a.prof.start() }
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageErrorf("%s%v; see '%s --help'", cmdPrefix(cmd), err, cmd.CommandPath())
 	})
@@ -272,8 +288,9 @@ func cmdPrefix(cmd *cobra.Command) string {
 type app struct {
 	ctx            context.Context
 	stdout, stderr stdio.Writer
-	ioName         string // --io
-	deviceSpec     string // --device
+	ioName         string   // --io
+	deviceSpec     string   // --device
+	prof           profiles // --cpuprofile, --memprofile, --exectrace
 
 	backend io.Backend
 	x       io.Io

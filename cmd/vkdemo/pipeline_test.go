@@ -110,6 +110,7 @@ func checkTraceFile(t *testing.T, p string, n int) {
 	}
 	frames := map[string]map[float64]bool{"GPU": {}, "Disk": {}}
 	flows := 0
+	counters := map[string]int{}
 	for _, e := range tr.TraceEvents {
 		switch e.Ph {
 		case "X":
@@ -123,7 +124,12 @@ func checkTraceFile(t *testing.T, p string, n int) {
 			}
 		case "s", "t", "f":
 			flows++
+		case "C":
+			counters[e.Name]++
 		}
+	}
+	if counters["cores busy"] == 0 || counters["frames in flight"] == 0 {
+		t.Errorf("%s: counter samples %v; want cores busy and frames in flight tracks", p, counters)
 	}
 	if len(frames["GPU"]) != n || len(frames["Disk"]) != n || flows == 0 {
 		t.Errorf("%s: GPU spans for %d frames, disk spans for %d, %d flow events; want %d, %d, > 0 (processes %v)",

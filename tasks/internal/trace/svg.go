@@ -6,6 +6,7 @@ import (
 	"html"
 	stdio "io"
 	"math"
+	"strconv"
 )
 
 // SVGOptions configure WriteSVG.
@@ -14,6 +15,13 @@ type SVGOptions struct {
 	Width int // total width in pixels; 0 means 1400
 	// Lines are extra lines of text under the title (a summary).
 	Lines []string
+	// Counters, if set, are drawn as small area charts under the lanes, one
+	// per counter name, each scaled to its own maximum.
+	Counters Samples
+	// CounterScale, if set, gives a counter's full-scale value when its
+	// samples stay below it (cores busy: the machine's cores), so that a
+	// full chart means a full resource.
+	CounterScale map[string]float64
 }
 
 var classColors = map[string][2]string{ // fill, wait fill
@@ -47,14 +55,23 @@ func WriteSVG(w stdio.Writer, evs Events, opt SVGOptions) error {
 		t0 = min(t0, p.Start)
 		t1 = max(t1, p.Start+max(p.Dur, 0))
 	}
-	if evs.Len() == 0 {
+	var names []string
+	if opt.Counters != nil {
+		names = counterNames(opt.Counters)
+		for i := range opt.Counters.Len() {
+			c := opt.Counters.At(i)
+			t0, t1 = min(t0, c.T), max(t1, c.T)
+		}
+	}
+	if t0 > t1 {
 		t0, t1 = 0, 1
 	}
 	span := max(t1-t0, 1)
 	plotW := float64(width - labelW - 2*pad)
 	xOf := func(ns int64) float64 { return float64(labelW+pad) + float64(ns-t0)/float64(span)*plotW }
 	top := headH + axisH
-	height := top + rowH*len(lanes) + pad
+	const chartH = 40
+	height := top + rowH*len(lanes) + chartH*len(names) + pad
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
 	fmt.Fprintf(bw, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
 	fmt.Fprintf(bw, `<defs><marker id="arrow" viewBox="0 0 6 6" refX="6" refY="3" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="#555"/></marker></defs>`+"\n")
@@ -111,7 +128,12 @@ func WriteSVG(w stdio.Writer, evs Events, opt SVGOptions) error {
 		bx, by := center(fl[j])
 		fmt.Fprintf(bw, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" marker-end="url(#arrow)"/>`+"\n", ax, ay, bx, by)
 	}
-	fmt.Fprintf(bw, "</g>\n</svg>\n")
+	fmt.Fprintf(bw, "</g>\n")
+	for ci, name := range names {
+		y0 := top + rowH*len(lanes) + chartH*ci
+		writeCounter(bw, opt.Counters, name, opt.CounterScale[name], xOf, y0, chartH, width, pad, labelW)
+	}
+	fmt.Fprintf(bw, "</svg>\n")
 	return bw.Flush()
 }
 
@@ -138,4 +160,66 @@ func fmtDur(ns float64) string {
 		return fmt.Sprintf("%.3gµs", ns/1e3)
 	}
 	return fmt.Sprintf("%.0fns", ns)
+}
+
+// writeCounter draws the samples of one counter as a step area chart in the
+// band [y0, y0+h): value 0 at the bottom, max(scale, the counter's maximum)
+// at the top, labelled with its maximum and time-weighted mean.
+func writeCounter(bw *bufio.Writer, ss Samples, name string, scale float64, xOf func(int64) float64, y0, h, width, pad, labelW int) {
+	maxV, area := 0.0, 0.0
+	n := 0
+	var first, prevT int64
+	prevV := 0.0
+	for i := range ss.Len() {
+		c := ss.At(i)
+		if c.Name != name || math.IsNaN(c.Value) || math.IsInf(c.Value, 0) {
+			continue
+		}
+		if n == 0 {
+			first = c.T
+		} else {
+			area += prevV * float64(c.T-prevT)
+		}
+		prevT, prevV = c.T, c.Value
+		maxV = max(maxV, c.Value)
+		n++
+	}
+	mean := 0.0
+	if prevT > first {
+		mean = area / float64(prevT-first)
+	}
+	peak := maxV
+	maxV = max(maxV, scale)
+	top, bottom := float64(y0+4), float64(y0+h-2)
+	yOf := func(v float64) float64 {
+		if maxV <= 0 {
+			return bottom
+		}
+		return bottom - max(v, 0)/maxV*(bottom-top)
+	}
+	fmt.Fprintf(bw, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ccc"/>`, labelW+pad, bottom, width-pad, bottom)
+	fmt.Fprintf(bw, `<text x="%d" y="%d">%s</text><text x="%d" y="%d" fill="#777">max %s, mean %s (top %s)</text>`+"\n",
+		pad, y0+16, html.EscapeString(name), pad, y0+30, strconv.FormatFloat(peak, 'g', 3, 64),
+		strconv.FormatFloat(mean, 'g', 3, 64), strconv.FormatFloat(maxV, 'g', 3, 64))
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(bw, `<path fill="#e15759" fill-opacity="0.35" stroke="#e15759" stroke-width="0.8" d="`)
+	start, lastX, lastY := true, 0.0, bottom
+	for i := range ss.Len() {
+		c := ss.At(i)
+		if c.Name != name || math.IsNaN(c.Value) || math.IsInf(c.Value, 0) {
+			continue
+		}
+		x, y := xOf(c.T), yOf(c.Value)
+		if start {
+			fmt.Fprintf(bw, "M%.1f,%.1f L%.1f,%.1f", x, bottom, x, y)
+			start = false
+		} else {
+			// A step: the value holds until the next sample.
+			fmt.Fprintf(bw, " L%.1f,%.1f L%.1f,%.1f", x, lastY, x, y)
+		}
+		lastX, lastY = x, y
+	}
+	fmt.Fprintf(bw, " L%.1f,%.1f Z\"><title>%s</title></path>\n", lastX, bottom, html.EscapeString(name))
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	stdio "io"
+	"math"
 	"slices"
 	"strconv"
 )
@@ -37,6 +38,39 @@ type Event struct {
 type Events interface {
 	Len() int
 	At(i int) Event
+}
+
+// Sample is one value of a counter (cores busy, frames in flight) at a
+// time in nanoseconds from the trace's origin.
+type Sample struct {
+	Name  string
+	T     int64 // ns from origin
+	Value float64
+}
+
+// Samples is a list of counter samples read by index, in time order within
+// each counter.
+type Samples interface {
+	Len() int
+	At(i int) Sample
+}
+
+// CounterPid is the process id under which WriteChrome puts the counter
+// tracks (a process named "Counters", sorted after the resource classes).
+const CounterPid = 100
+
+// counterNames returns the distinct counter names in order of appearance.
+func counterNames(ss Samples) []string {
+	var names []string
+	seen := map[string]bool{}
+	for i := range ss.Len() {
+		n := ss.At(i).Name
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // Slice is an Events held as a slice.
@@ -197,6 +231,10 @@ type chromeEvent struct {
 	Args any          `json:"args,omitempty"`
 }
 
+type counterArgs struct {
+	Value json.Number `json:"value"`
+}
+
 type frameArgs struct {
 	Frame int `json:"frame"`
 }
@@ -206,12 +244,14 @@ func micros(ns int64) json.Number {
 }
 
 // WriteChrome writes evs as a Chrome trace-event JSON object: complete ("X")
-// events on packed lanes, process and thread names and sort orders, and flow
+// events on packed lanes, process and thread names and sort orders, flow
 // events ("s", "t", "f", bound to their enclosing slices) linking the spans
-// that share a Flow id in time order. meta goes to "otherData". Events are
-// written one at a time as they are produced (through a bufio.Writer): the
-// memory it needs beyond evs is Layout's.
-func WriteChrome(w stdio.Writer, evs Events, meta map[string]any) error {
+// that share a Flow id in time order, and the samples (may be nil) as
+// counter ("C") events of a process "Counters" (pid CounterPid), one track
+// per counter name in Perfetto. meta goes to "otherData". Events are written
+// one at a time as they are produced (through a bufio.Writer): the memory it
+// needs beyond evs is Layout's.
+func WriteChrome(w stdio.Writer, evs Events, samples Samples, meta map[string]any) error {
 	pl, lanes := Layout(evs)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
@@ -280,6 +320,25 @@ func WriteChrome(w stdio.Writer, evs Events, meta map[string]any) error {
 			}
 		}
 		j = k
+	}
+	if samples != nil && samples.Len() > 0 {
+		if err := put(chromeEvent{Name: "process_name", Ph: "M", Ts: "0", Pid: CounterPid, Args: map[string]any{"name": "Counters"}}); err != nil {
+			return err
+		}
+		if err := put(chromeEvent{Name: "process_sort_index", Ph: "M", Ts: "0", Pid: CounterPid, Args: map[string]any{"sort_index": CounterPid}}); err != nil {
+			return err
+		}
+		for i := range samples.Len() {
+			c := samples.At(i)
+			v := c.Value
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			if err := put(chromeEvent{Name: c.Name, Cat: "counter", Ph: "C", Ts: micros(c.T), Pid: CounterPid,
+				Args: counterArgs{json.Number(strconv.FormatFloat(v, 'g', 6, 64))}}); err != nil {
+				return err
+			}
+		}
 	}
 	bw.WriteString(`],"displayTimeUnit":"ms"`)
 	if len(meta) > 0 {

@@ -175,7 +175,7 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 	if err := g.check(); err != nil {
 		return Report{}, err
 	}
-	start := time.Now()
+	cpu0, start := cpuNow(), time.Now()
 	rx, cancel := x.WithCancel()
 	defer cancel()
 	m := &meter{}
@@ -301,6 +301,7 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 		}
 	}
 	m.fill(&rep, time.Since(start))
+	rep.setBound(BoundInput{CPUTime: max(cpuNow()-cpu0, 0)})
 	rep.Peak = r.peaks()
 	if first != nil {
 		return rep, first

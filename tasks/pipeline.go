@@ -130,6 +130,7 @@ var flowIDs atomic.Uint64
 
 type slot struct {
 	idx  int
+	t0   time.Time // when its frame went in flight
 	lane string
 	raw  []byte
 	enc  []byte
@@ -149,6 +150,9 @@ type pipeRun struct {
 	m        meter
 	flowBase uint64
 	pol      *failures
+
+	cpu0   time.Duration // process CPU time at the start
+	slotNS atomic.Int64  // the frames' in-flight time so far (for the bound)
 
 	mu    sync.Mutex // orders progress: done, bytes and the OnFrame calls
 	done  int
@@ -193,7 +197,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	if lim.Sends <= 0 {
 		lim.Sends = depth
 	}
-	r := &pipeRun{p: p, start: time.Now(), free: io.NewQueue[*slot](depth),
+	r := &pipeRun{p: p, cpu0: cpuNow(), start: time.Now(), free: io.NewQueue[*slot](depth),
 		gpu: NewSemaphore("gpu", int64(lim.GPU)), cpu: NewSemaphore("cpu", int64(lim.Encoders)),
 		writes: NewSemaphore("disk", int64(lim.Writes)), sends: NewSemaphore("net", int64(lim.Sends)),
 		flowBase: flowIDs.Add(uint64(p.Frames)+1) - uint64(p.Frames)}
@@ -227,7 +231,9 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 		if err != nil {
 			break
 		}
+		sl.t0 = time.Now()
 		if err := r.gpu.Acquire(r.px, 1); err != nil {
+			r.slotDone(sl)
 			_ = r.free.PutOne(x.WithoutCancel(), sl)
 			break
 		}
@@ -242,6 +248,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 		}
 		if err != nil {
 			r.gpu.Release(1)
+			r.slotDone(sl)
 			_ = r.free.PutOne(x.WithoutCancel(), sl)
 			if r.fail(k, "submit", err, GPUTime{}) != failedAlone {
 				break
@@ -263,6 +270,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	rep.Canceled = p.Frames - r.done - failed
 	r.mu.Unlock()
 	r.m.fill(&rep, time.Since(r.start))
+	r.setBound(&rep, depth)
 	rep.Peak = map[string]int64{"gpu": r.gpu.Peak(), "cpu": r.cpu.Peak(), "disk": r.writes.Peak(), "net": r.sends.Peak(), "frames": int64(depth)}
 	if r.staging != nil {
 		rep.Peak["staging"] = r.staging.Peak()
@@ -411,6 +419,7 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 	} else {
 		r.progress(FrameEvent{Frame: k, Bytes: saved, GPU: gt})
 	}
+	r.slotDone(sl)
 	_ = r.free.PutOne(wx, sl)
 }
 

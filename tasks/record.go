@@ -428,6 +428,7 @@ func (m *meter) fill(rep *Report, wall time.Duration) {
 	if top > 0 {
 		rep.Efficiency = float64(wall) / float64(top)
 	}
+	rep.setBound(BoundInput{})
 }
 
 // MarshalJSON is implemented by Report; keep json imported for it.

@@ -28,12 +28,33 @@ type Report struct {
 	Busy map[string]time.Duration
 	// GPUIdle is Wall minus the GPU's busy time.
 	GPUIdle time.Duration
-	// Efficiency is Wall / max(Busy): 1.0 is perfect overlap, where the run
-	// takes as long as its busiest resource alone; a sequential run of
-	// stages of equal cost scores the number of stages.
+	// Efficiency is Wall / Bound, at least 1: 1.0 is perfect, where the run
+	// takes as long as its limiting resource alone; a sequential run of
+	// stages of equal cost scores about the number of stages.
 	Efficiency float64
-	// Bottleneck names the busiest resource.
+	// Bottleneck names the resource with the most busy time (the union of
+	// its spans); Binding, not this, names the limit.
 	Bottleneck string
+	// Bound is the run's computed lower bound on wall time: the largest of
+	// Limits (see ComputeBound). Binding names the resource whose limit
+	// binds: "cpu", "gpu", "disk", "net", or "slots" where the frames in
+	// flight (the pipeline's Depth) limited the run while the machine had
+	// room.
+	Bound   time.Duration
+	Binding string
+	// Limits is each resource's throughput limit, measured from the run.
+	Limits []Limit
+	// CPUTime is the process CPU time used during the run (every thread, an
+	// in-process driver's included; 0 where the platform does not report
+	// it), Cores the cores it had.
+	CPUTime time.Duration
+	Cores   int
+	// SharedGPU says the GPU ran on the host CPU (see ShareGPU).
+	SharedGPU bool
+	// SlotTime is the sum of the frames' in-flight times, Depth the slots
+	// (a Pipeline run).
+	SlotTime time.Duration
+	Depth    int
 	// BlockingWall and Speedup (BlockingWall / Wall) are set by CompareTo,
 	// from a Blocking run of the same work.
 	BlockingWall time.Duration
@@ -85,6 +106,13 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	for k, v := range r.Busy {
 		busy[k] = ms(v)
 	}
+	var limits map[string]float64
+	if len(r.Limits) > 0 {
+		limits = map[string]float64{}
+		for _, l := range r.Limits {
+			limits[l.Resource] = ms(l.Time)
+		}
+	}
 	type out struct {
 		Io             string             `json:"io,omitempty"`
 		Frames         *int               `json:"frames,omitempty"`
@@ -97,6 +125,12 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		GPUIdleMS      float64            `json:"gpu_idle_ms"`
 		Efficiency     float64            `json:"overlap_efficiency"`
 		Bottleneck     string             `json:"bottleneck,omitempty"`
+		BoundMS        float64            `json:"bound_ms"`
+		Binding        string             `json:"binding,omitempty"`
+		LimitsMS       map[string]float64 `json:"limits_ms,omitempty"`
+		CPUMS          float64            `json:"cpu_time_ms"`
+		Cores          int                `json:"cores,omitempty"`
+		SharedGPU      bool               `json:"shared_gpu,omitempty"`
 		BlockingWallMS float64            `json:"blocking_wall_ms,omitempty"`
 		Speedup        float64            `json:"speedup,omitempty"`
 		Peak           map[string]int64   `json:"peak,omitempty"`
@@ -107,7 +141,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		frames, tasks = nil, &r.Tasks
 	}
 	return json.Marshal(out{r.Io, frames, tasks, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle),
-		r.Efficiency, r.Bottleneck, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
+		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), r.Cores, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
 }
 
 func (r Report) lines() []string {
@@ -133,13 +167,23 @@ func (r Report) lines() []string {
 		l = append(l, "busy: "+strings.Join(b, ", ")+fmt.Sprintf("; GPU idle %.1f ms", ms(r.GPUIdle)))
 	}
 	if r.Efficiency > 0 {
-		s := fmt.Sprintf("overlap efficiency %.3f (wall / busiest resource, %s; 1.0 is perfect)", r.Efficiency, r.Bottleneck)
+		s := fmt.Sprintf("bound %.1f ms, bound by %s (%s); efficiency %.3f (wall / bound, 1.0 is perfect)",
+			ms(r.Bound), r.Binding, r.LimitsText(), r.Efficiency)
 		if r.Speedup > 0 {
 			s += fmt.Sprintf("; speedup %.2fx over blocking (%.1f ms)", r.Speedup, ms(r.BlockingWall))
 		}
 		l = append(l, s)
 	}
 	return l
+}
+
+// LimitsText formats Limits as "cpu 12.0 ms, gpu 8.0 ms, ...".
+func (r Report) LimitsText() string {
+	var b []string
+	for _, l := range r.Limits {
+		b = append(b, fmt.Sprintf("%s %.1f ms", l.Resource, ms(l.Time)))
+	}
+	return strings.Join(b, ", ")
 }
 
 func order(res string) string {

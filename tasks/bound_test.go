@@ -1,0 +1,171 @@
+package tasks_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
+)
+
+const msec = time.Millisecond
+
+func limitOf(ls []tasks.Limit, res string) (time.Duration, bool) {
+	for _, l := range ls {
+		if l.Resource == res {
+			return l.Time, true
+		}
+	}
+	return 0, false
+}
+
+func TestComputeBound(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      tasks.BoundInput
+		bound   time.Duration
+		binding string
+		noGPU   bool
+	}{
+		{"gpu binds", tasks.BoundInput{Wall: 120 * msec, Busy: map[string]time.Duration{"gpu": 100 * msec, "cpu": 60 * msec, "disk": 30 * msec},
+			CPUTime: 80 * msec, Cores: 2, SlotTime: 200 * msec, Depth: 3}, 100 * msec, "gpu", false},
+		{"cpu binds", tasks.BoundInput{Wall: 120 * msec, Busy: map[string]time.Duration{"gpu": 50 * msec, "disk": 30 * msec},
+			CPUTime: 220 * msec, Cores: 2, SlotTime: 200 * msec, Depth: 3}, 110 * msec, "cpu", false},
+		// The shared GPU's 100 ms are inside the CPU time: only cpu counts.
+		{"shared", tasks.BoundInput{Wall: 120 * msec, Busy: map[string]time.Duration{"gpu": 100 * msec, "disk": 30 * msec},
+			CPUTime: 160 * msec, Cores: 2, SharedGPU: true}, 80 * msec, "cpu", true},
+		// Full slots while the machine had room: the configuration binds.
+		{"slots", tasks.BoundInput{Wall: 100 * msec, Busy: map[string]time.Duration{"gpu": 40 * msec, "disk": 30 * msec},
+			CPUTime: 100 * msec, Cores: 4, SlotTime: 190 * msec, Depth: 2}, 95 * msec, "slots", false},
+		// Slots near a machine limit: the machine binds.
+		{"slots near cpu", tasks.BoundInput{Wall: 100 * msec, Busy: map[string]time.Duration{"gpu": 40 * msec},
+			CPUTime: 180 * msec, Cores: 2, SlotTime: 190 * msec, Depth: 2}, 95 * msec, "cpu", false},
+		// No process CPU time: the union of the CPU spans stands in.
+		{"no cpu time", tasks.BoundInput{Wall: 100 * msec, Busy: map[string]time.Duration{"cpu": 70 * msec, "gpu": 40 * msec}, Cores: 2},
+			70 * msec, "cpu", false},
+		// A limit never exceeds the wall.
+		{"clamped", tasks.BoundInput{Wall: 100 * msec, Busy: map[string]time.Duration{"gpu": 40 * msec}, CPUTime: 500 * msec, Cores: 1},
+			100 * msec, "cpu", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ls, bound, binding := tasks.ComputeBound(c.in)
+			if bound != c.bound || binding != c.binding {
+				t.Fatalf("bound %v binding %q, want %v %q (limits %+v)", bound, binding, c.bound, c.binding, ls)
+			}
+			if _, ok := limitOf(ls, "gpu"); ok == c.noGPU {
+				t.Fatalf("gpu limit present %v, shared %v: %+v", ok, c.in.SharedGPU, ls)
+			}
+			for _, l := range ls {
+				if l.Time > c.in.Wall || l.Time <= 0 {
+					t.Fatalf("limit %+v outside (0, wall %v]", l, c.in.Wall)
+				}
+				if l.Config != (l.Resource == "slots") {
+					t.Fatalf("limit %+v: Config only for slots", l)
+				}
+			}
+		})
+	}
+}
+
+// TestBoundSharedBlockingVsOverlapped is the lavapipe case of the issue: the
+// overlapped run is faster, but contention stretches its GPU spans; with the
+// GPU counted apart the sequential run scored better. Sharing the CPU, the
+// same work's CPU time bounds both, and the faster run scores better.
+func TestBoundSharedBlockingVsOverlapped(t *testing.T) {
+	// The same work: about the same CPU time in both runs. Blocking: the
+	// GPU (on every core) most of the wall; overlapped: GPU spans cut short
+	// of the wall by the encoders' contention.
+	blocking := tasks.BoundInput{Wall: 300 * msec, Busy: map[string]time.Duration{"gpu": 280 * msec, "cpu": 20 * msec},
+		CPUTime: 400 * msec, Cores: 2, SlotTime: 300 * msec, Depth: 2, SharedGPU: true}
+	overlapped := tasks.BoundInput{Wall: 230 * msec, Busy: map[string]time.Duration{"gpu": 200 * msec, "cpu": 200 * msec},
+		CPUTime: 410 * msec, Cores: 2, SlotTime: 400 * msec, Depth: 2, SharedGPU: true}
+	eff := func(in tasks.BoundInput) float64 {
+		_, b, _ := tasks.ComputeBound(in)
+		return float64(in.Wall) / float64(b)
+	}
+	if eb, eo := eff(blocking), eff(overlapped); eb <= eo {
+		t.Fatalf("shared: blocking efficiency %.3f <= overlapped %.3f, though the overlapped run is faster", eb, eo)
+	}
+	// Counting the GPU apart misranks them: this is why SharedGPU exists.
+	blocking.SharedGPU, overlapped.SharedGPU = false, false
+	if eb, eo := eff(blocking), eff(overlapped); eb >= eo {
+		t.Fatalf("not shared: blocking %.3f >= overlapped %.3f; the example no longer shows the double count", eb, eo)
+	}
+}
+
+// spinEncoder burns the CPU for cost per frame.
+func spinEncoder(cost time.Duration) tasks.Encoder {
+	return tasks.EncoderFunc(func(x io.Io, frame int, raw, dst []byte) ([]byte, error) {
+		for t0 := time.Now(); time.Since(t0) < cost; {
+		}
+		return append(dst, raw...), nil
+	})
+}
+
+func runBoundPipeline(t *testing.T, kind string, depth int) tasks.Report {
+	t.Helper()
+	b, err := io.New(kind)
+	if err != nil {
+		t.Skipf("io.New(%q): %v", kind, err)
+	}
+	defer b.Close()
+	const frames = 40
+	p := &tasks.Pipeline{Frames: frames, Depth: depth, Dispatcher: newFakeGPU(msec, 64), Encoder: spinEncoder(msec),
+		Sinks: []tasks.Sink{newMemSink(msec)}, FrameBytes: 64}
+	rep, err := p.Run(b.Io())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bound <= 0 || rep.Bound > rep.Wall || rep.Efficiency < 1 || rep.Binding == "" {
+		t.Fatalf("%s: bound %v wall %v efficiency %.3f binding %q", kind, rep.Bound, rep.Wall, rep.Efficiency, rep.Binding)
+	}
+	if lim, ok := rep.BindingLimit(); !ok || lim.Time > rep.Bound {
+		t.Fatalf("%s: binding limit %+v %v, bound %v", kind, lim, ok, rep.Bound)
+	}
+	for _, res := range []string{"gpu", "disk", "slots"} {
+		if _, ok := limitOf(rep.Limits, res); !ok {
+			t.Fatalf("%s: no %s limit in %+v", kind, res, rep.Limits)
+		}
+	}
+	return rep
+}
+
+// TestBoundBlockingNeverBeatsFasterOverlapped runs synthetic stages of known
+// cost (GPU 1 ms on a timer queue, encode 1 ms of CPU spin, save 1 ms) on
+// Blocking and Threaded Ios.
+func TestBoundBlockingNeverBeatsFasterOverlapped(t *testing.T) {
+	bl := runBoundPipeline(t, "blocking", 3)
+	th := runBoundPipeline(t, "threaded", 3)
+	t.Logf("blocking: %v", bl)
+	t.Logf("threaded: %v", th)
+	check := func(what string, bl, th tasks.Report) {
+		if th.Wall < bl.Wall && bl.Efficiency < th.Efficiency {
+			t.Fatalf("%s: blocking (wall %v) efficiency %.3f better than threaded (wall %v) %.3f",
+				what, bl.Wall, bl.Efficiency, th.Wall, th.Efficiency)
+		}
+	}
+	check("separate GPU", bl, th)
+	// A sequential run of three stages takes the sum of its stages: its
+	// wall is well above its bound.
+	if bl.Efficiency <= 1.2 {
+		t.Fatalf("blocking efficiency %.3f for three sequential stages", bl.Efficiency)
+	}
+	// Shared: as if the GPU ran on the CPU.
+	bl.ShareGPU()
+	th.ShareGPU()
+	if _, ok := limitOf(bl.Limits, "gpu"); ok || !bl.SharedGPU {
+		t.Fatalf("shared: gpu still a limit: %+v", bl.Limits)
+	}
+	check("shared GPU", bl, th)
+}
+
+// TestBoundSlotsBind: one frame in flight on a Threaded Io leaves the
+// machine room; the report names the slots, a configuration limit.
+func TestBoundSlotsBind(t *testing.T) {
+	rep := runBoundPipeline(t, "threaded", 1)
+	lim, ok := rep.BindingLimit()
+	if rep.Binding != "slots" || !ok || !lim.Config {
+		t.Fatalf("depth 1: binding %q (%+v), want slots; report %v", rep.Binding, lim, rep)
+	}
+}

@@ -336,6 +336,10 @@ func (s *snapshot) report() Report {
 	}
 	rep := Report{}
 	m.fill(&rep, time.Duration(t1-t0))
+	if mean, _, n := s.counterStats(CoresBusy); n >= 2 && mean > 0 {
+		// The sampled process CPU over the spans' wall: the CPU time.
+		rep.setBound(BoundInput{CPUTime: time.Duration(mean * float64(rep.Wall))})
+	}
 	return rep
 }
 

@@ -167,7 +167,7 @@ func (r Report) lines() []string {
 		l = append(l, "busy: "+strings.Join(b, ", ")+fmt.Sprintf("; GPU idle %.1f ms", ms(r.GPUIdle)))
 	}
 	if r.Efficiency > 0 {
-		s := fmt.Sprintf("bound %.1f ms, bound by %s (%s); efficiency %.3f (wall / bound, 1.0 is perfect)",
+		s := fmt.Sprintf("bound %.1f ms, bound by %s (%s); overlap efficiency %.3f (wall / bound, 1.0 is perfect)",
 			ms(r.Bound), r.Binding, r.LimitsText(), r.Efficiency)
 		if r.Speedup > 0 {
 			s += fmt.Sprintf("; speedup %.2fx over blocking (%.1f ms)", r.Speedup, ms(r.BlockingWall))

@@ -177,6 +177,11 @@ func (r *Recorder) CounterStats(name string) (mean, peak float64, n int) {
 		return 0, 0, 0
 	}
 	snap := r.snapshot()
+	return snap.counterStats(name)
+}
+
+// counterStats is CounterStats of a snapshot.
+func (snap *snapshot) counterStats(name string) (mean, peak float64, n int) {
 	var first, prevT int64
 	var prevV, area float64
 	for i := range snap.nc {

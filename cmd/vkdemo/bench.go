@@ -51,8 +51,10 @@ type benchRow struct {
 	// fields are then zero.
 	Skipped      string        `json:"skipped,omitempty"`
 	WallMS       float64       `json:"wall_ms"`
-	Speedup      float64       `json:"speedup"` // blocking wall / this wall; 0 without a blocking run
-	Efficiency   float64       `json:"overlap_efficiency"`
+	Speedup      float64       `json:"speedup"`            // blocking wall / this wall; 0 without a blocking run
+	Efficiency   float64       `json:"overlap_efficiency"` // wall / bound
+	BoundMS      float64       `json:"bound_ms"`           // the computed lower bound on wall (tasks.ComputeBound)
+	Binding      string        `json:"binding,omitempty"`  // the resource whose limit binds: cpu, gpu, disk, net or slots
 	FramesPerSec float64       `json:"frames_per_s"`
 	PNGMBPerSec  float64       `json:"png_mb_per_s"` // PNG bytes saved per second (1 MB = 10^6 bytes)
 	RawMBPerSec  float64       `json:"raw_mb_per_s"` // RGBA pixels computed, encoded and saved per second
@@ -74,7 +76,10 @@ func newBenchCmd(a *app) *cobra.Command {
 		Long: `Run the pipeline demo's work — the same frames, size and depth — on each Io
 implementation in turn (blocking, then threaded, then evented), on one device,
 saving the PNGs under --out/IO/, and print a table: wall time, speedup over
-blocking, overlap efficiency (wall / busiest resource; 1.00 is perfect),
+blocking, the bound (the computed lower bound on wall time: the largest of
+the resources' limits, process CPU time over cores, GPU busy time, disk,
+and the frames in flight over --depth) and the binding resource, overlap
+efficiency (wall / bound; 1.00 is perfect),
 GPU busy and idle time, and throughput in frames/s and MB/s (of PNG written,
 and of raw RGBA pixels).
 
@@ -272,11 +277,14 @@ func (a *app) bench(cfg demoConfig, kinds []io.Kind, runs int, out, svgPath stri
 			row.WallMS = float64(rep.Wall) / 1e6
 			row.Speedup = rep.Speedup
 			row.Efficiency = rep.Efficiency
+			row.BoundMS = float64(rep.Bound) / 1e6
+			row.Binding = rep.Binding
 			row.FramesPerSec = float64(rep.Frames) / wall
 			row.PNGMBPerSec = float64(rep.Bytes) / 1e6 / wall
 			row.RawMBPerSec = float64(rep.Frames) * float64(4*cfg.width*cfg.height) / 1e6 / wall
 			row.Report = &rep
-			med.rec.SetMeta("title", fmt.Sprintf("%s: %s, speedup %s, overlap efficiency %.2f", b.kind, fmtSec(rep.Wall), fmtSpeedup(rep.Speedup), rep.Efficiency))
+			med.rec.SetMeta("title", fmt.Sprintf("%s: %s, speedup %s, bound %s (%s), overlap efficiency %.2f", b.kind, fmtSec(rep.Wall), fmtSpeedup(rep.Speedup),
+				fmtSec(rep.Bound), rep.Binding, rep.Efficiency))
 			bands = append(bands, timelineBand{label: string(b.kind), wall: rep.Wall, rec: med.rec})
 		}
 		res.Rows = append(res.Rows, row)
@@ -308,18 +316,26 @@ func (a *app) bench(cfg demoConfig, kinds []io.Kind, runs int, out, svgPath stri
 func printBenchTable(w stdio.Writer, res benchReport, d *gpu.Device) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "io\twall\tspeedup\toverlap eff.\tgpu busy\tgpu idle\tframes/s\tPNG MB/s\traw MB/s\t")
+	fmt.Fprintln(tw, "io\twall\tspeedup\tbound\tbinding\toverlap eff.\tgpu busy\tgpu idle\tframes/s\tPNG MB/s\traw MB/s\t")
 	for _, r := range res.Rows {
 		if r.Skipped != "" {
-			fmt.Fprintf(tw, "%s\tskipped: %s\t\t\t\t\t\t\t\t\n", r.Io, r.Skipped)
+			fmt.Fprintf(tw, "%s\tskipped: %s\t\t\t\t\t\t\t\t\t\t\n", r.Io, r.Skipped)
 			continue
 		}
 		rep := r.Report
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%s\t%s\t%.1f\t%.2f\t%.1f\t\n", r.Io, fmtSec(rep.Wall), fmtSpeedup(r.Speedup), r.Efficiency,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%.1f\t%.2f\t%.1f\t\n", r.Io, fmtSec(rep.Wall), fmtSpeedup(r.Speedup),
+			fmtSec(rep.Bound), r.Binding, r.Efficiency,
 			fmtSec(rep.Busy["gpu"]), fmtSec(rep.GPUIdle), r.FramesPerSec, r.PNGMBPerSec, r.RawMBPerSec)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "speedup: blocking wall / wall; overlap eff.: wall / busiest resource (1.00 is perfect overlap)")
+	fmt.Fprintln(w, "speedup: blocking wall / wall; bound: the largest resource limit (cpu time / cores, gpu, disk, frames in flight / depth); overlap eff.: wall / bound (1.00 is perfect)")
+	for _, r := range res.Rows {
+		if r.Report != nil {
+			if hint := boundHint(*r.Report); hint != "" {
+				fmt.Fprintf(w, "%s: %s\n", r.Io, hint)
+			}
+		}
+	}
 }
 
 func fmtSpeedup(s float64) string {

@@ -71,7 +71,8 @@ func TestBenchJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		if r.WallMS <= 0 || r.Efficiency <= 0 || r.FramesPerSec <= 0 || r.PNGMBPerSec <= 0 || r.RawMBPerSec <= 0 ||
-			r.Speedup <= 0 || inner.Frames != 3 || inner.WallMS != r.WallMS {
+			r.Speedup <= 0 || inner.Frames != 3 || inner.WallMS != r.WallMS ||
+			r.BoundMS <= 0 || r.BoundMS > r.WallMS || r.Binding == "" || r.Efficiency < 1 {
 			t.Errorf("row %s: %+v %s", r.Io, r.benchRow, r.Report)
 		}
 		if r.Io == "blocking" && r.Speedup != 1 {
@@ -88,7 +89,7 @@ func TestBenchText(t *testing.T) {
 	dir := t.TempDir()
 	out := ok(t, dir, "bench", "--ios", "threaded,blocking", "-n", "2", "-s", "16", "--runs", "2", "--timeline", "cmp.svg", "-o", "b")
 	for _, want := range []string{"vkdemo bench: 2 frames of a 16x16", "2 run(s) per Io", "blocking  run 2/2", "threaded  run 2/2",
-		"io", "wall", "speedup", "overlap eff.", "frames/s", "PNG MB/s", "1.00x", "timeline  cmp.svg"} {
+		"io", "wall", "speedup", "bound", "binding", "overlap eff.", "frames/s", "PNG MB/s", "1.00x", "timeline  cmp.svg"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

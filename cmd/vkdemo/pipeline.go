@@ -158,8 +158,11 @@ fences, file writes) going through the Io chosen with --io.
 A progress bar is drawn when stdout is a terminal; otherwise a line is printed
 every few frames. At the end it prints the overlap report — wall time, how
 long each resource (cpu, gpu, disk) was busy, how long the GPU sat idle, and
-the overlap efficiency (wall / busiest resource; 1.0 is perfect) — and where
-the images, the trace and the timeline went.
+the bound (the computed lower bound on wall time: the largest resource limit,
+process CPU time over cores, GPU busy time, disk, frames in flight over
+--depth), the binding resource, and the efficiency (wall / bound; 1.0 is
+perfect) — and where the images, the trace and the timeline went. On a CPU
+device (lavapipe) the GPU's work is CPU work: the CPU limit covers it.
 
 The trace (--trace, default OUT/trace.json) is Chrome trace-event JSON: open
 it in https://ui.perfetto.dev or chrome://tracing. The timeline (--timeline,
@@ -362,6 +365,9 @@ func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Reco
 		},
 	}
 	rep, err = p.Run(x)
+	if d.Info().Type == gpu.CPU {
+		rep.ShareGPU() // the "GPU" is CPU work, already in the process CPU time
+	}
 	return rep, saved, err
 }
 
@@ -481,7 +487,36 @@ func printReport(w stdio.Writer, rep tasks.Report, cfg demoConfig) {
 	fmt.Fprintf(w, "  wall        %s\n", fmtSec(rep.Wall))
 	fmt.Fprintf(w, "  busy        %s\n", strings.Join(busy, ", "))
 	fmt.Fprintf(w, "  gpu idle    %s (%.0f%% of wall)\n", fmtSec(rep.GPUIdle), 100*rep.GPUIdle.Seconds()/wall)
-	fmt.Fprintf(w, "  efficiency  %.2f (wall / busiest resource, %s; 1.00 is perfect overlap, a sequential run of 3 equal stages scores 3)\n", rep.Efficiency, rep.Bottleneck)
+	if rep.CPUTime > 0 {
+		fmt.Fprintf(w, "  cpu         %.2f of %d cores busy (process CPU time %s / wall)\n", rep.CPUTime.Seconds()/wall, rep.Cores, fmtSec(rep.CPUTime))
+	}
+	fmt.Fprintf(w, "  bound       %s, bound by %s (limits: %s)\n", fmtSec(rep.Bound), rep.Binding, limitsText(rep))
+	fmt.Fprintf(w, "  efficiency  %.2f (wall / bound; 1.00 is perfect, a sequential run of 3 equal stages scores about 3)\n", rep.Efficiency)
+	if hint := boundHint(rep); hint != "" {
+		fmt.Fprintf(w, "  hint        %s\n", hint)
+	}
+}
+
+// limitsText lists each resource's limit, and says where the GPU shares
+// the CPU.
+func limitsText(rep tasks.Report) string {
+	var l []string
+	for _, lim := range rep.Limits {
+		l = append(l, fmt.Sprintf("%s %s", lim.Resource, fmtSec(lim.Time)))
+	}
+	if rep.SharedGPU {
+		l = append(l, "gpu runs on the cpu")
+	}
+	return strings.Join(l, ", ")
+}
+
+// boundHint names the flag to change when the configuration, not the
+// machine, bound the run.
+func boundHint(rep tasks.Report) string {
+	if lim, ok := rep.BindingLimit(); ok && lim.Config && lim.Resource == "slots" {
+		return fmt.Sprintf("the frames in flight (--depth %d) bound the run while the machine had room: raise --depth", rep.Depth)
+	}
+	return ""
 }
 
 // fmtSec formats d in seconds or milliseconds, three significant digits.

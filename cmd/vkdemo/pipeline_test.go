@@ -166,7 +166,7 @@ func TestPipelineDefault(t *testing.T) {
 	out := ok(t, dir, "--frames", "4", "--size", "64")
 	for _, want := range []string{
 		"vkdemo pipeline: 4 frames of a 64x64 Julia zoom", "on " + chosenDevice(t).Name + ",",
-		"done: 4 frames in", "frames/s", "  wall ", "  busy        gpu ", "disk ", "  gpu idle ", "  efficiency ",
+		"done: 4 frames in", "frames/s", "  wall ", "  busy        gpu ", "disk ", "  gpu idle ", "  bound       ", ", bound by ", "  efficiency ",
 		"images    vkdemo-out/frame-*.png (4 PNGs",
 		"trace     vkdemo-out/trace.json", "timeline  vkdemo-out/timeline.svg",
 	} {

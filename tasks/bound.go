@@ -3,6 +3,8 @@ package tasks
 import (
 	"runtime"
 	"time"
+
+	"github.com/vkio/vkio/io"
 )
 
 // Limit is the throughput limit of one resource in a run: the shortest wall
@@ -155,11 +157,17 @@ func (r *pipeRun) slotDone(sl *slot) {
 	}
 }
 
-// setBound computes the bound of a pipeline run of depth slots.
-func (r *pipeRun) setBound(rep *Report, depth int) {
+// setBound computes the bound of a pipeline run of depth slots on x. On a
+// Blocking Io the slots are no limit: the Io runs one frame at a time
+// whatever the depth, and that sequential run is what the efficiency shows.
+func (r *pipeRun) setBound(rep *Report, x io.Io, depth int) {
 	var cpu time.Duration
 	if r.cpu0 > 0 {
 		cpu = max(cpuNow()-r.cpu0, 0)
 	}
-	rep.setBound(BoundInput{CPUTime: cpu, SlotTime: time.Duration(r.slotNS.Load()), Depth: depth})
+	in := BoundInput{CPUTime: cpu, SlotTime: time.Duration(r.slotNS.Load()), Depth: depth}
+	if x.Kind() == io.KindBlocking {
+		in.SlotTime = 0
+	}
+	rep.setBound(in)
 }

@@ -123,9 +123,10 @@ func runBoundPipeline(t *testing.T, kind string, depth int) tasks.Report {
 	if lim, ok := rep.BindingLimit(); !ok || lim.Time > rep.Bound {
 		t.Fatalf("%s: binding limit %+v %v, bound %v", kind, lim, ok, rep.Bound)
 	}
-	for _, res := range []string{"gpu", "disk", "slots"} {
-		if _, ok := limitOf(rep.Limits, res); !ok {
-			t.Fatalf("%s: no %s limit in %+v", kind, res, rep.Limits)
+	for _, res := range []string{"cpu", "gpu", "disk", "slots"} {
+		_, ok := limitOf(rep.Limits, res)
+		if want := res != "slots" || kind != "blocking"; ok != want {
+			t.Fatalf("%s: %s limit present %v, want %v: %+v", kind, res, ok, want, rep.Limits)
 		}
 	}
 	return rep
@@ -158,6 +159,14 @@ func TestBoundBlockingNeverBeatsFasterOverlapped(t *testing.T) {
 		t.Fatalf("shared: gpu still a limit: %+v", bl.Limits)
 	}
 	check("shared GPU", bl, th)
+	// Depth 1: the overlapped run is bound by its one slot, the Blocking
+	// run by its Io, which no depth changes; it still scores worse.
+	bl1 := runBoundPipeline(t, "blocking", 1)
+	th1 := runBoundPipeline(t, "threaded", 1)
+	check("depth 1", bl1, th1)
+	if bl1.Binding == "slots" {
+		t.Fatalf("blocking bound by slots: %v", bl1)
+	}
 }
 
 // TestBoundSlotsBind: one frame in flight on a Threaded Io leaves the

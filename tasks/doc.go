@@ -73,8 +73,12 @@
 // WriteTimelineSVG a self-contained picture. A nil *Recorder records nothing
 // at the cost of a nil check. Every run returns a Report: the frames (of a
 // Pipeline) or tasks (of a Graph) done, failed and canceled, wall time, busy
-// time per resource, GPU idle time and overlap efficiency, and, with
-// CompareTo, the speedup over a Blocking run.
+// time per resource, GPU idle time, each resource's throughput limit (process
+// CPU time over cores, GPU, disk and network busy time, frames in flight over
+// the depth: see ComputeBound), the bound and the binding resource, the
+// efficiency (wall / bound) and, with CompareTo, the speedup over a Blocking
+// run. Where the GPU is a CPU device, Report.ShareGPU counts its work as the
+// CPU's, not twice.
 //
 // While a Pipeline or Graph runs with a Recorder, it also samples counters
 // every DefaultSampleInterval (see StartSampling and Sample): CoresBusy, the

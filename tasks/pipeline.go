@@ -270,7 +270,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	rep.Canceled = p.Frames - r.done - failed
 	r.mu.Unlock()
 	r.m.fill(&rep, time.Since(r.start))
-	r.setBound(&rep, depth)
+	r.setBound(&rep, x, depth)
 	rep.Peak = map[string]int64{"gpu": r.gpu.Peak(), "cpu": r.cpu.Peak(), "disk": r.writes.Peak(), "net": r.sends.Peak(), "frames": int64(depth)}
 	if r.staging != nil {
 		rep.Peak["staging"] = r.staging.Peak()

@@ -1,6 +1,7 @@
 package tasks_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -177,4 +178,35 @@ func TestBoundSlotsBind(t *testing.T) {
 	if rep.Binding != "slots" || !ok || !lim.Config {
 		t.Fatalf("depth 1: binding %q (%+v), want slots; report %v", rep.Binding, lim, rep)
 	}
+}
+
+func TestBoundJSON(t *testing.T) {
+	rep := runBoundPipeline(t, "threaded", 2)
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		BoundMS  float64            `json:"bound_ms"`
+		Binding  string             `json:"binding"`
+		LimitsMS map[string]float64 `json:"limits_ms"`
+		CPUMS    float64            `json:"cpu_time_ms"`
+		Cores    int                `json:"cores"`
+		WallMS   float64            `json:"wall_ms"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.BoundMS <= 0 || out.BoundMS > out.WallMS || out.Binding != rep.Binding || out.LimitsMS[out.Binding] > out.BoundMS || maxOf(out.LimitsMS) != out.BoundMS ||
+		out.Cores < 1 || (out.CPUMS <= 0) != (rep.CPUTime <= 0) {
+		t.Fatalf("json %s", b)
+	}
+}
+
+func maxOf(m map[string]float64) float64 {
+	var top float64
+	for _, v := range m {
+		top = max(top, v)
+	}
+	return top
 }

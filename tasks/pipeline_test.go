@@ -459,3 +459,33 @@ func (s panicSink) Save(x io.Io, frame int, data []byte) error {
 	}
 	return s.memSink.Save(x, frame, data)
 }
+
+func TestDepthForBudget(t *testing.T) {
+	for _, c := range []struct {
+		budget, per int64
+		max, want   int
+		err         error
+	}{
+		{budget: 10 << 20, per: 3 << 20, want: 3},
+		{budget: 10 << 20, per: 3 << 20, max: 2, want: 2},
+		{budget: 1 << 30, per: 1 << 20, max: 19, want: 19},
+		{budget: 1 << 30, per: 1 << 20, want: 1024},
+		{budget: 3 << 20, per: 3 << 20, want: 1},
+		{budget: 3<<20 - 1, per: 3 << 20, err: tasks.ErrLimit},
+		{budget: 0, per: 1, err: tasks.ErrLimit},
+		{budget: 1, per: 0, err: tasks.ErrInvalid},
+		{budget: -1, per: 1, err: tasks.ErrInvalid},
+		{budget: 1, per: 1, max: -1, err: tasks.ErrInvalid},
+	} {
+		got, err := tasks.DepthForBudget(c.budget, c.per, c.max)
+		if c.err != nil {
+			if !errors.Is(err, c.err) {
+				t.Errorf("DepthForBudget(%d, %d, %d) = %d, %v; want %v", c.budget, c.per, c.max, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("DepthForBudget(%d, %d, %d) = %d, %v; want %d", c.budget, c.per, c.max, got, err, c.want)
+		}
+	}
+}

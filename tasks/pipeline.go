@@ -128,8 +128,11 @@ type FrameEvent struct {
 // Under a Blocking Io every frame runs to completion before the next one is
 // submitted; under Threaded and Evented Ios the stages overlap.
 type Pipeline struct {
-	Frames     int        // frames 0 .. Frames-1
-	Depth      int        // frames in flight; default 2
+	Frames int // frames 0 .. Frames-1
+	// Depth is the frames in flight (slots holding a frame between its
+	// stages); default 2. DepthForBudget derives it from a byte budget.
+	// Each stage is bounded apart from it, by Limits.
+	Depth      int
 	Dispatcher Dispatcher // the GPU stage (required)
 	Encoder    Encoder    // the CPU stage; nil saves the read-back as is
 	Sinks      []Sink     // where frames go, in order; none: frames are dropped

@@ -84,6 +84,26 @@ type Limits struct {
 	Writes, Sends int
 }
 
+// DepthForBudget returns how many frames a pipeline may keep in flight when
+// each holds perFrame bytes (its GPU output, read-back and encode buffers) and
+// all of them together at most budget bytes: budget/perFrame, at most maxDepth
+// (0: no cap). Frames in flight are then limited by memory rather than by a
+// constant. It is an ErrLimit error when not even one frame fits, and an
+// ErrInvalid one for a negative or zero perFrame or a negative budget.
+func DepthForBudget(budget, perFrame int64, maxDepth int) (int, error) {
+	if perFrame <= 0 || budget < 0 || maxDepth < 0 {
+		return 0, &Error{Op: "pipeline", Frame: -1, Err: fmt.Errorf("%w: budget %d bytes, %d bytes per frame, cap %d", ErrInvalid, budget, perFrame, maxDepth)}
+	}
+	n := budget / perFrame
+	if n < 1 {
+		return 0, &Error{Op: "pipeline", Frame: -1, Err: fmt.Errorf("%w: a frame needs %d bytes, over the %d-byte budget", ErrLimit, perFrame, budget)}
+	}
+	if maxDepth > 0 && n > int64(maxDepth) {
+		n = int64(maxDepth)
+	}
+	return int(n), nil
+}
+
 // FrameEvent reports a finished frame to Pipeline.OnFrame.
 type FrameEvent struct {
 	Frame    int           // the frame number
@@ -108,8 +128,11 @@ type FrameEvent struct {
 // Under a Blocking Io every frame runs to completion before the next one is
 // submitted; under Threaded and Evented Ios the stages overlap.
 type Pipeline struct {
-	Frames     int        // frames 0 .. Frames-1
-	Depth      int        // frames in flight; default 2
+	Frames int // frames 0 .. Frames-1
+	// Depth is the frames in flight (slots holding a frame between its
+	// stages); default 2. DepthForBudget derives it from a byte budget.
+	// Each stage is bounded apart from it, by Limits.
+	Depth      int
 	Dispatcher Dispatcher // the GPU stage (required)
 	Encoder    Encoder    // the CPU stage; nil saves the read-back as is
 	Sinks      []Sink     // where frames go, in order; none: frames are dropped

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -458,4 +459,78 @@ func (s panicSink) Save(x io.Io, frame int, data []byte) error {
 		panic("sink exploded")
 	}
 	return s.memSink.Save(x, frame, data)
+}
+
+func TestDepthForBudget(t *testing.T) {
+	for _, c := range []struct {
+		budget, per int64
+		max, want   int
+		err         error
+	}{
+		{budget: 10 << 20, per: 3 << 20, want: 3},
+		{budget: 10 << 20, per: 3 << 20, max: 2, want: 2},
+		{budget: 1 << 30, per: 1 << 20, max: 19, want: 19},
+		{budget: 1 << 30, per: 1 << 20, want: 1024},
+		{budget: 3 << 20, per: 3 << 20, want: 1},
+		{budget: 3<<20 - 1, per: 3 << 20, err: tasks.ErrLimit},
+		{budget: 0, per: 1, err: tasks.ErrLimit},
+		{budget: 1, per: 0, err: tasks.ErrInvalid},
+		{budget: -1, per: 1, err: tasks.ErrInvalid},
+		{budget: 1, per: 1, max: -1, err: tasks.ErrInvalid},
+	} {
+		got, err := tasks.DepthForBudget(c.budget, c.per, c.max)
+		if c.err != nil {
+			if !errors.Is(err, c.err) {
+				t.Errorf("DepthForBudget(%d, %d, %d) = %d, %v; want %v", c.budget, c.per, c.max, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("DepthForBudget(%d, %d, %d) = %d, %v; want %d", c.budget, c.per, c.max, got, err, c.want)
+		}
+	}
+}
+
+// A deep pipeline (many frames in flight, as a byte budget allows) keeps
+// each stage within its own bound: depth holds frames between stages, it
+// does not widen them.
+func TestPipelineStageBoundsApartFromDepth(t *testing.T) {
+	ios(t, func(t *testing.T, x io.Io) {
+		const frames, size, depth = 40, 32, 12
+		g := newFakeGPU(100*time.Microsecond, size)
+		sink := newMemSink(200 * time.Microsecond)
+		var busy, peak atomic.Int64
+		enc := tasks.EncoderFunc(func(x io.Io, frame int, raw, dst []byte) ([]byte, error) {
+			n := busy.Add(1)
+			defer busy.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			if err := x.Sleep(500 * time.Microsecond); err != nil {
+				return dst, err
+			}
+			return appendEncoder(x, frame, raw, dst)
+		})
+		p := &tasks.Pipeline{
+			Frames: frames, Depth: depth, Dispatcher: g, Encoder: enc, Sinks: []tasks.Sink{sink},
+			Limits: tasks.Limits{GPU: 2, Encoders: 3, Writes: 2}, FrameBytes: size,
+		}
+		rep, err := p.Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Frames != frames || rep.Failed != 0 {
+			t.Fatalf("report %+v", rep)
+		}
+		for k := range frames {
+			if !bytes.Equal(sink.saved[k], wantFrame(k, size)) {
+				t.Fatalf("frame %d saved %q", k, sink.saved[k])
+			}
+		}
+		if g.peak > 2 || sink.peak > 2 || peak.Load() > 3 || rep.Peak["gpu"] > 2 || rep.Peak["cpu"] > 3 || rep.Peak["disk"] > 2 || rep.Peak["frames"] != depth {
+			t.Fatalf("bounds exceeded: gpu %d sink %d encoders %d peaks %v", g.peak, sink.peak, peak.Load(), rep.Peak)
+		}
+		if g.slotReusedWhileBusy || g.submits != frames || g.closes != frames {
+			t.Fatalf("submits %d closes %d slot reused while busy %v", g.submits, g.closes, g.slotReusedWhileBusy)
+		}
+	})
 }

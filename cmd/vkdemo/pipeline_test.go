@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -339,7 +340,14 @@ func TestPipelineBadInput(t *testing.T) {
 		{"size zero", []string{"--size", "0x10"}, 2, "each side must be 1 to"},
 		{"size huge", []string{"--size", "100000"}, 2, "each side must be 1 to"},
 		{"size three parts", []string{"--size", "2x3x4"}, 2, `--size "2x3x4"`},
-		{"depth", []string{"--depth", "9"}, 2, "--depth 9: want 1 to 3"},
+		{"depth", []string{"--depth", "-1"}, 2, "--depth -1: want 1 to 1024"},
+		{"depth huge", []string{"--depth", "5000"}, 2, "--depth 5000: want 1 to 1024"},
+		{"budget below a frame", []string{"--size", "512", "--inflight-bytes", "1MiB"}, 2, "--inflight-bytes 1 MiB: a 512x512 frame in flight needs 3 MiB"},
+		{"budget garbage", []string{"--inflight-bytes", "lots"}, 2, "--inflight-bytes: bad size"},
+		{"saves zero", []string{"--saves", "0"}, 2, "--saves 0: want 1 to"},
+		{"gpu submits negative", []string{"--gpu-submits", "-2"}, 2, "--gpu-submits -2: want 1 to"},
+		{"encoders negative", []string{"--encoders", "-1"}, 2, "--encoders -1: want 1 to"},
+		{"png level", []string{"--png-level", "11"}, 2, `--png-level "11": want speed`},
 		{"iter", []string{"--iter", "0"}, 2, "--iter 0"},
 		{"unknown flag", []string{"--frobnicate"}, 2, "pipeline: unknown flag: --frobnicate"},
 		{"unknown flag value", []string{"pipeline", "--json=maybe"}, 2, `invalid argument "maybe"`},
@@ -462,5 +470,40 @@ func TestPipelineRemovesStaleTemps(t *testing.T) {
 	// Nothing stale: nothing said.
 	if r := vkdemo(t, dir, nil, "pipeline", "-n", "1", "-s", "8", "-o", "o", "--no-trace"); strings.Contains(r.stderr, "stale") {
 		t.Fatalf("second run: %s", r.stderr)
+	}
+}
+
+// TestPipelineDepthFromBudget checks how the flags set the frames in flight
+// and the stage bounds: the byte budget limits depth, --depth caps it, the
+// stages bound it from above, and the default budget never refuses a run.
+func TestPipelineDepthFromBudget(t *testing.T) {
+	const frame = 3 * 4 * 64 * 64 // bytes one 64x64 frame holds in flight
+	for _, c := range []struct {
+		name string
+		f    demoFlags
+		want int
+	}{
+		{"budget limits", demoFlags{inflight: fmt.Sprint(5*frame, "B"), encoders: 16, saves: 4, gpuSubs: 2}, 5},
+		{"stages limit", demoFlags{inflight: "1GiB", encoders: 3, saves: 2, gpuSubs: 2}, 3 + 2 + 2 + 1},
+		{"depth caps", demoFlags{inflight: "1GiB", depth: 4, encoders: 16, saves: 4, gpuSubs: 2}, 4},
+		{"depth over budget", demoFlags{inflight: fmt.Sprint(2*frame, "B"), depth: 40, encoders: 16, saves: 4, gpuSubs: 2}, 2},
+		{"frames cap", demoFlags{frames: 3, inflight: "1GiB", encoders: 16, saves: 4, gpuSubs: 2}, 3},
+		{"encoders default", demoFlags{inflight: "1GiB", saves: 1, gpuSubs: 1}, runtime.NumCPU() + 3},
+	} {
+		f := c.f
+		if f.frames == 0 {
+			f.frames = 1000
+		}
+		f.size, f.iter, f.pngLevel = "64", 10, "speed"
+		cfg, err := f.config()
+		if err != nil || cfg.depth != c.want {
+			t.Errorf("%s: depth %d, %v; want %d", c.name, cfg.depth, err, c.want)
+		}
+	}
+	// A frame larger than the default budget still runs, one at a time.
+	big := demoFlags{frames: 2, size: "8192", iter: 10, pngLevel: "speed", saves: 1, gpuSubs: 1}
+	cfg, err := big.config()
+	if err != nil || cfg.depth < 1 || int64(cfg.depth)*cfg.frameBytes() > max(cfg.budget, cfg.frameBytes()) {
+		t.Errorf("8192x8192 at the default budget %d: depth %d, %v", cfg.budget, cfg.depth, err)
 	}
 }

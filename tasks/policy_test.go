@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
@@ -108,7 +109,10 @@ func TestHookPanicStopsRun(t *testing.T) {
 			t.Fatalf("graph: report %+v", rep)
 		}
 
-		p := &tasks.Pipeline{Frames: 50, Depth: 2, Dispatcher: newFakeGPU(0, 4), Policy: tasks.CancelDependents,
+		// Each frame costs the GPU a millisecond, so the 50 frames take at
+		// least 25 ms: the stop after frame 1 always leaves some undone (with
+		// free frames, a Threaded run could finish all 50 first).
+		p := &tasks.Pipeline{Frames: 50, Depth: 2, Dispatcher: newFakeGPU(time.Millisecond, 4), Policy: tasks.CancelDependents,
 			OnFrame: func(ev tasks.FrameEvent) {
 				if ev.Frame == 1 {
 					panic("hook exploded")

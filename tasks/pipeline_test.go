@@ -3,13 +3,10 @@ package tasks_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +15,7 @@ import (
 
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/tasks/internal/tasktest"
 )
 
 // appendEncoder "encodes" a frame by prefixing its number.
@@ -79,8 +77,8 @@ func TestPipelineFake(t *testing.T) {
 		if rep.Busy["gpu"] == 0 || rep.Busy["disk"] == 0 || rep.Efficiency < 0.99 {
 			t.Fatalf("report %v", rep)
 		}
-		checkTrace(t, rec)
-		ov := overlap(rec.Spans(), tasks.GPU, tasks.Disk)
+		tasktest.CheckTrace(t, rec)
+		ov := tasktest.Overlap(rec.Spans(), tasks.GPU, tasks.Disk)
 		switch x.Kind() {
 		case io.KindBlocking:
 			if ov != 0 {
@@ -112,115 +110,6 @@ func frameOrder(evs []tasks.FrameEvent) []int {
 		o = append(o, e.Frame)
 	}
 	return o
-}
-
-// overlap returns the total time spans of a and b overlap.
-func overlap(spans []tasks.Span, a, b tasks.Resource) time.Duration {
-	var d time.Duration
-	for _, s := range spans {
-		if s.Res != a || s.Wait {
-			continue
-		}
-		for _, u := range spans {
-			if u.Res != b || u.Wait {
-				continue
-			}
-			lo, hi := s.Start, s.End
-			if u.Start.After(lo) {
-				lo = u.Start
-			}
-			if u.End.Before(hi) {
-				hi = u.End
-			}
-			if hi.After(lo) {
-				d += hi.Sub(lo)
-			}
-		}
-	}
-	return d
-}
-
-// checkTrace validates the Chrome trace JSON and the SVG of rec.
-func checkTrace(t *testing.T, rec *tasks.Recorder) map[string]int {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := rec.WriteTrace(&buf); err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		TraceEvents []struct {
-			Name string         `json:"name"`
-			Ph   string         `json:"ph"`
-			Ts   float64        `json:"ts"`
-			Dur  float64        `json:"dur"`
-			Pid  int            `json:"pid"`
-			Tid  int            `json:"tid"`
-			ID   string         `json:"id"`
-			Args map[string]any `json:"args"`
-		} `json:"traceEvents"`
-		DisplayTimeUnit string `json:"displayTimeUnit"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatalf("trace is not JSON: %v", err)
-	}
-	if doc.DisplayTimeUnit != "ms" {
-		t.Errorf("displayTimeUnit %q", doc.DisplayTimeUnit)
-	}
-	procs := map[int]string{}
-	counts := map[string]int{}
-	type lane struct{ pid, tid int }
-	byLane := map[lane][][2]float64{}
-	for _, e := range doc.TraceEvents {
-		switch e.Ph {
-		case "M":
-			if e.Name == "process_name" {
-				procs[e.Pid] = e.Args["name"].(string)
-			}
-		case "X":
-			byLane[lane{e.Pid, e.Tid}] = append(byLane[lane{e.Pid, e.Tid}], [2]float64{e.Ts, e.Ts + e.Dur})
-		case "s", "t", "f":
-			counts["flow"]++
-		case "C":
-			// A counter sample: a value >= 0 on the Counters process.
-			if v, ok := e.Args["value"].(float64); !ok || v < 0 {
-				t.Errorf("counter %q: args %v", e.Name, e.Args)
-			}
-			counts["counter "+e.Name]++
-		default:
-			t.Errorf("unexpected phase %q", e.Ph)
-		}
-	}
-	for l, iv := range byLane {
-		counts[procs[l.pid]] += len(iv)
-		slices.SortFunc(iv, func(a, b [2]float64) int { return int(a[0] - b[0]) })
-		for i := 1; i < len(iv); i++ {
-			if iv[i][0] < iv[i-1][1]-0.001 {
-				t.Fatalf("overlapping spans on lane %v: %v then %v", l, iv[i-1], iv[i])
-			}
-		}
-	}
-	buf.Reset()
-	if err := rec.WriteTimelineSVG(&buf); err != nil {
-		t.Fatal(err)
-	}
-	d := xml.NewDecoder(&buf)
-	rects := 0
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			if err.Error() != "EOF" {
-				t.Fatalf("SVG is not well-formed XML: %v", err)
-			}
-			break
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
-			rects++
-		}
-	}
-	if rects < len(rec.Spans()) {
-		t.Errorf("SVG has %d rects for %d spans", rects, len(rec.Spans()))
-	}
-	return counts
 }
 
 func TestPipelineErrors(t *testing.T) {
@@ -385,7 +274,7 @@ func TestPipelineConnSink(t *testing.T) {
 			t.Fatalf("frame %d differs", k)
 		}
 	}
-	if n := checkTrace(t, rec)["Network"]; n != 12 {
+	if n := tasktest.CheckTrace(t, rec)["Network"]; n != 12 {
 		t.Fatalf("%d network spans", n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
 	"github.com/vkio/vkio/tasks/gputask"
+	"github.com/vkio/vkio/tasks/internal/tasktest"
 )
 
 // A real compute → read back → PNG → atomic save pipeline on the Vulkan device
@@ -72,11 +73,11 @@ func TestGPUPipeline(t *testing.T) {
 				t.Fatalf("frame %d differs from the CPU reference at pixel %d: %v vs %v", k, i/4, got[i:i+4], want[i:i+4])
 			}
 		}
-		counts := checkTrace(t, rec)
+		counts := tasktest.CheckTrace(t, rec)
 		if counts["GPU"] != frames || counts["Disk"] != frames || counts["flow"] == 0 {
 			t.Fatalf("trace counts %v", counts)
 		}
-		ov := overlap(rec.Spans(), tasks.GPU, tasks.Disk)
+		ov := tasktest.Overlap(rec.Spans(), tasks.GPU, tasks.Disk)
 		if x.Kind() == io.KindBlocking {
 			if ov != 0 {
 				t.Errorf("GPU and disk overlap by %v under Blocking", ov)

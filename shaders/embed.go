@@ -63,3 +63,6 @@ func Tiny() []byte { return slices.Clone(tinySPV) }
 func All() map[string][]byte {
 	return map[string][]byte{"saxpy": SAXPY(), "reduce": Reduce(), "julia": Julia(), "tiny": Tiny()}
 }
+
+// Names returns the shaders' file stems, sorted, without copying any module.
+func Names() []string { return []string{"julia", "reduce", "saxpy", "tiny"} }

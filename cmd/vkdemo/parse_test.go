@@ -230,3 +230,27 @@ func within(s, b []byte) bool {
 	p, lo := uintptr(unsafe.Pointer(unsafe.SliceData(s))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return p >= lo && p+uintptr(len(s)) <= lo+uintptr(len(b))
 }
+
+// TestModuleSet: a module validated once is remembered, up to
+// maxValidModules; past that the set starts again empty; nil holds nothing.
+func TestModuleSet(t *testing.T) {
+	var nilSet *moduleSet
+	nilSet.add("a")
+	if nilSet.has("a") {
+		t.Fatal("a nil set holds a key")
+	}
+	v := &moduleSet{}
+	if v.has("a") {
+		t.Fatal("an empty set holds a key")
+	}
+	for i := range maxValidModules {
+		v.add(fmt.Sprint(i))
+	}
+	if !v.has("0") || !v.has(fmt.Sprint(maxValidModules-1)) || len(v.m) != maxValidModules {
+		t.Fatalf("a full set lost keys: %d held", len(v.m))
+	}
+	v.add("one more")
+	if v.has("0") || !v.has("one more") || len(v.m) != 1 {
+		t.Fatalf("past the bound: %d held", len(v.m))
+	}
+}

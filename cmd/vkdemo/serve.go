@@ -196,6 +196,13 @@ type server struct {
 	out  *saveRoot        // nil without --out
 	gpu  *batcher.Batcher // the GPU work of in-process jobs
 	kern *kernelCache
+	// valid remembers the uploaded modules that passed validation, so that
+	// a module sent with every job is validated once (nil: none kept).
+	valid *moduleSet
+	// uploadsChecked is set in a worker process: its server validated the
+	// job's module before sending it, and NewKernel validates it again
+	// before the driver, once per module for the worker's kernel cache.
+	uploadsChecked bool
 	// workers run the jobs with uploaded SPIR-V and the heavy built-in
 	// ones (worker.go); nil in a worker process itself.
 	workers        *workerPool
@@ -246,7 +253,7 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	root, cancelRoot := sigx.WithoutCancel().WithCancel()
 	defer cancelRoot()
 
-	s := &server{a: a, cfg: cfg}
+	s := &server{a: a, cfg: cfg, valid: &moduleSet{}}
 	if cfg.trace != "" {
 		s.rec = tasks.NewRecorder()
 		s.rec.SetMeta("command", "vkdemo serve")

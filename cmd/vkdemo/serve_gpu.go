@@ -99,8 +99,9 @@ type builtinKernel struct {
 // builtinKernels is the table of the built-in kernels, built once: jobs and
 // GET /kernels only read it.
 var builtinKernels = sync.OnceValue(func() map[string]*builtinKernel {
-	out := make(map[string]*builtinKernel, len(shaders.All()))
-	for name, spirv := range shaders.All() {
+	all := shaders.All()
+	out := make(map[string]*builtinKernel, len(all))
+	for name, spirv := range all {
 		r, err := gpu.Reflect(spirv)
 		if err != nil {
 			out[name] = &builtinKernel{err: err}

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"mime"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vkio/vkio/gpu"
@@ -119,6 +119,39 @@ func (j *parsedJob) shader() *job.Shader {
 	return (&runner.Program{Name: j.name, Refl: j.prog.refl, Types: j.prog.types}).Shader()
 }
 
+// moduleSet is a bounded set of module keys (moduleKey), safe for
+// concurrent use; a nil set holds nothing. When full it starts again empty:
+// a module forgotten is only validated once more.
+type moduleSet struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+// maxValidModules bounds the modules a server remembers as valid.
+const maxValidModules = 256
+
+func (v *moduleSet) has(key string) bool {
+	if v == nil {
+		return false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, ok := v.m[key]
+	return ok
+}
+
+func (v *moduleSet) add(key string) {
+	if v == nil {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= maxValidModules {
+		v.m = make(map[string]struct{}, maxValidModules)
+	}
+	v.m[key] = struct{}{}
+}
+
 // targetEnv is the environment uploaded modules are validated for: the
 // device's (a parser without a device, in tests, uses Vulkan 1.1, the
 // lowest vkio's devices need).
@@ -197,14 +230,18 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 		if err != nil {
 			return nil, httpErrorf(400, "%s: %v", j.name, err)
 		}
+		j.key = moduleKey(spirv)
 		// Vulkan-invalid modules are a 400 here, before admission, not a
 		// failure in the worker. The validator's work is bounded (module
-		// size and type-tree caps: well under a second).
-		if err := gpu.ValidateSPIRV(spirv, s.targetEnv()); err != nil {
-			return nil, httpErrorf(400, "%s: %v", j.name, err)
+		// size and type-tree caps: well under a second), and done once per
+		// module: clients send the same one again and again.
+		if !s.uploadsChecked && !s.valid.has(j.key) {
+			if err := gpu.ValidateSPIRV(spirv, s.targetEnv()); err != nil {
+				return nil, httpErrorf(400, "%s: %v", j.name, err)
+			}
+			s.valid.add(j.key)
 		}
 		j.prog = &program{spirv: spirv, refl: refl, types: elementTypes(refl)}
-		j.key = moduleKey(spirv)
 	case spec.Kernel == "":
 		return nil, httpErrorf(400, "job has no kernel: name a built-in (%s) or send a spirv part", builtinNames())
 	default:
@@ -478,12 +515,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
 
 // builtinNames lists the built-in kernels.
 func builtinNames() string {
-	var ns []string
-	for n := range shaders.All() {
-		ns = append(ns, n)
-	}
-	sort.Strings(ns)
-	return strings.Join(ns, ", ")
+	return strings.Join(shaders.Names(), ", ")
 }
 
 // isNpyPath reports whether p names a .npy file.

@@ -77,7 +77,7 @@ func (a *app) worker(cfg workerConfig) error {
 	if err != nil {
 		return fatal(err)
 	}
-	s := &server{a: a, cfg: serveConfig{maxRequest: cfg.maxRequest, outDir: cfg.outDir, maxJobs: 1}}
+	s := &server{a: a, cfg: serveConfig{maxRequest: cfg.maxRequest, outDir: cfg.outDir, maxJobs: 1}, uploadsChecked: true}
 	if cfg.outDir != "" {
 		if s.out, err = openSaveRoot(x, cfg.outDir); err != nil {
 			return fatal(err)

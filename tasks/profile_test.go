@@ -2,11 +2,8 @@ package tasks_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
-	"errors"
 	"fmt"
-	stdio "io"
 	"math"
 	"runtime"
 	"runtime/pprof"
@@ -15,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vkio/vkio/internal/pprofread"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
 )
@@ -258,10 +256,11 @@ func TestProfileLabels(t *testing.T) {
 	if err != nil || gerr != nil {
 		t.Fatal(err, gerr)
 	}
-	labels, err := profileLabels(prof.Bytes())
+	pr, err := pprofread.Read(prof.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
+	labels := pr.Labels
 	t.Logf("samples by label: %v", labels)
 	for _, want := range []string{"stage=encode", "stage=save", "task=crunch"} {
 		if labels[want] == 0 {
@@ -277,122 +276,4 @@ func TestProfileLabels(t *testing.T) {
 	if frames < 2 {
 		t.Errorf("samples labelled with %d distinct frames; want several", frames)
 	}
-}
-
-// profileLabels decodes a gzipped pprof profile (profile.proto) just far
-// enough to count its samples by string label "key=value".
-func profileLabels(gz []byte) (map[string]int, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return nil, err
-	}
-	raw, err := stdio.ReadAll(zr)
-	if err != nil {
-		return nil, err
-	}
-	var strs []string
-	type label struct{ key, str uint64 }
-	var samples [][]label
-	err = protoFields(raw, func(field int, v uint64, b []byte) error {
-		switch field {
-		case 2: // Sample
-			var ls []label
-			err := protoFields(b, func(f int, _ uint64, lb []byte) error {
-				if f != 3 { // Label
-					return nil
-				}
-				var l label
-				err := protoFields(lb, func(f int, v uint64, _ []byte) error {
-					switch f {
-					case 1:
-						l.key = v
-					case 2:
-						l.str = v
-					}
-					return nil
-				})
-				ls = append(ls, l)
-				return err
-			})
-			samples = append(samples, ls)
-			return err
-		case 6: // string_table
-			strs = append(strs, string(b))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int{}
-	for _, ls := range samples {
-		for _, l := range ls {
-			if l.key >= uint64(len(strs)) || l.str >= uint64(len(strs)) {
-				return nil, errors.New("label index out of the string table")
-			}
-			out[strs[l.key]+"="+strs[l.str]]++
-		}
-	}
-	return out, nil
-}
-
-// protoFields calls fn for each field of the protobuf message b: varints
-// with v, length-delimited fields with b (packed fields are passed as bytes).
-func protoFields(b []byte, fn func(field int, v uint64, b []byte) error) error {
-	varint := func() (uint64, error) {
-		var x uint64
-		for s := uint(0); s < 64; s += 7 {
-			if len(b) == 0 {
-				return 0, errors.New("truncated varint")
-			}
-			c := b[0]
-			b = b[1:]
-			x |= uint64(c&0x7f) << s
-			if c < 0x80 {
-				return x, nil
-			}
-		}
-		return 0, errors.New("varint too long")
-	}
-	for len(b) > 0 {
-		key, err := varint()
-		if err != nil {
-			return err
-		}
-		field, wire := int(key>>3), key&7
-		switch wire {
-		case 0:
-			v, err := varint()
-			if err != nil {
-				return err
-			}
-			if err := fn(field, v, nil); err != nil {
-				return err
-			}
-		case 1, 5:
-			n := 8
-			if wire == 5 {
-				n = 4
-			}
-			if len(b) < n {
-				return errors.New("truncated fixed field")
-			}
-			b = b[n:]
-		case 2:
-			n, err := varint()
-			if err != nil {
-				return err
-			}
-			if n > uint64(len(b)) {
-				return errors.New("truncated bytes field")
-			}
-			if err := fn(field, 0, b[:n]); err != nil {
-				return err
-			}
-			b = b[n:]
-		default:
-			return fmt.Errorf("wire type %d", wire)
-		}
-	}
-	return nil
 }

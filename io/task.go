@@ -31,6 +31,12 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 
 func (t *task) isCanceled() bool { return t != nil && t.canceled.Load() }
 
+// err is the error a cancel point of t returns once t is canceled: every new
+// cancel point returns t.err() rather than ErrCanceled itself, so that a
+// cancellation with a cause (a deadline, WithCancelCause) reaches the caller
+// with that cause. Today it is ErrCanceled.
+func (t *task) err() error { return ErrCanceled }
+
 // doneCh returns a channel closed when t is canceled; nil (never ready) for the root.
 func (t *task) doneCh() <-chan struct{} {
 	if t == nil {

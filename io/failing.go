@@ -15,6 +15,11 @@ func Failing() Io { return Io{d: failing{ErrUnsupported}} }
 // ErrZeroIo for the zero Io.
 type failing struct{ err error }
 
+// fail returns the error of the operation op ("open", "read", "symlink", ...).
+// Every method of failing returns f.fail(op), so that a Failing Io can be
+// configured to give each operation the error a real system would.
+func (f failing) fail(op string) error { return f.err }
+
 func (failing) kind() Kind              { return KindFailing }
 func (failing) acquireAsync() bool      { return false }
 func (failing) releaseAsync()           {}

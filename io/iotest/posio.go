@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -187,10 +188,16 @@ var _ = register("SendFileToFile", func(t *testing.T, x io.Io) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := out.Writer(x, make([]byte, 4096))
+	log := &opLog{}
+	w := out.Writer(x.WithObserver(log), make([]byte, 4096))
 	w.WriteString("head:")
 	if n, err := w.SendFile(x, in, 100, 5<<20); n != 5<<20 || err != nil {
 		t.Fatalf("SendFile range = %d, %v", n, err)
+	}
+	if runtime.GOOS == "linux" { // the kernel moved the bytes: copy_file_range(2)
+		if op, ok := log.find("file", "sendfile"); !ok || op.Bytes != 5<<20 || op.Err != nil {
+			t.Fatalf("observed sendfile %+v (found %v), want %d bytes without an error", op, ok, 5<<20)
+		}
 	}
 	w.WriteString(":mid:")
 	if n, err := w.SendFile(x, in, 7, -1); n != int64(len(src)-7) || err != nil {
@@ -287,11 +294,17 @@ var _ = register("SendFileToSocket", func(t *testing.T, x io.Io) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := c.Writer(x, make([]byte, 4096))
+	log := &opLog{}
+	w := c.Writer(x.WithObserver(log), make([]byte, 4096))
 	w.WriteString("GET ")
 	n, err := w.SendFile(x, in, 5, int64(len(src)-5))
 	if n != int64(len(src)-5) || err != nil {
 		t.Fatalf("SendFile = %d, %v", n, err)
+	}
+	if runtime.GOOS == "linux" { // the kernel moved the bytes: sendfile(2)
+		if op, ok := log.find("net", "sendfile"); !ok || op.Bytes != n || op.Err != nil {
+			t.Fatalf("observed sendfile %+v (found %v), want %d bytes without an error", op, ok, n)
+		}
 	}
 	w.WriteString(" END")
 	if err := w.Flush(); err != nil {

@@ -263,3 +263,65 @@ func (s *posSink) SendFile(_ *Writer, f *File, off, n int64) (int64, error) {
 	s.x.observe(start, "file", "sendfile", s.f.name, sent, err)
 	return sent, sendFileWrap("sendfile", s.f.name, err)
 }
+
+// ReadFrom copies r to the connection until io.EOF, within the write
+// deadline, and returns the bytes written; io.EOF is not reported. When r
+// is a Reader made by File.ReaderAt, alone or inside an *io.LimitedReader
+// (as io.CopyN and net/http's response writer hand it on), the file's bytes
+// go through Writer.SendFile (sendfile(2) on Linux): its buffered bytes are
+// written first, then the kernel moves the rest, and the Reader's offset
+// (and the LimitedReader's N) move past them, as if it had been read. Any
+// other r is copied through a buffer. net/http calls it for a response
+// body of known length when the net.Conn is this one (or forwards to it).
+func (a *netConnAdapter) ReadFrom(r stdio.Reader) (int64, error) {
+	lr, _ := r.(*stdio.LimitedReader)
+	src, limit := r, int64(-1)
+	if lr != nil {
+		src, limit = lr.R, lr.N
+	}
+	rr, ok := src.(*Reader)
+	var ps *posSource
+	if ok {
+		ps, _ = rr.src.(*posSource)
+	}
+	if ps == nil || ps.off < 0 || rr.err != nil {
+		return stdio.Copy(writerOnly{a}, r)
+	}
+	var n int64
+	if k := rr.Buffered(); k > 0 && limit != 0 {
+		if limit >= 0 {
+			k = int(min(int64(k), limit))
+		}
+		m, err := a.Write(rr.buf[rr.seek : rr.seek+k])
+		rr.seek += m
+		n += int64(m)
+		if lr != nil {
+			lr.N -= int64(m)
+			limit = lr.N
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	if limit == 0 || rr.Buffered() > 0 {
+		return n, nil
+	}
+	ox, end, err := a.wr.begin(a.x, a.c, "write")
+	if err != nil {
+		return n, err
+	}
+	w := a.c.Writer(ox, nil)
+	m, err := w.SendFile(ox, ps.f, ps.off, limit)
+	ps.off += m
+	n += m
+	if lr != nil {
+		lr.N -= m
+	}
+	if err == stdio.EOF {
+		err = nil
+	}
+	return n, end(err)
+}
+
+// writerOnly hides a writer's ReadFrom from io.Copy.
+type writerOnly struct{ stdio.Writer }

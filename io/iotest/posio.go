@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -360,5 +362,78 @@ var _ = register("SendFileCanceled", func(t *testing.T, x io.Io) {
 	}
 	if d := time.Since(begin); d > within {
 		t.Fatalf("cancellation took %v", d)
+	}
+})
+
+// net/http's response writer hands a body of known length to the
+// connection's ReadFrom: through the adapter (Conn.NetConn), a File's
+// ReaderAt goes out with Writer.SendFile, inside the io.LimitedReader that
+// io.CopyN makes, with bytes already buffered by net/http's sniffing read.
+var _ = register("NetConnReadFromFile", func(t *testing.T, x io.Io) {
+	d, _ := tempDir(t, x)
+	src := randomBytes(3<<20 + 5)
+	if err := d.WriteFile(x, "src.bin", src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in, err := d.OpenFile(x, "src.bin", io.ReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close(x)
+	l, err := io.Listen(x, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &opLog{}
+	const from, part = 1000, 1 << 20
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /file", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(src)-from))
+		rd := in.ReaderAt(x, from, nil)
+		// Parts, as a server bounding each write by a deadline sends them.
+		for sent := 0; sent < len(src)-from; {
+			n, err := stdio.CopyN(w, rd, int64(min(part, len(src)-from-sent)))
+			sent += int(n)
+			if err != nil {
+				t.Errorf("CopyN after %d bytes: %v", sent, err)
+				return
+			}
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: within}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l.NetListener(x.WithObserver(log))) }()
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	cl := &http.Client{Transport: tr, Timeout: within}
+	resp, err := cl.Get("http://" + l.Addr().String() + "/file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := stdio.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(got, src[from:]) {
+		t.Fatalf("GET /file: %d bytes, %v; want %d (equal %v)", len(got), err, len(src)-from, bytes.Equal(got, src[from:]))
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("Serve = %v", err)
+	}
+	if runtime.GOOS == "linux" {
+		var kernel int64
+		log.mu.Lock()
+		for _, op := range log.ops {
+			if op.Class == "net" && op.Name == "sendfile" {
+				kernel += op.Bytes
+			}
+		}
+		log.mu.Unlock()
+		// All but what net/http's first read took (its 512-byte sniff, in a
+		// Reader buffer of 4 KiB) went through sendfile.
+		if kernel < int64(len(src)-from-8192) {
+			t.Fatalf("sendfile moved %d of %d bytes", kernel, len(src)-from)
+		}
 	}
 })

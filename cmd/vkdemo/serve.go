@@ -59,6 +59,8 @@ client, with a JSON job description and binary data as multipart parts.
   GET /kernels the built-in kernels and their interfaces (JSON).
   GET /healthz server counters (JSON).
   GET /metrics the same and more in the Prometheus text format (below).
+  GET /results/PATH  a result a job saved at PATH under --out (raw bytes,
+               sent from the page cache with sendfile; 404 if none).
 
 The job (every field optional except the kernel, or a spirv part):
 

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,6 +213,9 @@ func (s *server) discardBody(r *request) {
 // route dispatches a request by path; it returns the response status.
 func (s *server) route(x io.Io, rw *respWriter, r *request, id uint64) int {
 	method, path := r.req.Method, r.req.URL.Path
+	if strings.HasPrefix(path, "/results/") {
+		return s.serveResult(x, rw, r, id)
+	}
 	switch path {
 	case "/jobs":
 		if method != http.MethodPost {
@@ -245,7 +249,7 @@ func (s *server) route(x io.Io, rw *respWriter, r *request, id uint64) int {
 		}
 		return s.serveMetricsPage(rw, r)
 	}
-	rw.errorResponse(404, fmt.Sprintf("no such path %s: POST /jobs, GET /kernels, GET /healthz, GET /metrics", q(path)))
+	rw.errorResponse(404, fmt.Sprintf("no such path %s: POST /jobs, GET /kernels, GET /healthz, GET /metrics, GET /results/PATH", q(path)))
 	return 404
 }
 

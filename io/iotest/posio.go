@@ -437,3 +437,31 @@ var _ = register("NetConnReadFromFile", func(t *testing.T, x io.Io) {
 		}
 	}
 })
+
+// A SendFile from a file to a file goes in bounded kernel copies with a
+// cancel point between them: a 1 GiB copy canceled after a moment stops
+// with ErrCanceled, short of the end.
+var _ = register("SendFileToFileCanceled", func(t *testing.T, x io.Io) {
+	d, _ := tempDir(t, x)
+	big, err := d.CreateFile(x, "sparse.bin", io.CreateOptions{Read: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close(x)
+	const size = 1 << 30
+	if err := big.SetLength(x, size); err != nil {
+		t.Fatal(err)
+	}
+	out, err := d.CreateFile(x, "copy.bin", io.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close(x)
+	y, stop := canceledBy(x, 5*time.Millisecond)
+	defer stop()
+	n, err := out.WriterAt(y, 0, nil).SendFile(y, big, 0, size)
+	isCanceled(t, err)
+	if n >= size {
+		t.Fatalf("canceled SendFile copied all %d bytes", n)
+	}
+})

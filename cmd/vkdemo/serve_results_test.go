@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -162,4 +163,30 @@ func BenchmarkServeResult(b *testing.B) {
 		})
 	}
 	httpClient.CloseIdleConnections()
+}
+
+// FuzzResultPath: a GET /results path that serveResult accepts (by
+// checkSavePath, before any open) names a file beneath --out: relative,
+// already clean, no hidden or parent component, bounded in depth.
+func FuzzResultPath(f *testing.F) {
+	for _, s := range []string{"runs/y.npy", "../x", "/etc/passwd", "a//b", ".hidden", "a/./b", "a/b/", "a\\..\\b", "a/..", strings.Repeat("d/", 10) + "f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if checkSavePath(p) != nil {
+			return
+		}
+		if path.IsAbs(p) || path.Clean(p) != p || strings.ContainsAny(p, "\x00\\") {
+			t.Fatalf("accepted %q: not a clean relative path", p)
+		}
+		comps := strings.Split(p, "/")
+		if len(comps) > maxSaveDepth+1 {
+			t.Fatalf("accepted %q: %d components", p, len(comps))
+		}
+		for _, c := range comps {
+			if c == "" || strings.HasPrefix(c, ".") {
+				t.Fatalf("accepted %q: component %q", p, c)
+			}
+		}
+	})
 }

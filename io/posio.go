@@ -71,8 +71,9 @@ func (f *File) WriteVecAt(x Io, data [][]byte, splat int, off int64) (int64, err
 	if off < 0 {
 		return 0, opErr("write", f.name, fmt.Errorf("%w: negative offset %d", ErrInvalid, off))
 	}
-	v, err := newVecs(nil, data, splat)
-	if err != nil {
+	// Sized up front: one allocation each instead of a doubling series.
+	v := &vecs{list: make([][]byte, 0, len(data)), out: make([][]byte, 0, min(len(data)+1, maxIovecs))}
+	if err := v.reset(nil, data, splat); err != nil {
 		return 0, opErr("write", f.name, err)
 	}
 	start := x.start()

@@ -1,6 +1,7 @@
 package io_test
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -141,87 +142,107 @@ const (
 	vecFile   = 64 << 20 // operations cycle over this much of the file
 )
 
-// Positional vectored writes (File.WriteVecAt, one pwritev of 16 slices)
-// against os.File.WriteAt of the same 64 KiB in one slice, cycling over a
+// vecOf splits buf into n equal slices.
+func vecOf(buf []byte, n int) [][]byte {
+	vec := make([][]byte, n)
+	for i := range vec {
+		vec[i] = buf[i*len(buf)/n : (i+1)*len(buf)/n]
+	}
+	return vec
+}
+
+// Positional vectored writes (File.WriteVecAt: one pwritev) of 64 KiB in 1
+// and in 16 slices, against os.File.WriteAt of the same bytes in one call
+// and in 16 calls (the standard library has no pwritev), cycling over a
 // 64 MiB file in the page cache.
 func BenchmarkWriteVecAt(b *testing.B) {
 	buf := make([]byte, vecOp)
-	b.Run("baseline=os.File.WriteAt", func(b *testing.B) {
-		f, err := os.Create(filepath.Join(b.TempDir(), "w.bin"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		b.SetBytes(vecOp)
-		off := int64(0)
-		for b.Loop() {
-			if _, err := f.WriteAt(buf, off); err != nil {
+	for _, n := range []int{1, vecSlices} {
+		b.Run(fmt.Sprintf("baseline=os.File.WriteAt/slices=%d", n), func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "w.bin"))
+			if err != nil {
 				b.Fatal(err)
 			}
-			off = (off + vecOp) % vecFile
-		}
-	})
-	b.Run("threaded", func(b *testing.B) {
-		x := io.NewThreaded(io.ThreadedOptions{}).Io()
-		f, err := io.Cwd().CreateFile(x, filepath.Join(b.TempDir(), "w.bin"), io.CreateOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close(x)
-		vec := make([][]byte, vecSlices)
-		for i := range vec {
-			vec[i] = buf[i*vecOp/vecSlices : (i+1)*vecOp/vecSlices]
-		}
-		b.SetBytes(vecOp)
-		off := int64(0)
-		for b.Loop() {
-			if _, err := f.WriteVecAt(x, vec, 1, off); err != nil {
+			defer f.Close()
+			vec := vecOf(buf, n)
+			b.SetBytes(vecOp)
+			off := int64(0)
+			for b.Loop() {
+				o := off
+				for _, p := range vec {
+					if _, err := f.WriteAt(p, o); err != nil {
+						b.Fatal(err)
+					}
+					o += int64(len(p))
+				}
+				off = (off + vecOp) % vecFile
+			}
+		})
+		b.Run(fmt.Sprintf("threaded/slices=%d", n), func(b *testing.B) {
+			x := io.NewThreaded(io.ThreadedOptions{}).Io()
+			f, err := io.Cwd().CreateFile(x, filepath.Join(b.TempDir(), "w.bin"), io.CreateOptions{})
+			if err != nil {
 				b.Fatal(err)
 			}
-			off = (off + vecOp) % vecFile
-		}
-	})
+			defer f.Close(x)
+			vec := vecOf(buf, n)
+			b.SetBytes(vecOp)
+			b.ReportAllocs()
+			off := int64(0)
+			for b.Loop() {
+				if _, err := f.WriteVecAt(x, vec, 1, off); err != nil {
+					b.Fatal(err)
+				}
+				off = (off + vecOp) % vecFile
+			}
+		})
+	}
 }
 
-// Positional vectored reads (File.ReadVecAt, one preadv into 16 slices)
-// against os.File.ReadAt of the same 64 KiB into one slice, cycling over a
-// 64 MiB file in the page cache.
+// Positional vectored reads (File.ReadVecAt: one preadv) of 64 KiB into 1
+// and 16 slices, against os.File.ReadAt of the same bytes in one call and
+// in 16 calls, cycling over a 64 MiB file in the page cache.
 func BenchmarkReadVecAt(b *testing.B) {
 	p := sendSource(b, vecFile)
 	buf := make([]byte, vecOp)
-	b.Run("baseline=os.File.ReadAt", func(b *testing.B) {
-		f, err := os.Open(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		b.SetBytes(vecOp)
-		off := int64(0)
-		for b.Loop() {
-			if _, err := f.ReadAt(buf, off); err != nil {
+	for _, n := range []int{1, vecSlices} {
+		b.Run(fmt.Sprintf("baseline=os.File.ReadAt/slices=%d", n), func(b *testing.B) {
+			f, err := os.Open(p)
+			if err != nil {
 				b.Fatal(err)
 			}
-			off = (off + vecOp) % vecFile
-		}
-	})
-	b.Run("threaded", func(b *testing.B) {
-		x := io.NewThreaded(io.ThreadedOptions{}).Io()
-		f, err := io.Cwd().OpenFile(x, p, io.ReadOnly)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close(x)
-		vec := make([][]byte, vecSlices)
-		for i := range vec {
-			vec[i] = buf[i*vecOp/vecSlices : (i+1)*vecOp/vecSlices]
-		}
-		b.SetBytes(vecOp)
-		off := int64(0)
-		for b.Loop() {
-			if _, err := f.ReadVecAt(x, vec, off); err != nil {
+			defer f.Close()
+			vec := vecOf(buf, n)
+			b.SetBytes(vecOp)
+			off := int64(0)
+			for b.Loop() {
+				o := off
+				for _, p := range vec {
+					if _, err := f.ReadAt(p, o); err != nil {
+						b.Fatal(err)
+					}
+					o += int64(len(p))
+				}
+				off = (off + vecOp) % vecFile
+			}
+		})
+		b.Run(fmt.Sprintf("threaded/slices=%d", n), func(b *testing.B) {
+			x := io.NewThreaded(io.ThreadedOptions{}).Io()
+			f, err := io.Cwd().OpenFile(x, p, io.ReadOnly)
+			if err != nil {
 				b.Fatal(err)
 			}
-			off = (off + vecOp) % vecFile
-		}
-	})
+			defer f.Close(x)
+			vec := vecOf(buf, n)
+			b.SetBytes(vecOp)
+			b.ReportAllocs()
+			off := int64(0)
+			for b.Loop() {
+				if _, err := f.ReadVecAt(x, vec, off); err != nil {
+					b.Fatal(err)
+				}
+				off = (off + vecOp) % vecFile
+			}
+		})
+	}
 }

@@ -70,13 +70,14 @@ func (f failing) copyRange(*task, int, int64, int, int64, int) (int, error) {
 // request needs a pipe between file and socket, two linked requests per
 // chunk; Evented's sockets are in the runtime poller anyway. Without a
 // kernel path (other systems, a Sink that is no FileSender, a pair the
-// kernel refuses, such as a pipe as source) SendFile reads f at off into
+// kernel refuses) SendFile reads f at off into
 // the Writer's buffer (a 4 KiB scratch buffer when unbuffered) with x, the
 // Io of the calling task, and drains it as Write does; the last bytes read
 // may stay buffered, as after Write. Between chunks, and in the poller's
 // wait, it is a cancel point.
 //
-// Errors of the Sink stick, as for Write; an error of the kernel copy does
+// f must be a file with offsets: a pipe or socket as f fails (ESPIPE), as
+// File.ReadAt does. Errors of the Sink stick, as for Write; an error of the kernel copy does
 // not (it cannot tell whether the file or the destination failed), nor
 // does io.EOF.
 func (w *Writer) SendFile(x Io, f *File, off, n int64) (int64, error) {

@@ -195,13 +195,15 @@ func (f failing) write(*task, int, []byte, int64) (int, error)        { return 0
 func (f failing) fsync(*task, int) error                              { return f.fail("sync") }
 func (f failing) ftruncate(*task, int, int64) error                   { return f.fail("truncate") }
 func (f failing) fstat(*task, int) (FileInfo, error)                  { return FileInfo{}, f.fail("stat") }
-func (f failing) fstatat(*task, int, string, bool) (FileInfo, error)  { return FileInfo{}, f.fail("stat") }
-func (f failing) closeFd(*task, int) error                            { return f.fail("close") }
-func (f failing) renameat(*task, int, string, int, string) error      { return f.fail("rename") }
-func (f failing) unlinkat(*task, int, string, bool) error             { return f.fail("remove") }
-func (f failing) mkdirat(*task, int, string, uint32) error            { return f.fail("mkdir") }
-func (f failing) listen(*task, string, string) (netListener, error)   { return nil, f.fail("listen") }
-func (f failing) dial(*task, string, string) (netConn, error)         { return nil, f.fail("dial") }
+func (f failing) fstatat(*task, int, string, bool) (FileInfo, error) {
+	return FileInfo{}, f.fail("stat")
+}
+func (f failing) closeFd(*task, int) error                          { return f.fail("close") }
+func (f failing) renameat(*task, int, string, int, string) error    { return f.fail("rename") }
+func (f failing) unlinkat(*task, int, string, bool) error           { return f.fail("remove") }
+func (f failing) mkdirat(*task, int, string, uint32) error          { return f.fail("mkdir") }
+func (f failing) listen(*task, string, string) (netListener, error) { return nil, f.fail("listen") }
+func (f failing) dial(*task, string, string) (netConn, error)       { return nil, f.fail("dial") }
 
 // faultDriver is FailingWith with a Base: each operation the plan fails
 // returns its error, every other runs on the Base's driver. Operations it
@@ -402,7 +404,6 @@ func (c faultConn) close() error {
 	}
 	return cerr
 }
-
 
 // zeroIo is the driver of the zero Io: it fails every operation with
 // ErrZeroIo, so that a forgotten Io is reported instead of crashing on a nil

@@ -13,7 +13,7 @@ import (
 
 func TestFailingWithRealisticErrors(t *testing.T) {
 	x := io.FailingWith(io.FailPlan{Ops: map[string]io.Fault{
-		"open":  {},                     // ENOENT
+		"open":  {},                    // ENOENT
 		"mkdir": {Err: syscall.EACCES}, // as given
 	}})
 	if x.Kind() != io.KindFailing {

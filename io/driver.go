@@ -51,6 +51,7 @@ type driver interface {
 	dial(t *task, network, address string) (netConn, error)
 
 	clockDriver
+	externalDriver
 }
 
 // netListener and netConn are a driver's sockets.

@@ -21,7 +21,8 @@ func Failing() Io { return Io{d: failing{err: ErrUnsupported}} }
 // "truncate", "stat", "close", "rename", "remove", "mkdir" for files;
 // "listen", "dial", "accept", and "net.read", "net.write", "net.close" for
 // sockets (a plan without "net.read" gives socket reads the fault of "read",
-// and so on); "sleep"; "clock"; "external" (Io.External: GPU submissions).
+// and so on); "sleep"; "clock"; and, for Io.External, the name its caller
+// gives ("gpu.submit" for GPU submissions).
 // Operations that other parts of the package add are named the same way
 // ("symlink", "readlink", ...). Calls are counted per name, over every Io
 // derived from the one FailingWith returns, from all goroutines.

@@ -152,3 +152,29 @@ func TestFailingWithConcurrent(t *testing.T) {
 		t.Fatalf("%d sleeps failed, want 10", failed)
 	}
 }
+
+func TestFailingExternal(t *testing.T) {
+	if _, err := io.Failing().External("gpu.submit"); !errors.Is(err, io.ErrUnsupported) {
+		t.Fatalf("Failing External = %v, want ErrUnsupported", err)
+	}
+	if _, err := (io.Io{}).External("gpu.submit"); !errors.Is(err, io.ErrZeroIo) {
+		t.Fatalf("zero Io External = %v, want ErrZeroIo", err)
+	}
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := io.FailingWith(io.FailPlan{Base: th.Io(), Ops: map[string]io.Fault{
+		"gpu.submit": {Err: syscall.EIO, After: 1, Times: 1},
+	}})
+	for i, want := range []error{nil, syscall.EIO, nil} {
+		inline, err := x.External("gpu.submit")
+		if want == nil && (err != nil || inline) {
+			t.Fatalf("call %d: External = %v, %v; want the Base's answer (false, nil)", i+1, inline, err)
+		}
+		if want != nil && !errors.Is(err, want) {
+			t.Fatalf("call %d: External = %v, want %v", i+1, err, want)
+		}
+	}
+	if inline, err := io.FailingWith(io.FailPlan{Base: io.NewBlocking().Io()}).External("gpu.submit"); !inline || err != nil {
+		t.Fatalf("over Blocking: External = %v, %v; want true, nil", inline, err)
+	}
+}

@@ -108,7 +108,9 @@ func FailingWith(plan FailPlan) Io {
 	if plan.Base.d == nil {
 		return Io{d: failing{err: ErrUnsupported, plan: p}}
 	}
-	return Io{d: faultDriver{driver: plan.Base.d, f: failing{err: ErrUnsupported, plan: p}}, o: plan.Base.o}
+	// The Base's task and observer come along: cancellation and
+	// observation work as on the Base.
+	return Io{d: faultDriver{driver: plan.Base.d, f: failing{err: ErrUnsupported, plan: p}}, t: plan.Base.t, o: plan.Base.o}
 }
 
 // failPlan is a FailPlan in force; ops is read-only after FailingWith.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vkio/vkio/io"
 )
@@ -176,5 +177,16 @@ func TestFailingExternal(t *testing.T) {
 	}
 	if inline, err := io.FailingWith(io.FailPlan{Base: io.NewBlocking().Io()}).External("gpu.submit"); !inline || err != nil {
 		t.Fatalf("over Blocking: External = %v, %v; want true, nil", inline, err)
+	}
+}
+
+// TestFailingWithKeepsCancel: a FailingWith Io over a task's Io is canceled
+// with that task.
+func TestFailingWithKeepsCancel(t *testing.T) {
+	cx, cancel := io.NewBlocking().Io().WithCancel()
+	x := io.FailingWith(io.FailPlan{Base: cx})
+	cancel()
+	if err := x.Sleep(time.Hour); !errors.Is(err, io.ErrCanceled) {
+		t.Fatalf("sleep after the Base's cancel = %v, want ErrCanceled", err)
 	}
 }

@@ -432,19 +432,20 @@ func deadlineError(call string) error {
 	return e
 }
 
-// waitInline waits for p on the calling goroutine (an Io that waits inline,
-// io.Io.External). A task that can be canceled waits for the timeline or
-// the device's wake semaphore,
-// which its cancellation signals from the host; the root task, which nothing
-// cancels, waits for the timeline alone. Either waits without a timeout (as
-// a plain C program does: a driver's timed wait arms a timer, which costs
-// measurably on lavapipe in a VM) unless a deadline (Options.WaitTimeout)
-// or the task's deadline (x.Context().Deadline()) bounds it: a wait that
-// reaches the task's deadline fails with an error matching ErrTimeout and
-// context.DeadlineExceeded (see deadlineError). There is no safety-net slice: the wake ticket is taken before
-// each check of the cancellation, so a cancel is never missed (see
-// vkx.Device.WakeTicket). Only if signalling the wake semaphore itself fails
-// (out of host memory) does a canceled wait end with the GPU work instead.
+// waitInline waits for p on the calling goroutine (an Io that waits
+// inline, io.Io.External). A task that can be canceled waits for the
+// timeline or the device's wake semaphore, which its cancellation signals
+// from the host; the root task, which nothing cancels, waits for the
+// timeline alone. Either waits without a timeout (as a plain C program
+// does: a driver's timed wait arms a timer, which costs measurably on
+// lavapipe in a VM) unless a deadline bounds it: Options.WaitTimeout, or the
+// task's own (x.Context().Deadline()), whose wait fails with an error
+// matching ErrTimeout and context.DeadlineExceeded (see deadlineError).
+// There is no safety-net slice: the wake ticket is taken before each check
+// of the cancellation, so a cancel is never missed (see
+// vkx.Device.WakeTicket). Only if signalling the wake semaphore itself
+// fails (out of host memory) does a canceled wait end with the GPU work
+// instead.
 //
 // A wait that fails resolves p with the error; unless the device is lost,
 // p stays tracked (in d.pending) and a later reap or Close releases it.

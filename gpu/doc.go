@@ -45,7 +45,11 @@
 //
 // A Batch records dispatches, indirect dispatches, copies, fills, barriers
 // and timestamps once and can be submitted any number of times. Submit
-// returns an *io.Future: under a Blocking Io the work is waited for inline;
+// returns an *io.Future. How it is waited for is the Io's answer to
+// io.Io.External (gpu does not switch on io.Kind): on a single thread of
+// control (Blocking) the work is waited for inline, until the task's
+// deadline at the latest (x.Context().Deadline(); an error matching
+// ErrTimeout and context.DeadlineExceeded);
 // under Threaded and Evented Ios one completion goroutine per device (one
 // OS thread while it is blocked in the driver) waits on the device's
 // timeline semaphore and resolves every finished submission, so waits never

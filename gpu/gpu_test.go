@@ -657,7 +657,7 @@ func TestBusyAndCancel(t *testing.T) {
 
 		var f *io.Future[*Completion]
 		var canceledAt atomic.Int64
-		if x.Kind() == io.KindBlocking {
+		if inline, _ := x.External("gpu.submit"); inline {
 			// Cancel a blocking wait from another goroutine: the wait in
 			// the driver ends at once (the device's wake semaphore).
 			cx, cancel := x.WithCancel()

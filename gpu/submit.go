@@ -3,6 +3,7 @@ package gpu
 import (
 	"context"
 	"errors"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -53,8 +54,9 @@ func (c *Completion) Span(from, to string) (time.Duration, bool) {
 // released. The Completion handed to the waiter is allocated with it (one
 // allocation per submission instead of two).
 //
-// A submission made by Run under a Blocking Io has no promise: its result is
-// left in res and err for the goroutine that waits inline (see result), and
+// A submission made by Run on an Io that waits inline (io.Io.External: a
+// single thread of control, Blocking) has no promise: its result is left in
+// res and err for the goroutine that waits inline (see result), and
 // delivered is done once they are set.
 type pending struct {
 	value     uint64
@@ -105,13 +107,21 @@ func (p *pending) cancel() { p.resolve(nil, canceled("wait")) }
 
 // Submit submits batch to the device's queue and returns a future that
 // completes when the GPU has finished it. Submission and its wait are Io
-// operations:
+// operations, an io.Io.External operation named "gpu.submit":
 //
-//   - under a Blocking Io the submission is waited for inline, on the
-//     calling goroutine, before Submit returns;
-//   - under Threaded and Evented Ios the device's single completion
+//   - on an Io with a single thread of control (Blocking), the submission
+//     is waited for inline, on the calling goroutine, before Submit
+//     returns; the wait ends at the task's deadline
+//     (x.Context().Deadline()) with an error matching both ErrTimeout and
+//     context.DeadlineExceeded, so that a hung device is detected by the
+//     deadline;
+//   - on Threaded and Evented Ios the device's single completion
 //     goroutine (one OS thread per device while it waits on the device's
 //     timeline semaphore) resolves the future; no OS thread blocks per wait.
+//
+// An Io that refuses the operation (a canceled task, Failing, FailingWith
+// failing "gpu.submit") makes Submit submit nothing and fail with an *Error
+// wrapping the Io's error.
 //
 // The driver itself may hold vkQueueSubmit: NVIDIA's (580.159.04, H200)
 // held the submission of a 5376-dispatch batch for 206 ms, until the batch
@@ -127,19 +137,34 @@ func (d *Device) Submit(x io.Io, batch *Batch) *io.Future[*Completion] {
 	return d.submit(x, batch, nil)
 }
 
-// Run submits batch and awaits it: Submit(x, batch).Await(x). Under a
-// Blocking Io it makes no future: the calling goroutine submits, waits
-// inline and takes the result (one allocation per call, the Completion).
+// Run submits batch and awaits it: Submit(x, batch).Await(x). On an Io
+// that waits inline (Blocking) it makes no future: the calling goroutine
+// submits, waits inline and takes the result (one allocation per call, the
+// Completion).
 func (d *Device) Run(x io.Io, batch *Batch) (*Completion, error) {
-	if x.Kind() != io.KindBlocking {
-		return d.Submit(x, batch).Await(x)
+	inline, err := external(x)
+	if err != nil {
+		return nil, err
 	}
-	p, err := d.enqueue(x, batch, nil, nil)
+	if !inline {
+		return d.submitAs(x, batch, nil, false).Await(x)
+	}
+	p, err := d.enqueue(batch, nil, nil, false)
 	if err != nil {
 		return nil, err
 	}
 	d.waitInline(x, p)
 	return p.result()
+}
+
+// external asks x how a submission is waited for (io.Io.External), and
+// turns its refusal into an *Error.
+func external(x io.Io) (inline bool, err error) {
+	inline, err = x.External("gpu.submit")
+	if err != nil {
+		return false, &Error{Op: "submit", Detail: "the Io refused the submission", Err: err}
+	}
+	return inline, nil
 }
 
 func (d *Device) checkOpen(op string) error {
@@ -164,13 +189,27 @@ func (d *Device) openLocked(op string) error {
 // pending record that also holds the Completion; the Threaded path adds the
 // cancel callback.
 func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Completion] {
+	inline, err := external(x)
+	if err != nil {
+		if release != nil {
+			release(false)
+		}
+		pr := io.NewPromise[*Completion]()
+		pr.Resolve(nil, err)
+		return pr.Future()
+	}
+	return d.submitAs(x, b, release, inline)
+}
+
+// submitAs is submit once x has said whether it waits inline.
+func (d *Device) submitAs(x io.Io, b *Batch, release func(ok bool), inline bool) *io.Future[*Completion] {
 	pr := io.NewPromise[*Completion]()
-	p, err := d.enqueue(x, b, release, pr)
+	p, err := d.enqueue(b, release, pr, !inline)
 	if err != nil {
 		pr.Resolve(nil, err)
 		return pr.Future()
 	}
-	if x.Kind() != io.KindBlocking {
+	if !inline {
 		pr.OnCancel(p.cancel)
 		return pr.Future()
 	}
@@ -179,10 +218,11 @@ func (d *Device) submit(x io.Io, b *Batch, release func(ok bool)) *io.Future[*Co
 }
 
 // enqueue checks and submits b and returns its pending record, tracked by
-// the device (and, under Threaded and Evented Ios, by its completion
-// goroutine). pr is the record's promise; nil for an inline Run. On an error
-// nothing was submitted and release (if any) has run.
-func (d *Device) enqueue(x io.Io, b *Batch, release func(ok bool), pr *io.Promise[*Completion]) (*pending, error) {
+// the device (and, if async, by its completion goroutine: the Io does not
+// wait inline). pr is the record's promise; nil for an inline Run. On an
+// error nothing was submitted and release (if any) has run. The Io has
+// agreed to the submission (external).
+func (d *Device) enqueue(b *Batch, release func(ok bool), pr *io.Promise[*Completion], async bool) (*pending, error) {
 	const op = "submit"
 	fail := func(err error) (*pending, error) {
 		if release != nil {
@@ -190,17 +230,9 @@ func (d *Device) enqueue(x io.Io, b *Batch, release func(ok bool), pr *io.Promis
 		}
 		return nil, err
 	}
-	kind := x.Kind()
-	if kind == io.KindFailing {
-		return fail(&Error{Op: op, Detail: "the Failing Io fails every operation", Err: io.ErrUnsupported})
-	}
-	if x.Canceled() {
-		return fail(canceled(op))
-	}
 	if b == nil || b.d != d {
 		return fail(errf(op, ErrInvalid, "batch is nil or belongs to another device"))
 	}
-	async := kind != io.KindBlocking
 	// Leftovers of canceled or timed-out blocking waits are reaped here;
 	// while the completion goroutine runs, it does that itself.
 	reap, err := d.mustReap(op)
@@ -378,16 +410,42 @@ func timeoutError(ce *vkx.CallError) error {
 	return &Error{Op: "wait", Call: ce.Op, Result: int32(ce.Code), Detail: "the submission is still tracked", Err: ErrTimeout}
 }
 
-// waitInline waits for p on the calling goroutine (Blocking Io). A task that
-// can be canceled waits for the timeline or the device's wake semaphore,
-// which its cancellation signals from the host; the root task, which nothing
-// cancels, waits for the timeline alone. Either waits without a timeout (as
-// a plain C program does: a driver's timed wait arms a timer, which costs
-// measurably on lavapipe in a VM) unless a deadline (Options.WaitTimeout)
-// bounds it. There is no safety-net slice: the wake ticket is taken before
-// each check of the cancellation, so a cancel is never missed (see
-// vkx.Device.WakeTicket). Only if signalling the wake semaphore itself fails
-// (out of host memory) does a canceled wait end with the GPU work instead.
+// deadlineExceeded is the cause of a wait ended by the waiting task's
+// deadline: it matches ErrTimeout, context.DeadlineExceeded and
+// os.ErrDeadlineExceeded.
+type deadlineExceeded struct{}
+
+func (deadlineExceeded) Error() string { return "deadline exceeded" }
+
+// Is reports whether target is one of the errors a deadline matches.
+func (deadlineExceeded) Is(target error) bool {
+	return target == ErrTimeout || target == context.DeadlineExceeded || target == os.ErrDeadlineExceeded
+}
+
+// deadlineError is the error of a submission whose inline wait (call, if
+// it was the call that timed out) reached the waiting task's deadline.
+func deadlineError(call string) error {
+	e := &Error{Op: "wait", Call: call, Detail: "the task's deadline passed; the submission is still tracked", Err: deadlineExceeded{}}
+	if call != "" {
+		e.Result = int32(vkx.Timeout)
+	}
+	return e
+}
+
+// waitInline waits for p on the calling goroutine (an Io that waits
+// inline, io.Io.External). A task that can be canceled waits for the
+// timeline or the device's wake semaphore, which its cancellation signals
+// from the host; the root task, which nothing cancels, waits for the
+// timeline alone. Either waits without a timeout (as a plain C program
+// does: a driver's timed wait arms a timer, which costs measurably on
+// lavapipe in a VM) unless a deadline bounds it: Options.WaitTimeout, or the
+// task's own (x.Context().Deadline()), whose wait fails with an error
+// matching ErrTimeout and context.DeadlineExceeded (see deadlineError).
+// There is no safety-net slice: the wake ticket is taken before each check
+// of the cancellation, so a cancel is never missed (see
+// vkx.Device.WakeTicket). Only if signalling the wake semaphore itself
+// fails (out of host memory) does a canceled wait end with the GPU work
+// instead.
 //
 // A wait that fails resolves p with the error; unless the device is lost,
 // p stays tracked (in d.pending) and a later reap or Close releases it.
@@ -400,18 +458,27 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 		return
 	}
 	if !x.Cancelable() {
-		d.waitLoop(p, func(timeout time.Duration) (waitResult, error) {
+		// The root task: never canceled, and without a deadline.
+		d.waitLoop(p, time.Time{}, func(timeout time.Duration) (waitResult, error) {
 			return waitReached, d.vd.Wait(p.value, timeout)
 		})
 		return
 	}
+	ctx := x.Context()
+	taskDeadline, _ := ctx.Deadline()
+	d.waitCancelable(x, ctx, p, taskDeadline)
+}
+
+// waitCancelable is waitInline's wait for a task that can be canceled
+// (through ctx, x's context) and may have a deadline (zero: none).
+func (d *Device) waitCancelable(x io.Io, ctx context.Context, p *pending, taskDeadline time.Time) {
 	// A cancelable wait also waits on the device's wake semaphore, which
 	// the task's cancellation signals: cancel ends the wait at once. (It
 	// used to be noticed between 20 ms slices; on an H200 a whole heavy
 	// batch fits in one, and the canceled wait ended in success.)
-	stop := context.AfterFunc(x.Context(), func() { _ = d.vd.Wake() })
+	stop := context.AfterFunc(ctx, func() { _ = d.vd.Wake() })
 	defer stop()
-	d.waitLoop(p, func(timeout time.Duration) (waitResult, error) {
+	d.waitLoop(p, taskDeadline, func(timeout time.Duration) (waitResult, error) {
 		// The ticket first, then the check: the task's Wake follows its
 		// cancellation, so a cancel the check misses has a Wake that
 		// reaches this ticket and ends the wait.
@@ -440,22 +507,38 @@ const (
 )
 
 // waitLoop waits for p through wait, without a timeout unless p has a
-// deadline, and resolves p unless the device is lost.
-func (d *Device) waitLoop(p *pending, wait func(time.Duration) (waitResult, error)) {
+// deadline (Options.WaitTimeout) or the waiting task has one (taskDeadline;
+// zero: none), and resolves p unless the device is lost.
+func (d *Device) waitLoop(p *pending, taskDeadline time.Time, wait func(time.Duration) (waitResult, error)) {
+	deadline := p.deadline
+	if !taskDeadline.IsZero() && (deadline.IsZero() || taskDeadline.Before(deadline)) {
+		deadline = taskDeadline
+	}
 	for {
-		r, err := wait(capTimeout(vkx.Forever, p.deadline))
+		r, err := wait(capTimeout(vkx.Forever, deadline))
 		switch {
 		case err == nil && r == waitReached:
 			d.reap(p.value)
 			return
 		case err == nil && r == waitCanceled:
-			p.resolve(nil, canceled("wait"))
+			// A task whose deadline has passed is canceled by it: report
+			// the deadline, not a plain cancellation.
+			if passed(taskDeadline, time.Now()) {
+				p.resolve(nil, deadlineError(""))
+			} else {
+				p.resolve(nil, canceled("wait"))
+			}
 			return
 		case err == nil:
 			continue
 		}
 		if ce, ok := err.(*vkx.CallError); ok && ce.Code == vkx.Timeout {
-			if ce.Injected || passed(p.deadline, time.Now()) {
+			now := time.Now()
+			switch {
+			case !ce.Injected && passed(taskDeadline, now):
+				p.resolve(nil, deadlineError(ce.Op))
+				return
+			case ce.Injected || passed(p.deadline, now):
 				p.resolve(nil, timeoutError(ce))
 				return
 			}

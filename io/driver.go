@@ -51,6 +51,8 @@ type driver interface {
 	dial(t *task, network, address string) (netConn, error)
 
 	sendFileDriver // sendfile.go
+	clockDriver    // clock.go
+	externalDriver // external.go
 }
 
 // netListener and netConn are a driver's sockets.

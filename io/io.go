@@ -81,8 +81,9 @@ const (
 	KindFailing  Kind = "failing"
 )
 
-// Kind reports which implementation x runs on. Code should rarely need it; the GPU
-// package uses it to wait on fences inline under Blocking.
+// Kind reports which implementation x runs on. It is informational (logs,
+// reports): code that must behave differently on a single thread of control,
+// such as waiting for a GPU fence, asks Io.External instead.
 func (x Io) Kind() Kind { return x.drv().kind() }
 
 // String returns the implementation's name.

@@ -49,6 +49,8 @@ type driver interface {
 	// Sockets.
 	listen(t *task, network, address string) (netListener, error)
 	dial(t *task, network, address string) (netConn, error)
+
+	procDriver // processes and pipes (process.go)
 }
 
 // netListener and netConn are a driver's sockets.

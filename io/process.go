@@ -30,7 +30,7 @@ type procDriver interface {
 }
 
 func (f failing) spawn(*task, *Command) (*Process, error) { return nil, f.fail("spawn") }
-func (f failing) pipe(*task) (int, int, error)          { return -1, -1, f.fail("pipe") }
+func (f failing) pipe(*task) (int, int, error)            { return -1, -1, f.fail("pipe") }
 
 // DefaultGrace is how long a canceled Process.Wait lets the child handle its
 // SIGTERM before it sends SIGKILL, when Command.Grace is 0.

@@ -224,22 +224,14 @@ func (p *Process) Pid() int { return p.pid }
 // started.
 //
 // Once the child is reaped, Wait returns the same status again, with a
-// cancel error only if this task is canceled. While one task waits, another
-// task's Wait waits for it; that wait is a cancel point too, which only
-// gives up (the first Wait still ends the child).
+// cancel error only if this task is canceled. Several tasks may wait at
+// once; a cancel of any of them ends the child, and the others get its
+// status without an error.
 func (p *Process) Wait(x Io) (ExitStatus, error) {
 	if p == nil || p.proc == nil {
 		return ExitStatus{}, opErr("wait", "", ErrInvalid)
 	}
-	select {
-	case p.lock <- struct{}{}:
-	default: // another task's Wait: wait for it, or for a cancel
-		select {
-		case p.lock <- struct{}{}:
-		case <-x.t.doneCh():
-			return ExitStatus{}, opErr("wait", p.path, x.t.err())
-		}
-	}
+	p.acquire(x.t)
 	defer func() { <-p.lock }()
 	if p.waited {
 		err := p.werr
@@ -275,6 +267,33 @@ func (p *Process) Wait(x Io) (ExitStatus, error) {
 	}
 	x.observe(start, "process", "wait", p.path, 0, err)
 	return p.status, opErr("wait", p.path, err)
+}
+
+// acquire takes p.lock, which another task's Wait may hold. A cancel of t
+// meanwhile ends the child as the holder would (SIGTERM, the grace period,
+// SIGKILL), so that the holder's wait ends too.
+func (p *Process) acquire(t *task) {
+	select {
+	case p.lock <- struct{}{}:
+		return
+	default:
+	}
+	select {
+	case p.lock <- struct{}{}:
+		return
+	case <-t.doneCh():
+	}
+	if p.grace >= 0 && p.proc.Signal(syscall.SIGTERM) == nil {
+		timer := time.NewTimer(p.grace)
+		defer timer.Stop()
+		select {
+		case p.lock <- struct{}{}:
+			return
+		case <-timer.C:
+		}
+	}
+	_ = p.proc.Kill() // os.ErrProcessDone once reaped: harmless
+	p.lock <- struct{}{}
 }
 
 // stop ends the child after a cancel: SIGTERM, the grace period, SIGKILL.

@@ -32,6 +32,7 @@ var processes = []testCase{
 	{"ProcessWaitCanceledTerm", testProcessWaitCanceledTerm},
 	{"ProcessWaitCanceledKill", testProcessWaitCanceledKill},
 	{"ProcessStdioFile", testProcessStdioFile},
+	{"ProcessWaitTwoTasks", testProcessWaitTwoTasks},
 }
 
 var _ = func() bool {
@@ -430,4 +431,39 @@ func testProcessStdioFile(t *testing.T, x io.Io) {
 	if got := mustRead(t, filepath.Join(dir, "out.txt")); string(got) != want {
 		t.Fatalf("file holds %q, want %q", got, want)
 	}
+}
+
+// Two tasks wait for one child: the first is canceled and ends the child;
+// the second, not canceled, gets the same status without an error.
+func testProcessWaitTwoTasks(t *testing.T, x io.Io) {
+	p, err := io.Spawn(x, shell("exec sleep 60"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, cancel := x.WithCancel()
+	defer cancel()
+	first, err := io.Concurrent(y, func(y io.Io) (io.ExitStatus, error) { return p.Wait(y) })
+	if errors.Is(err, io.ErrConcurrencyUnavailable) {
+		cancel()
+		if _, err := p.Wait(y); !errors.Is(err, io.ErrCanceled) {
+			t.Fatalf("canceled Wait = %v", err)
+		}
+		gone(t, p.Pid())
+		return
+	}
+	second, err := io.Concurrent(x, func(x io.Io) (io.ExitStatus, error) { return p.Wait(x) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // let both wait (the outcome is the same if not)
+	cancel()
+	st1, err1 := first.Await(x)
+	st2, err2 := second.Await(x)
+	if !errors.Is(err1, io.ErrCanceled) || st1.Signal != syscall.SIGTERM {
+		t.Fatalf("canceled Wait = %v, %v; want SIGTERM and the cancel error", st1, err1)
+	}
+	if err2 != nil || st2 != st1 {
+		t.Fatalf("other Wait = %v, %v; want %v and no error", st2, err2, st1)
+	}
+	gone(t, p.Pid())
 }

@@ -5,6 +5,8 @@ package io
 import (
 	"errors"
 	"os"
+	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -20,7 +22,49 @@ type pollFile struct {
 	f      *os.File
 	rc     syscall.RawConn
 	closed atomic.Bool
-	rd, wr interruptible // cancels move the read or the write deadline
+	rd, wr pollGuard // cancels move the read or the write deadline
+}
+
+// pollGuard interrupts the parked operations of canceled tasks on one
+// direction of a pollFile: a cancel moves the deadline into the past, and
+// the deadline is cleared once every canceled operation has ended, so that
+// tasks that were not canceled go on (an operation of theirs woken by the
+// past deadline meanwhile tries again).
+type pollGuard struct {
+	mu      sync.Mutex
+	pending int // canceled operations not yet ended
+	set     func(time.Time) error
+}
+
+func (g *pollGuard) guard(t *task) (release func()) {
+	if t == nil {
+		return func() {}
+	}
+	stop := t.onCancel(func() {
+		g.mu.Lock()
+		g.pending++
+		_ = g.set(longAgo)
+		g.mu.Unlock()
+	})
+	return func() {
+		if !stop() {
+			g.mu.Lock()
+			if g.pending--; g.pending == 0 {
+				_ = g.set(time.Time{})
+			}
+			g.mu.Unlock()
+		}
+	}
+}
+
+// spurious reports whether err, of an operation of t, is a past deadline set
+// for another task's cancel: then the operation is tried again.
+func spurious(t *task, err error) bool {
+	if t.isCanceled() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	runtime.Gosched() // let the canceled task end its operation
+	return true
 }
 
 // newOpenedFile returns the File for fd, just opened at name: for a FIFO, a
@@ -64,18 +108,10 @@ func newPollFile(fd int, name string) *pollFile {
 		return nil
 	}
 	p := &pollFile{f: of, rc: rc}
-	p.rd.d = fileReadDeadliner{of}
-	p.wr.d = fileWriteDeadliner{of}
+	p.rd.set = of.SetReadDeadline
+	p.wr.set = of.SetWriteDeadline
 	return p
 }
-
-type fileReadDeadliner struct{ f *os.File }
-
-func (d fileReadDeadliner) SetDeadline(t time.Time) error { return d.f.SetReadDeadline(t) }
-
-type fileWriteDeadliner struct{ f *os.File }
-
-func (d fileWriteDeadliner) SetDeadline(t time.Time) error { return d.f.SetWriteDeadline(t) }
 
 // close closes the *os.File: parked reads and writes return ErrClosed, and
 // the descriptor is closed once they have.
@@ -99,7 +135,7 @@ func (p *pollFile) readv(t *task, bufs [][]byte) (int, error) {
 	var n int
 	var serr error
 	release := p.rd.guard(t)
-	err := p.rc.Read(func(fd uintptr) bool {
+	read := func(fd uintptr) bool {
 		for {
 			if len(bufs) == 1 {
 				n, serr = unix.Read(int(fd), bufs[0])
@@ -110,7 +146,11 @@ func (p *pollFile) readv(t *task, bufs [][]byte) (int, error) {
 				return serr != unix.EAGAIN
 			}
 		}
-	})
+	}
+	err := p.rc.Read(read)
+	for err != nil && spurious(t, err) {
+		err = p.rc.Read(read)
+	}
 	release()
 	return p.result(t, n, serr, err)
 }
@@ -126,7 +166,7 @@ func (p *pollFile) writev(t *task, bufs [][]byte) (int, error) {
 	var n int
 	var serr error
 	release := p.wr.guard(t)
-	err := p.rc.Write(func(fd uintptr) bool {
+	write := func(fd uintptr) bool {
 		for {
 			if len(bufs) == 1 {
 				n, serr = unix.Write(int(fd), bufs[0])
@@ -137,7 +177,11 @@ func (p *pollFile) writev(t *task, bufs [][]byte) (int, error) {
 				return serr != unix.EAGAIN
 			}
 		}
-	})
+	}
+	err := p.rc.Write(write)
+	for err != nil && spurious(t, err) {
+		err = p.rc.Write(write)
+	}
 	release()
 	return p.result(t, n, serr, err)
 }

@@ -36,7 +36,7 @@ func newWaiter(proc *os.Process) waiter {
 		return newGoWaiter(proc)
 	}
 	w := &pidfdWaiter{proc: proc, f: f, rc: rc}
-	w.in.d = fileReadDeadliner{f}
+	w.in.set = f.SetReadDeadline
 	return w
 }
 
@@ -46,7 +46,7 @@ type pidfdWaiter struct {
 	proc *os.Process
 	f    *os.File
 	rc   syscall.RawConn
-	in   interruptible
+	in   pollGuard
 }
 
 func (w *pidfdWaiter) await(t *task, deadline time.Time) error {

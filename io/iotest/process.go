@@ -25,6 +25,7 @@ var processes = []testCase{
 	{"FIFOReadCanceled", testFIFOReadCanceled},
 	{"FIFOWriteCanceled", testFIFOWriteCanceled},
 	{"PipeReadWriteClose", testPipeReadWriteClose},
+	{"PipeCancelOneOfTwoReaders", testPipeCancelOneOfTwoReaders},
 	{"ProcessExitStatus", testProcessExitStatus},
 	{"ProcessEnvDir", testProcessEnvDir},
 	{"ProcessSpawnErrors", testProcessSpawnErrors},
@@ -466,4 +467,38 @@ func testProcessWaitTwoTasks(t *testing.T, x io.Io) {
 		t.Fatalf("other Wait = %v, %v; want %v and no error", st2, err2, st1)
 	}
 	gone(t, p.Pid())
+}
+
+// Two tasks read one pipe; a cancel of one does not disturb the other,
+// which reads what comes next.
+func testPipeCancelOneOfTwoReaders(t *testing.T, x io.Io) {
+	r, w, err := io.Pipe(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(x)
+	defer w.Close(x)
+	other, err := io.Concurrent(x, func(x io.Io) (string, error) {
+		buf := make([]byte, 8)
+		n, err := r.Read(x, buf)
+		return string(buf[:n]), err
+	})
+	if errors.Is(err, io.ErrConcurrencyUnavailable) {
+		return // needs two readers at once
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // several cancels while the other task waits
+		y, stop := canceledBy(x, 10*time.Millisecond)
+		_, err := r.Read(y, make([]byte, 8))
+		stop()
+		isCanceled(t, err)
+	}
+	if _, err := w.Write(x, []byte("next")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := other.Await(x); err != nil || got != "next" {
+		t.Fatalf("the other reader got %q, %v; want \"next\"", got, err)
+	}
 }

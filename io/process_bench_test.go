@@ -98,3 +98,36 @@ func BenchmarkPipeOS(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// Opening and closing a regular file: OpenFile pays one fstat to find out
+// whether the file is a pipe, FIFO, terminal or socket (see Pipe), against
+// os.Open, which pays one too (to tell how to poll it).
+
+func BenchmarkOpenCloseIo(b *testing.B) {
+	x := io.NewThreaded(io.ThreadedOptions{}).Io()
+	p := b.TempDir() + "/f"
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		f, err := io.Cwd().OpenFile(x, p, io.ReadOnly)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close(x)
+	}
+}
+
+func BenchmarkOpenCloseOS(b *testing.B) {
+	p := b.TempDir() + "/f"
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}

@@ -186,11 +186,6 @@ func Spawn(x Io, c Command) (*Process, error) {
 	if c.Path == "" {
 		return nil, opErr("spawn", "", fmt.Errorf("%w: no program path", ErrInvalid))
 	}
-	for _, s := range []Stdio{c.Stdin, c.Stdout, c.Stderr} {
-		if s.kind == stdioFile && s.file == nil {
-			return nil, opErr("spawn", c.Path, fmt.Errorf("%w: nil File as a standard stream", ErrInvalid))
-		}
-	}
 	start := x.start()
 	p, err := x.drv().spawn(x.t, &c)
 	x.observe(start, "process", "spawn", c.Path, 0, err)

@@ -24,7 +24,6 @@ func newWaiter(proc *os.Process) waiter {
 	if err != nil {
 		return newGoWaiter(proc)
 	}
-	unix.CloseOnExec(fd) // pidfd_open sets it; say so anyway
 	if unix.SetNonblock(fd, true) != nil {
 		unix.Close(fd)
 		return newGoWaiter(proc)

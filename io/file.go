@@ -137,7 +137,10 @@ const (
 	ReadWrite
 )
 
-// OpenFile opens the existing file at p.
+// OpenFile opens the existing file at p. A FIFO, terminal (or other
+// character device) is read and written through the runtime's poller, so
+// that its reads and writes are cancel points on every implementation (see
+// Pipe); opening a FIFO still waits, uninterruptibly, for its other side.
 func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 	name := d.join(p)
 	var flags int

@@ -30,6 +30,7 @@ func (sysDriver) spawn(t *task, c *Command) (_ *Process, err error) {
 		files      [3]*os.File
 		closeAfter []*os.File // the child's ends, the null device, duplicates
 		ends       [3]*File   // the parent's ends of pipes
+		devNull    *os.File   // opened once for the streams that need it
 	)
 	defer func() {
 		for _, f := range closeAfter {
@@ -46,12 +47,13 @@ func (sysDriver) spawn(t *task, c *Command) (_ *Process, err error) {
 	for i, s := range [3]Stdio{c.Stdin, c.Stdout, c.Stderr} {
 		switch s.kind {
 		case stdioNull:
-			f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-			if err != nil {
-				return nil, sysErr(err)
+			if devNull == nil {
+				if devNull, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
+					return nil, sysErr(err)
+				}
+				closeAfter = append(closeAfter, devNull)
 			}
-			files[i] = f
-			closeAfter = append(closeAfter, f)
+			files[i] = devNull
 		case stdioInherit:
 			files[i] = [3]*os.File{os.Stdin, os.Stdout, os.Stderr}[i]
 		case stdioPipe:

@@ -211,7 +211,7 @@ func (d Dir) OpenFileBeneath(x Io, p string, mode OpenMode) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newFile(fd, d.join(p)), nil
+	return newOpenedFile(fd, d.join(p)), nil
 }
 
 // CreateFileBeneath is CreateFile confined to d: see OpenDirBeneath. The
@@ -225,7 +225,7 @@ func (d Dir) CreateFileBeneath(x Io, p string, opts CreateOptions) (*File, error
 	if err != nil {
 		return nil, err
 	}
-	return newFile(fd, d.join(p)), nil
+	return newOpenedFile(fd, d.join(p)), nil
 }
 
 // ReadFileBeneath is ReadFile confined to d: see OpenDirBeneath.

@@ -53,6 +53,7 @@ type driver interface {
 	sendFileDriver // sendfile.go
 	clockDriver    // clock.go
 	externalDriver // external.go
+	procDriver     // processes and pipes (process.go)
 }
 
 // netListener and netConn are a driver's sockets.

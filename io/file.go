@@ -97,7 +97,7 @@ func (d Dir) CreateFile(x Io, p string, opts CreateOptions) (*File, error) {
 	if err != nil {
 		return nil, opErr("create", name, err)
 	}
-	return newFile(fd, name), nil
+	return newOpenedFile(fd, name), nil
 }
 
 // createFlags returns the open flags and permissions for opts.
@@ -137,7 +137,10 @@ const (
 	ReadWrite
 )
 
-// OpenFile opens the existing file at p.
+// OpenFile opens the existing file at p. A FIFO, terminal (or other
+// character device) is read and written through the runtime's poller, so
+// that its reads and writes are cancel points on every implementation (see
+// Pipe); opening a FIFO still waits, uninterruptibly, for its other side.
 func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 	name := d.join(p)
 	var flags int
@@ -157,7 +160,7 @@ func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 	if err != nil {
 		return nil, opErr("open", name, err)
 	}
-	return newFile(fd, name), nil
+	return newOpenedFile(fd, name), nil
 }
 
 // MakeDir creates the directory p.
@@ -286,6 +289,7 @@ type File struct {
 	// set once Close has begun: the last operation to end after that closes
 	// the descriptor.
 	state atomic.Int64
+	pipe  *pollFile // a pipe, FIFO, terminal or socket: read and written through the poller (pipe.go)
 }
 
 func newFile(fd int, name string) *File { return &File{fd: fd, name: name} }
@@ -318,7 +322,7 @@ func (f *File) hold(op string) error {
 // (whose error nobody is left to receive; see Close).
 func (f *File) drop() {
 	if f.state.Add(-2) == 1 {
-		closeRaw(f.fd)
+		f.closeFd()
 	}
 }
 
@@ -333,7 +337,7 @@ func (f *File) Read(x Io, p []byte) (int, error) {
 		return 0, nil
 	}
 	start := x.start()
-	n, err := x.drv().read(x.t, f.fd, p, -1)
+	n, err := f.drv(x).read(x.t, f.fd, p, -1)
 	x.observe(start, "file", "read", f.name, int64(n), err)
 	if err != nil {
 		return n, opErr("read", f.name, err)
@@ -420,7 +424,7 @@ func (f *File) WriteVec(x Io, data [][]byte, splat int) (int64, error) {
 		return 0, opErr("write", f.name, err)
 	}
 	start := x.start()
-	total, err := v.writeAll(func(iov [][]byte) (int, error) { return x.drv().writev(x.t, f.fd, iov, -1) })
+	total, err := v.writeAll(func(iov [][]byte) (int, error) { return f.drv(x).writev(x.t, f.fd, iov, -1) })
 	x.observe(start, "file", "write", f.name, total, err)
 	if err != nil {
 		return total, opErr("write", f.name, err)
@@ -472,7 +476,8 @@ func (f *File) Stat(x Io) (FileInfo, error) {
 // pipe would otherwise hold it): the error of that later close(2) is lost,
 // and a read that never ends (a pipe nobody writes to) keeps the descriptor
 // open. Sync before Close where its errors matter. It is not a cancel point,
-// and a second Close returns an error wrapping ErrClosed.
+// and a second Close returns an error wrapping ErrClosed. A pipe, FIFO or
+// terminal (see Pipe) is different: its parked operations return ErrClosed at once.
 func (f *File) Close(x Io) error {
 	if f == nil {
 		return opErr("close", "", ErrInvalid)
@@ -484,6 +489,9 @@ func (f *File) Close(x Io) error {
 			return opErr("close", f.name, ErrClosed)
 		}
 		if f.state.CompareAndSwap(s, s|1) {
+			if f.pipe != nil { // parked operations return ErrClosed at once
+				return x.done(start, "file", "close", f.name, f.pipe.close())
+			}
 			if s != 0 {
 				return x.done(start, "file", "close", f.name, nil) // the last drop closes it
 			}
@@ -524,7 +532,7 @@ func (s *fileSink) Drain(w *Writer, data [][]byte, splat int) (int, error) {
 		return 0, nil
 	}
 	start := s.x.start()
-	n, err := s.x.drv().writev(s.x.t, s.f.fd, s.vec.iovecs(), -1)
+	n, err := s.f.drv(s.x).writev(s.x.t, s.f.fd, s.vec.iovecs(), -1)
 	s.x.observe(start, "file", "write", s.f.name, int64(n), err)
 	s.vec.clear()
 	if err != nil {
@@ -549,7 +557,7 @@ func (s *fileSource) ReadVec(r *Reader, data [][]byte) (int, error) {
 		return 0, nil
 	}
 	start := s.x.start()
-	n, err := s.x.drv().readv(s.x.t, s.f.fd, bufs, -1)
+	n, err := s.f.drv(s.x).readv(s.x.t, s.f.fd, bufs, -1)
 	s.x.observe(start, "file", "read", s.f.name, int64(n), err)
 	if err != nil {
 		return n, opErr("read", s.f.name, err)
@@ -626,7 +634,7 @@ func (d Dir) CreateAtomic(x Io, p string, perm fs.FileMode) (*AtomicFile, error)
 		if err != nil {
 			return nil, opErr("create", name, err)
 		}
-		return &AtomicFile{File: newFile(fd, name), dir: d, dest: p, destName: name}, nil
+		return &AtomicFile{File: newOpenedFile(fd, name), dir: d, dest: p, destName: name}, nil
 	}
 	for range 8 {
 		tmp := dirPart + tempName(base, os.Getpid(), rand.Uint64())

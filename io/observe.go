@@ -4,7 +4,7 @@ import "time"
 
 // Op describes one finished Io operation, as an Observer sees it.
 type Op struct {
-	Class string    // "file", "net" or "time"
+	Class string    // "file", "net", "process" (spawn, wait) or "time"
 	Name  string    // the operation: "write", "read", "sync", "accept", "sleep", ...
 	Path  string    // the file path or network address, if any
 	Bytes int64     // bytes moved, for operations that move bytes

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdio "io"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -253,7 +255,16 @@ func compileGLSL(x io.Io, p *runPlan) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("glslc is not installed (not found in PATH), so %s cannot be compiled: install it (Debian: apt-get install glslc, or 'make deps') or pass a .spv file", p.shader)
 	}
-	args := []string{"--target-env=" + p.targetEnv, "-o", "-"}
+	// glslc writes the SPIR-V to a file of a temporary folder and its
+	// messages to a pipe: one stream to read, which needs no second task
+	// (the Blocking Io has none) and cannot fill up while another is read.
+	tmp, err := os.MkdirTemp("", "vkdemo-glslc-")
+	if err != nil {
+		return nil, fmt.Errorf("running glslc: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, "shader.spv")
+	args := []string{"glslc", "--target-env=" + p.targetEnv, "-o", out}
 	if strings.ToLower(filepath.Ext(p.shader)) != ".comp" {
 		args = append(args, "-fshader-stage=compute")
 	}
@@ -261,20 +272,60 @@ func compileGLSL(x io.Io, p *runPlan) ([]byte, error) {
 		args = append(args, "-D"+d)
 	}
 	args = append(args, p.shader)
-	cmd := exec.CommandContext(x.Context(), glslc, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	// Through the Io: a cancel (Ctrl-C, --timeout) interrupts the read of
+	// the messages and makes Wait end glslc (SIGTERM, then SIGKILL).
+	proc, err := io.Spawn(x, io.Command{Path: glslc, Args: args, Stdin: io.StdioNull, Stdout: io.StdioNull, Stderr: io.StdioPipe})
+	if err != nil {
 		if cerr := x.CheckCancel(); cerr != nil {
 			return nil, cerr
 		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil, &compileError{shader: p.shader, msgs: stderr.String()}
-		}
 		return nil, fmt.Errorf("running glslc: %w", err)
 	}
-	return stdout.Bytes(), nil
+	msgs, rerr := readCapped(x, proc.Stderr, maxCompileMessages)
+	st, werr := proc.Wait(x)
+	if cerr := x.CheckCancel(); cerr != nil {
+		return nil, cerr
+	}
+	if err := errors.Join(rerr, werr); err != nil {
+		return nil, fmt.Errorf("running glslc: %w", err)
+	}
+	if !st.Success() {
+		if st.Code < 0 {
+			msgs = append(msgs, "glslc: "+st.String()...)
+		}
+		return nil, &compileError{shader: p.shader, msgs: string(msgs)}
+	}
+	spirv, err := io.Cwd().ReadFileMax(x, out, maxCompiledShader)
+	if err != nil {
+		return nil, fmt.Errorf("reading glslc's output: %w", err)
+	}
+	return spirv, nil
+}
+
+// maxCompileMessages bounds the messages of glslc that a failed compile
+// reports; beyond it they are read and dropped. maxCompiledShader bounds the
+// SPIR-V read back.
+const (
+	maxCompileMessages = 1 << 20
+	maxCompiledShader  = 4 * maxShaderFile
+)
+
+// readCapped reads f to its end, keeping the first max bytes.
+func readCapped(x io.Io, f *io.File, max int) ([]byte, error) {
+	var kept []byte
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := f.Read(x, buf)
+		if room := max - len(kept); room > 0 {
+			kept = append(kept, buf[:min(n, room)]...)
+		}
+		if err == stdio.EOF {
+			return kept, nil
+		}
+		if err != nil {
+			return kept, err
+		}
+	}
 }
 
 // binding is one buffer of a run, resolved against the shader.

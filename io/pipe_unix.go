@@ -1,0 +1,230 @@
+//go:build unix
+
+package io
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pollFile is a descriptor read and written through the runtime's poller:
+// an *os.File made from it in non-blocking mode, whose RawConn runs the
+// system calls and parks the goroutine in the poller while they would
+// block. The *os.File owns the descriptor.
+type pollFile struct {
+	f      *os.File
+	rc     syscall.RawConn
+	closed atomic.Bool
+	rd, wr pollGuard // cancels move the read or the write deadline
+}
+
+// pollGuard interrupts the parked operations of canceled tasks on one
+// direction of a pollFile: a cancel moves the deadline into the past, and
+// the deadline is cleared once every canceled operation has ended, so that
+// tasks that were not canceled go on (an operation of theirs woken by the
+// past deadline meanwhile tries again).
+type pollGuard struct {
+	mu      sync.Mutex
+	pending int // canceled operations not yet ended
+	set     func(time.Time) error
+}
+
+func (g *pollGuard) guard(t *task) (release func()) {
+	if t == nil {
+		return func() {}
+	}
+	stop := t.onCancel(func() {
+		g.mu.Lock()
+		g.pending++
+		_ = g.set(longAgo)
+		g.mu.Unlock()
+	})
+	return func() {
+		if !stop() {
+			g.mu.Lock()
+			if g.pending--; g.pending == 0 {
+				_ = g.set(time.Time{})
+			}
+			g.mu.Unlock()
+		}
+	}
+}
+
+// spurious reports whether err, of an operation of t, is a past deadline set
+// for another task's cancel: then the operation is tried again.
+func spurious(t *task, err error) bool {
+	if t.isCanceled() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	runtime.Gosched() // let the canceled task end its operation
+	return true
+}
+
+// newOpenedFile returns the File for fd, just opened at name: for a FIFO, a
+// character device (a terminal) or a socket, one read through the poller.
+func newOpenedFile(fd int, name string) *File {
+	f := newFile(fd, name)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return f
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO, unix.S_IFCHR, unix.S_IFSOCK:
+		f.pipe = newPollFile(fd, name)
+	}
+	return f
+}
+
+// newPipeEnd returns the File for fd, one end of a pipe in non-blocking mode.
+func newPipeEnd(fd int, name string) *File {
+	f := newFile(fd, name)
+	f.pipe = newPollFile(fd, name)
+	return f
+}
+
+// newPollFile puts fd in non-blocking mode and registers it with the
+// runtime's poller. A descriptor the poller refuses (a device without poll
+// support, such as /dev/null or /dev/zero, which never make a reader wait)
+// goes back to blocking mode; its calls then simply block. It returns nil,
+// leaving fd to the plain system calls, when fd cannot be made non-blocking.
+func newPollFile(fd int, name string) *pollFile {
+	if unix.SetNonblock(fd, true) != nil {
+		return nil
+	}
+	of := os.NewFile(uintptr(fd), name)
+	if of.SetReadDeadline(time.Time{}) != nil { // not in the poller
+		_ = unix.SetNonblock(fd, false)
+	}
+	rc, err := of.SyscallConn()
+	if err != nil { // only for a closed *os.File
+		_ = unix.SetNonblock(fd, false)
+		return nil
+	}
+	p := &pollFile{f: of, rc: rc}
+	p.rd.set = of.SetReadDeadline
+	p.wr.set = of.SetWriteDeadline
+	return p
+}
+
+// close closes the *os.File: parked reads and writes return ErrClosed, and
+// the descriptor is closed once they have.
+func (p *pollFile) close() error {
+	p.closed.Store(true)
+	err := p.f.Close()
+	if errors.Is(err, os.ErrClosed) {
+		return nil // already closed, by Close or the last operation's drop
+	}
+	return sysErr(err)
+}
+
+// readv reads into bufs once data is there (or at end of file: 0, nil).
+func (p *pollFile) readv(t *task, bufs [][]byte) (int, error) {
+	if t.isCanceled() {
+		return 0, t.err()
+	}
+	if len(bufs) > maxIovecs {
+		bufs = bufs[:maxIovecs]
+	}
+	var n int
+	var serr error
+	release := p.rd.guard(t)
+	read := func(fd uintptr) bool {
+		for {
+			if len(bufs) == 1 {
+				n, serr = unix.Read(int(fd), bufs[0])
+			} else {
+				n, serr = readvSys(int(fd), bufs)
+			}
+			if serr != unix.EINTR {
+				return serr != unix.EAGAIN
+			}
+		}
+	}
+	err := p.rc.Read(read)
+	for err != nil && spurious(t, err) {
+		err = p.rc.Read(read)
+	}
+	release()
+	return p.result(t, n, serr, err)
+}
+
+// writev writes some of bufs once there is room.
+func (p *pollFile) writev(t *task, bufs [][]byte) (int, error) {
+	if t.isCanceled() {
+		return 0, t.err()
+	}
+	if len(bufs) > maxIovecs {
+		bufs = bufs[:maxIovecs]
+	}
+	var n int
+	var serr error
+	release := p.wr.guard(t)
+	write := func(fd uintptr) bool {
+		for {
+			if len(bufs) == 1 {
+				n, serr = unix.Write(int(fd), bufs[0])
+			} else {
+				n, serr = writevSys(int(fd), bufs)
+			}
+			if serr != unix.EINTR {
+				return serr != unix.EAGAIN
+			}
+		}
+	}
+	err := p.rc.Write(write)
+	for err != nil && spurious(t, err) {
+		err = p.rc.Write(write)
+	}
+	release()
+	return p.result(t, n, serr, err)
+}
+
+// result is the outcome of a read or write: the system call's (n, serr),
+// unless the poller's wait failed (err): a cancel, or a Close meanwhile.
+func (p *pollFile) result(t *task, n int, serr, err error) (int, error) {
+	if err != nil {
+		if t.isCanceled() && errors.Is(err, os.ErrDeadlineExceeded) {
+			return 0, t.err()
+		}
+		if p.closed.Load() { // the os package's "use of closed file"
+			return 0, ErrClosed
+		}
+		return 0, sysErr(err)
+	}
+	if n < 0 {
+		n = 0
+	}
+	return n, serr
+}
+
+// The reads and writes of a pipeDriver at the file position go through the
+// poller; a positional one is refused as the kernel would refuse it.
+
+func (d pipeDriver) readv(t *task, fd int, bufs [][]byte, off int64) (int, error) {
+	if off >= 0 {
+		return 0, unix.ESPIPE
+	}
+	return d.p.readv(t, bufs)
+}
+
+func (d pipeDriver) read(t *task, fd int, b []byte, off int64) (int, error) {
+	return d.readv(t, fd, [][]byte{b}, off)
+}
+
+func (d pipeDriver) writev(t *task, fd int, bufs [][]byte, off int64) (int, error) {
+	if off >= 0 {
+		return 0, unix.ESPIPE
+	}
+	return d.p.writev(t, bufs)
+}
+
+func (d pipeDriver) write(t *task, fd int, b []byte, off int64) (int, error) {
+	return d.writev(t, fd, [][]byte{b}, off)
+}

@@ -80,6 +80,10 @@ const copyChunk = 4 << 20
 // copyBufSize is the buffer of a read/write copy.
 const copyBufSize = 256 << 10
 
+// copyChunkHook, when set (by tests), runs after each chunk a copy moves,
+// with the bytes copied so far.
+var copyChunkHook func(copied int64)
+
 // CopyFile copies the file src in d to dstPath in dst: its contents (the
 // way CopyResult.Method reports: FICLONE where the file system shares
 // blocks, else copy_file_range in 4 MiB chunks, else reads and writes of
@@ -286,6 +290,9 @@ func copyRanges(x Io, src int, srcOff int64, dst int, dstOff int64, n int64) (in
 			break
 		}
 		total += int64(k)
+		if copyChunkHook != nil {
+			copyChunkHook(total)
+		}
 	}
 	return total, nil
 }
@@ -327,6 +334,9 @@ func copyReadWrite(x Io, src int, srcOff int64, dst int, dstOff int64, n int64) 
 			}
 			w += m
 			total += int64(m)
+		}
+		if copyChunkHook != nil {
+			copyChunkHook(total)
 		}
 	}
 	return total, nil

@@ -411,7 +411,7 @@ func (d Dir) removeAll(x Io, p, name string, depth int) error {
 		case syscall.ENOENT:
 			return nil
 		case syscall.ELOOP, syscall.ENOTDIR: // replaced by a link or a file meanwhile
-			return d.removeAll(x, p, name, depth)
+			return d.removeAll(x, p, name, depth+1) // depth+1: a path flipping between the two ends
 		}
 		return opErr("remove all", name, errnoOf(err))
 	}

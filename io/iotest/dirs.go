@@ -110,6 +110,21 @@ var _ = register("DirEntries", func(t *testing.T, x io.Io) {
 	if n != 1 {
 		t.Fatalf("Entries of a missing folder yielded %d times, want 1", n)
 	}
+	// Canceled during the loop: the next batch is not read.
+	cx, cancel := x.WithCancel()
+	defer cancel()
+	listed, canceled := 0, false
+	for _, err := range d.Entries(cx, "big") {
+		if err != nil {
+			canceled = errors.Is(err, io.ErrCanceled)
+			continue
+		}
+		listed++
+		cancel()
+	}
+	if !canceled || listed >= len(want) {
+		t.Fatalf("Entries canceled after the first entry: %d listed, canceled %v; want fewer than %d and ErrCanceled", listed, canceled, len(want))
+	}
 	// A canceled task gets the cancellation, not entries.
 	for _, err := range d.Entries(canceledIo(x), "big") {
 		if !errors.Is(err, io.ErrCanceled) {

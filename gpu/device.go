@@ -190,7 +190,10 @@ type Options struct {
 	// buffers and copies, as on a discrete GPU.
 	ForceStaging bool
 	// PipelineCache names a file holding the Vulkan pipeline cache: read at
-	// Open if it exists, written back (atomically) at Close.
+	// Open if it exists, written back (atomically) at Close. Processes
+	// sharing it take a lock (flock) on PATH.lock: shared to read, exclusive
+	// to save; Close fails with ErrTimeout, saving nothing, when another
+	// holds it for 10 s.
 	PipelineCache string
 	// WaitTimeout bounds every wait for a submission; a submission still
 	// running after it resolves with ErrTimeout (the work itself stays
@@ -331,7 +334,9 @@ func Open(opts Options) (*Device, error) {
 		// Missing or unreadable: start empty (a driver ignores a cache
 		// it cannot use too).
 		var rerr error
+		unlock, _ := lockCache(opts.PipelineCache, false) // without it, the rename still makes the read whole
 		cache, rerr = os.ReadFile(opts.PipelineCache)
+		unlock()
 		if rerr != nil && !errors.Is(rerr, os.ErrNotExist) && opts.Logger != nil {
 			opts.Logger.Warn("gpu: pipeline cache not read; starting empty", "path", opts.PipelineCache, "err", rerr)
 		}
@@ -631,6 +636,11 @@ func (d *Device) saveCache() error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return &Error{Op: "save pipeline cache", Detail: err.Error(), Err: ErrInvalid}
 	}
+	unlock, err := lockCache(path, true)
+	if errors.Is(err, ErrTimeout) {
+		return err
+	}
+	defer unlock()
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".vkio-pipeline-cache-*")
 	if err != nil {
 		return &Error{Op: "save pipeline cache", Detail: err.Error(), Err: ErrInvalid}

@@ -45,6 +45,7 @@ type driver interface {
 	renameat(t *task, oldDir int, oldPath string, newDir int, newPath string) error
 	unlinkat(t *task, dir int, path string, removeDir bool) error
 	mkdirat(t *task, dir int, path string, perm uint32) error
+	dirDriver // directories, links, permissions, times, seek, locks, copies (dir_ops.go)
 
 	// Sockets.
 	listen(t *task, network, address string) (netListener, error)

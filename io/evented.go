@@ -58,6 +58,12 @@ import (
 // Threaded. Kernels before 5.18 (no IORING_SETUP_SUBMIT_ALL) and 5.8 (no
 // eventfd muting) work too, with the workarounds in package uring and mute.
 //
+// Symbolic and hard links (IORING_OP_SYMLINKAT, IORING_OP_LINKAT, 5.15) are
+// ring requests where the kernel has them, with the same fallback; directory
+// reads (getdents), readlink, access checks, chmod, utimensat, lseek, flock,
+// copy_file_range and FICLONE have no request and are the system call on the
+// task's goroutine (see dirDriver).
+//
 // Evented pays off when many requests are in flight at once and the kernel
 // completes them without a thread per request: 4 KiB direct-I/O writes
 // (CreateOptions.Direct) from 256 tasks ran 3.7 × faster than on Threaded,

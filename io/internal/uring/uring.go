@@ -51,6 +51,8 @@ const (
 	OpRenameat    uint8 = 35 // 5.11
 	OpUnlinkat    uint8 = 36 // 5.11
 	OpMkdirat     uint8 = 37 // 5.15
+	OpSymlinkat   uint8 = 38 // 5.15
+	OpLinkat      uint8 = 39 // 5.15
 	OpFtruncate   uint8 = 55 // 6.9
 )
 

@@ -159,7 +159,7 @@ var requiredOps = []struct {
 }
 
 // optionalOps are the requests used where the kernel has them (see has).
-var optionalOps = []uint8{uring.OpRenameat, uring.OpUnlinkat, uring.OpMkdirat, uring.OpFtruncate}
+var optionalOps = []uint8{uring.OpRenameat, uring.OpUnlinkat, uring.OpMkdirat, uring.OpFtruncate, uring.OpSymlinkat, uring.OpLinkat}
 
 // probeOps runs the kernel's opcode probe and fills e.supported, or returns the
 // reason Evented cannot run on this ring: the probe failed (before Linux 5.6),

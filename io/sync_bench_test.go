@@ -19,14 +19,15 @@ import (
 
 // work is a little computation outside the lock, so that contended runs are
 // not only lock hand-offs.
-func work(n int) {
+func work(n int) int {
 	v := 0
 	for i := range n {
 		v += i * i
 	}
-	workSink.Store(int64(v))
+	return v
 }
 
+// workSink keeps the work's results, so that the compiler cannot drop it.
 var workSink atomic.Int64
 
 func ios() (root, task io.Io, cancel context.CancelFunc) {
@@ -65,11 +66,13 @@ func BenchmarkMutex(b *testing.B) {
 			var m sync.Mutex
 			n := 0
 			b.RunParallel(func(pb *testing.PB) {
+				acc := 0
+				defer func() { workSink.Add(int64(acc)) }()
 				for pb.Next() {
 					m.Lock()
 					n++
 					m.Unlock()
-					work(w)
+					acc += work(w)
 				}
 			})
 		})
@@ -78,6 +81,8 @@ func BenchmarkMutex(b *testing.B) {
 				var m io.Mutex
 				n := 0
 				b.RunParallel(func(pb *testing.PB) {
+					acc := 0
+					defer func() { workSink.Add(int64(acc)) }()
 					for pb.Next() {
 						if err := m.Lock(x); err != nil {
 							b.Error(err)
@@ -85,7 +90,7 @@ func BenchmarkMutex(b *testing.B) {
 						}
 						n++
 						m.Unlock()
-						work(w)
+						acc += work(w)
 					}
 				})
 			})
@@ -134,6 +139,8 @@ func BenchmarkRwLock(b *testing.B) {
 	b.Run("contended-mixed/baseline=sync.RWMutex", func(b *testing.B) {
 		var l sync.RWMutex
 		b.RunParallel(func(pb *testing.PB) {
+			acc := 0
+			defer func() { workSink.Add(int64(acc)) }()
 			i := 0
 			for pb.Next() {
 				if i++; i%10 == 0 {
@@ -143,13 +150,15 @@ func BenchmarkRwLock(b *testing.B) {
 					l.RLock()
 					l.RUnlock()
 				}
-				work(100)
+				acc += work(100)
 			}
 		})
 	})
 	b.Run("contended-mixed/io", func(b *testing.B) {
 		var l io.RwLock
 		b.RunParallel(func(pb *testing.PB) {
+			acc := 0
+			defer func() { workSink.Add(int64(acc)) }()
 			i := 0
 			for pb.Next() {
 				if i++; i%10 == 0 {
@@ -165,7 +174,7 @@ func BenchmarkRwLock(b *testing.B) {
 					}
 					l.RUnlock()
 				}
-				work(100)
+				acc += work(100)
 			}
 		})
 	})
@@ -276,12 +285,14 @@ func BenchmarkSemaphore(b *testing.B) {
 	b.Run("contended/baseline=x-sync-semaphore", func(b *testing.B) {
 		s := semaphore.NewWeighted(2)
 		b.RunParallel(func(pb *testing.PB) {
+			acc := 0
+			defer func() { workSink.Add(int64(acc)) }()
 			for pb.Next() {
 				if err := s.Acquire(ctx, 1); err != nil {
 					b.Error(err)
 					return
 				}
-				work(100)
+				acc += work(100)
 				s.Release(1)
 			}
 		})
@@ -290,12 +301,14 @@ func BenchmarkSemaphore(b *testing.B) {
 		b.Run("contended/"+name, func(b *testing.B) {
 			s := io.NewSemaphore(2)
 			b.RunParallel(func(pb *testing.PB) {
+				acc := 0
+				defer func() { workSink.Add(int64(acc)) }()
 				for pb.Next() {
 					if err := s.Acquire(x, 1); err != nil {
 						b.Error(err)
 						return
 					}
-					work(100)
+					acc += work(100)
 					s.Release(1)
 				}
 			})

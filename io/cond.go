@@ -99,9 +99,9 @@ func (c *Condition) Broadcast() {
 // first use.
 //
 // All methods may be called from any goroutine. Wait is a cancel point; Set,
-// Reset and IsSet never wait. A Set followed by a Reset before a waiter has
-// run still wakes that waiter: Wait returns once the event has been set at
-// some moment after Wait began (or was set when it began).
+// Reset and IsSet never wait. Every task already parked in Wait when Set is
+// called wakes, even if a Reset follows at once; a Wait that starts after
+// the Reset waits for the next Set.
 type Event struct {
 	set atomic.Bool
 	mu  sync.Mutex

@@ -8,7 +8,8 @@ import (
 // Semaphore is a weighted semaphore: a limit on a resource such as GPU
 // batches in flight, bytes of staging memory or concurrent writes, like
 // golang.org/x/sync/semaphore.Weighted with Io cancel points. Get one from
-// NewSemaphore; a Semaphore must not be copied after first use.
+// NewSemaphore (the zero value has capacity 0: every Acquire of a positive
+// weight fails); a Semaphore must not be copied after first use.
 //
 // All methods may be called from any goroutine. Acquire is a cancel point;
 // TryAcquire and Release never wait. Waiters are served first come, first

@@ -14,7 +14,9 @@ import (
 // same under Blocking, Threaded, Evented and Failing. A parked task blocks its
 // goroutine on a channel of its own (one pooled waiter, never a goroutine per
 // waiter), and a cancellation wakes it through the task's done channel,
-// closed by the task's cancel callbacks: no polling.
+// closed by the task's cancel callbacks: no polling. Because every wait ends
+// with the task's cancel error, a task given a deadline (or canceled with a
+// cause) gets that error from a lock wait too.
 
 // waiter is one task parked on a synchronization primitive. All fields but
 // ch are guarded by the primitive's internal lock.

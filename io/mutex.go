@@ -51,13 +51,21 @@ type Mutex struct {
 // wake-up that raced with the cancellation is passed on to the next waiter,
 // so none is lost. A nil error means the caller holds the lock.
 func (m *Mutex) Lock(x Io) error {
-	if x.t.isCanceled() {
-		return x.t.err()
+	if x.t == nil && m.state.CompareAndSwap(0, mutexLocked) {
+		return nil // the root task is never canceled: Lock inlines to this
+	}
+	return m.lock(x.t)
+}
+
+// lock is Lock's fast path for a task that can be canceled.
+func (m *Mutex) lock(t *task) error {
+	if t.isCanceled() {
+		return t.err()
 	}
 	if m.state.CompareAndSwap(0, mutexLocked) {
 		return nil
 	}
-	return m.lockSlow(x.t)
+	return m.lockSlow(t)
 }
 
 // LockUncancelable locks m, waiting as long as it takes: it is not a cancel
@@ -93,9 +101,12 @@ func (m *Mutex) Unlock() {
 	m.unlockSlow()
 }
 
-// lockSlow competes for the lock and parks between attempts; t nil waits
-// without a cancel point.
+// lockSlow checks for cancellation, then competes for the lock and parks
+// between attempts; t nil waits without a cancel point.
 func (m *Mutex) lockSlow(t *task) error {
+	if t.isCanceled() {
+		return t.err()
+	}
 	var w *waiter
 	woken := false // this goroutine was woken by Unlock and owns the mutexWoken bit
 	for {

@@ -39,13 +39,19 @@ type RwLock struct {
 // while it waits, RLock returns the task's cancel error (matching
 // ErrCanceled) and holds nothing.
 func (l *RwLock) RLock(x Io) error {
-	if x.t.isCanceled() {
-		return x.t.err()
+	return l.rlock(x.t) // inlined, so that the Io is not copied
+}
+
+// rlock is RLock's fast path.
+func (l *RwLock) rlock(t *task) error {
+	if t.isCanceled() {
+		return t.err()
 	}
-	if s := l.state.Load(); s&(rwWriter|rwWriterWaiting) == 0 && l.state.CompareAndSwap(s, s+1) {
+	// The CAS fails if a writer holds or waits: s has their bits cleared.
+	if s := l.state.Load() &^ (rwWriter | rwWriterWaiting); l.state.CompareAndSwap(s, s+1) {
 		return nil
 	}
-	return l.rlockSlow(x.t)
+	return l.rlockSlow(t)
 }
 
 // TryRLock takes the lock for reading if no writer holds it or waits for it,
@@ -65,12 +71,8 @@ func (l *RwLock) TryRLock() bool {
 // RUnlock releases a read lock; the last reader out lets a waiting writer
 // in. Releasing a read lock that is not held panics.
 func (l *RwLock) RUnlock() {
-	s := l.state.Add(-1)
-	if s&rwReaders == rwReaders {
-		panic("io: RUnlock of an RwLock not locked for reading")
-	}
-	if s&rwReaders == 0 && s&rwWriterWaiting != 0 {
-		l.runlockSlow()
+	if s := l.state.Add(-1); (s+1)&rwReaders <= 1 { // no reader left, or none was there
+		l.runlockSlow(s)
 	}
 }
 
@@ -79,13 +81,21 @@ func (l *RwLock) RUnlock() {
 // while it waits, Lock returns the task's cancel error (matching
 // ErrCanceled) and holds nothing; readers held back by it alone go in.
 func (l *RwLock) Lock(x Io) error {
-	if x.t.isCanceled() {
-		return x.t.err()
+	if x.t == nil && l.state.CompareAndSwap(0, rwWriter) {
+		return nil // the root task is never canceled: Lock inlines to this
+	}
+	return l.lock(x.t)
+}
+
+// lock is Lock's fast path for a task that can be canceled.
+func (l *RwLock) lock(t *task) error {
+	if t.isCanceled() {
+		return t.err()
 	}
 	if l.state.CompareAndSwap(0, rwWriter) {
 		return nil
 	}
-	return l.lockSlow(x.t)
+	return l.lockSlow(t)
 }
 
 // TryLock takes the lock for writing if nobody holds it, without waiting, and
@@ -112,6 +122,9 @@ func (l *RwLock) Unlock() {
 }
 
 func (l *RwLock) rlockSlow(t *task) error {
+	if t.isCanceled() {
+		return t.err()
+	}
 	l.mu.Lock()
 	for {
 		s := l.state.Load()
@@ -151,6 +164,9 @@ func (l *RwLock) rlockSlow(t *task) error {
 }
 
 func (l *RwLock) lockSlow(t *task) error {
+	if t.isCanceled() {
+		return t.err()
+	}
 	l.mu.Lock()
 	for {
 		s := l.state.Load()
@@ -213,8 +229,15 @@ func (l *RwLock) grantReadersLocked() {
 }
 
 // runlockSlow grants the first waiting writer once the last reader is out,
-// unless that has been done already. l.mu is not held.
-func (l *RwLock) runlockSlow() {
+// unless that has been done already; s is the state RUnlock left. l.mu is
+// not held.
+func (l *RwLock) runlockSlow(s int64) {
+	if s&rwReaders == rwReaders {
+		panic("io: RUnlock of an RwLock not locked for reading")
+	}
+	if s&rwWriterWaiting == 0 {
+		return
+	}
 	l.mu.Lock()
 	for {
 		s := l.state.Load()

@@ -15,7 +15,8 @@ import (
 // woken Wait must check its condition again in a loop: another task may have
 // changed the data first, and a Wait may return without a Signal after a
 // waiter that was signaled was canceled (its Signal is passed on rather than
-// lost).
+// lost). Under Blocking, where there is one thread of control, only another
+// goroutine's Signal or Broadcast, or a cancellation, ends a Wait.
 type Condition struct {
 	n  atomic.Int32 // waiters queued, so that Signal with none takes no lock
 	mu sync.Mutex

@@ -142,7 +142,8 @@ func (e *Event) Reset() {
 // Wait waits until the event is set, returning nil at once if it is. It is a
 // cancel point: if the calling task is canceled before or while it waits, it
 // returns the task's cancel error (matching ErrCanceled), even when the event
-// is set. Wait consumes nothing: every waiter sees the same Set.
+// is set. Wait consumes nothing: every waiter sees the same Set. For a wait
+// that ignores cancellation, pass x.WithoutCancel().
 func (e *Event) Wait(x Io) error {
 	t := x.t
 	if t.isCanceled() {

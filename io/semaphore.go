@@ -57,7 +57,8 @@ func (s *Semaphore) Peak() int64 {
 // nothing; weight granted as the cancellation arrived is given back, and
 // waiters behind that now fit are served. A weight that exceeds the capacity
 // (or is negative) can never be granted: Acquire returns an error wrapping
-// ErrInvalid at once. Acquiring 0 returns nil.
+// ErrInvalid at once. Acquiring 0 returns nil at once, even behind waiters.
+// For a wait that ignores cancellation, pass x.WithoutCancel().
 func (s *Semaphore) Acquire(x Io, n int64) error {
 	t := x.t
 	if t.isCanceled() {
@@ -65,6 +66,9 @@ func (s *Semaphore) Acquire(x Io, n int64) error {
 	}
 	if n < 0 || n > s.size {
 		return opErr("semaphore acquire", "", fmt.Errorf("%w: weight %d with a capacity of %d", ErrInvalid, n, s.size))
+	}
+	if n == 0 {
+		return nil
 	}
 	s.mu.Lock()
 	if s.q.empty() && s.cur+n <= s.size {

@@ -404,6 +404,17 @@ var _ = register("SemaphoreAcquireCanceled", func(t *testing.T, x io.Io) {
 	if err := s.Acquire(x, 2); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Acquire(x, 0); err != nil || s.TryAcquire(1) || !s.TryAcquire(0) {
+		t.Fatalf("weight 0 on a full semaphore: %v", err)
+	}
+	// Uncancelable waits through WithoutCancel: they end when the weight is
+	// released, whatever the task's state.
+	released := make(chan struct{})
+	go func() { time.Sleep(10 * time.Millisecond); s.Release(1); close(released) }()
+	if err := s.Acquire(canceledIo(x).WithoutCancel(), 1); err != nil {
+		t.Fatalf("Acquire through WithoutCancel: %v", err)
+	}
+	<-released
 	y, stop := canceledBy(x, 20*time.Millisecond)
 	defer stop()
 	isCanceled(t, s.Acquire(y, 1))

@@ -25,8 +25,8 @@ const (
 //
 // As with sync.RWMutex, a reader must not take RLock again while it holds
 // it: a writer that started waiting in between blocks the second RLock
-// until the task is canceled, and forever under LockUncancelable-style
-// uncancelable Io (the root, or WithoutCancel). Under Blocking, a Lock or RLock that has to wait for a holder in
+// until the task is canceled, and forever when the Io cannot be canceled
+// (the root Io, or one from WithoutCancel). Under Blocking, a Lock or RLock that has to wait for a holder in
 // the same thread of control waits until the task is canceled (see Mutex).
 type RwLock struct {
 	state   atomic.Int64

@@ -129,7 +129,7 @@ type Process struct {
 	pid   int
 	grace time.Duration
 	proc  *os.Process
-	w     waiter
+	w     childWaiter
 
 	lock   chan struct{} // a one-slot semaphore: held by the Wait in progress
 	waited bool          // reaped: status and werr are final
@@ -137,9 +137,9 @@ type Process struct {
 	werr   error
 }
 
-// waiter waits for a child's end: through a pidfd in the runtime's poller
+// childWaiter waits for a child's end: through a pidfd in the runtime's poller
 // (Linux), or through a goroutine blocked in wait4.
-type waiter interface {
+type childWaiter interface {
 	// await returns nil once the child has ended (it has not necessarily
 	// been reaped), t.err() when t is canceled first, and errGraceOver when
 	// deadline (when not zero) passes first.

@@ -16,7 +16,7 @@ var forceGoWaiter atomic.Bool
 
 // newWaiter returns a waiter on a pidfd in the runtime's poller (Linux 5.3
 // or later), or, where pidfd_open is missing or refused, a goroutine.
-func newWaiter(proc *os.Process) waiter {
+func newWaiter(proc *os.Process) childWaiter {
 	if forceGoWaiter.Load() {
 		return newGoWaiter(proc)
 	}

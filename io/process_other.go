@@ -5,4 +5,4 @@ package io
 import "os"
 
 // newWaiter returns a goroutine waiter: only Linux has pidfd.
-func newWaiter(proc *os.Process) waiter { return newGoWaiter(proc) }
+func newWaiter(proc *os.Process) childWaiter { return newGoWaiter(proc) }

@@ -18,7 +18,7 @@ func (sysDriver) spawn(t *task, c *Command) (*Process, error) { return nil, errN
 
 func (sysDriver) pipe(t *task) (r, w int, err error) { return -1, -1, errNoProcesses }
 
-func newWaiter(proc *os.Process) waiter { return newGoWaiter(proc) }
+func newWaiter(proc *os.Process) childWaiter { return newGoWaiter(proc) }
 
 func exitStatus(ps *os.ProcessState) ExitStatus {
 	return ExitStatus{Code: ps.ExitCode(), UserTime: ps.UserTime(), SystemTime: ps.SystemTime()}

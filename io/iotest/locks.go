@@ -49,13 +49,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // parked waiters most of the time (the tests are correct either way).
 func settle() { time.Sleep(100 * time.Microsecond) }
 
-// canceledIo returns an Io whose task is already canceled.
-func canceledIo(x io.Io) io.Io {
-	y, cancel := x.WithCancel()
-	cancel()
-	return y
-}
-
 var _ = register("MutexExclusion", func(t *testing.T, x io.Io) {
 	var m io.Mutex
 	counter := 0 // not atomic: the race detector and the total see a broken mutex

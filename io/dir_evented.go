@@ -9,7 +9,6 @@ import "github.com/vkio/vkio/io/internal/uring"
 // Everything else in dirDriver has no io_uring request and runs as
 // sysDriver's system call on the task's goroutine.
 
-
 func (e *Evented) symlinkat(t *task, target string, dir int, path string) error {
 	if !e.has(uring.OpSymlinkat) { // before Linux 5.15
 		return e.sysDriver.symlinkat(t, target, dir, path)

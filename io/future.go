@@ -60,7 +60,7 @@ func (f *Future[T]) Await(x Io) (T, error) {
 		select {
 		case <-f.done:
 		case <-x.t.doneCh():
-			f.task.cancel()
+			f.task.cancelWith(x.t.err())
 			<-f.done
 		}
 	}
@@ -274,7 +274,7 @@ func Select(x Io, fs ...Selectable) (int, error) {
 		}
 	}
 	if x.t.isCanceled() {
-		return -1, ErrCanceled
+		return -1, x.t.err()
 	}
 	cases := make([]reflect.SelectCase, 0, len(fs)+1)
 	for _, f := range fs {
@@ -285,7 +285,7 @@ func Select(x Io, fs ...Selectable) (int, error) {
 	}
 	chosen, _, _ := reflect.Select(cases)
 	if chosen == len(fs) {
-		return -1, ErrCanceled
+		return -1, x.t.err()
 	}
 	// Report the lowest finished index, so ties resolve deterministically.
 	for i := 0; i < chosen; i++ {

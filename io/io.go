@@ -102,7 +102,7 @@ func (x Io) Cancelable() bool { return x.t != nil }
 // long CPU loops.
 func (x Io) CheckCancel() error {
 	if x.t.isCanceled() {
-		return ErrCanceled
+		return x.t.err()
 	}
 	return nil
 }
@@ -126,7 +126,7 @@ func (x Io) Sleep(d time.Duration) error {
 // is canceled.
 func (x Io) SleepUntil(deadline time.Time) error {
 	if x.t.isCanceled() {
-		return ErrCanceled
+		return x.t.err()
 	}
 	start := x.start()
 	err := x.drv().sleepUntil(x.t, deadline)

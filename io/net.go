@@ -1,6 +1,7 @@
 package io
 
 import (
+	"errors"
 	"net"
 	"sync/atomic"
 
@@ -91,7 +92,7 @@ func (c *Conn) LocalAddr() net.Addr { return c.c.localAddr() }
 func (c *Conn) RemoteAddr() net.Addr { return c.c.remoteAddr() }
 
 func (c *Conn) err(op string, err error) error {
-	if c.closed.Load() && err != ErrCanceled {
+	if c.closed.Load() && !errors.Is(err, ErrCanceled) {
 		err = ErrClosed
 	}
 	return opErr(op, c.name, err)

@@ -18,6 +18,17 @@ type task struct {
 	hook   func() // Promise.OnCancel's callback: run before cbs, without a slice or a stop function
 	nextID uint64
 	firing sync.WaitGroup // held while cancel runs callbacks
+
+	// cause is what err returns once t is canceled (nil: ErrCanceled). It
+	// is set once, by the first cancel, under mu and before canceled, so
+	// whoever has seen canceled (or done closed) may read it.
+	cause error
+	// deadline is the nearest deadline of t and its ancestors, nil for none.
+	// It is set before t runs and only ever lowered (see lowerDeadline).
+	deadline atomic.Pointer[time.Time]
+	// ctx is a canceled context.WithCancelCause context holding t's cause,
+	// made under mu on first need (see causeContext), after t is canceled.
+	ctx context.Context
 }
 
 type cancelCallback struct {
@@ -31,11 +42,44 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 
 func (t *task) isCanceled() bool { return t != nil && t.canceled.Load() }
 
-// err is the error a cancel point of t returns once t is canceled: every new
+// err is the error a cancel point of t returns once t is canceled: every
 // cancel point returns t.err() rather than ErrCanceled itself, so that a
-// cancellation with a cause (a deadline, WithCancelCause) reaches the caller
-// with that cause. Today it is ErrCanceled.
-func (t *task) err() error { return ErrCanceled }
+// cancellation with a cause reaches the caller with that cause: ErrCanceled
+// for a plain cancel, ErrDeadlineExceeded for an expired deadline, a
+// *causeError for WithCancelCause (or a context's cause). Every one of them
+// matches ErrCanceled under errors.Is. Called on a task not canceled (or on
+// the root), it returns ErrCanceled.
+func (t *task) err() error {
+	if t != nil && t.canceled.Load() && t.cause != nil {
+		return t.cause
+	}
+	return ErrCanceled
+}
+
+// deadlineTime returns the nearest deadline of t and its ancestors.
+func (t *task) deadlineTime() (time.Time, bool) {
+	if t == nil {
+		return time.Time{}, false
+	}
+	if d := t.deadline.Load(); d != nil {
+		return *d, true
+	}
+	return time.Time{}, false
+}
+
+// lowerDeadline makes d t's deadline if t has none or a later one, and
+// reports whether it did.
+func (t *task) lowerDeadline(d *time.Time) bool {
+	for {
+		cur := t.deadline.Load()
+		if cur != nil && !d.Before(*cur) {
+			return false
+		}
+		if t.deadline.CompareAndSwap(cur, d) {
+			return true
+		}
+	}
+}
 
 // doneCh returns a channel closed when t is canceled; nil (never ready) for the root.
 func (t *task) doneCh() <-chan struct{} {
@@ -56,11 +100,20 @@ func (t *task) doneCh() <-chan struct{} {
 
 // cancel requests cancellation. It runs the registered callbacks before it
 // returns; it is idempotent.
-func (t *task) cancel() {
+func (t *task) cancel() { t.cancelWith(nil) }
+
+// cancelWith requests cancellation with cause, the error t's cancel points
+// return from now on (nil: ErrCanceled; otherwise an error matching
+// ErrCanceled). The first cancellation wins: a later one changes nothing.
+// Child tasks (addChild) are canceled with the same cause.
+func (t *task) cancelWith(cause error) {
 	t.mu.Lock()
 	if t.canceled.Load() {
 		t.mu.Unlock()
 		return
+	}
+	if cause != ErrCanceled {
+		t.cause = cause
 	}
 	t.canceled.Store(true)
 	if t.done != nil {
@@ -81,7 +134,7 @@ func (t *task) cancel() {
 		defer t.firing.Done()
 		for _, cb := range cbs {
 			if cb.child != nil {
-				cb.child.cancel()
+				cb.child.cancelWith(t.cause)
 			} else {
 				cb.fn()
 			}
@@ -157,17 +210,22 @@ func (t *task) setHook(fn func()) {
 	t.mu.Unlock()
 }
 
-// addChild makes a cancellation of t cancel child too, until removeChild(id)
-// (when child has finished): cancellation flows down the tree of tasks, as it
-// does down a tree of contexts. It is onCancel without the closures, for the
-// hot path of starting a task. id 0 means there is nothing to remove.
+// addChild makes a cancellation of t cancel child too, with the same cause,
+// until removeChild(id) (when child has finished): cancellation flows down the
+// tree of tasks, as it does down a tree of contexts. child inherits t's
+// deadline (when it has none or a later one). It is onCancel without the
+// closures, for the hot path of starting a task. id 0 means there is nothing
+// to remove.
 func (t *task) addChild(child *task) (id uint64) {
 	if t == nil || t == child {
 		return 0
 	}
+	if d := t.deadline.Load(); d != nil {
+		child.lowerDeadline(d)
+	}
 	id, ok := t.add(cancelCallback{child: child})
 	if !ok {
-		child.cancel()
+		child.cancelWith(t.cause)
 	}
 	return id
 }
@@ -184,6 +242,13 @@ func (t *task) removeChild(id uint64) {
 // Context returns a context.Context that is done when the current task is
 // canceled, for handing to libraries that take one. For the root Io, which is never
 // canceled, it is context.Background. FromContext recovers x from it.
+//
+// It follows the task: Deadline reports the task's deadline (Io.Deadline),
+// Err reports context.DeadlineExceeded once a deadline has canceled the task
+// and context.Canceled after any other cancellation, and context.Cause
+// returns the cause given to WithCancelCause or WithDeadlineCause (or
+// context.DeadlineExceeded for a deadline without one, context.Canceled for
+// a plain cancel), as for the context package's own contexts.
 func (x Io) Context() context.Context {
 	if x.t == nil {
 		return context.WithValue(context.Background(), ioKey{}, x)
@@ -217,31 +282,81 @@ func (c taskContext) AfterFunc(f func()) (stop func() bool) {
 	return func() bool { return t.unregister(id) }
 }
 
-func (c taskContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c taskContext) Deadline() (time.Time, bool) { return c.x.t.deadlineTime() }
 func (c taskContext) Done() <-chan struct{}       { return c.x.t.doneCh() }
 func (c taskContext) Err() error {
-	if c.x.t.isCanceled() {
-		return context.Canceled
+	t := c.x.t
+	if !t.isCanceled() {
+		return nil
 	}
-	return nil
+	if isDeadline(t.err()) {
+		return context.DeadlineExceeded
+	}
+	return context.Canceled
 }
+
+// Value returns the Io for FromContext's key. Other keys are looked up in a
+// context of the context package that holds the task's cause, made once the
+// task is canceled: context.Cause finds a cause only in a context of its own
+// package, through Value. Before that, no context holds a cause and there is
+// none to find: Cause then falls back to Err, which is nil.
 func (c taskContext) Value(key any) any {
 	if key == (ioKey{}) {
 		return c.x
 	}
+	if ctx := c.x.t.causeContext(); ctx != nil {
+		return ctx.Value(key)
+	}
 	return nil
 }
+
+// causeContext returns a canceled context whose context.Cause is t's cause,
+// or nil while t is not canceled.
+func (t *task) causeContext() context.Context {
+	if !t.isCanceled() {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ctx == nil {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(contextCause(t.cause))
+		t.ctx = ctx
+	}
+	return t.ctx
+}
+
+// netContext is the context that sockets of the runtime's poller get for
+// dial and listen: done when the task is canceled, but without its deadline,
+// which the task's own timer enforces. A poller timeout of its own would
+// race with the timer and surface as a bare os.ErrDeadlineExceeded.
+type netContext struct{ taskContext }
+
+func (netContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (netContext) Value(any) any               { return nil }
 
 // WithContext returns an Io for a new task that is canceled when ctx is done, when
 // the current task is canceled, or when the returned cancel function is called —
 // whichever comes first. Call cancel when the work is done to release the link.
+// The task takes ctx's deadline when it is earlier than the current task's,
+// and ctx's cause: if ctx expires, the task's cancel points fail with an
+// error matching ErrDeadlineExceeded; if ctx is canceled with a cause
+// (context.WithCancelCause), their error matches that cause too.
 func (x Io) WithContext(ctx context.Context) (Io, context.CancelFunc) {
 	child := new(task)
-	stopCtx := context.AfterFunc(ctx, child.cancel)
-	stopParent := x.t.onCancel(child.cancel)
+	id := x.t.addChild(child)
+	if d, ok := ctx.Deadline(); ok {
+		child.lowerDeadline(&d)
+	}
+	stopCtx := func() bool { return true }
+	if ctx.Err() != nil {
+		child.cancelWith(contextErr(ctx))
+	} else {
+		stopCtx = context.AfterFunc(ctx, func() { child.cancelWith(contextErr(ctx)) })
+	}
 	return Io{d: x.d, t: child, o: x.o}, func() {
 		stopCtx()
-		stopParent()
+		x.t.removeChild(id)
 		child.cancel()
 	}
 }
@@ -250,9 +365,9 @@ func (x Io) WithContext(ctx context.Context) (Io, context.CancelFunc) {
 // is, or when the returned cancel function is called.
 func (x Io) WithCancel() (Io, context.CancelFunc) {
 	child := new(task)
-	stopParent := x.t.onCancel(child.cancel)
+	id := x.t.addChild(child)
 	return Io{d: x.d, t: child, o: x.o}, func() {
-		stopParent()
+		x.t.removeChild(id)
 		child.cancel()
 	}
 }

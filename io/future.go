@@ -237,12 +237,25 @@ func (p *Promise[T]) Resolve(v T, err error) bool {
 // OnCancel registers fn to run once when the future's consumer requests
 // cancellation (Future.Cancel, or an Await whose own task is canceled). Cancel
 // waits for the future to be resolved, so fn should make that happen promptly —
-// typically by resolving with an error wrapping ErrCanceled while the producer
-// goes on tracking the underlying work.
+// typically by resolving with Cause (an error wrapping ErrCanceled) while the
+// producer goes on tracking the underlying work.
 func (p *Promise[T]) OnCancel(fn func()) { p.f.task.setHook(fn) }
 
 // Canceled reports whether the consumer has requested cancellation.
 func (p *Promise[T]) Canceled() bool { return p.f.task.isCanceled() }
+
+// Cause returns the error that the consumer's cancellation carries, or nil
+// before one: ErrCanceled for a plain Cancel, an error matching
+// ErrDeadlineExceeded when an awaiter's deadline passed, one matching the
+// cause given to WithCancelCause when an awaiter was canceled with it. A
+// producer that resolves a canceled promise (typically in OnCancel)
+// resolves with Cause, or an error wrapping it, so the awaiter learns why.
+func (p *Promise[T]) Cause() error {
+	if !p.f.task.isCanceled() {
+		return nil
+	}
+	return p.f.task.err()
+}
 
 // Selectable is a future that Select can wait on: any *Future[T].
 type Selectable interface {

@@ -45,6 +45,20 @@
 // later cancel point fails too. Io.WithoutCancel protects a region (cleanup that must
 // run); Io.Context and Io.WithContext bridge to and from context.Context.
 //
+// # Deadlines and causes
+//
+// Io.WithTimeout and Io.WithDeadline scope a deadline, as context does: every
+// cancel point reached through the returned Io (and through the Io of every
+// task started from it) fails once the deadline passes, with an error
+// matching ErrDeadlineExceeded, context.DeadlineExceeded,
+// os.ErrDeadlineExceeded and ErrCanceled (but not context.Canceled).
+// Io.WithCancelCause cancels with a cause that the error matches too. A
+// child task has the deadline and the cause of its parent's cancellation;
+// its own deadline can only be earlier. Io.Deadline and Context().Deadline
+// report the deadline, and context.Cause(x.Context()) the cause, so a
+// library handed x.Context() sees both. See ErrDeadlineExceeded for why a
+// deadline is a scope here rather than a Timeout argument of each operation.
+//
 // The package is named io; importers alias the standard library as stdio. Because a
 // parameter named io would shadow the package, the examples name the Io value x.
 package io
@@ -98,8 +112,9 @@ func (x Io) Canceled() bool { return x.t.isCanceled() }
 func (x Io) Cancelable() bool { return x.t != nil }
 
 // CheckCancel returns an error wrapping ErrCanceled if cancellation of the current
-// task has been requested, and nil otherwise. It is the explicit cancel point for
-// long CPU loops.
+// task has been requested (matching ErrDeadlineExceeded when a deadline caused
+// it, and the cause given to WithCancelCause), and nil otherwise. It is the
+// explicit cancel point for long CPU loops.
 func (x Io) CheckCancel() error {
 	if x.t.isCanceled() {
 		return x.t.err()

@@ -457,3 +457,25 @@ var _ = register("DeadlineFlowsDown", func(t *testing.T, x io.Io) {
 	isDeadlineExceeded(t, w.CheckCancel())
 	isDeadlineExceeded(t, y.CheckCancel())
 })
+
+var _ = register("DeadlinePromise", func(t *testing.T, x io.Io) {
+	// A wait for an operation completed from outside the Io (a GPU fence
+	// under Threaded and Evented): the awaiter's deadline reaches the
+	// producer, which resolves with the cause.
+	p := io.NewPromise[int]()
+	p.OnCancel(func() { p.Resolve(0, p.Cause()) })
+	if p.Cause() != nil {
+		t.Fatal("a cause before any cancellation")
+	}
+	y, deadline, cancel := expiresIn(x, 20*time.Millisecond)
+	defer cancel()
+	_, err := p.Future().Await(y)
+	expired(t, "Await of a Promise", err, deadline)
+	isDeadlineExceeded(t, p.Cause())
+	// A plain Cancel gives ErrCanceled.
+	q := io.NewPromise[int]()
+	q.OnCancel(func() { q.Resolve(0, q.Cause()) })
+	if _, err := q.Future().Cancel(x); err != io.ErrCanceled {
+		t.Fatalf("Cancel of a Promise = %v; want ErrCanceled", err)
+	}
+})

@@ -19,16 +19,21 @@ type task struct {
 	nextID uint64
 	firing sync.WaitGroup // held while cancel runs callbacks
 
-	// cause is what err returns once t is canceled (nil: ErrCanceled). It
-	// is set once, by the first cancel, under mu and before canceled, so
-	// whoever has seen canceled (or done closed) may read it.
+	// ext holds t's cause and deadline; nil (the common case: no deadline,
+	// a plain cancel) for neither. One pointer, replaced whole (copy on
+	// write), keeps a task (embedded in every Future) one word larger only.
+	ext atomic.Pointer[taskExt]
+}
+
+// taskExt is what a task with a deadline or a cause has in addition.
+type taskExt struct {
+	// cause is what err returns once the task is canceled (nil:
+	// ErrCanceled). It is set once, by the first cancel, before canceled,
+	// so whoever has seen canceled (or done closed) sees it.
 	cause error
-	// deadline is the nearest deadline of t and its ancestors, nil for none.
-	// It is set before t runs and only ever lowered (see lowerDeadline).
-	deadline atomic.Pointer[time.Time]
-	// ctx is a canceled context.WithCancelCause context holding t's cause,
-	// made under mu on first need (see causeContext), after t is canceled.
-	ctx context.Context
+	// deadline is the nearest deadline of the task and its ancestors, nil
+	// for none. It is set before the task runs and only ever lowered.
+	deadline *time.Time
 }
 
 type cancelCallback struct {
@@ -50,10 +55,21 @@ func (t *task) isCanceled() bool { return t != nil && t.canceled.Load() }
 // matches ErrCanceled under errors.Is. Called on a task not canceled (or on
 // the root), it returns ErrCanceled.
 func (t *task) err() error {
-	if t != nil && t.canceled.Load() && t.cause != nil {
-		return t.cause
+	if t != nil && t.canceled.Load() {
+		if c := t.cause(); c != nil {
+			return c
+		}
 	}
 	return ErrCanceled
+}
+
+// cause returns the cause t was canceled with, nil for a plain cancel (or
+// none yet).
+func (t *task) cause() error {
+	if e := t.ext.Load(); e != nil {
+		return e.cause
+	}
+	return nil
 }
 
 // deadlineTime returns the nearest deadline of t and its ancestors.
@@ -61,8 +77,8 @@ func (t *task) deadlineTime() (time.Time, bool) {
 	if t == nil {
 		return time.Time{}, false
 	}
-	if d := t.deadline.Load(); d != nil {
-		return *d, true
+	if e := t.ext.Load(); e != nil && e.deadline != nil {
+		return *e.deadline, true
 	}
 	return time.Time{}, false
 }
@@ -71,12 +87,31 @@ func (t *task) deadlineTime() (time.Time, bool) {
 // reports whether it did.
 func (t *task) lowerDeadline(d *time.Time) bool {
 	for {
-		cur := t.deadline.Load()
-		if cur != nil && !d.Before(*cur) {
-			return false
+		cur := t.ext.Load()
+		next := &taskExt{deadline: d}
+		if cur != nil {
+			if cur.deadline != nil && !d.Before(*cur.deadline) {
+				return false
+			}
+			next.cause = cur.cause
 		}
-		if t.deadline.CompareAndSwap(cur, d) {
+		if t.ext.CompareAndSwap(cur, next) {
 			return true
+		}
+	}
+}
+
+// setCause records cause (see taskExt.cause); t.mu is held and t not yet
+// canceled.
+func (t *task) setCause(cause error) {
+	for {
+		cur := t.ext.Load()
+		next := &taskExt{cause: cause}
+		if cur != nil {
+			next.deadline = cur.deadline
+		}
+		if t.ext.CompareAndSwap(cur, next) {
+			return
 		}
 	}
 }
@@ -112,8 +147,8 @@ func (t *task) cancelWith(cause error) {
 		t.mu.Unlock()
 		return
 	}
-	if cause != ErrCanceled {
-		t.cause = cause
+	if cause != nil && cause != ErrCanceled {
+		t.setCause(cause)
 	}
 	t.canceled.Store(true)
 	if t.done != nil {
@@ -134,7 +169,7 @@ func (t *task) cancelWith(cause error) {
 		defer t.firing.Done()
 		for _, cb := range cbs {
 			if cb.child != nil {
-				cb.child.cancelWith(t.cause)
+				cb.child.cancelWith(t.cause())
 			} else {
 				cb.fn()
 			}
@@ -220,12 +255,12 @@ func (t *task) addChild(child *task) (id uint64) {
 	if t == nil || t == child {
 		return 0
 	}
-	if d := t.deadline.Load(); d != nil {
-		child.lowerDeadline(d)
+	if e := t.ext.Load(); e != nil && e.deadline != nil {
+		child.lowerDeadline(e.deadline)
 	}
 	id, ok := t.add(cancelCallback{child: child})
 	if !ok {
-		child.cancelWith(t.cause)
+		child.cancelWith(t.cause())
 	}
 	return id
 }
@@ -311,19 +346,17 @@ func (c taskContext) Value(key any) any {
 }
 
 // causeContext returns a canceled context whose context.Cause is t's cause,
-// or nil while t is not canceled.
+// or nil while t is not canceled. It makes a new one each time: it is
+// needed after a cancellation only, by context.Cause and by a context
+// derived from the task's (which asks once), and keeping one would make
+// every task larger.
 func (t *task) causeContext() context.Context {
 	if !t.isCanceled() {
 		return nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.ctx == nil {
-		ctx, cancel := context.WithCancelCause(context.Background())
-		cancel(contextCause(t.cause))
-		t.ctx = ctx
-	}
-	return t.ctx
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(contextCause(t.cause()))
+	return ctx
 }
 
 // netContext is the context that sockets of the runtime's poller get for

@@ -75,13 +75,16 @@ func isDeadline(err error) bool {
 }
 
 // withCause returns the cause a task is canceled with: ErrCanceled or
-// ErrDeadlineExceeded without a cause, otherwise cause wrapped.
+// ErrDeadlineExceeded without a cause, otherwise cause wrapped — unless it
+// already is such an error (another task's, handed on), which is kept.
 func withCause(cause error, deadline bool) error {
 	switch {
 	case cause == nil && deadline:
 		return ErrDeadlineExceeded
 	case cause == nil:
 		return ErrCanceled
+	case errors.Is(cause, ErrCanceled) && errors.Is(cause, context.DeadlineExceeded) == deadline:
+		return cause
 	}
 	return &causeError{cause: cause, deadline: deadline}
 }

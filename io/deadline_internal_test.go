@@ -111,4 +111,12 @@ func TestDeadlineErrors(t *testing.T) {
 	if withCause(nil, false) != ErrCanceled || withCause(nil, true) != ErrDeadlineExceeded {
 		t.Error("withCause without a cause")
 	}
+	// A cause that already is a cancellation of this package is kept, not
+	// wrapped again ("io: canceled: canceled: ...").
+	if withCause(ErrCanceled, false) != ErrCanceled || withCause(c, false) != c || withCause(dc, true) != dc {
+		t.Error("withCause wrapped a cancellation again")
+	}
+	if got := withCause(ErrCanceled, true); !errors.Is(got, ErrDeadlineExceeded) {
+		t.Errorf("a deadline whose cause is a plain cancel = %v", got)
+	}
 }

@@ -145,7 +145,7 @@ func (x Io) WithDeadlineCause(d time.Time, cause error) (Io, context.CancelFunc)
 	child := new(task)
 	id := x.t.addChild(child)
 	var timer *time.Timer
-	if child.lowerDeadline(&d) {
+	if child.lowerDeadline(d) {
 		err := withCause(cause, true)
 		if wait := time.Until(d); wait <= 0 {
 			child.cancelWith(err)

@@ -43,18 +43,18 @@ func TestWithTimeoutCancelStopsTimer(t *testing.T) {
 func TestDeadlineInherited(t *testing.T) {
 	parent := new(task)
 	d := time.Now().Add(time.Hour)
-	parent.lowerDeadline(&d)
+	parent.lowerDeadline(d)
 	child := new(task)
 	parent.addChild(child)
 	if got, ok := child.deadlineTime(); !ok || !got.Equal(d) {
 		t.Fatalf("child deadline = %v, %v", got, ok)
 	}
 	later := d.Add(time.Minute)
-	if child.lowerDeadline(&later) {
+	if child.lowerDeadline(later) {
 		t.Fatal("a later deadline replaced an earlier one")
 	}
 	earlier := d.Add(-time.Minute)
-	if !child.lowerDeadline(&earlier) {
+	if !child.lowerDeadline(earlier) {
 		t.Fatal("an earlier deadline did not replace a later one")
 	}
 	if got, _ := parent.deadlineTime(); !got.Equal(d) {

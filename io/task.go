@@ -31,9 +31,10 @@ type taskExt struct {
 	// ErrCanceled). It is set once, by the first cancel, before canceled,
 	// so whoever has seen canceled (or done closed) sees it.
 	cause error
-	// deadline is the nearest deadline of the task and its ancestors, nil
-	// for none. It is set before the task runs and only ever lowered.
-	deadline *time.Time
+	// deadline is the nearest deadline of the task and its ancestors, if
+	// hasDeadline. It is set before the task runs and only ever lowered.
+	deadline    time.Time
+	hasDeadline bool
 }
 
 type cancelCallback struct {
@@ -77,20 +78,20 @@ func (t *task) deadlineTime() (time.Time, bool) {
 	if t == nil {
 		return time.Time{}, false
 	}
-	if e := t.ext.Load(); e != nil && e.deadline != nil {
-		return *e.deadline, true
+	if e := t.ext.Load(); e != nil && e.hasDeadline {
+		return e.deadline, true
 	}
 	return time.Time{}, false
 }
 
 // lowerDeadline makes d t's deadline if t has none or a later one, and
 // reports whether it did.
-func (t *task) lowerDeadline(d *time.Time) bool {
+func (t *task) lowerDeadline(d time.Time) bool {
 	for {
 		cur := t.ext.Load()
-		next := &taskExt{deadline: d}
+		next := &taskExt{deadline: d, hasDeadline: true}
 		if cur != nil {
-			if cur.deadline != nil && !d.Before(*cur.deadline) {
+			if cur.hasDeadline && !d.Before(cur.deadline) {
 				return false
 			}
 			next.cause = cur.cause
@@ -108,7 +109,7 @@ func (t *task) setCause(cause error) {
 		cur := t.ext.Load()
 		next := &taskExt{cause: cause}
 		if cur != nil {
-			next.deadline = cur.deadline
+			next.deadline, next.hasDeadline = cur.deadline, cur.hasDeadline
 		}
 		if t.ext.CompareAndSwap(cur, next) {
 			return
@@ -255,7 +256,7 @@ func (t *task) addChild(child *task) (id uint64) {
 	if t == nil || t == child {
 		return 0
 	}
-	if e := t.ext.Load(); e != nil && e.deadline != nil {
+	if e := t.ext.Load(); e != nil && e.hasDeadline {
 		child.lowerDeadline(e.deadline)
 	}
 	id, ok := t.add(cancelCallback{child: child})
@@ -379,7 +380,7 @@ func (x Io) WithContext(ctx context.Context) (Io, context.CancelFunc) {
 	child := new(task)
 	id := x.t.addChild(child)
 	if d, ok := ctx.Deadline(); ok {
-		child.lowerDeadline(&d)
+		child.lowerDeadline(d)
 	}
 	stopCtx := func() bool { return true }
 	if ctx.Err() != nil {

@@ -9,14 +9,6 @@ import (
 	"time"
 )
 
-// Deadlines are scoped, as in package context, rather than a Timeout
-// argument on each operation, as in Zig's std.Io: one Io value threads
-// through every operation a piece of code makes — its own, a library's it
-// calls, a GPU fence wait deep inside — so one WithTimeout bounds them all,
-// and code written without timeouts in mind gets them without a change of
-// signature. It is also what x.Context() hands on to libraries that take a
-// context.Context: the same deadline, the same cause.
-
 // ErrDeadlineExceeded is what cancel points return once a deadline set with
 // WithDeadline or WithTimeout (or one of an enclosing task, or of a context
 // given to WithContext) has passed. It matches context.DeadlineExceeded,
@@ -132,8 +124,13 @@ func (x Io) Deadline() (deadline time.Time, ok bool) { return x.t.deadlineTime()
 // current task's: if the current task has an earlier one, the new task keeps
 // that. No goroutine waits for the deadline: a runtime timer cancels the task.
 //
-// See the comment on ErrDeadlineExceeded for why a deadline is a scope, as
-// in package context, rather than an argument of each operation.
+// A deadline is a scope, as in package context, rather than a Timeout
+// argument of each operation, as in Zig's std.Io: one Io value threads
+// through every operation a piece of code makes — its own, those of a
+// library it calls, a GPU fence wait deep inside — so one WithDeadline
+// bounds them all, and code written without timeouts in mind gets them
+// without a change of signature. It is also what x.Context() hands on to
+// libraries that take a context.Context: the same deadline, the same cause.
 func (x Io) WithDeadline(d time.Time) (Io, context.CancelFunc) {
 	return x.WithDeadlineCause(d, nil)
 }
@@ -169,7 +166,8 @@ func (x Io) WithDeadlineCause(d time.Time, cause error) (Io, context.CancelFunc)
 // check that cancel stops them.
 var deadlinesFired atomic.Int64
 
-// WithTimeout is WithDeadline(time.Now().Add(d)).
+// WithTimeout is WithDeadline(time.Now().Add(d)). Deadlines are kept on
+// the runtime's clock (time.Now, and its timers), whatever x.Now reports.
 func (x Io) WithTimeout(d time.Duration) (Io, context.CancelFunc) {
 	return x.WithDeadlineCause(time.Now().Add(d), nil)
 }

@@ -56,7 +56,7 @@
 // child task has the deadline and the cause of its parent's cancellation;
 // its own deadline can only be earlier. Io.Deadline and Context().Deadline
 // report the deadline, and context.Cause(x.Context()) the cause, so a
-// library handed x.Context() sees both. See ErrDeadlineExceeded for why a
+// library handed x.Context() sees both. See Io.WithDeadline for why a
 // deadline is a scope here rather than a Timeout argument of each operation.
 //
 // The package is named io; importers alias the standard library as stdio. Because a

@@ -129,7 +129,7 @@ func (x Io) walk(dir int, comps []string, flags int, perm uint32, mkdir bool, di
 				// a file (a genuine ENOTDIR), it was a link when the open
 				// looked (it may be a folder again, or gone, by now).
 				err = linkErr(comps, i)
-			} else if err != ErrCanceled {
+			} else if !errors.Is(err, ErrCanceled) {
 				err = fmt.Errorf("%s: %w", strings.Join(comps[:i+1], "/"), err)
 			}
 			closeCur()

@@ -19,7 +19,7 @@ var noOpenat2 atomic.Bool
 // genuine EPERM itself), or a test forcing the walk.
 func (x Io) openat2(dir int, p string, flags int, perm uint32) (int, error) {
 	if x.t.isCanceled() {
-		return -1, ErrCanceled
+		return -1, x.t.err()
 	}
 	if forceWalk.Load() || noOpenat2.Load() {
 		return -1, errNoOpenat2

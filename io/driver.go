@@ -11,7 +11,7 @@ import (
 
 // driver is the table of operations behind an Io: what differs between the
 // implementations. Operations take the cancel state of the calling task (nil for
-// the root) and return ErrCanceled, unwrapped, when it cuts them short; the public
+// the root) and return t.err(), unwrapped, when it cuts them short; the public
 // wrappers add the operation and path.
 type driver interface {
 	kind() Kind

@@ -628,7 +628,7 @@ func (e *Evented) lead(t *task, o *ringOp, id uint64) (int32, error) {
 	e.reap() // completions that came after the last look, before leading ended
 	stop()
 	if canceled != nil && canceled.Load() && cutShort(o.res) {
-		return o.res, ErrCanceled
+		return o.res, t.err()
 	}
 	return e.result(o.res)
 }
@@ -712,7 +712,7 @@ func (e *Evented) runOp(t *task, o *ringOp, sqe uring.SQE, mayLead bool) (int32,
 			_ = e.submit(cancelSQE(id))
 			<-o.done
 			if cutShort(o.res) {
-				return o.res, ErrCanceled
+				return o.res, t.err()
 			}
 		}
 	}
@@ -735,7 +735,7 @@ func (e *Evented) result(res int32) (int32, error) {
 func (e *Evented) call(t *task, prep func(o *ringOp, sqe *uring.SQE) error, after ...func(o *ringOp)) (int32, error) {
 	for attempt := 0; ; attempt++ {
 		if t.isCanceled() {
-			return 0, ErrCanceled
+			return 0, t.err()
 		}
 		o := ringOps.Get().(*ringOp)
 		o.sqe = uring.SQE{}

@@ -4,6 +4,7 @@ package io
 
 import (
 	"container/heap"
+	"errors"
 	"sync"
 	"time"
 
@@ -69,7 +70,7 @@ func (e *Evented) sleepUntil(t *task, deadline time.Time) error {
 		return nil
 	}
 	if t.isCanceled() {
-		return ErrCanceled
+		return t.err()
 	}
 	if !eventedSharedTimer {
 		return e.ringTimeout(t, time.Until(deadline))
@@ -113,7 +114,7 @@ func (e *Evented) sleepUntil(t *task, deadline time.Time) error {
 		}
 		q.mu.Unlock()
 		if removed {
-			return ErrCanceled
+			return t.err()
 		}
 		<-s.ch // the deadline passed meanwhile: the loop is waking it
 	}
@@ -161,7 +162,7 @@ func (e *Evented) timerLoop() {
 		}
 		closed := q.closed
 		q.mu.Unlock()
-		if err != nil && err != ErrCanceled && !closed {
+		if err != nil && !errors.Is(err, ErrCanceled) && !closed {
 			// The ring refused the timeout (it should not): wait for the
 			// deadline on the runtime's timer instead, rather than spin. It
 			// is the wait for the deadline itself, not a poll, and an

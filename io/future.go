@@ -60,7 +60,7 @@ func (f *Future[T]) Await(x Io) (T, error) {
 		select {
 		case <-f.done:
 		case <-x.t.doneCh():
-			f.task.cancel()
+			f.task.cancelWith(x.t.err())
 			<-f.done
 		}
 	}
@@ -237,12 +237,25 @@ func (p *Promise[T]) Resolve(v T, err error) bool {
 // OnCancel registers fn to run once when the future's consumer requests
 // cancellation (Future.Cancel, or an Await whose own task is canceled). Cancel
 // waits for the future to be resolved, so fn should make that happen promptly —
-// typically by resolving with an error wrapping ErrCanceled while the producer
-// goes on tracking the underlying work.
+// typically by resolving with Cause (an error wrapping ErrCanceled) while the
+// producer goes on tracking the underlying work.
 func (p *Promise[T]) OnCancel(fn func()) { p.f.task.setHook(fn) }
 
 // Canceled reports whether the consumer has requested cancellation.
 func (p *Promise[T]) Canceled() bool { return p.f.task.isCanceled() }
+
+// Cause returns the error that the consumer's cancellation carries, or nil
+// before one: ErrCanceled for a plain Cancel, an error matching
+// ErrDeadlineExceeded when an awaiter's deadline passed, one matching the
+// cause given to WithCancelCause when an awaiter was canceled with it. A
+// producer that resolves a canceled promise (typically in OnCancel)
+// resolves with Cause, or an error wrapping it, so the awaiter learns why.
+func (p *Promise[T]) Cause() error {
+	if !p.f.task.isCanceled() {
+		return nil
+	}
+	return p.f.task.err()
+}
 
 // Selectable is a future that Select can wait on: any *Future[T].
 type Selectable interface {
@@ -274,7 +287,7 @@ func Select(x Io, fs ...Selectable) (int, error) {
 		}
 	}
 	if x.t.isCanceled() {
-		return -1, ErrCanceled
+		return -1, x.t.err()
 	}
 	cases := make([]reflect.SelectCase, 0, len(fs)+1)
 	for _, f := range fs {
@@ -285,7 +298,7 @@ func Select(x Io, fs ...Selectable) (int, error) {
 	}
 	chosen, _, _ := reflect.Select(cases)
 	if chosen == len(fs) {
-		return -1, ErrCanceled
+		return -1, x.t.err()
 	}
 	// Report the lowest finished index, so ties resolve deterministically.
 	for i := 0; i < chosen; i++ {

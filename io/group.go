@@ -123,7 +123,7 @@ func (g *Group) Wait(x Io) error {
 				panic(pan)
 			}
 			if err == nil && callerCanceled {
-				err = ErrCanceled
+				err = x.t.err()
 			}
 			return err
 		}
@@ -140,7 +140,7 @@ func (g *Group) Wait(x Io) error {
 		case <-idle:
 		case <-x.t.doneCh():
 			callerCanceled = true
-			g.cancelTask(t)
+			g.cancelTask(t, x.t.err())
 			<-idle
 		}
 	}
@@ -153,7 +153,7 @@ func (g *Group) Cancel(x Io) error {
 	t := g.t
 	g.mu.Unlock()
 	if t != nil {
-		g.cancelTask(t)
+		g.cancelTask(t, nil)
 		if x.t == t {
 			return opErr("group cancel", "", ErrSelfAwait)
 		}
@@ -161,13 +161,14 @@ func (g *Group) Cancel(x Io) error {
 	return g.Wait(x.WithoutCancel())
 }
 
-func (g *Group) cancelTask(t *task) {
+// cancelTask cancels the members' task t with cause (see task.cancelWith).
+func (g *Group) cancelTask(t *task, cause error) {
 	g.mu.Lock()
 	if g.t == t {
 		g.canceled = true
 	}
 	g.mu.Unlock()
-	t.cancel()
+	t.cancelWith(cause)
 }
 
 // reset empties the group for reuse; g.mu is held and no member runs.

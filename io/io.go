@@ -45,6 +45,20 @@
 // later cancel point fails too. Io.WithoutCancel protects a region (cleanup that must
 // run); Io.Context and Io.WithContext bridge to and from context.Context.
 //
+// # Deadlines and causes
+//
+// Io.WithTimeout and Io.WithDeadline scope a deadline, as context does: every
+// cancel point reached through the returned Io (and through the Io of every
+// task started from it) fails once the deadline passes, with an error
+// matching ErrDeadlineExceeded, context.DeadlineExceeded,
+// os.ErrDeadlineExceeded and ErrCanceled (but not context.Canceled).
+// Io.WithCancelCause cancels with a cause that the error matches too. A
+// child task has the deadline and the cause of its parent's cancellation;
+// its own deadline can only be earlier. Io.Deadline and Context().Deadline
+// report the deadline, and context.Cause(x.Context()) the cause, so a
+// library handed x.Context() sees both. See Io.WithDeadline for why a
+// deadline is a scope here rather than a Timeout argument of each operation.
+//
 // The package is named io; importers alias the standard library as stdio. Because a
 // parameter named io would shadow the package, the examples name the Io value x.
 package io
@@ -53,6 +67,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -99,11 +116,12 @@ func (x Io) Canceled() bool { return x.t.isCanceled() }
 func (x Io) Cancelable() bool { return x.t != nil }
 
 // CheckCancel returns an error wrapping ErrCanceled if cancellation of the current
-// task has been requested, and nil otherwise. It is the explicit cancel point for
-// long CPU loops.
+// task has been requested (matching ErrDeadlineExceeded when a deadline caused
+// it, and the cause given to WithCancelCause), and nil otherwise. It is the
+// explicit cancel point for long CPU loops.
 func (x Io) CheckCancel() error {
 	if x.t.isCanceled() {
-		return ErrCanceled
+		return x.t.err()
 	}
 	return nil
 }
@@ -127,7 +145,7 @@ func (x Io) Sleep(d time.Duration) error {
 // is canceled.
 func (x Io) SleepUntil(deadline time.Time) error {
 	if x.t.isCanceled() {
-		return ErrCanceled
+		return x.t.err()
 	}
 	start := x.start()
 	err := x.drv().sleepUntil(x.t, deadline)
@@ -149,15 +167,40 @@ func (canceledError) Is(target error) bool { return target == context.Canceled }
 // Threaded when its concurrency limit is reached.
 var ErrConcurrencyUnavailable = errors.New("io: concurrency unavailable")
 
-// ErrClosed is returned by operations on a closed Queue, file or socket.
-var ErrClosed = errors.New("io: use of closed resource")
+// ErrClosed is returned by operations on a closed Queue, file or socket. It
+// matches the standard library's fs.ErrClosed (os.ErrClosed) and
+// net.ErrClosed under errors.Is, so code written for os.File and net.Conn
+// recognizes it.
+var ErrClosed error = &stdError{msg: "io: use of closed resource", std: []error{fs.ErrClosed, net.ErrClosed}}
 
 // ErrUnsupported is returned by every operation of the Failing implementation, and
-// by operations an implementation does not provide.
-var ErrUnsupported = errors.New("io: operation not supported by this Io")
+// by operations an implementation does not provide. It matches the standard
+// library's errors.ErrUnsupported under errors.Is.
+var ErrUnsupported error = &stdError{msg: "io: operation not supported by this Io", std: []error{errors.ErrUnsupported}}
 
-// ErrInvalid is wrapped by errors about bad arguments.
-var ErrInvalid = errors.New("io: invalid argument")
+// ErrInvalid is wrapped by errors about bad arguments. It matches the
+// standard library's fs.ErrInvalid (os.ErrInvalid) under errors.Is.
+var ErrInvalid error = &stdError{msg: "io: invalid argument", std: []error{fs.ErrInvalid}}
+
+// stdError is a sentinel of this package that also matches sentinels of the
+// standard library meaning the same thing.
+type stdError struct {
+	msg string
+	std []error
+}
+
+func (e *stdError) Error() string { return e.msg }
+
+// Is reports whether target is one of the standard library's sentinels
+// that e stands for (e itself matches by identity).
+func (e *stdError) Is(target error) bool {
+	for _, s := range e.std {
+		if target == s {
+			return true
+		}
+	}
+	return false
+}
 
 // ErrZeroIo is the error of every operation through the zero Io value, which
 // was never set to a real implementation. It wraps ErrInvalid.
@@ -206,22 +249,66 @@ func (p *PanicError) Unwrap() error {
 var errGoexit = errors.New("io: task ended with runtime.Goexit instead of returning")
 
 // Error describes a failed operation: which one, on what, and why.
+//
+// errors.Is sees through it to the cause: a system error stays a
+// syscall.Errno, so errors.Is(err, fs.ErrNotExist), fs.ErrExist and
+// fs.ErrPermission work as for os. errors.As fills a *fs.PathError (Op, Path,
+// Err) from the Error of a file or directory operation, and a *net.OpError
+// (Op, Net, Source, Addr, Err) from that of a socket operation, unless the
+// cause already holds one, which As then finds.
 type Error struct {
 	Op   string // the operation: "open", "write", "accept", ...
 	Path string // the file path or network address, if any
 	Err  error  // the cause; errors.Is sees through it
+
+	src, addr net.Addr // a socket operation's local and remote (or listening) address; addr nil otherwise
 }
 
-// Error returns "io: op path: cause".
+// Error returns "io: op path: cause". A cause that is itself an error of
+// this package is not prefixed with "io: " a second time.
 func (e *Error) Error() string {
-	if e.Path == "" {
-		return fmt.Sprintf("io: %s: %v", e.Op, e.Err)
+	cause := "<nil>"
+	if e.Err != nil {
+		cause = strings.TrimPrefix(e.Err.Error(), "io: ")
 	}
-	return fmt.Sprintf("io: %s %s: %v", e.Op, e.Path, e.Err)
+	if e.Path == "" {
+		return "io: " + e.Op + ": " + cause
+	}
+	return "io: " + e.Op + " " + e.Path + ": " + cause
 }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
+
+// As fills a **fs.PathError target (from a file or directory operation,
+// which has a path) or a **net.OpError target (from a socket operation) with
+// e's operation, path or addresses, and cause, unless the cause holds one of
+// its own (errors.As then goes on to it).
+func (e *Error) As(target any) bool {
+	switch p := target.(type) {
+	case **fs.PathError:
+		if e.addr != nil || e.Path == "" {
+			return false
+		}
+		var inner *fs.PathError
+		if errors.As(e.Err, &inner) {
+			return false
+		}
+		*p = &fs.PathError{Op: e.Op, Path: e.Path, Err: e.Err}
+		return true
+	case **net.OpError:
+		if e.addr == nil {
+			return false
+		}
+		var inner *net.OpError
+		if errors.As(e.Err, &inner) {
+			return false
+		}
+		*p = &net.OpError{Op: e.Op, Net: e.addr.Network(), Source: e.src, Addr: e.addr, Err: e.Err}
+		return true
+	}
+	return false
+}
 
 func opErr(op, path string, err error) error {
 	if err == nil {
@@ -229,3 +316,19 @@ func opErr(op, path string, err error) error {
 	}
 	return &Error{Op: op, Path: path, Err: err}
 }
+
+// netErr is opErr for a socket operation: src and addr are its local and
+// remote (or listening, or dialed) addresses, for errors.As to a
+// *net.OpError; addr must not be nil.
+func netErr(op, path string, src, addr net.Addr, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Op: op, Path: path, Err: err, src: src, addr: addr}
+}
+
+// dialAddr is the address a dial or listen was given, as a net.Addr.
+type dialAddr struct{ network, address string }
+
+func (a dialAddr) Network() string { return a.network }
+func (a dialAddr) String() string  { return a.address }

@@ -1,6 +1,7 @@
 package io
 
 import (
+	"errors"
 	"net"
 	"sync/atomic"
 
@@ -21,8 +22,9 @@ type Listener struct {
 func Listen(x Io, network, address string) (*Listener, error) {
 	start := x.start()
 	l, err := x.drv().listen(x.t, network, address)
-	if err := x.done(start, "net", "listen", network+" "+address, err); err != nil {
-		return nil, err
+	x.observe(start, "net", "listen", network+" "+address, 0, err)
+	if err != nil {
+		return nil, netErr("listen", network+" "+address, nil, dialAddr{network, address}, err)
 	}
 	return &Listener{l: l, network: network, name: addrString(l.addr())}, nil
 }
@@ -40,21 +42,27 @@ func (l *Listener) Accept(x Io) (*Conn, error) {
 		if l.isClosed() {
 			err = ErrClosed
 		}
-		return nil, opErr("accept", l.name, err)
+		return nil, l.err("accept", err)
 	}
 	return newConn(c), nil
 }
 
 func (l *Listener) isClosed() bool { return l.closed.Load() }
 
+func (l *Listener) err(op string, err error) error {
+	return netErr(op, l.name, nil, l.l.addr(), err)
+}
+
 // Close stops listening; a parked Accept returns an error wrapping ErrClosed.
 // A Unix socket's file is removed.
 func (l *Listener) Close(x Io) error {
 	if !l.closed.CompareAndSwap(false, true) {
-		return opErr("close", l.name, ErrClosed)
+		return l.err("close", ErrClosed)
 	}
 	start := x.start()
-	return x.done(start, "net", "close", l.name, l.l.close())
+	err := l.l.close()
+	x.observe(start, "net", "close", l.name, 0, err)
+	return l.err("close", err)
 }
 
 // Conn is a stream connection. One task may read while another writes.
@@ -79,7 +87,7 @@ func Dial(x Io, network, address string) (*Conn, error) {
 	c, err := x.drv().dial(x.t, network, address)
 	x.observe(start, "net", "dial", address, 0, err)
 	if err != nil {
-		return nil, opErr("dial", network+" "+address, err)
+		return nil, netErr("dial", network+" "+address, nil, dialAddr{network, address}, err)
 	}
 	return newConn(c), nil
 }
@@ -91,10 +99,10 @@ func (c *Conn) LocalAddr() net.Addr { return c.c.localAddr() }
 func (c *Conn) RemoteAddr() net.Addr { return c.c.remoteAddr() }
 
 func (c *Conn) err(op string, err error) error {
-	if c.closed.Load() && err != ErrCanceled {
+	if c.closed.Load() && !errors.Is(err, ErrCanceled) {
 		err = ErrClosed
 	}
-	return opErr(op, c.name, err)
+	return netErr(op, c.name, c.c.localAddr(), c.c.remoteAddr(), err)
 }
 
 // Read reads what has arrived, up to len(p) bytes, waiting for at least one. At
@@ -151,10 +159,15 @@ func (c *Conn) CloseWrite(x Io) error {
 // ErrClosed. It is not a cancel point.
 func (c *Conn) Close(x Io) error {
 	if !c.closed.CompareAndSwap(false, true) {
-		return opErr("close", c.name, ErrClosed)
+		return c.err("close", ErrClosed)
 	}
 	start := x.start()
-	return x.done(start, "net", "close", c.name, c.c.close())
+	err := c.c.close()
+	x.observe(start, "net", "close", c.name, 0, err)
+	if err != nil {
+		return netErr("close", c.name, c.c.localAddr(), c.c.remoteAddr(), err)
+	}
+	return nil
 }
 
 // Writer returns a buffered writer on the connection for the task whose Io is x.

@@ -123,7 +123,7 @@ func (d *opDeadline) begin(x Io, c *Conn, op string) (Io, func(error) error, err
 	d.mu.Lock()
 	if !d.deadline.IsZero() && !time.Now().Before(d.deadline) {
 		d.mu.Unlock()
-		return x, nil, &timeoutError{opErr(op, c.name, os.ErrDeadlineExceeded)}
+		return x, nil, &timeoutError{netErr(op, c.name, c.LocalAddr(), c.RemoteAddr(), os.ErrDeadlineExceeded)}
 	}
 	ox, cancel := x.WithCancel()
 	o := &deadlineOp{cancel: cancel}
@@ -139,7 +139,7 @@ func (d *opDeadline) begin(x Io, c *Conn, op string) (Io, func(error) error, err
 		d.mu.Unlock()
 		cancel()
 		if err != nil && timedOut && errors.Is(err, ErrCanceled) && !x.Canceled() {
-			return &timeoutError{opErr(op, c.name, os.ErrDeadlineExceeded)}
+			return &timeoutError{netErr(op, c.name, c.LocalAddr(), c.RemoteAddr(), os.ErrDeadlineExceeded)}
 		}
 		return err
 	}, nil

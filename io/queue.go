@@ -114,7 +114,7 @@ func (q *Queue[T]) Put(x Io, items []T, min int) (int, error) {
 	}
 	if x.t.isCanceled() {
 		q.mu.Unlock()
-		return n, ErrCanceled
+		return n, x.t.err()
 	}
 	w := &queueWaiter[T]{items: items[n:], min: min - n, done: make(chan struct{})}
 	q.putters = append(q.putters, w)
@@ -127,7 +127,7 @@ func (q *Queue[T]) Put(x Io, items []T, min int) (int, error) {
 	case closed:
 		return n, opErr("queue put", "", ErrClosed)
 	case canceled:
-		return n, ErrCanceled
+		return n, x.t.err()
 	}
 	return n, nil
 }
@@ -153,7 +153,7 @@ func (q *Queue[T]) Get(x Io, dst []T, min int) (int, error) {
 	}
 	if x.t.isCanceled() {
 		q.mu.Unlock()
-		return n, ErrCanceled
+		return n, x.t.err()
 	}
 	w := &queueWaiter[T]{items: dst[n:], min: min - n, done: make(chan struct{})}
 	q.getters = append(q.getters, w)
@@ -166,7 +166,7 @@ func (q *Queue[T]) Get(x Io, dst []T, min int) (int, error) {
 	case closed:
 		return n, opErr("queue get", "", ErrClosed)
 	case canceled:
-		return n, ErrCanceled
+		return n, x.t.err()
 	}
 	return n, nil
 }

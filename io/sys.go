@@ -31,7 +31,7 @@ func (sysDriver) sleepUntil(t *task, deadline time.Time) error {
 	case <-timer.C:
 		return nil
 	case <-t.doneCh():
-		return ErrCanceled
+		return t.err()
 	}
 }
 
@@ -40,10 +40,10 @@ func (sysDriver) sleepUntil(t *task, deadline time.Time) error {
 
 func (sysDriver) listen(t *task, network, address string) (netListener, error) {
 	if t.isCanceled() {
-		return nil, ErrCanceled
+		return nil, t.err()
 	}
 	lc := net.ListenConfig{}
-	l, err := lc.Listen(taskContext{x: Io{t: t}}, network, address)
+	l, err := lc.Listen(netContext{taskContext{x: Io{t: t}}}, network, address)
 	if err != nil {
 		return nil, canceledOr(t, err)
 	}
@@ -52,11 +52,11 @@ func (sysDriver) listen(t *task, network, address string) (netListener, error) {
 
 func (sysDriver) dial(t *task, network, address string) (netConn, error) {
 	if t.isCanceled() {
-		return nil, ErrCanceled
+		return nil, t.err()
 	}
 	var ctx context.Context = context.Background()
 	if t != nil {
-		ctx = taskContext{x: Io{t: t}}
+		ctx = netContext{taskContext{x: Io{t: t}}}
 	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, address)
@@ -66,11 +66,14 @@ func (sysDriver) dial(t *task, network, address string) (netConn, error) {
 	return &pollConn{c: c}, nil
 }
 
-// canceledOr returns ErrCanceled in place of err when err is the way a
-// cancellation showed up (a past deadline, a canceled context).
+// canceledOr returns t.err() in place of err when err is the way t's
+// cancellation showed up: the past deadline that interruptible set on the
+// socket, or the done context (netContext) of a dial or listen. A timeout
+// of the socket's own (a deadline on the net.Conn that nothing here set) on
+// a task not canceled stays what it is.
 func canceledOr(t *task, err error) error {
-	if t.isCanceled() && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled)) {
-		return ErrCanceled
+	if t.isCanceled() && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return t.err()
 	}
 	return err
 }
@@ -113,7 +116,7 @@ type pollListener struct {
 
 func (p *pollListener) accept(t *task) (netConn, error) {
 	if t.isCanceled() {
-		return nil, ErrCanceled
+		return nil, t.err()
 	}
 	p.mu.Do(func() { p.in.d = p.l.(deadliner) })
 	release := p.in.guard(t)
@@ -152,7 +155,7 @@ func (w writeDeadliner) SetDeadline(t time.Time) error { return w.c.SetWriteDead
 
 func (p *pollConn) read(t *task, b []byte) (int, error) {
 	if t.isCanceled() {
-		return 0, ErrCanceled
+		return 0, t.err()
 	}
 	p.init()
 	release := p.rd.guard(t)
@@ -170,7 +173,7 @@ func (p *pollConn) write(t *task, b []byte) (int, error) {
 
 func (p *pollConn) writev(t *task, bufs [][]byte) (int, error) {
 	if t.isCanceled() {
-		return 0, ErrCanceled
+		return 0, t.err()
 	}
 	p.init()
 	release := p.wr.guard(t)

@@ -33,7 +33,7 @@ func retry(f func() error) error {
 
 func (sysDriver) openat(t *task, dir int, path string, flags int, perm uint32) (int, error) {
 	if t.isCanceled() {
-		return -1, ErrCanceled
+		return -1, t.err()
 	}
 	var fd int
 	err := retry(func() (err error) {
@@ -45,7 +45,7 @@ func (sysDriver) openat(t *task, dir int, path string, flags int, perm uint32) (
 
 func (sysDriver) readv(t *task, fd int, bufs [][]byte, off int64) (int, error) {
 	if t.isCanceled() {
-		return 0, ErrCanceled
+		return 0, t.err()
 	}
 	if len(bufs) > maxIovecs {
 		bufs = bufs[:maxIovecs]
@@ -80,7 +80,7 @@ func (d sysDriver) write(t *task, fd int, p []byte, off int64) (int, error) {
 
 func (sysDriver) writev(t *task, fd int, bufs [][]byte, off int64) (int, error) {
 	if t.isCanceled() {
-		return 0, ErrCanceled
+		return 0, t.err()
 	}
 	if len(bufs) > maxIovecs {
 		bufs = bufs[:maxIovecs]
@@ -107,21 +107,21 @@ func (sysDriver) writev(t *task, fd int, bufs [][]byte, off int64) (int, error) 
 
 func (sysDriver) fsync(t *task, fd int) error {
 	if t.isCanceled() {
-		return ErrCanceled
+		return t.err()
 	}
 	return retry(func() error { return unix.Fsync(fd) })
 }
 
 func (sysDriver) ftruncate(t *task, fd int, size int64) error {
 	if t.isCanceled() {
-		return ErrCanceled
+		return t.err()
 	}
 	return retry(func() error { return unix.Ftruncate(fd, size) })
 }
 
 func (sysDriver) fstat(t *task, fd int) (FileInfo, error) {
 	if t.isCanceled() {
-		return FileInfo{}, ErrCanceled
+		return FileInfo{}, t.err()
 	}
 	var st unix.Stat_t
 	if err := retry(func() error { return unix.Fstat(fd, &st) }); err != nil {
@@ -132,7 +132,7 @@ func (sysDriver) fstat(t *task, fd int) (FileInfo, error) {
 
 func (sysDriver) fstatat(t *task, dir int, path string, follow bool) (FileInfo, error) {
 	if t.isCanceled() {
-		return FileInfo{}, ErrCanceled
+		return FileInfo{}, t.err()
 	}
 	flags := 0
 	if !follow {
@@ -153,14 +153,14 @@ func (sysDriver) closeFd(t *task, fd int) error {
 
 func (sysDriver) renameat(t *task, oldDir int, oldPath string, newDir int, newPath string) error {
 	if t.isCanceled() {
-		return ErrCanceled
+		return t.err()
 	}
 	return retry(func() error { return unix.Renameat(oldDir, oldPath, newDir, newPath) })
 }
 
 func (sysDriver) unlinkat(t *task, dir int, path string, removeDir bool) error {
 	if t.isCanceled() {
-		return ErrCanceled
+		return t.err()
 	}
 	flags := 0
 	if removeDir {
@@ -171,7 +171,7 @@ func (sysDriver) unlinkat(t *task, dir int, path string, removeDir bool) error {
 
 func (sysDriver) mkdirat(t *task, dir int, path string, perm uint32) error {
 	if t.isCanceled() {
-		return ErrCanceled
+		return t.err()
 	}
 	return retry(func() error { return unix.Mkdirat(dir, path, perm) })
 }

@@ -18,6 +18,23 @@ type task struct {
 	hook   func() // Promise.OnCancel's callback: run before cbs, without a slice or a stop function
 	nextID uint64
 	firing sync.WaitGroup // held while cancel runs callbacks
+
+	// ext holds t's cause and deadline; nil (the common case: no deadline,
+	// a plain cancel) for neither. One pointer, replaced whole (copy on
+	// write), keeps a task (embedded in every Future) one word larger only.
+	ext atomic.Pointer[taskExt]
+}
+
+// taskExt is what a task with a deadline or a cause has in addition.
+type taskExt struct {
+	// cause is what err returns once the task is canceled (nil:
+	// ErrCanceled). It is set once, by the first cancel, before canceled,
+	// so whoever has seen canceled (or done closed) sees it.
+	cause error
+	// deadline is the nearest deadline of the task and its ancestors, if
+	// hasDeadline. It is set before the task runs and only ever lowered.
+	deadline    time.Time
+	hasDeadline bool
 }
 
 type cancelCallback struct {
@@ -31,11 +48,74 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 
 func (t *task) isCanceled() bool { return t != nil && t.canceled.Load() }
 
-// err is the error a cancel point of t returns once t is canceled: every new
+// err is the error a cancel point of t returns once t is canceled: every
 // cancel point returns t.err() rather than ErrCanceled itself, so that a
-// cancellation with a cause (a deadline, WithCancelCause) reaches the caller
-// with that cause. Today it is ErrCanceled.
-func (t *task) err() error { return ErrCanceled }
+// cancellation with a cause reaches the caller with that cause: ErrCanceled
+// for a plain cancel, ErrDeadlineExceeded for an expired deadline, a
+// *causeError for WithCancelCause (or a context's cause). Every one of them
+// matches ErrCanceled under errors.Is. Called on a task not canceled (or on
+// the root), it returns ErrCanceled.
+func (t *task) err() error {
+	if t != nil && t.canceled.Load() {
+		if c := t.cause(); c != nil {
+			return c
+		}
+	}
+	return ErrCanceled
+}
+
+// cause returns the cause t was canceled with, nil for a plain cancel (or
+// none yet).
+func (t *task) cause() error {
+	if e := t.ext.Load(); e != nil {
+		return e.cause
+	}
+	return nil
+}
+
+// deadlineTime returns the nearest deadline of t and its ancestors.
+func (t *task) deadlineTime() (time.Time, bool) {
+	if t == nil {
+		return time.Time{}, false
+	}
+	if e := t.ext.Load(); e != nil && e.hasDeadline {
+		return e.deadline, true
+	}
+	return time.Time{}, false
+}
+
+// lowerDeadline makes d t's deadline if t has none or a later one, and
+// reports whether it did.
+func (t *task) lowerDeadline(d time.Time) bool {
+	for {
+		cur := t.ext.Load()
+		next := &taskExt{deadline: d, hasDeadline: true}
+		if cur != nil {
+			if cur.hasDeadline && !d.Before(cur.deadline) {
+				return false
+			}
+			next.cause = cur.cause
+		}
+		if t.ext.CompareAndSwap(cur, next) {
+			return true
+		}
+	}
+}
+
+// setCause records cause (see taskExt.cause); t.mu is held and t not yet
+// canceled.
+func (t *task) setCause(cause error) {
+	for {
+		cur := t.ext.Load()
+		next := &taskExt{cause: cause}
+		if cur != nil {
+			next.deadline, next.hasDeadline = cur.deadline, cur.hasDeadline
+		}
+		if t.ext.CompareAndSwap(cur, next) {
+			return
+		}
+	}
+}
 
 // doneCh returns a channel closed when t is canceled; nil (never ready) for the root.
 func (t *task) doneCh() <-chan struct{} {
@@ -56,11 +136,20 @@ func (t *task) doneCh() <-chan struct{} {
 
 // cancel requests cancellation. It runs the registered callbacks before it
 // returns; it is idempotent.
-func (t *task) cancel() {
+func (t *task) cancel() { t.cancelWith(nil) }
+
+// cancelWith requests cancellation with cause, the error t's cancel points
+// return from now on (nil: ErrCanceled; otherwise an error matching
+// ErrCanceled). The first cancellation wins: a later one changes nothing.
+// Child tasks (addChild) are canceled with the same cause.
+func (t *task) cancelWith(cause error) {
 	t.mu.Lock()
 	if t.canceled.Load() {
 		t.mu.Unlock()
 		return
+	}
+	if cause != nil && cause != ErrCanceled {
+		t.setCause(cause)
 	}
 	t.canceled.Store(true)
 	if t.done != nil {
@@ -81,7 +170,7 @@ func (t *task) cancel() {
 		defer t.firing.Done()
 		for _, cb := range cbs {
 			if cb.child != nil {
-				cb.child.cancel()
+				cb.child.cancelWith(t.cause())
 			} else {
 				cb.fn()
 			}
@@ -157,17 +246,22 @@ func (t *task) setHook(fn func()) {
 	t.mu.Unlock()
 }
 
-// addChild makes a cancellation of t cancel child too, until removeChild(id)
-// (when child has finished): cancellation flows down the tree of tasks, as it
-// does down a tree of contexts. It is onCancel without the closures, for the
-// hot path of starting a task. id 0 means there is nothing to remove.
+// addChild makes a cancellation of t cancel child too, with the same cause,
+// until removeChild(id) (when child has finished): cancellation flows down the
+// tree of tasks, as it does down a tree of contexts. child inherits t's
+// deadline (when it has none or a later one). It is onCancel without the
+// closures, for the hot path of starting a task. id 0 means there is nothing
+// to remove.
 func (t *task) addChild(child *task) (id uint64) {
 	if t == nil || t == child {
 		return 0
 	}
+	if e := t.ext.Load(); e != nil && e.hasDeadline {
+		child.lowerDeadline(e.deadline)
+	}
 	id, ok := t.add(cancelCallback{child: child})
 	if !ok {
-		child.cancel()
+		child.cancelWith(t.cause())
 	}
 	return id
 }
@@ -184,6 +278,13 @@ func (t *task) removeChild(id uint64) {
 // Context returns a context.Context that is done when the current task is
 // canceled, for handing to libraries that take one. For the root Io, which is never
 // canceled, it is context.Background. FromContext recovers x from it.
+//
+// It follows the task: Deadline reports the task's deadline (Io.Deadline),
+// Err reports context.DeadlineExceeded once a deadline has canceled the task
+// and context.Canceled after any other cancellation, and context.Cause
+// returns the cause given to WithCancelCause or WithDeadlineCause (or
+// context.DeadlineExceeded for a deadline without one, context.Canceled for
+// a plain cancel), as for the context package's own contexts.
 func (x Io) Context() context.Context {
 	if x.t == nil {
 		return context.WithValue(context.Background(), ioKey{}, x)
@@ -217,31 +318,79 @@ func (c taskContext) AfterFunc(f func()) (stop func() bool) {
 	return func() bool { return t.unregister(id) }
 }
 
-func (c taskContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c taskContext) Deadline() (time.Time, bool) { return c.x.t.deadlineTime() }
 func (c taskContext) Done() <-chan struct{}       { return c.x.t.doneCh() }
 func (c taskContext) Err() error {
-	if c.x.t.isCanceled() {
-		return context.Canceled
+	t := c.x.t
+	if !t.isCanceled() {
+		return nil
 	}
-	return nil
+	if isDeadline(t.err()) {
+		return context.DeadlineExceeded
+	}
+	return context.Canceled
 }
+
+// Value returns the Io for FromContext's key. Other keys are looked up in a
+// context of the context package that holds the task's cause, made once the
+// task is canceled: context.Cause finds a cause only in a context of its own
+// package, through Value. Before that, no context holds a cause and there is
+// none to find: Cause then falls back to Err, which is nil.
 func (c taskContext) Value(key any) any {
 	if key == (ioKey{}) {
 		return c.x
 	}
+	if ctx := c.x.t.causeContext(); ctx != nil {
+		return ctx.Value(key)
+	}
 	return nil
 }
+
+// causeContext returns a canceled context whose context.Cause is t's cause,
+// or nil while t is not canceled. It makes a new one each time: it is
+// needed after a cancellation only, by context.Cause and by a context
+// derived from the task's (which asks once), and keeping one would make
+// every task larger.
+func (t *task) causeContext() context.Context {
+	if !t.isCanceled() {
+		return nil
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(contextCause(t.cause()))
+	return ctx
+}
+
+// netContext is the context that sockets of the runtime's poller get for
+// dial and listen: done when the task is canceled, but without its deadline,
+// which the task's own timer enforces. A poller timeout of its own would
+// race with the timer and surface as a bare os.ErrDeadlineExceeded.
+type netContext struct{ taskContext }
+
+func (netContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (netContext) Value(any) any               { return nil }
 
 // WithContext returns an Io for a new task that is canceled when ctx is done, when
 // the current task is canceled, or when the returned cancel function is called —
 // whichever comes first. Call cancel when the work is done to release the link.
+// The task takes ctx's deadline when it is earlier than the current task's,
+// and ctx's cause: if ctx expires, the task's cancel points fail with an
+// error matching ErrDeadlineExceeded; if ctx is canceled with a cause
+// (context.WithCancelCause), their error matches that cause too.
 func (x Io) WithContext(ctx context.Context) (Io, context.CancelFunc) {
 	child := new(task)
-	stopCtx := context.AfterFunc(ctx, child.cancel)
-	stopParent := x.t.onCancel(child.cancel)
+	id := x.t.addChild(child)
+	if d, ok := ctx.Deadline(); ok {
+		child.lowerDeadline(d)
+	}
+	stopCtx := func() bool { return true }
+	if ctx.Err() != nil {
+		child.cancelWith(contextErr(ctx))
+	} else {
+		stopCtx = context.AfterFunc(ctx, func() { child.cancelWith(contextErr(ctx)) })
+	}
 	return Io{d: x.d, t: child, o: x.o}, func() {
 		stopCtx()
-		stopParent()
+		x.t.removeChild(id)
 		child.cancel()
 	}
 }
@@ -250,9 +399,9 @@ func (x Io) WithContext(ctx context.Context) (Io, context.CancelFunc) {
 // is, or when the returned cancel function is called.
 func (x Io) WithCancel() (Io, context.CancelFunc) {
 	child := new(task)
-	stopParent := x.t.onCancel(child.cancel)
+	id := x.t.addChild(child)
 	return Io{d: x.d, t: child, o: x.o}, func() {
-		stopParent()
+		x.t.removeChild(id)
 		child.cancel()
 	}
 }

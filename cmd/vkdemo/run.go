@@ -352,7 +352,7 @@ func (a *app) runOnce(p *runPlan, timeout time.Duration) (err error) {
 		defer cancelX()
 		a.timeout, a.timeoutCtx = timeout, tctx
 		defer func() {
-			if err != nil && tctx.Err() == context.DeadlineExceeded && errors.Is(err, context.Canceled) && a.ctx.Err() == nil {
+			if err != nil && tctx.Err() == context.DeadlineExceeded && errors.Is(err, io.ErrCanceled) && a.ctx.Err() == nil {
 				err = &timeoutError{timeout: timeout, err: err}
 			}
 		}()

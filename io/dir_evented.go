@@ -28,10 +28,7 @@ func (e *Evented) symlinkat(t *task, target string, dir int, path string) error 
 		sqe.Off = lp
 		return nil
 	})
-	if err == ErrCanceled {
-		return t.err()
-	}
-	return err
+	return err // a cancellation is already t.err()
 }
 
 func (e *Evented) linkat(t *task, oldDir int, oldPath string, newDir int, newPath string) error {
@@ -54,8 +51,5 @@ func (e *Evented) linkat(t *task, oldDir int, oldPath string, newDir int, newPat
 		sqe.Off = np
 		return nil
 	})
-	if err == ErrCanceled {
-		return t.err()
-	}
-	return err
+	return err // a cancellation is already t.err()
 }

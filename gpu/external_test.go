@@ -56,7 +56,7 @@ func TestInlineWaitDeadline(t *testing.T) {
 			if c != nil || !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("wait past the task's deadline = %v, %v; want ErrTimeout and context.DeadlineExceeded", c, err)
 			}
-			if errors.Is(err, io.ErrCanceled) {
+			if errors.Is(err, context.Canceled) || !errors.Is(err, io.ErrDeadlineExceeded) {
 				t.Fatalf("a deadline reported as a plain cancellation: %v", err)
 			}
 			// Still tracked: the batch is reusable once the GPU is done.
@@ -100,6 +100,46 @@ func TestSubmitRefusedByIo(t *testing.T) {
 		}
 		if _, err := d.Run(io.Failing(), b); !errors.Is(err, io.ErrUnsupported) {
 			t.Fatalf("Failing Io: %v", err)
+		}
+	})
+}
+
+// A deadline set with io.Io.WithTimeout ends a GPU wait on every Io: inline
+// under Blocking (the fence wait is bounded by it), parked on the promise
+// under Threaded (the task's cancellation carries the deadline as its
+// cause). The error says it was the deadline, and the batch stays tracked.
+func TestRunWithTimeout(t *testing.T) {
+	ios(t, func(t *testing.T, x io.Io) {
+		d, _ := open(t, Options{})
+		b, done := heavy(t, d)
+		defer done()
+		start := time.Now()
+		full := must(d.Run(x, b))
+		work := full.Completed.Sub(start)
+		t.Logf("heavy batch: %v", work)
+
+		cx, cancel := x.WithTimeout(work / 10)
+		defer cancel()
+		start = time.Now()
+		c, err := d.Run(cx, b)
+		took := time.Since(start)
+		t.Logf("wait with a timeout of %v ended after %v: %v", work/10, took, err)
+		if c != nil || !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) ||
+			!errors.Is(err, os.ErrDeadlineExceeded) || !errors.Is(err, io.ErrDeadlineExceeded) || errors.Is(err, context.Canceled) {
+			t.Fatalf("Run past its deadline = %v, %v; want a deadline error (ErrTimeout, context.DeadlineExceeded)", c, err)
+		}
+		if took > work*3/4 {
+			t.Fatalf("the deadline ended the wait after %v for %v of work", took, work)
+		}
+		for { // still tracked: reusable once the GPU is done
+			_, err := d.Run(x, b)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, ErrBusy) {
+				t.Fatalf("after the deadline: %v", err)
+			}
+			time.Sleep(time.Millisecond)
 		}
 	})
 }

@@ -103,7 +103,23 @@ func (p *pending) result() (*Completion, error) {
 
 // cancel is registered with the promise (async submissions): a canceled
 // wait resolves at once while the submission stays tracked.
-func (p *pending) cancel() { p.resolve(nil, canceled("wait")) }
+// The error carries the awaiter's cause: a passed deadline gives
+// deadlineError (ErrTimeout and context.DeadlineExceeded), a cause given to
+// WithCancelCause stays visible to errors.Is.
+func (p *pending) cancel() {
+	var cause error
+	if p.promise != nil {
+		cause = p.promise.Cause()
+	}
+	switch {
+	case cause == nil || cause == io.ErrCanceled:
+		p.resolve(nil, canceled("wait"))
+	case errors.Is(cause, io.ErrDeadlineExceeded):
+		p.resolve(nil, deadlineError(""))
+	default:
+		p.resolve(nil, &Error{Op: "wait", Detail: "wait canceled; the GPU work is still tracked to completion", Err: cause})
+	}
+}
 
 // Submit submits batch to the device's queue and returns a future that
 // completes when the GPU has finished it. Submission and its wait are Io
@@ -419,7 +435,8 @@ func (deadlineExceeded) Error() string { return "deadline exceeded" }
 
 // Is reports whether target is one of the errors a deadline matches.
 func (deadlineExceeded) Is(target error) bool {
-	return target == ErrTimeout || target == context.DeadlineExceeded || target == os.ErrDeadlineExceeded
+	return target == ErrTimeout || target == context.DeadlineExceeded || target == os.ErrDeadlineExceeded ||
+		target == io.ErrDeadlineExceeded || target == io.ErrCanceled
 }
 
 // deadlineError is the error of a submission whose inline wait (call, if

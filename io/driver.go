@@ -49,6 +49,7 @@ type driver interface {
 	// Sockets.
 	listen(t *task, network, address string) (netListener, error)
 	dial(t *task, network, address string) (netConn, error)
+	netExtDriver // listen options, datagram sockets, name lookups (netopts.go)
 }
 
 // netListener and netConn are a driver's sockets.

@@ -69,6 +69,7 @@ func (b *mmsgBatcher) readBatch(ms []Message) (int, error) {
 	sp := messages(ms)
 	defer releaseMessages(sp)
 	n, err := b.read(*sp, 0)
+	n = max(n, 0) // recvmmsg's -1 on an error
 	for i := 0; i < n; i++ {
 		ms[i].N, ms[i].Addr = (*sp)[i].N, (*sp)[i].Addr
 	}
@@ -82,6 +83,7 @@ func (b *mmsgBatcher) writeBatch(ms []Message) (int, error) {
 	sent := 0
 	for sent < len(ms) {
 		n, err := b.write((*sp)[sent:], 0)
+		n = max(n, 0) // sendmmsg's -1 on an error
 		for i := sent; i < sent+n; i++ {
 			ms[i].N = (*sp)[i].N
 		}

@@ -12,6 +12,13 @@ import (
 // sends one. One task may read while another writes. Get one from
 // ListenPacket (bound to a local address, for ReadFrom and WriteTo) or
 // DialPacket (connected to one peer, for Read and Write).
+//
+// On every implementation, Evented included, datagram sockets are on the
+// Go runtime's network poller, as stream sockets are: a parked read holds
+// no OS thread, and a cancel request interrupts it through the socket's
+// deadline. Evented does not submit socket operations to its io_uring
+// ring: a loopback echo benchmark showed no gain from it (BENCHMARKS.md);
+// batches (ReadBatch, WriteBatch) are how to save system calls here.
 type PacketConn struct {
 	c      packetConn
 	name   string // the local address, or the peer's when connected

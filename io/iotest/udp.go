@@ -298,3 +298,48 @@ var _ = register("UDPErrors", func(t *testing.T, x io.Io) {
 		t.Fatalf("second Close = %v, want ErrClosed", err)
 	}
 })
+
+// A write that waits for room is a cancel point: a Unix datagram socket
+// whose receiver reads nothing fills up (Linux queues 10 datagrams), and
+// the next write waits until its task is canceled.
+var _ = register("UnixgramWriteCanceled", func(t *testing.T, x io.Io) {
+	dir := t.TempDir()
+	a, err := io.ListenPacket(x, "unixgram", filepath.Join(dir, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(x)
+	b, err := io.ListenPacket(x, "unixgram", filepath.Join(dir, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(x)
+	msg := make([]byte, 1000)
+	for i := range 4096 {
+		y, stop := canceledBy(x, 20*time.Millisecond)
+		start := time.Now()
+		var err error
+		if i%2 == 0 {
+			_, err = a.WriteTo(y, msg, b.LocalAddr())
+		} else {
+			_, err = a.WriteBatch(y, []io.Message{{Buffers: [][]byte{msg}, Addr: b.LocalAddr()}})
+		}
+		stop()
+		if err == nil {
+			continue
+		}
+		isCanceled(t, err)
+		if time.Since(start) > within {
+			t.Fatal("write not interrupted promptly")
+		}
+		// The socket still works once the receiver has read.
+		if _, _, err := b.ReadFrom(x, make([]byte, 2000)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.WriteTo(x, msg, b.LocalAddr()); err != nil {
+			t.Fatalf("WriteTo after a canceled one: %v", err)
+		}
+		return
+	}
+	t.Skip("4096 datagrams queued on a Unix socket that nobody reads")
+})

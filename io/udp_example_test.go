@@ -1,7 +1,10 @@
 package io_test
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"time"
 
 	"github.com/vkio/vkio/io"
 )
@@ -72,4 +75,23 @@ func ExamplePacketConn_WriteBatch() {
 	// datagram 1
 	// datagram 2
 	// datagram 3
+}
+
+// A library that takes a net.PacketConn gets one whose datagrams go
+// through the Io; its deadlines work as net's do.
+func ExamplePacketConn_NetPacketConn() {
+	x := io.NewBlocking().Io()
+	c, err := io.ListenPacket(x, "udp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var pc net.PacketConn = c.NetPacketConn(x)
+	defer pc.Close()
+
+	pc.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	_, _, err = pc.ReadFrom(make([]byte, 100)) // nobody sends
+	var ne net.Error
+	fmt.Println(errors.As(err, &ne) && ne.Timeout())
+	// Output: true
 }

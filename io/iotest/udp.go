@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -342,4 +343,67 @@ var _ = register("UnixgramWriteCanceled", func(t *testing.T, x io.Io) {
 		return
 	}
 	t.Skip("4096 datagrams queued on a Unix socket that nobody reads")
+})
+
+// The net.PacketConn adapter: datagrams through the Io, deadlines that
+// interrupt a parked read, and the task's cancellation.
+var _ = register("NetPacketConn", func(t *testing.T, x io.Io) {
+	a, b := listenUDP(t, x), listenUDP(t, x)
+	pa, pb := a.NetPacketConn(x), b.NetPacketConn(x)
+	defer pa.Close()
+	defer pb.Close()
+	if !sameAddr(pa.LocalAddr(), a.LocalAddr()) {
+		t.Fatalf("LocalAddr = %v, want %v", pa.LocalAddr(), a.LocalAddr())
+	}
+	buf := make([]byte, 100)
+	if _, err := pa.WriteTo([]byte("hello"), pb.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if n, from, err := pb.ReadFrom(buf); err != nil || string(buf[:n]) != "hello" || !sameAddr(from, pa.LocalAddr()) {
+		t.Fatalf("ReadFrom = %q from %v, %v", buf[:n], from, err)
+	}
+	// A deadline set before the read.
+	_ = pb.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	_, _, err := pb.ReadFrom(buf)
+	var ne net.Error
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("ReadFrom past its deadline = %v, want a timeout", err)
+	}
+	// A deadline moved into the past while a read is parked interrupts it.
+	_ = pb.SetDeadline(time.Time{})
+	done := make(chan error, 1)
+	go func() { _, _, err := pb.ReadFrom(buf); done <- err }()
+	time.Sleep(10 * time.Millisecond)
+	_ = pb.SetReadDeadline(time.Unix(1, 0))
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("parked ReadFrom = %v, want a timeout", err)
+		}
+	case <-time.After(within):
+		t.Fatal("parked ReadFrom not interrupted by SetReadDeadline")
+	}
+	// Cleared, the socket reads again; a past write deadline fails writes.
+	_ = pb.SetReadDeadline(time.Time{})
+	if _, err := pa.WriteTo([]byte("again"), pb.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := pb.ReadFrom(buf); err != nil || string(buf[:n]) != "again" {
+		t.Fatalf("ReadFrom after clearing the deadline = %q, %v", buf[:n], err)
+	}
+	_ = pa.SetWriteDeadline(time.Unix(1, 0))
+	if _, err := pa.WriteTo([]byte("late"), pb.LocalAddr()); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("WriteTo past its deadline = %v", err)
+	}
+	// Through a canceled Io: reads fail with the cancellation, Close works.
+	c := listenUDP(t, x)
+	y, cancel := x.WithCancel()
+	cancel()
+	pc := c.NetPacketConn(y)
+	if _, _, err := pc.ReadFrom(buf); !errors.Is(err, io.ErrCanceled) {
+		t.Fatalf("ReadFrom through a canceled Io = %v", err)
+	}
+	if err := pc.Close(); err != nil {
+		t.Fatalf("Close through a canceled Io = %v", err)
+	}
 })

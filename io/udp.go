@@ -212,7 +212,7 @@ type packetSock interface {
 // pollConn is for streams.
 type pollPacket struct {
 	c      packetSock
-	rd, wr interruptible
+	rd, wr sharedDeadline
 	batch  batcher // nil: one datagram per system call
 }
 
@@ -264,13 +264,18 @@ func (p *pollPacket) readFrom(t *task, b []byte) (int, net.Addr, error) {
 	if t.isCanceled() {
 		return 0, nil, t.err()
 	}
-	release := p.rd.guard(t)
-	n, addr, err := p.c.ReadFrom(b)
-	release()
-	if err != nil {
-		return n, addr, netCancelErr(t, err)
+	for {
+		release := p.rd.guard(t)
+		n, addr, err := p.c.ReadFrom(b)
+		release()
+		if spurious(t, err) {
+			continue
+		}
+		if err != nil {
+			return n, addr, netCancelErr(t, err)
+		}
+		return n, addr, nil
 	}
-	return n, addr, nil
 }
 
 // writeTo sends b to addr, or to the peer when addr is nil.
@@ -278,19 +283,24 @@ func (p *pollPacket) writeTo(t *task, b []byte, addr net.Addr) (int, error) {
 	if t.isCanceled() {
 		return 0, t.err()
 	}
-	release := p.wr.guard(t)
-	var n int
-	var err error
-	if addr == nil {
-		n, err = p.c.Write(b)
-	} else {
-		n, err = p.c.WriteTo(b, addr)
+	for {
+		release := p.wr.guard(t)
+		var n int
+		var err error
+		if addr == nil {
+			n, err = p.c.Write(b)
+		} else {
+			n, err = p.c.WriteTo(b, addr)
+		}
+		release()
+		if spurious(t, err) {
+			continue // a datagram is sent whole or not at all
+		}
+		if err != nil {
+			return n, netCancelErr(t, err)
+		}
+		return n, nil
 	}
-	release()
-	if err != nil {
-		return n, netCancelErr(t, err)
-	}
-	return n, nil
 }
 
 func (p *pollPacket) readBatch(t *task, ms []Message) (int, error) {
@@ -300,13 +310,18 @@ func (p *pollPacket) readBatch(t *task, ms []Message) (int, error) {
 	if p.batch == nil {
 		return p.readOne(t, &ms[0])
 	}
-	release := p.rd.guard(t)
-	n, err := p.batch.readBatch(ms)
-	release()
-	if err != nil {
-		return n, netCancelErr(t, err)
+	for {
+		release := p.rd.guard(t)
+		n, err := p.batch.readBatch(ms)
+		release()
+		if n == 0 && spurious(t, err) {
+			continue
+		}
+		if err != nil {
+			return n, netCancelErr(t, err)
+		}
+		return n, nil
 	}
-	return n, nil
 }
 
 func (p *pollPacket) writeBatch(t *task, ms []Message) (int, error) {
@@ -321,13 +336,20 @@ func (p *pollPacket) writeBatch(t *task, ms []Message) (int, error) {
 		}
 		return len(ms), nil
 	}
-	release := p.wr.guard(t)
-	n, err := p.batch.writeBatch(ms)
-	release()
-	if err != nil {
-		return n, netCancelErr(t, err)
+	sent := 0
+	for {
+		release := p.wr.guard(t)
+		n, err := p.batch.writeBatch(ms[sent:])
+		release()
+		sent += n
+		if spurious(t, err) {
+			continue // the datagrams sent stay sent; the rest go now
+		}
+		if err != nil {
+			return sent, netCancelErr(t, err)
+		}
+		return sent, nil
 	}
-	return n, nil
 }
 
 // readOne receives one datagram into m: directly into its one buffer, or

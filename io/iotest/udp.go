@@ -407,3 +407,49 @@ var _ = register("NetPacketConn", func(t *testing.T, x io.Io) {
 		t.Fatalf("Close through a canceled Io = %v", err)
 	}
 })
+
+// Canceling one of two tasks parked on the same socket interrupts that one
+// only: the other goes on waiting, and receives the next datagram.
+var _ = register("UDPReadersCancelOne", func(t *testing.T, x io.Io) {
+	a, b := listenUDP(t, x), listenUDP(t, x)
+	defer a.Close(x)
+	defer b.Close(x)
+	for round := range 20 {
+		stay, err := io.Concurrent(x, func(x io.Io) (string, error) {
+			buf := make([]byte, 100)
+			n, _, err := b.ReadFrom(x, buf)
+			return string(buf[:n]), err
+		})
+		if errors.Is(err, io.ErrConcurrencyUnavailable) {
+			t.Skip("needs two tasks at once")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		leave, err := io.Concurrent(x, func(x io.Io) (int, error) {
+			n, _, err := b.ReadFrom(x, make([]byte, 100))
+			return n, err
+		})
+		if err != nil {
+			stay.Cancel(x)
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // both most likely parked; either way the checks hold
+		if _, err := leave.Cancel(x); !errors.Is(err, io.ErrCanceled) {
+			// It may have won the datagram of no one: there is none yet.
+			stay.Cancel(x)
+			t.Fatalf("round %d: canceled reader = %v, want ErrCanceled", round, err)
+		}
+		msg := fmt.Sprint("round ", round)
+		if _, err := a.WriteTo(x, []byte(msg), b.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		y, stop := canceledBy(x, within)
+		got, err := stay.Await(y)
+		stop()
+		if err != nil || got != msg {
+			stay.Cancel(x)
+			t.Fatalf("round %d: the reader that was not canceled got %q, %v; want %q", round, got, err, msg)
+		}
+	}
+})

@@ -1,0 +1,62 @@
+package io
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// sharedDeadline interrupts, on one direction of a socket that several
+// tasks may use at once (two tasks reading datagrams from one socket), the
+// operations of the tasks that are canceled: a cancel request moves the
+// socket's deadline into the past, which wakes every operation parked on
+// that direction. The deadline is cleared again when the last interrupted
+// operation has returned — not before, so that one task's release does not
+// undo another's interrupt — and an operation whose own task was not
+// canceled goes back to waiting (see spurious).
+type sharedDeadline struct {
+	mu          sync.Mutex
+	d           deadliner
+	interrupted int // guards whose cancel callback has run and that are not released yet
+}
+
+// guard watches t's cancellation during one operation; call release when
+// the operation has returned.
+func (g *sharedDeadline) guard(t *task) (release func()) {
+	if t == nil {
+		return func() {}
+	}
+	stop := t.onCancel(func() {
+		g.mu.Lock()
+		g.interrupted++
+		_ = g.d.SetDeadline(longAgo)
+		g.mu.Unlock()
+	})
+	return func() {
+		if stop() {
+			return // the callback never ran
+		}
+		g.mu.Lock()
+		g.interrupted--
+		if g.interrupted == 0 {
+			_ = g.d.SetDeadline(time.Time{})
+		}
+		g.mu.Unlock()
+	}
+}
+
+// spurious reports whether err is a past deadline that interrupted an
+// operation of t, which was not canceled: another task's cancellation set
+// it. The operation should then be made again; spurious yields first, so
+// that the canceled task returns and clears the deadline. Sockets of the
+// Io have no other deadlines (net.Conn and net.PacketConn adapters cancel
+// child tasks instead).
+func spurious(t *task, err error) bool {
+	if err == nil || t.isCanceled() || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	runtime.Gosched()
+	return true
+}

@@ -60,3 +60,15 @@ func spurious(t *task, err error) bool {
 	runtime.Gosched()
 	return true
 }
+
+// advance returns bufs without their first n bytes.
+func advance(bufs [][]byte, n int64) [][]byte {
+	for len(bufs) > 0 && n >= int64(len(bufs[0])) {
+		n -= int64(len(bufs[0]))
+		bufs = bufs[1:]
+	}
+	if len(bufs) > 0 && n > 0 {
+		bufs = append([][]byte{bufs[0][n:]}, bufs[1:]...)
+	}
+	return bufs
+}

@@ -77,33 +77,11 @@ func canceledOr(t *task, err error) error {
 
 type deadliner interface{ SetDeadline(time.Time) error }
 
-// interruptible guards one blocking socket operation: a cancel request sets a
-// past deadline; afterwards, the deadline is cleared again so the socket stays
-// usable by tasks that were not canceled.
-type interruptible struct {
-	mu sync.Mutex
-	d  deadliner
-}
+// interruptible guards the blocking operations on a socket (one direction
+// of it): see sharedDeadline (netshared.go).
+type interruptible = sharedDeadline
 
 var longAgo = time.Unix(1, 0)
-
-func (g *interruptible) guard(t *task) (release func()) {
-	if t == nil {
-		return func() {}
-	}
-	stop := t.onCancel(func() {
-		g.mu.Lock()
-		_ = g.d.SetDeadline(longAgo)
-		g.mu.Unlock()
-	})
-	return func() {
-		if !stop() {
-			g.mu.Lock()
-			_ = g.d.SetDeadline(time.Time{})
-			g.mu.Unlock()
-		}
-	}
-}
 
 type pollListener struct {
 	l  net.Listener
@@ -119,6 +97,9 @@ func (p *pollListener) accept(t *task) (netConn, error) {
 	release := p.in.guard(t)
 	c, err := p.l.Accept()
 	release()
+	if spurious(t, err) {
+		return p.accept(t)
+	}
 	if err != nil {
 		return nil, canceledOr(t, err)
 	}
@@ -158,6 +139,9 @@ func (p *pollConn) read(t *task, b []byte) (int, error) {
 	release := p.rd.guard(t)
 	n, err := p.c.Read(b)
 	release()
+	if n == 0 && spurious(t, err) {
+		return p.read(t, b)
+	}
 	if err != nil {
 		return n, canceledOr(t, err)
 	}
@@ -186,6 +170,10 @@ func (p *pollConn) writev(t *task, bufs [][]byte) (int, error) {
 		n, err = nb.WriteTo(p.c)
 	}
 	release()
+	if spurious(t, err) { // what was written stays written; the rest goes now
+		k, err := p.writev(t, advance(bufs, n))
+		return int(n) + k, err
+	}
 	if err != nil {
 		return int(n), canceledOr(t, err)
 	}

@@ -360,3 +360,74 @@ var _ = register("Lookup", func(t *testing.T, x io.Io) {
 	_, err = io.LookupIP(y, "ip", "localhost")
 	isCanceled(t, err)
 })
+
+// Canceling one of two tasks parked on the same listener, or reading the
+// same connection, interrupts that one only: the other goes on waiting.
+var _ = register("StreamCancelOne", func(t *testing.T, x io.Io) {
+	l, err := io.Listen(x, "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(x)
+	stay, err := io.Concurrent(x, func(x io.Io) (*io.Conn, error) { return l.Accept(x) })
+	if errors.Is(err, io.ErrConcurrencyUnavailable) {
+		t.Skip("needs two tasks at once")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	leave, err := io.Concurrent(x, func(x io.Io) (*io.Conn, error) { return l.Accept(x) })
+	if err != nil {
+		stay.Cancel(x)
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond) // both most likely parked; either way the checks hold
+	if _, err := leave.Cancel(x); !errors.Is(err, io.ErrCanceled) {
+		stay.Cancel(x)
+		t.Fatalf("canceled Accept = %v, want ErrCanceled", err)
+	}
+	c, err := io.Dial(x, "tcp", l.Addr().String())
+	if err != nil {
+		stay.Cancel(x)
+		t.Fatal(err)
+	}
+	defer c.Close(x)
+	y, stop := canceledBy(x, within)
+	s, err := stay.Await(y)
+	stop()
+	if err != nil {
+		t.Fatalf("the Accept that was not canceled = %v", err)
+	}
+	defer s.Close(x)
+
+	// Two readers of s.
+	read := func(x io.Io) (string, error) {
+		buf := make([]byte, 10)
+		n, err := s.Read(x, buf)
+		return string(buf[:n]), err
+	}
+	stayR, err := io.Concurrent(x, read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaveR, err := io.Concurrent(x, read)
+	if err != nil {
+		stayR.Cancel(x)
+		t.Fatal(err)
+	}
+	time.Sleep(time.Millisecond)
+	if _, err := leaveR.Cancel(x); !errors.Is(err, io.ErrCanceled) {
+		stayR.Cancel(x)
+		t.Fatalf("canceled Read = %v, want ErrCanceled", err)
+	}
+	if _, err := c.Write(x, []byte("x")); err != nil {
+		stayR.Cancel(x)
+		t.Fatal(err)
+	}
+	y, stop = canceledBy(x, within)
+	got, err := stayR.Await(y)
+	stop()
+	if err != nil || got != "x" {
+		t.Fatalf("the Read that was not canceled = %q, %v", got, err)
+	}
+})

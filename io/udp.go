@@ -115,10 +115,10 @@ func (c *PacketConn) ReadFrom(x Io, p []byte) (int, net.Addr, error) {
 // WriteTo sends p as one datagram to addr. It is a cancel point (it waits
 // while the socket's send buffer is full).
 func (c *PacketConn) WriteTo(x Io, p []byte, addr net.Addr) (int, error) {
-	start := x.start()
 	if addr == nil {
 		return 0, c.err("write", fmt.Errorf("%w: WriteTo with a nil address (use Write on a socket from DialPacket)", ErrInvalid))
 	}
+	start := x.start()
 	n, err := c.c.writeTo(x.t, p, addr)
 	x.observe(start, "net", "write", c.name, int64(n), err)
 	if err != nil {

@@ -19,32 +19,60 @@ import (
 type sharedDeadline struct {
 	mu          sync.Mutex
 	d           deadliner
-	interrupted int // guards whose cancel callback has run and that are not released yet
+	interrupted int    // guards whose cancel callback has run and that are not released yet
+	fire        func() // g.interrupt, taken once: a method value allocates each time
 }
 
-// guard watches t's cancellation during one operation; call release when
-// the operation has returned.
-func (g *sharedDeadline) guard(t *task) (release func()) {
+// guarded is one operation watched by guard; release it when the operation
+// has returned. A value, so that guarding allocates nothing.
+type guarded struct {
+	g     *sharedDeadline
+	t     *task
+	id    uint64
+	fired bool // t was canceled before the operation began
+}
+
+// guard watches t's cancellation during one operation.
+func (g *sharedDeadline) guard(t *task) guarded {
 	if t == nil {
-		return func() {}
+		return guarded{}
 	}
-	stop := t.onCancel(func() {
-		g.mu.Lock()
-		g.interrupted++
-		_ = g.d.SetDeadline(longAgo)
-		g.mu.Unlock()
-	})
-	return func() {
-		if stop() {
-			return // the callback never ran
-		}
-		g.mu.Lock()
-		g.interrupted--
-		if g.interrupted == 0 {
-			_ = g.d.SetDeadline(time.Time{})
-		}
-		g.mu.Unlock()
+	g.mu.Lock()
+	if g.fire == nil {
+		g.fire = g.interrupt
 	}
+	fire := g.fire
+	g.mu.Unlock()
+	id, ok := t.add(cancelCallback{fn: fire})
+	if !ok {
+		fire()
+		return guarded{g: g, t: t, fired: true}
+	}
+	return guarded{g: g, t: t, id: id}
+}
+
+// interrupt moves the deadline into the past: the cancel callback.
+func (g *sharedDeadline) interrupt() {
+	g.mu.Lock()
+	g.interrupted++
+	_ = g.d.SetDeadline(longAgo)
+	g.mu.Unlock()
+}
+
+// release ends the operation: if its cancel callback ran (unregister waits
+// until it has), the deadline is cleared once no other interrupted
+// operation is still to return.
+func (r guarded) release() {
+	if r.g == nil || !r.fired && r.t.unregister(r.id) {
+		return
+	}
+	g := r.g
+	g.mu.Lock()
+	g.interrupted--
+	if g.interrupted == 0 {
+		_ = g.d.SetDeadline(time.Time{})
+	}
+	g.mu.Unlock()
 }
 
 // spurious reports whether err is a past deadline that interrupted an

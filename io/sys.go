@@ -94,9 +94,9 @@ func (p *pollListener) accept(t *task) (netConn, error) {
 		return nil, ErrCanceled
 	}
 	p.mu.Do(func() { p.in.d = p.l.(deadliner) })
-	release := p.in.guard(t)
+	guard := p.in.guard(t)
 	c, err := p.l.Accept()
-	release()
+	guard.release()
 	if spurious(t, err) {
 		return p.accept(t)
 	}
@@ -136,9 +136,9 @@ func (p *pollConn) read(t *task, b []byte) (int, error) {
 		return 0, ErrCanceled
 	}
 	p.init()
-	release := p.rd.guard(t)
+	guard := p.rd.guard(t)
 	n, err := p.c.Read(b)
-	release()
+	guard.release()
 	if n == 0 && spurious(t, err) {
 		return p.read(t, b)
 	}
@@ -157,7 +157,7 @@ func (p *pollConn) writev(t *task, bufs [][]byte) (int, error) {
 		return 0, ErrCanceled
 	}
 	p.init()
-	release := p.wr.guard(t)
+	guard := p.wr.guard(t)
 	var n int64
 	var err error
 	if len(bufs) == 1 {
@@ -169,7 +169,7 @@ func (p *pollConn) writev(t *task, bufs [][]byte) (int, error) {
 		copy(nb, bufs)
 		n, err = nb.WriteTo(p.c)
 	}
-	release()
+	guard.release()
 	if spurious(t, err) { // what was written stays written; the rest goes now
 		k, err := p.writev(t, advance(bufs, n))
 		return int(n) + k, err

@@ -265,9 +265,9 @@ func (p *pollPacket) readFrom(t *task, b []byte) (int, net.Addr, error) {
 		return 0, nil, t.err()
 	}
 	for {
-		release := p.rd.guard(t)
+		guard := p.rd.guard(t)
 		n, addr, err := p.c.ReadFrom(b)
-		release()
+		guard.release()
 		if spurious(t, err) {
 			continue
 		}
@@ -284,7 +284,7 @@ func (p *pollPacket) writeTo(t *task, b []byte, addr net.Addr) (int, error) {
 		return 0, t.err()
 	}
 	for {
-		release := p.wr.guard(t)
+		guard := p.wr.guard(t)
 		var n int
 		var err error
 		if addr == nil {
@@ -292,7 +292,7 @@ func (p *pollPacket) writeTo(t *task, b []byte, addr net.Addr) (int, error) {
 		} else {
 			n, err = p.c.WriteTo(b, addr)
 		}
-		release()
+		guard.release()
 		if spurious(t, err) {
 			continue // a datagram is sent whole or not at all
 		}
@@ -311,9 +311,9 @@ func (p *pollPacket) readBatch(t *task, ms []Message) (int, error) {
 		return p.readOne(t, &ms[0])
 	}
 	for {
-		release := p.rd.guard(t)
+		guard := p.rd.guard(t)
 		n, err := p.batch.readBatch(ms)
-		release()
+		guard.release()
 		if n == 0 && spurious(t, err) {
 			continue
 		}
@@ -338,9 +338,9 @@ func (p *pollPacket) writeBatch(t *task, ms []Message) (int, error) {
 	}
 	sent := 0
 	for {
-		release := p.wr.guard(t)
+		guard := p.wr.guard(t)
 		n, err := p.batch.writeBatch(ms[sent:])
-		release()
+		guard.release()
 		sent += n
 		if spurious(t, err) {
 			continue // the datagrams sent stay sent; the rest go now

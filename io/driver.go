@@ -55,6 +55,7 @@ type driver interface {
 	clockDriver    // clock.go
 	externalDriver // external.go
 	procDriver     // processes and pipes (process.go)
+	netExtDriver   // listen options, datagram sockets, name lookups (netopts.go)
 }
 
 // netListener and netConn are a driver's sockets.

@@ -5,8 +5,6 @@ package io
 import (
 	"errors"
 	"os"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -22,49 +20,7 @@ type pollFile struct {
 	f      *os.File
 	rc     syscall.RawConn
 	closed atomic.Bool
-	rd, wr pollGuard // cancels move the read or the write deadline
-}
-
-// pollGuard interrupts the parked operations of canceled tasks on one
-// direction of a pollFile: a cancel moves the deadline into the past, and
-// the deadline is cleared once every canceled operation has ended, so that
-// tasks that were not canceled go on (an operation of theirs woken by the
-// past deadline meanwhile tries again).
-type pollGuard struct {
-	mu      sync.Mutex
-	pending int // canceled operations not yet ended
-	set     func(time.Time) error
-}
-
-func (g *pollGuard) guard(t *task) (release func()) {
-	if t == nil {
-		return func() {}
-	}
-	stop := t.onCancel(func() {
-		g.mu.Lock()
-		g.pending++
-		_ = g.set(longAgo)
-		g.mu.Unlock()
-	})
-	return func() {
-		if !stop() {
-			g.mu.Lock()
-			if g.pending--; g.pending == 0 {
-				_ = g.set(time.Time{})
-			}
-			g.mu.Unlock()
-		}
-	}
-}
-
-// spurious reports whether err, of an operation of t, is a past deadline set
-// for another task's cancel: then the operation is tried again.
-func spurious(t *task, err error) bool {
-	if t.isCanceled() || !errors.Is(err, os.ErrDeadlineExceeded) {
-		return false
-	}
-	runtime.Gosched() // let the canceled task end its operation
-	return true
+	rd, wr sharedDeadline // cancels move the read or the write deadline
 }
 
 // newOpenedFile returns the File for fd, just opened at name: for a FIFO, a
@@ -108,8 +64,8 @@ func newPollFile(fd int, name string) *pollFile {
 		return nil
 	}
 	p := &pollFile{f: of, rc: rc}
-	p.rd.set = of.SetReadDeadline
-	p.wr.set = of.SetWriteDeadline
+	p.rd.d = deadlineFunc(of.SetReadDeadline)
+	p.wr.d = deadlineFunc(of.SetWriteDeadline)
 	return p
 }
 
@@ -134,7 +90,7 @@ func (p *pollFile) readv(t *task, bufs [][]byte) (int, error) {
 	}
 	var n int
 	var serr error
-	release := p.rd.guard(t)
+	guard := p.rd.guard(t)
 	read := func(fd uintptr) bool {
 		for {
 			if len(bufs) == 1 {
@@ -151,7 +107,7 @@ func (p *pollFile) readv(t *task, bufs [][]byte) (int, error) {
 	for err != nil && spurious(t, err) {
 		err = p.rc.Read(read)
 	}
-	release()
+	guard.release()
 	return p.result(t, n, serr, err)
 }
 
@@ -165,7 +121,7 @@ func (p *pollFile) writev(t *task, bufs [][]byte) (int, error) {
 	}
 	var n int
 	var serr error
-	release := p.wr.guard(t)
+	guard := p.wr.guard(t)
 	write := func(fd uintptr) bool {
 		for {
 			if len(bufs) == 1 {
@@ -182,7 +138,7 @@ func (p *pollFile) writev(t *task, bufs [][]byte) (int, error) {
 	for err != nil && spurious(t, err) {
 		err = p.rc.Write(write)
 	}
-	release()
+	guard.release()
 	return p.result(t, n, serr, err)
 }
 

@@ -35,7 +35,7 @@ func newWaiter(proc *os.Process) childWaiter {
 		return newGoWaiter(proc)
 	}
 	w := &pidfdWaiter{proc: proc, f: f, rc: rc}
-	w.in.set = f.SetReadDeadline
+	w.in.d = deadlineFunc(f.SetReadDeadline)
 	return w
 }
 
@@ -45,7 +45,7 @@ type pidfdWaiter struct {
 	proc *os.Process
 	f    *os.File
 	rc   syscall.RawConn
-	in   pollGuard
+	in   sharedDeadline
 }
 
 func (w *pidfdWaiter) await(t *task, deadline time.Time) error {
@@ -56,7 +56,7 @@ func (w *pidfdWaiter) await(t *task, deadline time.Time) error {
 		_ = w.f.SetReadDeadline(deadline)
 		defer w.f.SetReadDeadline(time.Time{})
 	}
-	release := w.in.guard(t)
+	guard := w.in.guard(t)
 	err := w.rc.Read(func(fd uintptr) bool {
 		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		for {
@@ -66,7 +66,7 @@ func (w *pidfdWaiter) await(t *task, deadline time.Time) error {
 			}
 		}
 	})
-	release()
+	guard.release()
 	switch {
 	case err == nil:
 		return nil

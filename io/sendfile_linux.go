@@ -77,7 +77,7 @@ func (p *pollConn) sendFile(t *task, src int, off int64, n int) (int, error) {
 		return 0, err
 	}
 	p.init()
-	release := p.wr.guard(t)
+	guard := p.wr.guard(t)
 	var k int
 	var serr error
 	err = rc.Write(func(fd uintptr) bool {
@@ -89,7 +89,7 @@ func (p *pollConn) sendFile(t *task, src int, off int64, n int) (int, error) {
 			}
 		}
 	})
-	release()
+	guard.release()
 	if err != nil {
 		if t.isCanceled() && errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, t.err()

@@ -80,33 +80,11 @@ func canceledOr(t *task, err error) error {
 
 type deadliner interface{ SetDeadline(time.Time) error }
 
-// interruptible guards one blocking socket operation: a cancel request sets a
-// past deadline; afterwards, the deadline is cleared again so the socket stays
-// usable by tasks that were not canceled.
-type interruptible struct {
-	mu sync.Mutex
-	d  deadliner
-}
+// interruptible guards the blocking operations on a socket (one direction
+// of it): see sharedDeadline (netshared.go).
+type interruptible = sharedDeadline
 
 var longAgo = time.Unix(1, 0)
-
-func (g *interruptible) guard(t *task) (release func()) {
-	if t == nil {
-		return func() {}
-	}
-	stop := t.onCancel(func() {
-		g.mu.Lock()
-		_ = g.d.SetDeadline(longAgo)
-		g.mu.Unlock()
-	})
-	return func() {
-		if !stop() {
-			g.mu.Lock()
-			_ = g.d.SetDeadline(time.Time{})
-			g.mu.Unlock()
-		}
-	}
-}
 
 type pollListener struct {
 	l  net.Listener
@@ -119,9 +97,12 @@ func (p *pollListener) accept(t *task) (netConn, error) {
 		return nil, t.err()
 	}
 	p.mu.Do(func() { p.in.d = p.l.(deadliner) })
-	release := p.in.guard(t)
+	guard := p.in.guard(t)
 	c, err := p.l.Accept()
-	release()
+	guard.release()
+	if spurious(t, err) {
+		return p.accept(t)
+	}
 	if err != nil {
 		return nil, canceledOr(t, err)
 	}
@@ -158,9 +139,12 @@ func (p *pollConn) read(t *task, b []byte) (int, error) {
 		return 0, t.err()
 	}
 	p.init()
-	release := p.rd.guard(t)
+	guard := p.rd.guard(t)
 	n, err := p.c.Read(b)
-	release()
+	guard.release()
+	if n == 0 && spurious(t, err) {
+		return p.read(t, b)
+	}
 	if err != nil {
 		return n, canceledOr(t, err)
 	}
@@ -176,7 +160,7 @@ func (p *pollConn) writev(t *task, bufs [][]byte) (int, error) {
 		return 0, t.err()
 	}
 	p.init()
-	release := p.wr.guard(t)
+	guard := p.wr.guard(t)
 	var n int64
 	var err error
 	if len(bufs) == 1 {
@@ -188,7 +172,11 @@ func (p *pollConn) writev(t *task, bufs [][]byte) (int, error) {
 		copy(nb, bufs)
 		n, err = nb.WriteTo(p.c)
 	}
-	release()
+	guard.release()
+	if spurious(t, err) { // what was written stays written; the rest goes now
+		k, err := p.writev(t, advance(bufs, n))
+		return int(n) + k, err
+	}
 	if err != nil {
 		return int(n), canceledOr(t, err)
 	}

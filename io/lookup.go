@@ -52,7 +52,7 @@ func (sysDriver) lookupHost(t *task, host string) ([]string, error) {
 	}
 	ips, err := resolver.LookupIPAddr(Io{t: t}.Context(), host)
 	if err != nil {
-		return nil, netCancelErr(t, err)
+		return nil, canceledOr(t, err)
 	}
 	addrs := make([]string, len(ips))
 	for i, ip := range ips {
@@ -67,7 +67,7 @@ func (sysDriver) lookupIP(t *task, network, host string) ([]net.IP, error) {
 	}
 	ips, err := resolver.LookupIP(Io{t: t}.Context(), network, host)
 	if err != nil {
-		return nil, netCancelErr(t, err)
+		return nil, canceledOr(t, err)
 	}
 	return ips, nil
 }

@@ -92,6 +92,10 @@ func Dial(x Io, network, address string) (*Conn, error) {
 	return newConn(c), nil
 }
 
+// Name returns what errors about c name it: the network and address it
+// was dialed or accepted with.
+func (c *Conn) Name() string { return c.name }
+
 // LocalAddr returns the local end's address.
 func (c *Conn) LocalAddr() net.Addr { return c.c.localAddr() }
 

@@ -111,6 +111,14 @@ type opDeadline struct {
 	ops      map[*deadlineOp]struct{}
 }
 
+// endpoint is a socket as deadline errors describe it: a *Conn or a
+// *PacketConn.
+type endpoint interface {
+	Name() string
+	LocalAddr() net.Addr
+	RemoteAddr() net.Addr
+}
+
 type deadlineOp struct {
 	cancel   func()
 	timedOut bool
@@ -119,11 +127,11 @@ type deadlineOp struct {
 // begin starts an operation: it returns the Io to run it through and the
 // function that ends it and maps its error (a cancellation by the deadline
 // becomes a timeout), or the timeout error when the deadline has passed.
-func (d *opDeadline) begin(x Io, c *Conn, op string) (Io, func(error) error, error) {
+func (d *opDeadline) begin(x Io, c endpoint, op string) (Io, func(error) error, error) {
 	d.mu.Lock()
 	if !d.deadline.IsZero() && !time.Now().Before(d.deadline) {
 		d.mu.Unlock()
-		return x, nil, &timeoutError{netErr(op, c.name, c.LocalAddr(), c.RemoteAddr(), os.ErrDeadlineExceeded)}
+		return x, nil, &timeoutError{netErr(op, c.Name(), c.LocalAddr(), c.RemoteAddr(), os.ErrDeadlineExceeded)}
 	}
 	ox, cancel := x.WithCancel()
 	o := &deadlineOp{cancel: cancel}
@@ -139,7 +147,7 @@ func (d *opDeadline) begin(x Io, c *Conn, op string) (Io, func(error) error, err
 		d.mu.Unlock()
 		cancel()
 		if err != nil && timedOut && errors.Is(err, ErrCanceled) && !x.Canceled() {
-			return &timeoutError{netErr(op, c.name, c.LocalAddr(), c.RemoteAddr(), os.ErrDeadlineExceeded)}
+			return &timeoutError{netErr(op, c.Name(), c.LocalAddr(), c.RemoteAddr(), os.ErrDeadlineExceeded)}
 		}
 		return err
 	}, nil

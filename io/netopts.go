@@ -1,11 +1,8 @@
 package io
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"syscall"
 	"time"
 )
@@ -97,16 +94,6 @@ func (cfg ListenConfig) Listen(x Io, network, address string) (*Listener, error)
 	return &Listener{l: l, network: network, name: addrString(l.addr())}, nil
 }
 
-// netCancelErr returns t.err() in place of err when err is the way a
-// cancellation of t showed up in the net package (a past deadline, a
-// canceled context).
-func netCancelErr(t *task, err error) error {
-	if t.isCanceled() && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled)) {
-		return t.err()
-	}
-	return err
-}
-
 // netConfig returns the net.ListenConfig that applies cfg's options before
 // the socket is bound.
 func netConfig(cfg ListenConfig) net.ListenConfig {
@@ -129,7 +116,7 @@ func (sysDriver) listenWith(t *task, cfg ListenConfig, network, address string) 
 	lc := netConfig(cfg)
 	l, err := lc.Listen(taskContext{x: Io{t: t}}, network, address)
 	if err != nil {
-		return nil, netCancelErr(t, err)
+		return nil, canceledOr(t, err)
 	}
 	if cfg.Backlog > 0 {
 		if err := setBacklog(l, cfg.Backlog); err != nil {

@@ -71,9 +71,26 @@ func (sysDriver) dial(t *task, network, address string) (netConn, error) {
 // socket, or the done context (netContext) of a dial or listen. A timeout
 // of the socket's own (a deadline on the net.Conn that nothing here set) on
 // a task not canceled stays what it is.
+//
+// A timeout on a task whose deadline has passed but whose timer has not
+// yet canceled it (a library handed x.Context() can see the deadline a
+// moment before the timer fires) is the deadline too: ErrDeadlineExceeded.
 func canceledOr(t *task, err error) error {
-	if t.isCanceled() && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+	if t == nil || err == nil {
+		return err
+	}
+	stopped := errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	if t.isCanceled() && stopped {
 		return t.err()
+	}
+	var ne net.Error
+	if stopped || errors.As(err, &ne) && ne.Timeout() {
+		if d, ok := t.deadlineTime(); ok && !time.Now().Before(d) {
+			if t.isCanceled() {
+				return t.err()
+			}
+			return ErrDeadlineExceeded
+		}
 	}
 	return err
 }

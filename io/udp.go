@@ -84,6 +84,10 @@ func DialPacket(x Io, network, address string) (*PacketConn, error) {
 	return &PacketConn{c: c, name: addrString(c.remoteAddr())}, nil
 }
 
+// Name returns what errors about c name it: the network and address it
+// was made with.
+func (c *PacketConn) Name() string { return c.name }
+
 // LocalAddr returns the local address (with the port chosen when it asked
 // for port 0).
 func (c *PacketConn) LocalAddr() net.Addr { return c.c.localAddr() }
@@ -238,7 +242,7 @@ func (sysDriver) listenPacket(t *task, cfg ListenConfig, network, address string
 	lc := netConfig(cfg)
 	c, err := lc.ListenPacket(taskContext{x: Io{t: t}}, network, address)
 	if err != nil {
-		return nil, netCancelErr(t, err)
+		return nil, canceledOr(t, err)
 	}
 	return newPollPacket(c)
 }
@@ -255,7 +259,7 @@ func (sysDriver) dialPacket(t *task, network, address string) (packetConn, error
 	var d net.Dialer
 	c, err := d.DialContext(taskContext{x: Io{t: t}}, network, address)
 	if err != nil {
-		return nil, netCancelErr(t, err)
+		return nil, canceledOr(t, err)
 	}
 	return newPollPacket(c)
 }
@@ -272,7 +276,7 @@ func (p *pollPacket) readFrom(t *task, b []byte) (int, net.Addr, error) {
 			continue
 		}
 		if err != nil {
-			return n, addr, netCancelErr(t, err)
+			return n, addr, canceledOr(t, err)
 		}
 		return n, addr, nil
 	}
@@ -297,7 +301,7 @@ func (p *pollPacket) writeTo(t *task, b []byte, addr net.Addr) (int, error) {
 			continue // a datagram is sent whole or not at all
 		}
 		if err != nil {
-			return n, netCancelErr(t, err)
+			return n, canceledOr(t, err)
 		}
 		return n, nil
 	}
@@ -318,7 +322,7 @@ func (p *pollPacket) readBatch(t *task, ms []Message) (int, error) {
 			continue
 		}
 		if err != nil {
-			return n, netCancelErr(t, err)
+			return n, canceledOr(t, err)
 		}
 		return n, nil
 	}
@@ -346,7 +350,7 @@ func (p *pollPacket) writeBatch(t *task, ms []Message) (int, error) {
 			continue // the datagrams sent stay sent; the rest go now
 		}
 		if err != nil {
-			return sent, netCancelErr(t, err)
+			return sent, canceledOr(t, err)
 		}
 		return sent, nil
 	}

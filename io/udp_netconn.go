@@ -14,19 +14,18 @@ import (
 // whose Timeout method reports true. Close runs through x without its
 // cancellation, so that it always happens.
 func (c *PacketConn) NetPacketConn(x Io) net.PacketConn {
-	return &netPacketAdapter{c: c, x: x, named: &Conn{name: c.name}}
+	return &netPacketAdapter{c: c, x: x}
 }
 
 type netPacketAdapter struct {
 	c      *PacketConn
 	x      Io
-	named  *Conn // c's name, for the deadline errors of opDeadline
 	rd, wr opDeadline
 }
 
 // ReadFrom reads a datagram through the Io, within the read deadline.
 func (a *netPacketAdapter) ReadFrom(p []byte) (int, net.Addr, error) {
-	ox, end, err := a.rd.begin(a.x, a.named, "read")
+	ox, end, err := a.rd.begin(a.x, a.c, "read")
 	if err != nil {
 		return 0, nil, err
 	}
@@ -36,7 +35,7 @@ func (a *netPacketAdapter) ReadFrom(p []byte) (int, net.Addr, error) {
 
 // WriteTo sends a datagram through the Io, within the write deadline.
 func (a *netPacketAdapter) WriteTo(p []byte, addr net.Addr) (int, error) {
-	ox, end, err := a.wr.begin(a.x, a.named, "write")
+	ox, end, err := a.wr.begin(a.x, a.c, "write")
 	if err != nil {
 		return 0, err
 	}

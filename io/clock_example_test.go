@@ -39,5 +39,5 @@ func ExampleIo_SleepClock() {
 	fmt.Println(err)
 	// Output:
 	// <nil>
-	// io: sleep cpu_process: io: operation not supported by this Io: a CPU-time clock cannot be slept on
+	// io: sleep cpu_process: operation not supported by this Io: a CPU-time clock cannot be slept on
 }

@@ -55,5 +55,5 @@ func ExampleIo_External() {
 	// Output:
 	// 49 <nil>
 	// 49 <nil>
-	// io: square: io: operation not supported by this Io
+	// io: square: operation not supported by this Io
 }

@@ -233,7 +233,7 @@ func (a *app) bench(cfg demoConfig, kinds []io.Kind, runs int, out, svgPath stri
 			warm := cfg
 			warm.frames = min(cfg.frames, 3)
 			if _, _, err := runDemo(b.x, d, warm, b.dir, nil, nil); err != nil {
-				return demoError(err, filepath.Join(out, string(b.kind)))
+				return demoError(err, filepath.Join(out, string(b.kind)), cfg.pattern())
 			}
 			break
 		}
@@ -246,7 +246,7 @@ func (a *app) bench(cfg demoConfig, kinds []io.Kind, runs int, out, svgPath stri
 			rec := tasks.NewRecorder()
 			rep, _, err := runDemo(b.x, d, cfg, b.dir, rec, nil)
 			if err != nil {
-				return demoError(err, filepath.Join(out, string(b.kind)))
+				return demoError(err, filepath.Join(out, string(b.kind)), cfg.pattern())
 			}
 			b.runs = append(b.runs, benchRun{rep, rec})
 			if !asJSON {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vkio/vkio/internal/demo"
+	"github.com/vkio/vkio/npy"
 )
 
 // The pipeline tests run the built binary (see main_test.go) on lavapipe,
@@ -237,6 +239,55 @@ func TestPipelineJSON(t *testing.T) {
 	}
 }
 
+// TestPipelineFormats saves raw and .npy frames: each file holds the CPU
+// reference's pixels (raw: exactly; npy: behind a header npy.Read parses,
+// shape (H, W, 4) of uint8), named as the help says, none left partial.
+func TestPipelineFormats(t *testing.T) {
+	dir := t.TempDir()
+	const w, h, n = 40, 24, 3
+	for _, c := range []struct{ format, pattern string }{
+		{"raw", "frame-%04d.40x24.rgba"}, {"npy", "frame-%04d.npy"},
+	} {
+		od := filepath.Join(dir, c.format)
+		out := ok(t, dir, "--io", "threaded", "pipeline", "--json", "-n", strconv.Itoa(n), "--size", "40x24", "--iter", "50",
+			"--format", c.format, "--out", od, "--no-trace")
+		var rep struct {
+			pipelineReport
+			Report json.RawMessage `json:"report"`
+		}
+		if err := jsonDecoder(out).Decode(&rep); err != nil {
+			t.Fatalf("--json: %v\n%s", err, out)
+		}
+		if rep.Format != c.format || len(rep.Images) != n {
+			t.Fatalf("%s: format %q, images %v", c.format, rep.Format, rep.Images)
+		}
+		for k := range n {
+			p := filepath.Join(od, fmt.Sprintf(c.pattern, k))
+			if rep.Images[k] != p {
+				t.Errorf("images[%d] = %q, want %q", k, rep.Images[k], p)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.format == "npy" {
+				a, err := npy.Read(b)
+				if err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				if a.Descr != "|u1" || !slices.Equal(a.Shape, []int64{h, w, 4}) {
+					t.Fatalf("%s: %s %v", p, a.Descr, a.Shape)
+				}
+				b = a.Data
+			}
+			if want := demo.JuliaCPU(demo.JuliaZoom(w, h, k, 50), nil); !bytes.Equal(b, want) {
+				t.Errorf("%s: %d bytes differ from the CPU reference's %d", p, len(b), len(want))
+			}
+		}
+		checkNoTemp(t, od)
+	}
+}
+
 // TestPipelineInterrupt sends SIGINT during a long run: vkdemo stops
 // promptly with exit status 130, every frame it reported saved is on disk,
 // every PNG there is complete and correct, and no temporary file is left.
@@ -348,6 +399,7 @@ func TestPipelineBadInput(t *testing.T) {
 		{"gpu submits negative", []string{"--gpu-submits", "-2"}, 2, "--gpu-submits -2: want 1 to"},
 		{"encoders negative", []string{"--encoders", "-1"}, 2, "--encoders -1: want 1 to"},
 		{"png level", []string{"--png-level", "11"}, 2, `--png-level "11": want speed`},
+		{"format", []string{"--format", "jpeg"}, 2, `--format "jpeg": want png, raw or npy`},
 		{"iter", []string{"--iter", "0"}, 2, "--iter 0"},
 		{"unknown flag", []string{"--frobnicate"}, 2, "pipeline: unknown flag: --frobnicate"},
 		{"unknown flag value", []string{"pipeline", "--json=maybe"}, 2, `invalid argument "maybe"`},

@@ -37,6 +37,8 @@ type fakeGPU struct {
 	size  int
 	fail  map[int]error // frame -> Submit error
 	panic map[int]bool  // frame -> Wait panics
+	// readCost is the time a read-back takes (a sleep: a slow transfer).
+	readCost time.Duration
 
 	mu                  sync.Mutex
 	queueEnd            time.Time
@@ -104,6 +106,11 @@ func (s *fakeSub) Wait(x io.Io) (tasks.GPUTime, error) {
 }
 
 func (s *fakeSub) Read(x io.Io, dst []byte) ([]byte, error) {
+	if s.g.readCost > 0 {
+		if err := x.Sleep(s.g.readCost); err != nil {
+			return dst, err
+		}
+	}
 	for i := 0; i < s.g.size; i++ {
 		dst = append(dst, byte(s.frame+i))
 	}

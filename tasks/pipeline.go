@@ -154,6 +154,7 @@ var flowIDs atomic.Uint64
 type slot struct {
 	idx  int
 	t0   time.Time // when its frame went in flight
+	gpu  time.Time // when its frame took its GPU permit
 	lane string
 	raw  []byte
 	enc  []byte
@@ -176,6 +177,7 @@ type pipeRun struct {
 
 	cpu0   time.Duration // process CPU time at the start
 	slotNS atomic.Int64  // the frames' in-flight time so far (for the bound)
+	use    [numPermitStages]permitUse
 
 	mu    sync.Mutex // orders progress: done, bytes and the OnFrame calls
 	done  int
@@ -255,12 +257,13 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 			break
 		}
 		sl.t0 = time.Now()
-		if err := r.gpu.Acquire(r.px, 1); err != nil {
+		t0, err := r.acquire(r.px, useSubmits, r.gpu, 1)
+		if err != nil {
 			r.slotDone(sl)
 			_ = r.free.PutOne(x.WithoutCancel(), sl)
 			break
 		}
-		t0 := time.Now()
+		sl.gpu = t0
 		var sub Submission
 		withStage("submit", frameLabel(k), func() {
 			err = protect(func() (e error) { sub, e = p.Dispatcher.Submit(r.px, k, sl.idx); return e })
@@ -270,7 +273,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 			err = fmt.Errorf("%w: Submit returned no Submission", ErrInvalid)
 		}
 		if err != nil {
-			r.gpu.Release(1)
+			r.release(useSubmits, r.gpu, 1, sl.gpu)
 			r.slotDone(sl)
 			_ = r.free.PutOne(x.WithoutCancel(), sl)
 			if r.fail(k, "submit", err, GPUTime{}) != failedAlone {
@@ -293,7 +296,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	rep.Canceled = p.Frames - r.done - failed
 	r.mu.Unlock()
 	r.m.fill(&rep, time.Since(r.start))
-	r.setBound(&rep, x, depth)
+	r.setBound(&rep, x, depth, lim)
 	rep.Peak = map[string]int64{"gpu": r.gpu.Peak(), "cpu": r.cpu.Peak(), "disk": r.writes.Peak(), "net": r.sends.Peak(), "frames": int64(depth)}
 	if r.staging != nil {
 		rep.Peak["staging"] = r.staging.Peak()
@@ -362,6 +365,7 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 	fl := frameLabel(k)
 	wx := x.WithoutCancel()
 	subClosed, gpuHeld, stagingHeld := false, true, false
+	var stagingT0 time.Time
 	var gt GPUTime
 	var saved int
 	closeSub := func() error {
@@ -372,14 +376,14 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 		err := protect(func() error { return sub.Close(wx) })
 		if gpuHeld {
 			gpuHeld = false
-			r.gpu.Release(1)
+			r.release(useSubmits, r.gpu, 1, sl.gpu)
 		}
 		return err
 	}
 	err := protect(func() error {
 		defer func() {
 			if stagingHeld {
-				r.staging.Release(int64(p.FrameBytes))
+				r.release(useStaging, r.staging, int64(p.FrameBytes), stagingT0)
 			}
 		}()
 		t0 := time.Now()
@@ -397,7 +401,7 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 			r.span(Span{Res: GPU, Lane: q, Name: "compute", Start: gt.Start, End: gt.End, Frame: k, Flow: flow})
 		}
 		if r.staging != nil {
-			if err := r.staging.Acquire(x, int64(p.FrameBytes)); err != nil {
+			if stagingT0, err = r.acquire(x, useStaging, r.staging, int64(p.FrameBytes)); err != nil {
 				return &Error{Op: "read", Frame: k, Err: err}
 			}
 			stagingHeld = true
@@ -424,7 +428,7 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 		}
 		if stagingHeld {
 			stagingHeld = false
-			r.staging.Release(int64(p.FrameBytes))
+			r.release(useStaging, r.staging, int64(p.FrameBytes), stagingT0)
 		}
 		for _, s := range p.Sinks {
 			if err := r.save(x, k, s, data, flow); err != nil {
@@ -450,16 +454,15 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 // released however Encode ends, a panic included (frame recovers it): a
 // leaked permit would block every later frame under CancelDependents.
 func (r *pipeRun) encode(x io.Io, k int, sl *slot, raw []byte, flow uint64) ([]byte, error) {
-	if err := r.cpu.Acquire(x, 1); err != nil {
+	t0, err := r.acquire(x, useEncoders, r.cpu, 1)
+	if err != nil {
 		return nil, err
 	}
-	defer r.cpu.Release(1)
-	t0 := time.Now()
+	defer r.release(useEncoders, r.cpu, 1, t0)
 	defer func() {
 		r.span(Span{Res: CPU, Lane: sl.lane, Name: "encode", Start: t0, End: time.Now(), Frame: k, Flow: flow})
 	}()
 	var enc []byte
-	var err error
 	withStage("encode", frameLabel(k), func() { enc, err = r.p.Encoder.Encode(x, k, raw, sl.enc[:0]) })
 	return enc, err
 }
@@ -469,19 +472,18 @@ func (r *pipeRun) encode(x io.Io, k int, sl *slot, raw []byte, flow uint64) ([]b
 // *Error of frame k.
 func (r *pipeRun) save(x io.Io, k int, s Sink, data []byte, flow uint64) error {
 	res := sinkResource(s)
-	sem, op, name := r.writes, "save", "save"
+	sem, st, op, name := r.writes, useWrites, "save", "save"
 	if res == Net {
-		sem, op, name = r.sends, "send", "send"
+		sem, st, op, name = r.sends, useSends, "send", "send"
 	}
-	if err := sem.Acquire(x, 1); err != nil {
+	t0, err := r.acquire(x, st, sem, 1)
+	if err != nil {
 		return &Error{Op: op, Frame: k, Err: err}
 	}
-	defer sem.Release(1)
-	t0 := time.Now()
+	defer r.release(st, sem, 1, t0)
 	defer func() {
 		r.span(Span{Res: res, Lane: "", Name: name, Start: t0, End: time.Now(), Frame: k, Flow: flow})
 	}()
-	var err error
 	withStage(name, frameLabel(k), func() { err = s.Save(x, k, data) })
 	if err != nil {
 		return &Error{Op: op, Frame: k, Err: err}

@@ -37,9 +37,10 @@ type Report struct {
 	Bottleneck string
 	// Bound is the run's computed lower bound on wall time: the largest of
 	// Limits (see ComputeBound). Binding names the resource whose limit
-	// binds: "cpu", "gpu", "disk", "net", or "slots" where the frames in
-	// flight (the pipeline's Depth) limited the run while the machine had
-	// room.
+	// binds: "cpu", "gpu", "disk", "net", or a configuration limit where
+	// the configuration limited the run while the machine had room: "slots"
+	// (the pipeline's Depth) or a stage's permits ("submits", "encoders",
+	// "writes", "sends", "staging": the Limits field to raise).
 	Bound   time.Duration
 	Binding string
 	// Limits is each resource's throughput limit, measured from the run.
@@ -55,6 +56,9 @@ type Report struct {
 	// (a Pipeline run).
 	SlotTime time.Duration
 	Depth    int
+	// Permits is each bounded stage's use of its permits (a Pipeline run on
+	// an Io that overlaps): where one binds, Binding names it.
+	Permits []PermitUse
 	// BlockingWall and Speedup (BlockingWall / Wall) are set by CompareTo,
 	// from a Blocking run of the same work.
 	BlockingWall time.Duration
@@ -114,34 +118,49 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		}
 	}
 	type out struct {
-		Io             string             `json:"io,omitempty"`
-		Frames         *int               `json:"frames,omitempty"`
-		Tasks          *int               `json:"tasks,omitempty"`
-		Failed         int                `json:"failed"`
-		Canceled       int                `json:"canceled"`
-		Bytes          int64              `json:"bytes"`
-		WallMS         float64            `json:"wall_ms"`
-		BusyMS         map[string]float64 `json:"busy_ms"`
-		GPUIdleMS      float64            `json:"gpu_idle_ms"`
-		Efficiency     float64            `json:"overlap_efficiency"`
-		Bottleneck     string             `json:"bottleneck,omitempty"`
-		BoundMS        float64            `json:"bound_ms"`
-		Binding        string             `json:"binding,omitempty"`
-		LimitsMS       map[string]float64 `json:"limits_ms,omitempty"`
-		CPUMS          float64            `json:"cpu_time_ms"`
-		Cores          int                `json:"cores,omitempty"`
-		SharedGPU      bool               `json:"shared_gpu,omitempty"`
-		BlockingWallMS float64            `json:"blocking_wall_ms,omitempty"`
-		Speedup        float64            `json:"speedup,omitempty"`
-		Peak           map[string]int64   `json:"peak,omitempty"`
-		Errors         []FrameError       `json:"errors,omitempty"`
+		Io             string                `json:"io,omitempty"`
+		Frames         *int                  `json:"frames,omitempty"`
+		Tasks          *int                  `json:"tasks,omitempty"`
+		Failed         int                   `json:"failed"`
+		Canceled       int                   `json:"canceled"`
+		Bytes          int64                 `json:"bytes"`
+		WallMS         float64               `json:"wall_ms"`
+		BusyMS         map[string]float64    `json:"busy_ms"`
+		GPUIdleMS      float64               `json:"gpu_idle_ms"`
+		Efficiency     float64               `json:"overlap_efficiency"`
+		Bottleneck     string                `json:"bottleneck,omitempty"`
+		BoundMS        float64               `json:"bound_ms"`
+		Binding        string                `json:"binding,omitempty"`
+		LimitsMS       map[string]float64    `json:"limits_ms,omitempty"`
+		CPUMS          float64               `json:"cpu_time_ms"`
+		Cores          int                   `json:"cores,omitempty"`
+		Permits        map[string]permitJSON `json:"permits,omitempty"`
+		SharedGPU      bool                  `json:"shared_gpu,omitempty"`
+		BlockingWallMS float64               `json:"blocking_wall_ms,omitempty"`
+		Speedup        float64               `json:"speedup,omitempty"`
+		Peak           map[string]int64      `json:"peak,omitempty"`
+		Errors         []FrameError          `json:"errors,omitempty"`
+	}
+	var permits map[string]permitJSON
+	for _, p := range r.Permits {
+		if permits == nil {
+			permits = map[string]permitJSON{}
+		}
+		permits[p.Name] = permitJSON{p.Permits, ms(p.Held), ms(p.Waited)}
 	}
 	frames, tasks := &r.Frames, (*int)(nil)
 	if r.graph {
 		frames, tasks = nil, &r.Tasks
 	}
 	return json.Marshal(out{r.Io, frames, tasks, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle),
-		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), r.Cores, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
+		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), r.Cores, permits, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
+}
+
+// permitJSON is a PermitUse in a report's JSON "permits" (by name).
+type permitJSON struct {
+	Permits  int     `json:"permits"`
+	HeldMS   float64 `json:"held_ms"`
+	WaitedMS float64 `json:"waited_ms"`
 }
 
 func (r Report) lines() []string {

@@ -344,8 +344,10 @@ every few frames. At the end it prints the overlap report — wall time, how
 long each resource (cpu, gpu, disk) was busy, how long the GPU sat idle, and
 the bound (the computed lower bound on wall time: the largest resource limit,
 process CPU time over cores, GPU busy time, disk, frames in flight over
---depth), the binding resource, and the efficiency (wall / bound; 1.0 is
-perfect) — and where the images, the trace and the timeline went. On a CPU
+--depth, each stage's time over its --gpu-submits, --encoders or --saves),
+the binding resource, and the efficiency (wall / bound; 1.0 is perfect);
+where a flag, not the machine, bound the run, a hint names the flag to
+raise — and where the images, the trace and the timeline went. On a CPU
 device (lavapipe) the GPU's work is CPU work: the CPU limit covers it.
 
 The trace (--trace, default OUT/trace.json) is Chrome trace-event JSON: open
@@ -681,7 +683,7 @@ func printReport(w stdio.Writer, rep tasks.Report, cfg demoConfig) {
 	}
 	fmt.Fprintf(w, "  bound       %s, bound by %s (limits: %s)\n", fmtSec(rep.Bound), rep.Binding, limitsText(rep))
 	fmt.Fprintf(w, "  efficiency  %.2f (wall / bound; 1.00 is perfect, a sequential run of 3 equal stages scores about 3)\n", rep.Efficiency)
-	if hint := boundHint(rep); hint != "" {
+	if hint := boundHint(rep, cfg); hint != "" {
 		fmt.Fprintf(w, "  hint        %s\n", hint)
 	}
 }
@@ -700,12 +702,57 @@ func limitsText(rep tasks.Report) string {
 }
 
 // boundHint names the flag to change when the configuration, not the
-// machine, bound the run.
-func boundHint(rep tasks.Report) string {
-	if lim, ok := rep.BindingLimit(); ok && lim.Config && lim.Resource == "slots" {
-		return fmt.Sprintf("the frames in flight (--depth %d) bound the run while the machine had room: raise --depth", rep.Depth)
+// machine, bound the run: the configuration limit that binds (the frames in
+// flight, or the stage whose permits the frames waited for), mapped to the
+// flag that set it, and any other configuration limit within 10 % of it. A
+// disk kept busy all the run by --saves writes at a time may take more at
+// once: that hint is a maybe.
+func boundHint(rep tasks.Report, cfg demoConfig) string {
+	lim, ok := rep.BindingLimit()
+	if !ok {
+		return ""
 	}
-	return ""
+	if !lim.Config {
+		if w, ok := rep.Limit(tasks.LimitWrites); ok && lim.Resource == "disk" && float64(w.Time) >= 0.9*float64(lim.Time) {
+			return fmt.Sprintf("the disk was busy all the run with --saves %d at a time: if it takes more writes at once, raise --saves", cfg.saves)
+		}
+		return ""
+	}
+	what, flag := configFlag(lim.Resource, cfg)
+	hint := fmt.Sprintf("%s bound the run while the machine had room: raise %s", what, flag)
+	for _, l := range rep.Limits {
+		if l.Config && l.Resource != lim.Resource && float64(l.Time) >= 0.9*float64(lim.Time) {
+			_, f := configFlag(l.Resource, cfg)
+			if f != flag {
+				hint += " (and " + f + ", near its limit too)"
+			}
+		}
+	}
+	return hint
+}
+
+// configFlag says what a configuration limit (tasks.Limit.Resource) is in
+// the demo and which flag raises it.
+func configFlag(res string, cfg demoConfig) (what, flag string) {
+	switch res {
+	case tasks.LimitSlots:
+		switch cfg.depthBy {
+		case "--inflight-bytes":
+			return fmt.Sprintf("the frames in flight (%d, all that --inflight-bytes %s holds)", cfg.depth, job.FormatBytes(cfg.budget)), "--inflight-bytes"
+		case "--frames":
+			return fmt.Sprintf("the frames in flight (all %d at once)", cfg.depth), "--frames"
+		}
+		return fmt.Sprintf("the frames in flight (--depth %d)", cfg.depth), "--depth"
+	case tasks.LimitSubmits:
+		return fmt.Sprintf("the GPU submissions in flight (--gpu-submits %d)", cfg.gpuSubs), "--gpu-submits"
+	case tasks.LimitEncoders:
+		return fmt.Sprintf("the %s encodes at once (--encoders %d)", strings.ToUpper(cfg.format), cfg.encoders), "--encoders"
+	case tasks.LimitWrites:
+		return fmt.Sprintf("the file saves at once (--saves %d)", cfg.saves), "--saves"
+	}
+	// Staging and sends: limits the demo does not set; the budget holds
+	// the read-backs.
+	return "the " + res + " limit", "--inflight-bytes"
 }
 
 // fmtSec formats d in seconds or milliseconds, three significant digits.

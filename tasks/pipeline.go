@@ -143,6 +143,13 @@ type Pipeline struct {
 	FrameBytes int
 	// Recorder, if set, receives the spans of every stage.
 	Recorder *Recorder
+	// StageCPU, if true, measures the CPU time of every stage span: the
+	// thread CPU clock (CLOCK_THREAD_CPUTIME_ID, where the platform has
+	// one) read around it with the goroutine locked to its OS thread for
+	// the span's duration. Report.Stages then gives each stage's CPU time,
+	// and the spans carry it (Span.CPU). It costs two clock reads a span,
+	// and a thread handoff where a stage blocks while locked.
+	StageCPU bool
 	// OnFrame, if set, is called once per frame that was submitted, when it
 	// has finished (saved, failed or canceled), one call at a time, from the
 	// pipeline's tasks. It should return quickly.
@@ -178,6 +185,7 @@ type pipeRun struct {
 	cpu0   time.Duration // process CPU time at the start
 	slotNS atomic.Int64  // the frames' in-flight time so far (for the bound)
 	use    [numPermitStages]permitUse
+	stages [numStageKinds]stageAcc
 
 	mu    sync.Mutex // orders progress: done, bytes and the OnFrame calls
 	done  int
@@ -265,10 +273,9 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 		}
 		sl.gpu = t0
 		var sub Submission
-		withStage("submit", frameLabel(k), func() {
+		r.stage(stSubmit, Span{Res: CPU, Lane: "submit", Name: "submit", Frame: k, Flow: r.flowBase + uint64(k)}, func() {
 			err = protect(func() (e error) { sub, e = p.Dispatcher.Submit(r.px, k, sl.idx); return e })
 		})
-		r.span(Span{Res: CPU, Lane: "submit", Name: "submit", Start: t0, End: time.Now(), Frame: k, Flow: r.flowBase + uint64(k)})
 		if err == nil && sub == nil {
 			err = fmt.Errorf("%w: Submit returned no Submission", ErrInvalid)
 		}
@@ -297,6 +304,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	r.mu.Unlock()
 	r.m.fill(&rep, time.Since(r.start))
 	r.setBound(&rep, x, depth, lim)
+	rep.Stages = r.stageTimes()
 	rep.Peak = map[string]int64{"gpu": r.gpu.Peak(), "cpu": r.cpu.Peak(), "disk": r.writes.Peak(), "net": r.sends.Peak(), "frames": int64(depth)}
 	if r.staging != nil {
 		rep.Peak["staging"] = r.staging.Peak()
@@ -362,7 +370,6 @@ func sinkResource(s Sink) Resource {
 func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 	p := r.p
 	flow := r.flowBase + uint64(k)
-	fl := frameLabel(k)
 	wx := x.WithoutCancel()
 	subClosed, gpuHeld, stagingHeld := false, true, false
 	var stagingT0 time.Time
@@ -386,10 +393,8 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 				r.release(useStaging, r.staging, int64(p.FrameBytes), stagingT0)
 			}
 		}()
-		t0 := time.Now()
 		var err error
-		withStage("wait", fl, func() { gt, err = sub.Wait(x) })
-		r.span(Span{Res: CPU, Lane: sl.lane, Name: "fence wait", Start: t0, End: time.Now(), Frame: k, Flow: flow, Wait: true})
+		r.stage(stWait, Span{Res: CPU, Lane: sl.lane, Name: "fence wait", Frame: k, Flow: flow, Wait: true}, func() { gt, err = sub.Wait(x) })
 		if err != nil {
 			return &Error{Op: "wait", Frame: k, Err: err}
 		}
@@ -406,10 +411,8 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 			}
 			stagingHeld = true
 		}
-		t0 = time.Now()
 		var raw []byte
-		withStage("read", fl, func() { raw, err = sub.Read(x, sl.raw[:0]) })
-		r.span(Span{Res: CPU, Lane: sl.lane, Name: "read back", Start: t0, End: time.Now(), Frame: k, Flow: flow})
+		r.stage(stRead, Span{Res: CPU, Lane: sl.lane, Name: "read back", Frame: k, Flow: flow}, func() { raw, err = sub.Read(x, sl.raw[:0]) })
 		if err != nil {
 			return &Error{Op: "read", Frame: k, Err: err}
 		}
@@ -459,11 +462,8 @@ func (r *pipeRun) encode(x io.Io, k int, sl *slot, raw []byte, flow uint64) ([]b
 		return nil, err
 	}
 	defer r.release(useEncoders, r.cpu, 1, t0)
-	defer func() {
-		r.span(Span{Res: CPU, Lane: sl.lane, Name: "encode", Start: t0, End: time.Now(), Frame: k, Flow: flow})
-	}()
 	var enc []byte
-	withStage("encode", frameLabel(k), func() { enc, err = r.p.Encoder.Encode(x, k, raw, sl.enc[:0]) })
+	r.stage(stEncode, Span{Res: CPU, Lane: sl.lane, Name: "encode", Frame: k, Flow: flow}, func() { enc, err = r.p.Encoder.Encode(x, k, raw, sl.enc[:0]) })
 	return enc, err
 }
 
@@ -472,21 +472,85 @@ func (r *pipeRun) encode(x io.Io, k int, sl *slot, raw []byte, flow uint64) ([]b
 // *Error of frame k.
 func (r *pipeRun) save(x io.Io, k int, s Sink, data []byte, flow uint64) error {
 	res := sinkResource(s)
-	sem, st, op, name := r.writes, useWrites, "save", "save"
+	sem, st, op, name, kind := r.writes, useWrites, "save", "save", stSave
 	if res == Net {
-		sem, st, op, name = r.sends, useSends, "send", "send"
+		sem, st, op, name, kind = r.sends, useSends, "send", "send", stSend
 	}
 	t0, err := r.acquire(x, st, sem, 1)
 	if err != nil {
 		return &Error{Op: op, Frame: k, Err: err}
 	}
 	defer r.release(st, sem, 1, t0)
-	defer func() {
-		r.span(Span{Res: res, Lane: "", Name: name, Start: t0, End: time.Now(), Frame: k, Flow: flow})
-	}()
-	withStage(name, frameLabel(k), func() { err = s.Save(x, k, data) })
+	r.stage(kind, Span{Res: res, Lane: "", Name: name, Frame: k, Flow: flow}, func() { err = s.Save(x, k, data) })
 	if err != nil {
 		return &Error{Op: op, Frame: k, Err: err}
 	}
 	return nil
+}
+
+// stageKind names a pipeline stage: its pprof label and its key in
+// Report.Stages.
+type stageKind int
+
+const (
+	stSubmit stageKind = iota
+	stWait
+	stRead
+	stEncode
+	stSave
+	stSend
+	numStageKinds
+)
+
+// threadCPUOK says whether the platform has a thread CPU clock.
+var _, threadCPUOK = threadCPU()
+
+var stageNames = [numStageKinds]string{"submit", "wait", "read", "encode", "save", "send"}
+
+// stageAcc sums a stage's spans, in nanoseconds.
+type stageAcc struct{ n, wall, cpu atomic.Int64 }
+
+// stage runs f as stage st of sp.Frame under the stage's pprof labels (see
+// LabelStage) and records sp with its start, end and (with StageCPU) the
+// thread CPU time f used, adding them to the stage's totals. It records
+// the span however f ends, a panic included.
+func (r *pipeRun) stage(st stageKind, sp Span, f func()) {
+	// The CPU clock is read inside the wall clock's window: a span's CPU
+	// time is at most its wall time, but for the clocks' granularity.
+	sp.Start = time.Now()
+	locked := false
+	var c0 time.Duration
+	if r.p.StageCPU {
+		runtime.LockOSThread()
+		if c0, locked = threadCPU(); !locked {
+			runtime.UnlockOSThread()
+		}
+	}
+	defer func() {
+		if locked {
+			c1, _ := threadCPU()
+			runtime.UnlockOSThread()
+			sp.CPU = max(c1-c0, 0)
+		}
+		sp.End = time.Now()
+		a := &r.stages[st]
+		a.n.Add(1)
+		a.wall.Add(int64(sp.End.Sub(sp.Start)))
+		a.cpu.Add(int64(sp.CPU))
+		r.span(sp)
+	}()
+	withStage(stageNames[st], frameLabel(sp.Frame), f)
+}
+
+// stageTimes returns the stages' totals for the report: the stages that
+// ran.
+func (r *pipeRun) stageTimes() map[string]StageTime {
+	out := map[string]StageTime{}
+	for st := range numStageKinds {
+		a := &r.stages[st]
+		if n := a.n.Load(); n > 0 {
+			out[stageNames[st]] = StageTime{Spans: int(n), Time: time.Duration(a.wall.Load()), CPU: time.Duration(a.cpu.Load()), Measured: r.p.StageCPU && threadCPUOK}
+		}
+	}
+	return out
 }

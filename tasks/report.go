@@ -63,6 +63,10 @@ type Report struct {
 	// from a Blocking run of the same work.
 	BlockingWall time.Duration
 	Speedup      float64
+	// Stages is, per pipeline stage ("submit", "wait", "read", "encode",
+	// "save", "send": the pprof label values), what its spans took; a
+	// Pipeline run's only.
+	Stages map[string]StageTime
 	// Peak is the largest weight held at once of each limit.
 	Peak map[string]int64
 	// Errors lists the failures in the order they happened, first first: the
@@ -71,6 +75,25 @@ type Report struct {
 	Errors []FrameError
 
 	graph bool // a Graph's report: it counts tasks, not frames
+}
+
+// StageTime is what one pipeline stage took over a run.
+type StageTime struct {
+	Spans int           // how many spans (frames) ran the stage
+	Time  time.Duration // the sum of their wall times
+	// CPU is the sum of the thread CPU time they used, if Measured
+	// (Pipeline.StageCPU, on a platform with a thread CPU clock).
+	CPU      time.Duration
+	Measured bool
+}
+
+// CPUShare is CPU / Time: about 1 for a stage that computed all its time,
+// near 0 for one that waited (0 when not measured).
+func (s StageTime) CPUShare() float64 {
+	if !s.Measured || s.Time <= 0 {
+		return 0
+	}
+	return float64(s.CPU) / float64(s.Time)
 }
 
 // MaxReportErrors bounds the failures a run lists in Report.Errors.
@@ -135,6 +158,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		CPUMS          float64               `json:"cpu_time_ms"`
 		Cores          int                   `json:"cores,omitempty"`
 		Permits        map[string]permitJSON `json:"permits,omitempty"`
+		Stages         map[string]stageJSON  `json:"stages,omitempty"`
 		SharedGPU      bool                  `json:"shared_gpu,omitempty"`
 		BlockingWallMS float64               `json:"blocking_wall_ms,omitempty"`
 		Speedup        float64               `json:"speedup,omitempty"`
@@ -148,12 +172,24 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		}
 		permits[p.Name] = permitJSON{p.Permits, ms(p.Held), ms(p.Waited)}
 	}
+	var stages map[string]stageJSON
+	for name, st := range r.Stages {
+		if stages == nil {
+			stages = map[string]stageJSON{}
+		}
+		j := stageJSON{Spans: st.Spans, TimeMS: ms(st.Time)}
+		if st.Measured {
+			cpu, share := ms(st.CPU), st.CPUShare()
+			j.CPUMS, j.CPUShare = &cpu, &share
+		}
+		stages[name] = j
+	}
 	frames, tasks := &r.Frames, (*int)(nil)
 	if r.graph {
 		frames, tasks = nil, &r.Tasks
 	}
 	return json.Marshal(out{r.Io, frames, tasks, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle),
-		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), r.Cores, permits, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
+		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), r.Cores, permits, stages, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
 }
 
 // permitJSON is a PermitUse in a report's JSON "permits" (by name).
@@ -161,6 +197,15 @@ type permitJSON struct {
 	Permits  int     `json:"permits"`
 	HeldMS   float64 `json:"held_ms"`
 	WaitedMS float64 `json:"waited_ms"`
+}
+
+// stageJSON is a StageTime in a report's JSON "stages" (by name); cpu_ms
+// and cpu_per_wall only where measured.
+type stageJSON struct {
+	Spans    int      `json:"spans"`
+	TimeMS   float64  `json:"time_ms"`
+	CPUMS    *float64 `json:"cpu_ms,omitempty"`
+	CPUShare *float64 `json:"cpu_per_wall,omitempty"`
 }
 
 func (r Report) lines() []string {
@@ -193,7 +238,28 @@ func (r Report) lines() []string {
 		}
 		l = append(l, s)
 	}
+	if st := r.StagesText(); st != "" {
+		l = append(l, "stages: "+st)
+	}
 	return l
+}
+
+// StagesText formats Stages in pipeline order as "encode 120.0 ms (cpu
+// 118.0 ms, 0.98 of wall), save 30.0 ms, ..." (the CPU where measured).
+func (r Report) StagesText() string {
+	var b []string
+	for _, name := range []string{"submit", "wait", "read", "encode", "save", "send"} {
+		st, ok := r.Stages[name]
+		if !ok {
+			continue
+		}
+		s := fmt.Sprintf("%s %.1f ms", name, ms(st.Time))
+		if st.Measured {
+			s += fmt.Sprintf(" (cpu %.1f ms, %.2f of wall)", ms(st.CPU), st.CPUShare())
+		}
+		b = append(b, s)
+	}
+	return strings.Join(b, ", ")
 }
 
 // LimitsText formats Limits as "cpu 12.0 ms, gpu 8.0 ms, ...".

@@ -87,8 +87,8 @@ type Recorder struct {
 type record struct {
 	start, end int64 // ns from origin
 	flow       uint64
-	cpu        int64 // ns, 0: not measured
-	frame      int32 // -1: none (frames beyond MaxInt32 are recorded as MaxInt32)
+	cpu        int64  // ns, 0: not measured
+	frame      int32  // -1: none (frames beyond MaxInt32 are recorded as MaxInt32)
 	lane, name uint32 // indices into strs
 	res        Resource
 	wait       bool

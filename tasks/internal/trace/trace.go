@@ -29,7 +29,7 @@ type Event struct {
 	Start int64 // ns from origin
 	Dur   int64 // ns
 	Flow  uint64
-	Frame int // >= 0: the frame, written as args {"frame": n}; < 0: none
+	Frame int   // >= 0: the frame, written as args {"frame": n}; < 0: none
 	CPU   int64 // > 0: the CPU time (ns) the span used, written as args {"cpu_ms": x}
 }
 

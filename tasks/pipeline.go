@@ -143,12 +143,15 @@ type Pipeline struct {
 	FrameBytes int
 	// Recorder, if set, receives the spans of every stage.
 	Recorder *Recorder
-	// StageCPU, if true, measures the CPU time of every stage span: the
-	// thread CPU clock (CLOCK_THREAD_CPUTIME_ID, where the platform has
-	// one) read around it with the goroutine locked to its OS thread for
-	// the span's duration. Report.Stages then gives each stage's CPU time,
-	// and the spans carry it (Span.CPU). It costs two clock reads a span,
-	// and a thread handoff where a stage blocks while locked.
+	// StageCPU, if true, measures the CPU time of the stages that compute
+	// on their own goroutine (submit, read back, encode): the thread CPU
+	// clock (CLOCK_THREAD_CPUTIME_ID, where the platform has one) read
+	// around each span with the goroutine locked to its OS thread for the
+	// span's duration. Report.Stages then gives those stages' CPU time, and
+	// their spans carry it (Span.CPU). Fence waits and saves are not
+	// measured: their work runs on other threads (the GPU's, the Io's). It
+	// costs two clock reads a span (see BenchmarkRecordingCost), and a
+	// thread handoff where an Encoder blocks.
 	StageCPU bool
 	// OnFrame, if set, is called once per frame that was submitted, when it
 	// has finished (saved, failed or canceled), one call at a time, from the
@@ -507,6 +510,14 @@ var _, threadCPUOK = threadCPU()
 
 var stageNames = [numStageKinds]string{"submit", "wait", "read", "encode", "save", "send"}
 
+// stageComputes says which stages run their work on their own goroutine's
+// thread, so that StageCPU measures them: submit, read and encode. A fence
+// wait and a sink's save or send wait for work done elsewhere (the GPU, the
+// Io's threads, the kernel), and a goroutine locked to its thread that
+// blocks costs a thread handoff: about 10 % more process CPU on
+// BenchmarkRecordingCost's 1 ms stages when they were measured too.
+var stageComputes = [numStageKinds]bool{stSubmit: true, stRead: true, stEncode: true}
+
 // stageAcc sums a stage's spans, in nanoseconds.
 type stageAcc struct{ n, wall, cpu atomic.Int64 }
 
@@ -520,7 +531,7 @@ func (r *pipeRun) stage(st stageKind, sp Span, f func()) {
 	sp.Start = time.Now()
 	locked := false
 	var c0 time.Duration
-	if r.p.StageCPU {
+	if r.p.StageCPU && stageComputes[st] {
 		runtime.LockOSThread()
 		if c0, locked = threadCPU(); !locked {
 			runtime.UnlockOSThread()
@@ -549,7 +560,7 @@ func (r *pipeRun) stageTimes() map[string]StageTime {
 	for st := range numStageKinds {
 		a := &r.stages[st]
 		if n := a.n.Load(); n > 0 {
-			out[stageNames[st]] = StageTime{Spans: int(n), Time: time.Duration(a.wall.Load()), CPU: time.Duration(a.cpu.Load()), Measured: r.p.StageCPU && threadCPUOK}
+			out[stageNames[st]] = StageTime{Spans: int(n), Time: time.Duration(a.wall.Load()), CPU: time.Duration(a.cpu.Load()), Measured: r.p.StageCPU && threadCPUOK && stageComputes[st]}
 		}
 	}
 	return out

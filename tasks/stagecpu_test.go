@@ -28,8 +28,7 @@ func processCPU(t *testing.T) time.Duration {
 // (the process clock read around each), not with wall time, so a loaded
 // machine cannot fail it: the encodes (one at a time) are nearly all the
 // process's work while they run, and the thread clock counts only what
-// their threads ran. The waits, parked, use little of their time; the
-// spans in the trace carry "cpu_ms".
+// their threads ran. The spans in the trace carry "cpu_ms".
 func TestPipelineStageCPU(t *testing.T) {
 	b, err := io.New("threaded")
 	if err != nil {
@@ -54,14 +53,15 @@ func TestPipelineStageCPU(t *testing.T) {
 	}
 	st, wait := rep.Stages["encode"], rep.Stages["wait"]
 	t.Logf("process CPU during the encodes %v; stages: %s", proc, rep.StagesText())
-	if !st.Measured || st.Spans != frames || !wait.Measured || wait.Spans != frames {
+	// The waits and saves are not measured: their work runs elsewhere.
+	if !st.Measured || st.Spans != frames || wait.Measured || wait.Spans != frames || rep.Stages["save"].Measured || !rep.Stages["read"].Measured {
 		t.Fatalf("stages %+v", rep.Stages)
 	}
 	if st.CPU < proc*8/10 || st.CPU > proc+5*msec {
 		t.Fatalf("encode CPU %v, process CPU during the encodes %v: want 0.8 to 1 of it", st.CPU, proc)
 	}
-	if st.CPU > st.Time+5*msec || wait.CPUShare() >= st.CPUShare() {
-		t.Fatalf("encode CPU %v over %v (%.2f), wait %.2f", st.CPU, st.Time, st.CPUShare(), wait.CPUShare())
+	if st.CPU > st.Time+5*msec {
+		t.Fatalf("encode CPU %v over %v (%.2f)", st.CPU, st.Time, st.CPUShare())
 	}
 	// The spans carry it, and the trace writes it.
 	var spanCPU time.Duration

@@ -76,6 +76,7 @@ type demoConfig struct {
 	gpuSubs       int   // GPU submissions in flight
 	pngLevel      png.CompressionLevel
 	format        string // --format: png, raw or npy
+	stageCPU      bool   // --stage-cpu: measure the stages' thread CPU time
 	// depthBy names the flag that set depth: "--depth", "--inflight-bytes"
 	// (the budget held fewer frames than the stages use) or "--frames";
 	// "" when depth is the stages' sum (see config).
@@ -137,6 +138,7 @@ type demoFlags struct {
 	gpuSubs  int
 	pngLevel string
 	format   string
+	stageCPU bool
 }
 
 func (f *demoFlags) add(cmd *cobra.Command) {
@@ -150,6 +152,7 @@ func (f *demoFlags) add(cmd *cobra.Command) {
 	fs.IntVar(&f.gpuSubs, "gpu-submits", defaultGPUSubs, "GPU submissions in flight (enough to keep the queue fed)")
 	fs.StringVar(&f.pngLevel, "png-level", "speed", "PNG compression: speed (zlib level 1), default (level 6), best (level 9) or none (stored)")
 	fs.StringVar(&f.format, "format", "png", "frame files: png, raw (the RGBA8 pixels, rows top to bottom, named frame-N.WxH.rgba) or npy (a uint8 array of shape (H, W, 4))")
+	fs.BoolVar(&f.stageCPU, "stage-cpu", false, "measure each stage's CPU time (the thread CPU clock around submit, read back and encode spans): in the report and as cpu_ms on the trace's spans")
 	fs.IntVar(&f.iter, "iter", defaultIter, "iterations per pixel (the GPU cost of a frame)")
 }
 
@@ -194,6 +197,7 @@ func (f *demoFlags) config() (demoConfig, error) {
 		return demoConfig{}, usageErrorf("--format %q: want png, raw or npy", f.format)
 	}
 	cfg.format = f.format
+	cfg.stageCPU = f.stageCPU
 	cfg.budget = defaultInflightBytes()
 	if f.inflight != "" {
 		sz, err := parseSize(f.inflight)
@@ -347,7 +351,10 @@ process CPU time over cores, GPU busy time, disk, frames in flight over
 --depth, each stage's time over its --gpu-submits, --encoders or --saves),
 the binding resource, and the efficiency (wall / bound; 1.0 is perfect);
 where a flag, not the machine, bound the run, a hint names the flag to
-raise — and where the images, the trace and the timeline went. On a CPU
+raise; the time each stage took (the sum of its spans over the frames),
+and with --stage-cpu its CPU time and CPU / wall, from the thread CPU clock
+(also on the trace's spans as cpu_ms; it costs a few microseconds a span)
+— and where the images, the trace and the timeline went. On a CPU
 device (lavapipe) the GPU's work is CPU work: the CPU limit covers it.
 
 The trace (--trace, default OUT/trace.json) is Chrome trace-event JSON: open
@@ -546,6 +553,7 @@ func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Reco
 		// between stages; these bound each stage.
 		Limits:   tasks.Limits{GPU: cfg.gpuSubs, Encoders: cfg.encoders, Writes: cfg.saves},
 		Recorder: rec,
+		StageCPU: cfg.stageCPU,
 		OnFrame: func(ev tasks.FrameEvent) {
 			if ev.Err == nil && !ev.Canceled {
 				saved.add(ev.Frame) // OnFrame calls come one at a time
@@ -681,11 +689,32 @@ func printReport(w stdio.Writer, rep tasks.Report, cfg demoConfig) {
 	if rep.CPUTime > 0 {
 		fmt.Fprintf(w, "  cpu         %.2f of %d cores busy (process CPU time %s / wall)\n", rep.CPUTime.Seconds()/wall, rep.Cores, fmtSec(rep.CPUTime))
 	}
+	if st := stagesText(rep); st != "" {
+		fmt.Fprintf(w, "  stages      %s\n", st)
+	}
 	fmt.Fprintf(w, "  bound       %s, bound by %s (limits: %s)\n", fmtSec(rep.Bound), rep.Binding, limitsText(rep))
 	fmt.Fprintf(w, "  efficiency  %.2f (wall / bound; 1.00 is perfect, a sequential run of 3 equal stages scores about 3)\n", rep.Efficiency)
 	if hint := boundHint(rep, cfg); hint != "" {
 		fmt.Fprintf(w, "  hint        %s\n", hint)
 	}
+}
+
+// stagesText lists the time each pipeline stage took (the sum of its
+// spans), with its CPU time and CPU / wall where --stage-cpu measured it.
+func stagesText(rep tasks.Report) string {
+	var l []string
+	for _, name := range []string{"submit", "wait", "read", "encode", "save"} {
+		st, ok := rep.Stages[name]
+		if !ok {
+			continue
+		}
+		s := name + " " + fmtSec(st.Time)
+		if st.Measured {
+			s += fmt.Sprintf(" (cpu %s, %.2f)", fmtSec(st.CPU), st.CPUShare())
+		}
+		l = append(l, s)
+	}
+	return strings.Join(l, ", ")
 }
 
 // limitsText lists each resource's limit, and says where the GPU shares

@@ -399,7 +399,7 @@ func TestPipelineBadInput(t *testing.T) {
 		{"saves zero", []string{"--saves", "0"}, 2, "--saves 0: want 1 to"},
 		{"gpu submits negative", []string{"--gpu-submits", "-2"}, 2, "--gpu-submits -2: want 1 to"},
 		{"encoders negative", []string{"--encoders", "-1"}, 2, "--encoders -1: want 1 to"},
-		{"png level", []string{"--png-level", "11"}, 2, `--png-level "11": want speed`},
+		{"png level", []string{"--png-level", "11"}, 2, `--png-level "11": want fast, speed`},
 		{"format", []string{"--format", "jpeg"}, 2, `--format "jpeg": want png, raw or npy`},
 		{"iter", []string{"--iter", "0"}, 2, "--iter 0"},
 		{"unknown flag", []string{"--frobnicate"}, 2, "pipeline: unknown flag: --frobnicate"},

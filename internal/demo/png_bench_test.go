@@ -102,6 +102,7 @@ func BenchmarkFrameFormats(b *testing.B) {
 		enc  tasks.Encoder // nil: the raw bytes
 	}{
 		{"png-speed", &demo.PNGEncoder{Width: side, Height: side, Level: png.BestSpeed}},
+		{"png-fast", &demo.FastPNGEncoder{Width: side, Height: side}},
 		{"png-none", &demo.PNGEncoder{Width: side, Height: side, Level: png.NoCompression}},
 		{"npy", &demo.NPYEncoder{Width: side, Height: side}},
 		{"raw", nil},

@@ -59,6 +59,12 @@ type BoundInput struct {
 	// CPUTime is the process CPU time (user + system, every thread) used
 	// during the run; 0 if the platform does not report it.
 	CPUTime time.Duration
+	// HostCPUTime is the CPU time every process on the host used during
+	// the run (Linux: /proc/stat), 0 if unknown. Where other processes
+	// kept the cores busy, the machine had no room though this process
+	// used little of it: the cpu limit is the larger of the two over the
+	// cores.
+	HostCPUTime time.Duration
 	// Cores is the number of cores the process can use (default NumCPU).
 	Cores int
 	// SlotTime is the sum over frames of the time each held a pipeline slot
@@ -114,8 +120,8 @@ func ComputeBound(in BoundInput) (limits []Limit, bound time.Duration, binding s
 			limits = append(limits, Limit{Resource: res, Time: clamp(d), Config: config})
 		}
 	}
-	if in.CPUTime > 0 {
-		add("cpu", in.CPUTime/time.Duration(cores), false)
+	if cpu := max(in.CPUTime, in.HostCPUTime); cpu > 0 {
+		add("cpu", cpu/time.Duration(cores), false)
 	} else {
 		// No process CPU time: the union of the CPU spans is a lower bound.
 		add("cpu", in.Busy["cpu"], false)
@@ -167,7 +173,7 @@ func (r *Report) setBound(in BoundInput) {
 	if in.Cores <= 0 {
 		in.Cores = runtime.NumCPU()
 	}
-	r.CPUTime, r.Cores, r.SharedGPU = in.CPUTime, in.Cores, in.SharedGPU
+	r.CPUTime, r.HostCPUTime, r.Cores, r.SharedGPU = in.CPUTime, in.HostCPUTime, in.Cores, in.SharedGPU
 	r.SlotTime, r.Depth, r.Permits = in.SlotTime, in.Depth, in.Permits
 	r.Limits, r.Bound, r.Binding = ComputeBound(in)
 	r.Efficiency = 0
@@ -180,7 +186,7 @@ func (r *Report) setBound(in BoundInput) {
 // CPU device): the GPU's busy time is then inside the process CPU time and
 // is not counted as a resource of its own.
 func (r *Report) ShareGPU() {
-	r.setBound(BoundInput{CPUTime: r.CPUTime, Cores: r.Cores, SlotTime: r.SlotTime, Depth: r.Depth, Permits: r.Permits, SharedGPU: true})
+	r.setBound(BoundInput{CPUTime: r.CPUTime, HostCPUTime: r.HostCPUTime, Cores: r.Cores, SlotTime: r.SlotTime, Depth: r.Depth, Permits: r.Permits, SharedGPU: true})
 }
 
 // BindingLimit returns the binding resource's Limit, and false if the report
@@ -279,7 +285,12 @@ func (r *pipeRun) setBound(rep *Report, x io.Io, depth int, lim Limits) {
 	if r.cpu0 > 0 {
 		cpu = max(cpuNow()-r.cpu0, 0)
 	}
-	in := BoundInput{CPUTime: cpu, SlotTime: time.Duration(r.slotNS.Load()), Depth: depth, Permits: r.permits(lim)}
+	var host time.Duration
+	if r.host0 > 0 {
+		h, _ := hostCPU()
+		host = max(h-r.host0, 0)
+	}
+	in := BoundInput{CPUTime: cpu, HostCPUTime: host, SlotTime: time.Duration(r.slotNS.Load()), Depth: depth, Permits: r.permits(lim)}
 	if x.Kind() == io.KindBlocking {
 		in.SlotTime, in.Permits = 0, nil
 	}

@@ -186,6 +186,7 @@ type pipeRun struct {
 	pol      *failures
 
 	cpu0   time.Duration // process CPU time at the start
+	host0  time.Duration // the host's CPU time at the start (hostCPU)
 	slotNS atomic.Int64  // the frames' in-flight time so far (for the bound)
 	use    [numPermitStages]permitUse
 	stages [numStageKinds]stageAcc
@@ -233,7 +234,8 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	if lim.Sends <= 0 {
 		lim.Sends = depth
 	}
-	r := &pipeRun{p: p, cpu0: cpuNow(), start: time.Now(), free: io.NewQueue[*slot](depth),
+	host0, _ := hostCPU()
+	r := &pipeRun{p: p, cpu0: cpuNow(), host0: host0, start: time.Now(), free: io.NewQueue[*slot](depth),
 		gpu: NewSemaphore("gpu", int64(lim.GPU)), cpu: NewSemaphore("cpu", int64(lim.Encoders)),
 		writes: NewSemaphore("disk", int64(lim.Writes)), sends: NewSemaphore("net", int64(lim.Sends)),
 		flowBase: flowIDs.Add(uint64(p.Frames)+1) - uint64(p.Frames)}

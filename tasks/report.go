@@ -50,6 +50,10 @@ type Report struct {
 	// it), Cores the cores it had.
 	CPUTime time.Duration
 	Cores   int
+	// HostCPUTime is the CPU time all the host's processes used during the
+	// run (Linux; 0 where unknown): where it is well above CPUTime, other
+	// processes shared the cores (see BoundInput.HostCPUTime).
+	HostCPUTime time.Duration
 	// SharedGPU says the GPU ran on the host CPU (see ShareGPU).
 	SharedGPU bool
 	// SlotTime is the sum of the frames' in-flight times, Depth the slots
@@ -156,6 +160,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		Binding        string                `json:"binding,omitempty"`
 		LimitsMS       map[string]float64    `json:"limits_ms,omitempty"`
 		CPUMS          float64               `json:"cpu_time_ms"`
+		HostCPUMS      float64               `json:"host_cpu_time_ms,omitempty"`
 		Cores          int                   `json:"cores,omitempty"`
 		Permits        map[string]permitJSON `json:"permits,omitempty"`
 		Stages         map[string]stageJSON  `json:"stages,omitempty"`
@@ -189,7 +194,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		frames, tasks = nil, &r.Tasks
 	}
 	return json.Marshal(out{r.Io, frames, tasks, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle),
-		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), r.Cores, permits, stages, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
+		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), ms(r.HostCPUTime), r.Cores, permits, stages, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
 }
 
 // permitJSON is a PermitUse in a report's JSON "permits" (by name).

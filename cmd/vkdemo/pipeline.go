@@ -360,6 +360,9 @@ the bound (the computed lower bound on wall time: the largest resource limit,
 process CPU time over cores, GPU busy time, disk, frames in flight over
 --depth, each stage's time over its --gpu-submits, --encoders or --saves),
 the binding resource, and the efficiency (wall / bound; 1.0 is perfect);
+on Linux the cpu limit counts the host's CPU time (every process's, from
+/proc/stat) where other processes kept the cores busy: the machine then had
+no room, whatever this run used;
 where a flag, not the machine, bound the run, a hint names the flag to
 raise; the time each stage took (the sum of its spans over the frames),
 and with --stage-cpu its CPU time and CPU / wall, from the thread CPU clock
@@ -697,7 +700,12 @@ func printReport(w stdio.Writer, rep tasks.Report, cfg demoConfig) {
 	fmt.Fprintf(w, "  busy        %s\n", strings.Join(busy, ", "))
 	fmt.Fprintf(w, "  gpu idle    %s (%.0f%% of wall)\n", fmtSec(rep.GPUIdle), 100*rep.GPUIdle.Seconds()/wall)
 	if rep.CPUTime > 0 {
-		fmt.Fprintf(w, "  cpu         %.2f of %d cores busy (process CPU time %s / wall)\n", rep.CPUTime.Seconds()/wall, rep.Cores, fmtSec(rep.CPUTime))
+		host := ""
+		if rep.HostCPUTime > rep.CPUTime+rep.CPUTime/10 {
+			// Other processes used the cores too: the cpu limit counts them.
+			host = fmt.Sprintf("; the host's %.2f, all processes", rep.HostCPUTime.Seconds()/wall)
+		}
+		fmt.Fprintf(w, "  cpu         %.2f of %d cores busy (process CPU time %s / wall%s)\n", rep.CPUTime.Seconds()/wall, rep.Cores, fmtSec(rep.CPUTime), host)
 	}
 	if st := stagesText(rep); st != "" {
 		fmt.Fprintf(w, "  stages      %s\n", st)

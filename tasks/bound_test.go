@@ -262,7 +262,7 @@ func TestBoundEachLimitBinds(t *testing.T) {
 		name    string
 		depth   int
 		lim     tasks.Limits
-		gpuRead time.Duration // read-back time
+		notify  time.Duration // completion notice's delay
 		encode  time.Duration
 		save    time.Duration
 		binding string
@@ -276,7 +276,7 @@ func TestBoundEachLimitBinds(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := newFakeGPU(wide, 64)
-			g.readCost = c.gpuRead
+			g.notifyDelay = c.notify
 			p := &tasks.Pipeline{Frames: frames, Depth: c.depth, Dispatcher: g, Encoder: sleepEncoder(c.encode),
 				Sinks: []tasks.Sink{newMemSink(c.save)}, FrameBytes: 64, Limits: c.lim}
 			rep, err := p.Run(b.Io())

@@ -39,6 +39,9 @@ type fakeGPU struct {
 	panic map[int]bool  // frame -> Wait panics
 	// readCost is the time a read-back takes (a sleep: a slow transfer).
 	readCost time.Duration
+	// notifyDelay is how long after its work ends a submission is seen
+	// complete (a late completion notice).
+	notifyDelay time.Duration
 
 	mu                  sync.Mutex
 	queueEnd            time.Time
@@ -87,7 +90,7 @@ func (g *fakeGPU) Submit(x io.Io, frame, slot int) (tasks.Submission, error) {
 	s := &fakeSub{g: g, frame: frame, slot: slot, p: io.NewPromise[tasks.GPUTime](), gpuDone: make(chan struct{})}
 	gt := tasks.GPUTime{Queue: "queue 0", Submitted: now, Start: start, End: end}
 	s.p.OnCancel(func() { s.p.Resolve(tasks.GPUTime{}, io.ErrCanceled) })
-	time.AfterFunc(end.Sub(now), func() {
+	time.AfterFunc(end.Sub(now)+g.notifyDelay, func() {
 		g.mu.Lock()
 		g.inflight--
 		g.mu.Unlock()

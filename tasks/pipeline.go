@@ -70,7 +70,8 @@ type Sink interface {
 // Limits bound the resources a pipeline uses at once. Zero fields take their
 // defaults.
 type Limits struct {
-	// GPU bounds submissions in flight (queued or running on the GPU).
+	// GPU bounds submissions in flight (queued or running on the GPU):
+	// a submission holds one from Submit until its Wait returns.
 	// Default: Depth.
 	GPU int
 	// StagingBytes bounds the bytes of read-back data held at once; each
@@ -403,6 +404,10 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 		if err != nil {
 			return &Error{Op: "wait", Frame: k, Err: err}
 		}
+		// The GPU has finished the frame: the next submission may go while
+		// this one's result is read back (its buffers belong to the slot).
+		gpuHeld = false
+		r.release(useSubmits, r.gpu, 1, sl.gpu)
 		if !gt.Start.IsZero() && !gt.End.IsZero() {
 			q := gt.Queue
 			if q == "" {

@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"math"
 	"testing"
 	"unsafe"
 )
@@ -10,7 +11,8 @@ func TestRecordSize(t *testing.T) {
 	if n := unsafe.Sizeof(record{}); n != 48 {
 		t.Fatalf("record is %d bytes, want 48", n)
 	}
-	if frame32(-5) != -1 || frame32(7) != 7 || frame32(1<<40) != 1<<31-1 {
-		t.Fatalf("frame32: %d %d %d", frame32(-5), frame32(7), frame32(1<<40))
+	big := int(^uint(0) >> 1) // the largest int
+	if frame32(-5) != -1 || frame32(7) != 7 || frame32(big) != math.MaxInt32 {
+		t.Fatalf("frame32: %d %d %d", frame32(-5), frame32(7), frame32(big))
 	}
 }

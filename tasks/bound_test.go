@@ -44,6 +44,24 @@ func TestComputeBound(t *testing.T) {
 		// No process CPU time: the union of the CPU spans stands in.
 		{"no cpu time", tasks.BoundInput{Wall: 100 * msec, Busy: map[string]time.Duration{"cpu": 70 * msec, "gpu": 40 * msec}, Cores: 2},
 			70 * msec, "cpu", false},
+		// Frames in flight waited for the one encoder most of their time:
+		// the encoders bind, not the slots they waited in.
+		{"encoders", tasks.BoundInput{Wall: 100 * msec, Busy: map[string]time.Duration{"gpu": 20 * msec}, CPUTime: 40 * msec, Cores: 2,
+			SlotTime: 380 * msec, Depth: 4, Permits: []tasks.PermitUse{
+				{Name: "encoders", Permits: 1, Held: 90 * msec, Waited: 250 * msec},
+				{Name: "submits", Permits: 4, Held: 40 * msec}}}, 90 * msec, "encoders", false},
+		// The same waits but a permit limit near the slots': the slots
+		// win the tie.
+		{"slots tie", tasks.BoundInput{Wall: 100 * msec, Busy: map[string]time.Duration{"gpu": 20 * msec}, CPUTime: 40 * msec, Cores: 2,
+			SlotTime: 200 * msec, Depth: 2, Permits: []tasks.PermitUse{{Name: "submits", Permits: 2, Held: 200 * msec}}}, 100 * msec, "slots", false},
+		// Permits near a machine limit: the machine binds.
+		{"encoders near cpu", tasks.BoundInput{Wall: 100 * msec, CPUTime: 190 * msec, Cores: 2,
+			Permits: []tasks.PermitUse{{Name: "encoders", Permits: 2, Held: 190 * msec}}}, 95 * msec, "cpu", true},
+		// Slots full while this process used little CPU, but other
+		// processes kept the host's cores busy: the machine had no room,
+		// the cpu binds.
+		{"host busy", tasks.BoundInput{Wall: 100 * msec, Busy: map[string]time.Duration{"gpu": 40 * msec}, CPUTime: 60 * msec, HostCPUTime: 196 * msec, Cores: 2,
+			SlotTime: 190 * msec, Depth: 2}, 98 * msec, "cpu", false},
 		// A limit never exceeds the wall.
 		{"clamped", tasks.BoundInput{Wall: 100 * msec, Busy: map[string]time.Duration{"gpu": 40 * msec}, CPUTime: 500 * msec, Cores: 1},
 			100 * msec, "cpu", false},
@@ -61,8 +79,8 @@ func TestComputeBound(t *testing.T) {
 				if l.Time > c.in.Wall || l.Time <= 0 {
 					t.Fatalf("limit %+v outside (0, wall %v]", l, c.in.Wall)
 				}
-				if l.Config != (l.Resource == "slots") {
-					t.Fatalf("limit %+v: Config only for slots", l)
+				if l.Config != (l.Resource == "slots" || l.Resource == "encoders" || l.Resource == "submits") {
+					t.Fatalf("limit %+v: Config only for slots and stage permits", l)
 				}
 			}
 		})
@@ -104,8 +122,12 @@ func spinEncoder(cost time.Duration) tasks.Encoder {
 	})
 }
 
+// runBoundPipeline runs the synthetic stages as if this process had the
+// host alone (tasks.IgnoreHostCPU): the tests check the bound of the
+// process's own work, and other tests' CPU would make the cpu bind.
 func runBoundPipeline(t *testing.T, kind string, depth int) tasks.Report {
 	t.Helper()
+	tasks.IgnoreHostCPU(t)
 	b, err := io.New(kind)
 	if err != nil {
 		t.Skipf("io.New(%q): %v", kind, err)
@@ -209,4 +231,71 @@ func maxOf(m map[string]float64) float64 {
 		top = max(top, v)
 	}
 	return top
+}
+
+// sleepEncoder takes cost per frame without using the CPU (a stage whose
+// time is latency).
+func sleepEncoder(cost time.Duration) tasks.Encoder {
+	return tasks.EncoderFunc(func(x io.Io, frame int, raw, dst []byte) ([]byte, error) {
+		if err := x.Sleep(cost); err != nil {
+			return dst, err
+		}
+		return append(dst, raw...), nil
+	})
+}
+
+// TestBoundEachLimitBinds runs synthetic stages of known cost on a Threaded
+// Io, one configuration limit narrow in turn (6 ms a frame where the others
+// take 1 ms; timer stages use no CPU, so the machine has room): the report
+// names that limit as binding, by its Limits field. A narrow sink is the
+// exception: its 6 ms spans keep the disk busy all the run, so the disk
+// binds, with the writes' limit beside it (vkdemo's hint names --saves).
+func TestBoundEachLimitBinds(t *testing.T) {
+	tasks.IgnoreHostCPU(t) // see runBoundPipeline
+	b, err := io.New("threaded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const wide, narrow, frames = msec, 6 * msec, 20
+	cases := []struct {
+		name    string
+		depth   int
+		lim     tasks.Limits
+		notify  time.Duration // completion notice's delay
+		encode  time.Duration
+		save    time.Duration
+		binding string
+	}{
+		{"slots", 1, tasks.Limits{}, 0, 2 * msec, 2 * msec, tasks.LimitSlots},
+		{"encoders", 6, tasks.Limits{Encoders: 1, GPU: 6, Writes: 6}, 0, narrow, wide, tasks.LimitEncoders},
+		{"submits", 6, tasks.Limits{GPU: 1, Writes: 6}, narrow, wide, wide, tasks.LimitSubmits},
+		{"staging", 6, tasks.Limits{StagingBytes: 64, GPU: 6, Writes: 6}, 0, narrow, wide, tasks.LimitStaging},
+		{"writes", 6, tasks.Limits{Writes: 1, GPU: 6}, 0, wide, narrow, "disk"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := newFakeGPU(wide, 64)
+			g.notifyDelay = c.notify
+			p := &tasks.Pipeline{Frames: frames, Depth: c.depth, Dispatcher: g, Encoder: sleepEncoder(c.encode),
+				Sinks: []tasks.Sink{newMemSink(c.save)}, FrameBytes: 64, Limits: c.lim}
+			rep, err := p.Run(b.Io())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Binding != c.binding {
+				t.Fatalf("binding %q, want %q: limits %s; permits %+v", rep.Binding, c.binding, rep.LimitsText(), rep.Permits)
+			}
+			if lim, ok := rep.BindingLimit(); !ok || lim.Config != (c.binding != "disk") {
+				t.Fatalf("binding limit %+v %v", lim, ok)
+			}
+			if c.binding == "disk" {
+				disk, _ := rep.Limit("disk")
+				writes, ok := rep.Limit(tasks.LimitWrites)
+				if !ok || float64(writes.Time) < 0.9*float64(disk.Time) {
+					t.Fatalf("writes limit %v (%v), disk %v: the one write permit was not held all the disk's time", writes.Time, ok, disk.Time)
+				}
+			}
+		})
+	}
 }

@@ -175,6 +175,7 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 	if err := g.check(); err != nil {
 		return Report{}, err
 	}
+	host0, _ := hostCPU()
 	cpu0, start := cpuNow(), time.Now()
 	rx, cancel := x.WithCancel()
 	defer cancel()
@@ -301,7 +302,12 @@ func (g *Graph) Run(x io.Io, opts RunOptions) (Report, error) {
 		}
 	}
 	m.fill(&rep, time.Since(start))
-	rep.setBound(BoundInput{CPUTime: max(cpuNow()-cpu0, 0)})
+	var host time.Duration
+	if host0 > 0 {
+		h, _ := hostCPU()
+		host = max(h-host0, 0)
+	}
+	rep.setBound(BoundInput{CPUTime: max(cpuNow()-cpu0, 0), HostCPUTime: host})
 	rep.Peak = r.peaks()
 	if first != nil {
 		return rep, first

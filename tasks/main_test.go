@@ -37,6 +37,11 @@ type fakeGPU struct {
 	size  int
 	fail  map[int]error // frame -> Submit error
 	panic map[int]bool  // frame -> Wait panics
+	// readCost is the time a read-back takes (a sleep: a slow transfer).
+	readCost time.Duration
+	// notifyDelay is how long after its work ends a submission is seen
+	// complete (a late completion notice).
+	notifyDelay time.Duration
 
 	mu                  sync.Mutex
 	queueEnd            time.Time
@@ -85,7 +90,7 @@ func (g *fakeGPU) Submit(x io.Io, frame, slot int) (tasks.Submission, error) {
 	s := &fakeSub{g: g, frame: frame, slot: slot, p: io.NewPromise[tasks.GPUTime](), gpuDone: make(chan struct{})}
 	gt := tasks.GPUTime{Queue: "queue 0", Submitted: now, Start: start, End: end}
 	s.p.OnCancel(func() { s.p.Resolve(tasks.GPUTime{}, io.ErrCanceled) })
-	time.AfterFunc(end.Sub(now), func() {
+	time.AfterFunc(end.Sub(now)+g.notifyDelay, func() {
 		g.mu.Lock()
 		g.inflight--
 		g.mu.Unlock()
@@ -104,6 +109,11 @@ func (s *fakeSub) Wait(x io.Io) (tasks.GPUTime, error) {
 }
 
 func (s *fakeSub) Read(x io.Io, dst []byte) ([]byte, error) {
+	if s.g.readCost > 0 {
+		if err := x.Sleep(s.g.readCost); err != nil {
+			return dst, err
+		}
+	}
 	for i := 0; i < s.g.size; i++ {
 		dst = append(dst, byte(s.frame+i))
 	}

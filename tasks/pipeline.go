@@ -70,7 +70,8 @@ type Sink interface {
 // Limits bound the resources a pipeline uses at once. Zero fields take their
 // defaults.
 type Limits struct {
-	// GPU bounds submissions in flight (queued or running on the GPU).
+	// GPU bounds submissions in flight (queued or running on the GPU):
+	// a submission holds one from Submit until its Wait returns.
 	// Default: Depth.
 	GPU int
 	// StagingBytes bounds the bytes of read-back data held at once; each
@@ -143,6 +144,16 @@ type Pipeline struct {
 	FrameBytes int
 	// Recorder, if set, receives the spans of every stage.
 	Recorder *Recorder
+	// StageCPU, if true, measures the CPU time of the stages that compute
+	// on their own goroutine (submit, read back, encode): the thread CPU
+	// clock (CLOCK_THREAD_CPUTIME_ID, where the platform has one) read
+	// around each span with the goroutine locked to its OS thread for the
+	// span's duration. Report.Stages then gives those stages' CPU time, and
+	// their spans carry it (Span.CPU). Fence waits and saves are not
+	// measured: their work runs on other threads (the GPU's, the Io's). It
+	// costs two clock reads a span (see BenchmarkRecordingCost), and a
+	// thread handoff where an Encoder blocks.
+	StageCPU bool
 	// OnFrame, if set, is called once per frame that was submitted, when it
 	// has finished (saved, failed or canceled), one call at a time, from the
 	// pipeline's tasks. It should return quickly.
@@ -154,6 +165,7 @@ var flowIDs atomic.Uint64
 type slot struct {
 	idx  int
 	t0   time.Time // when its frame went in flight
+	gpu  time.Time // when its frame took its GPU permit
 	lane string
 	raw  []byte
 	enc  []byte
@@ -175,7 +187,10 @@ type pipeRun struct {
 	pol      *failures
 
 	cpu0   time.Duration // process CPU time at the start
+	host0  time.Duration // the host's CPU time at the start (hostCPU)
 	slotNS atomic.Int64  // the frames' in-flight time so far (for the bound)
+	use    [numPermitStages]permitUse
+	stages [numStageKinds]stageAcc
 
 	mu    sync.Mutex // orders progress: done, bytes and the OnFrame calls
 	done  int
@@ -220,7 +235,8 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	if lim.Sends <= 0 {
 		lim.Sends = depth
 	}
-	r := &pipeRun{p: p, cpu0: cpuNow(), start: time.Now(), free: io.NewQueue[*slot](depth),
+	host0, _ := hostCPU()
+	r := &pipeRun{p: p, cpu0: cpuNow(), host0: host0, start: time.Now(), free: io.NewQueue[*slot](depth),
 		gpu: NewSemaphore("gpu", int64(lim.GPU)), cpu: NewSemaphore("cpu", int64(lim.Encoders)),
 		writes: NewSemaphore("disk", int64(lim.Writes)), sends: NewSemaphore("net", int64(lim.Sends)),
 		flowBase: flowIDs.Add(uint64(p.Frames)+1) - uint64(p.Frames)}
@@ -255,22 +271,22 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 			break
 		}
 		sl.t0 = time.Now()
-		if err := r.gpu.Acquire(r.px, 1); err != nil {
+		t0, err := r.acquire(r.px, useSubmits, r.gpu, 1)
+		if err != nil {
 			r.slotDone(sl)
 			_ = r.free.PutOne(x.WithoutCancel(), sl)
 			break
 		}
-		t0 := time.Now()
+		sl.gpu = t0
 		var sub Submission
-		withStage("submit", frameLabel(k), func() {
+		r.stage(stSubmit, Span{Res: CPU, Lane: "submit", Name: "submit", Frame: k, Flow: r.flowBase + uint64(k)}, func() {
 			err = protect(func() (e error) { sub, e = p.Dispatcher.Submit(r.px, k, sl.idx); return e })
 		})
-		r.span(Span{Res: CPU, Lane: "submit", Name: "submit", Start: t0, End: time.Now(), Frame: k, Flow: r.flowBase + uint64(k)})
 		if err == nil && sub == nil {
 			err = fmt.Errorf("%w: Submit returned no Submission", ErrInvalid)
 		}
 		if err != nil {
-			r.gpu.Release(1)
+			r.release(useSubmits, r.gpu, 1, sl.gpu)
 			r.slotDone(sl)
 			_ = r.free.PutOne(x.WithoutCancel(), sl)
 			if r.fail(k, "submit", err, GPUTime{}) != failedAlone {
@@ -293,7 +309,8 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	rep.Canceled = p.Frames - r.done - failed
 	r.mu.Unlock()
 	r.m.fill(&rep, time.Since(r.start))
-	r.setBound(&rep, x, depth)
+	r.setBound(&rep, x, depth, lim)
+	rep.Stages = r.stageTimes()
 	rep.Peak = map[string]int64{"gpu": r.gpu.Peak(), "cpu": r.cpu.Peak(), "disk": r.writes.Peak(), "net": r.sends.Peak(), "frames": int64(depth)}
 	if r.staging != nil {
 		rep.Peak["staging"] = r.staging.Peak()
@@ -359,9 +376,9 @@ func sinkResource(s Sink) Resource {
 func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 	p := r.p
 	flow := r.flowBase + uint64(k)
-	fl := frameLabel(k)
 	wx := x.WithoutCancel()
 	subClosed, gpuHeld, stagingHeld := false, true, false
+	var stagingT0 time.Time
 	var gt GPUTime
 	var saved int
 	closeSub := func() error {
@@ -372,23 +389,25 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 		err := protect(func() error { return sub.Close(wx) })
 		if gpuHeld {
 			gpuHeld = false
-			r.gpu.Release(1)
+			r.release(useSubmits, r.gpu, 1, sl.gpu)
 		}
 		return err
 	}
 	err := protect(func() error {
 		defer func() {
 			if stagingHeld {
-				r.staging.Release(int64(p.FrameBytes))
+				r.release(useStaging, r.staging, int64(p.FrameBytes), stagingT0)
 			}
 		}()
-		t0 := time.Now()
 		var err error
-		withStage("wait", fl, func() { gt, err = sub.Wait(x) })
-		r.span(Span{Res: CPU, Lane: sl.lane, Name: "fence wait", Start: t0, End: time.Now(), Frame: k, Flow: flow, Wait: true})
+		r.stage(stWait, Span{Res: CPU, Lane: sl.lane, Name: "fence wait", Frame: k, Flow: flow, Wait: true}, func() { gt, err = sub.Wait(x) })
 		if err != nil {
 			return &Error{Op: "wait", Frame: k, Err: err}
 		}
+		// The GPU has finished the frame: the next submission may go while
+		// this one's result is read back (its buffers belong to the slot).
+		gpuHeld = false
+		r.release(useSubmits, r.gpu, 1, sl.gpu)
 		if !gt.Start.IsZero() && !gt.End.IsZero() {
 			q := gt.Queue
 			if q == "" {
@@ -397,15 +416,13 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 			r.span(Span{Res: GPU, Lane: q, Name: "compute", Start: gt.Start, End: gt.End, Frame: k, Flow: flow})
 		}
 		if r.staging != nil {
-			if err := r.staging.Acquire(x, int64(p.FrameBytes)); err != nil {
+			if stagingT0, err = r.acquire(x, useStaging, r.staging, int64(p.FrameBytes)); err != nil {
 				return &Error{Op: "read", Frame: k, Err: err}
 			}
 			stagingHeld = true
 		}
-		t0 = time.Now()
 		var raw []byte
-		withStage("read", fl, func() { raw, err = sub.Read(x, sl.raw[:0]) })
-		r.span(Span{Res: CPU, Lane: sl.lane, Name: "read back", Start: t0, End: time.Now(), Frame: k, Flow: flow})
+		r.stage(stRead, Span{Res: CPU, Lane: sl.lane, Name: "read back", Frame: k, Flow: flow}, func() { raw, err = sub.Read(x, sl.raw[:0]) })
 		if err != nil {
 			return &Error{Op: "read", Frame: k, Err: err}
 		}
@@ -424,7 +441,7 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 		}
 		if stagingHeld {
 			stagingHeld = false
-			r.staging.Release(int64(p.FrameBytes))
+			r.release(useStaging, r.staging, int64(p.FrameBytes), stagingT0)
 		}
 		for _, s := range p.Sinks {
 			if err := r.save(x, k, s, data, flow); err != nil {
@@ -450,17 +467,13 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 // released however Encode ends, a panic included (frame recovers it): a
 // leaked permit would block every later frame under CancelDependents.
 func (r *pipeRun) encode(x io.Io, k int, sl *slot, raw []byte, flow uint64) ([]byte, error) {
-	if err := r.cpu.Acquire(x, 1); err != nil {
+	t0, err := r.acquire(x, useEncoders, r.cpu, 1)
+	if err != nil {
 		return nil, err
 	}
-	defer r.cpu.Release(1)
-	t0 := time.Now()
-	defer func() {
-		r.span(Span{Res: CPU, Lane: sl.lane, Name: "encode", Start: t0, End: time.Now(), Frame: k, Flow: flow})
-	}()
+	defer r.release(useEncoders, r.cpu, 1, t0)
 	var enc []byte
-	var err error
-	withStage("encode", frameLabel(k), func() { enc, err = r.p.Encoder.Encode(x, k, raw, sl.enc[:0]) })
+	r.stage(stEncode, Span{Res: CPU, Lane: sl.lane, Name: "encode", Frame: k, Flow: flow}, func() { enc, err = r.p.Encoder.Encode(x, k, raw, sl.enc[:0]) })
 	return enc, err
 }
 
@@ -469,22 +482,93 @@ func (r *pipeRun) encode(x io.Io, k int, sl *slot, raw []byte, flow uint64) ([]b
 // *Error of frame k.
 func (r *pipeRun) save(x io.Io, k int, s Sink, data []byte, flow uint64) error {
 	res := sinkResource(s)
-	sem, op, name := r.writes, "save", "save"
+	sem, st, op, name, kind := r.writes, useWrites, "save", "save", stSave
 	if res == Net {
-		sem, op, name = r.sends, "send", "send"
+		sem, st, op, name, kind = r.sends, useSends, "send", "send", stSend
 	}
-	if err := sem.Acquire(x, 1); err != nil {
+	t0, err := r.acquire(x, st, sem, 1)
+	if err != nil {
 		return &Error{Op: op, Frame: k, Err: err}
 	}
-	defer sem.Release(1)
-	t0 := time.Now()
-	defer func() {
-		r.span(Span{Res: res, Lane: "", Name: name, Start: t0, End: time.Now(), Frame: k, Flow: flow})
-	}()
-	var err error
-	withStage(name, frameLabel(k), func() { err = s.Save(x, k, data) })
+	defer r.release(st, sem, 1, t0)
+	r.stage(kind, Span{Res: res, Lane: "", Name: name, Frame: k, Flow: flow}, func() { err = s.Save(x, k, data) })
 	if err != nil {
 		return &Error{Op: op, Frame: k, Err: err}
 	}
 	return nil
+}
+
+// stageKind names a pipeline stage: its pprof label and its key in
+// Report.Stages.
+type stageKind int
+
+const (
+	stSubmit stageKind = iota
+	stWait
+	stRead
+	stEncode
+	stSave
+	stSend
+	numStageKinds
+)
+
+// threadCPUOK says whether the platform has a thread CPU clock.
+var _, threadCPUOK = threadCPU()
+
+var stageNames = [numStageKinds]string{"submit", "wait", "read", "encode", "save", "send"}
+
+// stageComputes says which stages run their work on their own goroutine's
+// thread, so that StageCPU measures them: submit, read and encode. A fence
+// wait and a sink's save or send wait for work done elsewhere (the GPU, the
+// Io's threads, the kernel), and a goroutine locked to its thread that
+// blocks costs a thread handoff: about 10 % more process CPU on
+// BenchmarkRecordingCost's 1 ms stages when they were measured too.
+var stageComputes = [numStageKinds]bool{stSubmit: true, stRead: true, stEncode: true}
+
+// stageAcc sums a stage's spans, in nanoseconds.
+type stageAcc struct{ n, wall, cpu atomic.Int64 }
+
+// stage runs f as stage st of sp.Frame under the stage's pprof labels (see
+// LabelStage) and records sp with its start, end and (with StageCPU) the
+// thread CPU time f used, adding them to the stage's totals. It records
+// the span however f ends, a panic included.
+func (r *pipeRun) stage(st stageKind, sp Span, f func()) {
+	// The CPU clock is read inside the wall clock's window: a span's CPU
+	// time is at most its wall time, but for the clocks' granularity.
+	sp.Start = time.Now()
+	locked := false
+	var c0 time.Duration
+	if r.p.StageCPU && stageComputes[st] {
+		runtime.LockOSThread()
+		if c0, locked = threadCPU(); !locked {
+			runtime.UnlockOSThread()
+		}
+	}
+	defer func() {
+		if locked {
+			c1, _ := threadCPU()
+			runtime.UnlockOSThread()
+			sp.CPU = max(c1-c0, 0)
+		}
+		sp.End = time.Now()
+		a := &r.stages[st]
+		a.n.Add(1)
+		a.wall.Add(int64(sp.End.Sub(sp.Start)))
+		a.cpu.Add(int64(sp.CPU))
+		r.span(sp)
+	}()
+	withStage(stageNames[st], frameLabel(sp.Frame), f)
+}
+
+// stageTimes returns the stages' totals for the report: the stages that
+// ran.
+func (r *pipeRun) stageTimes() map[string]StageTime {
+	out := map[string]StageTime{}
+	for st := range numStageKinds {
+		a := &r.stages[st]
+		if n := a.n.Load(); n > 0 {
+			out[stageNames[st]] = StageTime{Spans: int(n), Time: time.Duration(a.wall.Load()), CPU: time.Duration(a.cpu.Load()), Measured: r.p.StageCPU && threadCPUOK && stageComputes[st]}
+		}
+	}
+	return out
 }

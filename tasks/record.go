@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	stdio "io"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -52,6 +53,10 @@ type Span struct {
 	// Wait marks time spent waiting (a fence wait, a blocked acquire): drawn
 	// light, and not counted as busy time.
 	Wait bool
+	// CPU is the CPU time the span's thread used during it (0: not
+	// measured; see Pipeline.StageCPU). A trace shows it as the span's
+	// argument "cpu_ms".
+	CPU time.Duration
 }
 
 // Recorder collects spans for a trace, a timeline and an overlap report.
@@ -82,10 +87,19 @@ type Recorder struct {
 type record struct {
 	start, end int64 // ns from origin
 	flow       uint64
-	frame      int64
+	cpu        int64  // ns, 0: not measured
+	frame      int32  // -1: none (frames beyond MaxInt32 are recorded as MaxInt32)
 	lane, name uint32 // indices into strs
 	res        Resource
 	wait       bool
+}
+
+// frame32 is a frame number as a record keeps it.
+func frame32(k int) int32 {
+	if k < 0 {
+		return -1
+	}
+	return int32(min(k, math.MaxInt32))
 }
 
 const recordChunk = 4096
@@ -104,8 +118,8 @@ func (r *Recorder) Add(s Span) {
 		return
 	}
 	r.mu.Lock()
-	rec := record{start: int64(s.Start.Sub(r.origin)), end: int64(s.End.Sub(r.origin)), flow: s.Flow, frame: int64(s.Frame),
-		lane: r.intern(s.Lane), name: r.intern(s.Name), res: s.Res, wait: s.Wait}
+	rec := record{start: int64(s.Start.Sub(r.origin)), end: int64(s.End.Sub(r.origin)), flow: s.Flow, frame: frame32(s.Frame),
+		cpu: int64(s.CPU), lane: r.intern(s.Lane), name: r.intern(s.Name), res: s.Res, wait: s.Wait}
 	if len(r.chunks) == 0 || len(r.chunks[len(r.chunks)-1]) == recordChunk {
 		r.chunks = append(r.chunks, make([]record, 0, recordChunk))
 	}
@@ -163,7 +177,7 @@ func (s *snapshot) rec(i int) *record { return &s.chunks[i/recordChunk][i%record
 
 func (s *snapshot) span(i int) Span {
 	c := s.rec(i)
-	return Span{Res: c.res, Lane: s.strs[c.lane], Name: s.strs[c.name], Frame: int(c.frame), Flow: c.flow, Wait: c.wait,
+	return Span{Res: c.res, Lane: s.strs[c.lane], Name: s.strs[c.name], Frame: int(c.frame), Flow: c.flow, Wait: c.wait, CPU: time.Duration(c.cpu),
 		Start: s.origin.Add(time.Duration(c.start)), End: s.origin.Add(time.Duration(c.end))}
 }
 
@@ -185,7 +199,7 @@ func (s *snapshot) At(i int) trace.Event {
 		frame = -1
 	}
 	return trace.Event{Class: class, Order: int(c.res), Lane: s.strs[c.lane], Name: s.strs[c.name], Cat: cat,
-		Start: c.start, Dur: c.end - c.start, Flow: c.flow, Frame: frame}
+		Start: c.start, Dur: c.end - c.start, Flow: c.flow, Frame: frame, CPU: c.cpu}
 }
 
 // Region is a span being recorded; End finishes it. The zero Region (from a

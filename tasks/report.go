@@ -37,9 +37,10 @@ type Report struct {
 	Bottleneck string
 	// Bound is the run's computed lower bound on wall time: the largest of
 	// Limits (see ComputeBound). Binding names the resource whose limit
-	// binds: "cpu", "gpu", "disk", "net", or "slots" where the frames in
-	// flight (the pipeline's Depth) limited the run while the machine had
-	// room.
+	// binds: "cpu", "gpu", "disk", "net", or a configuration limit where
+	// the configuration limited the run while the machine had room: "slots"
+	// (the pipeline's Depth) or a stage's permits ("submits", "encoders",
+	// "writes", "sends", "staging": the Limits field to raise).
 	Bound   time.Duration
 	Binding string
 	// Limits is each resource's throughput limit, measured from the run.
@@ -49,16 +50,27 @@ type Report struct {
 	// it), Cores the cores it had.
 	CPUTime time.Duration
 	Cores   int
+	// HostCPUTime is the CPU time all the host's processes used during the
+	// run (Linux; 0 where unknown): where it is well above CPUTime, other
+	// processes shared the cores (see BoundInput.HostCPUTime).
+	HostCPUTime time.Duration
 	// SharedGPU says the GPU ran on the host CPU (see ShareGPU).
 	SharedGPU bool
 	// SlotTime is the sum of the frames' in-flight times, Depth the slots
 	// (a Pipeline run).
 	SlotTime time.Duration
 	Depth    int
+	// Permits is each bounded stage's use of its permits (a Pipeline run on
+	// an Io that overlaps): where one binds, Binding names it.
+	Permits []PermitUse
 	// BlockingWall and Speedup (BlockingWall / Wall) are set by CompareTo,
 	// from a Blocking run of the same work.
 	BlockingWall time.Duration
 	Speedup      float64
+	// Stages is, per pipeline stage ("submit", "wait", "read", "encode",
+	// "save", "send": the pprof label values), what its spans took; a
+	// Pipeline run's only.
+	Stages map[string]StageTime
 	// Peak is the largest weight held at once of each limit.
 	Peak map[string]int64
 	// Errors lists the failures in the order they happened, first first: the
@@ -67,6 +79,25 @@ type Report struct {
 	Errors []FrameError
 
 	graph bool // a Graph's report: it counts tasks, not frames
+}
+
+// StageTime is what one pipeline stage took over a run.
+type StageTime struct {
+	Spans int           // how many spans (frames) ran the stage
+	Time  time.Duration // the sum of their wall times
+	// CPU is the sum of the thread CPU time they used, if Measured
+	// (Pipeline.StageCPU, on a platform with a thread CPU clock).
+	CPU      time.Duration
+	Measured bool
+}
+
+// CPUShare is CPU / Time: about 1 for a stage that computed all its time,
+// near 0 for one that waited (0 when not measured).
+func (s StageTime) CPUShare() float64 {
+	if !s.Measured || s.Time <= 0 {
+		return 0
+	}
+	return float64(s.CPU) / float64(s.Time)
 }
 
 // MaxReportErrors bounds the failures a run lists in Report.Errors.
@@ -114,34 +145,72 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		}
 	}
 	type out struct {
-		Io             string             `json:"io,omitempty"`
-		Frames         *int               `json:"frames,omitempty"`
-		Tasks          *int               `json:"tasks,omitempty"`
-		Failed         int                `json:"failed"`
-		Canceled       int                `json:"canceled"`
-		Bytes          int64              `json:"bytes"`
-		WallMS         float64            `json:"wall_ms"`
-		BusyMS         map[string]float64 `json:"busy_ms"`
-		GPUIdleMS      float64            `json:"gpu_idle_ms"`
-		Efficiency     float64            `json:"overlap_efficiency"`
-		Bottleneck     string             `json:"bottleneck,omitempty"`
-		BoundMS        float64            `json:"bound_ms"`
-		Binding        string             `json:"binding,omitempty"`
-		LimitsMS       map[string]float64 `json:"limits_ms,omitempty"`
-		CPUMS          float64            `json:"cpu_time_ms"`
-		Cores          int                `json:"cores,omitempty"`
-		SharedGPU      bool               `json:"shared_gpu,omitempty"`
-		BlockingWallMS float64            `json:"blocking_wall_ms,omitempty"`
-		Speedup        float64            `json:"speedup,omitempty"`
-		Peak           map[string]int64   `json:"peak,omitempty"`
-		Errors         []FrameError       `json:"errors,omitempty"`
+		Io             string                `json:"io,omitempty"`
+		Frames         *int                  `json:"frames,omitempty"`
+		Tasks          *int                  `json:"tasks,omitempty"`
+		Failed         int                   `json:"failed"`
+		Canceled       int                   `json:"canceled"`
+		Bytes          int64                 `json:"bytes"`
+		WallMS         float64               `json:"wall_ms"`
+		BusyMS         map[string]float64    `json:"busy_ms"`
+		GPUIdleMS      float64               `json:"gpu_idle_ms"`
+		Efficiency     float64               `json:"overlap_efficiency"`
+		Bottleneck     string                `json:"bottleneck,omitempty"`
+		BoundMS        float64               `json:"bound_ms"`
+		Binding        string                `json:"binding,omitempty"`
+		LimitsMS       map[string]float64    `json:"limits_ms,omitempty"`
+		CPUMS          float64               `json:"cpu_time_ms"`
+		HostCPUMS      float64               `json:"host_cpu_time_ms,omitempty"`
+		Cores          int                   `json:"cores,omitempty"`
+		Permits        map[string]permitJSON `json:"permits,omitempty"`
+		Stages         map[string]stageJSON  `json:"stages,omitempty"`
+		SharedGPU      bool                  `json:"shared_gpu,omitempty"`
+		BlockingWallMS float64               `json:"blocking_wall_ms,omitempty"`
+		Speedup        float64               `json:"speedup,omitempty"`
+		Peak           map[string]int64      `json:"peak,omitempty"`
+		Errors         []FrameError          `json:"errors,omitempty"`
+	}
+	var permits map[string]permitJSON
+	for _, p := range r.Permits {
+		if permits == nil {
+			permits = map[string]permitJSON{}
+		}
+		permits[p.Name] = permitJSON{p.Permits, ms(p.Held), ms(p.Waited)}
+	}
+	var stages map[string]stageJSON
+	for name, st := range r.Stages {
+		if stages == nil {
+			stages = map[string]stageJSON{}
+		}
+		j := stageJSON{Spans: st.Spans, TimeMS: ms(st.Time)}
+		if st.Measured {
+			cpu, share := ms(st.CPU), st.CPUShare()
+			j.CPUMS, j.CPUShare = &cpu, &share
+		}
+		stages[name] = j
 	}
 	frames, tasks := &r.Frames, (*int)(nil)
 	if r.graph {
 		frames, tasks = nil, &r.Tasks
 	}
 	return json.Marshal(out{r.Io, frames, tasks, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle),
-		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), r.Cores, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
+		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), ms(r.HostCPUTime), r.Cores, permits, stages, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
+}
+
+// permitJSON is a PermitUse in a report's JSON "permits" (by name).
+type permitJSON struct {
+	Permits  int     `json:"permits"`
+	HeldMS   float64 `json:"held_ms"`
+	WaitedMS float64 `json:"waited_ms"`
+}
+
+// stageJSON is a StageTime in a report's JSON "stages" (by name); cpu_ms
+// and cpu_per_wall only where measured.
+type stageJSON struct {
+	Spans    int      `json:"spans"`
+	TimeMS   float64  `json:"time_ms"`
+	CPUMS    *float64 `json:"cpu_ms,omitempty"`
+	CPUShare *float64 `json:"cpu_per_wall,omitempty"`
 }
 
 func (r Report) lines() []string {
@@ -174,7 +243,28 @@ func (r Report) lines() []string {
 		}
 		l = append(l, s)
 	}
+	if st := r.StagesText(); st != "" {
+		l = append(l, "stages: "+st)
+	}
 	return l
+}
+
+// StagesText formats Stages in pipeline order as "encode 120.0 ms (cpu
+// 118.0 ms, 0.98 of wall), save 30.0 ms, ..." (the CPU where measured).
+func (r Report) StagesText() string {
+	var b []string
+	for _, name := range []string{"submit", "wait", "read", "encode", "save", "send"} {
+		st, ok := r.Stages[name]
+		if !ok {
+			continue
+		}
+		s := fmt.Sprintf("%s %.1f ms", name, ms(st.Time))
+		if st.Measured {
+			s += fmt.Sprintf(" (cpu %.1f ms, %.2f of wall)", ms(st.CPU), st.CPUShare())
+		}
+		b = append(b, s)
+	}
+	return strings.Join(b, ", ")
 }
 
 // LimitsText formats Limits as "cpu 12.0 ms, gpu 8.0 ms, ...".

@@ -233,7 +233,7 @@ func (a *app) bench(cfg demoConfig, kinds []io.Kind, runs int, out, svgPath stri
 			warm := cfg
 			warm.frames = min(cfg.frames, 3)
 			if _, _, err := runDemo(b.x, d, warm, b.dir, nil, nil); err != nil {
-				return demoError(err, filepath.Join(out, string(b.kind)))
+				return demoError(err, filepath.Join(out, string(b.kind)), cfg.pattern())
 			}
 			break
 		}
@@ -246,7 +246,7 @@ func (a *app) bench(cfg demoConfig, kinds []io.Kind, runs int, out, svgPath stri
 			rec := tasks.NewRecorder()
 			rep, _, err := runDemo(b.x, d, cfg, b.dir, rec, nil)
 			if err != nil {
-				return demoError(err, filepath.Join(out, string(b.kind)))
+				return demoError(err, filepath.Join(out, string(b.kind)), cfg.pattern())
 			}
 			b.runs = append(b.runs, benchRun{rep, rec})
 			if !asJSON {
@@ -304,7 +304,7 @@ func (a *app) bench(cfg demoConfig, kinds []io.Kind, runs int, out, svgPath stri
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
 	}
-	printBenchTable(w, res, d)
+	printBenchTable(w, res, d, cfg)
 	if svgPath != "" {
 		fmt.Fprintf(w, "timeline  %s (one band per Io; open in a browser)\n", svgPath)
 	}
@@ -313,7 +313,7 @@ func (a *app) bench(cfg demoConfig, kinds []io.Kind, runs int, out, svgPath stri
 }
 
 // printBenchTable prints the comparison table.
-func printBenchTable(w stdio.Writer, res benchReport, d *gpu.Device) {
+func printBenchTable(w stdio.Writer, res benchReport, d *gpu.Device, cfg demoConfig) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "io\twall\tspeedup\tbound\tbinding\toverlap eff.\tgpu busy\tgpu idle\tframes/s\tPNG MB/s\traw MB/s\t")
@@ -331,7 +331,7 @@ func printBenchTable(w stdio.Writer, res benchReport, d *gpu.Device) {
 	fmt.Fprintln(w, "speedup: blocking wall / wall; bound: the largest resource limit (cpu time / cores, gpu, disk, frames in flight / depth); overlap eff.: wall / bound (1.00 is perfect)")
 	for _, r := range res.Rows {
 		if r.Report != nil {
-			if hint := boundHint(*r.Report); hint != "" {
+			if hint := boundHint(*r.Report, cfg); hint != "" {
 				fmt.Fprintf(w, "%s: %s\n", r.Io, hint)
 			}
 		}

@@ -47,7 +47,7 @@ const (
 	defaultGPUSubs = 2
 	defaultIter    = 400
 	defaultOut     = "vkdemo-out"
-	framePattern   = "frame-%04d.png"
+	framePattern   = "frame-%04d.png" // the PNG frames' names (see demoConfig.pattern)
 	traceName      = "trace.json"
 	timelineName   = "timeline.svg"
 	maxFrameSide   = 8192
@@ -75,6 +75,50 @@ type demoConfig struct {
 	saves         int   // concurrent file saves
 	gpuSubs       int   // GPU submissions in flight
 	pngLevel      png.CompressionLevel
+	fastPNG       bool   // --png-level fast: demo.FastPNGEncoder
+	format        string // --format: png, raw or npy
+	stageCPU      bool   // --stage-cpu: measure the stages' thread CPU time
+	// depthBy names the flag that set depth: "--depth", "--inflight-bytes"
+	// (the budget held fewer frames than the stages use) or "--frames";
+	// "" when depth is the stages' sum (see config).
+	depthBy string
+}
+
+// frameFormats are the --format names (see demoConfig.encoder).
+var frameFormats = map[string]bool{"png": true, "raw": true, "npy": true}
+
+// pattern is the frames' file name, with one %d verb for the frame:
+// frame-0000.png, frame-0000.npy, and for raw frames, which carry no header,
+// the size in the name: frame-0000.512x512.rgba.
+func (c demoConfig) pattern() string {
+	switch c.format {
+	case "raw":
+		return fmt.Sprintf("frame-%%04d.%dx%d.rgba", c.width, c.height)
+	case "npy":
+		return "frame-%04d.npy"
+	}
+	return framePattern
+}
+
+// glob is the frames' file names as a shell pattern: frame-*.png.
+func (c demoConfig) glob() string { return strings.Replace(c.pattern(), "%04d", "*", 1) }
+
+// encoder is the pipeline's CPU stage for c.format; nil for raw, which
+// saves the read-back as it is (no copy).
+func (c demoConfig) encoder() tasks.Encoder {
+	switch c.format {
+	case "raw":
+		return nil
+	case "npy":
+		return &demo.NPYEncoder{Width: c.width, Height: c.height}
+	}
+	// --png-level, default fast: a fixed row filter and zlib's fastest
+	// level, 3-4x faster than image/png's BestSpeed for files 5 % smaller
+	// on the demo's frames (see BenchmarkFrameFormats in internal/demo).
+	if c.fastPNG {
+		return &demo.FastPNGEncoder{Width: c.width, Height: c.height}
+	}
+	return &demo.PNGEncoder{Width: c.width, Height: c.height, Level: c.pngLevel}
 }
 
 // frameBytes is what one frame in flight holds at most: its GPU output
@@ -98,6 +142,8 @@ type demoFlags struct {
 	saves    int
 	gpuSubs  int
 	pngLevel string
+	format   string
+	stageCPU bool
 }
 
 func (f *demoFlags) add(cmd *cobra.Command) {
@@ -109,7 +155,9 @@ func (f *demoFlags) add(cmd *cobra.Command) {
 	fs.IntVar(&f.encoders, "encoders", 0, "PNG encodes at once (0: one per CPU core)")
 	fs.IntVar(&f.saves, "saves", defaultSaves, "file saves at once")
 	fs.IntVar(&f.gpuSubs, "gpu-submits", defaultGPUSubs, "GPU submissions in flight (enough to keep the queue fed)")
-	fs.StringVar(&f.pngLevel, "png-level", "speed", "PNG compression: speed (zlib level 1), default (level 6), best (level 9) or none (stored)")
+	fs.StringVar(&f.pngLevel, "png-level", "fast", "PNG compression: fast (zlib level 1, one fixed row filter), speed (image/png's level 1, a filter chosen per row), default (level 6), best (level 9) or none (stored)")
+	fs.StringVar(&f.format, "format", "png", "frame files: png, raw (the RGBA8 pixels, rows top to bottom, named frame-N.WxH.rgba) or npy (a uint8 array of shape (H, W, 4))")
+	fs.BoolVar(&f.stageCPU, "stage-cpu", false, "measure each stage's CPU time (the thread CPU clock around submit, read back and encode spans): in the report and as cpu_ms on the trace's spans")
 	fs.IntVar(&f.iter, "iter", defaultIter, "iterations per pixel (the GPU cost of a frame)")
 }
 
@@ -142,11 +190,22 @@ func (f *demoFlags) config() (demoConfig, error) {
 			return demoConfig{}, usageErrorf("%s %d: want 1 to %d", s.flag, s.n, maxDemoStages)
 		}
 	}
-	lvl, ok := pngLevels[f.pngLevel]
-	if !ok {
-		return demoConfig{}, usageErrorf("--png-level %q: want speed, default, best or none", f.pngLevel)
+	if f.pngLevel == "" {
+		f.pngLevel = "fast"
 	}
-	cfg.pngLevel = lvl
+	lvl, ok := pngLevels[f.pngLevel]
+	if !ok && f.pngLevel != "fast" {
+		return demoConfig{}, usageErrorf("--png-level %q: want fast, speed, default, best or none", f.pngLevel)
+	}
+	cfg.pngLevel, cfg.fastPNG = lvl, f.pngLevel == "fast"
+	if f.format == "" {
+		f.format = "png"
+	}
+	if !frameFormats[f.format] {
+		return demoConfig{}, usageErrorf("--format %q: want png, raw or npy", f.format)
+	}
+	cfg.format = f.format
+	cfg.stageCPU = f.stageCPU
 	cfg.budget = defaultInflightBytes()
 	if f.inflight != "" {
 		sz, err := parseSize(f.inflight)
@@ -162,7 +221,8 @@ func (f *demoFlags) config() (demoConfig, error) {
 	if f.depth > 0 {
 		want = f.depth
 	}
-	depth, err := tasks.DepthForBudget(cfg.budget, cfg.frameBytes(), min(want, f.frames, maxDemoDepth))
+	capDepth := min(want, f.frames, maxDemoDepth)
+	depth, err := tasks.DepthForBudget(cfg.budget, cfg.frameBytes(), capDepth)
 	if err != nil && f.inflight == "" {
 		// The default budget never refuses a run: one frame is always
 		// allowed in flight, however large.
@@ -172,6 +232,14 @@ func (f *demoFlags) config() (demoConfig, error) {
 		return demoConfig{}, usageErrorf("--inflight-bytes %s: a %dx%d frame in flight needs %s", job.FormatBytes(cfg.budget), w, h, job.FormatBytes(cfg.frameBytes()))
 	}
 	cfg.depth = depth
+	switch {
+	case depth < capDepth:
+		cfg.depthBy = "--inflight-bytes"
+	case depth == f.frames:
+		cfg.depthBy = "--frames"
+	case f.depth > 0:
+		cfg.depthBy = "--depth"
+	}
 	return cfg, nil
 }
 
@@ -242,7 +310,8 @@ type pipelineReport struct {
 	Depth    int          `json:"depth"`
 	MaxIter  uint32       `json:"max_iter"`
 	Out      string       `json:"out"`
-	Images   []string     `json:"images"` // paths of the PNGs saved, in frame order
+	Format   string       `json:"format"` // --format: png, raw or npy
+	Images   []string     `json:"images"` // paths of the frame files saved, in frame order
 	Trace    string       `json:"trace,omitempty"`
 	Timeline string       `json:"timeline,omitempty"`
 	Report   tasks.Report `json:"report"`
@@ -257,7 +326,7 @@ func newPipelineCmd(a *app) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "pipeline",
-		Short: "Render a GPU Julia-set zoom and save it as PNGs while the next frame computes (the default)",
+		Short: "Render a GPU Julia-set zoom and save it as PNGs (or raw, npy) while the next frame computes (the default)",
 		Long: `Render --frames frames of a Julia-set zoom with a compute shader on the
 Vulkan device (Mesa's lavapipe where there is no GPU), encode each as PNG and
 save it atomically in --out (frame-0000.png, ...) while the next frames
@@ -270,17 +339,35 @@ bytes; default a sixteenth of the machine's memory, at most 1 GiB) and the
 stages can use, at most --depth. Each stage has its own bound: --encoders
 PNG encodes at once (default one per core), --saves file saves, --gpu-submits
 GPU submissions in flight. --png-level trades file size for encoding time
-(speed, the default, is zlib level 1: about 2× faster than default and 13×
-faster than best for 23-34 % larger files; none is 7× faster again and
-writes files 19× larger).
+(fast, the default, is zlib level 1 with one fixed row filter: 3-4× faster
+than speed, image/png's level 1, which chooses a filter for every row, and
+its files are 5 % smaller on these frames; speed is about 2× faster than
+default and 13× faster than best for 23-34 % larger files; none is 7×
+faster than speed and writes files 19× larger).
+
+--format picks the files: png (the default, what a viewer opens), raw or
+npy. raw saves the read-back as it is, with no encode stage: W × H × 4 bytes,
+RGBA8, rows top to bottom, no header; the size is in the name,
+frame-0000.512x512.rgba (ffmpeg -f rawvideo -pix_fmt rgba -s 512x512, or
+magick -size 512x512 -depth 8 rgba:FILE out.png). npy writes a NumPy file
+of dtype uint8 and shape (H, W, 4), the same bytes behind a 128-byte header
+(numpy.load). Every format is saved atomically.
 
 A progress bar is drawn when stdout is a terminal; otherwise a line is printed
 every few frames. At the end it prints the overlap report — wall time, how
 long each resource (cpu, gpu, disk) was busy, how long the GPU sat idle, and
 the bound (the computed lower bound on wall time: the largest resource limit,
 process CPU time over cores, GPU busy time, disk, frames in flight over
---depth), the binding resource, and the efficiency (wall / bound; 1.0 is
-perfect) — and where the images, the trace and the timeline went. On a CPU
+--depth, each stage's time over its --gpu-submits, --encoders or --saves),
+the binding resource, and the efficiency (wall / bound; 1.0 is perfect);
+on Linux the cpu limit counts the host's CPU time (every process's, from
+/proc/stat) where other processes kept the cores busy: the machine then had
+no room, whatever this run used;
+where a flag, not the machine, bound the run, a hint names the flag to
+raise; the time each stage took (the sum of its spans over the frames),
+and with --stage-cpu its CPU time and CPU / wall, from the thread CPU clock
+(also on the trace's spans as cpu_ms; it costs a few microseconds a span)
+— and where the images, the trace and the timeline went. On a CPU
 device (lavapipe) the GPU's work is CPU work: the CPU limit covers it.
 
 The trace (--trace, default OUT/trace.json) is Chrome trace-event JSON: open
@@ -318,7 +405,7 @@ This is what vkdemo runs when it is given no command.`,
 	}
 	df.add(cmd)
 	fs := cmd.Flags()
-	fs.StringVarP(&out, "out", "o", defaultOut, "output folder for the PNGs (created if missing)")
+	fs.StringVarP(&out, "out", "o", defaultOut, "output folder for the frames (created if missing)")
 	fs.StringVar(&tracePath, "trace", "", "write the Perfetto / chrome://tracing JSON trace here (default OUT/"+traceName+"; '' for none)")
 	fs.StringVar(&svg, "timeline", "", "write the timeline picture (SVG) here (default OUT/"+timelineName+"; '' for none)")
 	fs.BoolVar(&noTrace, "no-trace", false, "write neither the trace nor the timeline")
@@ -356,7 +443,7 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		fmt.Fprintf(w, "vkdemo pipeline: %d frames of a %dx%d Julia zoom (%d iterations) on %s, io %s, %d in flight\n",
 			cfg.frames, cfg.width, cfg.height, cfg.maxIter, d.Info().Name, x, cfg.depth)
 	}
-	prog := newProgress(w, cfg.frames, !asJSON, out)
+	prog := newProgress(w, cfg.frames, !asJSON, out, cfg.pattern())
 	// Spans are recorded only for a trace or a timeline: without them the
 	// run's memory does not grow with --frames (the report's statistics
 	// are streaming); with them it grows by the Recorder's bytes per frame.
@@ -376,7 +463,7 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		if errors.Is(err, context.Canceled) && !asJSON {
 			fmt.Fprintf(w, "stopped: %d of %d frames saved in %s, each complete\n", saved.count(), cfg.frames, out)
 		}
-		return demoError(err, out)
+		return demoError(err, out, cfg.pattern())
 	}
 	// The trace and the timeline, each streamed to its file and committed
 	// atomically: no copy of either is held in memory.
@@ -398,14 +485,18 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		// The list of images is the one part of the output that grows
 		// with --frames (about 30 bytes a frame).
 		images := make([]string, 0, saved.count())
-		saved.each(func(k int) { images = append(images, filepath.Join(out, fmt.Sprintf(framePattern, k))) })
+		saved.each(func(k int) { images = append(images, filepath.Join(out, fmt.Sprintf(cfg.pattern(), k))) })
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(pipelineReport{Io: x.String(), Device: d.Info().Name, Frames: cfg.frames, Width: cfg.width, Height: cfg.height,
-			Depth: cfg.depth, MaxIter: cfg.maxIter, Out: out, Images: images, Trace: tracePath, Timeline: svgPath, Report: rep})
+			Depth: cfg.depth, MaxIter: cfg.maxIter, Out: out, Format: cfg.format, Images: images, Trace: tracePath, Timeline: svgPath, Report: rep})
 	}
 	printReport(w, rep, cfg)
-	fmt.Fprintf(w, "images    %s (%d PNGs, %s)\n", filepath.Join(out, "frame-*.png"), saved.count(), job.FormatBytes(rep.Bytes))
+	what := "PNGs"
+	if cfg.format != "png" {
+		what = cfg.format + " files"
+	}
+	fmt.Fprintf(w, "images    %s (%d %s, %s)\n", filepath.Join(out, cfg.glob()), saved.count(), what, job.FormatBytes(rep.Bytes))
 	if tracePath != "" {
 		fmt.Fprintf(w, "trace     %s (%s; open in https://ui.perfetto.dev or chrome://tracing)\n", tracePath, wrote[tracePath])
 	}
@@ -455,7 +546,7 @@ func (s *frameSet) each(fn func(k int)) {
 }
 
 // runDemo runs cfg's pipeline on d through x, saving frame k as
-// framePattern in dir, and returns the report and the frames saved.
+// cfg.pattern() in dir, and returns the report and the frames saved.
 // onFrame, if set, sees every finished frame.
 func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Recorder, onFrame func(tasks.FrameEvent)) (rep tasks.Report, saved *frameSet, err error) {
 	disp, err := demo.NewJuliaDispatcher(d, cfg.depth, cfg.params)
@@ -469,14 +560,13 @@ func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Reco
 		Depth:      cfg.depth,
 		Dispatcher: disp,
 		FrameBytes: disp.FrameBytes(),
-		// --png-level, default BestSpeed: zlib's fastest level (see
-		// BenchmarkPNGLevels in internal/demo).
-		Encoder: &demo.PNGEncoder{Width: cfg.width, Height: cfg.height, Level: cfg.pngLevel},
-		Sinks:   []tasks.Sink{&tasks.DirSink{Dir: dir, Pattern: framePattern}},
+		Encoder:    cfg.encoder(),
+		Sinks:      []tasks.Sink{&tasks.DirSink{Dir: dir, Pattern: cfg.pattern()}},
 		// Stage parallelism apart from depth: the slots hold frames
 		// between stages; these bound each stage.
 		Limits:   tasks.Limits{GPU: cfg.gpuSubs, Encoders: cfg.encoders, Writes: cfg.saves},
 		Recorder: rec,
+		StageCPU: cfg.stageCPU,
 		OnFrame: func(ev tasks.FrameEvent) {
 			if ev.Err == nil && !ev.Canceled {
 				saved.add(ev.Frame) // OnFrame calls come one at a time
@@ -494,13 +584,13 @@ func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Reco
 }
 
 // demoError rewords a pipeline failure for the one-line report.
-func demoError(err error, out string) error {
+func demoError(err error, out, pattern string) error {
 	var te *tasks.Error
 	if errors.Is(err, context.Canceled) || !errors.As(err, &te) {
 		return err
 	}
 	if te.Frame >= 0 && te.Op == "save" {
-		return fmt.Errorf("saving %s: %w", filepath.Join(out, fmt.Sprintf(framePattern, te.Frame)), te.Err)
+		return fmt.Errorf("saving %s: %w", filepath.Join(out, fmt.Sprintf(pattern, te.Frame)), te.Err)
 	}
 	return err
 }
@@ -599,7 +689,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // printReport prints the overlap report of a run.
 func printReport(w stdio.Writer, rep tasks.Report, cfg demoConfig) {
 	wall := rep.Wall.Seconds()
-	fmt.Fprintf(w, "done: %d frames in %s, %.1f frames/s, %.1f MB/s of PNG\n", rep.Frames, fmtSec(rep.Wall), float64(rep.Frames)/wall, float64(rep.Bytes)/1e6/wall)
+	fmt.Fprintf(w, "done: %d frames in %s, %.1f frames/s, %.1f MB/s of %s\n", rep.Frames, fmtSec(rep.Wall), float64(rep.Frames)/wall, float64(rep.Bytes)/1e6/wall, strings.ToUpper(cfg.format))
 	var busy []string
 	for _, res := range []string{"gpu", "cpu", "disk", "net"} {
 		if b, ok := rep.Busy[res]; ok {
@@ -610,13 +700,39 @@ func printReport(w stdio.Writer, rep tasks.Report, cfg demoConfig) {
 	fmt.Fprintf(w, "  busy        %s\n", strings.Join(busy, ", "))
 	fmt.Fprintf(w, "  gpu idle    %s (%.0f%% of wall)\n", fmtSec(rep.GPUIdle), 100*rep.GPUIdle.Seconds()/wall)
 	if rep.CPUTime > 0 {
-		fmt.Fprintf(w, "  cpu         %.2f of %d cores busy (process CPU time %s / wall)\n", rep.CPUTime.Seconds()/wall, rep.Cores, fmtSec(rep.CPUTime))
+		host := ""
+		if rep.HostCPUTime > rep.CPUTime+rep.CPUTime/10 {
+			// Other processes used the cores too: the cpu limit counts them.
+			host = fmt.Sprintf("; the host's %.2f, all processes", rep.HostCPUTime.Seconds()/wall)
+		}
+		fmt.Fprintf(w, "  cpu         %.2f of %d cores busy (process CPU time %s / wall%s)\n", rep.CPUTime.Seconds()/wall, rep.Cores, fmtSec(rep.CPUTime), host)
+	}
+	if st := stagesText(rep); st != "" {
+		fmt.Fprintf(w, "  stages      %s\n", st)
 	}
 	fmt.Fprintf(w, "  bound       %s, bound by %s (limits: %s)\n", fmtSec(rep.Bound), rep.Binding, limitsText(rep))
 	fmt.Fprintf(w, "  efficiency  %.2f (wall / bound; 1.00 is perfect, a sequential run of 3 equal stages scores about 3)\n", rep.Efficiency)
-	if hint := boundHint(rep); hint != "" {
+	if hint := boundHint(rep, cfg); hint != "" {
 		fmt.Fprintf(w, "  hint        %s\n", hint)
 	}
+}
+
+// stagesText lists the time each pipeline stage took (the sum of its
+// spans), with its CPU time and CPU / wall where --stage-cpu measured it.
+func stagesText(rep tasks.Report) string {
+	var l []string
+	for _, name := range []string{"submit", "wait", "read", "encode", "save"} {
+		st, ok := rep.Stages[name]
+		if !ok {
+			continue
+		}
+		s := name + " " + fmtSec(st.Time)
+		if st.Measured {
+			s += fmt.Sprintf(" (cpu %s, %.2f)", fmtSec(st.CPU), st.CPUShare())
+		}
+		l = append(l, s)
+	}
+	return strings.Join(l, ", ")
 }
 
 // limitsText lists each resource's limit, and says where the GPU shares
@@ -633,12 +749,57 @@ func limitsText(rep tasks.Report) string {
 }
 
 // boundHint names the flag to change when the configuration, not the
-// machine, bound the run.
-func boundHint(rep tasks.Report) string {
-	if lim, ok := rep.BindingLimit(); ok && lim.Config && lim.Resource == "slots" {
-		return fmt.Sprintf("the frames in flight (--depth %d) bound the run while the machine had room: raise --depth", rep.Depth)
+// machine, bound the run: the configuration limit that binds (the frames in
+// flight, or the stage whose permits the frames waited for), mapped to the
+// flag that set it, and any other configuration limit within 10 % of it. A
+// disk kept busy all the run by --saves writes at a time may take more at
+// once: that hint is a maybe.
+func boundHint(rep tasks.Report, cfg demoConfig) string {
+	lim, ok := rep.BindingLimit()
+	if !ok {
+		return ""
 	}
-	return ""
+	if !lim.Config {
+		if w, ok := rep.Limit(tasks.LimitWrites); ok && lim.Resource == "disk" && float64(w.Time) >= 0.9*float64(lim.Time) {
+			return fmt.Sprintf("the disk was busy all the run with --saves %d at a time: if it takes more writes at once, raise --saves", cfg.saves)
+		}
+		return ""
+	}
+	what, flag := configFlag(lim.Resource, cfg)
+	hint := fmt.Sprintf("%s bound the run while the machine had room: raise %s", what, flag)
+	for _, l := range rep.Limits {
+		if l.Config && l.Resource != lim.Resource && float64(l.Time) >= 0.9*float64(lim.Time) {
+			_, f := configFlag(l.Resource, cfg)
+			if f != flag {
+				hint += " (and " + f + ", near its limit too)"
+			}
+		}
+	}
+	return hint
+}
+
+// configFlag says what a configuration limit (tasks.Limit.Resource) is in
+// the demo and which flag raises it.
+func configFlag(res string, cfg demoConfig) (what, flag string) {
+	switch res {
+	case tasks.LimitSlots:
+		switch cfg.depthBy {
+		case "--inflight-bytes":
+			return fmt.Sprintf("the frames in flight (%d, all that --inflight-bytes %s holds)", cfg.depth, job.FormatBytes(cfg.budget)), "--inflight-bytes"
+		case "--frames":
+			return fmt.Sprintf("the frames in flight (all %d at once)", cfg.depth), "--frames"
+		}
+		return fmt.Sprintf("the frames in flight (--depth %d)", cfg.depth), "--depth"
+	case tasks.LimitSubmits:
+		return fmt.Sprintf("the GPU submissions in flight (--gpu-submits %d)", cfg.gpuSubs), "--gpu-submits"
+	case tasks.LimitEncoders:
+		return fmt.Sprintf("the %s encodes at once (--encoders %d)", strings.ToUpper(cfg.format), cfg.encoders), "--encoders"
+	case tasks.LimitWrites:
+		return fmt.Sprintf("the file saves at once (--saves %d)", cfg.saves), "--saves"
+	}
+	// Staging and sends: limits the demo does not set; the budget holds
+	// the read-backs.
+	return "the " + res + " limit", "--inflight-bytes"
 }
 
 // fmtSec formats d in seconds or milliseconds, three significant digits.
@@ -652,15 +813,16 @@ func fmtSec(d time.Duration) string {
 // progress shows the frames as they are saved: a bar on a terminal, a line
 // every few frames otherwise, nothing when off.
 type progress struct {
-	w     stdio.Writer
-	bar   *progressbar.ProgressBar
-	every int
-	out   string
-	on    bool
+	w       stdio.Writer
+	bar     *progressbar.ProgressBar
+	every   int
+	out     string
+	pattern string // the frames' file names (demoConfig.pattern)
+	on      bool
 }
 
-func newProgress(w stdio.Writer, frames int, on bool, out string) *progress {
-	p := &progress{w: w, on: on, out: out, every: max(1, (frames+7)/8)}
+func newProgress(w stdio.Writer, frames int, on bool, out, pattern string) *progress {
+	p := &progress{w: w, on: on, out: out, pattern: pattern, every: max(1, (frames+7)/8)}
 	if on && isTerminal(w) {
 		p.bar = progressbar.NewOptions(frames,
 			progressbar.OptionSetWriter(w),
@@ -685,7 +847,7 @@ func (p *progress) frame(ev tasks.FrameEvent) {
 		p.bar.Add(1)
 	case ev.Done%p.every == 0 || ev.Done == ev.Total:
 		fmt.Fprintf(p.w, "saved %*d/%d frames (last %s) at %s\n", len(strconv.Itoa(ev.Total)), ev.Done, ev.Total,
-			filepath.Join(p.out, fmt.Sprintf(framePattern, ev.Frame)), fmtSec(ev.Elapsed))
+			filepath.Join(p.out, fmt.Sprintf(p.pattern, ev.Frame)), fmtSec(ev.Elapsed))
 	}
 }
 

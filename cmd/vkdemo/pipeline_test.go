@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +22,8 @@ import (
 	"time"
 
 	"github.com/vkio/vkio/internal/demo"
+	"github.com/vkio/vkio/npy"
+	"github.com/vkio/vkio/tasks"
 )
 
 // The pipeline tests run the built binary (see main_test.go) on lavapipe,
@@ -237,6 +240,55 @@ func TestPipelineJSON(t *testing.T) {
 	}
 }
 
+// TestPipelineFormats saves raw and .npy frames: each file holds the CPU
+// reference's pixels (raw: exactly; npy: behind a header npy.Read parses,
+// shape (H, W, 4) of uint8), named as the help says, none left partial.
+func TestPipelineFormats(t *testing.T) {
+	dir := t.TempDir()
+	const w, h, n = 40, 24, 3
+	for _, c := range []struct{ format, pattern string }{
+		{"raw", "frame-%04d.40x24.rgba"}, {"npy", "frame-%04d.npy"},
+	} {
+		od := filepath.Join(dir, c.format)
+		out := ok(t, dir, "--io", "threaded", "pipeline", "--json", "-n", strconv.Itoa(n), "--size", "40x24", "--iter", "50",
+			"--format", c.format, "--out", od, "--no-trace")
+		var rep struct {
+			pipelineReport
+			Report json.RawMessage `json:"report"`
+		}
+		if err := jsonDecoder(out).Decode(&rep); err != nil {
+			t.Fatalf("--json: %v\n%s", err, out)
+		}
+		if rep.Format != c.format || len(rep.Images) != n {
+			t.Fatalf("%s: format %q, images %v", c.format, rep.Format, rep.Images)
+		}
+		for k := range n {
+			p := filepath.Join(od, fmt.Sprintf(c.pattern, k))
+			if rep.Images[k] != p {
+				t.Errorf("images[%d] = %q, want %q", k, rep.Images[k], p)
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.format == "npy" {
+				a, err := npy.Read(b)
+				if err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				if a.Descr != "|u1" || !slices.Equal(a.Shape, []int64{h, w, 4}) {
+					t.Fatalf("%s: %s %v", p, a.Descr, a.Shape)
+				}
+				b = a.Data
+			}
+			if want := demo.JuliaCPU(demo.JuliaZoom(w, h, k, 50), nil); !bytes.Equal(b, want) {
+				t.Errorf("%s: %d bytes differ from the CPU reference's %d", p, len(b), len(want))
+			}
+		}
+		checkNoTemp(t, od)
+	}
+}
+
 // TestPipelineInterrupt sends SIGINT during a long run: vkdemo stops
 // promptly with exit status 130, every frame it reported saved is on disk,
 // every PNG there is complete and correct, and no temporary file is left.
@@ -347,7 +399,8 @@ func TestPipelineBadInput(t *testing.T) {
 		{"saves zero", []string{"--saves", "0"}, 2, "--saves 0: want 1 to"},
 		{"gpu submits negative", []string{"--gpu-submits", "-2"}, 2, "--gpu-submits -2: want 1 to"},
 		{"encoders negative", []string{"--encoders", "-1"}, 2, "--encoders -1: want 1 to"},
-		{"png level", []string{"--png-level", "11"}, 2, `--png-level "11": want speed`},
+		{"png level", []string{"--png-level", "11"}, 2, `--png-level "11": want fast, speed`},
+		{"format", []string{"--format", "jpeg"}, 2, `--format "jpeg": want png, raw or npy`},
 		{"iter", []string{"--iter", "0"}, 2, "--iter 0"},
 		{"unknown flag", []string{"--frobnicate"}, 2, "pipeline: unknown flag: --frobnicate"},
 		{"unknown flag value", []string{"pipeline", "--json=maybe"}, 2, `invalid argument "maybe"`},
@@ -482,13 +535,14 @@ func TestPipelineDepthFromBudget(t *testing.T) {
 		name string
 		f    demoFlags
 		want int
+		by   string // the flag that set the depth (demoConfig.depthBy)
 	}{
-		{"budget limits", demoFlags{inflight: fmt.Sprint(5*frame, "B"), encoders: 16, saves: 4, gpuSubs: 2}, 5},
-		{"stages limit", demoFlags{inflight: "1GiB", encoders: 3, saves: 2, gpuSubs: 2}, 3 + 2 + 2 + 1},
-		{"depth caps", demoFlags{inflight: "1GiB", depth: 4, encoders: 16, saves: 4, gpuSubs: 2}, 4},
-		{"depth over budget", demoFlags{inflight: fmt.Sprint(2*frame, "B"), depth: 40, encoders: 16, saves: 4, gpuSubs: 2}, 2},
-		{"frames cap", demoFlags{frames: 3, inflight: "1GiB", encoders: 16, saves: 4, gpuSubs: 2}, 3},
-		{"encoders default", demoFlags{inflight: "1GiB", saves: 1, gpuSubs: 1}, runtime.NumCPU() + 3},
+		{"budget limits", demoFlags{inflight: fmt.Sprint(5*frame, "B"), encoders: 16, saves: 4, gpuSubs: 2}, 5, "--inflight-bytes"},
+		{"stages limit", demoFlags{inflight: "1GiB", encoders: 3, saves: 2, gpuSubs: 2}, 3 + 2 + 2 + 1, ""},
+		{"depth caps", demoFlags{inflight: "1GiB", depth: 4, encoders: 16, saves: 4, gpuSubs: 2}, 4, "--depth"},
+		{"depth over budget", demoFlags{inflight: fmt.Sprint(2*frame, "B"), depth: 40, encoders: 16, saves: 4, gpuSubs: 2}, 2, "--inflight-bytes"},
+		{"frames cap", demoFlags{frames: 3, inflight: "1GiB", encoders: 16, saves: 4, gpuSubs: 2}, 3, "--frames"},
+		{"encoders default", demoFlags{inflight: "1GiB", saves: 1, gpuSubs: 1}, runtime.NumCPU() + 3, ""},
 	} {
 		f := c.f
 		if f.frames == 0 {
@@ -496,8 +550,8 @@ func TestPipelineDepthFromBudget(t *testing.T) {
 		}
 		f.size, f.iter, f.pngLevel = "64", 10, "speed"
 		cfg, err := f.config()
-		if err != nil || cfg.depth != c.want {
-			t.Errorf("%s: depth %d, %v; want %d", c.name, cfg.depth, err, c.want)
+		if err != nil || cfg.depth != c.want || cfg.depthBy != c.by {
+			t.Errorf("%s: depth %d by %q, %v; want %d by %q", c.name, cfg.depth, cfg.depthBy, err, c.want, c.by)
 		}
 	}
 	// A frame larger than the default budget still runs, one at a time.
@@ -505,5 +559,64 @@ func TestPipelineDepthFromBudget(t *testing.T) {
 	cfg, err := big.config()
 	if err != nil || cfg.depth < 1 || int64(cfg.depth)*cfg.frameBytes() > max(cfg.budget, cfg.frameBytes()) {
 		t.Errorf("8192x8192 at the default budget %d: depth %d, %v", cfg.budget, cfg.depth, err)
+	}
+}
+
+// TestBoundHint: where a configuration limit binds, the report's hint names
+// the flag that raises it (by the stage whose permits bound the frames, or
+// the flag that set the depth); where the machine binds, no hint, except a
+// maybe for --saves when one write at a time kept the disk busy.
+func TestBoundHint(t *testing.T) {
+	const ms = time.Millisecond
+	cfg := demoConfig{depth: 8, encoders: 1, saves: 1, gpuSubs: 2, format: "png", budget: 96 << 20}
+	use := func(name string, permits int, held, waited time.Duration) tasks.PermitUse {
+		return tasks.PermitUse{Name: name, Permits: permits, Held: held, Waited: waited}
+	}
+	base := func() tasks.BoundInput {
+		return tasks.BoundInput{Wall: 100 * ms, Busy: map[string]time.Duration{"gpu": 20 * ms, "disk": 10 * ms}, CPUTime: 60 * ms, Cores: 2,
+			SlotTime: 790 * ms, Depth: 8}
+	}
+	cases := []struct {
+		name    string
+		in      func(in *tasks.BoundInput)
+		depthBy string
+		want    string // in the hint; "" for no hint
+	}{
+		{"depth", func(in *tasks.BoundInput) {}, "--depth", "(--depth 8) bound the run while the machine had room: raise --depth"},
+		{"depth by stages", func(in *tasks.BoundInput) {}, "", "raise --depth"},
+		{"budget", func(in *tasks.BoundInput) {}, "--inflight-bytes", "all that --inflight-bytes 96 MiB holds) bound the run while the machine had room: raise --inflight-bytes"},
+		{"encoders", func(in *tasks.BoundInput) {
+			in.Permits = []tasks.PermitUse{use("encoders", 1, 95*ms, 600*ms), use("submits", 2, 60*ms, 0), use("writes", 1, 10*ms, 0)}
+		}, "--depth", "encodes at once (--encoders 1) bound the run while the machine had room: raise --encoders"},
+		{"submits", func(in *tasks.BoundInput) {
+			in.Permits = []tasks.PermitUse{use("submits", 2, 190*ms, 600*ms), use("encoders", 1, 20*ms, 0)}
+		}, "--depth", "(--gpu-submits 2) bound the run while the machine had room: raise --gpu-submits"},
+		{"saves", func(in *tasks.BoundInput) {
+			in.Busy["disk"] = 40 * ms // latency, not a busy disk: 40 ms of spans
+			in.Permits = []tasks.PermitUse{use("writes", 1, 96*ms, 600*ms)}
+		}, "--depth", "(--saves 1) bound the run while the machine had room: raise --saves"},
+		{"two near", func(in *tasks.BoundInput) {
+			in.Permits = []tasks.PermitUse{use("encoders", 1, 95*ms, 300*ms), use("submits", 2, 180*ms, 300*ms)}
+		}, "--depth", "raise --encoders (and --gpu-submits, near its limit too)"},
+		{"cpu binds", func(in *tasks.BoundInput) {
+			in.CPUTime = 190 * ms
+			in.Permits = []tasks.PermitUse{use("encoders", 1, 95*ms, 600*ms)}
+		}, "--depth", ""},
+		{"disk busy with one save", func(in *tasks.BoundInput) {
+			in.Busy["disk"] = 96 * ms
+			in.Permits = []tasks.PermitUse{use("writes", 1, 96*ms, 600*ms)}
+		}, "--depth", "the disk was busy all the run with --saves 1 at a time: if it takes more writes at once, raise --saves"},
+	}
+	for _, c := range cases {
+		in := base()
+		c.in(&in)
+		limits, bound, binding := tasks.ComputeBound(in)
+		rep := tasks.Report{Limits: limits, Bound: bound, Binding: binding, Depth: in.Depth}
+		cf := cfg
+		cf.depthBy = c.depthBy
+		got := boundHint(rep, cf)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: binding %s (%s): hint %q, want %q", c.name, binding, rep.LimitsText(), got, c.want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/npy"
 	"github.com/vkio/vkio/shaders"
 	"github.com/vkio/vkio/tasks"
 	"github.com/vkio/vkio/tasks/gputask"
@@ -138,4 +139,31 @@ func (e *PNGEncoder) Encode(x io.Io, frame int, raw, dst []byte) ([]byte, error)
 		return dst, err
 	}
 	return buf.Bytes(), nil
+}
+
+// NPYEncoder is a tasks.Encoder: it writes RGBA8 frames of Width×Height as
+// NumPy .npy files of dtype uint8 ("|u1") and shape (Height, Width, 4), C
+// order: numpy.load gives the image as an array, one row after another. It
+// copies the frame once behind a 128-byte header. It is safe for concurrent
+// use.
+type NPYEncoder struct {
+	Width, Height int
+	once          sync.Once
+	header        []byte
+	err           error
+}
+
+var _ tasks.Encoder = (*NPYEncoder)(nil)
+
+// Encode appends the .npy file of raw to dst.
+func (e *NPYEncoder) Encode(x io.Io, frame int, raw, dst []byte) ([]byte, error) {
+	if len(raw) != 4*e.Width*e.Height {
+		return dst, fmt.Errorf("%w: %d bytes for a %dx%d RGBA frame", tasks.ErrInvalid, len(raw), e.Width, e.Height)
+	}
+	e.once.Do(func() { e.header, e.err = npy.Header("|u1", []int64{int64(e.Height), int64(e.Width), 4}) })
+	if e.err != nil {
+		return dst, e.err
+	}
+	dst = append(dst, e.header...)
+	return append(dst, raw...), nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/tasks"
 )
 
 // pngLevels are the compression levels BenchmarkPNGLevels and
@@ -79,5 +80,65 @@ func BenchmarkPNGLevels(b *testing.B) {
 			}
 			b.ReportMetric(float64(total)/float64(i), "pngB/frame")
 		})
+	}
+}
+
+// BenchmarkFrameFormats is what each vkdemo pipeline --format costs a
+// 512x512 demo frame on the host: the encode stage (none for raw, which
+// saves the read-back as it is) and the atomic save of the result into a
+// temporary folder (temporary file, write, fsync, rename, as DirSink does),
+// with the bytes written per frame.
+//
+//	go test -run '^$' -bench FrameFormats -benchtime 20x -count 3 ./internal/demo/
+func BenchmarkFrameFormats(b *testing.B) {
+	x := io.NewBlocking().Io()
+	const side = 512
+	var frames [][]byte
+	for _, k := range []int{0, 50, 100} {
+		frames = append(frames, demo.JuliaCPU(demo.JuliaZoom(side, side, k, 400), nil))
+	}
+	formats := []struct {
+		name string
+		enc  tasks.Encoder // nil: the raw bytes
+	}{
+		{"png-speed", &demo.PNGEncoder{Width: side, Height: side, Level: png.BestSpeed}},
+		{"png-fast", &demo.FastPNGEncoder{Width: side, Height: side}},
+		{"png-none", &demo.PNGEncoder{Width: side, Height: side, Level: png.NoCompression}},
+		{"npy", &demo.NPYEncoder{Width: side, Height: side}},
+		{"raw", nil},
+	}
+	for _, f := range formats {
+		for _, stage := range []string{"encode", "encode+save"} {
+			b.Run(f.name+"/"+stage, func(b *testing.B) {
+				dir, err := io.Cwd().OpenDir(x, b.TempDir())
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer dir.Close(x)
+				sink := &tasks.DirSink{Dir: dir, Pattern: "frame-%04d." + f.name}
+				var dst []byte
+				var total int64
+				b.SetBytes(4 * side * side)
+				i := 0
+				for b.Loop() {
+					data := frames[i%len(frames)]
+					if f.enc != nil {
+						out, err := f.enc.Encode(x, i, data, dst[:0])
+						if err != nil {
+							b.Fatal(err)
+						}
+						dst, data = out, out
+					}
+					if stage == "encode+save" {
+						if err := sink.Save(x, i%8, data); err != nil {
+							b.Fatal(err)
+						}
+					}
+					total += int64(len(data))
+					i++
+				}
+				b.ReportMetric(float64(total)/float64(i), "fileB/frame")
+			})
+		}
 	}
 }

@@ -29,7 +29,8 @@ type Event struct {
 	Start int64 // ns from origin
 	Dur   int64 // ns
 	Flow  uint64
-	Frame int // >= 0: the frame, written as args {"frame": n}; < 0: none
+	Frame int   // >= 0: the frame, written as args {"frame": n}; < 0: none
+	CPU   int64 // > 0: the CPU time (ns) the span used, written as args {"cpu_ms": x}
 }
 
 // Events is a list of events read by index, so that a recorder can keep
@@ -235,8 +236,10 @@ type counterArgs struct {
 	Value json.Number `json:"value"`
 }
 
-type frameArgs struct {
-	Frame int `json:"frame"`
+// spanArgs are a span's arguments: its frame and the CPU time it used.
+type spanArgs struct {
+	Frame *int        `json:"frame,omitempty"`
+	CPUMS json.Number `json:"cpu_ms,omitempty"`
 }
 
 func micros(ns int64) json.Number {
@@ -287,8 +290,15 @@ func WriteChrome(w stdio.Writer, evs Events, samples Samples, meta map[string]an
 		l := lanes[pl.Row[i]]
 		d := micros(max(e.Dur, 0))
 		ev := chromeEvent{Name: e.Name, Cat: e.Cat, Ph: "X", Ts: micros(e.Start), Dur: &d, Pid: l.Pid, Tid: l.Tid}
-		if e.Frame >= 0 {
-			ev.Args = frameArgs{e.Frame}
+		if e.Frame >= 0 || e.CPU > 0 {
+			var a spanArgs
+			if e.Frame >= 0 {
+				a.Frame = &e.Frame
+			}
+			if e.CPU > 0 {
+				a.CPUMS = json.Number(strconv.FormatFloat(float64(e.CPU)/1e6, 'f', 3, 64))
+			}
+			ev.Args = a
 		}
 		if err := put(ev); err != nil {
 			return err

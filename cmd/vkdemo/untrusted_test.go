@@ -66,7 +66,7 @@ func TestRunUntrustedFiles(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"shader /dev/zero", []string{"run", "/dev/zero"}, 1, "/dev/zero: io: invalid argument: is a character device, not a regular file"},
+		{"shader /dev/zero", []string{"run", "/dev/zero"}, 1, "/dev/zero: invalid argument: is a character device, not a regular file"},
 		{"shader FIFO", []string{"run", "fifo"}, 1, "is a FIFO, not a regular file"},
 		{"GLSL FIFO", []string{"run", "fifo.comp"}, 1, "is a FIFO, not a regular file"},
 		{"shader folder", []string{"run", dir + "/"}, 1, "is a directory, not a regular file"},

@@ -25,7 +25,19 @@
 // (CreateOptions.Direct) needs O_DIRECT: Linux and FreeBSD. Confined opens
 // (Dir.OpenFileBeneath and the other ...Beneath methods, see ErrOutside) use
 // openat2 on Linux and an O_NOFOLLOW component walk elsewhere or where
-// openat2 is refused.
+// openat2 is refused. Processes (Spawn) run on every Unix, waited for through
+// a pidfd in the runtime's poller on Linux and a goroutine in wait4
+// elsewhere; zero-copy sends (Writer.SendFile) use sendfile and
+// copy_file_range on Linux and read and write elsewhere; batched datagrams
+// (PacketConn.ReadBatch, WriteBatch) use recvmmsg and sendmmsg on Linux and
+// one datagram per call elsewhere.
+//
+// Errors match the standard library's: ErrClosed matches fs.ErrClosed and
+// net.ErrClosed, ErrUnsupported errors.ErrUnsupported, ErrInvalid
+// fs.ErrInvalid; system errors stay syscall.Errno values (so fs.ErrNotExist,
+// fs.ErrExist and fs.ErrPermission match), and errors.As finds a
+// *fs.PathError in a file operation's *Error and a *net.OpError in a
+// socket operation's.
 //
 // Asynchrony is not concurrency. Async says "this may run out of order with what
 // follows"; correct code never depends on it overlapping anything. Concurrent says
@@ -35,10 +47,13 @@
 //
 // Every task started with Async or Concurrent has its own cancel state, carried by
 // the Io value handed to it. Future.Cancel requests cancellation; the task sees it at
-// its next cancel point — an operation that can wait (Sleep, Queue.Put/Get, socket
-// reads/writes/accept/dial, Future.Await, Group.Wait, Select, file operations at their
-// boundaries) — which returns an error satisfying errors.Is(err, ErrCanceled) and
-// errors.Is(err, context.Canceled). CPU loops may call CheckCancel. As with contexts,
+// its next cancel point — an operation that can wait (Sleep, SleepClock,
+// Queue.Put/Get, Future.Await, Group.Wait, Select, the waits of Mutex, Condition,
+// Event, Semaphore and RwLock, socket reads/writes/accept/dial, datagram reads and
+// writes, name lookups, reads and writes of pipes, FIFOs and terminals,
+// Process.Wait, File.Lock, GPU fence waits, directory listings and copies between
+// batches, file operations at their boundaries) — which returns an error
+// satisfying errors.Is(err, ErrCanceled) and errors.Is(err, context.Canceled). CPU loops may call CheckCancel. As with contexts,
 // cancellation flows down: a task started through a canceled task's Io is canceled
 // too, and a task that awaits a future passes its own cancellation on to it. Unlike Zig, where a
 // request is delivered once, cancellation here is sticky, as with a context: every

@@ -82,61 +82,47 @@ func (p *pollFile) close() error {
 
 // readv reads into bufs once data is there (or at end of file: 0, nil).
 func (p *pollFile) readv(t *task, bufs [][]byte) (int, error) {
-	if t.isCanceled() {
-		return 0, t.err()
-	}
-	if len(bufs) > maxIovecs {
-		bufs = bufs[:maxIovecs]
-	}
-	var n int
-	var serr error
-	guard := p.rd.guard(t)
-	read := func(fd uintptr) bool {
-		for {
-			if len(bufs) == 1 {
-				n, serr = unix.Read(int(fd), bufs[0])
-			} else {
-				n, serr = readvSys(int(fd), bufs)
-			}
-			if serr != unix.EINTR {
-				return serr != unix.EAGAIN
-			}
-		}
-	}
-	err := p.rc.Read(read)
-	for err != nil && spurious(t, err) {
-		err = p.rc.Read(read)
-	}
-	guard.release()
-	return p.result(t, n, serr, err)
+	return p.transfer(t, bufs, false)
 }
 
 // writev writes some of bufs once there is room.
 func (p *pollFile) writev(t *task, bufs [][]byte) (int, error) {
+	return p.transfer(t, bufs, true)
+}
+
+// transfer is one read (or write) of bufs through the poller: it waits,
+// in the RawConn's Read (Write), until the system call — the plain one for
+// a single buffer, the vectored one for several — does not block, with
+// cancellation through the direction's shared deadline.
+func (p *pollFile) transfer(t *task, bufs [][]byte, write bool) (int, error) {
 	if t.isCanceled() {
 		return 0, t.err()
 	}
 	if len(bufs) > maxIovecs {
 		bufs = bufs[:maxIovecs]
 	}
+	g, wait, one, vec := &p.rd, p.rc.Read, unix.Read, readvSys
+	if write {
+		g, wait, one, vec = &p.wr, p.rc.Write, unix.Write, writevSys
+	}
 	var n int
 	var serr error
-	guard := p.wr.guard(t)
-	write := func(fd uintptr) bool {
+	guard := g.guard(t)
+	call := func(fd uintptr) bool {
 		for {
 			if len(bufs) == 1 {
-				n, serr = unix.Write(int(fd), bufs[0])
+				n, serr = one(int(fd), bufs[0])
 			} else {
-				n, serr = writevSys(int(fd), bufs)
+				n, serr = vec(int(fd), bufs)
 			}
 			if serr != unix.EINTR {
 				return serr != unix.EAGAIN
 			}
 		}
 	}
-	err := p.rc.Write(write)
+	err := wait(call)
 	for err != nil && spurious(t, err) {
-		err = p.rc.Write(write)
+		err = wait(call)
 	}
 	guard.release()
 	return p.result(t, n, serr, err)

@@ -123,16 +123,9 @@ func (w *Writer) SendFile(x Io, f *File, off, n int64) (int64, error) {
 func (w *Writer) sendByCopy(x Io, f *File, off, n int64) (int64, error) {
 	var sent int64
 	for n < 0 || sent < n {
-		var dst []byte
-		if len(w.buf) == 0 {
-			dst = w.getScratch()
-		} else {
-			if w.end == len(w.buf) {
-				if err := w.Flush(); err != nil {
-					return sent, err
-				}
-			}
-			dst = w.buf[w.end:]
+		dst, err := w.fillSpace()
+		if err != nil {
+			return sent, err
 		}
 		if n >= 0 && int64(len(dst)) > n-sent {
 			dst = dst[:n-sent]

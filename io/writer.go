@@ -283,16 +283,9 @@ func (w *Writer) ReadFrom(r stdio.Reader) (int64, error) {
 	var n int64
 	empty := 0
 	for {
-		var dst []byte
-		if len(w.buf) == 0 {
-			dst = w.getScratch()
-		} else {
-			if w.end == len(w.buf) {
-				if err := w.Flush(); err != nil {
-					return n, err
-				}
-			}
-			dst = w.buf[w.end:]
+		dst, err := w.fillSpace()
+		if err != nil {
+			return n, err
 		}
 		m, err := r.Read(dst)
 		if m < 0 || m > len(dst) {
@@ -424,6 +417,21 @@ func (w *Writer) getScratch() []byte {
 		w.scratch = make([]byte, splatScratchSize)
 	}
 	return w.scratch
+}
+
+// fillSpace returns where the next bytes read into the Writer go: the free
+// end of the buffer (flushed first when full), or the scratch area when the
+// Writer is unbuffered.
+func (w *Writer) fillSpace() ([]byte, error) {
+	if len(w.buf) == 0 {
+		return w.getScratch(), nil
+	}
+	if w.end == len(w.buf) {
+		if err := w.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	return w.buf[w.end:], nil
 }
 
 // copySplat copies data (last slice repeated splat times) into the buffer;

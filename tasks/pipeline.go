@@ -154,6 +154,17 @@ type Pipeline struct {
 	// costs two clock reads a span (see BenchmarkRecordingCost), and a
 	// thread handoff where an Encoder blocks.
 	StageCPU bool
+	// EncodeNice, if > 0, runs each Encode at a lower OS scheduling
+	// priority: on an OS thread of its own whose nice value is raised by
+	// EncodeNice (to at most 19), a thread that ends with the encode (an
+	// unprivileged process may not lower a nice value again). Linux only;
+	// elsewhere Encode runs as without it. Where the GPU's work runs on the
+	// host's cores (lavapipe), the GPU's threads, the delivery of
+	// completions and the next submission then preempt encoding, so that
+	// the GPU queue does not drain while encoders hold the cores, and
+	// encoding fills the cores the GPU leaves. It costs an OS thread's start
+	// per frame (tens of microseconds).
+	EncodeNice int
 	// OnFrame, if set, is called once per frame that was submitted, when it
 	// has finished (saved, failed or canceled), one call at a time, from the
 	// pipeline's tasks. It should return quickly.
@@ -538,6 +549,21 @@ func (r *pipeRun) stage(st stageKind, sp Span, f func()) {
 	sp.Start = time.Now()
 	locked := false
 	var c0 time.Duration
+	if st == stEncode && r.p.EncodeNice > 0 && niceOK {
+		// f runs on a thread of its own (runNiced), which measures it.
+		defer func() {
+			sp.End = time.Now()
+			a := &r.stages[st]
+			a.n.Add(1)
+			a.wall.Add(int64(sp.End.Sub(sp.Start)))
+			a.cpu.Add(int64(sp.CPU))
+			r.span(sp)
+		}()
+		withStage(stageNames[st], frameLabel(sp.Frame), func() {
+			sp.CPU = runNiced(r.p.EncodeNice, r.p.StageCPU, f)
+		})
+		return
+	}
 	if r.p.StageCPU && stageComputes[st] {
 		runtime.LockOSThread()
 		if c0, locked = threadCPU(); !locked {

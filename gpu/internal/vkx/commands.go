@@ -3,6 +3,8 @@
 package vkx
 
 import (
+	"encoding/binary"
+	"errors"
 	"unsafe"
 
 	vk "github.com/vulkan-go/vulkan"
@@ -54,6 +56,30 @@ type Commands struct {
 	pool, descPool, qp uint64
 	cb                 vk.CommandBuffer
 	Queries            int
+	// results is a host-visible, coherent buffer the command buffer copies
+	// its timestamps into at its end (vkCmdCopyQueryPoolResults), so that
+	// Timestamps reads memory instead of calling vkGetQueryPoolResults:
+	// lavapipe's waits for the whole device to go idle (Mesa 22.3
+	// lvp_GetQueryPoolResults calls DeviceWaitIdle), which made the
+	// completion of a batch wait for every batch queued behind it. nil
+	// where no such memory type exists: Timestamps then asks the driver.
+	results *Buffer
+}
+
+// hostCoherent picks a host-visible, host-coherent memory type among
+// typeBits, host-cached preferred (the host reads it); -1 if none.
+func (d *Device) hostCoherent(typeBits uint32) (int, bool) {
+	const want = uint32(vk.MemoryPropertyHostVisibleBit | vk.MemoryPropertyHostCoherentBit)
+	best := -1
+	for i, mt := range d.Phys.MemoryTypes {
+		if typeBits&(1<<i) == 0 || mt.Flags&want != want {
+			continue
+		}
+		if best < 0 || (mt.Flags&uint32(vk.MemoryPropertyHostCachedBit) != 0 && d.Phys.MemoryTypes[best].Flags&uint32(vk.MemoryPropertyHostCachedBit) == 0) {
+			best = i
+		}
+	}
+	return best, true
 }
 
 const (
@@ -119,6 +145,14 @@ func (d *Device) Record(ops []Op, queries int) (out *Commands, err error) {
 			return nil, err
 		}
 		c.qp = h(qp)
+		res, err := d.NewBuffer(uint64(queries)*8, d.hostCoherent)
+		switch {
+		case err == nil:
+			c.results = res
+		case !errors.Is(err, ErrUnsupported):
+			c.Destroy()
+			return nil, err
+		}
 	}
 
 	cb := c.cb
@@ -169,6 +203,14 @@ func (d *Device) Record(ops []Op, queries int) (out *Commands, err error) {
 		case OpTimestamp:
 			vk.CmdWriteTimestamp(cb, vk.PipelineStageBottomOfPipeBit, as[vk.QueryPool](c.qp), op.Query)
 		}
+	}
+	if c.results != nil {
+		// The timestamps, once written, into host memory; then made
+		// visible to the host, which reads them after the submission's
+		// timeline value is reached.
+		vk.CmdCopyQueryPoolResults(cb, as[vk.QueryPool](c.qp), 0, uint32(queries), as[vk.Buffer](c.results.buf), 0, 8,
+			vk.QueryResultFlags(vk.QueryResult64Bit|vk.QueryResultWaitBit))
+		barrier(d.fns, ccb, stageTransfer, stageHost, vk.AccessTransferWriteBit, vk.AccessHostReadBit)
 	}
 	if err := check("vkEndCommandBuffer", vk.EndCommandBuffer(cb)); err != nil {
 		c.Destroy()
@@ -250,6 +292,12 @@ func (c *Commands) Timestamps(out []uint64) error {
 	if c.Queries == 0 {
 		return nil
 	}
+	if c.results != nil {
+		for i := range c.Queries {
+			out[i] = binary.NativeEndian.Uint64(c.results.Mapped[8*i:])
+		}
+		return nil
+	}
 	r := C.vkio_query_results(c.d.fns, C.uint64_t(c.qp), 0, C.uint32_t(c.Queries), (*C.uint64_t)(unsafe.Pointer(&out[0])), 1)
 	return checkC("vkGetQueryPoolResults", r)
 }
@@ -258,6 +306,10 @@ func (c *Commands) Timestamps(out []uint64) error {
 // have completed.
 func (c *Commands) Destroy() {
 	d := c.d
+	if c.results != nil {
+		c.results.Destroy()
+		c.results = nil
+	}
 	if c.qp != 0 {
 		vk.DestroyQueryPool(d.dev, as[vk.QueryPool](c.qp), nil)
 		c.qp = 0

@@ -61,8 +61,9 @@ type Commands struct {
 	// Timestamps reads memory instead of calling vkGetQueryPoolResults:
 	// lavapipe's waits for the whole device to go idle (Mesa 22.3
 	// lvp_GetQueryPoolResults calls DeviceWaitIdle), which made the
-	// completion of a batch wait for every batch queued behind it. nil
-	// where no such memory type exists: Timestamps then asks the driver.
+	// completion of a batch wait for every batch queued behind it. Made on
+	// CPU devices only; nil elsewhere, and where no such memory type
+	// exists: Timestamps then asks the driver.
 	results *Buffer
 }
 
@@ -145,13 +146,19 @@ func (d *Device) Record(ops []Op, queries int) (out *Commands, err error) {
 			return nil, err
 		}
 		c.qp = h(qp)
-		res, err := d.NewBuffer(uint64(queries)*8, d.hostCoherent)
-		switch {
-		case err == nil:
-			c.results = res
-		case !errors.Is(err, ErrUnsupported):
-			c.Destroy()
-			return nil, err
+		if d.Phys.Type == TypeCPU {
+			// Only where the driver's vkGetQueryPoolResults waits for
+			// the device to go idle (lavapipe; see Commands.results): a
+			// GPU's driver reads finished queries at once, and a buffer
+			// per batch would cost it a memory allocation each.
+			res, err := d.NewBuffer(uint64(queries)*8, d.hostCoherent)
+			switch {
+			case err == nil:
+				c.results = res
+			case !errors.Is(err, ErrUnsupported):
+				c.Destroy()
+				return nil, err
+			}
 		}
 	}
 

@@ -338,9 +338,12 @@ Frames in flight are limited by memory: as many as --inflight-bytes holds
 bytes; default a sixteenth of the machine's memory, at most 1 GiB) and the
 stages can use, at most --depth. Each stage has its own bound: --encoders
 PNG encodes at once (default one per core), --saves file saves, --gpu-submits
-GPU submissions in flight. --png-level trades file size for encoding time
-(fast, the default, is zlib level 1 with one fixed row filter: 3-4× faster
-than speed, image/png's level 1, which chooses a filter for every row, and
+GPU submissions in flight. On a CPU device (lavapipe), whose "GPU" is
+threads on the same cores, encodes run at a lower OS priority (nice +10) so
+that the GPU queue never waits for a core, and GOMAXPROCS is the cores + 2
+unless the GOMAXPROCS variable sets it. --png-level trades file size for
+encoding time (fast, the default, is zlib level 1 with one fixed row
+filter: 3-4× faster than speed, image/png's level 1, which chooses a filter for every row, and
 its files are 5 % smaller on these frames; speed is about 2× faster than
 default and 13× faster than best for 23-34 % larger files; none is 7×
 faster than speed and writes files 19× larger).

@@ -78,6 +78,7 @@ type demoConfig struct {
 	fastPNG       bool   // --png-level fast: demo.FastPNGEncoder
 	format        string // --format: png, raw or npy
 	stageCPU      bool   // --stage-cpu: measure the stages' thread CPU time
+	encodeNice    int    // --encode-nice: -1 for the device's default (cpuEncodeNice on a CPU device, else 0)
 	// depthBy names the flag that set depth: "--depth", "--inflight-bytes"
 	// (the budget held fewer frames than the stages use) or "--frames";
 	// "" when depth is the stages' sum (see config).
@@ -144,6 +145,7 @@ type demoFlags struct {
 	pngLevel string
 	format   string
 	stageCPU bool
+	nice     int
 }
 
 func (f *demoFlags) add(cmd *cobra.Command) {
@@ -158,6 +160,7 @@ func (f *demoFlags) add(cmd *cobra.Command) {
 	fs.StringVar(&f.pngLevel, "png-level", "fast", "PNG compression: fast (zlib level 1, one fixed row filter), speed (image/png's level 1, a filter chosen per row), default (level 6), best (level 9) or none (stored)")
 	fs.StringVar(&f.format, "format", "png", "frame files: png, raw (the RGBA8 pixels, rows top to bottom, named frame-N.WxH.rgba) or npy (a uint8 array of shape (H, W, 4))")
 	fs.BoolVar(&f.stageCPU, "stage-cpu", false, "measure each stage's CPU time (the thread CPU clock around submit, read back and encode spans): in the report and as cpu_ms on the trace's spans")
+	fs.IntVar(&f.nice, "encode-nice", -1, "raise the encoders' OS nice value by this much, 0 to 19 (-1: 10 on a CPU device such as lavapipe, whose GPU threads share the cores, else 0)")
 	fs.IntVar(&f.iter, "iter", defaultIter, "iterations per pixel (the GPU cost of a frame)")
 }
 
@@ -206,6 +209,10 @@ func (f *demoFlags) config() (demoConfig, error) {
 	}
 	cfg.format = f.format
 	cfg.stageCPU = f.stageCPU
+	if f.nice < -1 || f.nice > 19 {
+		return demoConfig{}, usageErrorf("--encode-nice %d: want 0 to 19, or -1 for the device's default", f.nice)
+	}
+	cfg.encodeNice = f.nice
 	cfg.budget = defaultInflightBytes()
 	if f.inflight != "" {
 		sz, err := parseSize(f.inflight)
@@ -340,8 +347,8 @@ stages can use, at most --depth. Each stage has its own bound: --encoders
 PNG encodes at once (default one per core), --saves file saves, --gpu-submits
 GPU submissions in flight. On a CPU device (lavapipe), whose "GPU" is
 threads on the same cores, encodes run at a lower OS priority (nice +10) so
-that the GPU queue never waits for a core, and GOMAXPROCS is the cores + 2
-unless the GOMAXPROCS variable sets it. --png-level trades file size for
+that the GPU queue never waits for a core (--encode-nice), and GOMAXPROCS
+is the cores + 2 unless the GOMAXPROCS variable sets it. --png-level trades file size for
 encoding time (fast, the default, is zlib level 1 with one fixed row
 filter: 3-4× faster than speed, image/png's level 1, which chooses a filter for every row, and
 its files are 5 % smaller on these frames; speed is about 2× faster than
@@ -559,10 +566,15 @@ func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Reco
 	defer func() { err = errors.Join(err, disp.Close()) }()
 	saved = newFrameSet(cfg.frames)
 	cpuDev := d.Info().Type == gpu.CPU
-	encodeNice := 0
+	encodeNice := cfg.encodeNice
 	if cpuDev {
 		defer cpuDeviceProcs()()
-		encodeNice = cpuEncodeNice
+	}
+	if encodeNice < 0 {
+		encodeNice = 0
+		if cpuDev {
+			encodeNice = cpuEncodeNice
+		}
 	}
 	p := &tasks.Pipeline{
 		Frames:     cfg.frames,

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/draw"
@@ -617,6 +618,25 @@ func TestBoundHint(t *testing.T) {
 		got := boundHint(rep, cf)
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: binding %s (%s): hint %q, want %q", c.name, binding, rep.LimitsText(), got, c.want)
+		}
+	}
+}
+
+// TestEncodeNiceFlag: --encode-nice takes 0 to 19, or -1 for the device's
+// default; anything else is a usage error naming the flag.
+func TestEncodeNiceFlag(t *testing.T) {
+	for _, c := range []struct {
+		nice int
+		ok   bool
+	}{{-1, true}, {0, true}, {10, true}, {19, true}, {-2, false}, {20, false}} {
+		f := demoFlags{frames: 4, size: "64", iter: 10, pngLevel: "speed", saves: 1, gpuSubs: 1, nice: c.nice}
+		cfg, err := f.config()
+		var ue usageError
+		switch {
+		case c.ok && (err != nil || cfg.encodeNice != c.nice):
+			t.Errorf("--encode-nice %d: %d, %v", c.nice, cfg.encodeNice, err)
+		case !c.ok && (err == nil || !errors.As(err, &ue) || !strings.Contains(err.Error(), "--encode-nice")):
+			t.Errorf("--encode-nice %d: %v; want a usage error", c.nice, err)
 		}
 	}
 }

@@ -213,7 +213,7 @@ func copyFile(x Io, f, dst *File, method CopyMethod) (CopyResult, error) {
 	if !dfi.Mode.IsRegular() {
 		dstOff = -1
 	}
-	n, err := copyReadWrite(x, f.fd, srcOff, dst.fd, dstOff, -1)
+	n, err := copyReadWrite(x, f, srcOff, dst, dstOff, -1)
 	if err == nil && dstOff == 0 {
 		err = d.ftruncate(x.t, dst.fd, n)
 	}
@@ -243,7 +243,7 @@ func (f *File) CopyRange(x Io, dst *File, srcOff, dstOff, n int64) (CopyResult, 
 	res.Bytes = k
 	if err != nil && k == 0 && rangeFallback(err) || err == nil && k == 0 && n > 0 {
 		res.Method = CopyReadWrite
-		res.Bytes, err = copyReadWrite(x, f.fd, srcOff, dst.fd, dstOff, n)
+		res.Bytes, err = copyReadWrite(x, f, srcOff, dst, dstOff, n)
 	}
 	if err == nil && res.Bytes < n {
 		err = stdio.EOF
@@ -298,8 +298,11 @@ func copyRanges(x Io, src int, srcOff int64, dst int, dstOff int64, n int64) (in
 }
 
 // copyReadWrite copies through a buffer, n bytes or (n < 0) to the end of
-// src; an offset of -1 means the file position (a pipe, a device).
-func copyReadWrite(x Io, src int, srcOff int64, dst int, dstOff int64, n int64) (int64, error) {
+// src; an offset of -1 means the file position (a pipe, a device). Pipes,
+// FIFOs and terminals are read and written through the poller (File.drv).
+func copyReadWrite(x Io, srcF *File, srcOff int64, dstF *File, dstOff int64, n int64) (int64, error) {
+	src, dst := srcF.fd, dstF.fd
+	rd, wr := srcF.drv(x), dstF.drv(x)
 	size := int64(copyBufSize)
 	if n >= 0 {
 		size = max(1, min(size, n))
@@ -317,7 +320,7 @@ func copyReadWrite(x Io, src int, srcOff int64, dst int, dstOff int64, n int64) 
 		if n >= 0 {
 			p = p[:min(int64(len(p)), n-total)]
 		}
-		k, err := x.drv().read(x.t, src, p, at(srcOff))
+		k, err := rd.read(x.t, src, p, at(srcOff))
 		if err != nil {
 			return total, err
 		}
@@ -325,7 +328,7 @@ func copyReadWrite(x Io, src int, srcOff int64, dst int, dstOff int64, n int64) 
 			break
 		}
 		for w := 0; w < k; {
-			m, err := x.drv().write(x.t, dst, p[w:k], at(dstOff))
+			m, err := wr.write(x.t, dst, p[w:k], at(dstOff))
 			if err == nil && m == 0 {
 				err = stdio.ErrShortWrite
 			}

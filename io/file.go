@@ -489,8 +489,12 @@ func (f *File) Close(x Io) error {
 			return opErr("close", f.name, ErrClosed)
 		}
 		if f.state.CompareAndSwap(s, s|1) {
-			if f.pipe != nil { // parked operations return ErrClosed at once
+			if f.pipe != nil && s == 0 {
 				return x.done(start, "file", "close", f.name, f.pipe.close())
+			}
+			if f.pipe != nil { // parked operations return ErrClosed at once; the last drop closes
+				f.pipe.shut()
+				return x.done(start, "file", "close", f.name, nil)
 			}
 			if s != 0 {
 				return x.done(start, "file", "close", f.name, nil) // the last drop closes it

@@ -20,6 +20,7 @@ type sharedDeadline struct {
 	mu          sync.Mutex
 	d           deadliner
 	interrupted int    // guards whose cancel callback has run and that are not released yet
+	shutdown    bool   // shut: the deadline stays in the past
 	fire        func() // g.interrupt, taken once: a method value allocates each time
 }
 
@@ -58,6 +59,16 @@ func (g *sharedDeadline) guard(t *task) guarded {
 	return guarded{g: g, t: t, id: id}
 }
 
+// shut moves the deadline into the past for good: every operation parked
+// on this direction returns, and releases no longer clear it (the file is
+// closing; no operation may wait on it again).
+func (g *sharedDeadline) shut() {
+	g.mu.Lock()
+	g.shutdown = true
+	_ = g.d.SetDeadline(longAgo)
+	g.mu.Unlock()
+}
+
 // interrupt moves the deadline into the past: the cancel callback.
 func (g *sharedDeadline) interrupt() {
 	g.mu.Lock()
@@ -76,7 +87,7 @@ func (r guarded) release() {
 	g := r.g
 	g.mu.Lock()
 	g.interrupted--
-	if g.interrupted == 0 {
+	if g.interrupted == 0 && !g.shutdown {
 		_ = g.d.SetDeadline(time.Time{})
 	}
 	g.mu.Unlock()

@@ -69,6 +69,17 @@ func newPollFile(fd int, name string) *pollFile {
 	return p
 }
 
+// shut wakes the operations parked on p with ErrClosed and keeps any from
+// waiting again, without closing the descriptor: Close does this while
+// other operations hold the File, and the last of them closes it (see
+// File.drop), so that none of them can reach a descriptor number the system
+// has meanwhile given to another file.
+func (p *pollFile) shut() {
+	p.closed.Store(true)
+	p.rd.shut()
+	p.wr.shut()
+}
+
 // close closes the *os.File: parked reads and writes return ErrClosed, and
 // the descriptor is closed once they have.
 func (p *pollFile) close() error {
@@ -121,7 +132,7 @@ func (p *pollFile) transfer(t *task, bufs [][]byte, write bool) (int, error) {
 		}
 	}
 	err := wait(call)
-	for err != nil && spurious(t, err) {
+	for err != nil && !p.closed.Load() && spurious(t, err) {
 		err = wait(call)
 	}
 	guard.release()

@@ -122,7 +122,10 @@ type Process struct {
 	// child's standard output and error, when they were StdioPipe, and nil
 	// otherwise. They read io.EOF once the child (and every process it
 	// passed them to) has ended or closed them. Read them to their end
-	// before Wait, which closes them, or concurrently with it.
+	// before calling Wait: Wait closes them once the child has ended, and a
+	// read still in progress then fails with ErrClosed, losing what the pipe
+	// still held (os/exec's StdoutPipe has the same rule). A task that reads
+	// while another waits must finish reading before that Wait is called.
 	Stdout, Stderr *File
 
 	path  string

@@ -28,6 +28,7 @@ func exitStatus(ps *os.ProcessState) ExitStatus {
 type pollFile struct{}
 
 func (p *pollFile) close() error { return nil }
+func (p *pollFile) shut()        {}
 
 func newOpenedFile(fd int, name string) *File { return newFile(fd, name) }
 

@@ -224,6 +224,13 @@ func (s *connSink) SendFile(_ *Writer, f *File, off, n int64) (int64, error) {
 // SendFile moves bytes of f to the file at its position with
 // copy_file_range(2) or sendfile(2) (see Writer.SendFile).
 func (s *fileSink) SendFile(_ *Writer, f *File, off, n int64) (int64, error) {
+	if s.f.pipe != nil {
+		// A pipe, FIFO or terminal is non-blocking and waits in the poller:
+		// a kernel copy into it would fail with EAGAIN once it is full
+		// instead of waiting. The Writer copies through its buffer, whose
+		// writes wait in the poller (and are cancel points there).
+		return 0, ErrUnsupported
+	}
 	if err := s.f.hold("write"); err != nil {
 		return 0, err
 	}

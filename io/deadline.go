@@ -58,12 +58,18 @@ func (e *causeError) Is(target error) bool {
 }
 
 // isDeadline reports whether err, a task's cause, is an expired deadline.
+// A cause that withCause kept as it was (one that already matches
+// ErrCanceled, such as fmt.Errorf("budget: %w", ErrDeadlineExceeded), or
+// another task's cause handed on) is a deadline when it matches
+// context.DeadlineExceeded: withCause keeps only those for a deadline.
 func isDeadline(err error) bool {
 	if err == ErrDeadlineExceeded {
 		return true
 	}
-	c, ok := err.(*causeError)
-	return ok && c.deadline
+	if c, ok := err.(*causeError); ok {
+		return c.deadline
+	}
+	return errors.Is(err, context.DeadlineExceeded)
 }
 
 // withCause returns the cause a task is canceled with: ErrCanceled or

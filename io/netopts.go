@@ -114,7 +114,7 @@ func (sysDriver) listenWith(t *task, cfg ListenConfig, network, address string) 
 		return nil, t.err()
 	}
 	lc := netConfig(cfg)
-	l, err := lc.Listen(taskContext{x: Io{t: t}}, network, address)
+	l, err := lc.Listen(netContext{taskContext{x: Io{t: t}}}, network, address)
 	if err != nil {
 		return nil, canceledOr(t, err)
 	}

@@ -3,8 +3,6 @@
 package io
 
 import (
-	"errors"
-	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -80,7 +78,7 @@ func (p *pollConn) sendFile(t *task, src int, off int64, n int) (int, error) {
 	guard := p.wr.guard(t)
 	var k int
 	var serr error
-	err = rc.Write(func(fd uintptr) bool {
+	send := func(fd uintptr) bool {
 		for {
 			so := off
 			k, serr = unix.Sendfile(int(fd), src, &so, n)
@@ -88,13 +86,14 @@ func (p *pollConn) sendFile(t *task, src int, off int64, n int) (int, error) {
 				return serr != unix.EAGAIN
 			}
 		}
-	})
+	}
+	err = rc.Write(send)
+	for err != nil && spurious(t, err) { // another task's cancel woke it
+		err = rc.Write(send)
+	}
 	guard.release()
 	if err != nil {
-		if t.isCanceled() && errors.Is(err, os.ErrDeadlineExceeded) {
-			return 0, t.err()
-		}
-		return 0, err
+		return 0, canceledOr(t, err)
 	}
 	if k < 0 {
 		k = 0

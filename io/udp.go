@@ -240,7 +240,7 @@ func (sysDriver) listenPacket(t *task, cfg ListenConfig, network, address string
 		return nil, t.err()
 	}
 	lc := netConfig(cfg)
-	c, err := lc.ListenPacket(taskContext{x: Io{t: t}}, network, address)
+	c, err := lc.ListenPacket(netContext{taskContext{x: Io{t: t}}}, network, address)
 	if err != nil {
 		return nil, canceledOr(t, err)
 	}
@@ -257,7 +257,7 @@ func (sysDriver) dialPacket(t *task, network, address string) (packetConn, error
 		return nil, fmt.Errorf("%w: DialPacket network %q (want udp, udp4, udp6 or unixgram)", ErrInvalid, network)
 	}
 	var d net.Dialer
-	c, err := d.DialContext(taskContext{x: Io{t: t}}, network, address)
+	c, err := d.DialContext(netContext{taskContext{x: Io{t: t}}}, network, address)
 	if err != nil {
 		return nil, canceledOr(t, err)
 	}

@@ -308,8 +308,9 @@ func (d Dir) Walk(x Io, p string) iter.Seq2[WalkEntry, error] {
 			e, ok, err := top.s.next(x)
 			if err != nil {
 				we := WalkEntry{Path: top.path, Depth: len(stack) - 1}
-				if top.path != "" {
-					we.DirEntry = DirEntry{name: path.Base(top.path), typ: fs.ModeDir, dir: top.s.h}
+				if top.path != "" && len(stack) >= 2 {
+					// The directory that failed is an entry of its parent.
+					we.DirEntry = DirEntry{name: path.Base(top.path), typ: fs.ModeDir, dir: stack[len(stack)-2].s.h}
 				}
 				if !yield(we, err) || x.t.isCanceled() {
 					return

@@ -35,21 +35,5 @@ func (e *Evented) linkat(t *task, oldDir int, oldPath string, newDir int, newPat
 	if !e.has(uring.OpLinkat) { // before Linux 5.15
 		return e.sysDriver.linkat(t, oldDir, oldPath, newDir, newPath)
 	}
-	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
-		op, err := o.cString(oldPath)
-		if err != nil {
-			return err
-		}
-		np, err := o.cString(newPath)
-		if err != nil {
-			return err
-		}
-		sqe.Opcode = uring.OpLinkat
-		sqe.Fd = int32(oldDir)
-		sqe.Addr = op
-		sqe.Len = uint32(int32(newDir))
-		sqe.Off = np
-		return nil
-	})
-	return err // a cancellation is already t.err()
+	return e.twoPaths(t, uring.OpLinkat, oldDir, oldPath, newDir, newPath)
 }

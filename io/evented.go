@@ -963,6 +963,13 @@ func (e *Evented) renameat(t *task, oldDir int, oldPath string, newDir int, newP
 	if !e.has(uring.OpRenameat) { // before Linux 5.11
 		return e.sysDriver.renameat(t, oldDir, oldPath, newDir, newPath)
 	}
+	return e.twoPaths(t, uring.OpRenameat, oldDir, oldPath, newDir, newPath)
+}
+
+// twoPaths submits a request on two directory-relative paths (renameat,
+// linkat), laid out alike: old dir and path in fd and addr, new dir and
+// path in len and off. A cancellation returns t.err().
+func (e *Evented) twoPaths(t *task, opcode uint8, oldDir int, oldPath string, newDir int, newPath string) error {
 	_, err := e.call(t, func(o *ringOp, sqe *uring.SQE) error {
 		op, err := o.cString(oldPath)
 		if err != nil {
@@ -972,7 +979,7 @@ func (e *Evented) renameat(t *task, oldDir int, oldPath string, newDir int, newP
 		if err != nil {
 			return err
 		}
-		sqe.Opcode = uring.OpRenameat
+		sqe.Opcode = opcode
 		sqe.Fd = int32(oldDir)
 		sqe.Addr = op
 		sqe.Len = uint32(int32(newDir))

@@ -108,7 +108,7 @@ func (d Dir) CopyFile(x Io, src string, dst Dir, dstPath string, opts CopyOption
 	if fi.IsDir() {
 		return CopyResult{}, opErr("copy", name, syscall.EISDIR)
 	}
-	if to, err := dst.Stat(x, dstPath); err == nil && to.Inode == fi.Inode && to.Size == fi.Size && to.ModTime.Equal(fi.ModTime) {
+	if to, err := dst.Stat(x, dstPath); err == nil && to.Dev == fi.Dev && to.Inode == fi.Inode {
 		return CopyResult{}, opErr("copy", name, fmt.Errorf("%w: %s is the source itself", ErrInvalid, dst.join(dstPath)))
 	}
 	perm := opts.Perm

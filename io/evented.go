@@ -918,6 +918,7 @@ func (e *Evented) statx(t *task, dir int, path string, flags int) (FileInfo, err
 			Mode: uint32(x.Mode),
 			Size: int64(x.Size),
 			Ino:  x.Ino,
+			Dev:  unix.Mkdev(x.Dev_major, x.Dev_minor),
 			Mtim: unix.Timespec{Sec: x.Mtime.Sec, Nsec: int64(x.Mtime.Nsec)},
 		}
 	})

@@ -23,6 +23,7 @@ type FileInfo struct {
 	Mode    fs.FileMode // type and permission bits
 	ModTime time.Time   // last modification
 	Inode   uint64      // inode number, to tell files apart
+	Dev     uint64      // device (file system) the inode is on; with Inode, identifies the file
 }
 
 // IsDir reports whether the file is a directory.

@@ -206,5 +206,6 @@ func fileInfoFromStat(st *unix.Stat_t) FileInfo {
 		Mode:    mode,
 		ModTime: time.Unix(st.Mtim.Sec, st.Mtim.Nsec),
 		Inode:   st.Ino,
+		Dev:     uint64(st.Dev),
 	}
 }

@@ -546,3 +546,26 @@ var _ = register("FileLock", func(t *testing.T, x io.Io) {
 		t.Fatalf("Lock of a closed File = %v; want ErrClosed", err)
 	}
 })
+
+// A file's Dev and Inode identify it: the same through File.Stat (fstat)
+// and Dir.Stat (fstatat; statx on Evented).
+var _ = register("StatIdentity", func(t *testing.T, x io.Io) {
+	skipNoDirs(t)
+	p := filepath.Join(t.TempDir(), "f")
+	f, err := io.Cwd().CreateFile(x, p, io.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close(x)
+	a, err := f.Stat(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.Cwd().Stat(x, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Dev != b.Dev || a.Inode != b.Inode || a.Inode == 0 {
+		t.Fatalf("File.Stat = dev %d ino %d, Dir.Stat = dev %d ino %d", a.Dev, a.Inode, b.Dev, b.Inode)
+	}
+})

@@ -81,6 +81,7 @@ type Recorder struct {
 	strs     []string          // interned lane, name and counter strings
 	index    map[string]uint32 // strs[index[s]] == s
 	meta     map[string]any
+	report   *Report // SetReport: the caption of the timeline; nil: computed from the spans
 }
 
 // record is a Span in 48 bytes.
@@ -150,6 +151,20 @@ func (r *Recorder) SetMeta(key string, value any) {
 	}
 	r.mu.Lock()
 	r.meta[key] = value
+	r.mu.Unlock()
+}
+
+// SetReport makes rep the timeline's caption (WriteTimelineSVG), in place
+// of the report the recorder computes from its spans alone. A run that
+// measured more than its spans show — the process CPU time, the host's,
+// the permits of each stage — sets its own report here, so that the
+// picture and the run's printed report agree.
+func (r *Recorder) SetReport(rep Report) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.report = &rep
 	r.mu.Unlock()
 }
 
@@ -305,7 +320,15 @@ func (r *Recorder) WriteTimelineSVG(w stdio.Writer) error {
 		return &Error{Op: "timeline", Frame: -1, Err: errNoRecorder}
 	}
 	snap := r.snapshot()
-	rep := snap.report()
+	r.mu.Lock()
+	set := r.report
+	r.mu.Unlock()
+	var rep Report
+	if set != nil {
+		rep = *set
+	} else {
+		rep = snap.report()
+	}
 	title := "vkio timeline"
 	if v, ok := r.metaCopy()["title"].(string); ok {
 		title = v

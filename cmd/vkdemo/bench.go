@@ -283,6 +283,7 @@ func (a *app) bench(cfg demoConfig, kinds []io.Kind, runs int, out, svgPath stri
 			row.PNGMBPerSec = float64(rep.Bytes) / 1e6 / wall
 			row.RawMBPerSec = float64(rep.Frames) * float64(4*cfg.width*cfg.height) / 1e6 / wall
 			row.Report = &rep
+			med.rec.SetReport(rep)
 			med.rec.SetMeta("title", fmt.Sprintf("%s: %s, speedup %s, bound %s (%s), overlap efficiency %.2f", b.kind, fmtSec(rep.Wall), fmtSpeedup(rep.Speedup),
 				fmtSec(rep.Bound), rep.Binding, rep.Efficiency))
 			bands = append(bands, timelineBand{label: string(b.kind), wall: rep.Wall, rec: med.rec})

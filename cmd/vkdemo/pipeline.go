@@ -475,6 +475,7 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		}
 		return demoError(err, out, cfg.pattern())
 	}
+	rec.SetReport(rep) // the timeline's caption is the report printed below
 	// The trace and the timeline, each streamed to its file and committed
 	// atomically: no copy of either is held in memory.
 	wrote := map[string]string{}

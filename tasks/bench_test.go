@@ -2,12 +2,12 @@ package tasks_test
 
 import (
 	"bytes"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/tasks/internal/tasktest"
 )
 
 // benchIos lists the Io implementations io.New knows.
@@ -98,14 +98,6 @@ func BenchmarkTraceWrite(b *testing.B) {
 	b.SetBytes(int64(buf.Len()))
 }
 
-// recordingModes are the variants BenchmarkRecordingCost compares with a
-// run that records nothing: a Recorder (spans and counter samples), the
-// stages' CPU time (Pipeline.StageCPU), and both.
-var recordingModes = []struct {
-	name     string
-	rec, cpu bool
-}{{"off", false, false}, {"rec", true, false}, {"cpu", false, true}, {"rec+cpu", true, true}}
-
 // BenchmarkRecordingCost runs the same pipeline (40 frames: 0.5 ms of timer
 // "GPU", 1 ms of CPU-spin encode on 2 encoders, a 0.2 ms save, depth 4)
 // with recording off and on, one after the other in every iteration (in a
@@ -123,11 +115,11 @@ func BenchmarkRecordingCost(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer be.Close()
-	benchRecordingCost(b, func(m int) tasks.Report {
+	tasktest.BenchRecordingCost(b, func(m tasktest.RecordingMode) tasks.Report {
 		p := &tasks.Pipeline{Frames: frames, Depth: 4, Dispatcher: newFakeGPU(500*time.Microsecond, 1024),
 			Encoder: spinEncoder(time.Millisecond), Sinks: []tasks.Sink{newMemSink(200 * time.Microsecond)},
-			FrameBytes: 1024, Limits: tasks.Limits{Encoders: 2}, StageCPU: recordingModes[m].cpu}
-		if recordingModes[m].rec {
+			FrameBytes: 1024, Limits: tasks.Limits{Encoders: 2}, StageCPU: m.CPU}
+		if m.Rec {
 			p.Recorder = tasks.NewRecorder()
 		}
 		rep, err := p.Run(be.Io())
@@ -136,41 +128,4 @@ func BenchmarkRecordingCost(b *testing.B) {
 		}
 		return rep
 	})
-}
-
-// benchRecordingCost runs run(mode) for every recording mode in each
-// iteration and reports the medians of the paired ratios to mode 0.
-func benchRecordingCost(b *testing.B, run func(mode int) tasks.Report) {
-	n := len(recordingModes)
-	var wall, cpu [][]float64 = make([][]float64, n), make([][]float64, n)
-	i := 0
-	for b.Loop() {
-		reps := make([]tasks.Report, n)
-		for j := range n {
-			k := (i + j) % n // rotate the order
-			reps[k] = run(k)
-		}
-		for k := 1; k < n; k++ {
-			wall[k] = append(wall[k], float64(reps[k].Wall)/float64(reps[0].Wall))
-			if reps[0].CPUTime > 0 {
-				cpu[k] = append(cpu[k], float64(reps[k].CPUTime)/float64(reps[0].CPUTime))
-			}
-		}
-		wall[0] = append(wall[0], float64(reps[0].Wall)/1e6)
-		i++
-	}
-	median := func(v []float64) float64 {
-		slices.Sort(v)
-		if len(v) == 0 {
-			return 0
-		}
-		return v[len(v)/2]
-	}
-	for k := 1; k < n; k++ {
-		b.ReportMetric(median(wall[k]), recordingModes[k].name+"/off-wall")
-		if len(cpu[k]) > 0 {
-			b.ReportMetric(median(cpu[k]), recordingModes[k].name+"/off-cpu")
-		}
-	}
-	b.ReportMetric(median(wall[0]), "off-wall-ms")
 }

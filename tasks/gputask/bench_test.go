@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"image/png"
 	"runtime"
-	"slices"
 	"testing"
 
 	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/tasks/internal/tasktest"
 )
 
 // BenchmarkPipelineGPU: Julia frames on the Vulkan device, saved raw and
@@ -112,50 +112,19 @@ func BenchmarkRecordingCostGPU(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer dd.Close(x)
-	modes := []struct {
-		name     string
-		rec, cpu bool
-	}{{"off", false, false}, {"rec", true, false}, {"cpu", false, true}, {"rec+cpu", true, true}}
-	n := len(modes)
-	wall, cpu := make([][]float64, n), make([][]float64, n)
-	i := 0
-	for b.Loop() {
-		reps := make([]tasks.Report, n)
-		for j := range n {
-			k := (i + j) % n
-			p := &tasks.Pipeline{Frames: frames, Depth: 4, Dispatcher: disp, FrameBytes: disp.FrameBytes(),
-				Encoder:  &demo.PNGEncoder{Width: side, Height: side, Level: png.BestSpeed},
-				Sinks:    []tasks.Sink{&tasks.DirSink{Dir: dd, Pattern: "f-%03d.png"}},
-				Limits:   tasks.Limits{GPU: 2, Writes: 4},
-				StageCPU: modes[k].cpu}
-			if modes[k].rec {
-				p.Recorder = tasks.NewRecorder()
-			}
-			if reps[k], err = p.Run(x); err != nil {
-				b.Fatal(err)
-			}
+	tasktest.BenchRecordingCost(b, func(m tasktest.RecordingMode) tasks.Report {
+		p := &tasks.Pipeline{Frames: frames, Depth: 4, Dispatcher: disp, FrameBytes: disp.FrameBytes(),
+			Encoder:  &demo.PNGEncoder{Width: side, Height: side, Level: png.BestSpeed},
+			Sinks:    []tasks.Sink{&tasks.DirSink{Dir: dd, Pattern: "f-%03d.png"}},
+			Limits:   tasks.Limits{GPU: 2, Writes: 4},
+			StageCPU: m.CPU}
+		if m.Rec {
+			p.Recorder = tasks.NewRecorder()
 		}
-		for k := 1; k < n; k++ {
-			wall[k] = append(wall[k], float64(reps[k].Wall)/float64(reps[0].Wall))
-			if reps[0].CPUTime > 0 {
-				cpu[k] = append(cpu[k], float64(reps[k].CPUTime)/float64(reps[0].CPUTime))
-			}
+		rep, err := p.Run(x)
+		if err != nil {
+			b.Fatal(err)
 		}
-		wall[0] = append(wall[0], float64(reps[0].Wall)/1e6)
-		i++
-	}
-	median := func(v []float64) float64 {
-		slices.Sort(v)
-		if len(v) == 0 {
-			return 0
-		}
-		return v[len(v)/2]
-	}
-	for k := 1; k < n; k++ {
-		b.ReportMetric(median(wall[k]), modes[k].name+"/off-wall")
-		if len(cpu[k]) > 0 {
-			b.ReportMetric(median(cpu[k]), modes[k].name+"/off-cpu")
-		}
-	}
-	b.ReportMetric(median(wall[0]), "off-wall-ms")
+		return rep
+	})
 }

@@ -196,16 +196,9 @@ func (d Dir) OpenDirBeneath(x Io, p string) (Dir, error) {
 
 // OpenFileBeneath is OpenFile confined to d: see OpenDirBeneath.
 func (d Dir) OpenFileBeneath(x Io, p string, mode OpenMode) (*File, error) {
-	var flags int
-	switch mode {
-	case ReadOnly:
-		flags = oRDONLY
-	case WriteOnly:
-		flags = oWRONLY
-	case ReadWrite:
-		flags = oRDWR
-	default:
-		return nil, opErr("open", d.join(p), fmt.Errorf("%w: open mode %d", ErrInvalid, mode))
+	flags, err := openFlags(mode)
+	if err != nil {
+		return nil, opErr("open", d.join(p), err)
 	}
 	fd, err := d.openBeneath(x, "open", p, flags, 0)
 	if err != nil {

@@ -144,16 +144,9 @@ const (
 // Pipe); opening a FIFO still waits, uninterruptibly, for its other side.
 func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 	name := d.join(p)
-	var flags int
-	switch mode {
-	case ReadOnly:
-		flags = oRDONLY
-	case WriteOnly:
-		flags = oWRONLY
-	case ReadWrite:
-		flags = oRDWR
-	default:
-		return nil, opErr("open", name, fmt.Errorf("%w: open mode %d", ErrInvalid, mode))
+	flags, err := openFlags(mode)
+	if err != nil {
+		return nil, opErr("open", name, err)
 	}
 	start := x.start()
 	fd, err := x.drv().openat(x.t, d.fd, p, flags, 0)
@@ -162,6 +155,19 @@ func (d Dir) OpenFile(x Io, p string, mode OpenMode) (*File, error) {
 		return nil, opErr("open", name, err)
 	}
 	return newOpenedFile(fd, name), nil
+}
+
+// openFlags returns the open(2) access flags of mode.
+func openFlags(mode OpenMode) (int, error) {
+	switch mode {
+	case ReadOnly:
+		return oRDONLY, nil
+	case WriteOnly:
+		return oWRONLY, nil
+	case ReadWrite:
+		return oRDWR, nil
+	}
+	return 0, fmt.Errorf("%w: open mode %d", ErrInvalid, mode)
 }
 
 // MakeDir creates the directory p.

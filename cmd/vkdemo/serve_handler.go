@@ -253,6 +253,21 @@ func (s *server) route(x io.Io, rw *respWriter, r *request, id uint64) int {
 	return 404
 }
 
+// waitFailed answers a job whose wait for room (a body's budget, a job
+// slot) ended without it: 503 while the server drains, and nothing when the
+// request's own task was canceled (the client left). It returns the status
+// sent, 0 for none.
+func (s *server) waitFailed(rw *respWriter) int {
+	s.rejected.Add(1)
+	if s.draining.Load() {
+		s.metrics.jobEnded(outcomeRejected)
+		rw.errorResponse(503, "server shutting down")
+		return 503
+	}
+	s.metrics.jobEnded(outcomeCanceled)
+	return 0
+}
+
 // serveJob admits, reads, parses, runs and answers one job; it returns the
 // status sent.
 //
@@ -295,14 +310,7 @@ func (s *server) serveJob(x io.Io, rw *respWriter, r *request, id uint64) int {
 	err := s.bodies.Acquire(ax, held)
 	wait.End()
 	if err != nil {
-		s.rejected.Add(1)
-		if s.draining.Load() {
-			s.metrics.jobEnded(outcomeRejected)
-			rw.errorResponse(503, "server shutting down")
-			return 503
-		}
-		s.metrics.jobEnded(outcomeCanceled)
-		return 0 // the request's task was canceled: the client left
+		return s.waitFailed(rw)
 	}
 	defer func() { s.bodies.Release(held) }()
 	region := s.rec.Begin(tasks.Net, "", "read body", int(id)).Flow(id)
@@ -338,14 +346,7 @@ func (s *server) serveJob(x io.Io, rw *respWriter, r *request, id uint64) int {
 	s.waiting.Add(-1)
 	waiting = false
 	if err != nil {
-		s.rejected.Add(1)
-		if s.draining.Load() {
-			s.metrics.jobEnded(outcomeRejected)
-			rw.errorResponse(503, "server shutting down")
-			return 503
-		}
-		s.metrics.jobEnded(outcomeCanceled)
-		return 0 // the request's task was canceled: the client left
+		return s.waitFailed(rw)
 	}
 	defer s.jobs.Release(1)
 	s.running.Add(1)

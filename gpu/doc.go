@@ -48,7 +48,7 @@
 // returns an *io.Future. How it is waited for is the Io's answer to
 // io.Io.External (gpu does not switch on io.Kind): on a single thread of
 // control (Blocking) the work is waited for inline, until the task's
-// deadline at the latest (x.Context().Deadline(); an error matching
+// deadline at the latest (x.Deadline(); an error matching
 // ErrTimeout and context.DeadlineExceeded);
 // under Threaded and Evented Ios one completion goroutine per device (one
 // OS thread while it is blocked in the driver) waits on the device's

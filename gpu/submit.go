@@ -128,7 +128,7 @@ func (p *pending) cancel() {
 //   - on an Io with a single thread of control (Blocking), the submission
 //     is waited for inline, on the calling goroutine, before Submit
 //     returns; the wait ends at the task's deadline
-//     (x.Context().Deadline()) with an error matching both ErrTimeout and
+//     (x.Deadline()) with an error matching both ErrTimeout and
 //     context.DeadlineExceeded, so that a hung device is detected by the
 //     deadline;
 //   - on Threaded and Evented Ios the device's single completion
@@ -456,7 +456,7 @@ func deadlineError(call string) error {
 // timeline alone. Either waits without a timeout (as a plain C program
 // does: a driver's timed wait arms a timer, which costs measurably on
 // lavapipe in a VM) unless a deadline bounds it: Options.WaitTimeout, or the
-// task's own (x.Context().Deadline()), whose wait fails with an error
+// task's own (x.Deadline()), whose wait fails with an error
 // matching ErrTimeout and context.DeadlineExceeded (see deadlineError).
 // There is no safety-net slice: the wake ticket is taken before each check
 // of the cancellation, so a cancel is never missed (see
@@ -481,9 +481,8 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 		})
 		return
 	}
-	ctx := x.Context()
-	taskDeadline, _ := ctx.Deadline()
-	d.waitCancelable(x, ctx, p, taskDeadline)
+	taskDeadline, _ := x.Deadline()
+	d.waitCancelable(x, x.Context(), p, taskDeadline)
 }
 
 // waitCancelable is waitInline's wait for a task that can be canceled

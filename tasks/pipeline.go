@@ -547,18 +547,9 @@ func (r *pipeRun) stage(st stageKind, sp Span, f func()) {
 	// The CPU clock is read inside the wall clock's window: a span's CPU
 	// time is at most its wall time, but for the clocks' granularity.
 	sp.Start = time.Now()
-	locked := false
-	var c0 time.Duration
+	defer r.endStage(st, &sp)
 	if st == stEncode && r.p.EncodeNice > 0 && niceOK {
 		// f runs on a thread of its own (runNiced), which measures it.
-		defer func() {
-			sp.End = time.Now()
-			a := &r.stages[st]
-			a.n.Add(1)
-			a.wall.Add(int64(sp.End.Sub(sp.Start)))
-			a.cpu.Add(int64(sp.CPU))
-			r.span(sp)
-		}()
 		withStage(stageNames[st], frameLabel(sp.Frame), func() {
 			sp.CPU = runNiced(r.p.EncodeNice, r.p.StageCPU, f)
 		})
@@ -566,24 +557,28 @@ func (r *pipeRun) stage(st stageKind, sp Span, f func()) {
 	}
 	if r.p.StageCPU && stageComputes[st] {
 		runtime.LockOSThread()
-		if c0, locked = threadCPU(); !locked {
+		if c0, ok := threadCPU(); ok {
+			defer func() { // before endStage
+				c1, _ := threadCPU()
+				runtime.UnlockOSThread()
+				sp.CPU = max(c1-c0, 0)
+			}()
+		} else {
 			runtime.UnlockOSThread()
 		}
 	}
-	defer func() {
-		if locked {
-			c1, _ := threadCPU()
-			runtime.UnlockOSThread()
-			sp.CPU = max(c1-c0, 0)
-		}
-		sp.End = time.Now()
-		a := &r.stages[st]
-		a.n.Add(1)
-		a.wall.Add(int64(sp.End.Sub(sp.Start)))
-		a.cpu.Add(int64(sp.CPU))
-		r.span(sp)
-	}()
 	withStage(stageNames[st], frameLabel(sp.Frame), f)
+}
+
+// endStage records the span of a stage that has ended (a panic included)
+// and adds it to its stage's totals.
+func (r *pipeRun) endStage(st stageKind, sp *Span) {
+	sp.End = time.Now()
+	a := &r.stages[st]
+	a.n.Add(1)
+	a.wall.Add(int64(sp.End.Sub(sp.Start)))
+	a.cpu.Add(int64(sp.CPU))
+	r.span(*sp)
 }
 
 // stageTimes returns the stages' totals for the report: the stages that

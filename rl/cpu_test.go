@@ -276,8 +276,10 @@ func TestCPURollout(t *testing.T) {
 	// CartPole's specialised loops equal the generic one, random and MLP.
 	m := MLP{Sizes: []int{4, 32, 2}, Act: Tanh}
 	for _, mode := range []AutoresetMode{NextStep, SameStep} {
-		for _, params := range [][]float32{nil, testParams(m.NumParams(), 3, 0.5)} {
-			cfg := RolloutConfig{Env: CartPole{}, Envs: 100, Steps: 1500, Seed: 8, Mode: mode, Params: params, Threads: 2}
+		for _, params := range [][]float32{nil, testParams(m.NumParams(), 3, 0.5), testParams(m.NumParams(), 1, 0.5)} {
+			// 102 environments: a chunk of 64 (16 groups of four) and one of
+			// 38 (9 groups and two single environments).
+			cfg := RolloutConfig{Env: CartPole{}, Envs: 102, Steps: 1500, Seed: 8, Mode: mode, Params: params, Threads: 2}
 			if params != nil {
 				cfg.MLP = m
 			}

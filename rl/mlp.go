@@ -231,15 +231,20 @@ func (p *Policy32) Act(obs, act []float32) error {
 	if len(obs) != p.spec.ObsDim || len(act) != p.spec.ActDim {
 		return errorf("policy", "observation of %d and action of %d values, want %d and %d", len(obs), len(act), p.spec.ObsDim, p.spec.ActDim)
 	}
+	p.act(obs, act)
+	return nil
+}
+
+// act is Act without the checks.
+func (p *Policy32) act(obs, act []float32) {
 	p.mlp.forward32(p.params, obs, p.y, p.buf)
 	if p.spec.Actions > 0 {
 		act[0] = float32(argmax32(p.y))
-		return nil
+		return
 	}
 	for i, v := range p.y {
 		act[i] = float32(p.spec.ActHigh) * tanh32(v)
 	}
-	return nil
 }
 
 // forward32x4 is forward32 for four inputs at once, interleaved: x holds

@@ -15,8 +15,12 @@ import "math"
 // continuous one.
 
 // ScratchLen returns the length of the scratch buffer the forward pass
-// needs: two hidden layers' worth of values.
+// needs: two hidden layers' worth of values (0 without hidden layers or
+// with fewer than two sizes).
 func (m MLP) ScratchLen() int {
+	if len(m.Sizes) < 2 {
+		return 0
+	}
 	w := 0
 	for _, h := range m.Sizes[1 : len(m.Sizes)-1] {
 		w = max(w, h)

@@ -350,7 +350,8 @@ func ParsePush(dst []Value, arg string) ([]Value, error) {
 	return dst, err
 }
 
-// DTypeOfNpy returns the element type of a .npy descr ("<f4", "|u1").
+// DTypeOfNpy returns the element type of a .npy descr ("<f4", "|u1"); a
+// numpy bool ("|b1") is read as U8 (its bytes are 0 or 1).
 func DTypeOfNpy(descr string) (DType, bool) {
 	t, ok := npyTypes[descr]
 	return t, ok
@@ -358,7 +359,7 @@ func DTypeOfNpy(descr string) (DType, bool) {
 
 var npyTypes = map[string]DType{
 	"<f4": F32, "<f8": F64,
-	"|i1": I8, "<i1": I8, "|u1": U8, "<u1": U8,
+	"|i1": I8, "<i1": I8, "|u1": U8, "<u1": U8, "|b1": U8,
 	"<i2": I16, "<u2": U16, "<i4": I32, "<u4": U32, "<i8": I64, "<u8": U64,
 }
 

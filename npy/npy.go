@@ -73,15 +73,16 @@ type Array struct {
 }
 
 // descrSizes maps the descrs the package reads to their element sizes:
-// little-endian ('<'), or no order ('|') for one-byte types.
+// little-endian ('<'), or no order ('|') for one-byte types; "|b1" is
+// numpy's bool, one byte of 0 or 1 (Read does not check the values).
 var descrSizes = map[string]int{
 	"<f4": 4, "<f8": 8,
-	"|i1": 1, "<i1": 1, "|u1": 1, "<u1": 1,
+	"|i1": 1, "<i1": 1, "|u1": 1, "<u1": 1, "|b1": 1,
 	"<i2": 2, "<u2": 2, "<i4": 4, "<u4": 4, "<i8": 8, "<u8": 8,
 }
 
 // Descrs lists the descrs Read accepts, for messages.
-const Descrs = "<f4 <f8 |i1 |u1 <i2 <u2 <i4 <u4 <i8 <u8"
+const Descrs = "<f4 <f8 |i1 |u1 |b1 <i2 <u2 <i4 <u4 <i8 <u8"
 
 // ItemSize returns the size in bytes of one element of descr, and whether
 // the package reads descr at all.

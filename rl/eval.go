@@ -79,4 +79,9 @@ type Trajectory struct {
 	Terminated []bool
 	Truncated  []bool
 	Valid      []bool
+	// Final is set only for recordings under same-step autoreset, where
+	// Obs[t+1] of a step that ended an episode is the reset observation:
+	// Final[t][e] holds that step's terminal observation (T*E*ObsDim
+	// values, zero at the other steps). Nil otherwise.
+	Final []float32
 }

@@ -77,7 +77,7 @@ func (q *quadEval) Evaluate(x io.Io, req EvalRequest) (*EvalResult, error) {
 			d += v * v
 		}
 		for k := range req.Episodes {
-			w := esPhilox(key, [4]uint32{uint32(k) + req.EnvBase, req.Episode, 0, 7})
+			w := Philox4x32([4]uint32{uint32(k) + req.EnvBase, req.Episode, 0, 7}, key)
 			res.Returns = append(res.Returns, -d+0.001*float64(w[0]>>8)*0x1p-24)
 			l := int32(1 + m%5)
 			res.Lengths = append(res.Lengths, l)

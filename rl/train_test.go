@@ -108,7 +108,7 @@ func (q *quadEval) Evaluate(x io.Io, req EvalRequest) (*EvalResult, error) {
 
 func quadConfig() TrainConfig {
 	return TrainConfig{
-		Env: "Quadratic-v0", Policy: MLP{Sizes: []int{2, 2}, Act: Tanh},
+		Env: "Quadratic-v0", Policy: MLP{Sizes: []int{2, 2}, Act: Tanh}, InputScale: []float64{1, 0.5},
 		ES:   ESConfig{Population: 8, Sigma: Schedule{Init: 0.1, Decay: 0.98, Min: 0.05}, LR: Schedule{Init: 0.05}, WeightDecay: 0.005, InitStd: 0.1},
 		Seed: 100, Seeds: 3, Episodes: 2, Generations: 12,
 		Target: -0.05, EvalEvery: 3, EvalEpisodes: 4, FinalEpisodes: 5,
@@ -550,6 +550,9 @@ func TestTrainConfigErrors(t *testing.T) {
 		"NaN target":        func(c *TrainConfig) { c.Target = math.NaN() },
 		"odd population":    func(c *TrainConfig) { c.ES.Population = 7 },
 		"huge sizes":        func(c *TrainConfig) { c.Policy.Sizes = []int{2, 1 << 30, 2} },
+		"scale not pow2":    func(c *TrainConfig) { c.InputScale = []float64{1, 3} },
+		"scale count":       func(c *TrainConfig) { c.InputScale = []float64{1} },
+		"negative margin":   func(c *TrainConfig) { c.StopMargin = -1 },
 	} {
 		c := quadConfig()
 		mod(&c)

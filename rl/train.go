@@ -198,7 +198,7 @@ func DefaultConfig(env string) (TrainConfig, error) {
 	switch env {
 	case "CartPole-v1":
 		c.Policy = MLP{Sizes: []int{4, 8, 2}, Act: Tanh}
-		c.Target = 475
+		c.Target, c.StopMargin = 475, 15
 		c.Generations = 200
 		c.ES.LR.Init = 0.1
 		c.EvalGate = true
@@ -260,6 +260,9 @@ type TrainOptions struct {
 	// MaxWrites bounds each run's write batches in flight (0: 2): the
 	// run waits for the oldest before starting another.
 	MaxWrites int
+	// NoCurves skips curve.svg and curve.png (drawing the PNG costs tens
+	// of milliseconds).
+	NoCurves bool
 }
 
 // TrainResult is what a training job did.
@@ -376,7 +379,9 @@ func Train(x io.Io, ev Evaluator, cfg TrainConfig, opts TrainOptions) (*TrainRes
 		if werr := t.writeSummary(xw, res); werr != nil && err == nil {
 			err = werr
 		}
-		if werr := WriteCurves(xw, *opts.Out, cfg); werr != nil && err == nil {
+		if opts.NoCurves {
+			// nothing
+		} else if werr := WriteCurves(xw, *opts.Out, cfg); werr != nil && err == nil {
 			err = werr
 		}
 	}

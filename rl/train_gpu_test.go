@@ -35,8 +35,14 @@ func TestTrainTune(t *testing.T) {
 		t.Fatal(err)
 	}
 	tuneOverrides(&cfg)
-	ev, err := NewGPUEvaluator(d, env, cfg.Policy, nil)
-	if err != nil {
+	var ev Evaluator
+	if os.Getenv("DEVICE") == "cpu" {
+		e, err := Lookup(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev = NewCPUEvaluator(e, cfg.Policy, 0)
+	} else if ev, err = NewGPUEvaluator(d, env, cfg.Policy, nil); err != nil {
 		t.Fatal(err)
 	}
 	defer ev.Close()

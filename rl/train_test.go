@@ -116,8 +116,8 @@ func quadConfig() TrainConfig {
 	}
 }
 
-// ios runs fn on each Io implementation io.New knows here.
-func ios(t *testing.T, fn func(t *testing.T, x io.Io)) {
+// eachIo runs fn on each Io implementation io.New knows here.
+func eachIo(t *testing.T, fn func(t *testing.T, x io.Io)) {
 	for _, kind := range []string{"blocking", "threaded", "evented"} {
 		t.Run(kind, func(t *testing.T) {
 			b, err := io.New(kind)
@@ -298,12 +298,12 @@ func fileSize(t *testing.T, p string) int64 {
 func TestTrainDeterminism(t *testing.T) {
 	cfg := quadConfig()
 	var want map[string]string
-	ios(t, func(t *testing.T, x io.Io) {
+	eachIo(t, func(t *testing.T, x io.Io) {
 		dir := t.TempDir()
 		out := openOut(t, x, dir)
 		ev := newQuadEval()
 		ev.gpu = 200 * time.Microsecond
-		if _, err := Train(x, ev, cfg, TrainOptions{Out: &out}); err != nil {
+		if _, err := Train(x, ev, cfg, TrainOptions{NoCurves: true, Out: &out}); err != nil {
 			t.Fatal(err)
 		}
 		got := hashRuns(t, dir)
@@ -316,7 +316,7 @@ func TestTrainDeterminism(t *testing.T) {
 			for k := range cfg.Seeds {
 				c := cfg
 				c.Seed, c.Seeds = cfg.Seed+uint64(k), 1
-				if _, err := Train(x, newQuadEval(), c, TrainOptions{Out: &out, MaxWrites: 1}); err != nil {
+				if _, err := Train(x, newQuadEval(), c, TrainOptions{NoCurves: true, Out: &out, MaxWrites: 1}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -331,11 +331,11 @@ func TestTrainDeterminism(t *testing.T) {
 // resumed end with the same bytes as uninterrupted runs.
 func TestTrainResume(t *testing.T) {
 	cfg := quadConfig()
-	cfg.Seeds = 2
-	ios(t, func(t *testing.T, x io.Io) {
+	cfg.Seeds, cfg.RecordEvery = 2, 0 // TestTrainDeterminism covers the trajectories
+	eachIo(t, func(t *testing.T, x io.Io) {
 		ref := t.TempDir()
 		refOut := openOut(t, x, ref)
-		if _, err := Train(x, newQuadEval(), cfg, TrainOptions{Out: &refOut}); err != nil {
+		if _, err := Train(x, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &refOut}); err != nil {
 			t.Fatal(err)
 		}
 		want := hashRuns(t, ref)
@@ -351,7 +351,7 @@ func TestTrainResume(t *testing.T) {
 				cancel()
 			}
 		}
-		_, err := Train(xc, ev, cfg, TrainOptions{Out: &out})
+		_, err := Train(xc, ev, cfg, TrainOptions{NoCurves: true, Out: &out})
 		if !errors.Is(err, io.ErrCanceled) {
 			t.Fatalf("canceled Train returned %v", err)
 		}
@@ -362,7 +362,7 @@ func TestTrainResume(t *testing.T) {
 		if ck.Gen == 0 || ck.Gen >= 12 {
 			t.Errorf("canceled run's checkpoint at generation %d", ck.Gen)
 		}
-		if _, err := Resume(x, newQuadEval(), out, TrainOptions{}); err != nil {
+		if _, err := Resume(x, newQuadEval(), out, TrainOptions{NoCurves: true}); err != nil {
 			t.Fatal(err)
 		}
 		sameHashes(t, "resumed after cancel", hashRuns(t, dir), want)
@@ -377,7 +377,7 @@ func TestTrainResumeCrash(t *testing.T) {
 	cfg.Seeds = 1
 	ref := t.TempDir()
 	refOut := openOut(t, x, ref)
-	if _, err := Train(x, newQuadEval(), cfg, TrainOptions{Out: &refOut}); err != nil {
+	if _, err := Train(x, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &refOut}); err != nil {
 		t.Fatal(err)
 	}
 	want := hashRuns(t, ref)
@@ -389,7 +389,7 @@ func TestTrainResumeCrash(t *testing.T) {
 	defer cancel()
 	// Blocking and one write in flight: the observer of generation 9 runs
 	// after generation 7's checkpoint (of generation 8) is on disk.
-	_, err := Train(xc, newQuadEval(), cfg, TrainOptions{Out: &out, MaxWrites: 1, Observer: func(s GenStats) {
+	_, err := Train(xc, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &out, MaxWrites: 1, Observer: func(s GenStats) {
 		switch s.Gen {
 		case 9:
 			var err error
@@ -409,7 +409,7 @@ func TestTrainResumeCrash(t *testing.T) {
 	if err := os.WriteFile(ckpt, saved, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Resume(x, newQuadEval(), out, TrainOptions{}); err != nil {
+	if _, err := Resume(x, newQuadEval(), out, TrainOptions{NoCurves: true}); err != nil {
 		t.Fatal(err)
 	}
 	sameHashes(t, "resumed from an older checkpoint", hashRuns(t, dir), want)
@@ -419,7 +419,7 @@ func TestTrainResumeCrash(t *testing.T) {
 // loadable, every JSON Lines file whole lines, and no goroutine behind.
 func TestTrainCancel(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	ios(t, func(t *testing.T, x io.Io) {
+	eachIo(t, func(t *testing.T, x io.Io) {
 		dir := t.TempDir()
 		out := openOut(t, x, dir)
 		cfg := quadConfig()
@@ -429,11 +429,11 @@ func TestTrainCancel(t *testing.T) {
 		xc, cancel := x.WithCancel()
 		defer cancel()
 		ev.hook = func(n int64) {
-			if n == 150 {
+			if n == 60 {
 				cancel()
 			}
 		}
-		res, err := Train(xc, ev, cfg, TrainOptions{Out: &out})
+		res, err := Train(xc, ev, cfg, TrainOptions{NoCurves: true, Out: &out})
 		if !errors.Is(err, io.ErrCanceled) {
 			t.Fatalf("Train returned %v", err)
 		}
@@ -486,7 +486,7 @@ func TestTrainTrace(t *testing.T) {
 	ev.gpu = time.Millisecond
 	dir := t.TempDir()
 	out := openOut(t, x, dir)
-	res, err := Train(x.WithObserver(rec), ev, cfg, TrainOptions{Out: &out, Recorder: rec})
+	res, err := Train(x.WithObserver(rec), ev, cfg, TrainOptions{NoCurves: true, Out: &out, Recorder: rec})
 	if err != nil {
 		t.Fatal(err)
 	}

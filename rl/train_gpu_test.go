@@ -1,7 +1,10 @@
 package rl
 
 import (
+	"github.com/vkio/vkio/tasks"
+	stdio "io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,9 +63,37 @@ func TestTrainTune(t *testing.T) {
 				}
 			}
 		}
-		res, err := Train(x, ev, c, opts)
+		var rec *tasks.Recorder
+		if out := os.Getenv("OUT"); out != "" {
+			// Every output, trajectories of 4 slots every generation, and
+			// the trace.
+			os.MkdirAll(out, 0o755)
+			dir, err := io.Cwd().OpenDir(x, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dir.Close(x)
+			opts.Out = &dir
+			c.RecordSlots, c.RecordEvery = 4, 1
+			rec = tasks.NewRecorder()
+			opts.Recorder = rec
+		}
+		res, err := Train(x.WithObserver(rec), ev, c, opts)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if rec != nil {
+			for name, w := range map[string]func(stdio.Writer) error{"trace.json": rec.WriteTrace, "timeline.svg": rec.WriteTimelineSVG} {
+				f, err := os.Create(filepath.Join(os.Getenv("OUT"), name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := w(f); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+			}
+			t.Logf("report: wall %v busy %v gpu idle %v", res.Report.Wall, res.Report.Busy, res.Report.GPUIdle)
 		}
 		for _, r := range res.Runs {
 			t.Logf("seed %d: gens %d reached %v@%d final %.1f±%.1f solved %v wall %v steps %d", r.Seed, r.Generations, r.Reached, r.ReachedGen, r.Final.Mean, r.Final.Std, r.Solved, r.Wall.Round(time.Millisecond), r.Steps)

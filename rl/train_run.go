@@ -490,7 +490,7 @@ func (r *run) write(x io.Io, b *batch) error {
 		}
 	}
 	if b.traj != nil {
-		if err := WriteTrajectory(x, r.dir, b.trajDir, b.traj); err != nil {
+		if err := writeTrajectory(x, r.dir, b.trajDir, b.traj, false); err != nil {
 			return err
 		}
 	}

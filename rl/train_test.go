@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -572,5 +573,34 @@ func TestTrainConfigErrors(t *testing.T) {
 	}
 	if _, err := DefaultConfig("Pong"); err == nil || !strings.Contains(err.Error(), "CartPole-v1") {
 		t.Errorf("DefaultConfig(Pong): %v", err)
+	}
+}
+
+// TestTrainMemoryFlat: a run's heap does not grow with its generations
+// (buffers are reused; lines and batches are garbage once written).
+func TestTrainMemoryFlat(t *testing.T) {
+	x := io.NewBlocking().Io()
+	dir := t.TempDir()
+	out := openOut(t, x, dir)
+	cfg := quadConfig()
+	cfg.Seeds, cfg.Generations, cfg.RecordEvery, cfg.CheckpointEvery, cfg.EvalEvery = 1, 2000, 500, 250, 10
+	heap := map[int]uint64{}
+	_, err := Train(x, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &out, Observer: func(s GenStats) {
+		if s.Gen == 400 || s.Gen == 1999 {
+			var m runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m)
+			heap[s.Gen] = m.HeapAlloc
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("heap at generation 400: %d bytes, at 1999: %d", heap[400], heap[1999])
+	if len(heap) != 2 {
+		t.Fatalf("heap measured at %v", heap)
+	}
+	if grow := int64(heap[1999]) - int64(heap[400]); grow > 256<<10 {
+		t.Errorf("heap grew by %d bytes from generation 400 (%d) to 1999 (%d)", grow, heap[400], heap[1999])
 	}
 }

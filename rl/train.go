@@ -271,12 +271,16 @@ type TrainResult struct {
 	// Wall is the time from the first evaluation's dispatch to the end of
 	// the last run (final evaluations and writes included).
 	Wall time.Duration
-	// GPUBusy is the union of the evaluations' device time: from the
-	// Recorder's report when there is one, otherwise the sum of the
-	// evaluations' EvalResult.GPU (or of their calls, on the CPU
-	// evaluator), at most Wall. GPUIdle is 1 − GPUBusy/Wall.
+	// GPUBusy is the device's busy time: the sum of the evaluations'
+	// EvalResult.GPU (one queue runs one submission at a time), at most
+	// Wall; on the CPU evaluator, which reports none, the time at least one
+	// evaluation was in progress. GPUIdle is 1 − GPUBusy/Wall.
 	GPUBusy time.Duration
 	GPUIdle float64
+	// EvalIdle is the fraction of Wall during which no evaluation at all
+	// was in progress: the scheduler's share of GPUIdle (the rest is each
+	// evaluation's own host work: uploads, submission, read-back).
+	EvalIdle float64
 	// Report is the Recorder's overlap report (zero without one).
 	Report tasks.Report
 }
@@ -491,24 +495,35 @@ type trainer struct {
 	opts TrainOptions
 	rec  *tasks.Recorder
 
-	mu         sync.Mutex
-	first      time.Time // the first dispatch
-	last       time.Time // the last run's end
-	busy       time.Duration
-	observerMu sync.Mutex
+	mu       sync.Mutex
+	first    time.Time     // the first dispatch
+	last     time.Time     // the last run's end
+	device   time.Duration // the sum of the evaluations' EvalResult.GPU
+	inFlight int           // evaluations in progress
+	since    time.Time     // when inFlight last rose from 0
+	covered  time.Duration // time with at least one evaluation in progress
 }
 
-// dispatched notes an evaluation's start and its device time.
-func (t *trainer) noteEval(start, end time.Time, gpu time.Duration) {
+// evalStart and evalEnd bracket every evaluation: they keep the union of
+// the evaluations' intervals (covered) and the device's time.
+func (t *trainer) evalStart(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.first.IsZero() || start.Before(t.first) {
-		t.first = start
+	if t.first.IsZero() {
+		t.first = now
 	}
-	if gpu > 0 {
-		t.busy += gpu
-	} else {
-		t.busy += end.Sub(start)
+	if t.inFlight == 0 {
+		t.since = now
+	}
+	t.inFlight++
+}
+
+func (t *trainer) evalEnd(now time.Time, gpu time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.device += gpu
+	if t.inFlight--; t.inFlight == 0 {
+		t.covered += now.Sub(t.since)
 	}
 }
 
@@ -529,17 +544,19 @@ func (t *trainer) result(runs []*run) *TrainResult {
 	if !t.first.IsZero() && t.last.After(t.first) {
 		res.Wall = t.last.Sub(t.first)
 	}
-	res.GPUBusy = min(t.busy, res.Wall)
+	covered := t.covered
+	res.GPUBusy = t.device
+	if res.GPUBusy == 0 { // the CPU evaluator: no device
+		res.GPUBusy = covered
+	}
 	t.mu.Unlock()
+	if res.Wall > 0 {
+		res.GPUBusy = min(res.GPUBusy, res.Wall)
+		res.GPUIdle = 1 - float64(res.GPUBusy)/float64(res.Wall)
+		res.EvalIdle = max(0, 1-float64(covered)/float64(res.Wall))
+	}
 	if t.rec != nil {
 		res.Report = t.rec.Report()
-		if b, ok := res.Report.Busy["gpu"]; ok && res.Report.Wall > 0 {
-			res.GPUBusy = b
-			res.Wall = res.Report.Wall
-		}
-	}
-	if res.Wall > 0 {
-		res.GPUIdle = 1 - float64(res.GPUBusy)/float64(res.Wall)
 	}
 	return res
 }

@@ -408,18 +408,34 @@ func Resume(x io.Io, ev Evaluator, out io.Dir, opts TrainOptions) (*TrainResult,
 // ReadConfig reads a TrainConfig from the JSON file at p in dir (at most
 // MaxConfigJSON bytes, no unknown fields) and checks it.
 func ReadConfig(x io.Io, dir io.Dir, p string) (TrainConfig, error) {
-	var cfg TrainConfig
 	data, err := readCapped(x, dir, p, MaxConfigJSON)
 	if err != nil {
-		return cfg, err
+		return TrainConfig{}, err
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", p, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig parses and checks a TrainConfig in JSON (at most
+// MaxConfigJSON bytes, no unknown fields, nothing after the object).
+func ParseConfig(data []byte) (TrainConfig, error) {
+	var cfg TrainConfig
+	if len(data) > MaxConfigJSON {
+		return cfg, errorf("config", "%d bytes, more than %d", len(data), MaxConfigJSON)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, errorf("config", "%s: %v", dir.Name()+"/"+p, err)
+		return TrainConfig{}, errorf("config", "%v", err)
+	}
+	if dec.More() {
+		return TrainConfig{}, errorf("config", "data after the JSON object")
 	}
 	if err := cfg.check(); err != nil {
-		return cfg, fmt.Errorf("%s: %w", p, err)
+		return TrainConfig{}, err
 	}
 	return cfg, nil
 }

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
-	"math"
 	stdio "io"
 	"io/fs"
+	"math"
 	"strconv"
 
 	"gonum.org/v1/plot"

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"math"
 	"strconv"
 
@@ -113,14 +115,14 @@ func writeTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory, durable bool
 		return errorf("trajectory", "T=%d E=%d obs=%d act=%d: arrays of %d, %d, %d, %d, %d and %d values do not fit", T, E, O, A,
 			len(tr.Obs), len(tr.Actions), len(tr.Rewards), len(tr.Terminated), len(tr.Truncated), len(tr.Valid))
 	}
-	if err := dir.MakePath(x, p, 0o755); err != nil {
+	if durable {
+		if err := dir.MakePath(x, p, 0o755); err != nil {
+			return err
+		}
+	} else if err := dir.MakeDir(x, p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		// Streamed: the parent exists (the run made it), one mkdir.
 		return err
 	}
-	d, err := dir.OpenDir(x, p)
-	if err != nil {
-		return err
-	}
-	defer d.Close(x)
 	t, e, o, a := int64(T), int64(E), int64(O), int64(A)
 	files := []struct {
 		name  string
@@ -144,7 +146,7 @@ func writeTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory, durable bool
 		if durable {
 			write = writeAtomic
 		}
-		if err := write(x, d, f.name, data); err != nil {
+		if err := write(x, dir, p+"/"+f.name, data); err != nil {
 			return err
 		}
 	}

@@ -356,6 +356,11 @@ func (r *run) open(x io.Io) error {
 			return err
 		}
 	}
+	if r.cfg.RecordSlots > 0 && r.cfg.RecordEvery > 0 {
+		if err := dir.MakePath(x, "traj", 0o755); err != nil {
+			return err
+		}
+	}
 	keep := io.CreateOptions{Keep: true, Perm: 0o644}
 	open := func(p string, off int64) (*io.File, error) {
 		f, err := dir.CreateFile(x, p, keep)

@@ -192,6 +192,9 @@ func tuneOverrides(c *TrainConfig) {
 	if v, ok := f("MARGIN"); ok {
 		c.StopMargin = v
 	}
+	if v, ok := f("STOP"); ok {
+		c.StopAtTarget = v != 0
+	}
 	if v, ok := f("GATE"); ok {
 		c.EvalGate = v != 0
 	}

@@ -329,9 +329,16 @@ type RunResult struct {
 //	seed-N/checkpoint.ckpt      the latest checkpoint (see Checkpoint)
 //	seed-N/traj/gen-GGGGGG/     recorded trajectories (see WriteTrajectory), and traj/final/
 //
-// Every file but the JSON Lines is replaced atomically; the JSON Lines
-// grow by whole lines. A generation's writes run as a task that overlaps
-// the next generations, at most opts.MaxWrites per run in flight.
+// Every file but the JSON Lines appears whole (a temporary file renamed
+// over it), and the JSON Lines grow by whole lines written at their
+// offsets. Checkpoints, final.json, summary.json, config.json and the
+// final trajectories are made durable too (io.Dir.CreateAtomic: fsync,
+// rename, fsync of the folder; the JSON Lines a checkpoint covers are
+// synced before it); the streamed trajectories are not synced, as two
+// fsyncs per file would make the disk the run's limit. A generation's
+// writes run as a task that overlaps the next generations, at most
+// opts.MaxWrites per run in flight; a run waits for all of its writes
+// before its final evaluation.
 //
 // Canceling x (Ctrl-C) stops every run at its next cancel point: its
 // pending writes finish, its checkpoint is saved at the start of the

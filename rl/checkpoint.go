@@ -32,10 +32,14 @@ import (
 //	  stats    uint64   bytes of stats.jsonl that belong to generations < gen
 //	  episodes uint64   bytes of episodes.jsonl likewise
 //	  steps    uint64   environment steps the run played so far
+//	  hasbest  uint8    1 when the run keeps a best center (TrainConfig.KeepBest) and has checked one
+//	  bestgen  uint32   the generations trained when it was checked (0 without one)
+//	  bestret  float64  its check's mean return (0 without one)
 //	  n        uint32   parameters (at most MaxParams; the config's policy's NumParams)
 //	  theta    n float64
 //	  m        n float64
 //	  v        n float64 (each ≥ 0)
+//	  best     n float64, present only when hasbest is 1
 //	checksum   32 bytes SHA-256 of the payload
 type Checkpoint struct {
 	Config        TrainConfig
@@ -48,6 +52,22 @@ type Checkpoint struct {
 	EpisodesBytes uint64
 	TotalSteps    uint64
 	Theta, M, V   []float64
+	// HasBest says Best holds the center θ of the run's best check
+	// (TrainConfig.KeepBest), measured after BestGen generations at a
+	// mean return of BestReturn.
+	HasBest    bool
+	BestGen    uint32
+	BestReturn float64
+	Best       []float64
+}
+
+// Policy returns the parameters to deploy: Best when the run kept one,
+// otherwise Theta.
+func (c *Checkpoint) Policy() []float64 {
+	if c.HasBest {
+		return c.Best
+	}
+	return c.Theta
 }
 
 // CheckpointMagic starts every checkpoint file; CheckpointVersion is the
@@ -57,7 +77,7 @@ const (
 	CheckpointVersion = 1
 	// MaxCheckpoint bounds a checkpoint's payload, MaxConfigJSON its
 	// configuration.
-	MaxCheckpoint = 16 + 3*8*MaxParams + MaxConfigJSON + 128
+	MaxCheckpoint = 16 + 4*8*MaxParams + MaxConfigJSON + 128
 	MaxConfigJSON = 1 << 16
 )
 
@@ -84,8 +104,17 @@ func (c *Checkpoint) MarshalBinary() ([]byte, error) {
 		return nil, ckptErr("%d parameters: more than %d", n, MaxParams)
 	case len(c.M) != n || len(c.V) != n:
 		return nil, ckptErr("θ, m and v of %d, %d and %d values: want equal lengths", n, len(c.M), len(c.V))
+	case c.HasBest && len(c.Best) != n:
+		return nil, ckptErr("best θ of %d values for %d parameters", len(c.Best), n)
+	case !c.HasBest && (c.BestGen != 0 || c.BestReturn != 0 || len(c.Best) != 0):
+		return nil, ckptErr("a best θ's generation, return or values without HasBest")
 	}
-	plen := 4 + len(cfg) + 8 + 4 + 8 + 1 + 8 + 8 + 8 + 8 + 8 + 4 + 3*8*n
+	vecs := [][]float64{c.Theta, c.M, c.V}
+	hasBest := byte(0)
+	if c.HasBest {
+		vecs, hasBest = append(vecs, c.Best), 1
+	}
+	plen := 4 + len(cfg) + 8 + 4 + 8 + 1 + 8 + 8 + 8 + 8 + 8 + 1 + 4 + 8 + 4 + len(vecs)*8*n
 	b := make([]byte, 0, 16+plen+sha256.Size)
 	b = append(b, CheckpointMagic...)
 	b = binary.LittleEndian.AppendUint32(b, CheckpointVersion)
@@ -105,8 +134,11 @@ func (c *Checkpoint) MarshalBinary() ([]byte, error) {
 	b = binary.LittleEndian.AppendUint64(b, c.StatsBytes)
 	b = binary.LittleEndian.AppendUint64(b, c.EpisodesBytes)
 	b = binary.LittleEndian.AppendUint64(b, c.TotalSteps)
+	b = append(b, hasBest)
+	b = binary.LittleEndian.AppendUint32(b, c.BestGen)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.BestReturn))
 	b = binary.LittleEndian.AppendUint32(b, uint32(n))
-	for _, v := range [][]float64{c.Theta, c.M, c.V} {
+	for _, v := range vecs {
 		for _, f := range v {
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
 		}
@@ -156,6 +188,9 @@ func LoadCheckpoint(data []byte) (*Checkpoint, error) {
 	c.StatsBytes = r.u64("stats offset")
 	c.EpisodesBytes = r.u64("episodes offset")
 	c.TotalSteps = r.u64("step count")
+	hasBest := r.bytes(1, "best flag")
+	c.BestGen = r.u32("best generation")
+	c.BestReturn = math.Float64frombits(r.u64("best return"))
 	n := r.u32("parameter count")
 	if r.err != nil {
 		return nil, r.err
@@ -164,11 +199,26 @@ func LoadCheckpoint(data []byte) (*Checkpoint, error) {
 		return nil, ckptErr("stopped flag %d: want 0 or 1", stopped[0])
 	}
 	c.Stopped = stopped[0] == 1
+	switch {
+	case hasBest[0] > 1:
+		return nil, ckptErr("best flag %d: want 0 or 1", hasBest[0])
+	case hasBest[0] == 0 && (c.BestGen != 0 || c.BestReturn != 0):
+		return nil, ckptErr("best generation %d, return %v without a best θ", c.BestGen, c.BestReturn)
+	case hasBest[0] == 1 && (c.BestGen == 0 || c.BestGen > c.Gen):
+		return nil, ckptErr("best θ of generation %d at generation %d", c.BestGen, c.Gen)
+	case math.IsNaN(c.BestReturn) || math.IsInf(c.BestReturn, 0):
+		return nil, ckptErr("best return %v", c.BestReturn)
+	}
+	c.HasBest = hasBest[0] == 1
+	vecs := uint64(3)
+	if c.HasBest {
+		vecs = 4
+	}
 	if n > MaxParams {
 		return nil, ckptErr("%d parameters: more than %d", n, MaxParams)
 	}
-	if rest := uint64(len(r.b)); rest != 3*8*uint64(n) {
-		return nil, ckptErr("%d parameters need %d bytes of θ, m and v; the payload has %d", n, 3*8*uint64(n), rest)
+	if rest := uint64(len(r.b)); rest != vecs*8*uint64(n) {
+		return nil, ckptErr("%d parameters need %d bytes of θ, m, v (and best θ); the payload has %d", n, vecs*8*uint64(n), rest)
 	}
 	cfg, err := ParseConfig(cfgJSON)
 	if err != nil {
@@ -178,20 +228,26 @@ func LoadCheckpoint(data []byte) (*Checkpoint, error) {
 	if want := c.Config.Policy.NumParams(); want != int(n) {
 		return nil, ckptErr("%d parameters, but the config's policy %v has %d", n, c.Config.Policy.Sizes, want)
 	}
+	if c.HasBest && !c.Config.KeepBest {
+		return nil, ckptErr("a best θ, but the config does not keep one")
+	}
 	if c.Gen > uint32(c.Config.Generations) {
 		return nil, ckptErr("generation %d: beyond the config's %d generations", c.Gen, c.Config.Generations)
 	}
 	if c.Step > uint64(c.Gen) {
 		return nil, ckptErr("Adam step %d after %d generations", c.Step, c.Gen)
 	}
-	vals := make([]float64, 3*int(n))
+	vals := make([]float64, int(vecs)*int(n))
 	for i := range vals {
 		vals[i] = math.Float64frombits(binary.LittleEndian.Uint64(r.b[8*i:]))
 		if math.IsNaN(vals[i]) || math.IsInf(vals[i], 0) {
-			return nil, ckptErr("value %d of θ, m and v is %v", i, vals[i])
+			return nil, ckptErr("value %d of θ, m, v and best θ is %v", i, vals[i])
 		}
 	}
-	c.Theta, c.M, c.V = vals[:n:n], vals[n:2*n:2*n], vals[2*n:]
+	c.Theta, c.M, c.V = vals[:n:n], vals[n:2*n:2*n], vals[2*n:3*n:3*n]
+	if c.HasBest {
+		c.Best = vals[3*n:]
+	}
 	for i, v := range c.V {
 		if v < 0 {
 			return nil, ckptErr("Adam's v[%d] = %v: want ≥ 0", i, v)

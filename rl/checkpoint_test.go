@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -25,7 +26,27 @@ func testCheckpoint() *Checkpoint {
 }
 
 func TestCheckpointRoundTrip(t *testing.T) {
-	c := testCheckpoint()
+	for _, best := range []bool{false, true} {
+		c := testCheckpoint()
+		if best {
+			c.Config.KeepBest = true
+			c.HasBest, c.BestGen, c.BestReturn = true, 3, -0.25
+			c.Best = slices.Clone(c.Theta)
+			c.Best[0] = 7
+		}
+		checkRoundTrip(t, c)
+		want := c.Theta
+		if best {
+			want = c.Best
+		}
+		if got := c.Policy(); &got[0] != &want[0] {
+			t.Errorf("Policy() with best %v is not the right slice", best)
+		}
+	}
+}
+
+func checkRoundTrip(t *testing.T, c *Checkpoint) {
+	t.Helper()
 	b, err := c.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +82,8 @@ func TestCheckpointErrors(t *testing.T) {
 	set := func(at int, v []byte) []byte { b := bytes.Clone(good); copy(b[at:], v); return reseal(b) }
 	u32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 	u64 := func(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
-	nOff := off + 8 + 4 + 8 + 1 + 8*5 // sigma, lr, stats, episodes, steps
+	bOff := off + 8 + 4 + 8 + 1 + 8*5 // after sigma, lr, stats, episodes, steps: the best flag
+	nOff := bOff + 1 + 4 + 8
 	for name, tc := range map[string]struct {
 		data []byte
 		msg  string
@@ -81,6 +103,9 @@ func TestCheckpointErrors(t *testing.T) {
 		"many params":  {set(nOff, u32(MaxParams+1)), "more than"},
 		"NaN theta":    {set(nOff+4, u64(math.Float64bits(math.NaN()))), "NaN"},
 		"negative v":   {set(len(good)-32-8, u64(math.Float64bits(-1))), "want ≥ 0"},
+		"best flag":    {set(bOff, []byte{2}), "best flag"},
+		"best gen":     {set(bOff+1, u32(3)), "without a best"},
+		"best missing": {set(bOff, []byte{1}), "best θ of generation 0"},
 		"short config": {reseal(append(bytes.Clone(good[:20]), good[len(good)-32:]...)), "truncated payload"},
 	} {
 		_, err := LoadCheckpoint(tc.data)
@@ -102,6 +127,11 @@ func FuzzLoadCheckpoint(f *testing.F) {
 	b := bytes.Clone(good)
 	b[100] ^= 0x20
 	f.Add(reseal(b))
+	cb := testCheckpoint()
+	cb.Config.KeepBest = true
+	cb.HasBest, cb.BestGen, cb.BestReturn, cb.Best = true, 2, 1.5, slices.Clone(cb.M)
+	withBest, _ := cb.MarshalBinary()
+	f.Add(withBest)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := LoadCheckpoint(data)
 		if err != nil {

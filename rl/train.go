@@ -63,6 +63,10 @@ type TrainConfig struct {
 	// member's fitness is below Target (it saves the evaluations of a
 	// center that cannot have solved the environment yet, in practice).
 	EvalGate bool `json:"eval_gate,omitempty"`
+	// KeepBest keeps the center θ of the run's best check (EvalEvery):
+	// the final evaluation plays it rather than the last θ, and
+	// Checkpoint.Best holds it (ES's θ can drift down after its best).
+	KeepBest bool `json:"keep_best,omitempty"`
 	// FinalEpisodes is the size of the final evaluation of the center θ
 	// (Gymnasium's convention for "solved": 100).
 	FinalEpisodes int `json:"final_episodes"`
@@ -119,6 +123,8 @@ func (c *TrainConfig) check() error {
 		return errorf("train", "%d evaluation episodes: want 1 to %d", c.EvalEpisodes, MaxEpisodes)
 	case c.EvalEpisodes < 0 || c.EvalEpisodes > MaxEpisodes:
 		return errorf("train", "%d evaluation episodes: want 0 to %d", c.EvalEpisodes, MaxEpisodes)
+	case c.KeepBest && c.EvalEvery == 0:
+		return errorf("train", "keeping the best θ needs center evaluations (eval every > 0)")
 	case c.StopAtTarget && c.EvalEvery == 0:
 		return errorf("train", "stopping at the target needs center evaluations (eval every > 0)")
 	case c.FinalEpisodes < 0 || c.FinalEpisodes > MaxEpisodes:
@@ -232,7 +238,7 @@ func DefaultConfig(env string) (TrainConfig, error) {
 		c.ES.Population = 128
 		c.ES.LR.Init = 0.2
 		c.Episodes = 4
-		c.EvalEvery, c.EvalGate = 10, true
+		c.EvalEvery, c.EvalGate, c.KeepBest = 10, true, true
 	default:
 		return TrainConfig{}, errorf("train", "no default configuration for environment %q (have %s)", env, strings.Join(TrainEnvs(), ", "))
 	}
@@ -302,10 +308,13 @@ type RunResult struct {
 	Reached     bool
 	ReachedGen  int
 	ReachedWall time.Duration
-	// Final is the final evaluation of the center θ (N = 0 if none ran);
-	// Solved says its mean reached the target.
-	Final  Summary
-	Solved bool
+	// Final is the final evaluation of the center θ (N = 0 if none ran),
+	// or of the best one (TrainConfig.KeepBest: BestGen > 0 is the
+	// generation it was checked after); Solved says its mean reached the
+	// target.
+	Final   Summary
+	Solved  bool
+	BestGen int
 	// Steps is the environment steps the run played (this invocation's
 	// and, resumed, those before).
 	Steps int64

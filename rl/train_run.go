@@ -33,6 +33,12 @@ type run struct {
 	totalSteps                  int64
 	stopped                     bool
 
+	// The best check's θ (cfg.KeepBest).
+	hasBest    bool
+	bestGen    uint32
+	bestReturn float64
+	best       []float64
+
 	// snap is the state at the start of the current generation: what a
 	// cancellation saves.
 	snap Checkpoint
@@ -121,6 +127,8 @@ func (r *run) takeSnapshot() {
 	s.Theta = append(s.Theta[:0], r.es.Theta...)
 	s.M = append(s.M[:0], r.es.M...)
 	s.V = append(s.V[:0], r.es.V...)
+	s.HasBest, s.BestGen, s.BestReturn = r.hasBest, r.bestGen, r.bestReturn
+	s.Best = append(s.Best[:0], r.best...) // empty without a best
 }
 
 // loop trains until the generation limit, the target (with StopAtTarget),
@@ -178,6 +186,10 @@ func (r *run) loop(x io.Io) error {
 			}
 			c := Summarize(cres.Returns)
 			st.HasCenter, st.Center = true, c.Mean
+			if cfg.KeepBest && (!r.hasBest || c.Mean > r.bestReturn) {
+				r.hasBest, r.bestGen, r.bestReturn = true, uint32(g+1), c.Mean
+				r.best = append(r.best[:0], r.es.Theta...)
+			}
 			st.Steps += cres.Steps
 			if c.Mean >= cfg.Target && !r.res.Reached {
 				r.res.Reached, r.res.ReachedGen, r.res.ReachedWall = true, g+1, x.Now().Sub(r.first)
@@ -284,7 +296,15 @@ func (r *run) final(x io.Io) error {
 	var res *EvalResult
 	if cfg.FinalEpisodes > 0 {
 		var err error
-		req := EvalRequest{Seed: r.seed, Episode: FinalEpisode, Params: r.es.Center(), Members: 1, Episodes: cfg.FinalEpisodes, Record: min(cfg.RecordSlots, cfg.FinalEpisodes)}
+		params := r.es.Center()
+		if r.hasBest {
+			params = make([]float32, len(r.best))
+			for j, v := range r.best {
+				params[j] = float32(v)
+			}
+			r.res.BestGen = int(r.bestGen)
+		}
+		req := EvalRequest{Seed: r.seed, Episode: FinalEpisode, Params: params, Members: 1, Episodes: cfg.FinalEpisodes, Record: min(cfg.RecordSlots, cfg.FinalEpisodes)}
 		if res, err = r.evaluate(x, req, "final"); err != nil {
 			return err
 		}
@@ -307,6 +327,11 @@ func (r *run) final(x io.Io) error {
 	b = strconv.AppendBool(b, r.stopped)
 	b = append(b, `,"total_steps":`...)
 	b = strconv.AppendInt(b, r.totalSteps, 10)
+	if r.hasBest {
+		b = append(b, `,"best_gen":`...)
+		b = strconv.AppendUint(b, uint64(r.bestGen), 10)
+		b = appendField(b, "best_check", r.bestReturn)
+	}
 	b = appendField(b, "target", cfg.Target)
 	b = append(b, `,"final":`...)
 	if cfg.FinalEpisodes > 0 {
@@ -410,6 +435,8 @@ func (r *run) restore(ck *Checkpoint) error {
 	r.stopped = ck.Stopped
 	r.statsOff, r.epsOff = int64(ck.StatsBytes), int64(ck.EpisodesBytes)
 	r.totalSteps = int64(ck.TotalSteps)
+	r.hasBest, r.bestGen, r.bestReturn = ck.HasBest, ck.BestGen, ck.BestReturn
+	r.best = append(r.best[:0], ck.Best...)
 	return nil
 }
 

@@ -112,7 +112,7 @@ func quadConfig() TrainConfig {
 		Env: "Quadratic-v0", Policy: MLP{Sizes: []int{2, 2}, Act: Tanh}, InputScale: []float64{1, 0.5},
 		ES:   ESConfig{Population: 8, Sigma: Schedule{Init: 0.1, Decay: 0.98, Min: 0.05}, LR: Schedule{Init: 0.05}, WeightDecay: 0.005, InitStd: 0.1},
 		Seed: 100, Seeds: 3, Episodes: 2, Generations: 12,
-		Target: -0.05, EvalEvery: 3, EvalEpisodes: 4, FinalEpisodes: 5,
+		Target: -0.05, EvalEvery: 3, EvalEpisodes: 4, FinalEpisodes: 5, KeepBest: true,
 		CheckpointEvery: 4, RecordSlots: 3, RecordEvery: 5, LogEpisodes: true,
 	}
 }

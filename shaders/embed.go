@@ -59,10 +59,11 @@ var tinySPV []byte
 func Tiny() []byte { return slices.Clone(tinySPV) }
 
 // All returns each shader's file stem ("saxpy", "reduce", "julia",
-// "tiny") mapped to a fresh copy of its SPIR-V.
+// "tiny", "rl_render", ...) mapped to a fresh copy of its SPIR-V.
 func All() map[string][]byte {
-	return map[string][]byte{"saxpy": SAXPY(), "reduce": Reduce(), "julia": Julia(), "tiny": Tiny()}
+	return map[string][]byte{"saxpy": SAXPY(), "reduce": Reduce(), "julia": Julia(), "tiny": Tiny(),
+		"rl_render": RLRender()}
 }
 
 // Names returns the shaders' file stems, sorted, without copying any module.
-func Names() []string { return []string{"julia", "reduce", "saxpy", "tiny"} }
+func Names() []string { return []string{"julia", "reduce", "rl_render", "saxpy", "tiny"} }

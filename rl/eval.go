@@ -79,4 +79,10 @@ type Trajectory struct {
 	Terminated []bool
 	Truncated  []bool
 	Valid      []bool
+	// FinalObs is set only by a VecEnv recording in SameStep mode (nil
+	// otherwise): T*E*ObsDim values, where FinalObs[t][e] is the terminal
+	// observation of a step that ended an episode (Gymnasium's
+	// info["final_obs"]; Obs[t+1][e] is then the reset observation) and
+	// zero elsewhere.
+	FinalObs []float32
 }

@@ -1,0 +1,178 @@
+package rl
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"strconv"
+
+	"github.com/vkio/vkio/io"
+	"github.com/vkio/vkio/npy"
+)
+
+// writeConfig writes the job's config.json.
+func (t *trainer) writeConfig(x io.Io) error {
+	b, err := json.MarshalIndent(t.cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(x, *t.opts.Out, "config.json", append(b, '\n'))
+}
+
+// writeSummary writes summary.json: per run what it reached and how fast.
+// Its wall-clock fields make it differ between equal runs.
+func (t *trainer) writeSummary(x io.Io, res *TrainResult) error {
+	solved := 0
+	for _, r := range res.Runs {
+		if r.Solved {
+			solved++
+		}
+	}
+	b := []byte(`{"env":`)
+	b = strconv.AppendQuote(b, t.cfg.Env)
+	b = append(b, `,"seeds":`...)
+	b = strconv.AppendInt(b, int64(len(res.Runs)), 10)
+	b = append(b, `,"solved":`...)
+	b = strconv.AppendInt(b, int64(solved), 10)
+	b = appendField(b, "target", t.cfg.Target)
+	b = appendField(b, "wall_ms", ms(res.Wall))
+	b = appendField(b, "gpu_busy_ms", ms(res.GPUBusy))
+	b = appendField(b, "gpu_idle", res.GPUIdle)
+	b = append(b, `,"runs":[`...)
+	for i, r := range res.Runs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n  "...)
+		b = r.appendJSON(b)
+	}
+	b = append(b, "\n]}\n"...)
+	return writeAtomic(x, *t.opts.Out, "summary.json", b)
+}
+
+func (r *RunResult) appendJSON(b []byte) []byte {
+	b = append(b, `{"seed":`...)
+	b = strconv.AppendUint(b, r.Seed, 10)
+	b = append(b, `,"generations":`...)
+	b = strconv.AppendInt(b, int64(r.Generations), 10)
+	b = append(b, `,"reached":`...)
+	b = strconv.AppendBool(b, r.Reached)
+	if r.Reached {
+		b = append(b, `,"reached_gen":`...)
+		b = strconv.AppendInt(b, int64(r.ReachedGen), 10)
+		b = appendField(b, "reached_ms", ms(r.ReachedWall))
+	}
+	b = append(b, `,"final":`...)
+	if r.Final.N > 0 {
+		b = r.Final.appendJSON(b)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"solved":`...)
+	b = strconv.AppendBool(b, r.Solved)
+	b = append(b, `,"steps":`...)
+	b = strconv.AppendInt(b, r.Steps, 10)
+	b = appendField(b, "wall_ms", ms(r.Wall))
+	if r.Err != nil {
+		b = append(b, `,"error":`...)
+		b = strconv.AppendQuote(b, r.Err.Error())
+	}
+	return append(b, '}')
+}
+
+// WriteTrajectory writes tr as .npy files in the folder p of dir (created
+// if need be), each replaced atomically. With T steps, E slots, observation
+// length O and action length A (1 for a discrete action: its index), all
+// C order, step-major:
+//
+//	obs.npy         <f4 (T+1, E, O)  obs[0,e] is slot e's reset observation, obs[t+1,e] what step t returned
+//	actions.npy     <f4 (T, E, A)    the action taken from obs[t,e]
+//	rewards.npy     <f4 (T, E)       the reward of step t
+//	terminated.npy  |b1 (T, E)       step t ended the episode (a terminal state)
+//	truncated.npy   |b1 (T, E)       step t ended it by the time limit
+//	valid.npy       |b1 (T, E)       step t was played (false after the episode's end: values 0)
+//
+// In numpy: obs = np.load("obs.npy"); L = valid.sum(0) gives each slot's
+// episode length, rewards.sum(0) its return, and obs[L[e], e] its last
+// observation (the terminal one when terminated[L[e]-1, e]).
+func WriteTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory) error {
+	T, E, O, A := tr.T, tr.E, tr.ObsDim, tr.ActDim
+	switch {
+	case T < 0 || E < 0 || O < 1 || A < 1 || T > 1<<24 || E > 1<<24 || O > MaxHidden || A > MaxHidden:
+		return errorf("trajectory", "shape T=%d E=%d obs=%d act=%d out of range", T, E, O, A)
+	case len(tr.Obs) != (T+1)*E*O || len(tr.Actions) != T*E*A || len(tr.Rewards) != T*E ||
+		len(tr.Terminated) != T*E || len(tr.Truncated) != T*E || len(tr.Valid) != T*E:
+		return errorf("trajectory", "T=%d E=%d obs=%d act=%d: arrays of %d, %d, %d, %d, %d and %d values do not fit", T, E, O, A,
+			len(tr.Obs), len(tr.Actions), len(tr.Rewards), len(tr.Terminated), len(tr.Truncated), len(tr.Valid))
+	}
+	if err := dir.MakePath(x, p, 0o755); err != nil {
+		return err
+	}
+	d, err := dir.OpenDir(x, p)
+	if err != nil {
+		return err
+	}
+	defer d.Close(x)
+	t, e, o, a := int64(T), int64(E), int64(O), int64(A)
+	files := []struct {
+		name  string
+		shape []int64
+		data  []byte
+		bool  bool
+	}{
+		{"obs.npy", []int64{t + 1, e, o}, f32bytes(tr.Obs), false},
+		{"actions.npy", []int64{t, e, a}, f32bytes(tr.Actions), false},
+		{"rewards.npy", []int64{t, e}, f32bytes(tr.Rewards), false},
+		{"terminated.npy", []int64{t, e}, boolBytes(tr.Terminated), true},
+		{"truncated.npy", []int64{t, e}, boolBytes(tr.Truncated), true},
+		{"valid.npy", []int64{t, e}, boolBytes(tr.Valid), true},
+	}
+	for _, f := range files {
+		data, err := npyFile(f.shape, f.data, f.bool)
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(x, d, f.name, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// npyFile returns a .npy file of float32 values (<f4) or of bools (|b1).
+func npyFile(shape []int64, data []byte, isBool bool) ([]byte, error) {
+	descr := "<f4"
+	if isBool {
+		descr = "|u1" // npy writes no |b1: same bytes, the descr patched below
+	}
+	var buf bytes.Buffer
+	if err := npy.Write(&buf, descr, shape, data); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	if isBool {
+		i := bytes.Index(b, []byte("'|u1'"))
+		copy(b[i:], "'|b1'")
+	}
+	return b, nil
+}
+
+// f32bytes returns v's values as little-endian bytes.
+func f32bytes(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return b
+}
+
+func boolBytes(v []bool) []byte {
+	b := make([]byte, len(v))
+	for i, t := range v {
+		if t {
+			b[i] = 1
+		}
+	}
+	return b
+}

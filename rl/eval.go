@@ -85,4 +85,9 @@ type Trajectory struct {
 	// info["final_obs"]; Obs[t+1][e] is then the reset observation) and
 	// zero elsewhere.
 	FinalObs []float32
+	// Final is set only for recordings under same-step autoreset, where
+	// Obs[t+1] of a step that ended an episode is the reset observation:
+	// Final[t][e] holds that step's terminal observation (T*E*ObsDim
+	// values, zero at the other steps). Nil otherwise.
+	Final []float32
 }

@@ -1,0 +1,334 @@
+// rl_runner.glsl: the vectorized-environment runner shared by the
+// rl_<env>.comp shaders. One invocation owns one environment slot and
+// plays up to pc.steps steps of it per dispatch, continuing exactly where
+// the last dispatch stopped: everything about a slot lives in the slot
+// buffer, so results depend neither on the workgroup size nor on how steps
+// are split into dispatches.
+//
+// The including shader defines, before the #include:
+//   RL_OBS_DIM     observation length (<= 6)
+//   RL_ACTIONS     number of discrete actions, 0 for a continuous action
+//   RL_ACT_HIGH    bound of a continuous action (0.0 for discrete)
+//   RL_MAX_STEPS   the time limit (truncation)
+//   void  env_reset(out vec4 s, uvec4 w)           state from a reset block
+//   bool  env_step(inout vec4 s, float a, out float r)  one step; terminated?
+//   void  env_observe(vec4 s, out float o[RL_OBS_DIM])
+//
+// Bindings (set 0), sized by the host (rl/gpu_vec.go documents the layout):
+//   0 slots    uint[32 per slot]: persistent state and last step's outputs
+//   1 params   float[]: MLP parameters, member-major (policy 2)
+//   2 actions  float[steps][n]: external actions (policy 1)
+//   3 summary  uint[4 per episode]: per-slot episode summaries
+//   4 record   uint[]: trajectories of slots < record slots
+//   5 cfg      uint[16]: the run's configuration (below)
+// Push constants: {uint steps} — steps this dispatch.
+// Specialization constants: 0 local size x, 1 hidden layers (0..2), 2 first
+// hidden width, 3 second hidden width (<= 64), 4 activation (0 tanh, 1 relu).
+#ifndef RL_RUNNER_GLSL
+#define RL_RUNNER_GLSL
+
+#include "rl_philox.glsl"
+
+layout(local_size_x = 64, local_size_x_id = 0) in;
+
+layout(constant_id = 1) const uint NL = 1;
+layout(constant_id = 2) const uint H1 = 32;
+layout(constant_id = 3) const uint H2 = 32;
+layout(constant_id = 4) const uint ACT = 0;
+
+#define RL_MAXH 64
+#if RL_ACTIONS > 0
+#define RL_NOUT RL_ACTIONS
+#else
+#define RL_NOUT 1
+#endif
+
+layout(std430, set = 0, binding = 0) buffer Slots { uint slots[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Params { float params[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Actions { float actions[]; };
+layout(std430, set = 0, binding = 3) buffer Summary { uint summ[]; };
+layout(std430, set = 0, binding = 4) buffer Record { uint rec[]; };
+layout(std430, set = 0, binding = 5) readonly buffer Cfg {
+    uint seedLo, seedHi;  // RNG key
+    uint n;               // slots
+    uint policy;          // 0 random, 1 external, 2 MLP
+    uint autoreset;       // 0 next-step, 1 same-step
+    uint envsPerMember;   // MLP member of slot i: i / envsPerMember
+    uint envBase;         // RNG environment word: envBase + (envMod != 0 ? i % envMod : i)
+    uint envMod;
+    uint episodeBase;     // RNG episode word: episodeBase + slot's episode index
+    uint episodeLimit;    // episodes per slot, then idle (0: no limit)
+    uint summaryCap;      // summaries kept per slot
+    uint recSlots;        // slots < recSlots record
+    uint recSteps;        // T: recorded steps
+    uint recOrigin;       // slot step number recorded in row 0
+    uint pad0, pad1;
+} cfg;
+layout(push_constant) uniform Push { uint steps; } pc;
+
+// Slot words.
+const uint SLOT_WORDS = 32u;
+const uint W_EP = 4u, W_T = 5u, W_FLAGS = 6u, W_RET = 7u, W_GSTEP = 8u, W_DONE = 9u,
+           W_REWARD = 10u, W_ACTION = 11u, W_OBS = 12u, W_FINAL = 18u;
+// Flags.
+const uint F_STARTED = 1u, F_NEED_RESET = 2u, F_FINISHED = 4u, F_TERM = 8u, F_TRUNC = 16u, F_ENDED = 32u;
+
+float rl_act(float v) {
+    return ACT == 0u ? tanh(v) : max(v, 0.0);
+}
+
+// rl_mlp evaluates the MLP whose parameters start at params[p] on obs and
+// returns the action: the first argmax (discrete) or ACT_HIGH*tanh(y).
+// Accumulation order: acc = b[o]; acc += W[o*n+i]*x[i] for i in order,
+// without contraction into fused multiply-adds.
+float rl_mlp(float obs[RL_OBS_DIM], uint p) {
+    float h1[RL_MAXH];
+    float h2[RL_MAXH];
+    float x[RL_MAXH];
+    uint nin = RL_OBS_DIM;
+    for (uint i = 0u; i < RL_OBS_DIM; i++) {
+        x[i] = obs[i];
+    }
+    if (NL >= 1u) {
+        for (uint o = 0u; o < H1; o++) {
+            precise float acc = params[p + H1 * nin + o];
+            for (uint i = 0u; i < nin; i++) {
+                acc = acc + params[p + o * nin + i] * x[i];
+            }
+            h1[o] = rl_act(acc);
+        }
+        p += H1 * nin + H1;
+        nin = H1;
+        for (uint i = 0u; i < H1; i++) {
+            x[i] = h1[i];
+        }
+    }
+    if (NL >= 2u) {
+        for (uint o = 0u; o < H2; o++) {
+            precise float acc = params[p + H2 * nin + o];
+            for (uint i = 0u; i < nin; i++) {
+                acc = acc + params[p + o * nin + i] * x[i];
+            }
+            h2[o] = rl_act(acc);
+        }
+        p += H2 * nin + H2;
+        nin = H2;
+        for (uint i = 0u; i < H2; i++) {
+            x[i] = h2[i];
+        }
+    }
+#if RL_ACTIONS > 0
+    float best = 0.0;
+    uint arg = 0u;
+    for (uint o = 0u; o < RL_NOUT; o++) {
+        precise float acc = params[p + RL_NOUT * nin + o];
+        for (uint i = 0u; i < nin; i++) {
+            acc = acc + params[p + o * nin + i] * x[i];
+        }
+        if (o == 0u || acc > best) {
+            best = acc;
+            arg = o;
+        }
+    }
+    return float(arg);
+#else
+    precise float acc = params[p + nin];
+    for (uint i = 0u; i < nin; i++) {
+        acc = acc + params[p + i] * x[i];
+    }
+    return RL_ACT_HIGH * tanh(acc);
+#endif
+}
+
+uint rl_mlp_params() {
+    uint nin = RL_OBS_DIM;
+    uint np = 0u;
+    if (NL >= 1u) {
+        np += H1 * nin + H1;
+        nin = H1;
+    }
+    if (NL >= 2u) {
+        np += H2 * nin + H2;
+        nin = H2;
+    }
+    return np + RL_NOUT * nin + RL_NOUT;
+}
+
+// Trajectory layout (words), E = recSlots, T = recSteps, D = RL_OBS_DIM:
+// obs (T+1)*E*D, actions T*E, rewards T*E, terminated T*E, truncated T*E,
+// valid T*E, final obs T*E*D; all step-major.
+void rl_record_obs(uint row, uint slot, float o[RL_OBS_DIM]) {
+    uint b = (row * cfg.recSlots + slot) * RL_OBS_DIM;
+    for (uint i = 0u; i < RL_OBS_DIM; i++) {
+        rec[b + i] = floatBitsToUint(o[i]);
+    }
+}
+
+void rl_record_step(uint row, uint slot, float a, float r, bool term, bool trunc) {
+    uint E = cfg.recSlots, T = cfg.recSteps;
+    uint te = T * E;
+    uint base = (T + 1u) * E * RL_OBS_DIM;
+    uint k = row * E + slot;
+    rec[base + k] = floatBitsToUint(a);
+    rec[base + te + k] = floatBitsToUint(r);
+    rec[base + 2u * te + k] = term ? 1u : 0u;
+    rec[base + 3u * te + k] = trunc ? 1u : 0u;
+    rec[base + 4u * te + k] = 1u;
+}
+
+void rl_record_final(uint row, uint slot, float o[RL_OBS_DIM]) {
+    uint E = cfg.recSlots, T = cfg.recSteps;
+    uint b = (T + 1u) * E * RL_OBS_DIM + 5u * T * E + (row * E + slot) * RL_OBS_DIM;
+    for (uint i = 0u; i < RL_OBS_DIM; i++) {
+        rec[b + i] = floatBitsToUint(o[i]);
+    }
+}
+
+void main() {
+    uint slot = gl_GlobalInvocationID.x;
+    if (slot >= cfg.n) {
+        return;
+    }
+    uint b = slot * SLOT_WORDS;
+    vec4 s = uintBitsToFloat(uvec4(slots[b], slots[b + 1u], slots[b + 2u], slots[b + 3u]));
+    uint ep = slots[b + W_EP];
+    uint t = slots[b + W_T];
+    uint flags = slots[b + W_FLAGS];
+    float ret = uintBitsToFloat(slots[b + W_RET]);
+    uint gstep = slots[b + W_GSTEP];
+    uint done = slots[b + W_DONE];
+    float lastR = uintBitsToFloat(slots[b + W_REWARD]);
+    float lastA = uintBitsToFloat(slots[b + W_ACTION]);
+
+    uvec2 key = uvec2(cfg.seedLo, cfg.seedHi);
+    uint envw = cfg.envBase + (cfg.envMod != 0u ? slot % cfg.envMod : slot);
+    bool rec = slot < cfg.recSlots;
+    uint policy = cfg.policy;
+    uint pbase = policy == 2u ? (slot / cfg.envsPerMember) * rl_mlp_params() : 0u;
+    float o[RL_OBS_DIM];
+
+    if ((flags & F_STARTED) == 0u) {
+        env_reset(s, philox4x32_10(uvec4(envw, cfg.episodeBase + ep, 0xFFFFFFFFu, 0u), key));
+        flags = F_STARTED;
+        t = 0u;
+        ret = 0.0;
+        lastR = 0.0;
+        lastA = 0.0;
+        if (rec && gstep - cfg.recOrigin <= cfg.recSteps) {
+            env_observe(s, o);
+            rl_record_obs(gstep - cfg.recOrigin, slot, o);
+        }
+    }
+
+    uvec4 blk = uvec4(0u);
+    uint blkT = 0xFFFFFFFFu;  // t/4 of blk; blk's episode is ep
+    for (uint i = 0u; i < pc.steps; i++) {
+        if ((flags & F_FINISHED) != 0u) {
+            break;
+        }
+        uint row = gstep - cfg.recOrigin;
+        bool recNow = rec && row < cfg.recSteps;
+        if ((flags & F_NEED_RESET) != 0u) {
+            // Next-step autoreset: this step ignores its action, resets,
+            // and returns the reset observation with reward 0, no flags.
+            ep++;
+            env_reset(s, philox4x32_10(uvec4(envw, cfg.episodeBase + ep, 0xFFFFFFFFu, 0u), key));
+            blkT = 0xFFFFFFFFu;
+            flags = F_STARTED;
+            t = 0u;
+            ret = 0.0;
+            lastR = 0.0;
+            lastA = 0.0;
+            if (recNow) {
+                env_observe(s, o);
+                rl_record_obs(row + 1u, slot, o);
+                rl_record_step(row, slot, 0.0, 0.0, false, false);
+            }
+            gstep++;
+            continue;
+        }
+        float a;
+        if (policy == 0u) {
+            if (t / 4u != blkT) {
+                blkT = t / 4u;
+                blk = philox4x32_10(uvec4(envw, cfg.episodeBase + ep, blkT, 1u), key);
+            }
+            uint w = blk[t % 4u];
+#if RL_ACTIONS > 0
+            a = float(rl_choice(w, uint(RL_ACTIONS)));
+#else
+            a = rl_uniform_in(w, -RL_ACT_HIGH, RL_ACT_HIGH);
+#endif
+        } else if (policy == 1u) {
+            a = actions[i * cfg.n + slot];
+        } else {
+            env_observe(s, o);
+            a = rl_mlp(o, pbase);
+        }
+        float r;
+        bool term = env_step(s, a, r);
+        t++;
+        ret += r;
+        bool trunc = t >= uint(RL_MAX_STEPS);
+        flags = F_STARTED | (term ? F_TERM : 0u) | (trunc ? F_TRUNC : 0u);
+        lastR = r;
+        lastA = a;
+        if (term || trunc) {
+            flags |= F_ENDED;
+            if (done < cfg.summaryCap) {
+                uint sb = (slot * cfg.summaryCap + done) * 4u;
+                summ[sb] = floatBitsToUint(ret);
+                summ[sb + 1u] = t;
+                summ[sb + 2u] = (term ? 1u : 0u) | (trunc ? 2u : 0u);
+                summ[sb + 3u] = cfg.episodeBase + ep;
+            }
+            done++;
+            if (cfg.episodeLimit != 0u && done >= cfg.episodeLimit) {
+                flags |= F_FINISHED;
+            } else if (cfg.autoreset == 1u) {
+                // Same-step autoreset: keep the terminal observation beside
+                // the reset one.
+                env_observe(s, o);
+                for (uint k = 0u; k < RL_OBS_DIM; k++) {
+                    slots[b + W_FINAL + k] = floatBitsToUint(o[k]);
+                }
+                if (recNow) {
+                    rl_record_final(row, slot, o);
+                }
+                ep++;
+                env_reset(s, philox4x32_10(uvec4(envw, cfg.episodeBase + ep, 0xFFFFFFFFu, 0u), key));
+                blkT = 0xFFFFFFFFu;
+                t = 0u;
+                ret = 0.0;
+            } else {
+                flags |= F_NEED_RESET;
+            }
+        }
+        if (recNow) {
+            env_observe(s, o);
+            rl_record_obs(row + 1u, slot, o);
+            rl_record_step(row, slot, a, r, term, trunc);
+        }
+        gstep++;
+    }
+
+    env_observe(s, o);
+    for (uint k = 0u; k < RL_OBS_DIM; k++) {
+        slots[b + W_OBS + k] = floatBitsToUint(o[k]);
+    }
+    uvec4 sw = floatBitsToUint(s);
+    slots[b] = sw.x;
+    slots[b + 1u] = sw.y;
+    slots[b + 2u] = sw.z;
+    slots[b + 3u] = sw.w;
+    slots[b + W_EP] = ep;
+    slots[b + W_T] = t;
+    slots[b + W_FLAGS] = flags;
+    slots[b + W_RET] = floatBitsToUint(ret);
+    slots[b + W_GSTEP] = gstep;
+    slots[b + W_DONE] = done;
+    slots[b + W_REWARD] = floatBitsToUint(lastR);
+    slots[b + W_ACTION] = floatBitsToUint(lastA);
+}
+
+#endif

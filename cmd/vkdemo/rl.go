@@ -15,6 +15,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -155,4 +156,32 @@ func checkCount(flag string, v, lo, hi int) error {
 		return usageErrorf("--%s %d: want %d to %d", flag, v, lo, hi)
 	}
 	return nil
+}
+
+// rlEvaluator returns the evaluator of env under policy: the GPU's, on the
+// device of --device (workgroup and perDispatch are its knobs, 0 for the
+// defaults), or with --device cpu the Go reference's on all cores. where
+// names it for reports.
+func (a *app) rlEvaluator(env string, policy rl.MLP, workgroup, perDispatch int) (ev rl.Evaluator, where string, err error) {
+	if a.onCPU() {
+		ref, err := rl.Lookup(env)
+		if err != nil {
+			return nil, "", usageErrorf("%s: %v", env, err)
+		}
+		threads := runtime.GOMAXPROCS(0)
+		ev, err := newCPUEvaluator(ref, policy, threads)
+		return ev, fmt.Sprintf("the CPU (Go reference, %d threads)", threads), err
+	}
+	d, err := a.Device()
+	if err != nil {
+		return nil, "", err
+	}
+	ev, err = rl.NewGPUEvaluator(d, env, policy, &rl.GPUEvalOptions{WorkgroupSize: workgroup, StepsPerDispatch: perDispatch})
+	if err != nil {
+		if errors.Is(err, rl.ErrInvalid) {
+			return nil, "", usageErrorf("%v", err)
+		}
+		return nil, "", err
+	}
+	return ev, d.Info().Name, nil
 }

@@ -185,3 +185,17 @@ func (a *app) rlEvaluator(env string, policy rl.MLP, workgroup, perDispatch int)
 	}
 	return ev, d.Info().Name, nil
 }
+
+// summaryJSON is an rl.Summary in the reports' JSON (as summary.json and
+// final.json write it).
+type summaryJSON struct {
+	N    int     `json:"n"`
+	Mean float64 `json:"mean"`
+	Std  float64 `json:"std"`
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+}
+
+func summaryOf(s rl.Summary) summaryJSON {
+	return summaryJSON{N: s.N, Mean: s.Mean, Std: s.Std, Min: s.Min, Max: s.Max}
+}

@@ -8,7 +8,6 @@ import (
 
 // Temporary: replaced once the envs and es slices are merged.
 
-func newRLEvalCmd(a *app) *cobra.Command  { return &cobra.Command{Use: "eval"} }
 func newRLBenchCmd(a *app) *cobra.Command { return &cobra.Command{Use: "bench"} }
 
 func newCPUEvaluator(env rl.Env, policy rl.MLP, threads int) (rl.Evaluator, error) {

@@ -374,16 +374,16 @@ type rlTrainReport struct {
 
 // rlTrainRunRow is one run of the report.
 type rlTrainRunRow struct {
-	Seed          uint64     `json:"seed"`
-	Generations   int        `json:"generations"`
-	Reached       bool       `json:"reached"`
-	ReachedGen    int        `json:"reached_gen,omitempty"`
-	ReachedWallMS float64    `json:"reached_wall_ms,omitempty"`
-	Final         rl.Summary `json:"final"`
-	Solved        bool       `json:"solved"`
-	Steps         int64      `json:"steps"`
-	WallMS        float64    `json:"wall_ms"`
-	Error         string     `json:"error,omitempty"`
+	Seed          uint64      `json:"seed"`
+	Generations   int         `json:"generations"`
+	Reached       bool        `json:"reached"`
+	ReachedGen    int         `json:"reached_gen,omitempty"`
+	ReachedWallMS float64     `json:"reached_wall_ms,omitempty"`
+	Final         summaryJSON `json:"final"`
+	Solved        bool        `json:"solved"`
+	Steps         int64       `json:"steps"`
+	WallMS        float64     `json:"wall_ms"`
+	Error         string      `json:"error,omitempty"`
 }
 
 // rlTrain runs `rl train`.
@@ -509,7 +509,7 @@ func trainReport(cfg rl.TrainConfig, res *rl.TrainResult, where, ioName string, 
 		WallMS: msOf(res.Wall), GPUBusyMS: msOf(res.GPUBusy), GPUIdle: res.GPUIdle, Out: run.out, Trace: run.trace,
 		Runs: []rlTrainRunRow{}}
 	for _, r := range res.Runs {
-		row := rlTrainRunRow{Seed: r.Seed, Generations: r.Generations, Reached: r.Reached, Final: r.Final,
+		row := rlTrainRunRow{Seed: r.Seed, Generations: r.Generations, Reached: r.Reached, Final: summaryOf(r.Final),
 			Solved: r.Solved, Steps: r.Steps, WallMS: msOf(r.Wall)}
 		if r.Reached {
 			row.ReachedGen, row.ReachedWallMS = r.ReachedGen, msOf(r.ReachedWall)

@@ -169,8 +169,7 @@ func (a *app) rlEvaluator(env string, policy rl.MLP, workgroup, perDispatch int)
 			return nil, "", usageErrorf("%s: %v", env, err)
 		}
 		threads := runtime.GOMAXPROCS(0)
-		ev, err := newCPUEvaluator(ref, policy, threads)
-		return ev, fmt.Sprintf("the CPU (Go reference, %d threads)", threads), err
+		return rl.NewCPUEvaluator(ref, policy, threads), fmt.Sprintf("the CPU (Go reference, %d threads)", threads), nil
 	}
 	d, err := a.Device()
 	if err != nil {

@@ -1,7 +1,6 @@
 package rl
 
 import (
-	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -208,14 +207,14 @@ func (w *slotWorker) play(params []float32, block [4]uint32, rec *Trajectory, j 
 }
 
 // actionOf turns float32 outputs into the action: the first argmax, or
-// ActHigh*tanh(y) rounded to float32 (the action a shader stores).
+// float32(ActHigh)*tanh32(y) (Policy32's).
 func actionOf(spec EnvSpec, y []float32, act []float64) {
 	if spec.Actions > 0 {
 		act[0] = float64(argmax32(y))
 		return
 	}
 	for i, v := range y {
-		act[i] = float64(float32(spec.ActHigh * math.Tanh(float64(v))))
+		act[i] = float64(float32(spec.ActHigh) * tanh32(v))
 	}
 }
 

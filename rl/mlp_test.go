@@ -160,3 +160,34 @@ func TestPolicyNoAlloc(t *testing.T) {
 		}
 	}
 }
+
+// TestForward32x4 checks that the four-at-once pass equals four single
+// passes bit for bit.
+func TestForward32x4(t *testing.T) {
+	for _, m := range []MLP{{Sizes: []int{4, 32, 2}, Act: Tanh}, {Sizes: []int{6, 16, 8, 3}, Act: ReLU}, {Sizes: []int{3, 1}}} {
+		params := f32s(make([]float64, m.NumParams()))
+		for i := range params {
+			params[i] = float32(math.Sin(float64(i)*0.7)) * 2
+		}
+		n, k := m.Sizes[0], m.Sizes[len(m.Sizes)-1]
+		x4 := make([]float32, 4*n)
+		for i := range x4 {
+			x4[i] = float32(math.Cos(float64(i) * 1.3))
+		}
+		y4 := make([]float32, 4*k)
+		m.forward32x4(params, x4, y4, make([]float32, 4*m.ScratchLen()))
+		for j := 0; j < 4; j++ {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = x4[i*4+j]
+			}
+			y := make([]float32, k)
+			m.forward32(params, x, y, make([]float32, m.ScratchLen()))
+			for o := range y {
+				if y[o] != y4[o*4+j] {
+					t.Errorf("%v input %d output %d: x4 %v, single %v", m.Sizes, j, o, y4[o*4+j], y[o])
+				}
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -269,5 +270,129 @@ func TestGPUOneStep(t *testing.T) {
 				t.Errorf("max reward error %.3g", maxRewErr)
 			}
 		})
+	}
+}
+
+// TestGPUAutoreset: both autoreset modes step for step against the Go
+// VecEnv (random actions, 600 steps of 64 CartPoles and Pendulums, one
+// step per dispatch). Before each step the Go VecEnv is set to the GPU's
+// float32 state, so the comparison is of one step and its autoreset
+// semantics: observations within 1e-6, rewards, flags, terminal
+// observations, episode numbers and step counts equal.
+func TestGPUAutoreset(t *testing.T) {
+	x := io.NewBlocking().Io()
+	d := gputest.Open(t, gpu.Options{})
+	for _, name := range []string{"CartPole-v1", "Pendulum-v1"} {
+		for _, mode := range []AutoresetMode{NextStep, SameStep} {
+			t.Run(fmt.Sprintf("%s/%v", name, mode), func(t *testing.T) {
+				const n, steps = 64, 600
+				const seed = 0x5eed_0016
+				env, _ := Lookup(name)
+				spec := env.Spec()
+				ref, err := NewVecEnv(VecConfig{Env: env, N: n, Seed: seed, EnvBase: 3, EpisodeBase: 7, Mode: mode})
+				if err != nil {
+					t.Fatal(err)
+				}
+				v, err := NewGPUVecEnv(x, d, name, n, &GPUVecOptions{Seed: seed, EnvBase: 3, EpisodeBase: 7, Autoreset: mode,
+					Record: 5, RecordSteps: steps})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer v.Close()
+				rec, err := ref.Record(5, steps)
+				if err != nil {
+					t.Fatal(err)
+				}
+				od := spec.ObsDim
+				resets := 0
+				for step := 0; step <= steps; step++ {
+					st, err := v.State(x)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for e := 0; e < n; e++ {
+						for j := 0; j < od; j++ {
+							if g, w := float64(st.Obs[e*od+j]), ref.Obs()[e*od+j]; math.Abs(g-w) > 1e-6 {
+								t.Fatalf("step %d env %d: obs[%d] %v, Go %v", step, e, j, g, w)
+							}
+						}
+						if step == 0 {
+							continue
+						}
+						if st.Terminated[e] != ref.Terminated()[e] || st.Truncated[e] != ref.Truncated()[e] {
+							t.Fatalf("step %d env %d: flags %v/%v, Go %v/%v", step, e, st.Terminated[e], st.Truncated[e], ref.Terminated()[e], ref.Truncated()[e])
+						}
+						if g, w := float64(st.Rewards[e]), ref.Rewards()[e]; math.Abs(g-w) > 1e-6*math.Max(1, math.Abs(w)) {
+							t.Fatalf("step %d env %d: reward %v, Go %v", step, e, g, w)
+						}
+						ep, el := ref.Episode(e)
+						if st.Episode[e]+7 != ep || int(st.Step[e]) != el {
+							t.Fatalf("step %d env %d: episode %d step %d, Go %d %d", step, e, st.Episode[e]+7, st.Step[e], ep, el)
+						}
+						if mode == SameStep && (st.Terminated[e] || st.Truncated[e]) {
+							resets++
+							for j := 0; j < od; j++ {
+								if g, w := float64(st.Final[e*od+j]), ref.FinalObs()[e*od+j]; math.Abs(g-w) > 1e-6 {
+									t.Fatalf("step %d env %d: final obs[%d] %v, Go %v", step, e, j, g, w)
+								}
+							}
+						}
+						if mode == NextStep && st.Step[e] == 0 && step > 0 && !st.Terminated[e] {
+							resets++
+						}
+					}
+					if step == steps {
+						break
+					}
+					// Teacher forcing: the Go reference steps from the GPU's state.
+					for e := 0; e < n; e++ {
+						s := ref.State(e)
+						for j := range s {
+							s[j] = float64(st.State[4*e+j])
+						}
+					}
+					ref.StepRandom()
+					if err := v.Step(x, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if resets == 0 {
+					t.Fatalf("no episode ended in %d steps", steps)
+				}
+				got, err := v.Trajectory(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareTrajectories(t, got, rec, 1e-6)
+				t.Logf("%d resets compared", resets)
+			})
+		}
+	}
+}
+
+// compareTrajectories checks two recordings of the same steps: flags,
+// validity and actions equal, observations and rewards within tol.
+func compareTrajectories(t *testing.T, got, want *Trajectory, tol float64) {
+	t.Helper()
+	if got.T != want.T || got.E != want.E || got.ObsDim != want.ObsDim || (got.FinalObs == nil) != (want.FinalObs == nil) {
+		t.Fatalf("trajectory %dx%dx%d (final %v), want %dx%dx%d (final %v)", got.T, got.E, got.ObsDim, got.FinalObs != nil, want.T, want.E, want.ObsDim, want.FinalObs != nil)
+	}
+	near := func(what string, i int, a, b float32) {
+		if math.Abs(float64(a)-float64(b)) > tol*math.Max(1, math.Abs(float64(b))) {
+			t.Fatalf("trajectory %s[%d] = %v, want %v", what, i, a, b)
+		}
+	}
+	for i := range want.Obs {
+		near("obs", i, got.Obs[i], want.Obs[i])
+	}
+	for i := range want.FinalObs {
+		near("final obs", i, got.FinalObs[i], want.FinalObs[i])
+	}
+	for i := range want.Rewards {
+		near("reward", i, got.Rewards[i], want.Rewards[i])
+		if got.Actions[i] != want.Actions[i] || got.Terminated[i] != want.Terminated[i] || got.Truncated[i] != want.Truncated[i] || got.Valid[i] != want.Valid[i] {
+			t.Fatalf("trajectory step %d slot %d: action %v term %v trunc %v valid %v, want %v %v %v %v", i/got.E, i%got.E,
+				got.Actions[i], got.Terminated[i], got.Truncated[i], got.Valid[i], want.Actions[i], want.Terminated[i], want.Truncated[i], want.Valid[i])
+		}
 	}
 }

@@ -164,7 +164,7 @@ void rl_record_obs(uint row, uint slot, float o[RL_OBS_DIM]) {
     }
 }
 
-void rl_record_step(uint row, uint slot, float a, float r, bool term, bool trunc) {
+void rl_record_step(uint row, uint slot, float a, float r, bool term, bool trunc, bool valid) {
     uint E = cfg.recSlots, T = cfg.recSteps;
     uint te = T * E;
     uint base = (T + 1u) * E * RL_OBS_DIM;
@@ -173,7 +173,7 @@ void rl_record_step(uint row, uint slot, float a, float r, bool term, bool trunc
     rec[base + te + k] = floatBitsToUint(r);
     rec[base + 2u * te + k] = term ? 1u : 0u;
     rec[base + 3u * te + k] = trunc ? 1u : 0u;
-    rec[base + 4u * te + k] = 1u;
+    rec[base + 4u * te + k] = valid ? 1u : 0u;
 }
 
 void rl_record_final(uint row, uint slot, float o[RL_OBS_DIM]) {
@@ -230,7 +230,8 @@ void main() {
         bool recNow = rec && row < cfg.recSteps;
         if ((flags & F_NEED_RESET) != 0u) {
             // Next-step autoreset: this step ignores its action, resets,
-            // and returns the reset observation with reward 0, no flags.
+            // and returns the reset observation with reward 0, no flags
+            // (recorded with Valid false and action 0, as VecEnv does).
             ep++;
             env_reset(s, philox4x32_10(uvec4(envw, cfg.episodeBase + ep, 0xFFFFFFFFu, 0u), key));
             blkT = 0xFFFFFFFFu;
@@ -242,7 +243,7 @@ void main() {
             if (recNow) {
                 env_observe(s, o);
                 rl_record_obs(row + 1u, slot, o);
-                rl_record_step(row, slot, 0.0, 0.0, false, false);
+                rl_record_step(row, slot, 0.0, 0.0, false, false, false);
             }
             gstep++;
             continue;
@@ -307,7 +308,7 @@ void main() {
         if (recNow) {
             env_observe(s, o);
             rl_record_obs(row + 1u, slot, o);
-            rl_record_step(row, slot, a, r, term, trunc);
+            rl_record_step(row, slot, a, r, term, trunc, true);
         }
         gstep++;
     }

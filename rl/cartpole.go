@@ -47,22 +47,27 @@ func (CartPole) Spec() EnvSpec { return cartPoleSpec }
 // block's words 0..3.
 func (CartPole) Reset(s []float64, block [4]uint32) {
 	_ = s[3]
-	for i := 0; i < 4; i++ {
-		s[i] = UniformIn(block[i], cpResetLo, cpResetHi)
-	}
+	s[0], s[1], s[2], s[3] = cartPoleReset(block)
+}
+
+func cartPoleReset(block [4]uint32) (x, xDot, theta, thetaDot float64) {
+	return UniformIn(block[0], cpResetLo, cpResetHi), UniformIn(block[1], cpResetLo, cpResetHi),
+		UniformIn(block[2], cpResetLo, cpResetHi), UniformIn(block[3], cpResetLo, cpResetHi)
 }
 
 // Step applies action a[0] (1: push right, otherwise left) for one Euler
 // step and returns reward 1 and whether the pole fell or the cart left
 // the track.
 func (CartPole) Step(s []float64, a []float64) (float64, bool) {
-	return 1, cartPoleStep(s, a[0] == 1)
+	_ = s[3]
+	var term bool
+	s[0], s[1], s[2], s[3], term = cartPoleStep4(s[0], s[1], s[2], s[3], a[0] == 1)
+	return 1, term
 }
 
-// cartPoleStep is CartPole's step with the action as a bool (right).
-func cartPoleStep(s []float64, right bool) bool {
-	_ = s[3]
-	x, xDot, theta, thetaDot := s[0], s[1], s[2], s[3]
+// cartPoleStep4 is CartPole's step on the state's four values, in
+// Gymnasium's operation order.
+func cartPoleStep4(x, xDot, theta, thetaDot float64, right bool) (float64, float64, float64, float64, bool) {
 	force := -cpForceMag
 	if right {
 		force = cpForceMag
@@ -76,8 +81,8 @@ func cartPoleStep(s []float64, right bool) bool {
 	xDot = xDot + cpTau*xAcc
 	theta = theta + cpTau*thetaDot
 	thetaDot = thetaDot + cpTau*thetaAcc
-	s[0], s[1], s[2], s[3] = x, xDot, theta, thetaDot
-	return x < -cpXLimit || x > cpXLimit || theta < -cpThetaLimit || theta > cpThetaLimit
+	term := x < -cpXLimit || x > cpXLimit || theta < -cpThetaLimit || theta > cpThetaLimit
+	return x, xDot, theta, thetaDot, term
 }
 
 // Observe copies the state: x, x_dot, theta, theta_dot.

@@ -441,7 +441,7 @@ func hashTrajectory(h interface{ Write([]byte) (int, error) }, tr *Trajectory) {
 	}
 }
 
-func testParams(m MLP, members int, seed uint64) []float32 {
+func gpuTestParams(m MLP, members int, seed uint64) []float32 {
 	r := rand.New(rand.NewPCG(seed, 99))
 	p := make([]float32, members*m.NumParams())
 	for i := range p {
@@ -459,7 +459,7 @@ func TestGPUDeterminism(t *testing.T) {
 	d := gputest.Open(t, gpu.Options{})
 	ios := gpuIos(t)
 	m := MLP{Sizes: []int{4, 32, 2}, Act: Tanh}
-	params := testParams(m, 8, 1)
+	params := gpuTestParams(m, 8, 1)
 	for _, mode := range []AutoresetMode{NextStep, SameStep} {
 		hashes := map[[32]byte][]string{}
 		for ioName, x := range ios {
@@ -630,7 +630,7 @@ func TestGPUEpisodes(t *testing.T) {
 			opts := &GPUVecOptions{Seed: seed, EpisodeLimit: 1, Summaries: 1}
 			var pol *Policy
 			if c.mlp != nil {
-				p32 := testParams(*c.mlp, 1, 5)
+				p32 := gpuTestParams(*c.mlp, 1, 5)
 				for i := range p32 {
 					p32[i] *= 0.5
 				}
@@ -701,7 +701,7 @@ func TestGPUEvaluator(t *testing.T) {
 	}
 	x := io.NewBlocking().Io()
 	const members, episodes = 6, 300
-	params := testParams(m, members, 3)
+	params := gpuTestParams(m, members, 3)
 	copy(params[m.NumParams():2*m.NumParams()], params[:m.NumParams()]) // members 0 and 1 alike
 	req := EvalRequest{Seed: 99, Episode: 4, EnvBase: 10, Params: params, Members: members, Episodes: episodes, Record: 2 * episodes}
 	res, err := ev.Evaluate(x, req)

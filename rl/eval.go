@@ -79,15 +79,10 @@ type Trajectory struct {
 	Terminated []bool
 	Truncated  []bool
 	Valid      []bool
-	// FinalObs is set only by a VecEnv recording in SameStep mode (nil
+	// FinalObs is set only by a VecEnv's (or GPUVecEnv's) recording in SameStep mode (nil
 	// otherwise): T*E*ObsDim values, where FinalObs[t][e] is the terminal
 	// observation of a step that ended an episode (Gymnasium's
 	// info["final_obs"]; Obs[t+1][e] is then the reset observation) and
 	// zero elsewhere.
 	FinalObs []float32
-	// Final is set only for recordings under same-step autoreset, where
-	// Obs[t+1] of a step that ended an episode is the reset observation:
-	// Final[t][e] holds that step's terminal observation (T*E*ObsDim
-	// values, zero at the other steps). Nil otherwise.
-	Final []float32
 }

@@ -61,7 +61,7 @@ func NewGPUEvaluator(d *gpu.Device, env string, policy MLP, opts *GPUEvalOptions
 		o.Sets = 4
 	}
 	policy.Sizes = slices.Clone(policy.Sizes)
-	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, &policy)
+	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, policyMLP, &policy, true)
 	if err != nil {
 		return nil, err
 	}

@@ -144,7 +144,7 @@ func NewGPUVecEnv(x io.Io, d *gpu.Device, env string, n int, opts *GPUVecOptions
 	default:
 		return nil, errorf(op, "unknown policy kind %d", int(o.Policy))
 	}
-	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, mlp)
+	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, cfg.policy, mlp, cfg.recSlots > 0)
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +395,7 @@ func (v *GPUVecEnv) Episodes(x io.Io) ([]EpisodeSummary, error) {
 // Trajectory downloads the recorded steps (the first RecordSteps after
 // creation or Reset, of slots 0..Record-1; nil when nothing is recorded).
 // Under same-step autoreset, Obs[t+1] of a step that ended an episode is
-// the reset observation and Final holds the terminal one.
+// the reset observation and FinalObs holds the terminal one.
 func (v *GPUVecEnv) Trajectory(x io.Io) (*Trajectory, error) {
 	e, t := v.cfg.recSlots, v.cfg.recSteps
 	if e == 0 {
@@ -429,9 +429,9 @@ func readTrajectory(x io.Io, buf *gpu.Buffer, e, tCap, t, d int, final bool) (*T
 	}
 	if final {
 		fb := base + 5*te
-		tr.Final = make([]float32, t*e*d)
-		for i := range tr.Final {
-			tr.Final[i] = math.Float32frombits(w[fb+i])
+		tr.FinalObs = make([]float32, t*e*d)
+		for i := range tr.FinalObs {
+			tr.FinalObs[i] = math.Float32frombits(w[fb+i])
 		}
 	}
 	return tr, nil

@@ -202,10 +202,10 @@ func (e *ES) LR() float64 { return e.cfg.LR.At(int(e.Gen)) }
 // gaussians fills out with standard normals from the blocks at counter
 // {ctr[0], ctr[1], b, ctr[3]} for b = 0, 1, ... (see the noise layout).
 func gaussians(out []float64, seed uint64, ctr [4]uint32) {
-	key := [2]uint32{uint32(seed), uint32(seed >> 32)}
+	key := PhiloxKey(seed)
 	for b := 0; 2*b < len(out); b++ {
 		ctr[2] = uint32(b)
-		w := esPhilox(key, ctr)
+		w := Philox4x32(ctr, key)
 		a := (uint64(w[0])<<32 | uint64(w[1])) >> 11
 		c := (uint64(w[2])<<32 | uint64(w[3])) >> 11
 		u1 := float64(a+1) * 0x1p-53

@@ -16,11 +16,11 @@ import (
 // run is one seed's training: its optimizer, its files and its writes in
 // flight.
 type run struct {
-	t    *trainer
-	seed uint64
-	cfg  TrainConfig // the job's, with Seed = seed and Seeds = 1
+	t       *trainer
+	seed    uint64
+	cfg     TrainConfig // the job's, with Seed = seed and Seeds = 1
 	cfgJSON []byte
-	lane string
+	lane    string
 
 	es  *ES
 	fit []float64
@@ -129,10 +129,10 @@ func (r *run) loop(x io.Io) error {
 	cfg, t, rec := &r.cfg, r.t, r.t.rec
 	pop, eps := cfg.ES.Population, cfg.Episodes
 	for int(r.es.Gen) < cfg.Generations && !r.stopped {
+		r.takeSnapshot()
 		if err := x.CheckCancel(); err != nil {
 			return err
 		}
-		r.takeSnapshot()
 		g := int(r.es.Gen)
 		st := GenStats{Gen: g, Seed: r.seed, Sigma: r.es.Sigma(), LR: r.es.LR()}
 		genStart := x.Now()
@@ -232,7 +232,11 @@ func (r *run) evaluate(x io.Io, req EvalRequest, what string) (*EvalResult, erro
 	if r.first.IsZero() {
 		r.first = start
 	}
-	reg := rec.Begin(tasks.CPU, r.lane, what, int(req.Episode&^EvalEpisodeBase)).Waiting()
+	frame := int(req.Episode &^ EvalEpisodeBase)
+	if req.Episode == FinalEpisode {
+		frame = -1
+	}
+	reg := rec.Begin(tasks.CPU, r.lane, what, frame).Waiting()
 	res, err := r.t.ev.Evaluate(x, req)
 	reg.End()
 	end := x.Now()
@@ -248,7 +252,7 @@ func (r *run) evaluate(x io.Io, req EvalRequest, what string) (*EvalResult, erro
 		if res.GPU > 0 && res.GPU < end.Sub(start) {
 			s = end.Add(-res.GPU)
 		}
-		rec.Add(tasks.Span{Res: tasks.GPU, Name: what + " " + r.lane, Start: s, End: end, Frame: int(req.Episode &^ EvalEpisodeBase)})
+		rec.Add(tasks.Span{Res: tasks.GPU, Name: what + " " + r.lane, Start: s, End: end, Frame: frame})
 	}
 	return res, nil
 }
@@ -274,18 +278,13 @@ func (r *run) final(x io.Io) error {
 	var sum Summary
 	var res *EvalResult
 	if cfg.FinalEpisodes > 0 {
-		start := x.Now()
-		if r.first.IsZero() {
-			r.first = start
-		}
 		var err error
-		reg := r.t.rec.Begin(tasks.CPU, r.lane, "final", -1).Waiting()
-		sum, res, err = EvaluateCenter(x, r.t.ev, r.seed, r.es.Theta, cfg.FinalEpisodes, FinalEpisode, cfg.RecordSlots)
-		reg.End()
-		if err != nil {
+		req := EvalRequest{Seed: r.seed, Episode: FinalEpisode, Params: r.es.Center(), Members: 1, Episodes: cfg.FinalEpisodes, Record: min(cfg.RecordSlots, cfg.FinalEpisodes)}
+		if res, err = r.evaluate(x, req, "final"); err != nil {
 			return err
 		}
-		r.t.noteEval(start, x.Now(), res.GPU)
+		sum = Summarize(res.Returns)
+		r.totalSteps += res.Steps
 		r.res.Final = sum
 		r.res.Solved = sum.Mean >= cfg.Target
 	}

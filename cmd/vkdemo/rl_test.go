@@ -283,6 +283,13 @@ func TestRLTrain(t *testing.T) {
 	ok(t, dir, "rl", "render", "--checkpoint", ck, "--envs", "2", "--cell", "30x20", "--frames", "2", "--out", "r")
 	checkFailure(t, vkdemo(t, dir, nil, "rl", "render", "--checkpoint", ck, "--env", "acrobot", "--out", "r2"), exitUsage, "not --env Acrobot-v1")
 
+	// The same job on the Go reference's evaluator (--device cpu).
+	ok(t, dir, append([]string{"--device", "cpu"}, append(tinyTrain, "--out", "cpu", "--json")...)...)
+	if stats := jsonLines(t, filepath.Join(dir, "cpu", "seed-1", "stats.jsonl")); len(stats) != 3 {
+		t.Errorf("--device cpu: %d stats lines, want 3", len(stats))
+	}
+	loadCheckpoint(t, filepath.Join(dir, "cpu", "seed-1", "checkpoint.ckpt"))
+
 	// Resuming a finished job trains nothing and changes no output.
 	before, _ := os.ReadFile(filepath.Join(o, "seed-0", "stats.jsonl"))
 	ok(t, dir, "rl", "train", "--resume", "o", "--json")
@@ -334,7 +341,8 @@ func exitOf(t *testing.T, cmd *exec.Cmd) int {
 
 // TestRLInterruptResume: Ctrl-C mid-training exits 130 with every output
 // complete (whole JSON lines, loadable checkpoints); --resume finishes the
-// job, and its outputs are byte for byte those of an uninterrupted run.
+// job, and its outputs are byte for byte those of an uninterrupted run (on
+// another Io).
 func TestRLInterruptResume(t *testing.T) {
 	dir := t.TempDir()
 	job := []string{"rl", "train", "--env", "cartpole", "--seeds", "2", "--generations", "300", "--no-stop",
@@ -382,8 +390,10 @@ func TestRLInterruptResume(t *testing.T) {
 	}
 	checkNoTemp(t, cut)
 
-	ok(t, dir, "rl", "train", "--resume", "cut", "--json")
-	ok(t, dir, append(job, "--out", "whole", "--json")...)
+	// The resumed part runs on another Io, the uninterrupted job on a
+	// third: the bytes must not depend on it.
+	ok(t, dir, "--io", "threaded", "rl", "train", "--resume", "cut", "--json")
+	ok(t, dir, append([]string{"--io", "blocking"}, append(job, "--out", "whole", "--json")...)...)
 	for k := 0; k < 2; k++ {
 		for _, f := range []string{"stats.jsonl", "episodes.jsonl", "final.json", "checkpoint.ckpt"} {
 			a, err1 := os.ReadFile(filepath.Join(cut, fmt.Sprintf("seed-%d", k), f))

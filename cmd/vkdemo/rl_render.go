@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ type rlRenderConfig struct {
 	autoreset    rl.AutoresetMode
 	saves        int // PNG saves in flight
 	controls     bool
+	sim          string // where the environments step: gpu or cpu
 }
 
 // Caps of rl render.
@@ -46,8 +48,9 @@ func newRLRenderCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render",
 		Short: "Draw a grid of environments with a compute shader: PNG frames and/or a live window",
-		Long: `render steps --envs environments (the Go reference, one step per frame,
-resetting each as its episode ends) and draws them all into one frame per
+		Long: `render steps --envs environments (on the GPU, rl.GPUVecEnv; with --sim cpu
+on the Go reference), one step per frame, resetting each as its episode ends
+(--autoreset), and draws them all into one frame per
 step with a compute shader (shaders/rl_render.comp, one invocation per
 pixel: CartPole's track, cart and pole, Acrobot's links, Pendulum's rod,
 MountainCar's curve, car and flag, in Gymnasium's look), in a grid of
@@ -109,8 +112,13 @@ no temporary file is left, and the exit status is 130.`,
 			if c.controls && !c.window {
 				return usageErrorf("--control-stdin needs --window")
 			}
+			switch c.sim = strings.ToLower(c.sim); c.sim {
+			case "gpu", "cpu":
+			default:
+				return usageErrorf("--sim %q: want gpu or cpu", c.sim)
+			}
 			if a.onCPU() {
-				return usageErrorf("render draws on the GPU: --device cpu is not for it")
+				return usageErrorf("render draws on the GPU: --device cpu is not for it (--sim cpu steps the environments on the Go reference)")
 			}
 			return a.rlRender(c)
 		},
@@ -129,11 +137,12 @@ no temporary file is left, and the exit status is 130.`,
 	fs.Uint64Var(&c.seed, "seed", 0, "RNG seed of the resets and random actions")
 	fs.StringVar(&autores, "autoreset", "next-step", "how an environment whose episode ended resets: next-step or same-step (Gymnasium 1.x)")
 	fs.IntVar(&c.saves, "saves", defaultSaves, "PNG encodes and saves in flight")
+	fs.StringVar(&c.sim, "sim", "gpu", "where the environments step: gpu (rl.GPUVecEnv, float32 shaders) or cpu (rl.VecEnv, the float64 Go reference)")
 	return cmd
 }
 
 // rlRender runs `rl render`.
-func (a *app) rlRender(c rlRenderConfig) error {
+func (a *app) rlRender(c rlRenderConfig) (err error) {
 	x, err := a.Io()
 	if err != nil {
 		return err
@@ -159,17 +168,18 @@ func (a *app) rlRender(c rlRenderConfig) error {
 		}
 		dir = &d
 	}
-	sim, err := newRenderSim(c, pol)
-	if err != nil {
-		return err
-	}
 	if c.window {
-		return rlRenderWindow(a, x, c, sim, dir)
+		return rlRenderWindow(a, x, c, pol, dir)
 	}
 	d, err := a.Device()
 	if err != nil {
 		return err
 	}
+	sim, err := newRenderSim(x, d, c, pol)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, sim.close()) }()
 	r, err := rl.NewRenderer(d, c.renderOptions())
 	if err != nil {
 		return err
@@ -189,7 +199,12 @@ func (a *app) rlRender(c rlRenderConfig) error {
 		if loopErr = x.CheckCancel(); loopErr != nil {
 			break
 		}
-		pix, err := r.Render(x, sim.states(), saver.buffer())
+		states, err := sim.states(x)
+		if err != nil {
+			loopErr = err
+			break
+		}
+		pix, err := r.Render(x, states, saver.buffer())
 		if err == nil {
 			err = a.gate.take()
 		}
@@ -202,7 +217,12 @@ func (a *app) rlRender(c rlRenderConfig) error {
 			break
 		}
 		if f+1 < c.frames {
-			sim.step()
+			if loopErr = x.CheckCancel(); loopErr != nil {
+				break
+			}
+			if loopErr = sim.step(x); loopErr != nil {
+				break
+			}
 		}
 	}
 	saveErr := saver.wait()

@@ -75,6 +75,7 @@ func TestRLBadFlags(t *testing.T) {
 		{[]string{"rl", "render", "--cell", "4x4"}, `--cell "4x4"`},
 		{[]string{"rl", "render", "--cols", "20"}, "--cols 20"},
 		{[]string{"rl", "render", "--autoreset", "sometimes"}, `--autoreset "sometimes"`},
+		{[]string{"rl", "render", "--sim", "tpu"}, `--sim "tpu"`},
 		{[]string{"rl", "render", "--checkpoint", ck, "--out", filepath.Join(dir, "r")}, "--checkpoint " + ck},
 		{[]string{"--device", "cpu", "rl", "render"}, "--device cpu"},
 	}
@@ -489,12 +490,16 @@ func TestRLBenchJSON(t *testing.T) {
 }
 
 // TestRLRender: render writes one complete PNG of the grid's size per
-// frame, for every environment.
+// frame, for every environment, stepped on the GPU or the CPU.
 func TestRLRender(t *testing.T) {
 	dir := t.TempDir()
-	for _, env := range []string{"cartpole", "acrobot", "pendulum", "mountaincar"} {
+	for i, env := range []string{"cartpole", "acrobot", "pendulum", "mountaincar"} {
 		o := filepath.Join(dir, env)
-		txt := ok(t, dir, "rl", "render", "--env", env, "--envs", "3", "--cols", "2", "--cell", "40x30", "--frames", "3", "--out", env)
+		// The environments step on the GPU, and for two of them on the Go
+		// reference (--sim cpu), in both autoreset modes.
+		sim, mode := []string{"gpu", "cpu"}[i%2], []string{"next-step", "same-step"}[i/2]
+		txt := ok(t, dir, "rl", "render", "--env", env, "--envs", "3", "--cols", "2", "--cell", "40x30", "--frames", "3",
+			"--sim", sim, "--autoreset", mode, "--out", env)
 		if !strings.Contains(txt, "done: 3 frames") {
 			t.Errorf("%s: %s", env, txt)
 		}

@@ -18,7 +18,7 @@ import (
 // presented live through a swapchain (the window machinery of `vkdemo
 // window`, the only other importer of package window), and saved as PNGs
 // too when dir is set.
-func rlRenderWindow(a *app, x io.Io, c rlRenderConfig, sim renderSim, dir *io.Dir) (err error) {
+func rlRenderWindow(a *app, x io.Io, c rlRenderConfig, pol *rlPolicy, dir *io.Dir) (err error) {
 	// GLFW wants every call from one thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -50,6 +50,11 @@ func rlRenderWindow(a *app, x io.Io, c rlRenderConfig, sim renderSim, dir *io.Di
 	}
 	defer func() { err = errors.Join(err, closeDev()) }()
 
+	sim, err := newRenderSim(x, dev, c, pol)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, sim.close()) }()
 	r, err := rl.NewRenderer(dev, c.renderOptions())
 	if err != nil {
 		return err
@@ -114,7 +119,9 @@ func rlRenderWindow(a *app, x io.Io, c rlRenderConfig, sim renderSim, dir *io.Di
 			continue
 		}
 		if frame > 0 {
-			sim.step()
+			if err := sim.step(x); err != nil {
+				return err
+			}
 		}
 		if err := rlPresent(x, dev, r, sc, sim); err != nil {
 			if x.Canceled() {
@@ -162,7 +169,11 @@ func rlPresent(x io.Io, dev *gpu.Device, r *rl.Renderer, sc *gpu.Swapchain, sim 
 		return err
 	}
 	wx := x.WithoutCancel()
-	if err := r.SetStates(wx, sim.states()); err != nil {
+	states, err := sim.states(wx)
+	if err != nil {
+		return err
+	}
+	if err := r.SetStates(wx, states); err != nil {
 		return err
 	}
 	b := dev.NewBatch()

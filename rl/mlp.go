@@ -15,8 +15,12 @@ import "math"
 // continuous one.
 
 // ScratchLen returns the length of the scratch buffer the forward pass
-// needs: two hidden layers' worth of values.
+// needs: two hidden layers' worth of values (0 without hidden layers or
+// with fewer than two sizes).
 func (m MLP) ScratchLen() int {
+	if len(m.Sizes) < 2 {
+		return 0
+	}
 	w := 0
 	for _, h := range m.Sizes[1 : len(m.Sizes)-1] {
 		w = max(w, h)
@@ -231,15 +235,20 @@ func (p *Policy32) Act(obs, act []float32) error {
 	if len(obs) != p.spec.ObsDim || len(act) != p.spec.ActDim {
 		return errorf("policy", "observation of %d and action of %d values, want %d and %d", len(obs), len(act), p.spec.ObsDim, p.spec.ActDim)
 	}
+	p.act(obs, act)
+	return nil
+}
+
+// act is Act without the checks.
+func (p *Policy32) act(obs, act []float32) {
 	p.mlp.forward32(p.params, obs, p.y, p.buf)
 	if p.spec.Actions > 0 {
 		act[0] = float32(argmax32(p.y))
-		return nil
+		return
 	}
 	for i, v := range p.y {
 		act[i] = float32(p.spec.ActHigh) * tanh32(v)
 	}
-	return nil
 }
 
 // forward32x4 is forward32 for four inputs at once, interleaved: x holds

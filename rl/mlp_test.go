@@ -191,3 +191,14 @@ func TestForward32x4(t *testing.T) {
 		}
 	}
 }
+
+func TestScratchLen(t *testing.T) {
+	for _, c := range []struct {
+		sizes []int
+		want  int
+	}{{nil, 0}, {[]int{4}, 0}, {[]int{4, 2}, 0}, {[]int{4, 32, 2}, 64}, {[]int{6, 16, 40, 3}, 80}} {
+		if got := (MLP{Sizes: c.sizes}).ScratchLen(); got != c.want {
+			t.Errorf("ScratchLen(%v) = %d, want %d", c.sizes, got, c.want)
+		}
+	}
+}

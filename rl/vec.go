@@ -57,6 +57,8 @@ type VecEnv struct {
 	elapsed   []uint32 // steps of the current episode
 	act       []float64
 	steps     int64
+	obs32     []float32 // StepPolicy32's scratch
+	act32     []float32
 
 	rec *Trajectory // being recorded
 	t   int         // steps recorded so far
@@ -87,6 +89,8 @@ func NewVecEnv(cfg VecConfig) (*VecEnv, error) {
 		episode:   make([]uint32, n),
 		elapsed:   make([]uint32, n),
 		act:       make([]float64, n*spec.ActDim),
+		obs32:     make([]float32, spec.ObsDim),
+		act32:     make([]float32, spec.ActDim),
 	}
 	if cfg.Mode == SameStep {
 		v.finalObs = make([]float64, n*spec.ObsDim)
@@ -214,6 +218,30 @@ func (v *VecEnv) StepPolicy(p *Policy) error {
 			continue
 		}
 		p.act(v.obs[e*od:e*od+od], v.act[e*ad:e*ad+ad])
+	}
+	v.step(v.act)
+	return nil
+}
+
+// StepPolicy32 is StepPolicy with a float32 policy (the forward pass the
+// shaders compute, see Policy32) on the float32 observations; its actions
+// are float32 values.
+func (v *VecEnv) StepPolicy32(p *Policy32) error {
+	if p == nil || p.spec != v.spec {
+		return errorf("vec step", "policy is not for %s", v.spec.Name)
+	}
+	ad, od := v.spec.ActDim, v.spec.ObsDim
+	for e := 0; e < v.cfg.N; e++ {
+		if v.autoreset[e] && v.cfg.Mode == NextStep {
+			continue
+		}
+		for i, x := range v.obs[e*od : e*od+od] {
+			v.obs32[i] = float32(x)
+		}
+		p.act(v.obs32, v.act32)
+		for i, a := range v.act32 {
+			v.act[e*ad+i] = float64(a)
+		}
 	}
 	v.step(v.act)
 	return nil

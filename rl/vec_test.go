@@ -3,6 +3,8 @@ package rl
 import (
 	"errors"
 	"testing"
+
+	"github.com/vkio/vkio/io"
 )
 
 // countEnv counts steps: s = {count, id}; action 1 terminates at count 3;
@@ -214,6 +216,36 @@ func TestVecPolicy(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(50, func() { a.StepPolicy(p); a.StepRandom() }); n != 0 {
 		t.Errorf("%v allocations per step", n)
+	}
+	// StepPolicy32 follows the CPU evaluator: slot k of one member is
+	// environment k's first episode.
+	pm := MLP{Sizes: []int{3, 8, 1}, Act: Tanh}
+	pp := testParams(pm.NumParams(), 1, 1)
+	p32, _ := NewPolicy32(Pendulum{}.Spec(), pm, pp)
+	pv, _ := NewVecEnv(VecConfig{Env: Pendulum{}, N: 3, Seed: 6, EnvBase: 2, EpisodeBase: 11})
+	res, err := NewCPUEvaluator(Pendulum{}, pm, 1).Evaluate(io.NewBlocking().Io(), EvalRequest{Seed: 6, Episode: 11, EnvBase: 2, Params: pp, Members: 1, Episodes: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rets := make([]float64, 3)
+	for s := 0; s < 200; s++ {
+		if err := pv.StepPolicy32(p32); err != nil {
+			t.Fatal(err)
+		}
+		for e := range rets {
+			rets[e] += pv.Rewards()[e]
+		}
+	}
+	for e := range rets {
+		if rets[e] != res.Returns[e] || !pv.Truncated()[e] {
+			t.Errorf("Pendulum env %d: StepPolicy32 return %v, evaluator %v", e, rets[e], res.Returns[e])
+		}
+	}
+	if n := testing.AllocsPerRun(20, func() { pv.StepPolicy32(p32) }); n != 0 {
+		t.Errorf("%v allocations per StepPolicy32", n)
+	}
+	if err := pv.StepPolicy32(nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("nil policy: %v", err)
 	}
 	other, _ := NewPolicy(Acrobot{}.Spec(), MLP{Sizes: []int{6, 3}}, make([]float64, 21))
 	if err := a.StepPolicy(other); !errors.Is(err, ErrInvalid) {

@@ -88,6 +88,40 @@ float rl_act(float v) {
 // Accumulation order: acc = b[o]; acc += W[o*n+i]*x[i] for i in order,
 // without contraction into fused multiply-adds.
 float rl_mlp(float obs[RL_OBS_DIM], uint p) {
+    if (NL == 1u) {
+        // One hidden layer: each hidden unit goes straight into the
+        // outputs' sums (o in order, so each output's accumulation order
+        // is the one above), with no hidden-layer array.
+        float y[RL_NOUT];
+        uint q = p + H1 * RL_OBS_DIM + H1;  // output layer
+        for (uint k = 0u; k < RL_NOUT; k++) {
+            y[k] = params[q + RL_NOUT * H1 + k];
+        }
+        for (uint o = 0u; o < H1; o++) {
+            precise float acc = params[p + H1 * RL_OBS_DIM + o];
+            for (uint i = 0u; i < RL_OBS_DIM; i++) {
+                acc = acc + params[p + o * RL_OBS_DIM + i] * obs[i];
+            }
+            float h = rl_act(acc);
+            for (uint k = 0u; k < RL_NOUT; k++) {
+                precise float yk = y[k] + params[q + k * H1 + o] * h;
+                y[k] = yk;
+            }
+        }
+#if RL_ACTIONS > 0
+        float best = y[0];
+        uint arg = 0u;
+        for (uint k = 1u; k < RL_NOUT; k++) {
+            if (y[k] > best) {
+                best = y[k];
+                arg = k;
+            }
+        }
+        return float(arg);
+#else
+        return RL_ACT_HIGH * tanh(y[0]);
+#endif
+    }
     float h1[RL_MAXH];
     float h2[RL_MAXH];
     float x[RL_MAXH];

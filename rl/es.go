@@ -32,12 +32,16 @@ import (
 //
 // # Update
 //
-// Member 2i plays θ+σε_i and member 2i+1 plays θ−σε_i, each rounded to
-// float32 for the evaluator; θ stays float64. A member's fitness is the
+// Member 2i plays θ+σDε_i and member 2i+1 plays θ−σDε_i, each rounded to
+// float32 for the evaluator; θ stays float64. D is a diagonal of powers of
+// two (NewES's scale, 1 by default): ES searches z = θ/D, so that an input
+// of small range (a velocity) gets weights of a useful size; as D's entries
+// are powers of two, θ = Dz is exact both ways. A member's fitness is the
 // mean return of its episodes. Fitness values are ranked (ties share their
 // mean rank, NaN ranks lowest) and mapped to r/(N−1) − 0.5. The ascent
 // direction is g_j = Σ_i (w_{2i} − w_{2i+1})·ε_ij / N, summed over i in
-// order; Adam minimizes −g + WeightDecay·θ. Every sum runs in one fixed
+// order; Adam (its moments in z's space) minimizes −g + WeightDecay·z, and
+// θ moves by D times Adam's step. Every sum runs in one fixed
 // order in float64, so a run never depends on evaluation or reduction order.
 const (
 	// StreamNoise is the RNG stream of ES's perturbations ("ES" in ASCII,
@@ -145,6 +149,7 @@ type ES struct {
 	cfg  ESConfig
 	seed uint64
 	n    int
+	d    []float64 // the scale D (nil: ones)
 
 	// Theta is the center, M and V Adam's moments (NumParams each); Step
 	// counts Adam's updates and Gen is the generation Ask samples next.
@@ -161,15 +166,24 @@ type ES struct {
 }
 
 // NewES returns the optimizer of a run of seed over n parameters, at
-// generation 0 with θ initialized (see ESConfig.InitStd).
-func NewES(seed uint64, n int, cfg ESConfig) (*ES, error) {
+// generation 0 with θ initialized (see ESConfig.InitStd). scale, nil or of
+// n powers of two, is the diagonal D (see the package's ES notes).
+func NewES(seed uint64, n int, cfg ESConfig, scale []float64) (*ES, error) {
 	cfg.defaults()
 	if err := cfg.check(n); err != nil {
 		return nil, err
 	}
+	if scale != nil && len(scale) != n {
+		return nil, errorf("es", "%d scales for %d parameters", len(scale), n)
+	}
+	for j, v := range scale {
+		if !isPow2(v) {
+			return nil, errorf("es", "scale[%d] = %v: want a power of two from 2^-16 to 2^16", j, v)
+		}
+	}
 	p := cfg.Population
 	e := &ES{
-		cfg: cfg, seed: seed, n: n,
+		cfg: cfg, seed: seed, n: n, d: scale,
 		Theta: make([]float64, n), M: make([]float64, n), V: make([]float64, n),
 		noise:   make([]float64, p/2*n),
 		params:  make([]float32, p*n),
@@ -181,7 +195,7 @@ func NewES(seed uint64, n int, cfg ESConfig) (*ES, error) {
 	if cfg.InitStd > 0 {
 		gaussians(e.Theta, seed, [4]uint32{0, 0, 0, StreamInit})
 		for j := range e.Theta {
-			e.Theta[j] *= cfg.InitStd
+			e.Theta[j] *= cfg.InitStd * e.scale(j)
 		}
 	}
 	return e, nil
@@ -230,12 +244,26 @@ func (e *ES) Ask() []float32 {
 		plus := e.params[2*i*n : (2*i+1)*n]
 		minus := e.params[(2*i+1)*n : (2*i+2)*n]
 		for j, t := range e.Theta {
-			d := sigma * eps[j]
+			d := sigma * eps[j] * e.scale(j)
 			plus[j] = float32(t + d)
 			minus[j] = float32(t - d)
 		}
 	}
 	return e.params
+}
+
+// scale returns D's entry j.
+func (e *ES) scale(j int) float64 {
+	if e.d == nil {
+		return 1
+	}
+	return e.d[j]
+}
+
+// isPow2 reports whether v is a power of two from 2^-16 to 2^16.
+func isPow2(v float64) bool {
+	f, exp := math.Frexp(v)
+	return f == 0.5 && exp >= -15 && exp <= 17
 }
 
 // Center returns θ rounded to float32 (reused by the next call).
@@ -249,7 +277,7 @@ func (e *ES) Center() []float32 {
 // Update is what one Tell did.
 type Update struct {
 	Sigma, LR  float64 // the generation's σ and learning rate
-	GradNorm   float64 // ‖−g + WeightDecay·θ‖ before Adam
+	GradNorm   float64 // ‖−g + WeightDecay·z‖ before Adam
 	StepNorm   float64 // ‖Δθ‖
 	ThetaNorm  float64 // ‖θ‖ after the update
 	Generation uint32  // the generation told
@@ -281,11 +309,12 @@ func (e *ES) Tell(fitness []float64) (Update, error) {
 	a := u.LR * math.Sqrt(1-math.Pow(b2, float64(e.Step))) / (1 - math.Pow(b1, float64(e.Step)))
 	var gn, sn, tn float64
 	for j := range e.Theta {
-		g := -e.grad[j]/float64(p) + e.cfg.WeightDecay*e.Theta[j]
+		dj := e.scale(j)
+		g := -e.grad[j]/float64(p) + e.cfg.WeightDecay*(e.Theta[j]/dj)
 		gn += g * g
 		e.M[j] = b1*e.M[j] + (1-b1)*g
 		e.V[j] = b2*e.V[j] + (1-b2)*g*g
-		d := -a * e.M[j] / (math.Sqrt(e.V[j]) + e.cfg.Epsilon)
+		d := -a * e.M[j] / (math.Sqrt(e.V[j]) + e.cfg.Epsilon) * dj
 		sn += d * d
 		e.Theta[j] += d
 		tn += e.Theta[j] * e.Theta[j]

@@ -47,7 +47,7 @@ func TestESNoise(t *testing.T) {
 
 func TestESAskAntithetic(t *testing.T) {
 	cfg := ESConfig{Population: 6, Sigma: Schedule{Init: 0.5}, LR: Schedule{Init: 0.1}, InitStd: 0.3}
-	e, err := NewES(9, 5, cfg)
+	e, err := NewES(9, 5, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestESAskAntithetic(t *testing.T) {
 		t.Errorf("InitStd 0.3 left θ at zero")
 	}
 	// The noise of generation g does not depend on what came before.
-	e2, _ := NewES(9, 5, cfg)
+	e2, _ := NewES(9, 5, cfg, nil)
 	e2.Gen = 3
 	e.Gen = 3
 	if !slices.Equal(e.Ask(), e2.Ask()) {
@@ -77,7 +77,7 @@ func TestESAskAntithetic(t *testing.T) {
 func TestESQuadratic(t *testing.T) {
 	c := []float64{0.5, -0.3, 0.8, 0.1, -0.6, 0.2, 0.0, 0.4}
 	cfg := ESConfig{Population: 16, Sigma: Schedule{Init: 0.1}, LR: Schedule{Init: 0.05, Decay: 0.99, Min: 0.01}}
-	e, err := NewES(1, len(c), cfg)
+	e, err := NewES(1, len(c), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,11 +121,11 @@ func TestESConfigErrors(t *testing.T) {
 	} {
 		c := good
 		mod(&c)
-		if _, err := NewES(0, 10, c); err == nil {
+		if _, err := NewES(0, 10, c, nil); err == nil {
 			t.Errorf("%s: NewES succeeded", name)
 		}
 	}
-	if _, err := NewES(0, 10, good); err != nil {
+	if _, err := NewES(0, 10, good, nil); err != nil {
 		t.Errorf("good config: %v", err)
 	}
 	if got := (Schedule{Init: 1, Decay: 0.5, Min: 0.2}).At(3); got != 0.2 {
@@ -133,5 +133,34 @@ func TestESConfigErrors(t *testing.T) {
 	}
 	if got := (Schedule{Init: 1, Decay: 0.5}).At(2); got != 0.25 {
 		t.Errorf("schedule at 2 = %v, want 0.25", got)
+	}
+}
+
+func TestESScale(t *testing.T) {
+	cfg := ESConfig{Population: 2, Sigma: Schedule{Init: 0.25}, LR: Schedule{Init: 0.1}}
+	one, _ := NewES(5, 3, cfg, nil)
+	scaled, err := NewES(5, 3, cfg, []float64{1, 16, 0.125})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := one.Ask(), scaled.Ask()
+	for j, d := range []float64{1, 16, 0.125} {
+		if got, want := float64(b[j]), float64(a[j])*d; math.Abs(got-want) > 1e-6*math.Abs(want) {
+			t.Errorf("param %d: scaled perturbation %v, want %v", j, got, want)
+		}
+	}
+	// The step moves θ by D times the unscaled step.
+	fit := []float64{1, 0}
+	one.Tell(fit)
+	scaled.Tell(fit)
+	for j, d := range []float64{1, 16, 0.125} {
+		if got, want := scaled.Theta[j], one.Theta[j]*d; got != want {
+			t.Errorf("param %d: θ %v, want %v", j, got, want)
+		}
+	}
+	for _, bad := range [][]float64{{1, 3, 1}, {1, 0, 1}, {1, -2, 1}, {1, 1 << 20, 1}, {1, 1}} {
+		if _, err := NewES(5, 3, cfg, bad); err == nil {
+			t.Errorf("scale %v accepted", bad)
+		}
 	}
 }

@@ -28,6 +28,13 @@ type TrainConfig struct {
 	Policy MLP `json:"policy"`
 	// ES is the optimizer.
 	ES ESConfig `json:"es"`
+	// InputScale, empty or one power of two per observation component,
+	// scales the search space of the first layer's weights: ES perturbs
+	// and steps the weights of input i in units of InputScale[i] (see
+	// NewES's scale), so that inputs of very different ranges (position
+	// and velocity) get weights of useful sizes. The policy parameters
+	// (Checkpoint.Theta) are the network's own.
+	InputScale []float64 `json:"input_scale,omitempty"`
 	// Seed is the first run's seed; run k of Seeds has seed Seed+k. A
 	// run's outputs depend on its own seed only, not on how many run at
 	// once.
@@ -44,10 +51,18 @@ type TrainConfig struct {
 	// generations); the final evaluation says whether it is solved.
 	Target       float64 `json:"target"`
 	StopAtTarget bool    `json:"stop_at_target"`
+	// StopMargin raises the bar of StopAtTarget to Target+StopMargin, so
+	// that a center that just passed the check on its episodes passes the
+	// final evaluation on fresh ones too.
+	StopMargin float64 `json:"stop_margin,omitempty"`
 	// EvalEvery is how often (in generations) the center θ is evaluated
 	// during training, over EvalEpisodes fresh episodes (0: never).
 	EvalEvery    int `json:"eval_every"`
 	EvalEpisodes int `json:"eval_episodes"`
+	// EvalGate skips the center's evaluation in generations whose best
+	// member's fitness is below Target (it saves the evaluations of a
+	// center that cannot have solved the environment yet, in practice).
+	EvalGate bool `json:"eval_gate,omitempty"`
 	// FinalEpisodes is the size of the final evaluation of the center θ
 	// (Gymnasium's convention for "solved": 100).
 	FinalEpisodes int `json:"final_episodes"`
@@ -96,6 +111,8 @@ func (c *TrainConfig) check() error {
 		return errorf("train", "%d generations: want 1 to %d", c.Generations, MaxGenerations)
 	case math.IsNaN(c.Target) || math.IsInf(c.Target, 0):
 		return errorf("train", "target %v: want a finite return", c.Target)
+	case !(c.StopMargin >= 0) || math.IsInf(c.StopMargin, 0):
+		return errorf("train", "stop margin %v: want a finite value ≥ 0", c.StopMargin)
 	case c.EvalEvery < 0 || c.EvalEvery > MaxGenerations:
 		return errorf("train", "eval every %d generations: want 0 to %d", c.EvalEvery, MaxGenerations)
 	case c.EvalEvery > 0 && (c.EvalEpisodes < 1 || c.EvalEpisodes > MaxEpisodes):
@@ -115,9 +132,35 @@ func (c *TrainConfig) check() error {
 	case c.Episodes*c.ES.Population > 1<<24:
 		return errorf("train", "population %d × %d episodes: more than %d slots", c.ES.Population, c.Episodes, 1<<24)
 	}
+	if len(c.InputScale) != 0 && len(c.InputScale) != c.Policy.Sizes[0] {
+		return errorf("train", "%d input scales for %d inputs", len(c.InputScale), c.Policy.Sizes[0])
+	}
+	for i, v := range c.InputScale {
+		if !isPow2(v) {
+			return errorf("train", "input scale %d = %v: want a power of two from 2^-16 to 2^16", i, v)
+		}
+	}
 	es := c.ES
 	es.defaults()
 	return es.check(c.Policy.NumParams())
+}
+
+// paramScale returns the per-parameter scale of c.InputScale (nil when
+// empty): InputScale[i] for the first layer's weights of input i, 1 for
+// everything else.
+func (c *TrainConfig) paramScale() []float64 {
+	if len(c.InputScale) == 0 {
+		return nil
+	}
+	d := make([]float64, c.Policy.NumParams())
+	for j := range d {
+		d[j] = 1
+	}
+	n, m := c.Policy.Sizes[0], c.Policy.Sizes[1]
+	for o := range m {
+		copy(d[o*n:(o+1)*n], c.InputScale)
+	}
+	return d
 }
 
 // checkShape bounds an MLP's sizes (before NumParams can overflow): every
@@ -155,29 +198,36 @@ func DefaultConfig(env string) (TrainConfig, error) {
 	switch env {
 	case "CartPole-v1":
 		c.Policy = MLP{Sizes: []int{4, 8, 2}, Act: Tanh}
-		c.Target = 475
+		c.Target, c.StopMargin = 475, 15
 		c.Generations = 200
+		c.ES.LR.Init = 0.1
+		c.EvalGate = true
 	case "Acrobot-v1":
 		c.Policy = MLP{Sizes: []int{6, 16, 3}, Act: Tanh}
-		c.Target = -100
+		c.Target, c.StopMargin = -100, 10
 		c.Generations = 300
 		c.ES.Population = 64
 		c.Episodes = 2
-		c.EvalEvery = 5
+		c.EvalEvery, c.EvalGate = 5, true
 	case "MountainCarContinuous-v0":
+		// The velocity's range is 0.07, the position's 1.8: its weights
+		// are searched in units of 16.
 		c.Policy = MLP{Sizes: []int{2, 16, 1}, Act: Tanh}
-		c.Target = 90
+		c.InputScale = []float64{1, 16}
+		c.Target, c.StopMargin = 90, 2
 		c.Generations = 300
 		c.ES.Population = 64
-		c.ES.Sigma = Schedule{Init: 0.5, Decay: 0.99, Min: 0.1}
-		c.EvalEvery = 5
+		c.ES.Sigma = Schedule{Init: 0.5, Decay: 0.99, Min: 0.05}
+		c.ES.LR.Init = 0.1
+		c.EvalEvery, c.EvalGate = 5, true
 	case "Pendulum-v1":
 		c.Policy = MLP{Sizes: []int{3, 32, 1}, Act: Tanh}
-		c.Target = -200
-		c.Generations = 1000
+		c.Target, c.StopMargin = -200, 20
+		c.Generations = 500
 		c.ES.Population = 128
+		c.ES.LR.Init = 0.2
 		c.Episodes = 4
-		c.EvalEvery = 10
+		c.EvalEvery, c.EvalGate = 10, true
 	default:
 		return TrainConfig{}, errorf("train", "no default configuration for environment %q (have %s)", env, strings.Join(TrainEnvs(), ", "))
 	}
@@ -210,6 +260,9 @@ type TrainOptions struct {
 	// MaxWrites bounds each run's write batches in flight (0: 2): the
 	// run waits for the oldest before starting another.
 	MaxWrites int
+	// NoCurves skips curve.svg and curve.png (drawing the PNG costs tens
+	// of milliseconds).
+	NoCurves bool
 }
 
 // TrainResult is what a training job did.
@@ -326,7 +379,9 @@ func Train(x io.Io, ev Evaluator, cfg TrainConfig, opts TrainOptions) (*TrainRes
 		if werr := t.writeSummary(xw, res); werr != nil && err == nil {
 			err = werr
 		}
-		if werr := WriteCurves(xw, *opts.Out, cfg); werr != nil && err == nil {
+		if opts.NoCurves {
+			// nothing
+		} else if werr := WriteCurves(xw, *opts.Out, cfg); werr != nil && err == nil {
 			err = werr
 		}
 	}

@@ -97,6 +97,12 @@ func (r *RunResult) appendJSON(b []byte) []byte {
 // episode length, rewards.sum(0) its return, and obs[L[e], e] its last
 // observation (the terminal one when terminated[L[e]-1, e]).
 func WriteTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory) error {
+	return writeTrajectory(x, dir, p, tr, true)
+}
+
+// writeTrajectory is WriteTrajectory; durable false skips the fsyncs (each
+// file still appears whole, by a rename: see writeVisible).
+func writeTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory, durable bool) error {
 	T, E, O, A := tr.T, tr.E, tr.ObsDim, tr.ActDim
 	switch {
 	case T < 0 || E < 0 || O < 1 || A < 1 || T > 1<<24 || E > 1<<24 || O > MaxHidden || A > MaxHidden:
@@ -133,7 +139,11 @@ func WriteTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory) error {
 		if err != nil {
 			return err
 		}
-		if err := writeAtomic(x, d, f.name, data); err != nil {
+		write := writeVisible
+		if durable {
+			write = writeAtomic
+		}
+		if err := write(x, d, f.name, data); err != nil {
 			return err
 		}
 	}
@@ -175,4 +185,29 @@ func boolBytes(v []bool) []byte {
 		}
 	}
 	return b
+}
+
+// writeVisible replaces the file at p in dir with data as a reader sees
+// it, all at once: the data goes to p+".part", which is renamed over p.
+// Unlike writeAtomic it syncs nothing, so a power loss can lose the file;
+// a killed process leaves at most the .part file. The trainer streams its
+// trajectories this way: two fsyncs per file would make the disk, not
+// the GPU, the limit of a many-seed run.
+func writeVisible(x io.Io, dir io.Dir, p string, data []byte) error {
+	tmp := p + ".part"
+	f, err := dir.CreateFile(x, tmp, io.CreateOptions{Perm: 0o644})
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(x, data)
+	if cerr := f.Close(x); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = dir.Rename(x, tmp, dir, p)
+	}
+	if err != nil {
+		_ = dir.Remove(x.WithoutCancel(), tmp)
+	}
+	return err
 }

@@ -70,7 +70,7 @@ func (r *run) main(x io.Io) (err error) {
 		}
 		r.t.noteEnd(end)
 	}()
-	es, err := NewES(r.seed, r.cfg.Policy.NumParams(), r.cfg.ES)
+	es, err := NewES(r.seed, r.cfg.Policy.NumParams(), r.cfg.ES, r.cfg.paramScale())
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (r *run) loop(x io.Io) error {
 		st.Update = x.Now().Sub(upStart)
 		st.ThetaNorm = u.ThetaNorm
 
-		if cfg.EvalEvery > 0 && (g+1)%cfg.EvalEvery == 0 {
+		if cfg.EvalEvery > 0 && (g+1)%cfg.EvalEvery == 0 && (!cfg.EvalGate || sum.Max >= cfg.Target) {
 			cres, err := r.evaluate(x, EvalRequest{Seed: r.seed, Episode: EvalEpisodeBase | uint32(g), Params: r.es.Center(), Members: 1, Episodes: cfg.EvalEpisodes}, "center")
 			if err != nil {
 				return err
@@ -182,7 +182,7 @@ func (r *run) loop(x io.Io) error {
 			if c.Mean >= cfg.Target && !r.res.Reached {
 				r.res.Reached, r.res.ReachedGen, r.res.ReachedWall = true, g+1, x.Now().Sub(r.first)
 			}
-			if cfg.StopAtTarget && c.Mean >= cfg.Target {
+			if cfg.StopAtTarget && c.Mean >= cfg.Target+cfg.StopMargin {
 				r.stopped = true
 			}
 		}
@@ -490,7 +490,7 @@ func (r *run) write(x io.Io, b *batch) error {
 		}
 	}
 	if b.traj != nil {
-		if err := WriteTrajectory(x, r.dir, b.trajDir, b.traj); err != nil {
+		if err := writeTrajectory(x, r.dir, b.trajDir, b.traj, false); err != nil {
 			return err
 		}
 	}

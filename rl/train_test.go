@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -108,7 +109,7 @@ func (q *quadEval) Evaluate(x io.Io, req EvalRequest) (*EvalResult, error) {
 
 func quadConfig() TrainConfig {
 	return TrainConfig{
-		Env: "Quadratic-v0", Policy: MLP{Sizes: []int{2, 2}, Act: Tanh},
+		Env: "Quadratic-v0", Policy: MLP{Sizes: []int{2, 2}, Act: Tanh}, InputScale: []float64{1, 0.5},
 		ES:   ESConfig{Population: 8, Sigma: Schedule{Init: 0.1, Decay: 0.98, Min: 0.05}, LR: Schedule{Init: 0.05}, WeightDecay: 0.005, InitStd: 0.1},
 		Seed: 100, Seeds: 3, Episodes: 2, Generations: 12,
 		Target: -0.05, EvalEvery: 3, EvalEpisodes: 4, FinalEpisodes: 5,
@@ -116,8 +117,8 @@ func quadConfig() TrainConfig {
 	}
 }
 
-// ios runs fn on each Io implementation io.New knows here.
-func ios(t *testing.T, fn func(t *testing.T, x io.Io)) {
+// eachIo runs fn on each Io implementation io.New knows here.
+func eachIo(t *testing.T, fn func(t *testing.T, x io.Io)) {
 	for _, kind := range []string{"blocking", "threaded", "evented"} {
 		t.Run(kind, func(t *testing.T) {
 			b, err := io.New(kind)
@@ -298,12 +299,12 @@ func fileSize(t *testing.T, p string) int64 {
 func TestTrainDeterminism(t *testing.T) {
 	cfg := quadConfig()
 	var want map[string]string
-	ios(t, func(t *testing.T, x io.Io) {
+	eachIo(t, func(t *testing.T, x io.Io) {
 		dir := t.TempDir()
 		out := openOut(t, x, dir)
 		ev := newQuadEval()
 		ev.gpu = 200 * time.Microsecond
-		if _, err := Train(x, ev, cfg, TrainOptions{Out: &out}); err != nil {
+		if _, err := Train(x, ev, cfg, TrainOptions{NoCurves: true, Out: &out}); err != nil {
 			t.Fatal(err)
 		}
 		got := hashRuns(t, dir)
@@ -316,7 +317,7 @@ func TestTrainDeterminism(t *testing.T) {
 			for k := range cfg.Seeds {
 				c := cfg
 				c.Seed, c.Seeds = cfg.Seed+uint64(k), 1
-				if _, err := Train(x, newQuadEval(), c, TrainOptions{Out: &out, MaxWrites: 1}); err != nil {
+				if _, err := Train(x, newQuadEval(), c, TrainOptions{NoCurves: true, Out: &out, MaxWrites: 1}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -331,11 +332,11 @@ func TestTrainDeterminism(t *testing.T) {
 // resumed end with the same bytes as uninterrupted runs.
 func TestTrainResume(t *testing.T) {
 	cfg := quadConfig()
-	cfg.Seeds = 2
-	ios(t, func(t *testing.T, x io.Io) {
+	cfg.Seeds, cfg.RecordEvery = 2, 0 // TestTrainDeterminism covers the trajectories
+	eachIo(t, func(t *testing.T, x io.Io) {
 		ref := t.TempDir()
 		refOut := openOut(t, x, ref)
-		if _, err := Train(x, newQuadEval(), cfg, TrainOptions{Out: &refOut}); err != nil {
+		if _, err := Train(x, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &refOut}); err != nil {
 			t.Fatal(err)
 		}
 		want := hashRuns(t, ref)
@@ -351,7 +352,7 @@ func TestTrainResume(t *testing.T) {
 				cancel()
 			}
 		}
-		_, err := Train(xc, ev, cfg, TrainOptions{Out: &out})
+		_, err := Train(xc, ev, cfg, TrainOptions{NoCurves: true, Out: &out})
 		if !errors.Is(err, io.ErrCanceled) {
 			t.Fatalf("canceled Train returned %v", err)
 		}
@@ -362,7 +363,7 @@ func TestTrainResume(t *testing.T) {
 		if ck.Gen == 0 || ck.Gen >= 12 {
 			t.Errorf("canceled run's checkpoint at generation %d", ck.Gen)
 		}
-		if _, err := Resume(x, newQuadEval(), out, TrainOptions{}); err != nil {
+		if _, err := Resume(x, newQuadEval(), out, TrainOptions{NoCurves: true}); err != nil {
 			t.Fatal(err)
 		}
 		sameHashes(t, "resumed after cancel", hashRuns(t, dir), want)
@@ -377,7 +378,7 @@ func TestTrainResumeCrash(t *testing.T) {
 	cfg.Seeds = 1
 	ref := t.TempDir()
 	refOut := openOut(t, x, ref)
-	if _, err := Train(x, newQuadEval(), cfg, TrainOptions{Out: &refOut}); err != nil {
+	if _, err := Train(x, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &refOut}); err != nil {
 		t.Fatal(err)
 	}
 	want := hashRuns(t, ref)
@@ -389,7 +390,7 @@ func TestTrainResumeCrash(t *testing.T) {
 	defer cancel()
 	// Blocking and one write in flight: the observer of generation 9 runs
 	// after generation 7's checkpoint (of generation 8) is on disk.
-	_, err := Train(xc, newQuadEval(), cfg, TrainOptions{Out: &out, MaxWrites: 1, Observer: func(s GenStats) {
+	_, err := Train(xc, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &out, MaxWrites: 1, Observer: func(s GenStats) {
 		switch s.Gen {
 		case 9:
 			var err error
@@ -409,7 +410,7 @@ func TestTrainResumeCrash(t *testing.T) {
 	if err := os.WriteFile(ckpt, saved, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Resume(x, newQuadEval(), out, TrainOptions{}); err != nil {
+	if _, err := Resume(x, newQuadEval(), out, TrainOptions{NoCurves: true}); err != nil {
 		t.Fatal(err)
 	}
 	sameHashes(t, "resumed from an older checkpoint", hashRuns(t, dir), want)
@@ -419,7 +420,7 @@ func TestTrainResumeCrash(t *testing.T) {
 // loadable, every JSON Lines file whole lines, and no goroutine behind.
 func TestTrainCancel(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	ios(t, func(t *testing.T, x io.Io) {
+	eachIo(t, func(t *testing.T, x io.Io) {
 		dir := t.TempDir()
 		out := openOut(t, x, dir)
 		cfg := quadConfig()
@@ -429,11 +430,11 @@ func TestTrainCancel(t *testing.T) {
 		xc, cancel := x.WithCancel()
 		defer cancel()
 		ev.hook = func(n int64) {
-			if n == 150 {
+			if n == 60 {
 				cancel()
 			}
 		}
-		res, err := Train(xc, ev, cfg, TrainOptions{Out: &out})
+		res, err := Train(xc, ev, cfg, TrainOptions{NoCurves: true, Out: &out})
 		if !errors.Is(err, io.ErrCanceled) {
 			t.Fatalf("Train returned %v", err)
 		}
@@ -486,7 +487,7 @@ func TestTrainTrace(t *testing.T) {
 	ev.gpu = time.Millisecond
 	dir := t.TempDir()
 	out := openOut(t, x, dir)
-	res, err := Train(x.WithObserver(rec), ev, cfg, TrainOptions{Out: &out, Recorder: rec})
+	res, err := Train(x.WithObserver(rec), ev, cfg, TrainOptions{NoCurves: true, Out: &out, Recorder: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -550,6 +551,9 @@ func TestTrainConfigErrors(t *testing.T) {
 		"NaN target":        func(c *TrainConfig) { c.Target = math.NaN() },
 		"odd population":    func(c *TrainConfig) { c.ES.Population = 7 },
 		"huge sizes":        func(c *TrainConfig) { c.Policy.Sizes = []int{2, 1 << 30, 2} },
+		"scale not pow2":    func(c *TrainConfig) { c.InputScale = []float64{1, 3} },
+		"scale count":       func(c *TrainConfig) { c.InputScale = []float64{1} },
+		"negative margin":   func(c *TrainConfig) { c.StopMargin = -1 },
 	} {
 		c := quadConfig()
 		mod(&c)
@@ -569,5 +573,34 @@ func TestTrainConfigErrors(t *testing.T) {
 	}
 	if _, err := DefaultConfig("Pong"); err == nil || !strings.Contains(err.Error(), "CartPole-v1") {
 		t.Errorf("DefaultConfig(Pong): %v", err)
+	}
+}
+
+// TestTrainMemoryFlat: a run's heap does not grow with its generations
+// (buffers are reused; lines and batches are garbage once written).
+func TestTrainMemoryFlat(t *testing.T) {
+	x := io.NewBlocking().Io()
+	dir := t.TempDir()
+	out := openOut(t, x, dir)
+	cfg := quadConfig()
+	cfg.Seeds, cfg.Generations, cfg.RecordEvery, cfg.CheckpointEvery, cfg.EvalEvery = 1, 2000, 500, 250, 10
+	heap := map[int]uint64{}
+	_, err := Train(x, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &out, Observer: func(s GenStats) {
+		if s.Gen == 400 || s.Gen == 1999 {
+			var m runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m)
+			heap[s.Gen] = m.HeapAlloc
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("heap at generation 400: %d bytes, at 1999: %d", heap[400], heap[1999])
+	if len(heap) != 2 {
+		t.Fatalf("heap measured at %v", heap)
+	}
+	if grow := int64(heap[1999]) - int64(heap[400]); grow > 256<<10 {
+		t.Errorf("heap grew by %d bytes from generation 400 (%d) to 1999 (%d)", grow, heap[400], heap[1999])
 	}
 }

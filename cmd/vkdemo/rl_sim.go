@@ -37,6 +37,15 @@ func loadRLPolicy(x io.Io, p string) (*rlPolicy, error) {
 	return &rlPolicy{path: p, env: c.Config.Env, mlp: c.Config.Policy, theta: c.Theta, ckpt: c}, nil
 }
 
+// params returns θ rounded to float32, as the evaluators play it.
+func (p *rlPolicy) params() []float32 {
+	out := make([]float32, len(p.theta))
+	for i, v := range p.theta {
+		out[i] = float32(v)
+	}
+	return out
+}
+
 // renderSim is what rl render draws: environments stepping on the GPU
 // (rl.GPUVecEnv) or on the CPU (rl.VecEnv, the Go reference).
 type renderSim interface {
@@ -71,7 +80,8 @@ func newRenderSim(x io.Io, d *gpu.Device, c rlRenderConfig, pol *rlPolicy) (rend
 		}
 		s := &vecSim{v: v, what: what + ", stepped by the Go reference", buf: make([]float32, c.envs*spec.StateDim)}
 		if pol != nil {
-			if s.pol, err = rl.NewPolicy(spec, pol.mlp, pol.theta); err != nil {
+			// The float32 forward pass, as the GPU computes it.
+			if s.pol, err = rl.NewPolicy32(spec, pol.mlp, pol.params()); err != nil {
 				return nil, usageErrorf("--checkpoint %s: %v", pol.path, err)
 			}
 		}
@@ -79,11 +89,7 @@ func newRenderSim(x io.Io, d *gpu.Device, c rlRenderConfig, pol *rlPolicy) (rend
 	}
 	opts := &rl.GPUVecOptions{Seed: c.seed, Autoreset: c.autoreset, Policy: rl.RandomPolicy}
 	if pol != nil {
-		params := make([]float32, len(pol.theta))
-		for i, v := range pol.theta {
-			params[i] = float32(v)
-		}
-		opts.Policy, opts.MLP, opts.Params, opts.Members = rl.MLPPolicy, pol.mlp, params, 1
+		opts.Policy, opts.MLP, opts.Params, opts.Members = rl.MLPPolicy, pol.mlp, pol.params(), 1
 	}
 	v, err := rl.NewGPUVecEnv(x, d, c.env, c.envs, opts)
 	if err != nil {
@@ -143,7 +149,7 @@ func (s *gpuSim) close() error       { return s.v.Close() }
 // a policy's.
 type vecSim struct {
 	v     *rl.VecEnv
-	pol   *rl.Policy
+	pol   *rl.Policy32
 	what  string
 	buf   []float32
 	ended int
@@ -161,7 +167,7 @@ func (s *vecSim) states(io.Io) ([]float32, error) {
 
 func (s *vecSim) step(io.Io) error {
 	if s.pol != nil {
-		if err := s.v.StepPolicy(s.pol); err != nil {
+		if err := s.v.StepPolicy32(s.pol); err != nil {
 			return err
 		}
 	} else {

@@ -27,7 +27,7 @@ import (
 // tinyTrain is a CartPole job that finishes in well under a second on
 // lavapipe: 2 seeds, 3 generations of 8 members.
 var tinyTrain = []string{"rl", "train", "--env", "cartpole", "--seeds", "2", "--generations", "3", "--no-stop",
-	"--population", "8", "--eval-every", "1", "--eval-episodes", "4", "--final-episodes", "8",
+	"--population", "8", "--eval-every", "1", "--eval-gate=false", "--eval-episodes", "4", "--final-episodes", "8",
 	"--trajectories", "2", "--record-every", "2", "--checkpoint-every", "2"}
 
 // TestRLBadFlags: every bad flag is a usage error (exit 2) with one line

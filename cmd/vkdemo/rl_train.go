@@ -37,6 +37,7 @@ type rlTrainFlags struct {
 	episodes        int
 	evalEpisodes    int
 	evalEvery       int
+	evalGate        bool
 	finalEpisodes   int
 	hidden          string
 	activation      string
@@ -69,7 +70,7 @@ type rlTrainRun struct {
 // configFlags are the flags that make a training configuration: with
 // --resume the folder's config.json decides them.
 var configFlags = []string{"env", "seeds", "seed", "population", "sigma", "sigma-decay", "lr", "weight-decay",
-	"generations", "target", "no-stop", "episodes", "eval-episodes", "eval-every", "final-episodes", "hidden",
+	"generations", "target", "no-stop", "episodes", "eval-episodes", "eval-every", "eval-gate", "final-episodes", "hidden",
 	"activation", "checkpoint-every", "trajectories", "record-every", "no-episodes"}
 
 func newRLTrainCmd(a *app) *cobra.Command {
@@ -155,6 +156,7 @@ the GPU.`,
 	fs.IntVar(&f.episodes, "episodes", 0, "episodes per member per generation (default: the environment's)")
 	fs.IntVar(&f.evalEpisodes, "eval-episodes", 0, "episodes of the policy's checks against the target (default 100)")
 	fs.IntVar(&f.evalEvery, "eval-every", 0, "check the policy against the target every N generations (default: the environment's)")
+	fs.BoolVar(&f.evalGate, "eval-gate", false, "check the policy only in generations where a member reached the target (--eval-gate=false: every --eval-every generations; default: the environment's)")
 	fs.IntVar(&f.finalEpisodes, "final-episodes", 100, "episodes of each run's final evaluation (0: none)")
 	fs.StringVar(&f.hidden, "hidden", "", "hidden layer widths, e.g. 32 or 32,32 ('none' for a linear policy; default: the environment's)")
 	fs.StringVar(&f.activation, "activation", "tanh", "hidden-layer activation: tanh or relu")
@@ -281,6 +283,9 @@ func (f *rlTrainFlags) parse(fs *pflag.FlagSet) (rlTrainRun, error) {
 		if f.evalEvery == 0 {
 			cfg.StopAtTarget = false
 		}
+	}
+	if fs.Changed("eval-gate") {
+		cfg.EvalGate = f.evalGate
 	}
 	if err := checkCount("final-episodes", f.finalEpisodes, 0, rl.MaxEpisodes); err != nil {
 		return run, err

@@ -520,3 +520,54 @@ func TestRLRender(t *testing.T) {
 		checkNoTemp(t, o)
 	}
 }
+
+// TestRLRenderInterrupt: Ctrl-C during a long render exits 130; every PNG
+// reported saved is on disk and decodes, and no temporary file is left.
+func TestRLRenderInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	cmd, lines, stderr := startRL(t, dir, "rl", "render", "--env", "acrobot", "--envs", "4", "--cell", "24x24",
+		"--frames", "100000", "--out", "o")
+	// Interrupt once a few frames are saved (progress lines come every
+	// eighth of the frames: too late here).
+	for deadline := time.Now().Add(time.Minute); ; {
+		if files, _ := filepath.Glob(filepath.Join(dir, "o", "frame-*.png")); len(files) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no frames in a minute: %s", stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for l := range lines {
+		out = append(out, l)
+	}
+	if code := exitOf(t, cmd); code != exitInterrupted || strings.TrimSpace(stderr.String()) != "vkdemo: interrupted" {
+		t.Fatalf("exit %d, stderr %q; want 130 and one line\n%s", code, stderr, strings.Join(out, "\n"))
+	}
+	var saved int
+	for _, l := range out {
+		if _, err := fmt.Sscanf(l, "stopped: %d of", &saved); err == nil {
+			break
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "o", "frame-*.png"))
+	if saved == 0 || len(files) != saved {
+		t.Fatalf("%d frames reported saved, %d on disk\n%s", saved, len(files), strings.Join(out, "\n"))
+	}
+	for _, p := range files {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil || img.Bounds().Dx() != 48 || img.Bounds().Dy() != 48 {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	checkNoTemp(t, filepath.Join(dir, "o"))
+}

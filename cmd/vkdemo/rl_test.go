@@ -202,7 +202,7 @@ func checkTrajectory(t *testing.T, dir string, e, obsDim int) {
 // changes nothing.
 func TestRLTrain(t *testing.T) {
 	dir := t.TempDir()
-	out := ok(t, dir, append(tinyTrain, "--out", "o", "--trace", "o/trace.json", "--json")...)
+	out := ok(t, dir, append(tinyTrain, "--out", "o", "--trace", "o/trace.json", "--timeline", "o/timeline.svg", "--json")...)
 	var rep rlTrainReport
 	if err := jsonDecoder(out).Decode(&rep); err != nil {
 		t.Fatalf("--json: %v\n%s", err, out)
@@ -211,6 +211,9 @@ func TestRLTrain(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 	o := filepath.Join(dir, "o")
+	if b, err := os.ReadFile(filepath.Join(o, "timeline.svg")); err != nil || !bytes.Contains(b[:min(len(b), 200)], []byte("<svg")) {
+		t.Errorf("timeline.svg: %v", err)
+	}
 	for _, f := range []string{"config.json", "summary.json", "curve.svg", "curve.png", "trace.json"} {
 		if fi, err := os.Stat(filepath.Join(o, f)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v", f, err)

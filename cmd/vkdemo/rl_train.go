@@ -49,6 +49,7 @@ type rlTrainFlags struct {
 	noEpisodes      bool
 	stream          string
 	trace           string
+	timeline        string
 	asJSON          bool
 	workgroup       int
 	perDispatch     int
@@ -62,6 +63,7 @@ type rlTrainRun struct {
 	resume    bool
 	stream    string
 	trace     string
+	timeline  string
 	asJSON    bool
 	workgroup int
 	perDisp   int
@@ -113,7 +115,8 @@ whole lines):
                            truncated, valid), every --record-every generations,
                            and traj/final/
 With --trace FILE, the Perfetto / chrome://tracing trace of the job: each
-run's CPU lane (ask, wait, update), the evaluations on the GPU, the writes.
+run's CPU lane (ask, wait, update), the evaluations on the GPU, the writes;
+--timeline FILE draws the same as an SVG picture.
 
 --stream ADDR serves the statistics while training: every generation's line,
 as JSON Lines over HTTP (curl -N http://ADDR/), to any number of clients.
@@ -168,6 +171,7 @@ the GPU.`,
 	fs.BoolVar(&f.noEpisodes, "no-episodes", false, "do not write episodes.jsonl")
 	fs.StringVar(&f.stream, "stream", "", "serve the statistics as JSON Lines over HTTP on this address (HOST:PORT; port 0 picks one)")
 	fs.StringVar(&f.trace, "trace", "", "write the job's Perfetto / chrome://tracing trace here")
+	fs.StringVar(&f.timeline, "timeline", "", "write the trace as a timeline picture (SVG) here")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on stdout (no progress output)")
 	fs.IntVar(&f.workgroup, "workgroup", 0, "the GPU evaluator's workgroup size (0: its default; results do not depend on it)")
 	fs.IntVar(&f.perDispatch, "steps-per-dispatch", 0, "split each evaluation into dispatches of N steps (0: whole episodes; results do not depend on it)")
@@ -177,7 +181,7 @@ the GPU.`,
 // parse checks the flags and builds the configuration. Bad values are
 // usage errors naming the flag.
 func (f *rlTrainFlags) parse(fs *pflag.FlagSet) (rlTrainRun, error) {
-	run := rlTrainRun{out: f.out, stream: f.stream, trace: f.trace, asJSON: f.asJSON, workgroup: f.workgroup, perDisp: f.perDispatch}
+	run := rlTrainRun{out: f.out, stream: f.stream, trace: f.trace, timeline: f.timeline, asJSON: f.asJSON, workgroup: f.workgroup, perDisp: f.perDispatch}
 	if f.workgroup < 0 || f.workgroup > 1024 {
 		return run, usageErrorf("--workgroup %d: want 1 to 1024, or 0 for the default", f.workgroup)
 	}
@@ -373,6 +377,7 @@ type rlTrainReport struct {
 	StepsPerSec float64         `json:"steps_per_s"`
 	Out         string          `json:"out"`
 	Trace       string          `json:"trace,omitempty"`
+	Timeline    string          `json:"timeline,omitempty"`
 	Stream      string          `json:"stream,omitempty"`
 	Runs        []rlTrainRunRow `json:"runs"`
 }
@@ -397,8 +402,8 @@ func (a *app) rlTrain(run rlTrainRun) (err error) {
 	if err != nil {
 		return err
 	}
-	if run.trace != "" {
-		if err := checkOutputFile(x, "--trace", run.trace, run.out); err != nil {
+	for _, o := range []struct{ flag, path string }{{"--trace", run.trace}, {"--timeline", run.timeline}} {
+		if err := checkOutputFile(x, o.flag, o.path, run.out); err != nil {
 			return err
 		}
 	}
@@ -435,7 +440,7 @@ func (a *app) rlTrain(run rlTrainRun) (err error) {
 	defer func() { err = errors.Join(err, ev.Close()) }()
 
 	var rec *tasks.Recorder
-	if run.trace != "" {
+	if run.trace != "" || run.timeline != "" {
 		rec = tasks.NewRecorder()
 		rec.SetMeta("title", fmt.Sprintf("vkdemo rl train: %s, %d seeds, population %d, io %s, %s", cfg.Env, cfg.Seeds, cfg.ES.Population, x, where))
 		rec.SetMeta("io", x.String())
@@ -486,8 +491,16 @@ func (a *app) rlTrain(run rlTrainRun) (err error) {
 	}
 	if rec != nil {
 		rec.SetReport(res.Report)
-		if _, werr := streamResult(x, run.trace, rec.WriteTrace); werr != nil {
-			return fmt.Errorf("--trace %s: %w", run.trace, werr)
+		for _, o := range []struct {
+			flag, path string
+			write      func(stdio.Writer) error
+		}{{"--trace", run.trace, rec.WriteTrace}, {"--timeline", run.timeline, rec.WriteTimelineSVG}} {
+			if o.path == "" {
+				continue
+			}
+			if _, werr := streamResult(x, o.path, o.write); werr != nil {
+				return fmt.Errorf("%s %s: %w", o.flag, o.path, werr)
+			}
 		}
 	}
 	rep := trainReport(cfg, res, where, x.String(), run)
@@ -511,7 +524,7 @@ func (a *app) rlTrain(run rlTrainRun) (err error) {
 // trainReport builds the report of a finished job.
 func trainReport(cfg rl.TrainConfig, res *rl.TrainResult, where, ioName string, run rlTrainRun) rlTrainReport {
 	rep := rlTrainReport{Env: cfg.Env, Device: where, Io: ioName, Seeds: len(res.Runs), Target: cfg.Target,
-		WallMS: msOf(res.Wall), GPUBusyMS: msOf(res.GPUBusy), GPUIdle: res.GPUIdle, Out: run.out, Trace: run.trace,
+		WallMS: msOf(res.Wall), GPUBusyMS: msOf(res.GPUBusy), GPUIdle: res.GPUIdle, Out: run.out, Trace: run.trace, Timeline: run.timeline,
 		Runs: []rlTrainRunRow{}}
 	for _, r := range res.Runs {
 		row := rlTrainRunRow{Seed: r.Seed, Generations: r.Generations, Reached: r.Reached, Final: summaryOf(r.Final),
@@ -582,6 +595,9 @@ func printTrainReport(w stdio.Writer, rep rlTrainReport) {
 	fmt.Fprintf(w, "outputs   %s (config.json, summary.json, curve.svg, curve.png, seed-N/stats.jsonl, checkpoint.ckpt, ...)\n", rep.Out)
 	if rep.Trace != "" {
 		fmt.Fprintf(w, "trace     %s (open in https://ui.perfetto.dev or chrome://tracing)\n", rep.Trace)
+	}
+	if rep.Timeline != "" {
+		fmt.Fprintf(w, "timeline  %s (open in a browser)\n", rep.Timeline)
 	}
 }
 

@@ -177,16 +177,6 @@ func (r *Renderer) SetStates(x io.Io, states []float32) error {
 	return nil
 }
 
-// SetStates64 is SetStates for float64 states (the Go references'),
-// rounded to float32.
-func (r *Renderer) SetStates64(x io.Io, states []float64) error {
-	s := make([]float32, len(states))
-	for i, v := range states {
-		s[i] = float32(v)
-	}
-	return r.SetStates(x, s)
-}
-
 // Record adds the drawing of the states last set into Frame to b.
 func (r *Renderer) Record(b *gpu.Batch) error {
 	return r.RecordFrom(b, r.states, 0, r.kind.stateDim)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"strings"
 )
 
 // Checkpoint is one run's state at the start of a generation: enough to
@@ -169,17 +170,11 @@ func LoadCheckpoint(data []byte) (*Checkpoint, error) {
 	if rest := uint64(len(r.b)); rest != 3*8*uint64(n) {
 		return nil, ckptErr("%d parameters need %d bytes of θ, m and v; the payload has %d", n, 3*8*uint64(n), rest)
 	}
-	dec := json.NewDecoder(bytes.NewReader(cfgJSON))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c.Config); err != nil {
-		return nil, ckptErr("config: %v", err)
+	cfg, err := ParseConfig(cfgJSON)
+	if err != nil {
+		return nil, ckptErr("%s", strings.TrimPrefix(err.Error(), "rl: "))
 	}
-	if dec.More() {
-		return nil, ckptErr("config: data after the JSON object")
-	}
-	if err := c.Config.check(); err != nil {
-		return nil, ckptErr("config: %v", err)
-	}
+	c.Config = cfg
 	if want := c.Config.Policy.NumParams(); want != int(n) {
 		return nil, ckptErr("%d parameters, but the config's policy %v has %d", n, c.Config.Policy.Sizes, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	stdio "io"
 	"io/fs"
+	"math"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -43,29 +44,14 @@ func ReadCurve(x io.Io, dir io.Dir, p string) (Curve, error) {
 	for line := 1; ; line++ {
 		b, err := r.ReadSlice('\n')
 		if len(b) > 0 && (err == nil || errors.Is(err, stdio.EOF)) {
-			var s struct {
-				Gen    *int     `json:"gen"`
-				Seed   uint64   `json:"seed"`
-				Mean   *float64 `json:"mean"`
-				Center *float64 `json:"center"`
+			gen, seed, mean, center, perr := parseStatsLine(b)
+			if perr != nil {
+				return c, errorf("curve", "%s line %d: %v", f.Name(), line, perr)
 			}
-			if jerr := json.Unmarshal(b, &s); jerr != nil || s.Gen == nil {
-				return c, errorf("curve", "%s line %d: not a stats line (%v)", f.Name(), line, jerr)
-			}
-			if len(b) > maxStatsLine {
-				return c, errorf("curve", "%s line %d: %d bytes, more than %d", f.Name(), line, len(b), maxStatsLine)
-			}
-			c.Seed = s.Seed
-			c.Gen = append(c.Gen, *s.Gen)
-			m, ctr := nan, nan
-			if s.Mean != nil {
-				m = *s.Mean
-			}
-			if s.Center != nil {
-				ctr = *s.Center
-			}
-			c.Mean = append(c.Mean, m)
-			c.Center = append(c.Center, ctr)
+			c.Seed = seed
+			c.Gen = append(c.Gen, gen)
+			c.Mean = append(c.Mean, mean)
+			c.Center = append(c.Center, center)
 		}
 		switch {
 		case errors.Is(err, stdio.EOF):
@@ -78,7 +64,35 @@ func ReadCurve(x io.Io, dir io.Dir, p string) (Curve, error) {
 	}
 }
 
-var nan = func() float64 { var z float64; return z / z }()
+var nan = math.NaN()
+
+// parseStatsLine reads the generation, seed, mean and center (NaN where
+// absent or null) of a stats.jsonl line of at most maxStatsLine bytes.
+func parseStatsLine(b []byte) (gen int, seed uint64, mean, center float64, err error) {
+	if len(b) > maxStatsLine {
+		return 0, 0, nan, nan, fmt.Errorf("%d bytes, more than %d", len(b), maxStatsLine)
+	}
+	var s struct {
+		Gen    *int     `json:"gen"`
+		Seed   uint64   `json:"seed"`
+		Mean   *float64 `json:"mean"`
+		Center *float64 `json:"center"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return 0, 0, nan, nan, fmt.Errorf("not a stats line: %v", err)
+	}
+	if s.Gen == nil || *s.Gen < 0 {
+		return 0, 0, nan, nan, fmt.Errorf("not a stats line: no generation")
+	}
+	mean, center = nan, nan
+	if s.Mean != nil {
+		mean = *s.Mean
+	}
+	if s.Center != nil {
+		center = *s.Center
+	}
+	return *s.Gen, s.Seed, mean, center, nil
+}
 
 // WriteCurves reads the stats.jsonl of every run of cfg in out and draws
 // their learning curves (mean population return against generation, one

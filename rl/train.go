@@ -271,12 +271,16 @@ type TrainResult struct {
 	// Wall is the time from the first evaluation's dispatch to the end of
 	// the last run (final evaluations and writes included).
 	Wall time.Duration
-	// GPUBusy is the union of the evaluations' device time: from the
-	// Recorder's report when there is one, otherwise the sum of the
-	// evaluations' EvalResult.GPU (or of their calls, on the CPU
-	// evaluator), at most Wall. GPUIdle is 1 − GPUBusy/Wall.
+	// GPUBusy is the device's busy time: the sum of the evaluations'
+	// EvalResult.GPU (one queue runs one submission at a time), at most
+	// Wall; on the CPU evaluator, which reports none, the time at least one
+	// evaluation was in progress. GPUIdle is 1 − GPUBusy/Wall.
 	GPUBusy time.Duration
 	GPUIdle float64
+	// EvalIdle is the fraction of Wall during which no evaluation at all
+	// was in progress: the scheduler's share of GPUIdle (the rest is each
+	// evaluation's own host work: uploads, submission, read-back).
+	EvalIdle float64
 	// Report is the Recorder's overlap report (zero without one).
 	Report tasks.Report
 }
@@ -404,18 +408,34 @@ func Resume(x io.Io, ev Evaluator, out io.Dir, opts TrainOptions) (*TrainResult,
 // ReadConfig reads a TrainConfig from the JSON file at p in dir (at most
 // MaxConfigJSON bytes, no unknown fields) and checks it.
 func ReadConfig(x io.Io, dir io.Dir, p string) (TrainConfig, error) {
-	var cfg TrainConfig
 	data, err := readCapped(x, dir, p, MaxConfigJSON)
 	if err != nil {
-		return cfg, err
+		return TrainConfig{}, err
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", p, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig parses and checks a TrainConfig in JSON (at most
+// MaxConfigJSON bytes, no unknown fields, nothing after the object).
+func ParseConfig(data []byte) (TrainConfig, error) {
+	var cfg TrainConfig
+	if len(data) > MaxConfigJSON {
+		return cfg, errorf("config", "%d bytes, more than %d", len(data), MaxConfigJSON)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, errorf("config", "%s: %v", dir.Name()+"/"+p, err)
+		return TrainConfig{}, errorf("config", "%v", err)
+	}
+	if dec.More() {
+		return TrainConfig{}, errorf("config", "data after the JSON object")
 	}
 	if err := cfg.check(); err != nil {
-		return cfg, fmt.Errorf("%s: %w", p, err)
+		return TrainConfig{}, err
 	}
 	return cfg, nil
 }
@@ -491,24 +511,35 @@ type trainer struct {
 	opts TrainOptions
 	rec  *tasks.Recorder
 
-	mu         sync.Mutex
-	first      time.Time // the first dispatch
-	last       time.Time // the last run's end
-	busy       time.Duration
-	observerMu sync.Mutex
+	mu       sync.Mutex
+	first    time.Time     // the first dispatch
+	last     time.Time     // the last run's end
+	device   time.Duration // the sum of the evaluations' EvalResult.GPU
+	inFlight int           // evaluations in progress
+	since    time.Time     // when inFlight last rose from 0
+	covered  time.Duration // time with at least one evaluation in progress
 }
 
-// dispatched notes an evaluation's start and its device time.
-func (t *trainer) noteEval(start, end time.Time, gpu time.Duration) {
+// evalStart and evalEnd bracket every evaluation: they keep the union of
+// the evaluations' intervals (covered) and the device's time.
+func (t *trainer) evalStart(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.first.IsZero() || start.Before(t.first) {
-		t.first = start
+	if t.first.IsZero() {
+		t.first = now
 	}
-	if gpu > 0 {
-		t.busy += gpu
-	} else {
-		t.busy += end.Sub(start)
+	if t.inFlight == 0 {
+		t.since = now
+	}
+	t.inFlight++
+}
+
+func (t *trainer) evalEnd(now time.Time, gpu time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.device += gpu
+	if t.inFlight--; t.inFlight == 0 {
+		t.covered += now.Sub(t.since)
 	}
 }
 
@@ -529,17 +560,19 @@ func (t *trainer) result(runs []*run) *TrainResult {
 	if !t.first.IsZero() && t.last.After(t.first) {
 		res.Wall = t.last.Sub(t.first)
 	}
-	res.GPUBusy = min(t.busy, res.Wall)
+	covered := t.covered
+	res.GPUBusy = t.device
+	if res.GPUBusy == 0 { // the CPU evaluator: no device
+		res.GPUBusy = covered
+	}
 	t.mu.Unlock()
+	if res.Wall > 0 {
+		res.GPUBusy = min(res.GPUBusy, res.Wall)
+		res.GPUIdle = 1 - float64(res.GPUBusy)/float64(res.Wall)
+		res.EvalIdle = max(0, 1-float64(covered)/float64(res.Wall))
+	}
 	if t.rec != nil {
 		res.Report = t.rec.Report()
-		if b, ok := res.Report.Busy["gpu"]; ok && res.Report.Wall > 0 {
-			res.GPUBusy = b
-			res.Wall = res.Report.Wall
-		}
-	}
-	if res.Wall > 0 {
-		res.GPUIdle = 1 - float64(res.GPUBusy)/float64(res.Wall)
 	}
 	return res
 }

@@ -75,10 +75,17 @@ func TestTrainTune(t *testing.T) {
 			defer dir.Close(x)
 			opts.Out = &dir
 			c.RecordSlots, c.RecordEvery = 4, 1
+			if v, err := strconv.Atoi(os.Getenv("RECEVERY")); err == nil {
+				c.RecordEvery = v
+			}
 			rec = tasks.NewRecorder()
 			opts.Recorder = rec
 		}
-		res, err := Train(x.WithObserver(rec), ev, c, opts)
+		xo := x
+		if rec != nil && os.Getenv("OBSERVE") != "" {
+			xo = x.WithObserver(rec) // every file operation in the trace too
+		}
+		res, err := Train(xo, ev, c, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +109,7 @@ func TestTrainTune(t *testing.T) {
 				solved++
 			}
 		}
-		t.Logf("job wall %v gpu idle %.3f", res.Wall.Round(time.Millisecond), res.GPUIdle)
+		t.Logf("job wall %v gpu idle %.3f (no evaluation in flight %.3f)", res.Wall.Round(time.Millisecond), res.GPUIdle, res.EvalIdle)
 	}
 	if together {
 		cfg.Seeds = seeds

@@ -39,6 +39,7 @@ func (t *trainer) writeSummary(x io.Io, res *TrainResult) error {
 	b = appendField(b, "wall_ms", ms(res.Wall))
 	b = appendField(b, "gpu_busy_ms", ms(res.GPUBusy))
 	b = appendField(b, "gpu_idle", res.GPUIdle)
+	b = appendField(b, "eval_idle", res.EvalIdle)
 	b = append(b, `,"runs":[`...)
 	for i, r := range res.Runs {
 		if i > 0 {

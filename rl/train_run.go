@@ -237,16 +237,21 @@ func (r *run) evaluate(x io.Io, req EvalRequest, what string) (*EvalResult, erro
 		frame = -1
 	}
 	reg := rec.Begin(tasks.CPU, r.lane, what, frame).Waiting()
+	r.t.evalStart(start)
 	res, err := r.t.ev.Evaluate(x, req)
-	reg.End()
 	end := x.Now()
+	var gpu time.Duration
+	if err == nil && res != nil {
+		gpu = res.GPU
+	}
+	r.t.evalEnd(end, gpu)
+	reg.End()
 	if err != nil {
 		return nil, err
 	}
 	if err := checkResult(req, res); err != nil {
 		return nil, err
 	}
-	r.t.noteEval(start, end, res.GPU)
 	if rec != nil {
 		s := start
 		if res.GPU > 0 && res.GPU < end.Sub(start) {

@@ -373,6 +373,7 @@ type rlTrainReport struct {
 	WallMS      float64         `json:"wall_ms"`
 	GPUBusyMS   float64         `json:"gpu_busy_ms"`
 	GPUIdle     float64         `json:"gpu_idle"`
+	EvalIdle    float64         `json:"eval_idle"`
 	Steps       int64           `json:"steps"`
 	StepsPerSec float64         `json:"steps_per_s"`
 	Out         string          `json:"out"`
@@ -524,7 +525,7 @@ func (a *app) rlTrain(run rlTrainRun) (err error) {
 // trainReport builds the report of a finished job.
 func trainReport(cfg rl.TrainConfig, res *rl.TrainResult, where, ioName string, run rlTrainRun) rlTrainReport {
 	rep := rlTrainReport{Env: cfg.Env, Device: where, Io: ioName, Seeds: len(res.Runs), Target: cfg.Target,
-		WallMS: msOf(res.Wall), GPUBusyMS: msOf(res.GPUBusy), GPUIdle: res.GPUIdle, Out: run.out, Trace: run.trace, Timeline: run.timeline,
+		WallMS: msOf(res.Wall), GPUBusyMS: msOf(res.GPUBusy), GPUIdle: res.GPUIdle, EvalIdle: res.EvalIdle, Out: run.out, Trace: run.trace, Timeline: run.timeline,
 		Runs: []rlTrainRunRow{}}
 	for _, r := range res.Runs {
 		row := rlTrainRunRow{Seed: r.Seed, Generations: r.Generations, Reached: r.Reached, Final: summaryOf(r.Final),
@@ -554,9 +555,9 @@ const maxTrainRows = 24
 
 // printTrainReport prints the table of runs and the job's totals.
 func printTrainReport(w stdio.Writer, rep rlTrainReport) {
-	fmt.Fprintf(w, "done: %d of %d seed(s) solved %s (final mean return ≥ %g) in %s; %.3g steps/s; GPU busy %s, idle %.0f%% of wall\n",
+	fmt.Fprintf(w, "done: %d of %d seed(s) solved %s (final mean return ≥ %g) in %s; %.3g steps/s; GPU busy %s, idle %.0f%% of wall (no evaluation in flight %.0f%%)\n",
 		rep.Solved, rep.Seeds, rep.Env, rep.Target, fmtSec(time.Duration(rep.WallMS*1e6)), rep.StepsPerSec,
-		fmtSec(time.Duration(rep.GPUBusyMS*1e6)), 100*rep.GPUIdle)
+		fmtSec(time.Duration(rep.GPUBusyMS*1e6)), 100*rep.GPUIdle, 100*rep.EvalIdle)
 	fmt.Fprintf(w, "  %6s %6s %10s %10s %22s %9s %s\n", "seed", "gens", "target at", "wall", "final return", "steps", "")
 	for i, r := range rep.Runs {
 		if i == maxTrainRows {

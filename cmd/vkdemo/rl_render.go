@@ -184,7 +184,7 @@ func (a *app) rlRender(c rlRenderConfig) (err error) {
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer func() { err = errors.Join(err, r.Close()) }()
 	w, h := r.Size()
 	cols, rows := r.Grid()
 	fmt.Fprintf(a.stdout, "vkdemo rl render: %d %s (%dx%d grid) in %dx%d frames on %s, io %s, %s\n",

@@ -63,7 +63,9 @@ func NewGPUEvaluator(d *gpu.Device, env string, policy MLP, opts *GPUEvalOptions
 		o.Sets = 4
 	}
 	policy.Sizes = slices.Clone(policy.Sizes)
-	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, policyMLP, &policy, true)
+	// Every evaluation: MLP, one episode per slot, a summary each, maybe
+	// recorded (the recording code stays in; slots past Record skip it).
+	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, &policy, &gpuConfig{policy: policyMLP, episodeLimit: 1, summaryCap: 1, recSlots: 1})
 	if err != nil {
 		return nil, err
 	}

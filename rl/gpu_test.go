@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/gpu/gputest"
@@ -831,5 +832,51 @@ func TestGPUEvaluator(t *testing.T) {
 		if _, err := ev.Evaluate(x, bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Evaluate(members %d, episodes %d, %d params, record %d): %v, want ErrInvalid", bad.Members, bad.Episodes, len(bad.Params), bad.Record, err)
 		}
+	}
+}
+
+// TestGPUEvaluatorCancel: an evaluation canceled while its dispatch runs
+// returns io.ErrCanceled; its buffer set waits until the GPU is done, the
+// next evaluations give the uncanceled results, and Close releases
+// everything (the device's leak check at cleanup).
+func TestGPUEvaluatorCancel(t *testing.T) {
+	d := gputest.Open(t, gpu.Options{})
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	m := MLP{Sizes: []int{6, 64, 64, 3}, Act: Tanh}
+	ev, err := NewGPUEvaluator(d, "Acrobot-v1", m, &GPUEvalOptions{Sets: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := EvalRequest{Seed: 1, Params: gpuTestParams(m, 4, 2), Members: 4, Episodes: 256}
+	f := io.Async(x, func(x io.Io) (*EvalResult, error) { return ev.Evaluate(x, big) })
+	time.Sleep(20 * time.Millisecond)
+	start := time.Now()
+	if _, err := f.Cancel(x); !errors.Is(err, io.ErrCanceled) {
+		t.Fatalf("canceled Evaluate: %v, want ErrCanceled (the evaluation is meant to outlast 20 ms)", err)
+	}
+	canceled := time.Since(start)
+	small := EvalRequest{Seed: 2, Params: big.Params[:m.NumParams()], Members: 1, Episodes: 8}
+	a, err := ev.Evaluate(x, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ev.Evaluate(x, small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(a.Returns, a.Lengths) != fmt.Sprint(b.Returns, b.Lengths) {
+		t.Fatalf("results after a cancel differ: %v %v", a.Returns, b.Returns)
+	}
+	t.Logf("cancel returned in %v; the next evaluation, after the canceled GPU work, %v later", canceled, time.Since(start))
+	if err := ev.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := ev.Evaluate(x, small); !errors.Is(err, gpu.ErrClosed) {
+		t.Fatalf("Evaluate after Close: %v, want ErrClosed", err)
 	}
 }

@@ -24,7 +24,7 @@
 // Push constants: {uint steps} — steps this dispatch.
 // Specialization constants: 0 local size x, 1 hidden layers (0..2), 2 first
 // hidden width, 3 second hidden width (<= 64), 4 activation (0 tanh, 1 relu),
-// 5 policy, 6 recording (below).
+// 5 policy, 6 recording, 7 episode limit, 8 summaries, 9 same-step (below).
 #ifndef RL_RUNNER_GLSL
 #define RL_RUNNER_GLSL
 
@@ -41,6 +41,12 @@ layout(constant_id = 4) const uint ACT = 0;
 // code it runs (cfg.policy must agree).
 layout(constant_id = 5) const uint POLICY = 0;
 layout(constant_id = 6) const bool RECORD = true;
+// 7: whether slots may stop after cfg.episodeLimit episodes, 8: whether
+// episode summaries may be kept, 9: same-step autoreset (else next-step);
+// fixed per pipeline for the same reason (cfg must agree).
+layout(constant_id = 7) const bool LIMIT = true;
+layout(constant_id = 8) const bool SUMMARY = true;
+layout(constant_id = 9) const bool SAME_STEP = false;
 
 #define RL_MAXH 64
 #if RL_ACTIONS > 0
@@ -266,12 +272,12 @@ void main() {
     uvec4 blk = uvec4(0u);
     uint blkT = 0xFFFFFFFFu;  // t/4 of blk; blk's episode is ep
     for (uint i = 0u; i < pc.steps; i++) {
-        if ((flags & F_FINISHED) != 0u) {
+        if (LIMIT && (flags & F_FINISHED) != 0u) {
             break;
         }
         uint row = gstep - recOrigin;
         bool recNow = rec && row < recSteps;
-        if ((flags & F_NEED_RESET) != 0u) {
+        if (!SAME_STEP && (flags & F_NEED_RESET) != 0u) {
             // Next-step autoreset: this step ignores its action, resets,
             // and returns the reset observation with reward 0, no flags
             // (recorded with Valid false and action 0, as VecEnv does).
@@ -320,7 +326,7 @@ void main() {
         lastA = a;
         if (term || trunc) {
             flags |= F_ENDED;
-            if (done < sumCap) {
+            if (SUMMARY && done < sumCap) {
                 uint sb = (slot * sumCap + done) * 4u;
                 summ[sb] = floatBitsToUint(ret);
                 summ[sb + 1u] = t;
@@ -328,9 +334,9 @@ void main() {
                 summ[sb + 3u] = epBase + ep;
             }
             done++;
-            if (epLimit != 0u && done >= epLimit) {
+            if (LIMIT && epLimit != 0u && done >= epLimit) {
                 flags |= F_FINISHED;
-            } else if (autoreset == 1u) {
+            } else if (SAME_STEP) {
                 // Same-step autoreset: keep the terminal observation beside
                 // the reset one.
                 env_observe(s, o);

@@ -182,9 +182,14 @@ func (m MLP) checkShape() error {
 }
 
 // DefaultConfig returns the tuned training configuration of env (see
-// TrainEnvs): population, σ, learning rate, policy size and episodes per
-// member, with a target return, center checks every generation or few
-// and stopping at the target. Seed 0, one seed.
+// TrainEnvs): policy size, population, σ, learning rate, episodes per
+// member and input scales, with Target the return that solves env, center
+// checks over 100 episodes (EvalGate: once a member reached the target),
+// stopping at Target+StopMargin, and a final evaluation over 100 episodes.
+// Seed 0, one seed. Measured on lavapipe (GPU evaluator, 2 shared cores),
+// runs one at a time: CartPole-v1 20/20 seeds solved (median 0.11 s from
+// the first dispatch), Acrobot-v1 20/20 (0.21 s), MountainCarContinuous-v0
+// 20/20 (0.20 s), Pendulum-v1 8/10 (7.7 s).
 func DefaultConfig(env string) (TrainConfig, error) {
 	c := TrainConfig{
 		Env: env, Seeds: 1, Episodes: 1,

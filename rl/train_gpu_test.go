@@ -173,6 +173,12 @@ func tuneOverrides(c *TrainConfig) {
 	if v, ok := f("SDECAY"); ok {
 		c.ES.Sigma.Decay = v
 	}
+	if v, ok := f("LRDECAY"); ok {
+		c.ES.LR.Decay = v
+	}
+	if v, ok := f("LRMIN"); ok {
+		c.ES.LR.Min = v
+	}
 	if v, ok := f("SMIN"); ok {
 		c.ES.Sigma.Min = v
 	}

@@ -36,9 +36,11 @@ type gpuEvaluator struct {
 
 	mu     sync.Mutex
 	free   []*gpuSet
-	zombie []*gpuSet // sets whose canceled work may still run; each holds one unit of sem
 	inUse  int
 	closed bool
+	// retiring counts the goroutines that wait for a set whose canceled
+	// work still runs on the GPU (each holds one unit of sem until then).
+	retiring sync.WaitGroup
 }
 
 // NewGPUEvaluator returns an Evaluator that plays env's episodes on d
@@ -61,7 +63,9 @@ func NewGPUEvaluator(d *gpu.Device, env string, policy MLP, opts *GPUEvalOptions
 		o.Sets = 4
 	}
 	policy.Sizes = slices.Clone(policy.Sizes)
-	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, &policy)
+	// Every evaluation: MLP, one episode per slot, a summary each, maybe
+	// recorded (the recording code stays in; slots past Record skip it).
+	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, &policy, &gpuConfig{policy: policyMLP, episodeLimit: 1, summaryCap: 1, recSlots: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +175,6 @@ func (e *gpuEvaluator) play(x io.Io, s *gpuSet, cfg *gpuConfig, req EvalRequest,
 // acquire takes a buffer set from the pool (a cancel point while all are
 // in use).
 func (e *gpuEvaluator) acquire(x io.Io) (*gpuSet, error) {
-	e.reap()
 	if err := e.sem.Acquire(x, 1); err != nil {
 		return nil, err
 	}
@@ -190,50 +193,44 @@ func (e *gpuEvaluator) acquire(x io.Io) (*gpuSet, error) {
 	return newGPUSet(e.d, e.k), nil
 }
 
-// release gives s back; after an error whose GPU work may still run (a
-// canceled wait), s waits among the zombies until it is idle.
+// release gives s back. After an error whose GPU work may still run (a
+// canceled wait), a goroutine waits for the set to go idle and only then
+// gives it back, with its unit of the semaphore.
 func (e *gpuEvaluator) release(s *gpuSet, err error) {
+	if err != nil && !s.idle() {
+		e.retiring.Add(1)
+		go func() {
+			defer e.retiring.Done()
+			for !s.idle() {
+				time.Sleep(time.Millisecond)
+			}
+			e.put(s)
+		}()
+		return
+	}
+	e.put(s)
+}
+
+// put returns an idle set to the pool, or closes it when the evaluator
+// was closed meanwhile (then the last one out closes the kernel).
+func (e *gpuEvaluator) put(s *gpuSet) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.inUse--
 	if e.closed {
-		// Close ran meanwhile: this call releases what it left.
-		s.closeWait(10 * time.Second)
+		s.close()
 		if e.inUse == 0 {
 			e.k.Close()
 		}
-		return
+	} else {
+		e.free = append(e.free, s)
 	}
-	if err != nil && !s.idle() {
-		e.zombie = append(e.zombie, s)
-		return
-	}
-	e.free = append(e.free, s)
 	e.sem.Release(1)
 }
 
-// reap returns the zombies that went idle to the pool.
-func (e *gpuEvaluator) reap() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return
-	}
-	kept := e.zombie[:0]
-	for _, s := range e.zombie {
-		if s.idle() {
-			e.free = append(e.free, s)
-			e.sem.Release(1)
-		} else {
-			kept = append(kept, s)
-		}
-	}
-	clear(e.zombie[len(kept):])
-	e.zombie = kept
-}
-
-// Close releases the buffer sets and the kernel (idempotent). Evaluations
-// still running keep their set until they return, and then release it.
+// Close releases the buffer sets and the kernel (idempotent). It waits
+// for the GPU work of canceled evaluations to finish; evaluations still
+// running keep their set until they return, and then release it.
 func (e *gpuEvaluator) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -241,13 +238,16 @@ func (e *gpuEvaluator) Close() error {
 		return nil
 	}
 	e.closed = true
-	sets := append(e.free, e.zombie...)
-	e.free, e.zombie = nil, nil
+	sets := e.free
+	e.free = nil
+	e.mu.Unlock()
+	e.retiring.Wait()
+	e.mu.Lock()
 	busy := e.inUse > 0
 	e.mu.Unlock()
 	var errs []error
 	for _, s := range sets {
-		if err := s.closeWait(10 * time.Second); err != nil {
+		if err := s.close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -90,9 +90,11 @@ func recordWords(e, t, d int) int64 {
 	return (t64+1)*e64*d64 + 5*t64*e64 + t64*e64*d64
 }
 
-// gpuKernel opens env's runner kernel specialized for wg and the MLP
-// (nil: no MLP; its constants keep their defaults).
-func gpuKernel(d *gpu.Device, env string, wg int, m *MLP) (*gpu.Kernel, EnvSpec, error) {
+// gpuKernel opens env's runner kernel specialized for wg, the MLP (nil:
+// no MLP; its constants keep their defaults) and c's policy, autoreset
+// mode and uses: trajectories (c.recSlots > 0), an episode limit, summaries.
+// What c does not use is compiled out of the step loop.
+func gpuKernel(d *gpu.Device, env string, wg int, m *MLP, c *gpuConfig) (*gpu.Kernel, EnvSpec, error) {
 	const op = "gpu kernel"
 	shader, ok := gpuShaders[env]
 	if !ok {
@@ -109,7 +111,7 @@ func gpuKernel(d *gpu.Device, env string, wg int, m *MLP) (*gpu.Kernel, EnvSpec,
 	if wg < 1 || wg > 1024 {
 		return nil, EnvSpec{}, errorf(op, "workgroup size %d, want 1 to 1024", wg)
 	}
-	sc := map[uint32]any{0: uint32(wg)}
+	sc := map[uint32]any{0: uint32(wg), 5: c.policy, 6: c.recSlots > 0, 7: c.episodeLimit > 0, 8: c.summaryCap > 0, 9: c.autoreset == SameStep}
 	if m != nil {
 		if err := m.Check(spec); err != nil {
 			return nil, EnvSpec{}, err

@@ -144,7 +144,7 @@ func NewGPUVecEnv(x io.Io, d *gpu.Device, env string, n int, opts *GPUVecOptions
 	default:
 		return nil, errorf(op, "unknown policy kind %d", int(o.Policy))
 	}
-	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, mlp)
+	k, spec, err := gpuKernel(d, env, o.WorkgroupSize, mlp, &cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -59,14 +59,14 @@ var tinySPV []byte
 func Tiny() []byte { return slices.Clone(tinySPV) }
 
 // All returns each shader's file stem ("saxpy", "reduce", "julia",
-// "tiny", "rl_cartpole", ...) mapped to a fresh copy of its SPIR-V.
+// "tiny", "rl_cartpole", "rl_render", ...) mapped to a fresh copy of its SPIR-V.
 func All() map[string][]byte {
 	return map[string][]byte{"saxpy": SAXPY(), "reduce": Reduce(), "julia": Julia(), "tiny": Tiny(),
 		"rl_cartpole": RLCartPole(), "rl_acrobot": RLAcrobot(), "rl_pendulum": RLPendulum(),
-		"rl_mountaincar": RLMountainCar(), "rl_philox_kat": RLPhiloxKAT()}
+		"rl_mountaincar": RLMountainCar(), "rl_philox_kat": RLPhiloxKAT(), "rl_render": RLRender()}
 }
 
 // Names returns the shaders' file stems, sorted, without copying any module.
 func Names() []string {
-	return []string{"julia", "reduce", "rl_acrobot", "rl_cartpole", "rl_mountaincar", "rl_pendulum", "rl_philox_kat", "saxpy", "tiny"}
+	return []string{"julia", "reduce", "rl_acrobot", "rl_cartpole", "rl_mountaincar", "rl_pendulum", "rl_philox_kat", "rl_render", "saxpy", "tiny"}
 }

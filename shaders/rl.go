@@ -15,8 +15,9 @@ import (
 // episode]), 4 trajectory record (uint[]), 5 configuration (uint[16]).
 // Push constants: {uint steps}. Specialization constants: 0 local size x
 // (default 64), 1 hidden layers (0..2, default 1), 2 and 3 hidden widths
-// (<= 64, default 32), 4 activation (0 tanh, 1 relu). rl/gpu_vec.go
-// documents the buffers' layouts.
+// (<= 64, default 32), 4 activation (0 tanh, 1 relu), 5 policy (0 random,
+// 1 external, 2 MLP; default 0), 6 recording (bool, default true).
+// rl/gpu_set.go documents the buffers' layouts.
 
 //go:embed rl_cartpole.spv
 var rlCartPoleSPV []byte

@@ -14,7 +14,7 @@
 //   bool  env_step(inout vec4 s, float a, out float r)  one step; terminated?
 //   void  env_observe(vec4 s, out float o[RL_OBS_DIM])
 //
-// Bindings (set 0), sized by the host (rl/gpu_vec.go documents the layout):
+// Bindings (set 0), sized by the host (rl/gpu_set.go documents the layout):
 //   0 slots    uint[32 per slot]: persistent state and last step's outputs
 //   1 params   float[]: MLP parameters, member-major (policy 2)
 //   2 actions  float[steps][n]: external actions (policy 1)
@@ -23,7 +23,8 @@
 //   5 cfg      uint[16]: the run's configuration (below)
 // Push constants: {uint steps} — steps this dispatch.
 // Specialization constants: 0 local size x, 1 hidden layers (0..2), 2 first
-// hidden width, 3 second hidden width (<= 64), 4 activation (0 tanh, 1 relu).
+// hidden width, 3 second hidden width (<= 64), 4 activation (0 tanh, 1 relu),
+// 5 policy, 6 recording, 7 episode limit, 8 summaries, 9 same-step (below).
 #ifndef RL_RUNNER_GLSL
 #define RL_RUNNER_GLSL
 
@@ -35,6 +36,17 @@ layout(constant_id = 1) const uint NL = 1;
 layout(constant_id = 2) const uint H1 = 32;
 layout(constant_id = 3) const uint H2 = 32;
 layout(constant_id = 4) const uint ACT = 0;
+// 5: the policy (0 random, 1 external, 2 MLP) and 6: whether trajectories
+// may be recorded, fixed per pipeline so that the step loop holds only the
+// code it runs (cfg.policy must agree).
+layout(constant_id = 5) const uint POLICY = 0;
+layout(constant_id = 6) const bool RECORD = true;
+// 7: whether slots may stop after cfg.episodeLimit episodes, 8: whether
+// episode summaries may be kept, 9: same-step autoreset (else next-step);
+// fixed per pipeline for the same reason (cfg must agree).
+layout(constant_id = 7) const bool LIMIT = true;
+layout(constant_id = 8) const bool SUMMARY = true;
+layout(constant_id = 9) const bool SAME_STEP = false;
 
 #define RL_MAXH 64
 #if RL_ACTIONS > 0
@@ -43,12 +55,12 @@ layout(constant_id = 4) const uint ACT = 0;
 #define RL_NOUT 1
 #endif
 
-layout(std430, set = 0, binding = 0) buffer Slots { uint slots[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Params { float params[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Actions { float actions[]; };
-layout(std430, set = 0, binding = 3) buffer Summary { uint summ[]; };
-layout(std430, set = 0, binding = 4) buffer Record { uint rec[]; };
-layout(std430, set = 0, binding = 5) readonly buffer Cfg {
+layout(std430, set = 0, binding = 0) restrict buffer Slots { uint slots[]; };
+layout(std430, set = 0, binding = 1) restrict readonly buffer Params { float params[]; };
+layout(std430, set = 0, binding = 2) restrict readonly buffer Actions { float actions[]; };
+layout(std430, set = 0, binding = 3) restrict buffer Summary { uint summ[]; };
+layout(std430, set = 0, binding = 4) restrict buffer Record { uint rec[]; };
+layout(std430, set = 0, binding = 5) restrict readonly buffer Cfg {
     uint seedLo, seedHi;  // RNG key
     uint n;               // slots
     uint policy;          // 0 random, 1 external, 2 MLP
@@ -82,6 +94,40 @@ float rl_act(float v) {
 // Accumulation order: acc = b[o]; acc += W[o*n+i]*x[i] for i in order,
 // without contraction into fused multiply-adds.
 float rl_mlp(float obs[RL_OBS_DIM], uint p) {
+    if (NL == 1u) {
+        // One hidden layer: each hidden unit goes straight into the
+        // outputs' sums (o in order, so each output's accumulation order
+        // is the one above), with no hidden-layer array.
+        float y[RL_NOUT];
+        uint q = p + H1 * RL_OBS_DIM + H1;  // output layer
+        for (uint k = 0u; k < RL_NOUT; k++) {
+            y[k] = params[q + RL_NOUT * H1 + k];
+        }
+        for (uint o = 0u; o < H1; o++) {
+            precise float acc = params[p + H1 * RL_OBS_DIM + o];
+            for (uint i = 0u; i < RL_OBS_DIM; i++) {
+                acc = acc + params[p + o * RL_OBS_DIM + i] * obs[i];
+            }
+            float h = rl_act(acc);
+            for (uint k = 0u; k < RL_NOUT; k++) {
+                precise float yk = y[k] + params[q + k * H1 + o] * h;
+                y[k] = yk;
+            }
+        }
+#if RL_ACTIONS > 0
+        float best = y[0];
+        uint arg = 0u;
+        for (uint k = 1u; k < RL_NOUT; k++) {
+            if (y[k] > best) {
+                best = y[k];
+                arg = k;
+            }
+        }
+        return float(arg);
+#else
+        return RL_ACT_HIGH * tanh(y[0]);
+#endif
+    }
     float h1[RL_MAXH];
     float h2[RL_MAXH];
     float x[RL_MAXH];
@@ -164,7 +210,7 @@ void rl_record_obs(uint row, uint slot, float o[RL_OBS_DIM]) {
     }
 }
 
-void rl_record_step(uint row, uint slot, float a, float r, bool term, bool trunc) {
+void rl_record_step(uint row, uint slot, float a, float r, bool term, bool trunc, bool valid) {
     uint E = cfg.recSlots, T = cfg.recSteps;
     uint te = T * E;
     uint base = (T + 1u) * E * RL_OBS_DIM;
@@ -173,7 +219,7 @@ void rl_record_step(uint row, uint slot, float a, float r, bool term, bool trunc
     rec[base + te + k] = floatBitsToUint(r);
     rec[base + 2u * te + k] = term ? 1u : 0u;
     rec[base + 3u * te + k] = trunc ? 1u : 0u;
-    rec[base + 4u * te + k] = 1u;
+    rec[base + 4u * te + k] = valid ? 1u : 0u;
 }
 
 void rl_record_final(uint row, uint slot, float o[RL_OBS_DIM]) {
@@ -200,39 +246,43 @@ void main() {
     float lastR = uintBitsToFloat(slots[b + W_REWARD]);
     float lastA = uintBitsToFloat(slots[b + W_ACTION]);
 
+    // The configuration in locals: loads the loop need not repeat.
+    const uint recOrigin = cfg.recOrigin, recSteps = cfg.recSteps, epBase = cfg.episodeBase;
+    const uint sumCap = cfg.summaryCap, epLimit = cfg.episodeLimit, autoreset = cfg.autoreset, nSlots = cfg.n;
     uvec2 key = uvec2(cfg.seedLo, cfg.seedHi);
     uint envw = cfg.envBase + (cfg.envMod != 0u ? slot % cfg.envMod : slot);
-    bool rec = slot < cfg.recSlots;
-    uint policy = cfg.policy;
+    bool rec = RECORD && slot < cfg.recSlots;
+    const uint policy = POLICY;
     uint pbase = policy == 2u ? (slot / cfg.envsPerMember) * rl_mlp_params() : 0u;
     float o[RL_OBS_DIM];
 
     if ((flags & F_STARTED) == 0u) {
-        env_reset(s, philox4x32_10(uvec4(envw, cfg.episodeBase + ep, 0xFFFFFFFFu, 0u), key));
+        env_reset(s, philox4x32_10(uvec4(envw, epBase + ep, 0xFFFFFFFFu, 0u), key));
         flags = F_STARTED;
         t = 0u;
         ret = 0.0;
         lastR = 0.0;
         lastA = 0.0;
-        if (rec && gstep - cfg.recOrigin <= cfg.recSteps) {
+        if (rec && gstep - recOrigin <= recSteps) {
             env_observe(s, o);
-            rl_record_obs(gstep - cfg.recOrigin, slot, o);
+            rl_record_obs(gstep - recOrigin, slot, o);
         }
     }
 
     uvec4 blk = uvec4(0u);
     uint blkT = 0xFFFFFFFFu;  // t/4 of blk; blk's episode is ep
     for (uint i = 0u; i < pc.steps; i++) {
-        if ((flags & F_FINISHED) != 0u) {
+        if (LIMIT && (flags & F_FINISHED) != 0u) {
             break;
         }
-        uint row = gstep - cfg.recOrigin;
-        bool recNow = rec && row < cfg.recSteps;
-        if ((flags & F_NEED_RESET) != 0u) {
+        uint row = gstep - recOrigin;
+        bool recNow = rec && row < recSteps;
+        if (!SAME_STEP && (flags & F_NEED_RESET) != 0u) {
             // Next-step autoreset: this step ignores its action, resets,
-            // and returns the reset observation with reward 0, no flags.
+            // and returns the reset observation with reward 0, no flags
+            // (recorded with Valid false and action 0, as VecEnv does).
             ep++;
-            env_reset(s, philox4x32_10(uvec4(envw, cfg.episodeBase + ep, 0xFFFFFFFFu, 0u), key));
+            env_reset(s, philox4x32_10(uvec4(envw, epBase + ep, 0xFFFFFFFFu, 0u), key));
             blkT = 0xFFFFFFFFu;
             flags = F_STARTED;
             t = 0u;
@@ -242,7 +292,7 @@ void main() {
             if (recNow) {
                 env_observe(s, o);
                 rl_record_obs(row + 1u, slot, o);
-                rl_record_step(row, slot, 0.0, 0.0, false, false);
+                rl_record_step(row, slot, 0.0, 0.0, false, false, false);
             }
             gstep++;
             continue;
@@ -251,16 +301,17 @@ void main() {
         if (policy == 0u) {
             if (t / 4u != blkT) {
                 blkT = t / 4u;
-                blk = philox4x32_10(uvec4(envw, cfg.episodeBase + ep, blkT, 1u), key);
+                blk = philox4x32_10(uvec4(envw, epBase + ep, blkT, 1u), key);
             }
-            uint w = blk[t % 4u];
+            uint q = t & 3u;  // selects, not a dynamic index (no scratch memory)
+            uint w = q == 0u ? blk.x : (q == 1u ? blk.y : (q == 2u ? blk.z : blk.w));
 #if RL_ACTIONS > 0
             a = float(rl_choice(w, uint(RL_ACTIONS)));
 #else
             a = rl_uniform_in(w, -RL_ACT_HIGH, RL_ACT_HIGH);
 #endif
         } else if (policy == 1u) {
-            a = actions[i * cfg.n + slot];
+            a = actions[i * nSlots + slot];
         } else {
             env_observe(s, o);
             a = rl_mlp(o, pbase);
@@ -275,17 +326,17 @@ void main() {
         lastA = a;
         if (term || trunc) {
             flags |= F_ENDED;
-            if (done < cfg.summaryCap) {
-                uint sb = (slot * cfg.summaryCap + done) * 4u;
+            if (SUMMARY && done < sumCap) {
+                uint sb = (slot * sumCap + done) * 4u;
                 summ[sb] = floatBitsToUint(ret);
                 summ[sb + 1u] = t;
                 summ[sb + 2u] = (term ? 1u : 0u) | (trunc ? 2u : 0u);
-                summ[sb + 3u] = cfg.episodeBase + ep;
+                summ[sb + 3u] = epBase + ep;
             }
             done++;
-            if (cfg.episodeLimit != 0u && done >= cfg.episodeLimit) {
+            if (LIMIT && epLimit != 0u && done >= epLimit) {
                 flags |= F_FINISHED;
-            } else if (cfg.autoreset == 1u) {
+            } else if (SAME_STEP) {
                 // Same-step autoreset: keep the terminal observation beside
                 // the reset one.
                 env_observe(s, o);
@@ -296,7 +347,7 @@ void main() {
                     rl_record_final(row, slot, o);
                 }
                 ep++;
-                env_reset(s, philox4x32_10(uvec4(envw, cfg.episodeBase + ep, 0xFFFFFFFFu, 0u), key));
+                env_reset(s, philox4x32_10(uvec4(envw, epBase + ep, 0xFFFFFFFFu, 0u), key));
                 blkT = 0xFFFFFFFFu;
                 t = 0u;
                 ret = 0.0;
@@ -307,7 +358,7 @@ void main() {
         if (recNow) {
             env_observe(s, o);
             rl_record_obs(row + 1u, slot, o);
-            rl_record_step(row, slot, a, r, term, trunc);
+            rl_record_step(row, slot, a, r, term, trunc, true);
         }
         gstep++;
     }

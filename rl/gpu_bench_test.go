@@ -1,0 +1,94 @@
+package rl
+
+import (
+	"testing"
+
+	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/io"
+)
+
+// The GPU-against-CPU throughput benchmarks of issue 16: CartPole-v1 with
+// random actions and with a 4-32-2 tanh MLP (64 members), next-step
+// autoreset, whole episodes' worth of steps (500) per dispatch on the GPU
+// and CPURollout (the tuned loop on every core) on the CPU, in one run:
+//
+//	go test -run '^$' -bench 'CartPoleThroughput' -count 5 ./rl/
+//
+// Each reports steps/s; the ratio gpu/cpu is the figure of the issue. The
+// device is opened without the validation layer (gpu.OptionsFromEnv, so
+// VKIO_DEVICE picks it); VKIO_VALIDATION=1 would measure the layer.
+
+const (
+	benchGPUEnvs   = 1 << 16
+	benchCPUEnvs   = 1 << 12
+	benchSteps     = 500
+	benchMembers   = 64
+	benchWorkgroup = 64
+)
+
+func benchDevice(b *testing.B) *gpu.Device {
+	opts := gpu.OptionsFromEnv()
+	opts.Validation = false
+	d, err := gpu.Open(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	return d
+}
+
+func benchGPU(b *testing.B, mlp bool) {
+	x := io.NewBlocking().Io()
+	d := benchDevice(b)
+	opts := &GPUVecOptions{Seed: 1, WorkgroupSize: benchWorkgroup}
+	if mlp {
+		m := MLP{Sizes: []int{4, 32, 2}, Act: Tanh}
+		opts.Policy, opts.MLP, opts.Params, opts.Members = MLPPolicy, m, gpuTestParams(m, benchMembers, 1), benchMembers
+	}
+	v, err := NewGPUVecEnv(x, d, "CartPole-v1", benchGPUEnvs, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	if err := v.Run(x, benchSteps, 0); err != nil { // warm-up: pipeline, caches
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := v.Run(x, benchSteps, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	steps := float64(b.N) * benchGPUEnvs * benchSteps
+	b.ReportMetric(steps/b.Elapsed().Seconds(), "steps/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+func benchCPU(b *testing.B, mlp bool) {
+	x := io.NewBlocking().Io()
+	env, _ := Lookup("CartPole-v1")
+	cfg := RolloutConfig{Env: env, Envs: benchCPUEnvs, Steps: benchSteps, Seed: 1}
+	if mlp {
+		m := MLP{Sizes: []int{4, 32, 2}, Act: Tanh}
+		cfg.MLP, cfg.Params = m, gpuTestParams(m, benchMembers, 1)
+	}
+	for b.Loop() {
+		if _, err := CPURollout(x, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	steps := float64(b.N) * benchCPUEnvs * benchSteps
+	b.ReportMetric(steps/b.Elapsed().Seconds(), "steps/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkCartPoleThroughput: random actions and the 4-32-2 MLP, GPU
+// (65536 environments x 500 steps per dispatch) and CPU (4096
+// environments x 500 steps, all cores).
+func BenchmarkCartPoleThroughput(b *testing.B) {
+	b.Run("random/gpu", func(b *testing.B) { benchGPU(b, false) })
+	b.Run("random/cpu", func(b *testing.B) { benchCPU(b, false) })
+	b.Run("mlp/gpu", func(b *testing.B) { benchGPU(b, true) })
+	b.Run("mlp/cpu", func(b *testing.B) { benchCPU(b, true) })
+}

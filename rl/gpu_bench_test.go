@@ -2,6 +2,7 @@ package rl
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
@@ -81,6 +82,59 @@ func benchCPU(b *testing.B, mlp bool) {
 	steps := float64(b.N) * benchCPUEnvs * benchSteps
 	b.ReportMetric(steps/b.Elapsed().Seconds(), "steps/s")
 	b.ReportMetric(0, "ns/op")
+}
+
+// benchRatio alternates one GPU run and one CPU rollout per iteration, so
+// that load from elsewhere on a shared machine weighs on both alike, and
+// reports each side's steps/s and their ratio (gpu/cpu).
+func benchRatio(b *testing.B, mlp bool) {
+	x := io.NewBlocking().Io()
+	d := benchDevice(b)
+	m := MLP{Sizes: []int{4, 32, 2}, Act: Tanh}
+	params := gpuTestParams(m, benchMembers, 1)
+	opts := &GPUVecOptions{Seed: 1, WorkgroupSize: benchWorkgroup}
+	env, _ := Lookup("CartPole-v1")
+	cfg := RolloutConfig{Env: env, Envs: benchCPUEnvs, Steps: benchSteps, Seed: 1}
+	if mlp {
+		opts.Policy, opts.MLP, opts.Params, opts.Members = MLPPolicy, m, params, benchMembers
+		cfg.MLP, cfg.Params = m, params
+	}
+	v, err := NewGPUVecEnv(x, d, "CartPole-v1", benchGPUEnvs, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	if err := v.Run(x, benchSteps, 0); err != nil {
+		b.Fatal(err)
+	}
+	var gpuT, cpuT time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if err := v.Run(x, benchSteps, 0); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := CPURollout(x, cfg); err != nil {
+			b.Fatal(err)
+		}
+		gpuT += t1.Sub(t0)
+		cpuT += time.Since(t1)
+	}
+	gpuRate := float64(b.N) * benchGPUEnvs * benchSteps / gpuT.Seconds()
+	cpuRate := float64(b.N) * benchCPUEnvs * benchSteps / cpuT.Seconds()
+	b.ReportMetric(gpuRate, "gpu-steps/s")
+	b.ReportMetric(cpuRate, "cpu-steps/s")
+	b.ReportMetric(gpuRate/cpuRate, "gpu/cpu")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkCartPoleRatio: the same two sides as
+// BenchmarkCartPoleThroughput, alternated within each iteration:
+//
+//	go test -run '^$' -bench 'CartPoleRatio' -count 5 ./rl/
+func BenchmarkCartPoleRatio(b *testing.B) {
+	b.Run("random", func(b *testing.B) { benchRatio(b, false) })
+	b.Run("mlp", func(b *testing.B) { benchRatio(b, true) })
 }
 
 // BenchmarkCartPoleThroughput: random actions and the 4-32-2 MLP, GPU

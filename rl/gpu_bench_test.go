@@ -146,3 +146,53 @@ func BenchmarkCartPoleThroughput(b *testing.B) {
 	b.Run("mlp/gpu", func(b *testing.B) { benchGPU(b, true) })
 	b.Run("mlp/cpu", func(b *testing.B) { benchCPU(b, true) })
 }
+
+// BenchmarkEvaluateRatio: one ES-sized evaluation of CartPole-v1 (256
+// members x 10 episodes, 4-32-2 tanh MLP, whole episodes in one dispatch)
+// by the GPU Evaluator and by the CPU Evaluator on all cores, alternated
+// within each iteration; reports evaluations/s of each and the ratio:
+//
+//	go test -run '^$' -bench 'EvaluateRatio' -count 5 ./rl/
+func BenchmarkEvaluateRatio(b *testing.B) {
+	x := io.NewBlocking().Io()
+	d := benchDevice(b)
+	m := MLP{Sizes: []int{4, 32, 2}, Act: Tanh}
+	g, err := NewGPUEvaluator(d, "CartPole-v1", m, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	env, _ := Lookup("CartPole-v1")
+	c := NewCPUEvaluator(env, m, 0)
+	defer c.Close()
+	params := gpuTestParams(m, 256, 4)
+	for i := range params {
+		params[i] *= 0.1 // longer episodes than unit-variance weights give
+	}
+	req := EvalRequest{Seed: 1, Params: params, Members: 256, Episodes: 10}
+	if _, err := g.Evaluate(x, req); err != nil {
+		b.Fatal(err)
+	}
+	var gpuT, cpuT time.Duration
+	var steps int64
+	for b.Loop() {
+		req.Episode++
+		t0 := time.Now()
+		r, err := g.Evaluate(x, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := c.Evaluate(x, req); err != nil {
+			b.Fatal(err)
+		}
+		gpuT += t1.Sub(t0)
+		cpuT += time.Since(t1)
+		steps += r.Steps
+	}
+	b.ReportMetric(float64(b.N)/gpuT.Seconds(), "gpu-evals/s")
+	b.ReportMetric(float64(b.N)/cpuT.Seconds(), "cpu-evals/s")
+	b.ReportMetric(cpuT.Seconds()/gpuT.Seconds(), "gpu/cpu")
+	b.ReportMetric(float64(steps)/float64(b.N), "steps/eval")
+	b.ReportMetric(0, "ns/op")
+}

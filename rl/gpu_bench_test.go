@@ -2,6 +2,7 @@ package rl
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
@@ -83,6 +84,59 @@ func benchCPU(b *testing.B, mlp bool) {
 	b.ReportMetric(0, "ns/op")
 }
 
+// benchRatio alternates one GPU run and one CPU rollout per iteration, so
+// that load from elsewhere on a shared machine weighs on both alike, and
+// reports each side's steps/s and their ratio (gpu/cpu).
+func benchRatio(b *testing.B, mlp bool) {
+	x := io.NewBlocking().Io()
+	d := benchDevice(b)
+	m := MLP{Sizes: []int{4, 32, 2}, Act: Tanh}
+	params := gpuTestParams(m, benchMembers, 1)
+	opts := &GPUVecOptions{Seed: 1, WorkgroupSize: benchWorkgroup}
+	env, _ := Lookup("CartPole-v1")
+	cfg := RolloutConfig{Env: env, Envs: benchCPUEnvs, Steps: benchSteps, Seed: 1}
+	if mlp {
+		opts.Policy, opts.MLP, opts.Params, opts.Members = MLPPolicy, m, params, benchMembers
+		cfg.MLP, cfg.Params = m, params
+	}
+	v, err := NewGPUVecEnv(x, d, "CartPole-v1", benchGPUEnvs, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	if err := v.Run(x, benchSteps, 0); err != nil {
+		b.Fatal(err)
+	}
+	var gpuT, cpuT time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if err := v.Run(x, benchSteps, 0); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := CPURollout(x, cfg); err != nil {
+			b.Fatal(err)
+		}
+		gpuT += t1.Sub(t0)
+		cpuT += time.Since(t1)
+	}
+	gpuRate := float64(b.N) * benchGPUEnvs * benchSteps / gpuT.Seconds()
+	cpuRate := float64(b.N) * benchCPUEnvs * benchSteps / cpuT.Seconds()
+	b.ReportMetric(gpuRate, "gpu-steps/s")
+	b.ReportMetric(cpuRate, "cpu-steps/s")
+	b.ReportMetric(gpuRate/cpuRate, "gpu/cpu")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkCartPoleRatio: the same two sides as
+// BenchmarkCartPoleThroughput, alternated within each iteration:
+//
+//	go test -run '^$' -bench 'CartPoleRatio' -count 5 ./rl/
+func BenchmarkCartPoleRatio(b *testing.B) {
+	b.Run("random", func(b *testing.B) { benchRatio(b, false) })
+	b.Run("mlp", func(b *testing.B) { benchRatio(b, true) })
+}
+
 // BenchmarkCartPoleThroughput: random actions and the 4-32-2 MLP, GPU
 // (65536 environments x 500 steps per dispatch) and CPU (4096
 // environments x 500 steps, all cores).
@@ -91,4 +145,54 @@ func BenchmarkCartPoleThroughput(b *testing.B) {
 	b.Run("random/cpu", func(b *testing.B) { benchCPU(b, false) })
 	b.Run("mlp/gpu", func(b *testing.B) { benchGPU(b, true) })
 	b.Run("mlp/cpu", func(b *testing.B) { benchCPU(b, true) })
+}
+
+// BenchmarkEvaluateRatio: one ES-sized evaluation of CartPole-v1 (256
+// members x 10 episodes, 4-32-2 tanh MLP, whole episodes in one dispatch)
+// by the GPU Evaluator and by the CPU Evaluator on all cores, alternated
+// within each iteration; reports evaluations/s of each and the ratio:
+//
+//	go test -run '^$' -bench 'EvaluateRatio' -count 5 ./rl/
+func BenchmarkEvaluateRatio(b *testing.B) {
+	x := io.NewBlocking().Io()
+	d := benchDevice(b)
+	m := MLP{Sizes: []int{4, 32, 2}, Act: Tanh}
+	g, err := NewGPUEvaluator(d, "CartPole-v1", m, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	env, _ := Lookup("CartPole-v1")
+	c := NewCPUEvaluator(env, m, 0)
+	defer c.Close()
+	params := gpuTestParams(m, 256, 4)
+	for i := range params {
+		params[i] *= 0.1 // longer episodes than unit-variance weights give
+	}
+	req := EvalRequest{Seed: 1, Params: params, Members: 256, Episodes: 10}
+	if _, err := g.Evaluate(x, req); err != nil {
+		b.Fatal(err)
+	}
+	var gpuT, cpuT time.Duration
+	var steps int64
+	for b.Loop() {
+		req.Episode++
+		t0 := time.Now()
+		r, err := g.Evaluate(x, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := c.Evaluate(x, req); err != nil {
+			b.Fatal(err)
+		}
+		gpuT += t1.Sub(t0)
+		cpuT += time.Since(t1)
+		steps += r.Steps
+	}
+	b.ReportMetric(float64(b.N)/gpuT.Seconds(), "gpu-evals/s")
+	b.ReportMetric(float64(b.N)/cpuT.Seconds(), "cpu-evals/s")
+	b.ReportMetric(cpuT.Seconds()/gpuT.Seconds(), "gpu/cpu")
+	b.ReportMetric(float64(steps)/float64(b.N), "steps/eval")
+	b.ReportMetric(0, "ns/op")
 }

@@ -152,18 +152,16 @@ func (e *gpuEvaluator) play(x io.Io, s *gpuSet, cfg *gpuConfig, req EvalRequest,
 		return nil, err
 	}
 	res := &EvalResult{Returns: make([]float64, n), Lengths: make([]int32, n), Truncated: make([]bool, n), GPU: busy}
-	maxLen := 0
 	for i := 0; i < n; i++ {
 		res.Returns[i] = float64(math.Float32frombits(w[4*i]))
 		res.Lengths[i] = int32(w[4*i+1])
 		res.Truncated[i] = w[4*i+2]&2 != 0
 		res.Steps += int64(w[4*i+1])
-		if i < cfg.recSlots {
-			maxLen = max(maxLen, int(w[4*i+1]))
-		}
 	}
 	if cfg.recSlots > 0 {
-		tr, err := readTrajectory(x, s.bufs[bRecord], cfg.recSlots, cfg.recSteps, maxLen, e.spec.ObsDim, false)
+		// T = MaxSteps, as the CPU evaluator's; steps past a slot's
+		// episode are not Valid and zero.
+		tr, err := readTrajectory(x, s.bufs[bRecord], cfg.recSlots, cfg.recSteps, cfg.recSteps, e.spec.ObsDim, false)
 		if err != nil {
 			return nil, err
 		}

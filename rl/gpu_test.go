@@ -880,3 +880,47 @@ func TestGPUEvaluatorCancel(t *testing.T) {
 		t.Fatalf("Evaluate after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestGPUEvaluatorVsCPU: the GPU Evaluator and the CPU one (float64
+// environments, float32 MLP) on the same request, for every environment:
+// the same trajectory shape, episode length distributions equal and mean
+// returns within a 99 % interval.
+func TestGPUEvaluatorVsCPU(t *testing.T) {
+	x := io.NewBlocking().Io()
+	d := gputest.Open(t, gpu.Options{})
+	for _, name := range Envs() {
+		t.Run(name, func(t *testing.T) {
+			env, _ := Lookup(name)
+			spec := env.Spec()
+			out := spec.Actions
+			if out == 0 {
+				out = spec.ActDim
+			}
+			m := MLP{Sizes: []int{spec.ObsDim, 16, out}, Act: Tanh}
+			g, err := NewGPUEvaluator(d, name, m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			c := NewCPUEvaluator(env, m, 0)
+			defer c.Close()
+			req := EvalRequest{Seed: 11, Episode: 2, Params: gpuTestParams(m, 4, 8), Members: 4, Episodes: 100, Record: 3}
+			rg, err := g.Evaluate(x, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := c.Evaluate(x, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rg.Trajectory.T != rc.Trajectory.T || rg.Trajectory.E != rc.Trajectory.E {
+				t.Fatalf("trajectory %dx%d, CPU %dx%d", rg.Trajectory.T, rg.Trajectory.E, rc.Trajectory.T, rc.Trajectory.E)
+			}
+			var lg, lc []int
+			for i := range rg.Lengths {
+				lg, lc = append(lg, int(rg.Lengths[i])), append(lc, int(rc.Lengths[i]))
+			}
+			checkSameDistribution(t, name, lg, lc, rg.Returns, rc.Returns)
+		})
+	}
+}

@@ -277,12 +277,23 @@ void main() {
         }
         uint row = gstep - recOrigin;
         bool recNow = rec && row < recSteps;
-        if (!SAME_STEP && (flags & F_NEED_RESET) != 0u) {
+        // Random actions under next-step autoreset need at most one Philox
+        // block per step: the reset block of a resetting slot, or the
+        // action block of a slot at a multiple of 4 steps. One call, its
+        // counter chosen per slot, costs half of two masked calls (a SIMD
+        // device runs both sides of a divergent branch).
+        bool pend = !SAME_STEP && (flags & F_NEED_RESET) != 0u;
+        uvec4 one = uvec4(0u);
+        if (!SAME_STEP && policy == 0u) {
+            one = philox4x32_10(pend ? uvec4(envw, epBase + ep + 1u, 0xFFFFFFFFu, 0u)
+                                     : uvec4(envw, epBase + ep, t / 4u, 1u), key);
+        }
+        if (pend) {
             // Next-step autoreset: this step ignores its action, resets,
             // and returns the reset observation with reward 0, no flags
             // (recorded with Valid false and action 0, as VecEnv does).
             ep++;
-            env_reset(s, philox4x32_10(uvec4(envw, epBase + ep, 0xFFFFFFFFu, 0u), key));
+            env_reset(s, policy == 0u ? one : philox4x32_10(uvec4(envw, epBase + ep, 0xFFFFFFFFu, 0u), key));
             blkT = 0xFFFFFFFFu;
             flags = F_STARTED;
             t = 0u;
@@ -299,7 +310,9 @@ void main() {
         }
         float a;
         if (policy == 0u) {
-            if (t / 4u != blkT) {
+            if (!SAME_STEP) {
+                blk = one;
+            } else if (t / 4u != blkT) {
                 blkT = t / 4u;
                 blk = philox4x32_10(uvec4(envw, epBase + ep, blkT, 1u), key);
             }

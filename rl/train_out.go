@@ -157,18 +157,13 @@ func writeTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory, durable bool
 func npyFile(shape []int64, data []byte, isBool bool) ([]byte, error) {
 	descr := "<f4"
 	if isBool {
-		descr = "|u1" // npy writes no |b1: same bytes, the descr patched below
+		descr = "|b1"
 	}
 	var buf bytes.Buffer
 	if err := npy.Write(&buf, descr, shape, data); err != nil {
 		return nil, err
 	}
-	b := buf.Bytes()
-	if isBool {
-		i := bytes.Index(b, []byte("'|u1'"))
-		copy(b[i:], "'|b1'")
-	}
-	return b, nil
+	return buf.Bytes(), nil
 }
 
 // f32bytes returns v's values as little-endian bytes.

@@ -392,7 +392,17 @@ func (r *run) open(x io.Io) error {
 		if err != nil {
 			return nil, err
 		}
-		if err := f.SetLength(x, off); err != nil {
+		// Cut the lines written after the checkpoint; never grow the file
+		// (SetLength would pad it with zero bytes): one shorter than its
+		// checkpoint says was cut or replaced, and the run cannot resume.
+		fi, err := f.Stat(x)
+		if err == nil && fi.Size < off {
+			err = errorf("resume", "%s/%s is %d bytes, shorter than the %d its checkpoint covers: the file was cut or replaced (start the job over, without resume)", name, p, fi.Size, off)
+		}
+		if err == nil {
+			err = f.SetLength(x, off)
+		}
+		if err != nil {
 			f.Close(x)
 			return nil, err
 		}

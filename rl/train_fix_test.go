@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -48,5 +49,50 @@ func TestTrainResumeShortFile(t *testing.T) {
 				t.Errorf("%s: %d bytes after the refused resume, want %d (untouched)", f, got, size/2)
 			}
 		})
+	}
+}
+
+// TestTrainResumeTimingPartialLine: a partial last line of timing.jsonl (a
+// process killed mid-write) is cut on resume, so every line is whole JSON.
+func TestTrainResumeTimingPartialLine(t *testing.T) {
+	x := io.NewBlocking().Io()
+	cfg := quadConfig()
+	cfg.Seeds = 1
+	dir := t.TempDir()
+	out := openOut(t, x, dir)
+	xc, cancel := x.WithCancel()
+	defer cancel()
+	_, err := Train(xc, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &out, Observer: func(s GenStats) {
+		if s.Gen == 5 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, io.ErrCanceled) {
+		t.Fatalf("canceled Train returned %v", err)
+	}
+	p := filepath.Join(dir, "seed-100", "timing.jsonl")
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"gen":6,"gpu_ms":0.`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := Resume(x, newQuadEval(), out, TrainOptions{NoCurves: true}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	for i, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("timing.jsonl line %d: %q", i+1, l)
+		}
+	}
+	if len(lines) < cfg.Generations {
+		t.Errorf("timing.jsonl: %d lines, want at least %d", len(lines), cfg.Generations)
 	}
 }

@@ -418,15 +418,38 @@ func (r *run) open(x io.Io) error {
 	}
 	// timing.jsonl is not deterministic and no checkpoint covers it: a
 	// resumed run appends to it (a generation run twice has two lines).
-	if r.timing, err = dir.CreateFile(x, "timing.jsonl", io.CreateOptions{Keep: r.t.opts.Resume, Perm: 0o644}); err != nil {
+	if r.timing, err = dir.CreateFile(x, "timing.jsonl", io.CreateOptions{Keep: r.t.opts.Resume, Read: true, Perm: 0o644}); err != nil {
 		return err
 	}
-	fi, err := r.timing.Stat(x)
+	// A process killed mid-write can leave a partial last line: cut it,
+	// so that the next line starts a line of its own.
+	if r.timingOff, err = wholeLines(x, r.timing); err != nil {
+		return err
+	}
+	return r.timing.SetLength(x, r.timingOff)
+}
+
+// wholeLines returns the length of f up to its last newline (0 without
+// one), reading backwards from its end in blocks of 4 KiB.
+func wholeLines(x io.Io, f *io.File) (int64, error) {
+	fi, err := f.Stat(x)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	r.timingOff = fi.Size
-	return nil
+	end := fi.Size
+	var buf [4096]byte
+	for end > 0 {
+		n := min(end, int64(len(buf)))
+		b := buf[:n]
+		if _, err := f.ReadAt(x, b, end-n); err != nil {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+			return end - n + int64(i) + 1, nil
+		}
+		end -= n
+	}
+	return 0, nil
 }
 
 // restore sets the run's state from ck.

@@ -338,6 +338,10 @@ type RunResult struct {
 //	seed-N/checkpoint.ckpt      the latest checkpoint (see Checkpoint)
 //	seed-N/traj/gen-GGGGGG/     recorded trajectories (see WriteTrajectory), and traj/final/
 //
+// A fresh job (not Resume) first removes what an earlier job left in the
+// seed-N folders of its seeds (the files above; a file of another name
+// stays), so that no older checkpoint or output mixes with its own.
+//
 // Every file but the JSON Lines appears whole (a temporary file renamed
 // over it), and the JSON Lines grow by whole lines written at their
 // offsets. Checkpoints, final.json, summary.json, config.json and the
@@ -380,6 +384,11 @@ func Train(x io.Io, ev Evaluator, cfg TrainConfig, opts TrainOptions) (*TrainRes
 	}
 	t := &trainer{ev: ev, cfg: cfg, opts: opts, rec: opts.Recorder}
 	if opts.Out != nil {
+		if !opts.Resume {
+			if err := removeOldRuns(x.WithoutCancel(), *opts.Out, &cfg); err != nil {
+				return nil, err
+			}
+		}
 		if err := t.writeConfig(x); err != nil {
 			return nil, err
 		}

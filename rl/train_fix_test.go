@@ -96,3 +96,60 @@ func TestTrainResumeTimingPartialLine(t *testing.T) {
 		t.Errorf("timing.jsonl: %d lines, want at least %d", len(lines), cfg.Generations)
 	}
 }
+
+// TestTrainFreshJobInOldFolder: a fresh job in an old job's folder,
+// interrupted before some runs opened their files, leaves none of the old
+// job's checkpoints or outputs in its seeds' folders: the resume finishes
+// it with the bytes of an uninterrupted job, and the user's files and other
+// seeds' folders stay.
+func TestTrainFreshJobInOldFolder(t *testing.T) {
+	x := io.NewBlocking().Io() // one run at a time: the later ones never start
+	dir := t.TempDir()
+	trainQuad(t, x, dir, func(c *TrainConfig) { c.Seed, c.Seeds = 99, 4 }) // seeds 99 to 102
+	note := filepath.Join(dir, "seed-101", "notes.txt")
+	if err := os.WriteFile(note, []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	newCfg := func(c *TrainConfig) { c.Generations, c.Seeds = 15, 2 } // seeds 100, 101
+	ref := t.TempDir()
+	trainQuad(t, x, ref, newCfg)
+	want := hashRuns(t, ref)
+
+	cfg := quadConfig()
+	newCfg(&cfg)
+	out := openOut(t, x, dir)
+	xc, cancel := x.WithCancel()
+	defer cancel()
+	ev := newQuadEval()
+	ev.hook = func(n int64) {
+		if n == 3 { // in seed 100's run: seed 101's never opens its files
+			cancel()
+		}
+	}
+	if _, err := Train(xc, ev, cfg, TrainOptions{NoCurves: true, Out: &out}); !errors.Is(err, io.ErrCanceled) {
+		t.Fatalf("canceled Train returned %v", err)
+	}
+	for _, f := range []string{"checkpoint.ckpt", "stats.jsonl", "final.json", "traj"} {
+		if _, err := os.Stat(filepath.Join(dir, "seed-101", f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("seed-101/%s of the old job is still there (%v)", f, err)
+		}
+	}
+	if _, err := Resume(x, newQuadEval(), out, TrainOptions{NoCurves: true}); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	got := hashRuns(t, dir)
+	for k := range got {
+		if strings.HasPrefix(k, "seed-99/") || strings.HasPrefix(k, "seed-102/") || k == filepath.Join("seed-101", "notes.txt") {
+			delete(got, k) // not this job's
+		}
+	}
+	sameHashes(t, "a fresh job in an old folder, interrupted and resumed", got, want)
+	if b, err := os.ReadFile(note); err != nil || string(b) != "mine\n" {
+		t.Errorf("the user's file: %q, %v", b, err)
+	}
+	for _, s := range []string{"seed-99", "seed-102"} {
+		if _, err := os.Stat(filepath.Join(dir, s, "checkpoint.ckpt")); err != nil {
+			t.Errorf("another seed's folder: %v", err)
+		}
+	}
+}

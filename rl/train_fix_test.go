@@ -153,3 +153,33 @@ func TestTrainFreshJobInOldFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainResumeRemovesParts: a resumed run removes the trajectories'
+// .part files a killed process left.
+func TestTrainResumeRemovesParts(t *testing.T) {
+	x := io.NewBlocking().Io()
+	cfg := quadConfig()
+	cfg.Seeds = 1
+	dir := t.TempDir()
+	out := openOut(t, x, dir)
+	xc, cancel := x.WithCancel()
+	defer cancel()
+	_, err := Train(xc, newQuadEval(), cfg, TrainOptions{NoCurves: true, Out: &out, Observer: func(s GenStats) {
+		if s.Gen == 6 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, io.ErrCanceled) {
+		t.Fatalf("canceled Train returned %v", err)
+	}
+	part := filepath.Join(dir, "seed-100", "traj", "gen-000005", "rewards.npy.part")
+	if err := os.WriteFile(part, []byte("\x93NUMPY"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Resume(x, newQuadEval(), out, TrainOptions{NoCurves: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(part); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s is still there (%v)", part, err)
+	}
+}

@@ -380,6 +380,10 @@ func (r *run) open(x io.Io) error {
 		if err := r.restore(ck); err != nil {
 			return err
 		}
+		// The trajectories' .part files of a killed process.
+		if err := removeRunFiles(x, dir, false); err != nil {
+			return err
+		}
 	}
 	if r.cfg.RecordSlots > 0 && r.cfg.RecordEvery > 0 {
 		if err := dir.MakePath(x, "traj", 0o755); err != nil {

@@ -570,3 +570,25 @@ func TestRLRenderInterrupt(t *testing.T) {
 	}
 	checkNoTemp(t, filepath.Join(dir, "o"))
 }
+
+// TestRLTrainRemovesStaleTemps: a killed job's temporary files, down to
+// OUT/seed-N/traj/final, are removed when the next job starts.
+func TestRLTrainRemovesStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	final := filepath.Join(dir, "o", "seed-0", "traj", "final")
+	if err := os.MkdirAll(final, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A dead writer's AtomicFile temporary (PID 2147483646 runs nowhere).
+	stale := filepath.Join(final, ".obs.npy.2147483646-0123456789abcdef.tmp")
+	if err := os.WriteFile(stale, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := vkdemo(t, dir, nil, append([]string{"--device", "cpu"}, append(tinyTrain, "--out", "o", "--json")...)...)
+	if r.code != 0 || !strings.Contains(r.stderr, "removed 1 stale temporary file") {
+		t.Errorf("exit %d, stderr %q; want 0 and the removal reported", r.code, r.stderr)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("%s is still there (%v)", stale, err)
+	}
+}

@@ -430,7 +430,9 @@ func (a *app) rlTrain(run rlTrainRun) (err error) {
 		return err
 	}
 	defer dir.Close(x.WithoutCancel())
-	if n, err := dir.RemoveStaleTemps(x, 2); n > 0 || err != nil {
+	// Down to OUT/seed-N/traj/gen-GGGGGG and traj/final (the trajectories'
+	// .part files are the trainer's to remove).
+	if n, err := dir.RemoveStaleTemps(x, 3); n > 0 || err != nil {
 		a.stderrf("vkdemo rl train: removed %d stale temporary file(s) of killed runs in %s%s\n", n, run.out, errSuffix(err))
 	}
 	cfg := *run.cfg

@@ -93,6 +93,36 @@ func NewRenderer(d *gpu.Device, opts RenderOptions) (*Renderer, error) {
 	if d == nil {
 		return nil, errorf(op, "nil device")
 	}
+	r, err := opts.layout(op)
+	if err != nil {
+		return nil, err
+	}
+	r.d = d
+	rk := r.kind
+	if r.k, err = d.NewKernel(shaders.RLRender(), nil); err != nil {
+		return nil, wrapGPU(op, err)
+	}
+	if r.states, err = d.NewBuffer(4*opts.Envs*rk.stateDim, gpu.HostVisible); err != nil {
+		return nil, errors.Join(wrapGPU(op, err), r.Close())
+	}
+	if r.frame, err = d.NewBuffer(4*r.width*r.height, gpu.HostVisible); err != nil {
+		return nil, errors.Join(wrapGPU(op, err), r.Close())
+	}
+	return r, nil
+}
+
+// Check reports what NewRenderer would refuse in opts (ErrInvalid): an
+// unknown environment, a number of environments, columns or a cell size
+// out of range, or a frame wider or taller than MaxRenderSide. It needs no
+// device.
+func (opts RenderOptions) Check() error {
+	_, err := opts.layout("render options")
+	return err
+}
+
+// layout checks opts and returns a Renderer with its grid and sizes set
+// and nothing allocated.
+func (opts RenderOptions) layout(op string) (*Renderer, error) {
 	rk, ok := renderKinds[opts.Env]
 	if !ok {
 		return nil, errorf(op, "environment %q: want CartPole-v1, Acrobot-v1, Pendulum-v1 or MountainCarContinuous-v0", opts.Env)
@@ -121,18 +151,7 @@ func NewRenderer(d *gpu.Device, opts RenderOptions) (*Renderer, error) {
 	if cols*cw > MaxRenderSide || rows*ch > MaxRenderSide {
 		return nil, errorf(op, "a %dx%d grid of %dx%d cells is %dx%d pixels: at most %d a side", cols, rows, cw, ch, cols*cw, rows*ch, MaxRenderSide)
 	}
-	r := &Renderer{d: d, kind: rk, envs: opts.Envs, cols: cols, rows: rows, cellW: cw, cellH: ch, width: cols * cw, height: rows * ch}
-	var err error
-	if r.k, err = d.NewKernel(shaders.RLRender(), nil); err != nil {
-		return nil, wrapGPU(op, err)
-	}
-	if r.states, err = d.NewBuffer(4*opts.Envs*rk.stateDim, gpu.HostVisible); err != nil {
-		return nil, errors.Join(wrapGPU(op, err), r.Close())
-	}
-	if r.frame, err = d.NewBuffer(4*r.width*r.height, gpu.HostVisible); err != nil {
-		return nil, errors.Join(wrapGPU(op, err), r.Close())
-	}
-	return r, nil
+	return &Renderer{kind: rk, envs: opts.Envs, cols: cols, rows: rows, cellW: cw, cellH: ch, width: cols * cw, height: rows * ch}, nil
 }
 
 // wrapGPU makes a gpu error one of the package's, keeping its sentinel for

@@ -98,7 +98,12 @@ const (
 	FinalEpisode    = 0xFFFFFFFF
 )
 
-func (c *TrainConfig) check() error {
+// Check reports the first thing wrong with c (ErrInvalid): a bound of a
+// field, two fields that contradict each other, or the optimizer's
+// configuration (ES defaults applied to a copy). Train, Resume and
+// ParseConfig check their configuration with it; a command line can call
+// it before it creates anything.
+func (c *TrainConfig) Check() error {
 	if err := c.Policy.checkShape(); err != nil {
 		return err
 	}
@@ -363,7 +368,7 @@ type RunResult struct {
 // resumed.
 func Train(x io.Io, ev Evaluator, cfg TrainConfig, opts TrainOptions) (*TrainResult, error) {
 	cfg.ES.defaults()
-	if err := cfg.check(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	spec, pol := ev.Spec(), ev.Policy()
@@ -464,7 +469,7 @@ func ParseConfig(data []byte) (TrainConfig, error) {
 	if dec.More() {
 		return TrainConfig{}, errorf("config", "data after the JSON object")
 	}
-	if err := cfg.check(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return TrainConfig{}, err
 	}
 	return cfg, nil
@@ -481,6 +486,9 @@ func readCapped(x io.Io, dir io.Dir, p string, limit int64) ([]byte, error) {
 	fi, err := f.Stat(x)
 	if err != nil {
 		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, &Error{Op: "read", Msg: fmt.Sprintf("%s: a folder, not a file", f.Name()), Err: ErrInvalid}
 	}
 	if fi.Size > limit {
 		return nil, &Error{Op: "read", Msg: fmt.Sprintf("%s: %d bytes, more than %d", f.Name(), fi.Size, limit), Err: ErrInvalid}

@@ -30,7 +30,7 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			return
 		}
-		if err := c.check(); err != nil {
+		if err := c.Check(); err != nil {
 			t.Fatalf("accepted a config its check refuses: %v", err)
 		}
 		b, err := json.Marshal(c)

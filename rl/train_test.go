@@ -564,7 +564,7 @@ func TestTrainConfigErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.check(); err != nil {
+		if err := c.Check(); err != nil {
 			t.Errorf("DefaultConfig(%s): %v", env, err)
 		}
 	}

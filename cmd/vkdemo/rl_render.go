@@ -90,6 +90,9 @@ no temporary file is left, and the exit status is 130.`,
 				}
 				c.cellW, c.cellH = w, h
 			}
+			if err := c.renderOptions().Check(); err != nil {
+				return usageErrorf("--envs %d, --cols %d, --cell %q: %v", c.envs, c.cols, cell, err)
+			}
 			lo := 1
 			if c.window {
 				lo = 0

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/io"
@@ -24,6 +25,9 @@ type rlPolicy struct {
 // OUT/seed-N/checkpoint.ckpt). A missing or malformed file is a usage
 // error naming it.
 func loadRLPolicy(x io.Io, p string) (*rlPolicy, error) {
+	if fi, err := io.Cwd().Stat(x, p); err == nil && fi.IsDir() {
+		return nil, usageErrorf("--checkpoint %s: a folder; want a checkpoint file (e.g. %s)", p, filepath.Join(p, "seed-0", "checkpoint.ckpt"))
+	}
 	c, err := rl.ReadCheckpoint(x, io.Cwd(), p)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

@@ -38,6 +38,7 @@ func TestRLBadFlags(t *testing.T) {
 	if err := os.WriteFile(ck, []byte("{\"env\": \"CartPole-v1\"}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	bad := filepath.Join(dir, "bad") // never created
 	cases := []struct {
 		args []string
 		msg  string
@@ -78,11 +79,21 @@ func TestRLBadFlags(t *testing.T) {
 		{[]string{"rl", "render", "--sim", "tpu"}, `--sim "tpu"`},
 		{[]string{"rl", "render", "--checkpoint", ck, "--out", filepath.Join(dir, "r")}, "--checkpoint " + ck},
 		{[]string{"--device", "cpu", "rl", "render"}, "--device cpu"},
+		// Found by the configuration's or the renderer's checks, still
+		// before --out or the device is touched.
+		{[]string{"rl", "train", "--population", "65536", "--episodes", "65536", "--out", bad}, "population 65536"},
+		{[]string{"rl", "train", "--hidden", "64,64", "--population", "65536", "--out", bad}, "population 65536"},
+		{[]string{"rl", "render", "--envs", "65536", "--cell", "2048", "--out", bad}, "--envs 65536"},
+		{[]string{"rl", "eval", "--checkpoint", dir}, "--checkpoint " + dir + ": a folder"},
+		{[]string{"rl", "render", "--checkpoint", dir, "--out", bad}, "--checkpoint " + dir + ": a folder"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			r := vkdemo(t, dir, nil, c.args...)
 			checkFailure(t, r, exitUsage, c.msg)
+			if _, err := os.Stat(bad); !os.IsNotExist(err) {
+				t.Errorf("--out %s exists after the usage error (%v)", bad, err)
+			}
 		})
 	}
 }
@@ -590,5 +601,21 @@ func TestRLTrainRemovesStaleTemps(t *testing.T) {
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("%s is still there (%v)", stale, err)
+	}
+}
+
+// TestRLTrainNoEvalChecks: --eval-every 0 turns off what needs the
+// center's checks (stopping at the target, keeping the best θ, the gate)
+// rather than failing; Pendulum's default keeps the best θ.
+func TestRLTrainNoEvalChecks(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, "--device", "cpu", "rl", "train", "--env", "pendulum", "--eval-every", "0", "--generations", "1",
+		"--population", "2", "--final-episodes", "0", "--no-episodes", "--out", "o", "--json")
+	cfg, err := rl.ParseConfig(mustRead(t, filepath.Join(dir, "o", "config.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.EvalEvery != 0 || cfg.KeepBest || cfg.EvalGate || cfg.StopAtTarget {
+		t.Errorf("config.json: eval every %d, keep best %v, gate %v, stop %v; want 0 and all off", cfg.EvalEvery, cfg.KeepBest, cfg.EvalGate, cfg.StopAtTarget)
 	}
 }

@@ -285,7 +285,8 @@ func (f *rlTrainFlags) parse(fs *pflag.FlagSet) (rlTrainRun, error) {
 		}
 		cfg.EvalEvery = f.evalEvery
 		if f.evalEvery == 0 {
-			cfg.StopAtTarget = false
+			// No center checks: nothing to stop at, keep or gate.
+			cfg.StopAtTarget, cfg.KeepBest, cfg.EvalGate = false, false, false
 		}
 	}
 	if fs.Changed("eval-gate") {
@@ -340,6 +341,12 @@ func (f *rlTrainFlags) parse(fs *pflag.FlagSet) (rlTrainRun, error) {
 		return run, usageErrorf("--record-every needs --trajectories")
 	}
 	cfg.LogEpisodes = !f.noEpisodes
+	// What the flags cannot see one by one (population × episodes, the
+	// population × the policy's parameters, ...): refused here, before
+	// --out or the device is touched.
+	if err := cfg.Check(); err != nil {
+		return run, usageErrorf("the configuration of these flags: %v", err)
+	}
 	run.cfg = &cfg
 	return run, nil
 }

@@ -89,6 +89,22 @@ const (
 	MaxGenerations = 1<<31 - 1
 )
 
+// Caps of a whole job, whose runs all hold their buffers at once (Check).
+const (
+	// MaxJobParams bounds Seeds × Population × the policy's parameters:
+	// the perturbed parameters of every run (8 bytes each in the
+	// optimizer: ES.Ask's float32 copy and half the noise in float64; the
+	// evaluator holds another copy). 2^28 is 2 GiB in the optimizers.
+	MaxJobParams = 1 << 28
+	// MaxJobSlots bounds Seeds × Population × Episodes, the episodes of a
+	// generation of every run (a return, a length and a flag each).
+	MaxJobSlots = 1 << 26
+	// MaxJobEpisodeLines bounds the same with LogEpisodes: each episode
+	// is a line of episodes.jsonl (about 100 bytes) in a write batch, and
+	// each run has up to TrainOptions.MaxWrites batches in flight.
+	MaxJobEpisodeLines = 1 << 21
+)
+
 // Episode words of evaluation requests (EvalRequest.Episode): training
 // generation g uses g (below 2^31), the center's evaluation after
 // generation g uses EvalEpisodeBase|g, and the final evaluation
@@ -153,7 +169,27 @@ func (c *TrainConfig) Check() error {
 	}
 	es := c.ES
 	es.defaults()
-	return es.check(c.Policy.NumParams())
+	if err := es.check(c.Policy.NumParams()); err != nil {
+		return err
+	}
+	// The job's memory: every run at once. The factors are bounded above
+	// (seeds 2^16, population × episodes 2^24, population × parameters
+	// 2^26): the products fit an int64.
+	seeds, pop := int64(c.Seeds), int64(c.ES.Population)
+	params := seeds * pop * int64(c.Policy.NumParams())
+	slots := seeds * pop * int64(c.Episodes)
+	switch {
+	case params > MaxJobParams:
+		return errorf("train", "%d seeds × population %d × %d policy parameters = %d parameters at once, more than %d (%d GiB): lower the seeds, the population or the hidden layers",
+			c.Seeds, c.ES.Population, c.Policy.NumParams(), params, MaxJobParams, MaxJobParams*8>>30)
+	case slots > MaxJobSlots:
+		return errorf("train", "%d seeds × population %d × %d episodes = %d episodes per generation, more than %d: lower the seeds, the population or the episodes",
+			c.Seeds, c.ES.Population, c.Episodes, slots, MaxJobSlots)
+	case c.LogEpisodes && slots > MaxJobEpisodeLines:
+		return errorf("train", "%d seeds × population %d × %d episodes = %d lines of episodes.jsonl per generation, more than %d: lower the seeds, the population or the episodes, or log no episodes",
+			c.Seeds, c.ES.Population, c.Episodes, slots, MaxJobEpisodeLines)
+	}
+	return nil
 }
 
 // paramScale returns the per-parameter scale of c.InputScale (nil when

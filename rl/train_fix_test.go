@@ -183,3 +183,38 @@ func TestTrainResumeRemovesParts(t *testing.T) {
 		t.Errorf("%s is still there (%v)", part, err)
 	}
 }
+
+// TestTrainJobCaps: a job whose runs together need too much memory is
+// refused by Check, though each run alone passes; the tuned defaults pass
+// with 4096 seeds.
+func TestTrainJobCaps(t *testing.T) {
+	for name, mod := range map[string]func(*TrainConfig){
+		"parameters": func(c *TrainConfig) { // ~32 GB of perturbations
+			c.Env, c.Policy, c.InputScale = "Pendulum-v1", MLP{Sizes: []int{3, 64, 64, 1}, Act: Tanh}, nil
+			c.ES.Population, c.Seeds, c.Episodes, c.RecordSlots = 14000, 64, 1, 0
+		},
+		"slots": func(c *TrainConfig) { c.ES.Population, c.Episodes, c.Seeds, c.LogEpisodes = 1024, 16384, 8, false },
+		"lines": func(c *TrainConfig) { c.ES.Population, c.Episodes, c.Seeds = 1024, 1024, 4 },
+	} {
+		c := quadConfig()
+		mod(&c)
+		one := c
+		one.Seeds = 1
+		if err := one.Check(); err != nil {
+			t.Errorf("%s, one seed: %v", name, err)
+		}
+		if err := c.Check(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "lower the seeds") {
+			t.Errorf("%s: Check returned %v", name, err)
+		}
+	}
+	for _, env := range TrainEnvs() {
+		c, err := DefaultConfig(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Seeds = 4096
+		if err := c.Check(); err != nil {
+			t.Errorf("DefaultConfig(%s) with 4096 seeds: %v", env, err)
+		}
+	}
+}

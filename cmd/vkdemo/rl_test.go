@@ -84,6 +84,7 @@ func TestRLBadFlags(t *testing.T) {
 		{[]string{"rl", "train", "--population", "65536", "--episodes", "65536", "--out", bad}, "population 65536"},
 		{[]string{"rl", "train", "--hidden", "64,64", "--population", "65536", "--out", bad}, "population 65536"},
 		{[]string{"rl", "render", "--envs", "65536", "--cell", "2048", "--out", bad}, "--envs 65536"},
+		{[]string{"rl", "train", "--env", "pendulum", "--hidden", "64,64", "--population", "14000", "--seeds", "64", "--out", bad}, "lower the seeds"},
 		{[]string{"rl", "eval", "--checkpoint", dir}, "--checkpoint " + dir + ": a folder"},
 		{[]string{"rl", "render", "--checkpoint", dir, "--out", bad}, "--checkpoint " + dir + ": a folder"},
 	}

@@ -620,3 +620,26 @@ func TestRLTrainNoEvalChecks(t *testing.T) {
 		t.Errorf("config.json: eval every %d, keep best %v, gate %v, stop %v; want 0 and all off", cfg.EvalEvery, cfg.KeepBest, cfg.EvalGate, cfg.StopAtTarget)
 	}
 }
+
+// TestRLResumeEvaluator: a job records what evaluated it (evaluator.json),
+// and a resume on another evaluator is a usage error naming the flag.
+func TestRLResumeEvaluator(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, append([]string{"--device", "cpu"}, append(tinyTrain, "--out", "c", "--json")...)...)
+	if b := mustRead(t, filepath.Join(dir, "c", "evaluator.json")); strings.TrimSpace(string(b)) != `{"kind":"cpu"}` {
+		t.Errorf("evaluator.json of a CPU job: %s", b)
+	}
+	checkFailure(t, vkdemo(t, dir, nil, "rl", "train", "--resume", "c"), exitUsage, "resume it with --device cpu")
+	ok(t, dir, "--device", "cpu", "rl", "train", "--resume", "c", "--json")
+
+	ok(t, dir, append(tinyTrain, "--out", "g", "--json")...)
+	var rec rlEvaluatorRecord
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, "g", "evaluator.json")), &rec); err != nil || rec.Kind != "gpu" || rec.Device == "" {
+		t.Errorf("evaluator.json of a GPU job: %+v, %v", rec, err)
+	}
+	checkFailure(t, vkdemo(t, dir, nil, "--device", "cpu", "rl", "train", "--resume", "g"), exitUsage, "without --device cpu")
+	if err := os.WriteFile(filepath.Join(dir, "g", "evaluator.json"), []byte(`{"kind":"gpu","device":"Another GPU"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkFailure(t, vkdemo(t, dir, nil, "rl", "train", "--resume", "g"), exitUsage, "with --device naming that GPU")
+}

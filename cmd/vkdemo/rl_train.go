@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,6 +100,8 @@ Outputs in --out (written through the Io while the next generations run;
 every file but the JSON Lines replaced atomically, the JSON Lines grown by
 whole lines):
   config.json              the configuration (what --resume continues)
+  evaluator.json           what evaluated it: {"kind": "cpu"} or {"kind": "gpu",
+                           "device": NAME}; --resume needs the same
   summary.json             per run: generations, final evaluation, solved, walls
   curve.svg, curve.png     the learning curves, one line per seed
   seed-N/stats.jsonl       one line per generation: gen, seed, mean, max, min,
@@ -443,11 +446,31 @@ func (a *app) rlTrain(run rlTrainRun) (err error) {
 		a.stderrf("vkdemo rl train: removed %d stale temporary file(s) of killed runs in %s%s\n", n, run.out, errSuffix(err))
 	}
 	cfg := *run.cfg
+	var trained *rlEvaluatorRecord
+	if run.resume {
+		if trained, err = readEvaluatorRecord(x, dir, run.out); err != nil {
+			return err
+		}
+		if err := trained.matchKind(a.onCPU(), run.out); err != nil {
+			return err
+		}
+	}
 	ev, where, err := a.rlEvaluator(cfg.Env, cfg.Policy, run.workgroup, run.perDisp)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, ev.Close()) }()
+	mine := rlEvaluatorRecord{Kind: "gpu", Device: where}
+	if a.onCPU() {
+		mine = rlEvaluatorRecord{Kind: "cpu"}
+	}
+	if trained != nil {
+		if trained.Kind == "gpu" && trained.Device != mine.Device {
+			return usageErrorf("--resume %s: the job was trained on the GPU %q, this is %q: its generations would differ in the last bits; resume it with --device naming that GPU", run.out, trained.Device, mine.Device)
+		}
+	} else if err := writeEvaluatorRecord(x, dir, mine); err != nil {
+		return fmt.Errorf("--out %s: %w", run.out, err)
+	}
 
 	var rec *tasks.Recorder
 	if run.trace != "" || run.timeline != "" {
@@ -495,7 +518,11 @@ func (a *app) rlTrain(run rlTrainRun) (err error) {
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) && !run.asJSON && res != nil {
-			fmt.Fprintf(w, "stopped: every run's checkpoint saved in %s/seed-N/checkpoint.ckpt, every output complete; continue with: vkdemo rl train --resume %s\n", run.out, run.out)
+			again := "vkdemo rl train --resume " + run.out
+			if a.onCPU() {
+				again = "vkdemo --device cpu rl train --resume " + run.out
+			}
+			fmt.Fprintf(w, "stopped: every run's checkpoint saved in %s/seed-N/checkpoint.ckpt, every output complete; continue with: %s\n", run.out, again)
 		}
 		return err
 	}
@@ -675,4 +702,65 @@ func (p *trainProgress) finish() {
 		p.bar.Exit()
 		fmt.Fprint(p.w, "\r\033[K")
 	}
+}
+
+// rlEvaluatorFile is the file in a job's output folder that says what
+// evaluated its generations: a resume must use the same, or float64 CPU
+// generations would mix with float32 GPU ones (or one GPU's with
+// another's). A job without one (an older vkdemo) resumes on anything, and
+// gets one.
+const rlEvaluatorFile = "evaluator.json"
+
+// rlEvaluatorRecord is the content of rlEvaluatorFile.
+type rlEvaluatorRecord struct {
+	Kind   string `json:"kind"`             // "cpu" (the Go reference) or "gpu"
+	Device string `json:"device,omitempty"` // the GPU's name
+}
+
+// readEvaluatorRecord reads rlEvaluatorFile in the job's folder dir (out
+// on the command line): nil if there is none.
+func readEvaluatorRecord(x io.Io, dir io.Dir, out string) (*rlEvaluatorRecord, error) {
+	data, err := dir.ReadFileMax(x, rlEvaluatorFile, 4096)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, usageErrorf("--resume %s: %s: %v", out, rlEvaluatorFile, err)
+	}
+	var r rlEvaluatorRecord
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil || r.Kind != "cpu" && r.Kind != "gpu" {
+		return nil, usageErrorf("--resume %s: %s: want {\"kind\": \"cpu\"} or {\"kind\": \"gpu\", \"device\": NAME} (%v)", out, rlEvaluatorFile, err)
+	}
+	return &r, nil
+}
+
+// matchKind refuses to resume a job on the other kind of evaluator.
+func (r *rlEvaluatorRecord) matchKind(onCPU bool, out string) error {
+	switch {
+	case r == nil:
+	case r.Kind == "cpu" && !onCPU:
+		return usageErrorf("--resume %s: the job was trained on the CPU (the Go reference, float64): resume it with --device cpu", out)
+	case r.Kind == "gpu" && onCPU:
+		return usageErrorf("--resume %s: the job was trained on the GPU %q (float32): resume it without --device cpu (or VKIO_DEVICE=cpu)", out, r.Device)
+	}
+	return nil
+}
+
+// writeEvaluatorRecord writes r as the job's rlEvaluatorFile.
+func writeEvaluatorRecord(x io.Io, dir io.Dir, r rlEvaluatorRecord) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	f, err := dir.CreateAtomic(x, rlEvaluatorFile, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close(x.WithoutCancel())
+	if _, err := f.Write(x, append(b, '\n')); err != nil {
+		return err
+	}
+	return f.Commit(x)
 }

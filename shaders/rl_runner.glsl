@@ -16,12 +16,20 @@
 //
 // Bindings (set 0), sized by the host (rl/gpu_set.go documents the layout):
 //   0 slots    uint[32 per slot]: persistent state and last step's outputs
-//   1 params   float[]: MLP parameters, member-major (policy 2)
+//   1 params   uniform vec4[4096] (64 KiB): MLP parameters of members
+//              pc.member0.., member-major (policy 2). A uniform buffer, not
+//              a storage one: llvmpipe loads a uniform buffer's value with
+//              one scalar load (uniform index) or one gather, but a storage
+//              buffer's lane by lane behind a branch each, which made the
+//              weight loads the whole cost of the MLP policy.
 //   2 actions  float[steps][n]: external actions (policy 1)
 //   3 summary  uint[4 per episode]: per-slot episode summaries
 //   4 record   uint[]: trajectories of slots < record slots
 //   5 cfg      uint[16]: the run's configuration (below)
-// Push constants: {uint steps} — steps this dispatch.
+// Push constants: {steps, slot0, slotEnd, member0}: steps this dispatch,
+// the slots [slot0, slotEnd) it plays (invocation i plays slot0+i) and the
+// first member whose parameters binding 1 holds. A population larger than
+// 64 KiB of parameters is played by several dispatches, one per chunk.
 // Specialization constants: 0 local size x, 1 hidden layers (0..2), 2 first
 // hidden width, 3 second hidden width (<= 64), 4 activation (0 tanh, 1 relu),
 // 5 policy, 6 recording, 7 episode limit, 8 summaries, 9 same-step (below).
@@ -56,7 +64,7 @@ layout(constant_id = 9) const bool SAME_STEP = false;
 #endif
 
 layout(std430, set = 0, binding = 0) restrict buffer Slots { uint slots[]; };
-layout(std430, set = 0, binding = 1) restrict readonly buffer Params { float params[]; };
+layout(std140, set = 0, binding = 1) uniform Params { vec4 pw[4096]; };
 layout(std430, set = 0, binding = 2) restrict readonly buffer Actions { float actions[]; };
 layout(std430, set = 0, binding = 3) restrict buffer Summary { uint summ[]; };
 layout(std430, set = 0, binding = 4) restrict buffer Record { uint rec[]; };
@@ -76,7 +84,10 @@ layout(std430, set = 0, binding = 5) restrict readonly buffer Cfg {
     uint recOrigin;       // slot step number recorded in row 0
     uint pad0, pad1;
 } cfg;
-layout(push_constant) uniform Push { uint steps; } pc;
+layout(push_constant) uniform Push { uint steps, slot0, slotEnd, member0; } pc;
+
+// Parameter i of the chunk: a byte offset 4*i into the uniform buffer.
+#define params(i) pw[(i) >> 2u][(i) & 3u]
 
 // Slot words.
 const uint SLOT_WORDS = 32u;
@@ -89,7 +100,7 @@ float rl_act(float v) {
     return ACT == 0u ? tanh(v) : max(v, 0.0);
 }
 
-// rl_mlp evaluates the MLP whose parameters start at params[p] on obs and
+// rl_mlp evaluates the MLP whose parameters start at params(p) on obs and
 // returns the action: the first argmax (discrete) or ACT_HIGH*tanh(y).
 // Accumulation order: acc = b[o]; acc += W[o*n+i]*x[i] for i in order,
 // without contraction into fused multiply-adds.
@@ -101,16 +112,16 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
         float y[RL_NOUT];
         uint q = p + H1 * RL_OBS_DIM + H1;  // output layer
         for (uint k = 0u; k < RL_NOUT; k++) {
-            y[k] = params[q + RL_NOUT * H1 + k];
+            y[k] = params(q + RL_NOUT * H1 + k);
         }
         for (uint o = 0u; o < H1; o++) {
-            precise float acc = params[p + H1 * RL_OBS_DIM + o];
+            precise float acc = params(p + H1 * RL_OBS_DIM + o);
             for (uint i = 0u; i < RL_OBS_DIM; i++) {
-                acc = acc + params[p + o * RL_OBS_DIM + i] * obs[i];
+                acc = acc + params(p + o * RL_OBS_DIM + i) * obs[i];
             }
             float h = rl_act(acc);
             for (uint k = 0u; k < RL_NOUT; k++) {
-                precise float yk = y[k] + params[q + k * H1 + o] * h;
+                precise float yk = y[k] + params(q + k * H1 + o) * h;
                 y[k] = yk;
             }
         }
@@ -137,9 +148,9 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
     }
     if (NL >= 1u) {
         for (uint o = 0u; o < H1; o++) {
-            precise float acc = params[p + H1 * nin + o];
+            precise float acc = params(p + H1 * nin + o);
             for (uint i = 0u; i < nin; i++) {
-                acc = acc + params[p + o * nin + i] * x[i];
+                acc = acc + params(p + o * nin + i) * x[i];
             }
             h1[o] = rl_act(acc);
         }
@@ -151,9 +162,9 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
     }
     if (NL >= 2u) {
         for (uint o = 0u; o < H2; o++) {
-            precise float acc = params[p + H2 * nin + o];
+            precise float acc = params(p + H2 * nin + o);
             for (uint i = 0u; i < nin; i++) {
-                acc = acc + params[p + o * nin + i] * x[i];
+                acc = acc + params(p + o * nin + i) * x[i];
             }
             h2[o] = rl_act(acc);
         }
@@ -167,9 +178,9 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
     float best = 0.0;
     uint arg = 0u;
     for (uint o = 0u; o < RL_NOUT; o++) {
-        precise float acc = params[p + RL_NOUT * nin + o];
+        precise float acc = params(p + RL_NOUT * nin + o);
         for (uint i = 0u; i < nin; i++) {
-            acc = acc + params[p + o * nin + i] * x[i];
+            acc = acc + params(p + o * nin + i) * x[i];
         }
         if (o == 0u || acc > best) {
             best = acc;
@@ -178,9 +189,9 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
     }
     return float(arg);
 #else
-    precise float acc = params[p + nin];
+    precise float acc = params(p + nin);
     for (uint i = 0u; i < nin; i++) {
-        acc = acc + params[p + i] * x[i];
+        acc = acc + params(p + i) * x[i];
     }
     return RL_ACT_HIGH * tanh(acc);
 #endif
@@ -231,8 +242,8 @@ void rl_record_final(uint row, uint slot, float o[RL_OBS_DIM]) {
 }
 
 void main() {
-    uint slot = gl_GlobalInvocationID.x;
-    if (slot >= cfg.n) {
+    uint slot = pc.slot0 + gl_GlobalInvocationID.x;
+    if (slot >= pc.slotEnd) {
         return;
     }
     uint b = slot * SLOT_WORDS;
@@ -253,7 +264,7 @@ void main() {
     uint envw = cfg.envBase + (cfg.envMod != 0u ? slot % cfg.envMod : slot);
     bool rec = RECORD && slot < cfg.recSlots;
     const uint policy = POLICY;
-    uint pbase = policy == 2u ? (slot / cfg.envsPerMember) * rl_mlp_params() : 0u;
+    uint pbase = policy == 2u ? (slot / cfg.envsPerMember - pc.member0) * rl_mlp_params() : 0u;
     float o[RL_OBS_DIM];
 
     if ((flags & F_STARTED) == 0u) {

@@ -100,6 +100,80 @@ float rl_act(float v) {
     return ACT == 0u ? tanh(v) : max(v, 0.0);
 }
 
+// One hidden layer of at most RL_MAXH1 units (RL_PRIV): the weights of the lane's member are read
+// once per dispatch into private variables (rl_load1), and every step
+// reads them there (rl_mlp1). Hidden units are written out one by one
+// (RL_UNITS: units past H1 fold away once H1 is specialized), so every
+// index is a constant and the private array becomes registers: no load
+// of the parameter buffer in the step loop (llvmpipe loads a
+// non-uniform index lane by lane). Each hidden unit goes straight into the
+// outputs' sums (o in order, so each output's accumulation order is
+// rl_mlp's), with no hidden-layer array.
+#define RL_UW (uint(RL_OBS_DIM) + 1u + uint(RL_NOUT))  // words per hidden unit
+// Up to RL_MAXH1 hidden units (wider layers take rl_mlp): the pipeline's
+// compile time grows steeply with the units written out (on lavapipe
+// about 2 s for 32 units, 4 to 15 s for 64).
+#define RL_MAXH1 32
+const bool RL_PRIV = NL == 1u && H1 <= RL_MAXH1;
+float rl_w1[RL_MAXH1 * (RL_OBS_DIM + 1 + RL_NOUT)];  // unit o: W[o][0..D), b[o], Wout[0..NOUT)[o]
+float rl_b1[RL_NOUT];                                // output biases
+
+#define RL_UNITS8(U, b) U(b) U(b + 1u) U(b + 2u) U(b + 3u) U(b + 4u) U(b + 5u) U(b + 6u) U(b + 7u)
+#define RL_UNITS(U) RL_UNITS8(U, 0u) RL_UNITS8(U, 8u) RL_UNITS8(U, 16u) RL_UNITS8(U, 24u)
+
+#define RL_LOAD_UNIT(o)                                                             \
+    if ((o) < H1) {                                                                 \
+        for (uint i = 0u; i < RL_OBS_DIM; i++) {                                    \
+            rl_w1[(o) * RL_UW + i] = params(p + (o) * RL_OBS_DIM + i);              \
+        }                                                                           \
+        rl_w1[(o) * RL_UW + RL_OBS_DIM] = params(p + H1 * RL_OBS_DIM + (o));        \
+        for (uint k = 0u; k < RL_NOUT; k++) {                                       \
+            rl_w1[(o) * RL_UW + RL_OBS_DIM + 1u + k] = params(q + k * H1 + (o));    \
+        }                                                                           \
+    }
+
+void rl_load1(uint p) {
+    uint q = p + H1 * RL_OBS_DIM + H1;  // output layer
+    for (uint k = 0u; k < RL_NOUT; k++) {
+        rl_b1[k] = params(q + RL_NOUT * H1 + k);
+    }
+    RL_UNITS(RL_LOAD_UNIT)
+}
+
+#define RL_STEP_UNIT(o)                                                             \
+    if ((o) < H1) {                                                                 \
+        precise float acc = rl_w1[(o) * RL_UW + RL_OBS_DIM];                        \
+        for (uint i = 0u; i < RL_OBS_DIM; i++) {                                    \
+            acc = acc + rl_w1[(o) * RL_UW + i] * obs[i];                            \
+        }                                                                           \
+        float h = rl_act(acc);                                                      \
+        for (uint k = 0u; k < RL_NOUT; k++) {                                       \
+            precise float yk = y[k] + rl_w1[(o) * RL_UW + RL_OBS_DIM + 1u + k] * h; \
+            y[k] = yk;                                                              \
+        }                                                                           \
+    }
+
+float rl_mlp1(float obs[RL_OBS_DIM]) {
+    float y[RL_NOUT];
+    for (uint k = 0u; k < RL_NOUT; k++) {
+        y[k] = rl_b1[k];
+    }
+    RL_UNITS(RL_STEP_UNIT)
+#if RL_ACTIONS > 0
+    float best = y[0];
+    uint arg = 0u;
+    for (uint k = 1u; k < RL_NOUT; k++) {
+        if (y[k] > best) {
+            best = y[k];
+            arg = k;
+        }
+    }
+    return float(arg);
+#else
+    return RL_ACT_HIGH * tanh(y[0]);
+#endif
+}
+
 // rl_mlp evaluates the MLP whose parameters start at params(p) on obs and
 // returns the action: the first argmax (discrete) or ACT_HIGH*tanh(y).
 // Accumulation order: acc = b[o]; acc += W[o*n+i]*x[i] for i in order,
@@ -266,6 +340,9 @@ void main() {
     const uint policy = POLICY;
     uint pbase = policy == 2u ? (slot / cfg.envsPerMember - pc.member0) * rl_mlp_params() : 0u;
     float o[RL_OBS_DIM];
+    if (policy == 2u && RL_PRIV) {
+        rl_load1(pbase);
+    }
 
     if ((flags & F_STARTED) == 0u) {
         env_reset(s, philox4x32_10(uvec4(envw, epBase + ep, 0xFFFFFFFFu, 0u), key));
@@ -338,7 +415,7 @@ void main() {
             a = actions[i * nSlots + slot];
         } else {
             env_observe(s, o);
-            a = rl_mlp(o, pbase);
+            a = RL_PRIV ? rl_mlp1(o) : rl_mlp(o, pbase);
         }
         float r;
         bool term = env_step(s, a, r);

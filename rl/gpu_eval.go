@@ -126,13 +126,20 @@ func (e *gpuEvaluator) Evaluate(x io.Io, req EvalRequest) (*EvalResult, error) {
 
 func (e *gpuEvaluator) play(x io.Io, s *gpuSet, cfg *gpuConfig, req EvalRequest, recWords int64) (*EvalResult, error) {
 	n := cfg.n
-	sizes := [6]int64{int64(n) * slotWords * 4, int64(len(req.Params)) * 4, 4, int64(n) * 16, recWords * 4, cfgWords * 4}
+	sizes := [6]int64{int64(n) * slotWords * 4, 0, 4, int64(n) * 16, recWords * 4, cfgWords * 4}
 	for i, size := range sizes {
+		if i == bParams {
+			continue
+		}
 		if err := s.ensure(i, size); err != nil {
 			return nil, err
 		}
 	}
-	if err := gpu.Upload(x, s.bufs[bParams], 0, req.Params); err != nil {
+	np := e.policy.NumParams()
+	if err := s.setChunks(n, req.Members, req.Episodes, np); err != nil {
+		return nil, err
+	}
+	if err := s.uploadParams(x, req.Params, np); err != nil {
 		return nil, err
 	}
 	if err := gpu.Upload(x, s.bufs[bCfg], 0, cfg.words()); err != nil {

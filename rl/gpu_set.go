@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/vkio/vkio/gpu"
@@ -17,7 +18,8 @@ import (
 //	           step in episode, flags, return so far, steps taken, episodes
 //	           completed, last reward, last action, observation (6),
 //	           final observation (6), 8 spare words
-//	1 params   float32[Members * NumParams]: MLP parameters
+//	1 params   uniform buffer of paramsBytes: the MLP parameters of one
+//	           chunk of members (see gpuChunk), member-major
 //	2 actions  float32[steps][n]: external actions
 //	3 summary  uint32[4 per episode]: {return (float32 bits), length, flags
 //	           (1 terminated, 2 truncated), episode word}, SummaryCap per slot
@@ -39,7 +41,34 @@ const (
 	maxGPUSlots = 1 << 22
 	// maxRecordWords bounds a trajectory record buffer (1 GiB).
 	maxRecordWords = 1 << 28
+	// paramsBytes is the size of the runner's parameter uniform block
+	// (vec4[4096]); paramsFloats the parameters one dispatch sees. Any
+	// MLP of MaxHidden-wide layers fits (at most 4,738 parameters).
+	paramsBytes  = 65536
+	paramsFloats = paramsBytes / 4
 )
+
+// gpuChunk is one dispatch's share of the slots: slots [slot0, slotEnd),
+// whose members' parameters, from member0 on, fill one parameter buffer.
+type gpuChunk struct {
+	slot0, slotEnd, member0, member1 int
+}
+
+// gpuChunks splits n slots of members members (envsPerMember slots each,
+// consecutive) into chunks whose parameters (np per member) fit one
+// parameter buffer; np 0 (no MLP) gives one chunk.
+func gpuChunks(n, members, envsPerMember, np int) []gpuChunk {
+	if np == 0 || members <= 1 {
+		return []gpuChunk{{0, n, 0, max(members, 1)}}
+	}
+	per := paramsFloats / np
+	var cs []gpuChunk
+	for m0 := 0; m0 < members; m0 += per {
+		m1 := min(m0+per, members)
+		cs = append(cs, gpuChunk{m0 * envsPerMember, m1 * envsPerMember, m0, m1})
+	}
+	return cs
+}
 
 // gpuShaders maps an environment's name to its runner kernel.
 var gpuShaders = map[string]func() []byte{
@@ -138,7 +167,9 @@ func gpuKernel(d *gpu.Device, env string, wg int, m *MLP, c *gpuConfig) (*gpu.Ke
 type gpuSet struct {
 	d       *gpu.Device
 	k       *gpu.Kernel
-	bufs    [6]*gpu.Buffer // slots, params, actions, summary, record, cfg
+	bufs    [6]*gpu.Buffer // slots, (unused), actions, summary, record, cfg
+	params  []*gpu.Buffer  // one parameter buffer per chunk
+	chunks  []gpuChunk
 	batches map[batchKey]*gpu.Batch
 }
 
@@ -194,6 +225,43 @@ func (s *gpuSet) ensure(i int, bytes int64) error {
 	return nil
 }
 
+// setChunks splits the set's dispatches into chunks (see gpuChunks) and
+// makes one parameter buffer per chunk; a change drops the recorded
+// batches.
+func (s *gpuSet) setChunks(n, members, envsPerMember, np int) error {
+	if lim := s.d.Info().Limits.MaxUniformBufferRange; lim < paramsBytes {
+		return &Error{Op: "gpu buffers", Msg: fmt.Sprintf("the runner's %d-byte parameter block exceeds the device's uniform-buffer range of %d bytes", paramsBytes, lim), Err: gpu.ErrLimit}
+	}
+	cs := gpuChunks(n, members, envsPerMember, np)
+	if slices.Equal(cs, s.chunks) {
+		return nil
+	}
+	if err := s.dropBatches(); err != nil {
+		return err
+	}
+	s.chunks = nil
+	for len(s.params) < len(cs) {
+		b, err := s.d.NewBuffer(paramsBytes, gpu.DeviceLocal)
+		if err != nil {
+			return &Error{Op: "gpu buffers", Msg: fmt.Sprintf("parameter buffer of %d bytes: %v", paramsBytes, err), Err: err}
+		}
+		s.params = append(s.params, b)
+	}
+	s.chunks = cs
+	return nil
+}
+
+// uploadParams writes each chunk's members' parameters (np each) from
+// params, all members' vectors in order, to the chunk's buffer.
+func (s *gpuSet) uploadParams(x io.Io, params []float32, np int) error {
+	for i, c := range s.chunks {
+		if err := gpu.Upload(x, s.params[i], 0, params[c.member0*np:c.member1*np]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *gpuSet) dropBatches() error {
 	var errs []error
 	for key, b := range s.batches {
@@ -237,8 +305,13 @@ func (s *gpuSet) record(b *gpu.Batch, key batchKey) error {
 	if err := b.Timestamp("start"); err != nil {
 		return err
 	}
-	if err := b.Dispatch(s.k, s.k.Groups(key.n), gpu.Push(uint32(key.steps)), s.bufs[:]...); err != nil {
-		return err
+	for i, c := range s.chunks {
+		bufs := s.bufs
+		bufs[bParams] = s.params[i]
+		push := gpu.Push(uint32(key.steps), uint32(c.slot0), uint32(c.slotEnd), uint32(c.member0))
+		if err := b.Dispatch(s.k, s.k.Groups(c.slotEnd-c.slot0), push, bufs[:]...); err != nil {
+			return err
+		}
 	}
 	return b.Timestamp("end")
 }
@@ -281,6 +354,15 @@ func (s *gpuSet) close() error {
 		}
 		s.bufs[i] = nil
 	}
+	for len(s.params) > 0 {
+		b := s.params[len(s.params)-1]
+		if err := b.Close(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		s.params = s.params[:len(s.params)-1]
+	}
+	s.chunks = nil
 	return errors.Join(errs...)
 }
 

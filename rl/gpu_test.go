@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -922,5 +923,84 @@ func TestGPUEvaluatorVsCPU(t *testing.T) {
 			}
 			checkSameDistribution(t, name, lg, lc, rg.Returns, rc.Returns)
 		})
+	}
+}
+
+// TestGPUParamChunks: populations whose parameters exceed one 64 KiB
+// parameter block are played by several dispatches (gpuChunks); every
+// member's episodes equal those of the same member evaluated in a request
+// of its own (one chunk), for the Evaluator and for the vector env, and
+// across chunk boundaries.
+func TestGPUParamChunks(t *testing.T) {
+	if cs := gpuChunks(150*3, 150, 3, 226); len(cs) != 3 || cs[1] != (gpuChunk{72 * 3, 144 * 3, 72, 144}) || cs[2].slotEnd != 450 {
+		t.Fatalf("gpuChunks: %v", cs)
+	}
+	if cs := gpuChunks(10, 1, 10, 226); len(cs) != 1 || cs[0] != (gpuChunk{0, 10, 0, 1}) {
+		t.Fatalf("gpuChunks one member: %v", cs)
+	}
+	d := gputest.Open(t, gpu.Options{})
+	x := io.NewBlocking().Io()
+	m := MLP{Sizes: []int{4, 32, 2}, Act: Tanh}
+	np := m.NumParams()
+	const members, episodes = 150, 3 // 33,900 parameters: 3 chunks of up to 72 members
+	params := gpuTestParams(m, members, 5)
+	for i := range params {
+		params[i] *= 0.2 // episodes of varied lengths
+	}
+	ev, err := NewGPUEvaluator(d, "CartPole-v1", m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	req := EvalRequest{Seed: 3, Episode: 1, EnvBase: 7, Params: params, Members: members, Episodes: episodes}
+	all, err := ev.Evaluate(x, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[int32]bool{}
+	for _, mb := range []int{0, 1, 70, 71, 72, 73, 143, 144, 149} {
+		one := req
+		one.Params, one.Members = params[mb*np:(mb+1)*np], 1
+		r, err := ev.Evaluate(x, one)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := 0; k < episodes; k++ {
+			i := mb*episodes + k
+			distinct[r.Lengths[k]] = true
+			if r.Returns[k] != all.Returns[i] || r.Lengths[k] != all.Lengths[i] || r.Truncated[k] != all.Truncated[i] {
+				t.Fatalf("member %d episode %d: alone %v/%d, in the population %v/%d", mb, k, r.Returns[k], r.Lengths[k], all.Returns[i], all.Lengths[i])
+			}
+		}
+	}
+	if len(distinct) < 3 {
+		t.Errorf("episode lengths %v: too few distinct lengths to tell members apart", distinct)
+	}
+
+	// The vector env: slot state after 200 steps, member by member.
+	run := func(p []float32, mbs int) *GPUVecState {
+		v, err := NewGPUVecEnv(x, d, "CartPole-v1", mbs*episodes, &GPUVecOptions{Seed: 9, Policy: MLPPolicy, MLP: m, Params: p, Members: mbs, EnvMod: episodes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer v.Close()
+		if err := v.Run(x, 200, 0); err != nil {
+			t.Fatal(err)
+		}
+		st, err := v.State(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	big := run(params, members)
+	for _, mb := range []int{0, 71, 72, 149} {
+		st := run(params[mb*np:(mb+1)*np], 1)
+		for k := 0; k < episodes; k++ {
+			i := mb*episodes + k
+			if !slices.Equal(st.State[4*k:4*k+4], big.State[4*i:4*i+4]) || st.Episode[k] != big.Episode[i] || st.Return[k] != big.Return[i] {
+				t.Fatalf("vec env member %d slot %d: alone state %v episode %d, in the population %v episode %d", mb, k, st.State[4*k:4*k+4], st.Episode[k], big.State[4*i:4*i+4], big.Episode[i])
+			}
+		}
 	}
 }

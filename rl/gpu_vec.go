@@ -87,6 +87,7 @@ type GPUVecEnv struct {
 	cfg   gpuConfig
 	opts  GPUVecOptions
 	n     int
+	np    int // parameters per member (MLPPolicy)
 	steps int64
 	gpu   time.Duration
 }
@@ -157,6 +158,9 @@ func NewGPUVecEnv(x io.Io, d *gpu.Device, env string, n int, opts *GPUVecOptions
 		return nil, errorf(op, "recording %d slots over %d steps needs %d words, more than %d", cfg.recSlots, cfg.recSteps, w, maxRecordWords)
 	}
 	v := &GPUVecEnv{d: d, k: k, set: newGPUSet(d, k), spec: spec, cfg: cfg, opts: o, n: n}
+	if mlp != nil {
+		v.np = mlp.NumParams()
+	}
 	if err := v.alloc(x); err != nil {
 		v.Close()
 		return nil, err
@@ -172,19 +176,25 @@ func (v *GPUVecEnv) alloc(x io.Io) error {
 	s := v.set
 	sizes := [6]int64{
 		int64(v.n) * slotWords * 4,
-		int64(len(v.opts.Params)) * 4,
+		0, // parameters: setChunks
 		int64(v.n) * 4,
 		int64(v.n) * int64(v.cfg.summaryCap) * 16,
 		recordWords(v.cfg.recSlots, v.cfg.recSteps, v.spec.ObsDim) * 4,
 		cfgWords * 4,
 	}
 	for i, size := range sizes {
+		if i == bParams {
+			continue
+		}
 		if err := s.ensure(i, size); err != nil {
 			return err
 		}
 	}
-	if len(v.opts.Params) > 0 {
-		if err := gpu.Upload(x, s.bufs[bParams], 0, v.opts.Params); err != nil {
+	if err := s.setChunks(v.n, v.opts.Members, v.cfg.envsPerMember, v.np); err != nil {
+		return err
+	}
+	if v.np > 0 {
+		if err := s.uploadParams(x, v.opts.Params, v.np); err != nil {
 			return err
 		}
 	}
@@ -226,7 +236,7 @@ func (v *GPUVecEnv) SetParams(x io.Io, params []float32) error {
 	if len(params) != len(v.opts.Params) {
 		return errorf("set params", "%d parameters, want %d", len(params), len(v.opts.Params))
 	}
-	return gpu.Upload(x, v.set.bufs[bParams], 0, params)
+	return v.set.uploadParams(x, params, v.np)
 }
 
 // Step takes one step of every environment: with ExternalPolicy, actions

@@ -10,10 +10,13 @@ import (
 // rl_runner.glsl, the common runner: one invocation per environment slot,
 // any number of steps per dispatch, a random, external or MLP policy, both
 // autoreset modes, trajectory recording and episode summaries. Bindings
-// (set 0): 0 slots (uint[32 per slot]), 1 MLP parameters (float[]), 2
-// external actions (float[steps][n]), 3 episode summaries (uint[4 per
-// episode]), 4 trajectory record (uint[]), 5 configuration (uint[16]).
-// Push constants: {uint steps}. Specialization constants: 0 local size x
+// (set 0): 0 slots (uint[32 per slot]), 1 MLP parameters (a 64 KiB
+// uniform buffer, vec4[4096]: one chunk of members), 2 external actions
+// (float[steps][n]), 3 episode summaries (uint[4 per episode]), 4
+// trajectory record (uint[]), 5 configuration (uint[16]). Push constants:
+// {uint steps, slot0, slotEnd, member0}: the steps and the slots
+// [slot0, slotEnd) of the dispatch, the first member of binding 1.
+// Specialization constants: 0 local size x
 // (default 64), 1 hidden layers (0..2, default 1), 2 and 3 hidden widths
 // (<= 64, default 32), 4 activation (0 tanh, 1 relu), 5 policy (0 random,
 // 1 external, 2 MLP; default 0), 6 recording (bool, default true).

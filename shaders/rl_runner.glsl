@@ -16,12 +16,20 @@
 //
 // Bindings (set 0), sized by the host (rl/gpu_set.go documents the layout):
 //   0 slots    uint[32 per slot]: persistent state and last step's outputs
-//   1 params   float[]: MLP parameters, member-major (policy 2)
+//   1 params   uniform vec4[4096] (64 KiB): MLP parameters of members
+//              pc.member0.., member-major (policy 2). A uniform buffer, not
+//              a storage one: llvmpipe loads a uniform buffer's value with
+//              one scalar load (uniform index) or one gather, but a storage
+//              buffer's lane by lane behind a branch each, which made the
+//              weight loads the whole cost of the MLP policy.
 //   2 actions  float[steps][n]: external actions (policy 1)
 //   3 summary  uint[4 per episode]: per-slot episode summaries
 //   4 record   uint[]: trajectories of slots < record slots
 //   5 cfg      uint[16]: the run's configuration (below)
-// Push constants: {uint steps} — steps this dispatch.
+// Push constants: {steps, slot0, slotEnd, member0}: steps this dispatch,
+// the slots [slot0, slotEnd) it plays (invocation i plays slot0+i) and the
+// first member whose parameters binding 1 holds. A population larger than
+// 64 KiB of parameters is played by several dispatches, one per chunk.
 // Specialization constants: 0 local size x, 1 hidden layers (0..2), 2 first
 // hidden width, 3 second hidden width (<= 64), 4 activation (0 tanh, 1 relu),
 // 5 policy, 6 recording, 7 episode limit, 8 summaries, 9 same-step (below).
@@ -56,7 +64,7 @@ layout(constant_id = 9) const bool SAME_STEP = false;
 #endif
 
 layout(std430, set = 0, binding = 0) restrict buffer Slots { uint slots[]; };
-layout(std430, set = 0, binding = 1) restrict readonly buffer Params { float params[]; };
+layout(std140, set = 0, binding = 1) uniform Params { vec4 pw[4096]; };
 layout(std430, set = 0, binding = 2) restrict readonly buffer Actions { float actions[]; };
 layout(std430, set = 0, binding = 3) restrict buffer Summary { uint summ[]; };
 layout(std430, set = 0, binding = 4) restrict buffer Record { uint rec[]; };
@@ -76,7 +84,10 @@ layout(std430, set = 0, binding = 5) restrict readonly buffer Cfg {
     uint recOrigin;       // slot step number recorded in row 0
     uint pad0, pad1;
 } cfg;
-layout(push_constant) uniform Push { uint steps; } pc;
+layout(push_constant) uniform Push { uint steps, slot0, slotEnd, member0; } pc;
+
+// Parameter i of the chunk: a byte offset 4*i into the uniform buffer.
+#define params(i) pw[(i) >> 2u][(i) & 3u]
 
 // Slot words.
 const uint SLOT_WORDS = 32u;
@@ -89,7 +100,81 @@ float rl_act(float v) {
     return ACT == 0u ? tanh(v) : max(v, 0.0);
 }
 
-// rl_mlp evaluates the MLP whose parameters start at params[p] on obs and
+// One hidden layer of at most RL_MAXH1 units (RL_PRIV): the weights of the lane's member are read
+// once per dispatch into private variables (rl_load1), and every step
+// reads them there (rl_mlp1). Hidden units are written out one by one
+// (RL_UNITS: units past H1 fold away once H1 is specialized), so every
+// index is a constant and the private array becomes registers: no load
+// of the parameter buffer in the step loop (llvmpipe loads a
+// non-uniform index lane by lane). Each hidden unit goes straight into the
+// outputs' sums (o in order, so each output's accumulation order is
+// rl_mlp's), with no hidden-layer array.
+#define RL_UW (uint(RL_OBS_DIM) + 1u + uint(RL_NOUT))  // words per hidden unit
+// Up to RL_MAXH1 hidden units (wider layers take rl_mlp): the pipeline's
+// compile time grows steeply with the units written out (on lavapipe
+// about 2 s for 32 units, 4 to 15 s for 64).
+#define RL_MAXH1 32
+const bool RL_PRIV = NL == 1u && H1 <= RL_MAXH1;
+float rl_w1[RL_MAXH1 * (RL_OBS_DIM + 1 + RL_NOUT)];  // unit o: W[o][0..D), b[o], Wout[0..NOUT)[o]
+float rl_b1[RL_NOUT];                                // output biases
+
+#define RL_UNITS8(U, b) U(b) U(b + 1u) U(b + 2u) U(b + 3u) U(b + 4u) U(b + 5u) U(b + 6u) U(b + 7u)
+#define RL_UNITS(U) RL_UNITS8(U, 0u) RL_UNITS8(U, 8u) RL_UNITS8(U, 16u) RL_UNITS8(U, 24u)
+
+#define RL_LOAD_UNIT(o)                                                             \
+    if ((o) < H1) {                                                                 \
+        for (uint i = 0u; i < RL_OBS_DIM; i++) {                                    \
+            rl_w1[(o) * RL_UW + i] = params(p + (o) * RL_OBS_DIM + i);              \
+        }                                                                           \
+        rl_w1[(o) * RL_UW + RL_OBS_DIM] = params(p + H1 * RL_OBS_DIM + (o));        \
+        for (uint k = 0u; k < RL_NOUT; k++) {                                       \
+            rl_w1[(o) * RL_UW + RL_OBS_DIM + 1u + k] = params(q + k * H1 + (o));    \
+        }                                                                           \
+    }
+
+void rl_load1(uint p) {
+    uint q = p + H1 * RL_OBS_DIM + H1;  // output layer
+    for (uint k = 0u; k < RL_NOUT; k++) {
+        rl_b1[k] = params(q + RL_NOUT * H1 + k);
+    }
+    RL_UNITS(RL_LOAD_UNIT)
+}
+
+#define RL_STEP_UNIT(o)                                                             \
+    if ((o) < H1) {                                                                 \
+        precise float acc = rl_w1[(o) * RL_UW + RL_OBS_DIM];                        \
+        for (uint i = 0u; i < RL_OBS_DIM; i++) {                                    \
+            acc = acc + rl_w1[(o) * RL_UW + i] * obs[i];                            \
+        }                                                                           \
+        float h = rl_act(acc);                                                      \
+        for (uint k = 0u; k < RL_NOUT; k++) {                                       \
+            precise float yk = y[k] + rl_w1[(o) * RL_UW + RL_OBS_DIM + 1u + k] * h; \
+            y[k] = yk;                                                              \
+        }                                                                           \
+    }
+
+float rl_mlp1(float obs[RL_OBS_DIM]) {
+    float y[RL_NOUT];
+    for (uint k = 0u; k < RL_NOUT; k++) {
+        y[k] = rl_b1[k];
+    }
+    RL_UNITS(RL_STEP_UNIT)
+#if RL_ACTIONS > 0
+    float best = y[0];
+    uint arg = 0u;
+    for (uint k = 1u; k < RL_NOUT; k++) {
+        if (y[k] > best) {
+            best = y[k];
+            arg = k;
+        }
+    }
+    return float(arg);
+#else
+    return RL_ACT_HIGH * tanh(y[0]);
+#endif
+}
+
+// rl_mlp evaluates the MLP whose parameters start at params(p) on obs and
 // returns the action: the first argmax (discrete) or ACT_HIGH*tanh(y).
 // Accumulation order: acc = b[o]; acc += W[o*n+i]*x[i] for i in order,
 // without contraction into fused multiply-adds.
@@ -101,16 +186,16 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
         float y[RL_NOUT];
         uint q = p + H1 * RL_OBS_DIM + H1;  // output layer
         for (uint k = 0u; k < RL_NOUT; k++) {
-            y[k] = params[q + RL_NOUT * H1 + k];
+            y[k] = params(q + RL_NOUT * H1 + k);
         }
         for (uint o = 0u; o < H1; o++) {
-            precise float acc = params[p + H1 * RL_OBS_DIM + o];
+            precise float acc = params(p + H1 * RL_OBS_DIM + o);
             for (uint i = 0u; i < RL_OBS_DIM; i++) {
-                acc = acc + params[p + o * RL_OBS_DIM + i] * obs[i];
+                acc = acc + params(p + o * RL_OBS_DIM + i) * obs[i];
             }
             float h = rl_act(acc);
             for (uint k = 0u; k < RL_NOUT; k++) {
-                precise float yk = y[k] + params[q + k * H1 + o] * h;
+                precise float yk = y[k] + params(q + k * H1 + o) * h;
                 y[k] = yk;
             }
         }
@@ -137,9 +222,9 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
     }
     if (NL >= 1u) {
         for (uint o = 0u; o < H1; o++) {
-            precise float acc = params[p + H1 * nin + o];
+            precise float acc = params(p + H1 * nin + o);
             for (uint i = 0u; i < nin; i++) {
-                acc = acc + params[p + o * nin + i] * x[i];
+                acc = acc + params(p + o * nin + i) * x[i];
             }
             h1[o] = rl_act(acc);
         }
@@ -151,9 +236,9 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
     }
     if (NL >= 2u) {
         for (uint o = 0u; o < H2; o++) {
-            precise float acc = params[p + H2 * nin + o];
+            precise float acc = params(p + H2 * nin + o);
             for (uint i = 0u; i < nin; i++) {
-                acc = acc + params[p + o * nin + i] * x[i];
+                acc = acc + params(p + o * nin + i) * x[i];
             }
             h2[o] = rl_act(acc);
         }
@@ -167,9 +252,9 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
     float best = 0.0;
     uint arg = 0u;
     for (uint o = 0u; o < RL_NOUT; o++) {
-        precise float acc = params[p + RL_NOUT * nin + o];
+        precise float acc = params(p + RL_NOUT * nin + o);
         for (uint i = 0u; i < nin; i++) {
-            acc = acc + params[p + o * nin + i] * x[i];
+            acc = acc + params(p + o * nin + i) * x[i];
         }
         if (o == 0u || acc > best) {
             best = acc;
@@ -178,9 +263,9 @@ float rl_mlp(float obs[RL_OBS_DIM], uint p) {
     }
     return float(arg);
 #else
-    precise float acc = params[p + nin];
+    precise float acc = params(p + nin);
     for (uint i = 0u; i < nin; i++) {
-        acc = acc + params[p + i] * x[i];
+        acc = acc + params(p + i) * x[i];
     }
     return RL_ACT_HIGH * tanh(acc);
 #endif
@@ -231,8 +316,8 @@ void rl_record_final(uint row, uint slot, float o[RL_OBS_DIM]) {
 }
 
 void main() {
-    uint slot = gl_GlobalInvocationID.x;
-    if (slot >= cfg.n) {
+    uint slot = pc.slot0 + gl_GlobalInvocationID.x;
+    if (slot >= pc.slotEnd) {
         return;
     }
     uint b = slot * SLOT_WORDS;
@@ -253,8 +338,11 @@ void main() {
     uint envw = cfg.envBase + (cfg.envMod != 0u ? slot % cfg.envMod : slot);
     bool rec = RECORD && slot < cfg.recSlots;
     const uint policy = POLICY;
-    uint pbase = policy == 2u ? (slot / cfg.envsPerMember) * rl_mlp_params() : 0u;
+    uint pbase = policy == 2u ? (slot / cfg.envsPerMember - pc.member0) * rl_mlp_params() : 0u;
     float o[RL_OBS_DIM];
+    if (policy == 2u && RL_PRIV) {
+        rl_load1(pbase);
+    }
 
     if ((flags & F_STARTED) == 0u) {
         env_reset(s, philox4x32_10(uvec4(envw, epBase + ep, 0xFFFFFFFFu, 0u), key));
@@ -327,7 +415,7 @@ void main() {
             a = actions[i * nSlots + slot];
         } else {
             env_observe(s, o);
-            a = rl_mlp(o, pbase);
+            a = RL_PRIV ? rl_mlp1(o) : rl_mlp(o, pbase);
         }
         float r;
         bool term = env_step(s, a, r);

@@ -39,8 +39,11 @@ type gpuEvaluator struct {
 	inUse  int
 	closed bool
 	// retiring counts the goroutines that wait for a set whose canceled
-	// work still runs on the GPU (each holds one unit of sem until then).
-	retiring sync.WaitGroup
+	// work still runs on the GPU (each holds one unit of sem until then);
+	// retired (on mu) is broadcast as each ends. A counter under mu, not
+	// a WaitGroup: a canceled evaluation may start one while Close waits.
+	retiring int
+	retired  sync.Cond
 }
 
 // NewGPUEvaluator returns an Evaluator that plays env's episodes on d
@@ -73,7 +76,9 @@ func NewGPUEvaluator(d *gpu.Device, env string, policy MLP, opts *GPUEvalOptions
 	if steps == 0 || steps > spec.MaxSteps {
 		steps = spec.MaxSteps
 	}
-	return &gpuEvaluator{d: d, k: k, spec: spec, policy: policy, steps: steps, sem: io.NewSemaphore(int64(o.Sets))}, nil
+	e := &gpuEvaluator{d: d, k: k, spec: spec, policy: policy, steps: steps, sem: io.NewSemaphore(int64(o.Sets))}
+	e.retired.L = &e.mu
+	return e, nil
 }
 
 // Spec returns the environment's facts.
@@ -203,13 +208,18 @@ func (e *gpuEvaluator) acquire(x io.Io) (*gpuSet, error) {
 // gives it back, with its unit of the semaphore.
 func (e *gpuEvaluator) release(s *gpuSet, err error) {
 	if err != nil && !s.idle() {
-		e.retiring.Add(1)
+		e.mu.Lock()
+		e.retiring++
+		e.mu.Unlock()
 		go func() {
-			defer e.retiring.Done()
 			for !s.idle() {
 				time.Sleep(time.Millisecond)
 			}
 			e.put(s)
+			e.mu.Lock()
+			e.retiring--
+			e.retired.Broadcast()
+			e.mu.Unlock()
 		}()
 		return
 	}
@@ -245,9 +255,9 @@ func (e *gpuEvaluator) Close() error {
 	e.closed = true
 	sets := e.free
 	e.free = nil
-	e.mu.Unlock()
-	e.retiring.Wait()
-	e.mu.Lock()
+	for e.retiring > 0 {
+		e.retired.Wait()
+	}
 	busy := e.inUse > 0
 	e.mu.Unlock()
 	var errs []error

@@ -274,10 +274,21 @@ func (s *gpuSet) dropBatches() error {
 	return errors.Join(errs...)
 }
 
+// maxBatches bounds the batches a set keeps recorded: callers that run
+// many different step counts re-record rather than grow the set.
+const maxBatches = 16
+
 // batch returns the batch of key, recording it on first use.
 func (s *gpuSet) batch(key batchKey) (*gpu.Batch, error) {
 	if b, ok := s.batches[key]; ok {
 		return b, nil
+	}
+	if len(s.batches) >= maxBatches {
+		for k, b := range s.batches {
+			if b.Close() == nil { // a batch still running stays
+				delete(s.batches, k)
+			}
+		}
 	}
 	b := s.d.NewBatch()
 	err := s.record(b, key)

@@ -1008,3 +1008,23 @@ func TestGPUParamChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestGPUBatchCacheBounded: a vector env run with many different step
+// counts keeps at most maxBatches recorded batches.
+func TestGPUBatchCacheBounded(t *testing.T) {
+	d := gputest.Open(t, gpu.Options{})
+	x := io.NewBlocking().Io()
+	v, err := NewGPUVecEnv(x, d, "CartPole-v1", 64, &GPUVecOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for k := 1; k <= 40; k++ { // more step counts than maxBatches
+		if err := v.Run(x, k, k); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(v.set.batches); n > maxBatches {
+			t.Fatalf("after %d step counts: %d recorded batches, want at most %d", k, n, maxBatches)
+		}
+	}
+}

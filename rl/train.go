@@ -196,8 +196,8 @@ func (m MLP) checkShape() error {
 // lavapipe (GPU evaluator, 2 shared cores), runs one at a time:
 // CartPole-v1 20/20 seeds solved (median 0.11 s from the first dispatch),
 // Acrobot-v1 20/20 (0.21 s), MountainCarContinuous-v0 20/20 (0.20 s).
-// Pendulum-v1 20/20 (seeds 0-19: final means -191 to -145, median 24 s,
-// 50 to 660 generations, taken under a load of 2 to 5 on the 2 cores;
+// Pendulum-v1 20/20 (seeds 0-19: final means -192 to -145, median 15 s,
+// 1.8 to 29 s, 50 to 660 generations, under a load of ~2 from other jobs;
 // with 4 episodes per member and 100-episode checks it was 8/10, 5.4 s).
 func DefaultConfig(env string) (TrainConfig, error) {
 	c := TrainConfig{

@@ -17,7 +17,8 @@ import (
 )
 
 // TestTrainTune trains an environment with its DefaultConfig on the GPU
-// evaluator and logs the figures: VKIO_RL_TUNE=env[,seeds[,concurrent]].
+// evaluator and logs the figures: VKIO_RL_TUNE=env[,seeds[,concurrent]]
+// (SEED0=k starts at seed k; see tuneOverrides for the other knobs).
 func TestTrainTune(t *testing.T) {
 	spec := os.Getenv("VKIO_RL_TUNE")
 	if spec == "" {
@@ -117,7 +118,7 @@ func TestTrainTune(t *testing.T) {
 	} else {
 		for k := range seeds {
 			c := cfg
-			c.Seed = uint64(k)
+			c.Seed += uint64(k)
 			run(c)
 		}
 	}
@@ -197,6 +198,9 @@ func tuneOverrides(c *TrainConfig) {
 	}
 	if v, ok := f("GATE"); ok {
 		c.EvalGate = v != 0
+	}
+	if v, ok := f("SEED0"); ok {
+		c.Seed = uint64(v) // the first seed
 	}
 	if v, ok := f("INIT"); ok {
 		c.ES.InitStd = v

@@ -22,32 +22,11 @@ func rlRenderWindow(a *app, x io.Io, c rlRenderConfig, pol *rlPolicy, dir *io.Di
 	// GLFW wants every call from one thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := window.Init(); err != nil {
-		return fmt.Errorf("rl render --window: %w (is $DISPLAY set? headless: xvfb-run -a vkdemo rl render --window)", err)
+	dev, closeDev, err := openWindowDevice(a, "rl render --window")
+	if err != nil {
+		return err
 	}
 	defer window.Terminate()
-	exts, err := window.InstanceExtensions()
-	if err != nil {
-		return err
-	}
-	opts := a.gpuOptions()
-	opts.WindowExtensions = exts
-	dev, err := gpu.Open(opts)
-	if err != nil {
-		if errors.Is(err, gpu.ErrNoDevice) && a.deviceSpecOrEnv() != "" {
-			return usageErrorf("%s: %v; see 'vkdemo devices'", a.deviceSource(), err)
-		}
-		return err
-	}
-	a.dev = dev // app.close closes it on every path
-	// The device (and the surface with it) goes before the window.
-	closeDev := func() error {
-		if a.dev == nil {
-			return nil
-		}
-		a.dev = nil
-		return dev.Close()
-	}
 	defer func() { err = errors.Join(err, closeDev()) }()
 
 	sim, err := newRenderSim(x, dev, c, pol)

@@ -230,6 +230,45 @@ type saveResult struct {
 	path  string
 }
 
+// openWindowDevice initializes GLFW and opens the device with the window
+// system's instance extensions, for command cmd (named, with how to run
+// it headless, when there is no display). The caller has locked its OS
+// thread (GLFW wants every call from one) and, on success, defers
+// window.Terminate and then closeDev, so that the device (and its surfaces)
+// goes before the window system. closeDev is idempotent and leaves the
+// device to app.close on paths that never reach it.
+func openWindowDevice(a *app, cmd string) (dev *gpu.Device, closeDev func() error, err error) {
+	if err := window.Init(); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w (is $DISPLAY set? headless: xvfb-run -a vkdemo %s)", cmd, err, cmd)
+	}
+	defer func() {
+		if err != nil {
+			window.Terminate()
+		}
+	}()
+	exts, err := window.InstanceExtensions()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := a.gpuOptions()
+	opts.WindowExtensions = exts
+	dev, err = gpu.Open(opts)
+	if err != nil {
+		if errors.Is(err, gpu.ErrNoDevice) && a.deviceSpecOrEnv() != "" {
+			return nil, nil, usageErrorf("%s: %v; see 'vkdemo devices'", a.deviceSource(), err)
+		}
+		return nil, nil, err
+	}
+	a.dev = dev // app.close closes it on every path
+	return dev, func() error {
+		if a.dev == nil {
+			return nil
+		}
+		a.dev = nil
+		return dev.Close()
+	}, nil
+}
+
 func runWindow(a *app, f windowFlags, width, height int) (err error) {
 	x, err := a.Io()
 	if err != nil {
@@ -238,32 +277,11 @@ func runWindow(a *app, f windowFlags, width, height int) (err error) {
 	// GLFW wants every call from one thread.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	if err := window.Init(); err != nil {
-		return fmt.Errorf("window: %w (is $DISPLAY set? headless: xvfb-run -a vkdemo window)", err)
+	dev, closeDev, err := openWindowDevice(a, "window")
+	if err != nil {
+		return err
 	}
 	defer window.Terminate()
-	exts, err := window.InstanceExtensions()
-	if err != nil {
-		return err
-	}
-	opts := a.gpuOptions()
-	opts.WindowExtensions = exts
-	dev, err := gpu.Open(opts)
-	if err != nil {
-		if errors.Is(err, gpu.ErrNoDevice) && a.deviceSpecOrEnv() != "" {
-			return usageErrorf("%s: %v; see 'vkdemo devices'", a.deviceSource(), err)
-		}
-		return err
-	}
-	a.dev = dev // app.close closes it on every path
-	// The device (and the surface with it) goes before the window.
-	closeDev := func() error {
-		if a.dev == nil {
-			return nil
-		}
-		a.dev = nil
-		return dev.Close()
-	}
 	defer func() { err = errors.Join(err, closeDev()) }()
 
 	out := io.Cwd()

@@ -75,19 +75,8 @@ func rlRenderWindow(a *app, x io.Io, c rlRenderConfig, pol *rlPolicy, dir *io.Di
 		} else {
 			events = win.Wait(0.1)
 		}
-		for _, ev := range events {
-			switch ev.Kind {
-			case window.KeyPress:
-				v.apply(ev.Key)
-			case window.CloseRequest:
-				v.quit = true
-			case window.Resize:
-				if ev.Width > 0 && ev.Height > 0 {
-					if err := sc.Recreate(ev.Width, ev.Height); err != nil {
-						return err
-					}
-				}
-			}
+		if err := v.handle(events, sc, nil); err != nil {
+			return err
 		}
 		v.save = false // s saves nothing more: every frame goes to --out when set
 		if err := saver.collect(false); err != nil {

@@ -121,6 +121,33 @@ func (v *viewer) apply(k window.Key) {
 
 // next reports whether the loop should render a new animation frame now,
 // and which.
+// handle applies a batch of window events: keys to the view, a close
+// request as quit, and a resize to the swapchain and then to onResize (nil:
+// nothing more), in the order they came.
+func (v *viewer) handle(events []window.Event, sc *gpu.Swapchain, onResize func(w, h int) error) error {
+	for _, ev := range events {
+		switch ev.Kind {
+		case window.KeyPress:
+			v.apply(ev.Key)
+		case window.CloseRequest:
+			v.quit = true
+		case window.Resize:
+			if ev.Width <= 0 || ev.Height <= 0 {
+				continue
+			}
+			if err := sc.Recreate(ev.Width, ev.Height); err != nil {
+				return err
+			}
+			if onResize != nil {
+				if err := onResize(ev.Width, ev.Height); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
 func (v *viewer) next() (frame int, ok bool) {
 	if v.quit || (v.paused && !v.step && v.frame >= 0) {
 		return v.frame, false
@@ -368,24 +395,16 @@ func runWindow(a *app, f windowFlags, width, height int) (err error) {
 		} else {
 			events = win.Wait(0.1)
 		}
-		for _, ev := range events {
-			switch ev.Kind {
-			case window.KeyPress:
-				v.apply(ev.Key)
-			case window.CloseRequest:
-				v.quit = true
-			case window.Resize:
-				if ev.Width > 0 && ev.Height > 0 {
-					if err := sc.Recreate(ev.Width, ev.Height); err != nil {
-						return err
-					}
-					if err := r.resize(ev.Width, ev.Height); err != nil {
-						return err
-					}
-					status(fmt.Sprintf("resized to %dx%d", ev.Width, ev.Height))
-					rerender = v.frame >= 0
-				}
+		err := v.handle(events, sc, func(w, h int) error {
+			if err := r.resize(w, h); err != nil {
+				return err
 			}
+			status(fmt.Sprintf("resized to %dx%d", w, h))
+			rerender = v.frame >= 0
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		collect()
 		if v.save && v.frame >= 0 {

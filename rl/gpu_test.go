@@ -854,7 +854,7 @@ func TestGPUEvaluatorCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	big := EvalRequest{Seed: 1, Params: gpuTestParams(m, 4, 2), Members: 4, Episodes: 256}
+	big := EvalRequest{Seed: 1, Params: gpuTestParams(m, 4, 2), Members: 4, Episodes: 1024} // ~0.2 s on lavapipe
 	f := io.Async(x, func(x io.Io) (*EvalResult, error) { return ev.Evaluate(x, big) })
 	time.Sleep(20 * time.Millisecond)
 	start := time.Now()

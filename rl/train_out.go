@@ -19,7 +19,7 @@ func (t *trainer) writeConfig(x io.Io) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(x, *t.opts.Out, "config.json", append(b, '\n'))
+	return t.opts.Out.WriteFile(x, "config.json", append(b, '\n'), 0o644)
 }
 
 // writeSummary writes summary.json: per run what it reached and how fast.
@@ -51,7 +51,7 @@ func (t *trainer) writeSummary(x io.Io, res *TrainResult) error {
 		b = r.appendJSON(b)
 	}
 	b = append(b, "\n]}\n"...)
-	return writeAtomic(x, *t.opts.Out, "summary.json", b)
+	return t.opts.Out.WriteFile(x, "summary.json", b, 0o644)
 }
 
 func (r *RunResult) appendJSON(b []byte) []byte {
@@ -144,7 +144,7 @@ func writeTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory, durable bool
 		}
 		write := writeVisible
 		if durable {
-			write = writeAtomic
+			write = func(x io.Io, dir io.Dir, p string, data []byte) error { return dir.WriteFile(x, p, data, 0o644) }
 		}
 		if err := write(x, dir, p+"/"+f.name, data); err != nil {
 			return err
@@ -187,7 +187,7 @@ func boolBytes(v []bool) []byte {
 
 // writeVisible replaces the file at p in dir with data as a reader sees
 // it, all at once: the data goes to p+".part", which is renamed over p.
-// Unlike writeAtomic it syncs nothing, so a power loss can lose the file;
+// Unlike io.Dir.WriteFile it syncs nothing, so a power loss can lose the file;
 // a killed process leaves at most the .part file. The trainer streams its
 // trajectories this way: two fsyncs per file would make the disk, not
 // the GPU, the limit of a many-seed run.

@@ -342,7 +342,7 @@ func (r *run) final(x io.Io) error {
 	b = append(b, `,"solved":`...)
 	b = strconv.AppendBool(b, r.res.Solved)
 	b = append(b, "}\n"...)
-	if err := writeAtomic(xw, r.dir, "final.json", b); err != nil {
+	if err := r.dir.WriteFile(xw, "final.json", b, 0o644); err != nil {
 		return err
 	}
 	if res != nil && res.Trajectory != nil {
@@ -576,20 +576,7 @@ func (r *run) write(x io.Io, b *batch) error {
 				}
 			}
 		}
-		return writeAtomic(x, r.dir, "checkpoint.ckpt", b.ckpt)
+		return r.dir.WriteFile(x, "checkpoint.ckpt", b.ckpt, 0o644)
 	}
 	return nil
-}
-
-// writeAtomic replaces the file at p in dir with data.
-func writeAtomic(x io.Io, dir io.Dir, p string, data []byte) error {
-	f, err := dir.CreateAtomic(x, p, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close(x)
-	if _, err := f.Write(x, data); err != nil {
-		return err
-	}
-	return f.Commit(x)
 }

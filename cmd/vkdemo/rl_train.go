@@ -754,13 +754,5 @@ func writeEvaluatorRecord(x io.Io, dir io.Dir, r rlEvaluatorRecord) error {
 	if err != nil {
 		return err
 	}
-	f, err := dir.CreateAtomic(x, rlEvaluatorFile, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close(x.WithoutCancel())
-	if _, err := f.Write(x, append(b, '\n')); err != nil {
-		return err
-	}
-	return f.Commit(x)
+	return dir.WriteFile(x, rlEvaluatorFile, append(b, '\n'), 0o644)
 }

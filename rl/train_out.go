@@ -1,7 +1,6 @@
 package rl
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -127,24 +126,24 @@ func writeTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory, durable bool
 	files := []struct {
 		name  string
 		shape []int64
-		data  []byte
-		bool  bool
+		f32   []float32
+		bools []bool
 	}{
-		{"obs.npy", []int64{t + 1, e, o}, f32bytes(tr.Obs), false},
-		{"actions.npy", []int64{t, e, a}, f32bytes(tr.Actions), false},
-		{"rewards.npy", []int64{t, e}, f32bytes(tr.Rewards), false},
-		{"terminated.npy", []int64{t, e}, boolBytes(tr.Terminated), true},
-		{"truncated.npy", []int64{t, e}, boolBytes(tr.Truncated), true},
-		{"valid.npy", []int64{t, e}, boolBytes(tr.Valid), true},
+		{"obs.npy", []int64{t + 1, e, o}, tr.Obs, nil},
+		{"actions.npy", []int64{t, e, a}, tr.Actions, nil},
+		{"rewards.npy", []int64{t, e}, tr.Rewards, nil},
+		{"terminated.npy", []int64{t, e}, nil, tr.Terminated},
+		{"truncated.npy", []int64{t, e}, nil, tr.Truncated},
+		{"valid.npy", []int64{t, e}, nil, tr.Valid},
+	}
+	write := writeVisible
+	if durable {
+		write = func(x io.Io, dir io.Dir, p string, data []byte) error { return dir.WriteFile(x, p, data, 0o644) }
 	}
 	for _, f := range files {
-		data, err := npyFile(f.shape, f.data, f.bool)
+		data, err := npyFile(f.shape, f.f32, f.bools)
 		if err != nil {
 			return err
-		}
-		write := writeVisible
-		if durable {
-			write = func(x io.Io, dir io.Dir, p string, data []byte) error { return dir.WriteFile(x, p, data, 0o644) }
 		}
 		if err := write(x, dir, p+"/"+f.name, data); err != nil {
 			return err
@@ -153,36 +152,31 @@ func writeTrajectory(x io.Io, dir io.Dir, p string, tr *Trajectory, durable bool
 	return nil
 }
 
-// npyFile returns a .npy file of float32 values (<f4) or of bools (|b1).
-func npyFile(shape []int64, data []byte, isBool bool) ([]byte, error) {
-	descr := "<f4"
-	if isBool {
-		descr = "|b1"
+// npyFile returns a .npy file of f32's float32 values (<f4) or, when f32
+// is nil, of bools' (|b1): the header and the values in one allocation.
+// The caller has checked that the values fill shape.
+func npyFile(shape []int64, f32 []float32, bools []bool) ([]byte, error) {
+	descr, size := "<f4", 4*len(f32)
+	if f32 == nil {
+		descr, size = "|b1", len(bools)
 	}
-	var buf bytes.Buffer
-	if err := npy.Write(&buf, descr, shape, data); err != nil {
+	h, err := npy.Header(descr, shape)
+	if err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
-}
-
-// f32bytes returns v's values as little-endian bytes.
-func f32bytes(v []float32) []byte {
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	b := make([]byte, len(h), len(h)+size)
+	copy(b, h)
+	for _, v := range f32 {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
-	return b
-}
-
-func boolBytes(v []bool) []byte {
-	b := make([]byte, len(v))
-	for i, t := range v {
-		if t {
-			b[i] = 1
+	for _, v := range bools {
+		c := byte(0)
+		if v {
+			c = 1
 		}
+		b = append(b, c)
 	}
-	return b
+	return b, nil
 }
 
 // writeVisible replaces the file at p in dir with data as a reader sees

@@ -210,7 +210,7 @@ func (w *slotWorker) play(params []float32, block [4]uint32, rec *Trajectory, j 
 // float32(ActHigh)*tanh32(y) (Policy32's).
 func actionOf(spec EnvSpec, y []float32, act []float64) {
 	if spec.Actions > 0 {
-		act[0] = float64(argmax32(y))
+		act[0] = float64(argmax(y))
 		return
 	}
 	for i, v := range y {

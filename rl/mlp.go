@@ -111,20 +111,10 @@ func (m MLP) forward32(params, x, y, scratch []float32) {
 	}
 }
 
-// argmax64 returns the index of the first largest value of y (a value is
+// argmax returns the index of the first largest value of y (a value is
 // taken only when strictly greater, so NaN never replaces the best so far
 // and a NaN first value stays).
-func argmax64(y []float64) int {
-	best := 0
-	for i := 1; i < len(y); i++ {
-		if y[i] > y[best] {
-			best = i
-		}
-	}
-	return best
-}
-
-func argmax32(y []float32) int {
+func argmax[T float32 | float64](y []T) int {
 	best := 0
 	for i := 1; i < len(y); i++ {
 		if y[i] > y[best] {
@@ -187,7 +177,7 @@ func (p *Policy) Act(obs, act []float64) error {
 func (p *Policy) act(obs, act []float64) {
 	p.mlp.forward64(p.params, obs, p.y, p.buf)
 	if p.spec.Actions > 0 {
-		act[0] = float64(argmax64(p.y))
+		act[0] = float64(argmax(p.y))
 		return
 	}
 	for i, v := range p.y {
@@ -243,7 +233,7 @@ func (p *Policy32) Act(obs, act []float32) error {
 func (p *Policy32) act(obs, act []float32) {
 	p.mlp.forward32(p.params, obs, p.y, p.buf)
 	if p.spec.Actions > 0 {
-		act[0] = float32(argmax32(p.y))
+		act[0] = float32(argmax(p.y))
 		return
 	}
 	for i, v := range p.y {

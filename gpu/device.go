@@ -292,6 +292,9 @@ type Device struct {
 
 	clock clock
 
+	// faults is the fault armed by InjectFault, if any.
+	faults faultPlan
+
 	// testHooks are set by this package's tests only, before the device
 	// is used.
 	testHooks testHooks

@@ -346,6 +346,9 @@ func (d *Device) queue(op string, p *pending, cmds *vkx.Commands, async bool) er
 	if err := d.checkOpen(op); err != nil {
 		return err
 	}
+	if d.faults.armed.Load() {
+		d.strikeLocked()
+	}
 	submitted := time.Now()
 	v, err := d.vd.SubmitLocked(cmds)
 	if err != nil {

@@ -404,12 +404,14 @@ func (s *Set) Close() error {
 }
 
 // Do runs fn on the least-loaded healthy member of s and returns its
-// result. When fn fails because the member's device is lost (an error
-// matching gpu.ErrDeviceLost, or the device reports Lost), the member is
-// taken out and fn runs again on another member, up to
+// result. When fn fails with an error matching gpu.ErrDeviceLost, the
+// member is taken out and fn runs again on another member, up to
 // Options.MaxAttempts tries in all; fn must therefore make everything it
 // uses on the member it is handed. Any other error, and cancellation
-// (io.ErrCanceled) always, is returned as it is, without a retry. A result
+// (io.ErrCanceled) always, is returned as it is, without a retry: fn that
+// must not run again after a loss (it has had effects outside, such as
+// output sent) returns an error that does not match gpu.ErrDeviceLost
+// (the member is still taken out when its device reports Lost). A result
 // fn returned without error is final: fn never runs again for it.
 //
 // When tries run out, or no healthy member is left, Do fails with an *Error
@@ -442,7 +444,7 @@ func Do[T any](x io.Io, s *Set, fn func(x io.Io, m *Member) (T, error)) (T, erro
 		if err == nil {
 			return v, nil
 		}
-		if !lost || errors.Is(err, io.ErrCanceled) || x.Canceled() {
+		if !lost || !errors.Is(err, gpu.ErrDeviceLost) || errors.Is(err, io.ErrCanceled) || x.Canceled() {
 			return zero, err
 		}
 		last = err

@@ -414,6 +414,20 @@ func TestNoRetry(t *testing.T) {
 			t.Fatalf("fn failing with %v: Do returned %v after %d calls, want it as it is after 1", fail, err, calls)
 		}
 	}
+	// A loss fn hides (it must not run again) takes the member out but
+	// is not retried.
+	calls := 0
+	_, err := devset.Do(x, s, func(x io.Io, m *devset.Member) (int, error) {
+		calls++
+		if err := m.Device().InjectFault(gpu.FaultDeviceLost, 0); err != nil {
+			return 0, err
+		}
+		_, err := saxpy(x, m, &kernels{}, 0)
+		return 0, fmt.Errorf("output already sent: %v", err)
+	})
+	if err == nil || errors.Is(err, gpu.ErrDeviceLost) || calls != 1 || s.Healthy() != 1 {
+		t.Fatalf("hidden loss: %v after %d calls, %d healthy; want the error once and the member out", err, calls, s.Healthy())
+	}
 	// A canceled task runs nothing.
 	th := threaded(t)
 	canceled := io.Async(th, func(x io.Io) (int, error) {
@@ -427,11 +441,11 @@ func TestNoRetry(t *testing.T) {
 		})
 		return calls, err
 	})
-	calls, err := canceled.Cancel(th)
+	calls, err = canceled.Cancel(th)
 	if !errors.Is(err, io.ErrCanceled) || calls != 0 {
 		t.Fatalf("Do on a canceled Io: %v after %d calls", err, calls)
 	}
-	if s.Healthy() != 2 {
+	if s.Healthy() != 1 {
 		t.Fatalf("Healthy() = %d after errors that are not device losses", s.Healthy())
 	}
 	for _, m := range s.Members() {

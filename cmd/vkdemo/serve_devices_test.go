@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vkio/vkio/shaders"
 )
 
 // serveDevicesJobs runs 8 clients × 3 one-iteration saxpy jobs against
@@ -70,6 +72,40 @@ func TestServeDevices(t *testing.T) {
 			m := d.(map[string]any)
 			if m["done"].(float64) == 0 || m["lost"] != nil {
 				t.Errorf("a device ran no job, or was lost: %v", h)
+			}
+		}
+		srv.stop(t)
+	})
+	t.Run("workers", func(t *testing.T) {
+		// Uploaded SPIR-V runs in worker processes: each device has its
+		// own, started on it.
+		srv := startServe(t, nil, "--devices", "0,0")
+		var wg sync.WaitGroup
+		for c := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(c), 5))
+				job, parts, a, x, y := saxpyJob(r, 1000+c, 1)
+				job = strings.Replace(job, `"kernel":"saxpy",`, "", 1)
+				parts["spirv"] = shaders.SAXPY()
+				res, err := tryPostJob(srv.addr, job, parts)
+				if err != nil || res.status != 200 || res.err != "" || len(res.frames) != 1 {
+					t.Errorf("uploaded saxpy %d: %v %+v", c, err, res)
+					return
+				}
+				checkSaxpy(t, fmt.Sprintf("uploaded saxpy %d", c), a, x, y, 1, f32s(res.frames[0].data))
+			}()
+		}
+		wg.Wait()
+		h := healthzDone(t, srv)
+		devs, _ := h["devices"].([]any)
+		if h["done"].(float64) != 4 || len(devs) != 2 {
+			t.Fatalf("healthz after 4 jobs: %v", h)
+		}
+		for _, d := range devs {
+			if d.(map[string]any)["done"].(float64) == 0 {
+				t.Errorf("a device's workers ran no job: %v", h)
 			}
 		}
 		srv.stop(t)

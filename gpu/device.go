@@ -102,6 +102,17 @@ type DeviceInfo struct {
 	// or zero; writes outside it are discarded), so an untrusted kernel
 	// cannot reach other memory through its bindings.
 	RobustBufferAccess bool
+	// ComputeQueues is the number of queues of the compute family (the
+	// queue family vkio submits kernels to): Options.Queue picks one of
+	// them, and several Devices opened on different queues of one
+	// physical device run side by side. 0 when there is no compute family.
+	ComputeQueues int
+	// TransferQueues is the number of queues of a dedicated transfer
+	// family (transfer support, neither compute nor graphics), 0 when the
+	// device has none (lavapipe). With one, Options.TransferQueue gives
+	// staging copies and transfer batches their own queue, beside the
+	// kernels'.
+	TransferQueues int
 }
 
 // String formats the device as "#index name (type, Vulkan version)".
@@ -134,6 +145,12 @@ func infoOf(p *vkx.PhysicalDevice) DeviceInfo {
 		Calibrated:      p.Calibrated,
 	}
 	in.RobustBufferAccess = p.RobustBufferAccess
+	if p.QueueFamily >= 0 {
+		in.ComputeQueues = p.QueueCount
+	}
+	if p.TransferFamily >= 0 {
+		in.TransferQueues = p.TransferCount
+	}
 	for _, mt := range p.MemoryTypes {
 		if mt.Flags&(vkx.MemDeviceLocal|vkx.MemHostVisible|vkx.MemHostCoherent) == vkx.MemDeviceLocal|vkx.MemHostVisible|vkx.MemHostCoherent {
 			in.HostVisibleDeviceLocal = true
@@ -206,6 +223,13 @@ type Options struct {
 	// and each validation message (Error or Warn). Nil logs nothing; the
 	// package never writes to the default logger.
 	Logger *slog.Logger
+	// Queue is the index of the queue of the device's compute family
+	// that the Device submits to (0 to DeviceInfo.ComputeQueues-1): the
+	// VkDevice is created with Queue+1 queues of the family and uses the
+	// last. Devices opened on different queues of one physical device
+	// submit independently (a device set gives each queue its own
+	// Device). Out of range, Open fails with ErrInvalid.
+	Queue int
 	// WindowExtensions are the instance extensions a window system needs
 	// to make Vulkan surfaces (VK_KHR_surface and, on X11,
 	// VK_KHR_xcb_surface or VK_KHR_xlib_surface), as the window library
@@ -332,6 +356,11 @@ func Open(opts Options) (*Device, error) {
 		return nil, err
 	}
 	d.info = infoOf(p)
+	if opts.Queue < 0 || opts.Queue >= d.info.ComputeQueues {
+		in.Destroy()
+		return nil, errf("open", ErrInvalid, "queue %d out of range: %s has %d compute queue(s) (0 to %d)",
+			opts.Queue, d.info, d.info.ComputeQueues, d.info.ComputeQueues-1)
+	}
 	var cache []byte
 	if opts.PipelineCache != "" {
 		// Missing or unreadable: start empty (a driver ignores a cache
@@ -344,7 +373,8 @@ func Open(opts Options) (*Device, error) {
 			opts.Logger.Warn("gpu: pipeline cache not read; starting empty", "path", opts.PipelineCache, "err", rerr)
 		}
 	}
-	vd, err := in.NewDevice(p.Index, vkx.DeviceConfig{PipelineCache: cache, Swapchain: len(opts.WindowExtensions) > 0})
+	vd, err := in.NewDevice(p.Index, vkx.DeviceConfig{PipelineCache: cache, Swapchain: len(opts.WindowExtensions) > 0,
+		Queue: opts.Queue})
 	if err != nil {
 		in.Destroy()
 		return nil, wrap("open", err)

@@ -89,6 +89,9 @@ type DeviceConfig struct {
 	PipelineCache []byte
 	// Swapchain enables VK_KHR_swapchain (window presentation).
 	Swapchain bool
+	// Queue is the index, in the compute family, of the queue to submit
+	// to: the device is created with Queue+1 queues of the family.
+	Queue int
 }
 
 // NewDevice creates a logical device on physical device index with one
@@ -112,6 +115,9 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 	if !p.Timeline {
 		return nil, errors.Join(ErrUnsupported, errors.New(p.Name+": no Vulkan 1.2 timeline semaphores"))
 	}
+	if cfg.Queue < 0 || cfg.Queue >= p.QueueCount {
+		return nil, fmt.Errorf("queue %d out of range: the compute family has %d", cfg.Queue, p.QueueCount)
+	}
 	var exts []string
 	if p.Calibrated {
 		exts = append(exts, cstr("VK_EXT_calibrated_timestamps"))
@@ -127,11 +133,15 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 		return nil, &CallError{Op: "vkCreateDevice(features)", Code: ErrorOutOfHostMemory}
 	}
 	defer C.free(feats)
+	prio := make([]float32, cfg.Queue+1)
+	for i := range prio {
+		prio[i] = 1
+	}
 	qci := []vk.DeviceQueueCreateInfo{{
 		SType:            vk.StructureTypeDeviceQueueCreateInfo,
 		QueueFamilyIndex: uint32(p.QueueFamily),
-		QueueCount:       1,
-		PQueuePriorities: []float32{1},
+		QueueCount:       uint32(len(prio)),
+		PQueuePriorities: prio,
 	}}
 	ci := &vk.DeviceCreateInfo{
 		SType:                   vk.StructureTypeDeviceCreateInfo,
@@ -150,7 +160,7 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 	d := &Device{Phys: p, inst: in, dev: dev, swapchain: cfg.Swapchain,
 		RobustBufferAccess: C.vkio_device_features_robust(feats) != 0}
 	var q vk.Queue
-	vk.GetDeviceQueue(dev, uint32(p.QueueFamily), 0, &q)
+	vk.GetDeviceQueue(dev, uint32(p.QueueFamily), uint32(cfg.Queue), &q)
 	d.queue = q
 	d.fns = (*C.vkio_fns)(C.calloc(1, C.size_t(unsafe.Sizeof(C.vkio_fns{}))))
 	cal := C.int(0)

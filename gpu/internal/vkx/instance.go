@@ -389,12 +389,19 @@ type PhysicalDevice struct {
 	VendorID   uint32
 	DeviceID   uint32
 	Limits     Limits
-	// QueueFamily is the first family with compute support, or -1.
+	// QueueFamily is the first family with compute support, or -1;
+	// QueueCount is its number of queues.
 	QueueFamily        int
 	QueueCount         int
 	TimestampValidBits uint32
-	TimestampPeriod    float32
-	Timeline           bool // timeline semaphores supported
+	// TransferFamily is the first dedicated transfer family (transfer
+	// support, neither compute nor graphics), or -1; TransferCount is its
+	// number of queues and TransferTimestampBits its timestampValidBits.
+	TransferFamily        int
+	TransferCount         int
+	TransferTimestampBits uint32
+	TimestampPeriod       float32
+	Timeline              bool // timeline semaphores supported
 	// Calibrated reports VK_EXT_calibrated_timestamps with CLOCK_MONOTONIC.
 	Calibrated  bool
 	Extensions  map[string]bool
@@ -432,7 +439,7 @@ func (in *shared) enumerate() error {
 }
 
 func (in *shared) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
-	p := &PhysicalDevice{Index: i, pd: pd, QueueFamily: -1, Extensions: map[string]bool{}}
+	p := &PhysicalDevice{Index: i, pd: pd, QueueFamily: -1, TransferFamily: -1, Extensions: map[string]bool{}}
 	var props vk.PhysicalDeviceProperties
 	vk.GetPhysicalDeviceProperties(pd, &props)
 	props.Deref()
@@ -473,6 +480,15 @@ func (in *shared) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
 			p.QueueFamily = qi
 			p.QueueCount = int(qfs[qi].queueCount)
 			p.TimestampValidBits = uint32(qfs[qi].timestampValidBits)
+			break
+		}
+	}
+	for qi := range qfs[:qn] {
+		const other = C.VK_QUEUE_COMPUTE_BIT | C.VK_QUEUE_GRAPHICS_BIT
+		if f := qfs[qi].queueFlags; f&C.VK_QUEUE_TRANSFER_BIT != 0 && f&other == 0 && qfs[qi].queueCount > 0 {
+			p.TransferFamily = qi
+			p.TransferCount = int(qfs[qi].queueCount)
+			p.TransferTimestampBits = uint32(qfs[qi].timestampValidBits)
 			break
 		}
 	}

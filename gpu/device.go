@@ -230,6 +230,19 @@ type Options struct {
 	// submit independently (a device set gives each queue its own
 	// Device). Out of range, Open fails with ErrInvalid.
 	Queue int
+	// TransferQueue also opens the device's dedicated transfer queue,
+	// where it has one (DeviceInfo.TransferQueues > 0): transfer batches
+	// (NewTransferBatch) and staged uploads and downloads then run on it,
+	// beside the kernels on the compute queue, and buffers are shared by
+	// both queue families. Where there is none it changes nothing: such
+	// work runs on the compute queue. Device.TransferQueue reports which.
+	TransferQueue bool
+
+	// sharedTransfer (tests only) opens a transfer lane on the compute
+	// queue itself, with its own timeline semaphore, where TransferQueue
+	// opens no queue: the two-lane code then runs on lavapipe.
+	sharedTransfer bool
+
 	// WindowExtensions are the instance extensions a window system needs
 	// to make Vulkan surfaces (VK_KHR_surface and, on X11,
 	// VK_KHR_xcb_surface or VK_KHR_xlib_surface), as the window library
@@ -270,8 +283,9 @@ func Devices() ([]DeviceInfo, error) {
 	return out, nil
 }
 
-// Device is an open Vulkan device with one compute queue. Its methods are
-// safe for concurrent use. Close it when done: Close waits for submitted
+// Device is an open Vulkan device with one compute queue (Options.Queue)
+// and, with Options.TransferQueue, the dedicated transfer queue. Its
+// methods are safe for concurrent use. Close it when done: Close waits for submitted
 // work, destroys every object still open and, with validation, lets the
 // layer report anything leaked.
 type Device struct {
@@ -284,11 +298,20 @@ type Device struct {
 	msgs    []Message
 	msgRead int
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	closed  bool
-	lost    error
-	pending []*pending // submissions in timeline order, tracked until complete
+	mu     sync.Mutex
+	cond   *sync.Cond
+	closed bool
+	lost   error
+	// lanes are the device's submission lanes, each with its submissions
+	// in timeline order, tracked until complete: the compute lane, then
+	// the transfer lane (xfer) if one is open.
+	lanes []*lane
+	xfer  *lane
+	// compMask is the set of lanes (bit i: lanes[i]) whose timelines the
+	// completion goroutine's current wait covers, while compWaiting; a
+	// submission to a lane outside it wakes the wait (two lanes only).
+	compMask    uint8
+	compWaiting bool
 	// finishing counts submissions taken off pending whose finish has not
 	// returned yet; reapDone waits for it to drop to 0 (d.cond).
 	finishing int
@@ -329,6 +352,17 @@ type testHooks struct {
 	// enqueued, if set, runs in enqueue once b is marked in flight and its
 	// buffers are in use, before it is submitted.
 	enqueued func(b *Batch)
+}
+
+// lane is one of the device's submission lanes (a queue and its timeline
+// semaphore, vkx.Lane) with its pending submissions.
+type lane struct {
+	vl   *vkx.Lane
+	name string // "compute" or "transfer": Completion.Queue
+	bit  uint8  // 1 << index
+	// pending are the lane's submissions in timeline order, tracked until
+	// complete (d.mu).
+	pending []*pending
 }
 
 type closer interface{ destroy() }
@@ -374,12 +408,20 @@ func Open(opts Options) (*Device, error) {
 		}
 	}
 	vd, err := in.NewDevice(p.Index, vkx.DeviceConfig{PipelineCache: cache, Swapchain: len(opts.WindowExtensions) > 0,
-		Queue: opts.Queue})
+		Queue: opts.Queue, Transfer: opts.TransferQueue, SharedTransferLane: opts.sharedTransfer})
 	if err != nil {
 		in.Destroy()
 		return nil, wrap("open", err)
 	}
 	d.vd = vd
+	for i, vl := range vd.Lanes {
+		l := &lane{vl: vl, name: "compute", bit: 1 << i}
+		if vl.Transfer {
+			l.name = "transfer"
+			d.xfer = l
+		}
+		d.lanes = append(d.lanes, l)
+	}
 	if err := d.calibrate(); err != nil {
 		d.vd.Destroy()
 		in.Destroy()
@@ -461,6 +503,11 @@ func (d *Device) addMessage(msg Message) {
 
 // Info describes the device that was chosen.
 func (d *Device) Info() DeviceInfo { return d.info }
+
+// TransferQueue reports whether the device has its dedicated transfer
+// queue open (Options.TransferQueue on a device with one): transfer
+// batches and staged copies then run on it, beside the kernels.
+func (d *Device) TransferQueue() bool { return d.xfer != nil && d.vd.Concurrent() }
 
 // Validation reports whether the validation layer is enabled.
 func (d *Device) Validation() bool { return d.opts.Validation }
@@ -626,8 +673,8 @@ func (d *Device) Close() error {
 // markClosed marks the device closed under the queue lock and wakes the
 // completion goroutine; it reports whether that goroutine was started.
 func (d *Device) markClosed() (running bool) {
-	d.vd.QueueMu.Lock()
-	defer d.vd.QueueMu.Unlock()
+	d.vd.LockQueues()
+	defer d.vd.UnlockQueues()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closed = true

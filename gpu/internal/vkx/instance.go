@@ -411,6 +411,10 @@ type PhysicalDevice struct {
 	// RobustBufferAccess reports the robustBufferAccess feature, which
 	// NewDevice enables wherever it is reported.
 	RobustBufferAccess bool
+	// HostQueryReset reports the hostQueryReset feature (Vulkan 1.2),
+	// which NewDevice enables with a transfer lane: a transfer queue cannot
+	// reset timestamp queries itself.
+	HostQueryReset bool
 
 	pd vk.PhysicalDevice
 }
@@ -518,6 +522,7 @@ func (in *shared) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
 	p.RobustBufferAccess = C.vkio_robust_buffer_access_supported(cinst, cpd) != 0
 	if p.APIVersion >= vk.MakeVersion(1, 2, 0) {
 		p.Timeline = C.vkio_timeline_supported(cinst, cpd) != 0
+		p.HostQueryReset = C.vkio_host_query_reset_supported(cinst, cpd) != 0
 		var name [C.VK_MAX_DRIVER_NAME_SIZE]C.char
 		var info [C.VK_MAX_DRIVER_INFO_SIZE]C.char
 		if C.vkio_driver_properties(cinst, cpd, &name[0], &info[0]) != 0 {

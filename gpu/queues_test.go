@@ -482,3 +482,58 @@ func TestTwoLanesDeviceLost(t *testing.T) {
 		}
 	})
 }
+
+// TestStagedOnTransferLane: with a transfer lane, staged uploads and
+// downloads (unmapped device-local buffers) run on it, and keep the order a
+// single queue gives: an upload into a buffer that a kernel still reads, and
+// a download of one it still writes, wait for the kernel on the GPU.
+func TestStagedOnTransferLane(t *testing.T) {
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	d := twoLane(t, Options{ForceStaging: true})
+	const n, passes = 1 << 18, 16
+	bx := must(d.NewBuffer(4*n, DeviceLocal))
+	defer bx.Close()
+	by := must(d.NewBuffer(4*n, DeviceLocal))
+	defer by.Close()
+	if bx.Mapped() {
+		t.Fatal("a device-local buffer is mapped with ForceStaging")
+	}
+	before := d.xfer.vl.Last()
+	ones, twos, zeros := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range ones {
+		ones[i], twos[i] = 1, 2
+	}
+	check(t, Upload(x, bx, 0, ones))
+	check(t, Upload(x, by, 0, zeros))
+	if got := d.xfer.vl.Last() - before; got != 2 {
+		t.Fatalf("%d submissions on the transfer lane for two staged uploads", got)
+	}
+	k := must(d.NewKernel(shaders.SAXPY(), nil))
+	defer k.Close()
+	b := d.NewBatch()
+	defer b.Close()
+	for range passes {
+		check(t, b.Dispatch(k, k.Groups(n), Push(float32(1), uint32(n)), bx, by))
+	}
+	f := d.Submit(x, b)
+	// While the kernel may still run: x is overwritten (after the kernel
+	// read it) and y read back (after the kernel wrote it).
+	check(t, Upload(x, bx, 0, twos))
+	got := make([]float32, n)
+	check(t, Download(x, by, 0, got))
+	for i, v := range got {
+		if v != passes {
+			t.Fatalf("y[%d] = %g, want %d: the staged copies did not wait for the kernel", i, v, passes)
+		}
+	}
+	c := must(f.Await(x))
+	if c.Queue != "compute" {
+		t.Fatalf("the kernel ran on %q", c.Queue)
+	}
+	check(t, Download(x, bx, 0, got))
+	if got[0] != 2 || got[n-1] != 2 {
+		t.Fatalf("x after the upload: %g ... %g", got[0], got[n-1])
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vkio/vkio/gpu/internal/vkx"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/shaders"
 )
@@ -535,5 +536,84 @@ func TestStagedOnTransferLane(t *testing.T) {
 	check(t, Download(x, bx, 0, got))
 	if got[0] != 2 || got[n-1] != 2 {
 		t.Fatalf("x after the upload: %g ... %g", got[0], got[n-1])
+	}
+}
+
+// TestTwoLanesWaitTimeout: with Options.WaitTimeout, submissions on both
+// lanes still running at their deadline resolve with ErrTimeout (the
+// completion goroutine's deadlines over both pending lists); the work
+// stays tracked, and both batches run again once it is done.
+func TestTwoLanesWaitTimeout(t *testing.T) {
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	d := twoLane(t, Options{WaitTimeout: time.Millisecond})
+	b, done := heavy(t, d)
+	defer done()
+	buf := must(d.NewBuffer(1<<20, DeviceLocal))
+	defer buf.Close()
+	tb := d.NewTransferBatch()
+	defer tb.Close()
+	check(t, tb.Fill(buf, 0, 1<<20, 5))
+	fb := d.Submit(x, b)
+	check(t, tb.After(b))
+	ft := d.Submit(x, tb)
+	for i, f := range []*io.Future[*Completion]{fb, ft} {
+		if _, err := f.Await(x); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("future %d: %v, want ErrTimeout", i, err)
+		}
+	}
+	check(t, d.vd.WaitIdle())
+	d.reapDone()
+	if _, err := d.Run(x, tb); err != nil && !errors.Is(err, ErrTimeout) {
+		t.Fatalf("the transfer batch again: %v", err)
+	}
+	check(t, d.vd.WaitIdle())
+}
+
+// TestTwoLanesWaitError: a wait of the completion goroutine that fails
+// without the device being lost (out of host memory, injected) fails the
+// waiters of the lanes' oldest submissions, which stay tracked; the device
+// goes on working.
+func TestTwoLanesWaitError(t *testing.T) {
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	d := twoLane(t, Options{})
+	b, done := heavy(t, d)
+	defer done()
+	buf := must(d.NewBuffer(4096, DeviceLocal))
+	defer buf.Close()
+	tb := d.NewTransferBatch()
+	defer tb.Close()
+	check(t, tb.Fill(buf, 0, 4096, 5))
+	d.vd.InjectFault(vkx.FaultWait, vkx.ErrorOutOfHostMemory, 1)
+	fb := d.Submit(x, b)
+	ft := d.Submit(x, tb)
+	failed := 0
+	for i, f := range []*io.Future[*Completion]{fb, ft} {
+		_, err := f.Await(x)
+		switch {
+		case errors.Is(err, ErrOutOfMemory):
+			failed++
+		case err != nil:
+			t.Fatalf("future %d: %v", i, err)
+		}
+	}
+	if failed == 0 {
+		t.Fatal("no waiter saw the failed wait")
+	}
+	check(t, d.vd.WaitIdle())
+	for _, bt := range []*Batch{tb, b} {
+		for {
+			_, err := d.Run(x, bt)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, ErrBusy) {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}
 }

@@ -504,6 +504,10 @@ func (d *Device) addMessage(msg Message) {
 // Info describes the device that was chosen.
 func (d *Device) Info() DeviceInfo { return d.info }
 
+// Queue returns the index of the compute family's queue the device submits
+// to (Options.Queue).
+func (d *Device) Queue() int { return d.opts.Queue }
+
 // TransferQueue reports whether the device has its dedicated transfer
 // queue open (Options.TransferQueue on a device with one): transfer
 // batches and staged copies then run on it, beside the kernels.

@@ -40,6 +40,9 @@ func TestOptionsQueue(t *testing.T) {
 	count := d0.Info().ComputeQueues
 	for q := range min(count, 4) {
 		d, _ := open(t, Options{Queue: q})
+		if d.Queue() != q {
+			t.Fatalf("Queue() = %d, opened with %d", d.Queue(), q)
+		}
 		_, c, b := tiny(t, x, d)
 		for range 3 {
 			_, err := d.Run(x, b)

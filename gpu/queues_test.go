@@ -500,7 +500,10 @@ func TestStagedOnTransferLane(t *testing.T) {
 	defer th.Close()
 	x := th.Io()
 	d := twoLane(t, Options{ForceStaging: true})
-	const n, passes = 1 << 18, 16
+	// As many passes as keep a device busy for 100 ms (heavy), so that the
+	// copies are made while the kernel runs, on a GPU too.
+	const n = 4 << 20
+	passes := heavyPasses(t)
 	bx := must(d.NewBuffer(4*n, DeviceLocal))
 	defer bx.Close()
 	by := must(d.NewBuffer(4*n, DeviceLocal))
@@ -532,7 +535,7 @@ func TestStagedOnTransferLane(t *testing.T) {
 	got := make([]float32, n)
 	check(t, Download(x, by, 0, got))
 	for i, v := range got {
-		if v != passes {
+		if v != float32(passes) {
 			t.Fatalf("y[%d] = %g, want %d: the staged copies did not wait for the kernel", i, v, passes)
 		}
 	}

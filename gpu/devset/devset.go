@@ -46,6 +46,13 @@ type Options struct {
 	// software rasterizer next to a GPU would take an equal share of the
 	// work and finish it last. Alone, a CPU device is used.
 	Devices []string
+	// PerQueue opens one member per queue of each device's compute family
+	// (gpu.Options.Queue 0 to DeviceInfo.ComputeQueues-1; Base.Queue is
+	// ignored), so that work submitted to different members runs on
+	// different queues; the members of one device share its GPU. A device
+	// with one compute queue (lavapipe) gives one member, as without it.
+	// An entry repeated in Devices is expanded again.
+	PerQueue bool
 	// MaxAttempts bounds how many members Do tries one unit of work on
 	// (the first try included). 0 means the number of members.
 	MaxAttempts int
@@ -134,9 +141,10 @@ func (e *Error) Unwrap() []error {
 }
 
 // Open opens the members Options name (see Options.Devices), in order:
-// member i is Devices[i]. It fails, closing what it opened, if any member
-// cannot be opened, with gpu.ErrInvalid for more than MaxMembers entries,
-// and with gpu.ErrNoDevice when no usable device exists.
+// member i is Devices[i] (with PerQueue, each entry's queues in order). It
+// fails, closing what it opened, if any member cannot be opened, with
+// gpu.ErrInvalid for more than MaxMembers members, and with
+// gpu.ErrNoDevice when no usable device exists.
 func Open(opts Options) (*Set, error) {
 	specs := opts.Devices
 	if len(specs) > MaxMembers {
@@ -152,15 +160,27 @@ func Open(opts Options) (*Set, error) {
 		}
 	}
 	s := &Set{logger: opts.Logger, attempts: opts.MaxAttempts}
-	for i, spec := range specs {
+	for _, spec := range specs {
 		o := opts.Base
 		o.Device = spec
-		d, err := gpu.Open(o)
-		if err != nil {
-			s.Close()
-			return nil, &Error{Op: "open", Detail: fmt.Sprintf("member %d (device %q)", i, spec), Err: err}
+		for q := 0; ; q++ {
+			if len(s.members) == MaxMembers {
+				s.Close()
+				return nil, &Error{Op: "open", Detail: fmt.Sprintf("more than %d members (PerQueue over %d devices)", MaxMembers, len(specs)), Err: gpu.ErrInvalid}
+			}
+			if opts.PerQueue {
+				o.Queue = q
+			}
+			d, err := gpu.Open(o)
+			if err != nil {
+				s.Close()
+				return nil, &Error{Op: "open", Detail: fmt.Sprintf("member %d (device %q, queue %d)", len(s.members), spec, o.Queue), Err: err}
+			}
+			s.members = append(s.members, &Member{set: s, index: len(s.members), spec: spec, dev: d, info: d.Info(), closed: make(chan struct{})})
+			if !opts.PerQueue || q+1 >= d.Info().ComputeQueues {
+				break
+			}
 		}
-		s.members = append(s.members, &Member{set: s, index: i, spec: spec, dev: d, info: d.Info(), closed: make(chan struct{})})
 	}
 	if s.attempts == 0 {
 		s.attempts = len(s.members)
@@ -357,8 +377,18 @@ func (m *Member) Device() *gpu.Device { return m.dev }
 // Info describes the member's physical device.
 func (m *Member) Info() gpu.DeviceInfo { return m.info }
 
-// String formats the member as "member N: #index name (...)".
-func (m *Member) String() string { return fmt.Sprintf("member %d: %s", m.index, m.info) }
+// Queue returns the index of the compute queue the member's device
+// submits to (see Options.PerQueue).
+func (m *Member) Queue() int { return m.dev.Queue() }
+
+// String formats the member as "member N: #index name (...)", with
+// ", queue Q" for a queue other than the first.
+func (m *Member) String() string {
+	if q := m.Queue(); q > 0 {
+		return fmt.Sprintf("member %d: %s, queue %d", m.index, m.info, q)
+	}
+	return fmt.Sprintf("member %d: %s", m.index, m.info)
+}
 
 // Stats returns the member's counters.
 func (m *Member) Stats() Stats {

@@ -513,3 +513,41 @@ func TestClose(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestPerQueue: PerQueue opens one member per compute queue of each entry
+// (lavapipe has one: one member per entry; a GPU with several queues gives
+// several members per device, on different queues).
+func TestPerQueue(t *testing.T) {
+	s := openSet(t, devset.Options{Devices: []string{"0", "0"}, PerQueue: true})
+	queues := s.Members()[0].Info().ComputeQueues
+	if queues < 1 || s.Len() != 2*min(queues, devset.MaxMembers/2) {
+		t.Fatalf("%d members for 2 entries of a device with %d compute queues", s.Len(), queues)
+	}
+	for i, m := range s.Members() {
+		if m.Index() != i || m.Queue() != i%queues {
+			t.Errorf("member %d: index %d, queue %d; want queue %d", i, m.Index(), m.Queue(), i%queues)
+		}
+	}
+	// Work spreads over every queue.
+	x := threaded(t)
+	var ks kernels
+	defer ks.close()
+	var g io.Group
+	for i := range 4 * s.Len() {
+		g.Async(x, func(x io.Io) error {
+			r, err := devset.Do(x, s, func(x io.Io, m *devset.Member) ([]float32, error) { return saxpy(x, m, &ks, i) })
+			if err == nil && !equal(r, want(i)) {
+				err = fmt.Errorf("unit %d: wrong result", i)
+			}
+			return err
+		})
+	}
+	if err := g.Wait(x); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range s.Members() {
+		if m.Stats().Done == 0 {
+			t.Errorf("%v ran nothing", m)
+		}
+	}
+}

@@ -20,9 +20,10 @@ import (
 // devicesFlag is --devices (and the hidden --inject-fault drill) of a
 // command that can spread its work over a device set.
 type devicesFlag struct {
-	spec  string
-	fault string
-	cmd   *cobra.Command
+	spec     string
+	perQueue bool
+	fault    string
+	cmd      *cobra.Command
 }
 
 // devicesHelp is --devices' help text.
@@ -32,6 +33,7 @@ func (f *devicesFlag) add(cmd *cobra.Command) {
 	f.cmd = cmd
 	fs := cmd.Flags()
 	fs.StringVar(&f.spec, "devices", "", devicesHelp)
+	fs.BoolVar(&f.perQueue, "per-queue", false, "with --devices: one device per compute queue of each (a GPU with several compute queues then runs several submissions side by side)")
 	// --inject-fault MEMBER:KIND:AFTER is a drill, hidden from the help:
 	// member MEMBER of the set fails with KIND (device-lost or
 	// out-of-memory) at its submission after AFTER ones (see
@@ -42,7 +44,22 @@ func (f *devicesFlag) add(cmd *cobra.Command) {
 }
 
 // given reports whether --devices was on the command line.
-func (f *devicesFlag) given() bool { return f.cmd != nil && flagChanged(f.cmd.Flags(), "devices") }
+func (f *devicesFlag) given() bool {
+	return f != nil && f.cmd != nil && flagChanged(f.cmd.Flags(), "devices")
+}
+
+// alone is the usage error of --per-queue or --inject-fault without
+// --devices, or nil.
+func (f *devicesFlag) alone() error {
+	switch {
+	case f == nil, f.given():
+	case f.perQueue:
+		return usageErrorf("--per-queue needs --devices")
+	case f.fault != "":
+		return usageErrorf("--inject-fault needs --devices")
+	}
+	return nil
+}
 
 // faultSpec is a parsed --inject-fault.
 type faultSpec struct {
@@ -96,7 +113,7 @@ func (a *app) openSet(f *devicesFlag) (*devset.Set, error) {
 	}
 	base := a.gpuOptions()
 	base.Device = ""
-	s, err := devset.Open(devset.Options{Base: base, Devices: specs, Logger: a.setLogger()})
+	s, err := devset.Open(devset.Options{Base: base, Devices: specs, PerQueue: f.perQueue, Logger: a.setLogger()})
 	if err != nil {
 		if errors.Is(err, gpu.ErrNoDevice) && len(specs) > 0 {
 			return nil, usageErrorf("--devices %q: %v; see 'vkdemo devices'", f.spec, err)

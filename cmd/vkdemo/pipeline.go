@@ -470,6 +470,9 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		defer set.Close()
 		d, onName = set.Members()[0].Device(), setNames(set)
 	} else {
+		if err := devs.alone(); err != nil {
+			return err
+		}
 		if d, err = a.Device(); err != nil {
 			return err
 		}

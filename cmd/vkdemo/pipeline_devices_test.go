@@ -108,6 +108,8 @@ func TestPipelineDevicesErrors(t *testing.T) {
 		{[]string{"--devices", "0,99"}, `--devices "0,99"`},
 		{[]string{"--devices", "0,0", "--inject-fault", "1:melt:0"}, `--inject-fault "1:melt:0": kind "melt"`},
 		{[]string{"--devices", "0,0", "--inject-fault", "2:device-lost:0"}, "the set has 2 members"},
+		{[]string{"--per-queue"}, "--per-queue needs --devices"},
+		{[]string{"--inject-fault", "0:device-lost:0"}, "--inject-fault needs --devices"},
 	} {
 		r := vkdemo(t, dir, nil, append([]string{"pipeline", "-n", "2", "--size", "16", "--no-trace"}, c.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, c.msg) {
@@ -119,6 +121,19 @@ func TestPipelineDevicesErrors(t *testing.T) {
 		t.Errorf("every device lost: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	checkFrames(t, filepath.Join(dir, "gone"), 16, 16, 4, defaultIter)
+}
+
+// TestPipelinePerQueue: --per-queue gives one device per compute queue
+// (lavapipe has one queue: the frames match the one-device run's).
+func TestPipelinePerQueue(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"pipeline", "-n", "6", "--size", "32", "--iter", "100", "--no-trace"}
+	ok(t, dir, append(common, "--out", "one")...)
+	out := ok(t, dir, append(common, "--out", "pq", "--devices", "0", "--per-queue")...)
+	if !strings.Contains(out, " devices (") {
+		t.Errorf("output does not name the devices:\n%s", out)
+	}
+	sameFrames(t, "--per-queue", readFrames(t, filepath.Join(dir, "pq")), readFrames(t, filepath.Join(dir, "one")))
 }
 
 func TestParseFaultSpec(t *testing.T) {

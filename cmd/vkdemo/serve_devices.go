@@ -38,7 +38,7 @@ func (s *server) openLanes(root io.Io, exe string) error {
 	a, cfg := s.a, s.cfg
 	var devs []*gpu.Device
 	var specs []string
-	if cfg.devs != nil && cfg.devs.given() {
+	if cfg.devs.given() {
 		set, err := a.openSet(cfg.devs)
 		if err != nil {
 			return err
@@ -48,6 +48,9 @@ func (s *server) openLanes(root io.Io, exe string) error {
 			devs, specs = append(devs, m.Device()), append(specs, m.Spec())
 		}
 	} else {
+		if err := cfg.devs.alone(); err != nil {
+			return err
+		}
 		d, err := a.Device()
 		if err != nil {
 			return err

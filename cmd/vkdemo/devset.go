@@ -24,6 +24,9 @@ type devicesFlag struct {
 	perQueue bool
 	fault    string
 	cmd      *cobra.Command
+	// reconfig, if set, redoes the command's configuration for a set of
+	// members devices (the pipeline's per-device defaults).
+	reconfig func(members int) (demoConfig, error)
 }
 
 // devicesHelp is --devices' help text.

@@ -397,7 +397,8 @@ partial or temporary file is left, and the exit status is 130.
 runs on the least-loaded one, its GPU lane in the trace is "device N" (N
 the place in the list), and a device lost mid-run is taken out (a line on
 stderr) while its frames run again on the others; frames already saved
-are kept. --gpu-submits counts the submissions over all the devices.
+are kept. --gpu-submits counts the submissions over all the devices
+(default 2 per device).
 "--devices 0,0" opens two logical devices on device 0.
 
 This is what vkdemo runs when it is given no command.`,
@@ -422,6 +423,16 @@ This is what vkdemo runs when it is given no command.`,
 			}
 			if noTrace {
 				tracePath, svg = "", ""
+			}
+			// With --devices and no --gpu-submits: the default per
+			// device, so that every device has work queued.
+			devs.reconfig = func(members int) (demoConfig, error) {
+				if flagChanged(cmd.Flags(), "gpu-submits") {
+					return cfg, nil
+				}
+				per := df
+				per.gpuSubs = defaultGPUSubs * members
+				return per.config()
 			}
 			return a.pipeline(cfg, out, tracePath, svg, asJSON, &devs)
 		},
@@ -469,6 +480,11 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		}
 		defer set.Close()
 		d, onName = set.Members()[0].Device(), setNames(set)
+		if devs.reconfig != nil {
+			if cfg, err = devs.reconfig(set.Len()); err != nil {
+				return err
+			}
+		}
 	} else {
 		if err := devs.alone(); err != nil {
 			return err

@@ -136,6 +136,29 @@ func TestPipelinePerQueue(t *testing.T) {
 	sameFrames(t, "--per-queue", readFrames(t, filepath.Join(dir, "pq")), readFrames(t, filepath.Join(dir, "one")))
 }
 
+// TestPipelineDevicesDepth: without --gpu-submits, a set gets the default
+// GPU submissions per device, and the frames in flight grow with them.
+func TestPipelineDevicesDepth(t *testing.T) {
+	dir := t.TempDir()
+	depth := func(args ...string) int {
+		var rep struct {
+			Depth int `json:"depth"`
+		}
+		out := ok(t, dir, append([]string{"pipeline", "-n", "40", "--size", "16", "--iter", "10", "--no-trace", "--json"}, args...)...)
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep.Depth
+	}
+	one, two := depth("--out", "one"), depth("--out", "two", "--devices", "0,0")
+	if two != one+defaultGPUSubs {
+		t.Errorf("depth %d on one device, %d on two; want %d more", one, two, defaultGPUSubs)
+	}
+	if d := depth("--out", "fixed", "--devices", "0,0", "--gpu-submits", "2"); d != one {
+		t.Errorf("depth %d on two devices with --gpu-submits 2, want %d as on one", d, one)
+	}
+}
+
 func TestParseFaultSpec(t *testing.T) {
 	f, err := parseFaultSpec("1:device-lost:3")
 	if err != nil || f != (faultSpec{member: 1, kind: gpu.FaultDeviceLost, after: 3}) {

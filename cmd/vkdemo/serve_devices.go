@@ -201,3 +201,23 @@ func (s *server) devicesJSON() []memberJSON {
 	}
 	return out
 }
+
+// setLimits returns the limits every member of set meets: each the
+// smallest of the members'.
+func setLimits(set *devset.Set) gpu.Limits {
+	ms := set.Members()
+	lim := ms[0].Info().Limits
+	for _, m := range ms[1:] {
+		l := m.Info().Limits
+		for i := range 3 {
+			lim.MaxWorkGroupCount[i] = min(lim.MaxWorkGroupCount[i], l.MaxWorkGroupCount[i])
+			lim.MaxWorkGroupSize[i] = min(lim.MaxWorkGroupSize[i], l.MaxWorkGroupSize[i])
+		}
+		lim.MaxWorkGroupInvocations = min(lim.MaxWorkGroupInvocations, l.MaxWorkGroupInvocations)
+		lim.MaxPushConstantsSize = min(lim.MaxPushConstantsSize, l.MaxPushConstantsSize)
+		lim.MaxStorageBufferRange = min(lim.MaxStorageBufferRange, l.MaxStorageBufferRange)
+		lim.MaxUniformBufferRange = min(lim.MaxUniformBufferRange, l.MaxUniformBufferRange)
+		lim.MaxSharedMemorySize = min(lim.MaxSharedMemorySize, l.MaxSharedMemorySize)
+	}
+	return lim
+}

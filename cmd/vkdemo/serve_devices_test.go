@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vkio/vkio/gpu/devset"
 	"github.com/vkio/vkio/shaders"
 )
 
@@ -126,4 +127,16 @@ func TestServeDevices(t *testing.T) {
 		}
 		srv.stop(t)
 	})
+}
+
+// TestSetLimits: a set of one kind of device has that device's limits.
+func TestSetLimits(t *testing.T) {
+	set, err := devset.Open(devset.Options{Devices: []string{"0", "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	if got, want := setLimits(set), set.Members()[1].Info().Limits; got != want {
+		t.Fatalf("setLimits = %+v, want %+v", got, want)
+	}
 }

@@ -348,6 +348,9 @@ func (s *server) deviceLimits() (lim gpu.Limits, ok bool) {
 	if s.dev == nil {
 		return lim, false
 	}
+	if s.set != nil {
+		return setLimits(s.set), true // a job may run on any member
+	}
 	return s.dev.Info().Limits, true
 }
 

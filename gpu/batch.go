@@ -3,6 +3,7 @@ package gpu
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vkio/vkio/gpu/internal/vkx"
 )
@@ -12,6 +13,10 @@ import (
 // the first time it is submitted, and reusable: submit it again as often as
 // you like (one submission at a time; ErrBusy otherwise). Commands cannot
 // be added after the first submission.
+//
+// A batch runs on the device's compute queue; a transfer batch
+// (NewTransferBatch) on its transfer queue, if one is open. After orders a
+// batch after another, across queues too.
 //
 // Barriers are inserted automatically where a command reads or writes a
 // buffer that an earlier command of the batch writes (or writes one it
@@ -29,20 +34,103 @@ type Batch struct {
 	read     map[*Buffer]bool
 	written  map[*Buffer]bool
 	internal bool // created by the package itself (staging)
+	transfer bool // a transfer batch (NewTransferBatch): no dispatches
+
+	// last is the timeline value of the batch's last submission on its
+	// lane (0: never submitted), for After.
+	last atomic.Uint64
 
 	mu       sync.Mutex // guards the fields below
 	cmds     *vkx.Commands
+	lane     *lane   // the lane it is recorded for, set with cmds
+	waits    waitSet // what its next submission waits for (After)
 	inflight bool
 	closed   bool
 }
 
-// NewBatch returns an empty batch.
+// NewBatch returns an empty batch, which runs on the compute queue.
 func (d *Device) NewBatch() *Batch {
-	b := &Batch{d: d, read: map[*Buffer]bool{}, written: map[*Buffer]bool{}}
+	return d.newBatch(false)
+}
+
+// NewTransferBatch returns an empty transfer batch: a batch that holds
+// copies, fills, barriers and timestamps only (Dispatch and
+// DispatchIndirect fail with ErrInvalid), submitted with Submit and Run
+// like any other. It runs on the transfer queue when one is open
+// (Options.TransferQueue on a device with one; see TransferQueue), beside
+// the kernels on the compute queue, and on the compute queue otherwise,
+// with the same results: code written for a transfer queue runs anywhere.
+//
+// Work on the two queues is not ordered unless After orders it: a kernel
+// that reads what a transfer batch uploads must be in a batch made to
+// wait for it (kernels.After(upload)), and so must a transfer batch that
+// reads back what a kernel wrote, or that overwrites a buffer a kernel
+// still reads. (A wait on the host for a submission, such as Run, also
+// orders it before everything submitted afterwards.)
+//
+// A transfer batch with timestamps runs on the compute queue where the
+// transfer family cannot write or reset them (no timestampValidBits, no
+// hostQueryReset).
+func (d *Device) NewTransferBatch() *Batch {
+	return d.newBatch(true)
+}
+
+func (d *Device) newBatch(transfer bool) *Batch {
+	b := &Batch{d: d, transfer: transfer, read: map[*Buffer]bool{}, written: map[*Buffer]bool{}}
 	if d.track(b) != nil {
 		b.closed = true
 	}
 	return b
+}
+
+// Transfer reports whether b is a transfer batch (NewTransferBatch).
+func (b *Batch) Transfer() bool { return b.transfer }
+
+// After makes b's next submission wait, on the GPU, for prev's last
+// submission (as submitted when After is called) to complete, whichever
+// queue each runs on: the submission waits on prev's queue's timeline
+// semaphore, with no round trip through the host, and prev's writes are
+// visible to b's commands. Several calls before a submission add up (b
+// then waits for each); the submission consumes them, so call After again
+// before each submission that needs it. It fails with ErrInvalid if prev
+// has never been submitted or belongs to another device, and with
+// ErrClosed if b is closed.
+func (b *Batch) After(prev *Batch) error {
+	const op = "after"
+	if b == nil || prev == nil {
+		return errf(op, ErrInvalid, "nil batch")
+	}
+	if prev.d != b.d {
+		return errf(op, ErrInvalid, "the batch waited for belongs to another device")
+	}
+	prev.mu.Lock()
+	l := prev.lane
+	prev.mu.Unlock()
+	v := prev.last.Load()
+	if l == nil || v == 0 {
+		return errf(op, ErrInvalid, "the batch waited for has never been submitted")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return errf(op, ErrClosed, "batch is closed")
+	}
+	i := l.vl.Index
+	b.waits[i] = max(b.waits[i], v)
+	return nil
+}
+
+// laneFor picks the lane b runs on: a transfer batch's is the transfer
+// lane, if the device has one that can run it.
+func (d *Device) laneFor(b *Batch) *lane {
+	x := d.xfer
+	if !b.transfer || x == nil {
+		return d.lanes[0]
+	}
+	if len(b.labels) > 0 && (!d.vd.HostQueryReset || (d.TransferQueue() && d.vd.Phys.TransferTimestampBits == 0)) {
+		return d.lanes[0]
+	}
+	return x
 }
 
 func (b *Batch) addable(op string) error {
@@ -195,6 +283,9 @@ func (b *Batch) Dispatch(k *Kernel, groups [3]uint32, push []byte, bufs ...*Buff
 	if err := b.addable(op); err != nil {
 		return err
 	}
+	if b.transfer {
+		return errf(op, ErrInvalid, "a transfer batch holds copies, fills, barriers and timestamps only")
+	}
 	if err := checkGroups(op, b.d.info.Limits, groups); err != nil {
 		return err
 	}
@@ -221,6 +312,9 @@ func (b *Batch) DispatchIndirect(k *Kernel, args *Buffer, off int, push []byte, 
 	const op = "dispatch indirect"
 	if err := b.addable(op); err != nil {
 		return err
+	}
+	if b.transfer {
+		return errf(op, ErrInvalid, "a transfer batch holds copies, fills, barriers and timestamps only")
 	}
 	if err := b.checkBuf(op, args); err != nil {
 		return err
@@ -333,11 +427,12 @@ func (b *Batch) record() error {
 		ops = append(ops, b.ops...)
 		ops = append(ops, vkx.Op{Kind: vkx.OpHostBarrier})
 	}
-	cmds, err := b.d.vd.Record(ops, len(b.labels))
+	l := b.d.laneFor(b)
+	cmds, err := b.d.vd.RecordOn(l.vl, ops, len(b.labels))
 	if err != nil {
 		return wrap("record", err)
 	}
-	b.cmds = cmds
+	b.cmds, b.lane = cmds, l
 	return nil
 }
 

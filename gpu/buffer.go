@@ -235,7 +235,10 @@ func (b *Buffer) checkRange(op string, off, n int) error {
 
 // Upload copies src into b at byte offset off. Mapped buffers are written
 // directly; others through a staging buffer and a copy submitted and
-// awaited through x (a cancel point).
+// awaited through x (a cancel point), on the transfer queue when one is
+// open (Options.TransferQueue), so that it overlaps kernels running on the
+// compute queue. Such a copy into a buffer that submitted work still uses
+// waits, on the GPU, for the work submitted before it.
 func Upload[T Elem](x io.Io, b *Buffer, off int, src []T) error {
 	data := vkx.Bytes(src)
 	if err := b.checkRange("upload", off, len(data)); err != nil {
@@ -252,7 +255,8 @@ func Upload[T Elem](x io.Io, b *Buffer, off int, src []T) error {
 
 // Download copies len(dst) elements from b at byte offset off into dst,
 // directly from mapped buffers, otherwise through a staging buffer and a
-// copy submitted and awaited through x.
+// copy submitted and awaited through x, on the transfer queue when one is
+// open (as Upload).
 func Download[T Elem](x io.Io, b *Buffer, off int, dst []T) error {
 	data := vkx.Bytes(dst)
 	if err := b.checkRange("download", off, len(data)); err != nil {
@@ -297,8 +301,20 @@ func (d *Device) staged(x io.Io, b *Buffer, off int, data []byte, up bool) error
 	if err != nil {
 		return err
 	}
-	bt := d.NewBatch()
+	// Through the transfer lane when there is one, so that the copy
+	// overlaps kernels on the compute queue.
+	bt := d.newBatch(d.xfer != nil)
 	bt.internal = true
+	if d.xfer != nil && b.use.n.Load() > 0 {
+		// Submitted work still uses b: on one queue the copy would come
+		// after it, so on two it waits for everything submitted so far on
+		// the other lanes (its own lane keeps submission order).
+		for i, l := range d.lanes {
+			if l != d.xfer {
+				bt.waits[i] = l.vl.Last()
+			}
+		}
+	}
 	if up {
 		copy(st.mapped, data)
 		err = bt.Copy(b, off, st, 0, len(data))

@@ -102,6 +102,17 @@ type DeviceInfo struct {
 	// or zero; writes outside it are discarded), so an untrusted kernel
 	// cannot reach other memory through its bindings.
 	RobustBufferAccess bool
+	// ComputeQueues is the number of queues of the compute family (the
+	// queue family vkio submits kernels to): Options.Queue picks one of
+	// them, and several Devices opened on different queues of one
+	// physical device run side by side. 0 when there is no compute family.
+	ComputeQueues int
+	// TransferQueues is the number of queues of a dedicated transfer
+	// family (transfer support, neither compute nor graphics), 0 when the
+	// device has none (lavapipe). With one, Options.TransferQueue gives
+	// staging copies and transfer batches their own queue, beside the
+	// kernels'.
+	TransferQueues int
 }
 
 // String formats the device as "#index name (type, Vulkan version)".
@@ -134,6 +145,12 @@ func infoOf(p *vkx.PhysicalDevice) DeviceInfo {
 		Calibrated:      p.Calibrated,
 	}
 	in.RobustBufferAccess = p.RobustBufferAccess
+	if p.QueueFamily >= 0 {
+		in.ComputeQueues = p.QueueCount
+	}
+	if p.TransferFamily >= 0 {
+		in.TransferQueues = p.TransferCount
+	}
 	for _, mt := range p.MemoryTypes {
 		if mt.Flags&(vkx.MemDeviceLocal|vkx.MemHostVisible|vkx.MemHostCoherent) == vkx.MemDeviceLocal|vkx.MemHostVisible|vkx.MemHostCoherent {
 			in.HostVisibleDeviceLocal = true
@@ -206,6 +223,26 @@ type Options struct {
 	// and each validation message (Error or Warn). Nil logs nothing; the
 	// package never writes to the default logger.
 	Logger *slog.Logger
+	// Queue is the index of the queue of the device's compute family
+	// that the Device submits to (0 to DeviceInfo.ComputeQueues-1): the
+	// VkDevice is created with Queue+1 queues of the family and uses the
+	// last. Devices opened on different queues of one physical device
+	// submit independently (a device set gives each queue its own
+	// Device). Out of range, Open fails with ErrInvalid.
+	Queue int
+	// TransferQueue also opens the device's dedicated transfer queue,
+	// where it has one (DeviceInfo.TransferQueues > 0): transfer batches
+	// (NewTransferBatch) and staged uploads and downloads then run on it,
+	// beside the kernels on the compute queue, and buffers are shared by
+	// both queue families. Where there is none it changes nothing: such
+	// work runs on the compute queue. Device.TransferQueue reports which.
+	TransferQueue bool
+
+	// sharedTransfer (tests only) opens a transfer lane on the compute
+	// queue itself, with its own timeline semaphore, where TransferQueue
+	// opens no queue: the two-lane code then runs on lavapipe.
+	sharedTransfer bool
+
 	// WindowExtensions are the instance extensions a window system needs
 	// to make Vulkan surfaces (VK_KHR_surface and, on X11,
 	// VK_KHR_xcb_surface or VK_KHR_xlib_surface), as the window library
@@ -246,8 +283,9 @@ func Devices() ([]DeviceInfo, error) {
 	return out, nil
 }
 
-// Device is an open Vulkan device with one compute queue. Its methods are
-// safe for concurrent use. Close it when done: Close waits for submitted
+// Device is an open Vulkan device with one compute queue (Options.Queue)
+// and, with Options.TransferQueue, the dedicated transfer queue. Its
+// methods are safe for concurrent use. Close it when done: Close waits for submitted
 // work, destroys every object still open and, with validation, lets the
 // layer report anything leaked.
 type Device struct {
@@ -260,11 +298,20 @@ type Device struct {
 	msgs    []Message
 	msgRead int
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	closed  bool
-	lost    error
-	pending []*pending // submissions in timeline order, tracked until complete
+	mu     sync.Mutex
+	cond   *sync.Cond
+	closed bool
+	lost   error
+	// lanes are the device's submission lanes, each with its submissions
+	// in timeline order, tracked until complete: the compute lane, then
+	// the transfer lane (xfer) if one is open.
+	lanes []*lane
+	xfer  *lane
+	// compMask is the set of lanes (bit i: lanes[i]) whose timelines the
+	// completion goroutine's current wait covers, while compWaiting; a
+	// submission to a lane outside it wakes the wait (two lanes only).
+	compMask    uint8
+	compWaiting bool
 	// finishing counts submissions taken off pending whose finish has not
 	// returned yet; reapDone waits for it to drop to 0 (d.cond).
 	finishing int
@@ -307,6 +354,17 @@ type testHooks struct {
 	enqueued func(b *Batch)
 }
 
+// lane is one of the device's submission lanes (a queue and its timeline
+// semaphore, vkx.Lane) with its pending submissions.
+type lane struct {
+	vl   *vkx.Lane
+	name string // "compute" or "transfer": Completion.Queue
+	bit  uint8  // 1 << index
+	// pending are the lane's submissions in timeline order, tracked until
+	// complete (d.mu).
+	pending []*pending
+}
+
 type closer interface{ destroy() }
 
 // Open opens a device.
@@ -332,6 +390,11 @@ func Open(opts Options) (*Device, error) {
 		return nil, err
 	}
 	d.info = infoOf(p)
+	if opts.Queue < 0 || opts.Queue >= d.info.ComputeQueues {
+		in.Destroy()
+		return nil, errf("open", ErrInvalid, "queue %d out of range: %s has %d compute queue(s) (0 to %d)",
+			opts.Queue, d.info, d.info.ComputeQueues, d.info.ComputeQueues-1)
+	}
 	var cache []byte
 	if opts.PipelineCache != "" {
 		// Missing or unreadable: start empty (a driver ignores a cache
@@ -344,12 +407,21 @@ func Open(opts Options) (*Device, error) {
 			opts.Logger.Warn("gpu: pipeline cache not read; starting empty", "path", opts.PipelineCache, "err", rerr)
 		}
 	}
-	vd, err := in.NewDevice(p.Index, vkx.DeviceConfig{PipelineCache: cache, Swapchain: len(opts.WindowExtensions) > 0})
+	vd, err := in.NewDevice(p.Index, vkx.DeviceConfig{PipelineCache: cache, Swapchain: len(opts.WindowExtensions) > 0,
+		Queue: opts.Queue, Transfer: opts.TransferQueue, SharedTransferLane: opts.sharedTransfer})
 	if err != nil {
 		in.Destroy()
 		return nil, wrap("open", err)
 	}
 	d.vd = vd
+	for i, vl := range vd.Lanes {
+		l := &lane{vl: vl, name: "compute", bit: 1 << i}
+		if vl.Transfer {
+			l.name = "transfer"
+			d.xfer = l
+		}
+		d.lanes = append(d.lanes, l)
+	}
 	if err := d.calibrate(); err != nil {
 		d.vd.Destroy()
 		in.Destroy()
@@ -431,6 +503,15 @@ func (d *Device) addMessage(msg Message) {
 
 // Info describes the device that was chosen.
 func (d *Device) Info() DeviceInfo { return d.info }
+
+// Queue returns the index of the compute family's queue the device submits
+// to (Options.Queue).
+func (d *Device) Queue() int { return d.opts.Queue }
+
+// TransferQueue reports whether the device has its dedicated transfer
+// queue open (Options.TransferQueue on a device with one): transfer
+// batches and staged copies then run on it, beside the kernels.
+func (d *Device) TransferQueue() bool { return d.xfer != nil && d.vd.Concurrent() }
 
 // Validation reports whether the validation layer is enabled.
 func (d *Device) Validation() bool { return d.opts.Validation }
@@ -596,8 +677,8 @@ func (d *Device) Close() error {
 // markClosed marks the device closed under the queue lock and wakes the
 // completion goroutine; it reports whether that goroutine was started.
 func (d *Device) markClosed() (running bool) {
-	d.vd.QueueMu.Lock()
-	defer d.vd.QueueMu.Unlock()
+	d.vd.LockQueues()
+	defer d.vd.UnlockQueues()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.closed = true

@@ -52,7 +52,7 @@
 // ErrTimeout and context.DeadlineExceeded);
 // under Threaded and Evented Ios one completion goroutine per device (one
 // OS thread while it is blocked in the driver) waits on the device's
-// timeline semaphore and resolves every finished submission, so waits never
+// timeline semaphores and resolves every finished submission, so waits never
 // pin one OS thread each. It yields after resolving, so the woken awaiters
 // run on its thread without an OS thread hand-off.
 // Canceling a wait returns io.ErrCanceled promptly while the device keeps
@@ -60,6 +60,24 @@
 // (a Blocking wait in the driver also waits on the device's wake semaphore,
 // which the task's cancel signals from the host). VkQueue access is
 // serialized by one mutex per queue.
+//
+// # Queues
+//
+// A Device submits to one queue of the device's compute family
+// (Options.Queue; DeviceInfo.ComputeQueues says how many there are: a
+// device set opens one Device per queue). With Options.TransferQueue it
+// also opens the dedicated transfer family's queue where there is one
+// (DeviceInfo.TransferQueues; NVIDIA has one, lavapipe none): transfer
+// batches (Device.NewTransferBatch) and staged uploads and downloads run
+// there, so that copies overlap kernels, and buffers are shared by both
+// families (VK_SHARING_MODE_CONCURRENT). Each queue is a lane with its own
+// timeline semaphore and pending list; Batch.After orders a submission
+// after another batch's on the GPU (a timeline-semaphore wait in the
+// submission, no host round trip), and Completion.Queue names the lane a
+// submission ran on. The device's one completion goroutine waits on every
+// lane's timeline (and its wake semaphore) in one vkWaitSemaphores. Without
+// a transfer queue, transfer batches run on the compute queue with the same
+// results.
 //
 // VkInstances are never destroyed but reused by later Opens of the same
 // configuration, one open device per instance at a time (NVIDIA's driver

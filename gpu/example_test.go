@@ -132,3 +132,58 @@ func ExampleOptionsFromEnv() {
 	fmt.Println(d.Validation() == (os.Getenv("VKIO_VALIDATION") == "1"))
 	// Output: true
 }
+
+// A transfer batch uploads while kernels run on the compute queue: the
+// kernel's batch waits for the upload with After, and the readback for the
+// kernel, on the GPU, with no wait on the host between them. Without a
+// transfer queue (lavapipe) the same code runs on the compute queue.
+func ExampleBatch_After() {
+	th := io.NewThreaded(io.ThreadedOptions{})
+	defer th.Close()
+	x := th.Io()
+	opts := gpu.OptionsFromEnv()
+	opts.TransferQueue, opts.ForceStaging = true, true
+	d, err := gpu.Open(opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer d.Close()
+	k, err := d.NewKernel(shaders.SAXPY(), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	host, _ := gpu.NewBufferFrom(x, d, gpu.HostVisible, []float32{1, 2, 3, 4, 10, 20, 30, 40})
+	bx, _ := d.NewBuffer(16, gpu.DeviceLocal)
+	by, _ := d.NewBuffer(16, gpu.DeviceLocal)
+
+	up := d.NewTransferBatch()
+	up.Copy(bx, 0, host, 0, 16)
+	up.Copy(by, 0, host, 16, 16)
+	run := d.NewBatch()
+	run.Dispatch(k, k.Groups(4), gpu.Push(float32(2), uint32(4)), bx, by)
+	down := d.NewTransferBatch()
+	down.Copy(host, 16, by, 0, 16)
+
+	fUp := d.Submit(x, up)
+	if err := run.After(up); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fRun := d.Submit(x, run)
+	if err := down.After(run); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fDown := d.Submit(x, down)
+	for _, f := range []*io.Future[*gpu.Completion]{fUp, fRun, fDown} {
+		if _, err := f.Await(x); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	out, _ := gpu.View[float32](host)
+	fmt.Println(out[4:])
+	// Output: [12 24 36 48]
+}

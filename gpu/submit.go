@@ -15,8 +15,12 @@ import (
 
 // Completion is the result of a submission.
 type Completion struct {
-	// Value is the submission's value on the device's timeline semaphore.
+	// Value is the submission's value on its lane's timeline semaphore.
 	Value uint64
+	// Queue names the lane the submission ran on: "compute", or
+	// "transfer" for a transfer batch on a device with a transfer lane
+	// (Options.TransferQueue). A trace draws each lane on its own row.
+	Queue string
 	// Submitted and Completed are host times: just before vkQueueSubmit was
 	// called, and when vkio saw the work complete.
 	Submitted, Completed time.Time
@@ -60,6 +64,7 @@ func (c *Completion) Span(from, to string) (time.Duration, bool) {
 // delivered is done once they are set.
 type pending struct {
 	value     uint64
+	lane      *lane // the lane it was submitted to
 	batch     *Batch
 	promise   *io.Promise[*Completion] // nil: an inline Run
 	settled   atomic.Bool              // the result has been claimed (by anyone)
@@ -258,7 +263,7 @@ func (d *Device) enqueue(b *Batch, release func(ok bool), pr *io.Promise[*Comple
 	if reap {
 		d.reapDone()
 	}
-	cmds, err := d.prepare(op, b)
+	cmds, waits, err := d.prepare(op, b)
 	if err != nil {
 		return fail(err)
 	}
@@ -266,12 +271,12 @@ func (d *Device) enqueue(b *Batch, release func(ok bool), pr *io.Promise[*Comple
 		h(b)
 	}
 
-	p := &pending{batch: b, promise: pr, release: release}
+	p := &pending{batch: b, lane: b.lane, promise: pr, release: release}
 	if pr == nil {
 		p.delivered.Add(1)
 	}
-	if err := d.queue(op, p, cmds, async); err != nil {
-		d.undoSubmit(b)
+	if err := d.queue(op, p, cmds, waits, async); err != nil {
+		d.undoSubmit(b, waits)
 		if errors.Is(err, ErrDeviceLost) {
 			d.markLost(err)
 		}
@@ -282,39 +287,44 @@ func (d *Device) enqueue(b *Batch, release func(ok bool), pr *io.Promise[*Comple
 
 // prepare claims b for a submission: it marks it in flight, takes a use of
 // each of its buffers and records it (the first time), and returns its
-// command buffer. On an error b is as it was.
-func (d *Device) prepare(op string, b *Batch) (*vkx.Commands, error) {
-	cmds, err := d.tryPrepare(op, b, true)
+// command buffer and the timeline values it must wait for (After), which it
+// takes off b. On an error b is as it was.
+func (d *Device) prepare(op string, b *Batch) (*vkx.Commands, waitSet, error) {
+	cmds, waits, err := d.tryPrepare(op, b, true)
 	if err == errInflight {
 		// The previous submission may have finished without being reaped
 		// yet (the completion goroutine is about to): reap, then look again.
 		d.reapDone()
-		cmds, err = d.tryPrepare(op, b, false)
+		cmds, waits, err = d.tryPrepare(op, b, false)
 	}
-	return cmds, err
+	return cmds, waits, err
 }
+
+// waitSet holds, per lane index, the timeline value a submission waits for
+// on the GPU (0: none).
+type waitSet = [vkx.MaxLanes]uint64
 
 // errInflight is tryPrepare's answer, on a first try, for a batch in flight.
 var errInflight = errors.New("in flight")
 
 // tryPrepare is one try of prepare; on the first, a batch in flight fails
 // with errInflight.
-func (d *Device) tryPrepare(op string, b *Batch, first bool) (*vkx.Commands, error) {
+func (d *Device) tryPrepare(op string, b *Batch, first bool) (*vkx.Commands, waitSet, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
 	case b.closed:
-		return nil, errf(op, ErrClosed, "batch is closed")
+		return nil, waitSet{}, errf(op, ErrClosed, "batch is closed")
 	case b.inflight && first:
-		return nil, errInflight
+		return nil, waitSet{}, errInflight
 	case b.inflight:
-		return nil, errf(op, ErrBusy, "the batch's previous submission is still running")
+		return nil, waitSet{}, errf(op, ErrBusy, "the batch's previous submission is still running")
 	}
 	// Taking a use of each buffer is what checks that it is open: from
 	// here on its Close fails with ErrBusy until the submission is released
 	// (finish or undoSubmit).
 	if !acquire(b.bufs) {
-		return nil, errf(op, ErrClosed, "a buffer of the batch is closed")
+		return nil, waitSet{}, errf(op, ErrClosed, "a buffer of the batch is closed")
 	}
 	ok := false
 	defer func() {
@@ -325,24 +335,27 @@ func (d *Device) tryPrepare(op string, b *Batch, first bool) (*vkx.Commands, err
 	if b.cmds == nil {
 		// Recording uses the device: Close waits for it.
 		if err := d.enter(op); err != nil {
-			return nil, err
+			return nil, waitSet{}, err
 		}
 		defer d.leave()
 		if err := b.record(); err != nil {
-			return nil, err
+			return nil, waitSet{}, err
 		}
 	}
 	b.inflight = true
 	ok = true
-	return b.cmds, nil
+	waits := b.waits
+	b.waits = waitSet{}
+	return b.cmds, waits, nil
 }
 
-// queue submits cmds for p under the queue lock, unless the device was
-// closed or lost meanwhile, and tracks p (async: by the completion
-// goroutine too).
-func (d *Device) queue(op string, p *pending, cmds *vkx.Commands, async bool) error {
-	d.vd.QueueMu.Lock()
-	defer d.vd.QueueMu.Unlock()
+// queue submits cmds for p to p's lane under the lane's queue lock, first
+// waiting on the GPU for waits (After), unless the device was closed or lost
+// meanwhile, and tracks p (async: by the completion goroutine too).
+func (d *Device) queue(op string, p *pending, cmds *vkx.Commands, waits waitSet, async bool) error {
+	l := p.lane
+	l.vl.Mu.Lock()
+	defer l.vl.Mu.Unlock()
 	if err := d.checkOpen(op); err != nil {
 		return err
 	}
@@ -350,25 +363,47 @@ func (d *Device) queue(op string, p *pending, cmds *vkx.Commands, async bool) er
 		d.strikeLocked()
 	}
 	submitted := time.Now()
-	v, err := d.vd.SubmitLocked(cmds)
+	var v uint64
+	var err error
+	if waits == (waitSet{}) {
+		v, err = l.vl.SubmitLocked(cmds)
+	} else {
+		v, err = l.vl.SubmitWaitLocked(cmds, waits)
+	}
 	if err != nil {
 		return wrap(op, err)
 	}
 	p.value = v
 	p.submitted = submitted
+	p.batch.last.Store(v)
 	if d.opts.WaitTimeout > 0 {
-		// Set under QueueMu, from the submission time: deadlines are in
-		// the order of d.pending, which the completion goroutine relies on.
+		// Set under the lane's queue lock, from the submission time:
+		// deadlines are in the order of the lane's pending list, which the
+		// completion goroutine relies on.
 		p.deadline = submitted.Add(d.opts.WaitTimeout)
 	}
+	if d.addPending(p, async) {
+		// The completion goroutine waits on the other lane only: wake it,
+		// so that its next wait covers this one too.
+		_ = d.vd.Wake()
+	}
+	return nil
+}
+
+// addPending adds p to its lane's pending list and, if async, makes sure the
+// completion goroutine runs; wake reports that its current wait does not
+// cover p's lane.
+func (d *Device) addPending(p *pending, async bool) (wake bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.pending = append(d.pending, p)
+	l := p.lane
+	l.pending = append(l.pending, p)
 	if async {
 		d.startLocked()
 		d.cond.Signal()
+		return d.compWaiting && d.compMask&l.bit == 0
 	}
-	return nil
+	return false
 }
 
 // mustReap checks that the device is open and reports whether enqueue must
@@ -379,13 +414,30 @@ func (d *Device) mustReap(op string) (bool, error) {
 	if err := d.openLocked(op); err != nil {
 		return false, err
 	}
-	return !d.running && len(d.pending) > 0, nil
+	return !d.running && d.anyPendingLocked(), nil
 }
 
-// undoSubmit releases what a submission that never reached the queue took.
-func (d *Device) undoSubmit(b *Batch) {
+// anyPendingLocked reports whether some lane has pending submissions; the
+// caller holds d.mu.
+func (d *Device) anyPendingLocked() bool {
+	for _, l := range d.lanes {
+		if len(l.pending) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// undoSubmit releases what a submission that never reached the queue took,
+// and gives b back the waits it took.
+func (d *Device) undoSubmit(b *Batch, waits waitSet) {
 	releaseAll(b.bufs)
-	b.idle()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.inflight = false
+	for i, v := range waits {
+		b.waits[i] = max(b.waits[i], v)
+	}
 }
 
 // idle marks the batch's submission over.
@@ -480,7 +532,7 @@ func (d *Device) waitInline(x io.Io, p *pending) {
 	if !x.Cancelable() {
 		// The root task: never canceled, and without a deadline.
 		d.waitLoop(p, time.Time{}, func(timeout time.Duration) (waitResult, error) {
-			return waitReached, d.vd.Wait(p.value, timeout)
+			return waitReached, p.lane.vl.Wait(p.value, timeout)
 		})
 		return
 	}
@@ -505,7 +557,7 @@ func (d *Device) waitCancelable(x io.Io, ctx context.Context, p *pending, taskDe
 		if x.Canceled() {
 			return waitCanceled, nil
 		}
-		c, err := d.vd.WaitWake(p.value, ticket, timeout)
+		c, err := p.lane.vl.WaitWake(p.value, ticket, timeout)
 		switch {
 		case err != nil:
 			return waitReached, err
@@ -537,7 +589,7 @@ func (d *Device) waitLoop(p *pending, taskDeadline time.Time, wait func(time.Dur
 		r, err := wait(capTimeout(vkx.Forever, deadline))
 		switch {
 		case err == nil && r == waitReached:
-			d.reap(p.value)
+			d.reap(p.lane, p.value)
 			return
 		case err == nil && r == waitCanceled:
 			// A task whose deadline has passed is canceled by it: report
@@ -591,7 +643,11 @@ func (d *Device) lostLocked(err error) []*pending {
 		d.lost = err
 	}
 	d.cond.Broadcast()
-	return append([]*pending(nil), d.pending...)
+	var ps []*pending
+	for _, l := range d.lanes {
+		ps = append(ps, l.pending...)
+	}
+	return ps
 }
 
 // reapDone completes every pending submission the timeline has passed,
@@ -600,8 +656,10 @@ func (d *Device) reapDone() {
 	if d.enterReap() {
 		func() {
 			defer d.leave()
-			if v, err := d.vd.Completed(); err == nil {
-				d.reap(v)
+			for _, l := range d.lanes {
+				if v, err := l.vl.Completed(); err == nil {
+					d.reap(l, v)
+				}
 			}
 		}()
 	}
@@ -620,27 +678,27 @@ func (d *Device) reapDone() {
 func (d *Device) enterReap() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.pending) == 0 || d.lost != nil || d.gone {
+	if !d.anyPendingLocked() || d.lost != nil || d.gone {
 		return false
 	}
 	d.users++
 	return true
 }
 
-// reap completes the pending submissions with values up to done. It
+// reap completes lane l's pending submissions with values up to done. It
 // takes them off the list one at a time, so that it allocates nothing.
-func (d *Device) reap(done uint64) int {
+func (d *Device) reap(l *lane, done uint64) int {
 	n := 0
-	for d.reapOne(done) {
+	for d.reapOne(l, done) {
 		n++
 	}
 	return n
 }
 
-// reapOne completes the oldest pending submission if the timeline has
+// reapOne completes l's oldest pending submission if its timeline has
 // passed it (done), and reports whether it did.
-func (d *Device) reapOne(done uint64) bool {
-	p := d.popDone(done)
+func (d *Device) reapOne(l *lane, done uint64) bool {
+	p := d.popDone(l, done)
 	if p == nil {
 		return false
 	}
@@ -649,18 +707,18 @@ func (d *Device) reapOne(done uint64) bool {
 	return true
 }
 
-// popDone takes the oldest pending submission off the list, counting it as
-// finishing, if the timeline has passed it (done); nil otherwise.
-func (d *Device) popDone(done uint64) *pending {
+// popDone takes l's oldest pending submission off its list, counting it as
+// finishing, if l's timeline has passed it (done); nil otherwise.
+func (d *Device) popDone(l *lane, done uint64) *pending {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.pending) == 0 || d.pending[0].value > done {
+	if len(l.pending) == 0 || l.pending[0].value > done {
 		return nil
 	}
-	p := d.pending[0]
-	copy(d.pending, d.pending[1:])
-	d.pending[len(d.pending)-1] = nil
-	d.pending = d.pending[:len(d.pending)-1]
+	p := l.pending[0]
+	copy(l.pending, l.pending[1:])
+	l.pending[len(l.pending)-1] = nil
+	l.pending = l.pending[:len(l.pending)-1]
 	d.finishing++
 	return p
 }
@@ -684,7 +742,7 @@ func (d *Device) finish(p *pending, gpuErr error) {
 	b := p.batch
 	if gpuErr == nil && !p.settled.Load() {
 		c = &p.comp
-		*c = Completion{Value: p.value, Submitted: p.submitted, Completed: now}
+		*c = Completion{Value: p.value, Queue: p.lane.name, Submitted: p.submitted, Completed: now}
 		if n := len(b.labels); n > 0 {
 			raw := make([]uint64, n)
 			if e := b.cmds.Timestamps(raw); e != nil {
@@ -730,10 +788,16 @@ func (d *Device) startLocked() {
 }
 
 // completer is the device's completion goroutine: it waits on the
-// timeline semaphore for the oldest pending submission and completes every
-// submission the timeline has passed. While it waits it occupies one OS
-// thread (a goroutine blocked in a cgo call), however many submissions are
-// pending; it exits when the device is closed and nothing is pending.
+// timeline semaphores for the oldest pending submission of each lane and
+// completes every submission the timelines have passed. While it waits it
+// occupies one OS thread (a goroutine blocked in a cgo call), however many
+// submissions and lanes are pending; it exits when the device is closed
+// and nothing is pending.
+//
+// With one lane it waits on that lane's timeline alone: a submission made
+// meanwhile is behind the one waited for. With two (a transfer lane) it
+// waits for either lane's oldest submission or the device's wake
+// semaphore, which a submission to a lane the wait does not cover signals.
 //
 // It is deliberately not locked to its OS thread: after resolving futures
 // it yields (runtime.Gosched), so that the goroutines it woke run at once
@@ -745,19 +809,36 @@ func (d *Device) completer() {
 	defer close(d.stopped)
 	var due []*pending // claimed by this goroutine, to resolve with an error
 	for {
-		front, timeout, ok := d.nextWait()
+		w, ok := d.nextWait()
 		if !ok {
 			return
 		}
-		done, err := d.vd.WaitCounter(front.value, timeout)
+		var done waitSet
+		var err error
+		if len(d.lanes) == 1 {
+			done[0], err = d.lanes[0].vl.WaitCounter(w.fronts[0].value, w.timeout)
+		} else {
+			var values waitSet
+			for i, f := range w.fronts {
+				if f != nil {
+					values[i] = f.value
+				}
+			}
+			done, err = d.vd.WaitLanes(values, w.ticket, w.timeout)
+			d.waitDone()
+		}
 		ce, _ := err.(*vkx.CallError) // vkx returns its errors unwrapped
 		switch {
 		case err == nil:
-			if d.reap(done) > 0 {
+			n := 0
+			for i, l := range d.lanes {
+				n += d.reap(l, done[i])
+			}
+			if n > 0 {
 				runtime.Gosched()
 			}
 		case ce != nil && ce.Code == vkx.Timeout:
-			due = d.expire(due, front, ce.Injected, time.Now())
+			due = d.expire(due, &w.fronts, ce.Injected, time.Now())
 			deliverErr(due, timeoutError(ce))
 			due = due[:0]
 		default:
@@ -766,83 +847,124 @@ func (d *Device) completer() {
 				d.markLost(err)
 				break
 			}
-			// Not a lost device (out of memory, say): the front's waiter
-			// gets the error; the submission stays tracked, and its wait
-			// is retried after a pause. Meanwhile what the timeline has
+			// Not a lost device (out of memory, say): the fronts' waiters
+			// get the error; the submissions stay tracked, and their wait
+			// is retried after a pause. Meanwhile what the timelines have
 			// passed is reaped, so that failing waits do not hold up Close.
-			due = d.claimFront(due, front)
+			due = d.claimFronts(due, &w.fronts)
 			deliverErr(due, err)
 			due = due[:0]
 			time.Sleep(waitRetry) // see waitRetry: nothing else can say when to retry
-			if v, err := d.vd.Completed(); err == nil {
-				d.reap(v)
+			for _, l := range d.lanes {
+				if v, err := l.vl.Completed(); err == nil {
+					d.reap(l, v)
+				}
 			}
 		}
 	}
 }
 
-// nextWait waits until a submission is pending and returns the oldest, with
-// the timeout of the completion goroutine's wait for it; ok is false when
-// the goroutine is to exit (closed with nothing pending, or lost).
-func (d *Device) nextWait() (front *pending, timeout time.Duration, ok bool) {
+// nextWaitInfo is what the completion goroutine waits for next: the oldest
+// pending submission of each lane (nil: none), the wait's timeout, and its
+// wake ticket (two lanes).
+type nextWaitInfo struct {
+	fronts  [vkx.MaxLanes]*pending
+	timeout time.Duration
+	ticket  uint64
+}
+
+// nextWait waits until a submission is pending and returns what to wait
+// for; ok is false when the goroutine is to exit (closed with nothing
+// pending, or lost). With two lanes it marks the completion goroutine as
+// waiting on the lanes it returns fronts of (waitDone ends that).
+func (d *Device) nextWait() (w nextWaitInfo, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for (len(d.pending) == 0 || d.lost != nil) && !d.closed {
+	for (!d.anyPendingLocked() || d.lost != nil) && !d.closed {
 		d.cond.Wait()
 	}
-	if len(d.pending) == 0 || d.lost != nil {
-		return nil, 0, false
+	if !d.anyPendingLocked() || d.lost != nil {
+		return w, false
 	}
-	// Nothing but the front's completion (or a deadline) needs this
-	// wait to end: a canceled waiter is resolved through its promise,
-	// and Close waits for the pending work to finish anyway. So, like a
-	// plain C program, wait without a timeout unless there are
-	// deadlines. Deadlines are in the order of d.pending: the wait ends
-	// at the first one not yet expired, whichever submission it is. With
-	// every submission expired, it ends after WaitTimeout, before the
+	// Nothing but a front's completion (or a deadline) needs this wait to
+	// end: a canceled waiter is resolved through its promise, and Close
+	// waits for the pending work to finish anyway. So, like a plain C
+	// program, wait without a timeout unless there are deadlines.
+	// Deadlines are in the order of each lane's pending list: the wait
+	// ends at the first one not yet expired, whichever submission it is.
+	// With every submission expired, it ends after WaitTimeout, before the
 	// deadline of any submission made meanwhile.
-	timeout = vkx.Forever
-	if wt := d.opts.WaitTimeout; wt > 0 {
-		timeout = wt
-		for _, p := range d.pending {
-			if !p.expired {
-				timeout = capTimeout(wt, p.deadline)
-				break
+	w.timeout = vkx.Forever
+	wt := d.opts.WaitTimeout
+	if wt > 0 {
+		w.timeout = wt
+	}
+	var mask uint8
+	for i, l := range d.lanes {
+		if len(l.pending) == 0 {
+			continue
+		}
+		w.fronts[i] = l.pending[0]
+		mask |= l.bit
+		if wt > 0 {
+			for _, p := range l.pending {
+				if !p.expired {
+					w.timeout = min(w.timeout, capTimeout(wt, p.deadline))
+					break
+				}
 			}
 		}
 	}
-	return d.pending[0], timeout, true
+	if len(d.lanes) > 1 {
+		// The ticket is taken under d.mu, before a submission to a lane
+		// outside mask can look at compMask: its Wake reaches the ticket.
+		w.ticket = d.vd.WakeTicket()
+		d.compMask, d.compWaiting = mask, true
+	}
+	return w, true
+}
+
+// waitDone ends the completion goroutine's wait begun by nextWait.
+func (d *Device) waitDone() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.compWaiting = false
 }
 
 // expire marks every submission whose deadline has passed at now (and the
-// front, on an injected timeout) expired, and appends to due those whose
+// fronts, on an injected timeout) expired, and appends to due those whose
 // result it claimed. Claiming them under d.mu, while they are still
 // pending, keeps a concurrent reap from delivering their results too.
-func (d *Device) expire(due []*pending, front *pending, injected bool, now time.Time) []*pending {
+func (d *Device) expire(due []*pending, fronts *[vkx.MaxLanes]*pending, injected bool, now time.Time) []*pending {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, p := range d.pending {
-		if p.expired {
-			continue
-		}
-		if !passed(p.deadline, now) && !(injected && p == front) {
-			break // the deadlines after it are later still
-		}
-		p.expired = true
-		if p.settled.CompareAndSwap(false, true) {
-			due = append(due, p)
+	for i, l := range d.lanes {
+		for _, p := range l.pending {
+			if p.expired {
+				continue
+			}
+			if !passed(p.deadline, now) && !(injected && p == fronts[i]) {
+				break // the deadlines after it are later still
+			}
+			p.expired = true
+			if p.settled.CompareAndSwap(false, true) {
+				due = append(due, p)
+			}
 		}
 	}
 	return due
 }
 
-// claimFront appends front to due if it is still the oldest pending
-// submission and its result was not claimed yet.
-func (d *Device) claimFront(due []*pending, front *pending) []*pending {
+// claimFronts appends to due each of fronts that is still its lane's oldest
+// pending submission and whose result was not claimed yet.
+func (d *Device) claimFronts(due []*pending, fronts *[vkx.MaxLanes]*pending) []*pending {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(d.pending) > 0 && d.pending[0] == front && front.settled.CompareAndSwap(false, true) {
-		due = append(due, front)
+	for i, l := range d.lanes {
+		front := fronts[i]
+		if front != nil && len(l.pending) > 0 && l.pending[0] == front && front.settled.CompareAndSwap(false, true) {
+			due = append(due, front)
+		}
 	}
 	return due
 }
@@ -884,14 +1006,21 @@ func (d *Device) drainInline() {
 func (d *Device) pendingCount() (int, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return len(d.pending), d.lost != nil
+	n := 0
+	for _, l := range d.lanes {
+		n += len(l.pending)
+	}
+	return n, d.lost != nil
 }
 
-// takePending takes every pending submission off the list; lost is why the
+// takePending takes every pending submission off the lists; lost is why the
 // device was lost, if it was.
 func (d *Device) takePending() (ps []*pending, lost error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ps, d.pending = d.pending, nil
+	for _, l := range d.lanes {
+		ps = append(ps, l.pending...)
+		l.pending = nil
+	}
 	return ps, d.lost
 }

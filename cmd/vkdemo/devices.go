@@ -47,6 +47,10 @@ type deviceJSON struct {
 	// RobustBufferAccess: the device has the feature, and vkio enables it
 	// (kernels' out-of-bounds buffer accesses stay inside their buffers).
 	RobustBufferAccess bool `json:"robust_buffer_access"`
+	// ComputeQueues is the number of queues of the compute family;
+	// TransferQueues that of a dedicated transfer family (0: none).
+	ComputeQueues  int `json:"compute_queues"`
+	TransferQueues int `json:"transfer_queues"`
 }
 
 type limitsJSON struct {
@@ -144,6 +148,8 @@ func (a *app) devicesReport() (*devicesReport, error) {
 				Calibrated: in.Calibrated,
 			},
 			RobustBufferAccess: in.RobustBufferAccess,
+			ComputeQueues:      in.ComputeQueues,
+			TransferQueues:     in.TransferQueues,
 		})
 	}
 	return rep, nil
@@ -175,6 +181,11 @@ func printDevices(a *app, rep *devicesReport) error {
 		fmt.Fprintf(tw, "    vendor\t%s (0x%04x), device 0x%04x\n", d.Vendor, d.VendorID, d.DeviceID)
 		fmt.Fprintf(tw, "    driver\t%s\n", driver)
 		fmt.Fprintf(tw, "    vulkan\t%s\n", d.APIVersion)
+		transfer := "no dedicated transfer queue"
+		if d.TransferQueues > 0 {
+			transfer = fmt.Sprintf("%d dedicated transfer", d.TransferQueues)
+		}
+		fmt.Fprintf(tw, "    queues\t%d compute, %s\n", d.ComputeQueues, transfer)
 		if d.UnifiedMemory {
 			fmt.Fprintf(tw, "    memory\tunified (device-local memory is host-visible)\n")
 		} else {

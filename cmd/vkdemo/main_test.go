@@ -256,7 +256,7 @@ func TestDevicesJSON(t *testing.T) {
 		// these tests run on has them).
 		l := d.Limits
 		if d.Chosen && (d.Driver == "" || !d.Usable || l.MaxWorkgroupInvocations == 0 || l.MaxWorkgroupCount[0] == 0 ||
-			l.MaxSharedMemoryBytes == 0 || !d.Timestamps.Supported || d.Timestamps.PeriodNs <= 0) {
+			l.MaxSharedMemoryBytes == 0 || !d.Timestamps.Supported || d.Timestamps.PeriodNs <= 0 || d.ComputeQueues < 1) {
 			t.Errorf("chosen device %d: %+v", i, *d)
 		}
 	}
@@ -271,7 +271,8 @@ func TestDevicesJSON(t *testing.T) {
 	}
 	// Stable field names, as documented.
 	for _, key := range []string{`"chosen"`, `"devices"`, `"index"`, `"name"`, `"type"`, `"api_version"`, `"driver"`, `"limits"`,
-		`"max_workgroup_count"`, `"max_workgroup_size"`, `"max_workgroup_invocations"`, `"max_shared_memory_bytes"`, `"timestamps"`, `"period_ns"`} {
+		`"max_workgroup_count"`, `"max_workgroup_size"`, `"max_workgroup_invocations"`, `"max_shared_memory_bytes"`, `"timestamps"`, `"period_ns"`,
+		`"compute_queues"`, `"transfer_queues"`} {
 		if !strings.Contains(out, key) {
 			t.Errorf("JSON lacks %s", key)
 		}

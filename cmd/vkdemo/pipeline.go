@@ -31,6 +31,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vkio/vkio/gpu"
+	"github.com/vkio/vkio/gpu/devset"
 	"github.com/vkio/vkio/internal/demo"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/job"
@@ -322,6 +323,9 @@ type pipelineReport struct {
 	Trace    string       `json:"trace,omitempty"`
 	Timeline string       `json:"timeline,omitempty"`
 	Report   tasks.Report `json:"report"`
+	// Devices are the members of the --devices set, by member index
+	// (absent without --devices).
+	Devices []string `json:"devices,omitempty"`
 }
 
 func newPipelineCmd(a *app) *cobra.Command {
@@ -330,6 +334,7 @@ func newPipelineCmd(a *app) *cobra.Command {
 		out             string
 		tracePath, svg  string
 		asJSON, noTrace bool
+		devs            devicesFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "pipeline",
@@ -388,11 +393,20 @@ default OUT/timeline.svg) is the same spans as a picture. --trace '' and
 Ctrl-C stops promptly: the frames already reported saved are complete, no
 partial or temporary file is left, and the exit status is 130.
 
+--devices spreads the frames over several devices: each frame's GPU work
+runs on the least-loaded one, its GPU lane in the trace is "device N" (N
+the place in the list), and a device lost mid-run is taken out (a line on
+stderr) while its frames run again on the others; frames already saved
+are kept. --gpu-submits counts the submissions over all the devices
+(default 2 per device).
+"--devices 0,0" opens two logical devices on device 0.
+
 This is what vkdemo runs when it is given no command.`,
 		Example: `  vkdemo                                   # 24 frames of 512x512 in ./vkdemo-out
   vkdemo pipeline --frames 100 --size 1280x720 --out zoom
   vkdemo --io blocking pipeline --trace blocking.json   # compare with the default Io
-  vkdemo pipeline --json --frames 8 | jq .report.overlap_efficiency`,
+  vkdemo pipeline --json --frames 8 | jq .report.overlap_efficiency
+  vkdemo pipeline --devices all --gpu-submits 8   # every GPU of the machine`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := df.config()
 			if err != nil {
@@ -410,10 +424,21 @@ This is what vkdemo runs when it is given no command.`,
 			if noTrace {
 				tracePath, svg = "", ""
 			}
-			return a.pipeline(cfg, out, tracePath, svg, asJSON)
+			// With --devices and no --gpu-submits: the default per
+			// device, so that every device has work queued.
+			devs.reconfig = func(members int) (demoConfig, error) {
+				if flagChanged(cmd.Flags(), "gpu-submits") {
+					return cfg, nil
+				}
+				per := df
+				per.gpuSubs = defaultGPUSubs * members
+				return per.config()
+			}
+			return a.pipeline(cfg, out, tracePath, svg, asJSON, &devs)
 		},
 	}
 	df.add(cmd)
+	devs.add(cmd)
 	fs := cmd.Flags()
 	fs.StringVarP(&out, "out", "o", defaultOut, "output folder for the frames (created if missing)")
 	fs.StringVar(&tracePath, "trace", "", "write the Perfetto / chrome://tracing JSON trace here (default OUT/"+traceName+"; '' for none)")
@@ -424,7 +449,7 @@ This is what vkdemo runs when it is given no command.`,
 }
 
 // pipeline runs the pipeline command.
-func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bool) error {
+func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bool, devs *devicesFlag) error {
 	x, err := a.Io()
 	if err != nil {
 		return err
@@ -444,14 +469,35 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 	if n, err := dir.RemoveStaleTemps(x, 0); n > 0 || err != nil {
 		a.stderrf("vkdemo pipeline: removed %d stale temporary file(s) of killed runs in %s%s\n", n, out, errSuffix(err))
 	}
-	d, err := a.Device()
-	if err != nil {
-		return err
+	// One device (--device), or a set of them (--devices): the frames
+	// then spread over the set, each frame's GPU work on one member.
+	var set *devset.Set
+	var d *gpu.Device
+	onName := ""
+	if devs.given() {
+		if set, err = a.openSet(devs); err != nil {
+			return err
+		}
+		defer set.Close()
+		d, onName = set.Members()[0].Device(), setNames(set)
+		if devs.reconfig != nil {
+			if cfg, err = devs.reconfig(set.Len()); err != nil {
+				return err
+			}
+		}
+	} else {
+		if err := devs.alone(); err != nil {
+			return err
+		}
+		if d, err = a.Device(); err != nil {
+			return err
+		}
+		onName = d.Info().Name
 	}
 	w := a.stdout
 	if !asJSON {
 		fmt.Fprintf(w, "vkdemo pipeline: %d frames of a %dx%d Julia zoom (%d iterations) on %s, io %s, %d in flight\n",
-			cfg.frames, cfg.width, cfg.height, cfg.maxIter, d.Info().Name, x, cfg.depth)
+			cfg.frames, cfg.width, cfg.height, cfg.maxIter, onName, x, cfg.depth)
 	}
 	prog := newProgress(w, cfg.frames, !asJSON, out, cfg.pattern())
 	// Spans are recorded only for a trace or a timeline: without them the
@@ -460,11 +506,11 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 	var rec *tasks.Recorder
 	if tracePath != "" || svgPath != "" {
 		rec = tasks.NewRecorder()
-		rec.SetMeta("title", fmt.Sprintf("vkdemo pipeline: %d frames %dx%d, io %s, depth %d, %s", cfg.frames, cfg.width, cfg.height, x, cfg.depth, d.Info().Name))
+		rec.SetMeta("title", fmt.Sprintf("vkdemo pipeline: %d frames %dx%d, io %s, depth %d, %s", cfg.frames, cfg.width, cfg.height, x, cfg.depth, onName))
 		rec.SetMeta("io", x.String())
-		rec.SetMeta("device", d.Info().Name)
+		rec.SetMeta("device", onName)
 	}
-	rep, saved, err := runDemo(x, d, cfg, dir, rec, prog.frame)
+	rep, saved, err := runDemoOn(x, d, set, cfg, dir, rec, prog.frame)
 	prog.finish()
 	if err == nil {
 		err = a.gate.take()
@@ -497,10 +543,17 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		// with --frames (about 30 bytes a frame).
 		images := make([]string, 0, saved.count())
 		saved.each(func(k int) { images = append(images, filepath.Join(out, fmt.Sprintf(cfg.pattern(), k))) })
+		var members []string
+		if set != nil {
+			for _, m := range set.Members() {
+				members = append(members, m.Info().String())
+			}
+		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(pipelineReport{Io: x.String(), Device: d.Info().Name, Frames: cfg.frames, Width: cfg.width, Height: cfg.height,
-			Depth: cfg.depth, MaxIter: cfg.maxIter, Out: out, Format: cfg.format, Images: images, Trace: tracePath, Timeline: svgPath, Report: rep})
+			Depth: cfg.depth, MaxIter: cfg.maxIter, Out: out, Format: cfg.format, Images: images, Trace: tracePath, Timeline: svgPath, Report: rep,
+			Devices: members})
 	}
 	printReport(w, rep, cfg)
 	what := "PNGs"
@@ -560,7 +613,22 @@ func (s *frameSet) each(fn func(k int)) {
 // cfg.pattern() in dir, and returns the report and the frames saved.
 // onFrame, if set, sees every finished frame.
 func runDemo(x io.Io, d *gpu.Device, cfg demoConfig, dir io.Dir, rec *tasks.Recorder, onFrame func(tasks.FrameEvent)) (rep tasks.Report, saved *frameSet, err error) {
-	disp, err := demo.NewJuliaDispatcher(d, cfg.depth, cfg.params)
+	return runDemoOn(x, d, nil, cfg, dir, rec, onFrame)
+}
+
+// runDemoOn is runDemo on d, or, when set is not nil, spread over set's
+// members (d is then one of them, for its device type).
+func runDemoOn(x io.Io, d *gpu.Device, set *devset.Set, cfg demoConfig, dir io.Dir, rec *tasks.Recorder, onFrame func(tasks.FrameEvent)) (rep tasks.Report, saved *frameSet, err error) {
+	var disp interface {
+		tasks.Dispatcher
+		FrameBytes() int
+		Close() error
+	}
+	if set != nil {
+		disp, err = newSetDispatcher(set, cfg.depth, cfg.params)
+	} else {
+		disp, err = demo.NewJuliaDispatcher(d, cfg.depth, cfg.params)
+	}
 	if err != nil {
 		return tasks.Report{}, nil, err
 	}

@@ -54,6 +54,7 @@ type rlTrainFlags struct {
 	asJSON          bool
 	workgroup       int
 	perDispatch     int
+	devs            devicesFlag
 }
 
 // rlTrainRun is a parsed `rl train`: the configuration (nil when resuming,
@@ -68,6 +69,7 @@ type rlTrainRun struct {
 	asJSON    bool
 	workgroup int
 	perDisp   int
+	devs      *devicesFlag // --devices
 }
 
 // configFlags are the flags that make a training configuration: with
@@ -133,7 +135,10 @@ checkpoints of a seed are the same bytes on every Io, device workgroup size
 and steps per dispatch.
 
 --device cpu trains on the Go reference's evaluator on all cores instead of
-the GPU.`,
+the GPU. --devices spreads the evaluations over several GPUs (or logical
+devices: "0,0"): each goes to the least-loaded one, and runs again on
+another if its device is lost; the outputs are the same bytes as on one
+device of the kind (evaluator.json names the set: --resume needs the same).`,
 		Example: `  vkdemo rl train --env cartpole --seeds 20 --out runs/cartpole
   vkdemo rl train --env acrobot --hidden 32,32 --population 128 --trajectories 4 --out runs/acro
   vkdemo rl train --env cartpole --generations 50 --no-stop --stream 127.0.0.1:7070 --out runs/cp &
@@ -178,13 +183,14 @@ the GPU.`,
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on stdout (no progress output)")
 	fs.IntVar(&f.workgroup, "workgroup", 0, "the GPU evaluator's workgroup size (0: its default; results do not depend on it)")
 	fs.IntVar(&f.perDispatch, "steps-per-dispatch", 0, "split each evaluation into dispatches of N steps (0: whole episodes; results do not depend on it)")
+	f.devs.add(cmd)
 	return cmd
 }
 
 // parse checks the flags and builds the configuration. Bad values are
 // usage errors naming the flag.
 func (f *rlTrainFlags) parse(fs *pflag.FlagSet) (rlTrainRun, error) {
-	run := rlTrainRun{out: f.out, stream: f.stream, trace: f.trace, timeline: f.timeline, asJSON: f.asJSON, workgroup: f.workgroup, perDisp: f.perDispatch}
+	run := rlTrainRun{out: f.out, stream: f.stream, trace: f.trace, timeline: f.timeline, asJSON: f.asJSON, workgroup: f.workgroup, perDisp: f.perDispatch, devs: &f.devs}
 	if f.workgroup < 0 || f.workgroup > 1024 {
 		return run, usageErrorf("--workgroup %d: want 1 to 1024, or 0 for the default", f.workgroup)
 	}
@@ -455,7 +461,13 @@ func (a *app) rlTrain(run rlTrainRun) (err error) {
 			return err
 		}
 	}
-	ev, where, err := a.rlEvaluator(cfg.Env, cfg.Policy, run.workgroup, run.perDisp)
+	var ev rl.Evaluator
+	var where string
+	if run.devs.given() {
+		ev, where, err = a.rlSetEvaluator(run.devs, cfg.Env, cfg.Policy, run.workgroup, run.perDisp)
+	} else if err = run.devs.alone(); err == nil {
+		ev, where, err = a.rlEvaluator(cfg.Env, cfg.Policy, run.workgroup, run.perDisp)
+	}
 	if err != nil {
 		return err
 	}

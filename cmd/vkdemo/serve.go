@@ -16,6 +16,7 @@ import (
 
 	"github.com/vkio/vkio/gpu"
 	"github.com/vkio/vkio/gpu/batcher"
+	"github.com/vkio/vkio/gpu/devset"
 	"github.com/vkio/vkio/io"
 	"github.com/vkio/vkio/tasks"
 )
@@ -39,6 +40,7 @@ type serveConfig struct {
 	maxBatch     int
 	trace        string
 	verbose      bool
+	devs         *devicesFlag // --devices
 }
 
 const serveLong = `Serve compute jobs over HTTP/1.1 on a TCP socket of the Io: net/http's
@@ -57,7 +59,9 @@ client, with a JSON job description and binary data as multipart parts.
                Content-Type (application/json, curl -d's default) the body
                is the job JSON alone.
   GET /kernels the built-in kernels and their interfaces (JSON).
-  GET /healthz server counters (JSON).
+  GET /healthz server counters (JSON); with --devices, "devices" lists
+               each device's jobs in flight, done, failed, and why it
+               was taken out ("lost").
   GET /metrics the same and more in the Prometheus text format (below).
   GET /results/PATH  a result a job saved at PATH under --out (raw bytes,
                sent from the page cache with sendfile; 404 if none).
@@ -125,6 +129,13 @@ like uploaded SPIR-V.
     --out: absolute paths, ".." and symbolic links are rejected. Without
     --out, jobs that ask to save get 400.
 
+Several devices: --devices (e.g. "0,1", "all", or "0,0" for two logical
+devices on device 0) gives each device its own GPU batcher, kernel cache
+and worker processes; a job runs on the device with the fewest jobs in
+flight. A device lost mid-run is taken out (a line on stderr): jobs that
+failed on it before sending any output run again on another device, those
+that had begun streaming end with an {"error":...} line.
+
 Shutdown: SIGINT or SIGTERM stops accepting, answers waiting jobs 503, lets
 running jobs finish for up to --grace, then cancels them (their clients get
 an {"error":...} line) and kills their workers, waits for the in-process
@@ -148,6 +159,8 @@ const serveExample = `  vkdemo serve --port 8420 --out results &
 func newServeCmd(a *app) *cobra.Command {
 	var cfg serveConfig
 	var maxRequest string
+	var devs devicesFlag
+	cfg.devs = &devs
 	cmd := &cobra.Command{
 		Use:     "serve [flags]",
 		Short:   "Serve compute jobs to HTTP clients, streaming their results",
@@ -182,7 +195,8 @@ func newServeCmd(a *app) *cobra.Command {
 	fl.DurationVar(&cfg.readTimeout, "read-timeout", 30*time.Second, "longest a client may take to send its request")
 	fl.DurationVar(&cfg.writeTimeout, "write-timeout", 10*time.Second, "longest one write to a client may take")
 	fl.DurationVar(&cfg.grace, "grace", 10*time.Second, "on SIGINT/SIGTERM, how long running jobs may go on before they are canceled")
-	fl.IntVar(&cfg.gpuInflight, "gpu-inflight", 2, "GPU submissions in flight at once")
+	fl.IntVar(&cfg.gpuInflight, "gpu-inflight", 2, "GPU submissions in flight at once (per device with --devices)")
+	devs.add(cmd)
 	fl.IntVar(&cfg.maxBatch, "max-batch", 32, "most dispatches recorded into one GPU submission")
 	fl.StringVar(&cfg.trace, "trace", "", "write a Chrome/Perfetto trace of network, GPU and disk spans to FILE at exit")
 	fl.BoolVarP(&cfg.verbose, "verbose", "v", false, "log one line per request to stderr")
@@ -209,6 +223,10 @@ type server struct {
 	// ones (worker.go); nil in a worker process itself.
 	workers        *workerPool
 	workersCrashed atomic.Int64
+	// set is the --devices set (nil without it); lanes are the server's
+	// devices, one per member or the one device (serve_devices.go).
+	set   *devset.Set
+	lanes []*serveLane
 	// metrics are served on GET /metrics; nil in a worker process.
 	metrics *serveMetrics
 
@@ -269,11 +287,6 @@ func (a *app) serve(cfg serveConfig) (err error) {
 			a.stderrf("vkdemo serve: %s\n", n)
 		}
 	}
-	if s.dev, err = a.Device(); err != nil {
-		return err
-	}
-	s.kern = newKernelCache(s.dev, 64)
-	defer func() { err = errors.Join(err, s.kern.close()) }()
 	s.jobs = tasks.NewSemaphore("jobs", int64(cfg.maxJobs))
 	s.bodies = tasks.NewSemaphore("request bodies", bodyBudget(cfg))
 	s.conns = tasks.NewSemaphore("connections", int64(cfg.maxConns))
@@ -281,13 +294,16 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	drainCtx, stopWaiting := context.WithCancel(context.Background())
 	defer stopWaiting()
 	s.drainCtx = drainCtx
-	s.gpu = batcher.New(s.dev, batcher.Options{Queue: cfg.maxJobs * 2, InFlight: cfg.gpuInflight, MaxBatch: cfg.maxBatch, Recorder: s.rec})
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("serve: finding the vkdemo binary to run worker processes: %w", err)
 	}
-	s.workers = newWorkerPool(exe, s.workerArgs(), nil, a.stderr)
-	defer s.workers.close()
+	// The device (or the --devices set), with a GPU batcher and worker
+	// processes for each.
+	defer func() { err = errors.Join(err, s.closeLanes(root)) }()
+	if err := s.openLanes(root, exe); err != nil {
+		return err
+	}
 	s.metrics = newServeMetrics(s)
 
 	addr := net.JoinHostPort(cfg.listen, strconv.Itoa(cfg.port))
@@ -296,11 +312,7 @@ func (a *app) serve(cfg serveConfig) (err error) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer ln.Close(root)
-	batchRun, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.gpu.Run(x) })
-	if err != nil {
-		return fmt.Errorf("serve: starting the GPU batcher: %w", err)
-	}
-	fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (device %s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.dev.Info().Name, sigx)
+	fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (device %s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.deviceNames(), sigx)
 
 	// net/http serves the Io's sockets (sockIo) until the signal; the
 	// requests' tasks (jobsIo) are canceled at the end of --grace.
@@ -341,11 +353,12 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	if errors.Is(acceptErr, http.ErrServerClosed) || errors.Is(acceptErr, io.ErrCanceled) || errors.Is(acceptErr, io.ErrClosed) {
 		acceptErr = nil
 	}
-	s.workers.close()
-	s.gpu.Close()
-	_, gerr := batchRun.Await(root)
+	s.stopWorkers()
+	gerr := s.stopGPU(root)
+	subs, disps, _ := s.gpuCounts()
+	_, started := s.workerCounts()
 	fmt.Fprintf(a.stdout, "vkdemo serve: stopped: %d job(s) done, %d failed, %d rejected; %d GPU submission(s) for %d dispatch(es); %d worker(s) started, %d crashed\n",
-		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), s.gpu.Submissions(), s.gpu.Dispatches(), s.workers.startedCount(), s.workersCrashed.Load())
+		s.jobsDone.Load(), s.jobsFailed.Load(), s.rejected.Load(), subs, disps, started, s.workersCrashed.Load())
 	err = errors.Join(acceptErr, gerr)
 	if s.rec != nil {
 		if terr := s.writeTrace(root); terr != nil {

@@ -228,13 +228,18 @@ func (s *server) route(x io.Io, rw *respWriter, r *request, id uint64) int {
 			rw.errorResponse(405, "use GET /healthz")
 			return 405
 		}
-		rw.jsonResponse(200, map[string]any{
+		subs, disps, _ := s.gpuCounts()
+		h := map[string]any{
 			"ok": !s.draining.Load(), "running": s.running.Load(), "waiting": s.waiting.Load(),
 			"done": s.jobsDone.Load(), "failed": s.jobsFailed.Load(), "rejected": s.rejected.Load(),
 			"connections": s.conns.InUse(), "accepted": s.connsAccepted.Load(),
-			"gpu_submissions": s.gpu.Submissions(), "gpu_dispatches": s.gpu.Dispatches(),
+			"gpu_submissions": subs, "gpu_dispatches": disps,
 			"bytes_in": s.bytesIn.Load(), "bytes_out": s.bytesOut.Load(),
-		})
+		}
+		if devs := s.devicesJSON(); devs != nil {
+			h["devices"] = devs
+		}
+		rw.jsonResponse(200, h)
 		return 200
 	case "/kernels":
 		rw.jsonResponse(200, builtinKernelsJSON())

@@ -348,6 +348,9 @@ func (s *server) deviceLimits() (lim gpu.Limits, ok bool) {
 	if s.dev == nil {
 		return lim, false
 	}
+	if s.set != nil {
+		return setLimits(s.set), true // a job may run on any member
+	}
 	return s.dev.Info().Limits, true
 }
 
@@ -424,19 +427,24 @@ func (s *server) jobErrorText(ctx context.Context, x io.Io, err error) string {
 // cache), iterations dispatched through the GPU scheduler and streamed as
 // they complete, saves under --out, the last line.
 func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWait time.Duration) error {
+	return s.runJobOn(x, rw, &streamSink{rw: rw}, &serveLane{dev: s.dev, gpu: s.gpu, kern: s.kern}, j, id, queueWait)
+}
+
+// runJobOn is runJob on one of the server's devices (lane), streaming
+// through sink.
+func (s *server) runJobOn(x io.Io, rw jobStream, sink *streamSink, lane *serveLane, j *parsedJob, id uint64, queueWait time.Duration) error {
 	start := time.Now()
 	prog := &runner.Program{Name: j.name, SPIRV: j.prog.spirv, Refl: j.prog.refl, Types: j.prog.types}
-	sink := &streamSink{rw: rw}
-	res, err := runner.Run(x, s.dev, j.job, prog, runner.Options{
+	res, err := runner.Run(x, lane.dev, j.job, prog, runner.Options{
 		Names: job.JSONNames,
 		Kernel: func(opts *gpu.KernelOptions) (*gpu.Kernel, func() error, error) {
-			k, owned, err := s.kern.get(j.prog.spirv, j.key, opts)
+			k, owned, err := lane.kern.get(j.prog.spirv, j.key, opts)
 			if err != nil || !owned {
 				return k, nil, err
 			}
 			return k, k.Close, nil
 		},
-		Dispatcher: schedDispatcher{s: s, job: id},
+		Dispatcher: schedDispatcher{s: s, gpu: lane.gpu, job: id},
 		Sink:       sink,
 		Saver:      serveSaver{s: s, job: id},
 	})
@@ -450,27 +458,40 @@ func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWai
 
 // streamSink streams a job's iterations to its client: the headers before
 // the first dispatch (the client knows it was admitted, and errors from
-// there on end the stream), then a frame per output per iteration.
-type streamSink struct{ rw jobStream }
+// there on end the stream), then a frame per output per iteration. A job
+// run again on another device (serve --devices) starts the stream once.
+type streamSink struct {
+	rw      jobStream
+	started bool
+	frames  int // frames sent
+}
 
-func (k *streamSink) Start(*runner.Result) error { return k.rw.startStream() }
+func (k *streamSink) Start(*runner.Result) error {
+	if k.started {
+		return nil
+	}
+	k.started = true
+	return k.rw.startStream()
+}
 
 func (k *streamSink) Frame(iter int, b *job.Binding, data []byte) error {
 	hdr := frameHeader{Iter: iter, Binding: b.Info.Binding, Type: b.Type.String(), Count: len(data) / b.Type.Size(), Bytes: len(data)}
+	k.frames++
 	return k.rw.frame(hdr, data)
 }
 
 func (k *streamSink) Finish(*runner.Result) error { return nil }
 
-// schedDispatcher submits a job's dispatches to the server's GPU
-// scheduler, batched with other jobs'.
+// schedDispatcher submits a job's dispatches to the GPU scheduler of the
+// job's device, batched with other jobs'.
 type schedDispatcher struct {
 	s   *server
+	gpu *batcher.Batcher
 	job uint64
 }
 
 func (d schedDispatcher) Submit(x io.Io, w runner.Dispatch) (runner.Pending, error) {
-	fut, err := d.s.gpu.Enqueue(x, batcher.Dispatch{Kernel: w.Kernel, Groups: w.Groups, Push: w.Push, Buffers: w.Buffers,
+	fut, err := d.gpu.Enqueue(x, batcher.Dispatch{Kernel: w.Kernel, Groups: w.Groups, Push: w.Push, Buffers: w.Buffers,
 		Name: fmt.Sprintf("job %d iter %d", d.job, w.Iter), Flow: d.job})
 	if err != nil {
 		return nil, err

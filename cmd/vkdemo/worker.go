@@ -441,7 +441,7 @@ func (s *server) execJob(x io.Io, rw *respWriter, r *request, j *parsedJob, id u
 	if s.workers != nil && (j.spec.Kernel == "" || jobWork(j, s.cfg.maxRequest) > inProcessMaxWork) {
 		return s.runInWorker(x, rw, r, j, id, queueWait)
 	}
-	return s.runJob(x, rw, j, id, queueWait)
+	return s.runJobPlaced(x, rw, j, id, queueWait)
 }
 
 // runInWorker runs the job in a worker and relays its stream to the
@@ -450,7 +450,12 @@ func (s *server) execJob(x io.Io, rw *respWriter, r *request, j *parsedJob, id u
 // naming how it ended. *httpError results carry the status to answer with
 // when the stream has not started.
 func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, id uint64, queueWait time.Duration) (err error) {
-	w, err := s.workers.get(x)
+	pool, placed, err := s.workerPoolFor(x)
+	if err != nil {
+		return err
+	}
+	defer func() { placed(err) }()
+	w, err := pool.get(x)
 	if err != nil {
 		return err
 	}
@@ -465,9 +470,9 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 		}
 		released = true
 		if stop() && healthy {
-			s.workers.put(w)
+			pool.put(w)
 		} else {
-			s.workers.discard(w)
+			pool.discard(w)
 		}
 	}
 	defer release(false)
@@ -571,13 +576,17 @@ func workerError(rw *respWriter, msg string) error {
 
 // workerArgs are the arguments that start a worker of this server: the
 // global flags of the server, then the hidden command and its flags.
-func (s *server) workerArgs() []string {
+func (s *server) workerArgs() []string { return s.workerArgsOn(s.a.deviceSpec) }
+
+// workerArgsOn is workerArgs for a worker on the device named spec ("" for
+// the automatic choice, or VKIO_DEVICE).
+func (s *server) workerArgsOn(spec string) []string {
 	var args []string
 	if s.a.ioName != "" {
 		args = append(args, "--io", s.a.ioName)
 	}
-	if s.a.deviceSpec != "" {
-		args = append(args, "--device", s.a.deviceSpec)
+	if spec != "" {
+		args = append(args, "--device", spec)
 	}
 	args = append(args, workerCommand, "--max-request", fmt.Sprint(s.cfg.maxRequest))
 	if s.cfg.outDir != "" {

@@ -53,6 +53,7 @@ type Op struct {
 // its command pool, descriptor pool and sets, and timestamp query pool.
 type Commands struct {
 	d                  *Device
+	lane               *Lane
 	pool, descPool, qp uint64
 	cb                 vk.CommandBuffer
 	Queries            int
@@ -65,6 +66,9 @@ type Commands struct {
 	// CPU devices only; nil elsewhere, and where no such memory type
 	// exists: Timestamps then asks the driver.
 	results *Buffer
+	// hostReset: the lane cannot reset queries (a transfer lane), so
+	// SubmitLocked resets them from the host before each submission.
+	hostReset bool
 }
 
 // hostCoherent picks a host-visible, host-coherent memory type among
@@ -93,17 +97,44 @@ const (
 		vk.AccessTransferWriteBit | vk.AccessIndirectCommandReadBit | vk.AccessUniformReadBit
 )
 
-// Record records ops into a new command buffer. queries is the number of
-// timestamp queries to provide (reset at the start of the buffer).
+// Record records ops into a new command buffer for the compute lane
+// (RecordOn(d.Lanes[0], ...)).
+func (d *Device) Record(ops []Op, queries int) (out *Commands, err error) {
+	return d.RecordOn(d.Lanes[0], ops, queries)
+}
+
+// ErrTransferOp is RecordOn's error for a dispatch recorded for a transfer
+// lane.
+var ErrTransferOp = errors.New("a dispatch cannot be recorded for a transfer lane")
+
+// RecordOn records ops into a new command buffer to be submitted on lane.
+// queries is the number of timestamp queries to provide (reset at the start
+// of the buffer, or from the host before each submission on a transfer
+// lane, which needs HostQueryReset). A transfer lane's buffer holds copies,
+// fills, barriers and timestamps only (ErrTransferOp otherwise), and its
+// barriers cover the transfer stage alone.
 //
 // A panic inside vulkan-go comes back as a *PanicError, with everything
 // made so far destroyed.
-func (d *Device) Record(ops []Op, queries int) (out *Commands, err error) {
-	c := &Commands{d: d, Queries: queries}
+func (d *Device) RecordOn(lane *Lane, ops []Op, queries int) (out *Commands, err error) {
+	c := &Commands{d: d, lane: lane, Queries: queries}
+	if lane.Transfer {
+		for i := range ops {
+			if k := ops[i].Kind; k == OpDispatch || k == OpDispatchIndirect {
+				return nil, ErrTransferOp
+			}
+		}
+		if queries > 0 {
+			if !d.HostQueryReset {
+				return nil, errors.Join(ErrUnsupported, errors.New("timestamps on a transfer lane need hostQueryReset"))
+			}
+			c.hostReset = true
+		}
+	}
 	defer recoverTo("record", &err, c.Destroy)
 	pci := &vk.CommandPoolCreateInfo{
 		SType:            vk.StructureTypeCommandPoolCreateInfo,
-		QueueFamilyIndex: uint32(d.Phys.QueueFamily),
+		QueueFamilyIndex: uint32(lane.Family),
 	}
 	var pool vk.CommandPool
 	r := vk.CreateCommandPool(d.dev, pci, nil, &pool)
@@ -146,7 +177,7 @@ func (d *Device) Record(ops []Op, queries int) (out *Commands, err error) {
 			return nil, err
 		}
 		c.qp = h(qp)
-		if d.Phys.Type == TypeCPU {
+		if d.Phys.Type == TypeCPU && !lane.Transfer {
 			// Only where the driver's vkGetQueryPoolResults waits for
 			// the device to go idle (lavapipe; see Commands.results): a
 			// GPU's driver reads finished queries at once, and a buffer
@@ -172,8 +203,16 @@ func (d *Device) Record(ops []Op, queries int) (out *Commands, err error) {
 		return nil, err
 	}
 	d.faultPanic()
-	if queries > 0 {
+	if queries > 0 && !c.hostReset {
 		vk.CmdResetQueryPool(cb, as[vk.QueryPool](c.qp), 0, uint32(queries))
+	}
+	// The stages and accesses of barriers: a transfer lane's queue has no
+	// compute or indirect stages.
+	srcStages, dstStages := stageCompute|stageTransfer, stageCompute|stageTransfer|stageIndirect
+	writes, all := vk.AccessFlagBits(accessWrites), vk.AccessFlagBits(accessAll)
+	if lane.Transfer {
+		srcStages, dstStages = stageTransfer, stageTransfer
+		writes, all = vk.AccessTransferWriteBit, vk.AccessTransferReadBit|vk.AccessTransferWriteBit
 	}
 	set := 0
 	for i := range ops {
@@ -204,9 +243,9 @@ func (d *Device) Record(ops []Op, queries int) (out *Commands, err error) {
 			}
 			vk.CmdFillBuffer(cb, as[vk.Buffer](op.Dst.Buf.buf), vk.DeviceSize(op.Dst.Off), size, op.Value)
 		case OpBarrier:
-			barrier(d.fns, ccb, stageCompute|stageTransfer, stageCompute|stageTransfer|stageIndirect, accessWrites, accessAll)
+			barrier(d.fns, ccb, srcStages, dstStages, writes, all)
 		case OpHostBarrier:
-			barrier(d.fns, ccb, stageCompute|stageTransfer, stageHost, accessWrites, vk.AccessHostReadBit)
+			barrier(d.fns, ccb, srcStages, stageHost, writes, vk.AccessHostReadBit)
 		case OpTimestamp:
 			vk.CmdWriteTimestamp(cb, vk.PipelineStageBottomOfPipeBit, as[vk.QueryPool](c.qp), op.Query)
 		}

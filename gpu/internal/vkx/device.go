@@ -39,19 +39,33 @@ const (
 // ErrUnsupported reports a device without what vkio needs.
 var ErrUnsupported = errors.New("device lacks a required feature")
 
-// Device is a VkDevice with one compute queue, the device's timeline
-// semaphore (every submission signals the next value), and the per-device
-// C function table for the hot path.
+// Device is a VkDevice with its lanes (a compute queue and, if asked for, a
+// transfer lane), each with its timeline semaphore (every submission of the
+// lane signals the next value), the wake semaphore, and the per-device C
+// function table for the hot path.
 type Device struct {
 	Phys *PhysicalDevice
 	inst *Instance
 	dev  vk.Device
 
-	// QueueMu serialises every use of the VkQueue (Vulkan requires external
-	// synchronisation); it also orders timeline values with submissions.
+	// QueueMu serialises every use of the compute VkQueue (Vulkan requires
+	// external synchronisation); it also orders the compute lane's
+	// timeline values with its submissions. It is Lanes[0].Mu.
 	QueueMu sync.Mutex
 	queue   vk.Queue
-	next    uint64 // last timeline value handed out, under QueueMu
+	// transferMu is the lock of a transfer lane's own VkQueue.
+	transferMu sync.Mutex
+
+	// Lanes are the device's submission lanes: the compute lane, then the
+	// transfer lane if one was asked for (DeviceConfig.Transfer,
+	// SharedTransferLane).
+	Lanes []*Lane
+	// families are the queue families buffers are shared by (one entry
+	// unless the transfer lane is on another family).
+	families []uint32
+	// HostQueryReset: the device was created with hostQueryReset (for a
+	// transfer lane's timestamps).
+	HostQueryReset bool
 
 	swapchain bool // VK_KHR_swapchain is enabled
 
@@ -61,8 +75,7 @@ type Device struct {
 	// cannot reach memory outside the bound ranges.
 	RobustBufferAccess bool
 
-	fns      *C.vkio_fns
-	timeline uint64
+	fns *C.vkio_fns
 
 	// wake is a second timeline semaphore that only the host signals, to end
 	// a WaitWake early (Wake); wakeMu orders its signals, which must rise,
@@ -89,6 +102,16 @@ type DeviceConfig struct {
 	PipelineCache []byte
 	// Swapchain enables VK_KHR_swapchain (window presentation).
 	Swapchain bool
+	// Queue is the index, in the compute family, of the queue to submit
+	// to: the device is created with Queue+1 queues of the family.
+	Queue int
+	// Transfer adds a transfer lane on queue 0 of the dedicated transfer
+	// family, where the device has one (PhysicalDevice.TransferFamily).
+	Transfer bool
+	// SharedTransferLane adds a transfer lane on the compute queue itself,
+	// with its own timeline semaphore, where Transfer adds none: a test
+	// seam that runs the two-lane code on a device with one queue.
+	SharedTransferLane bool
 }
 
 // NewDevice creates a logical device on physical device index with one
@@ -112,6 +135,9 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 	if !p.Timeline {
 		return nil, errors.Join(ErrUnsupported, errors.New(p.Name+": no Vulkan 1.2 timeline semaphores"))
 	}
+	if cfg.Queue < 0 || cfg.Queue >= p.QueueCount {
+		return nil, fmt.Errorf("queue %d out of range: the compute family has %d", cfg.Queue, p.QueueCount)
+	}
 	var exts []string
 	if p.Calibrated {
 		exts = append(exts, cstr("VK_EXT_calibrated_timestamps"))
@@ -122,21 +148,39 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 		}
 		exts = append(exts, cstr(SwapchainExtension))
 	}
-	feats := C.vkio_device_features(boolC(p.RobustBufferAccess))
+	transfer := cfg.Transfer && p.TransferFamily >= 0
+	lanes := 1
+	if transfer || cfg.SharedTransferLane {
+		lanes = 2
+	}
+	hostReset := lanes > 1 && p.HostQueryReset
+	feats := C.vkio_device_features(boolC(p.RobustBufferAccess), boolC(hostReset))
 	if feats == nil {
 		return nil, &CallError{Op: "vkCreateDevice(features)", Code: ErrorOutOfHostMemory}
 	}
 	defer C.free(feats)
+	prio := make([]float32, cfg.Queue+1)
+	for i := range prio {
+		prio[i] = 1
+	}
 	qci := []vk.DeviceQueueCreateInfo{{
 		SType:            vk.StructureTypeDeviceQueueCreateInfo,
 		QueueFamilyIndex: uint32(p.QueueFamily),
-		QueueCount:       1,
-		PQueuePriorities: []float32{1},
+		QueueCount:       uint32(len(prio)),
+		PQueuePriorities: prio,
 	}}
+	if transfer {
+		qci = append(qci, vk.DeviceQueueCreateInfo{
+			SType:            vk.StructureTypeDeviceQueueCreateInfo,
+			QueueFamilyIndex: uint32(p.TransferFamily),
+			QueueCount:       1,
+			PQueuePriorities: []float32{1},
+		})
+	}
 	ci := &vk.DeviceCreateInfo{
 		SType:                   vk.StructureTypeDeviceCreateInfo,
 		PNext:                   feats,
-		QueueCreateInfoCount:    1,
+		QueueCreateInfoCount:    uint32(len(qci)),
 		PQueueCreateInfos:       qci,
 		EnabledExtensionCount:   uint32(len(exts)),
 		PpEnabledExtensionNames: exts,
@@ -150,8 +194,21 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 	d := &Device{Phys: p, inst: in, dev: dev, swapchain: cfg.Swapchain,
 		RobustBufferAccess: C.vkio_device_features_robust(feats) != 0}
 	var q vk.Queue
-	vk.GetDeviceQueue(dev, uint32(p.QueueFamily), 0, &q)
+	vk.GetDeviceQueue(dev, uint32(p.QueueFamily), uint32(cfg.Queue), &q)
 	d.queue = q
+	d.families = []uint32{uint32(p.QueueFamily)}
+	d.Lanes = []*Lane{{d: d, Index: 0, Mu: &d.QueueMu, Family: p.QueueFamily, queue: C.uintptr_t(h(q))}}
+	switch {
+	case transfer:
+		var tq vk.Queue
+		vk.GetDeviceQueue(dev, uint32(p.TransferFamily), 0, &tq)
+		d.families = append(d.families, uint32(p.TransferFamily))
+		d.Lanes = append(d.Lanes, &Lane{d: d, Index: 1, Mu: &d.transferMu, Family: p.TransferFamily, Transfer: true,
+			queue: C.uintptr_t(h(tq))})
+	case cfg.SharedTransferLane:
+		d.Lanes = append(d.Lanes, &Lane{d: d, Index: 1, Mu: &d.QueueMu, Family: p.QueueFamily, Transfer: true,
+			queue: C.uintptr_t(h(q))})
+	}
 	d.fns = (*C.vkio_fns)(C.calloc(1, C.size_t(unsafe.Sizeof(C.vkio_fns{}))))
 	cal := C.int(0)
 	if p.Calibrated {
@@ -161,12 +218,17 @@ func (in *Instance) newDevice(index int, cfg DeviceConfig) (*Device, error) {
 		d.Destroy()
 		return nil, errors.Join(ErrUnsupported, errors.New("vkGetDeviceProcAddr: missing Vulkan 1.2 entry points"))
 	}
-	var sem C.uint64_t
-	if err := checkC("vkCreateSemaphore(timeline)", C.vkio_create_timeline(d.fns, 0, &sem)); err != nil {
-		d.Destroy()
-		return nil, err
+	if hostReset {
+		d.HostQueryReset = C.vkio_fns_load_reset(as[C.VkInstance](h(in.inst)), d.fns) != 0
 	}
-	d.timeline = uint64(sem)
+	var sem C.uint64_t
+	for _, l := range d.Lanes {
+		if err := checkC("vkCreateSemaphore(timeline)", C.vkio_create_timeline(d.fns, 0, &sem)); err != nil {
+			d.Destroy()
+			return nil, err
+		}
+		l.timeline = uint64(sem)
+	}
 	if err := checkC("vkCreateSemaphore(wake)", C.vkio_create_timeline(d.fns, 0, &sem)); err != nil {
 		d.Destroy()
 		return nil, err
@@ -219,10 +281,11 @@ func (d *Device) PipelineCacheData() (data []byte, err error) {
 	return C.GoBytes(buf, C.int(n)), nil
 }
 
-// WaitIdle waits until the device has finished all work.
+// WaitIdle waits until the device has finished all work, holding every
+// queue lock (vkDeviceWaitIdle uses every queue).
 func (d *Device) WaitIdle() error {
-	d.QueueMu.Lock()
-	defer d.QueueMu.Unlock()
+	d.LockQueues()
+	defer d.UnlockQueues()
 	return check("vkDeviceWaitIdle", vk.DeviceWaitIdle(d.dev))
 }
 
@@ -238,9 +301,11 @@ func (d *Device) Destroy() {
 		vk.DestroyPipelineCache(d.dev, as[vk.PipelineCache](d.cache), nil)
 		d.cache = 0
 	}
-	if d.timeline != 0 {
-		C.vkio_destroy_semaphore(d.fns, C.uint64_t(d.timeline))
-		d.timeline = 0
+	for _, l := range d.Lanes {
+		if l.timeline != 0 {
+			C.vkio_destroy_semaphore(d.fns, C.uint64_t(l.timeline))
+			l.timeline = 0
+		}
 	}
 	d.destroyWake()
 	vk.DestroyDevice(d.dev, nil)
@@ -317,23 +382,10 @@ func (d *Device) faultPanic() {
 	panic(fmt.Sprintf("vkx: injected panic (%s)", err.(*CallError).Code))
 }
 
-// Submit submits cmds (nil: an empty submission) signalling the timeline
-// with the next value, which it returns. The caller must hold QueueMu.
+// SubmitLocked submits cmds on the compute lane (Lanes[0].SubmitLocked).
+// The caller must hold QueueMu.
 func (d *Device) SubmitLocked(cmds *Commands) (uint64, error) {
-	if err := d.fault(FaultSubmit, "vkQueueSubmit"); err != nil {
-		return 0, err
-	}
-	var cb C.uintptr_t
-	if cmds != nil {
-		cb = C.uintptr_t(h(cmds.cb))
-	}
-	v := d.next + 1
-	r := C.vkio_submit(d.fnsAddr(), C.uintptr_t(h(d.queue)), cb, C.uint64_t(d.timeline), C.uint64_t(v), 0)
-	if err := checkC("vkQueueSubmit", r); err != nil {
-		return 0, err
-	}
-	d.next = v
-	return v, nil
+	return d.Lanes[0].SubmitLocked(cmds)
 }
 
 // fnsAddr is d.fns as an integer, for the per-submission shim calls: the
@@ -342,9 +394,7 @@ func (d *Device) fnsAddr() C.uintptr_t { return C.uintptr_t(uintptr(unsafe.Point
 
 // Submit is SubmitLocked under QueueMu.
 func (d *Device) Submit(cmds *Commands) (uint64, error) {
-	d.QueueMu.Lock()
-	defer d.QueueMu.Unlock()
-	return d.SubmitLocked(cmds)
+	return d.Lanes[0].Submit(cmds)
 }
 
 // Forever is the timeout of a wait that never times out: the driver is
@@ -363,18 +413,9 @@ func timeoutNs(timeout time.Duration) C.uint64_t {
 	return C.uint64_t(timeout)
 }
 
-// Wait blocks the calling thread until the timeline reaches value or the
-// timeout passes (a *CallError with Code Timeout); Forever waits without a
-// timeout.
+// Wait is the compute lane's Wait.
 func (d *Device) Wait(value uint64, timeout time.Duration) error {
-	if err := d.fault(FaultWait, "vkWaitSemaphores"); err != nil {
-		return err
-	}
-	r := C.vkio_wait_value(d.fnsAddr(), C.uint64_t(d.timeline), C.uint64_t(value), timeoutNs(timeout))
-	if r == C.VK_TIMEOUT {
-		return &CallError{Op: "vkWaitSemaphores", Code: Timeout}
-	}
-	return checkC("vkWaitSemaphores", r)
+	return d.Lanes[0].Wait(value, timeout)
 }
 
 // WakeTicket returns the value WaitWake must be given to be ended by the
@@ -382,16 +423,10 @@ func (d *Device) Wait(value uint64, timeout time.Duration) error {
 // Wake in between is not missed.
 func (d *Device) WakeTicket() uint64 { return d.wakeGen.Load() + 1 }
 
-// WaitWake is WaitCounter that also returns, with a nil error, once Wake
-// has been called after ticket was taken (WakeTicket): the timeline's value
-// then says whether it reached value too. Several threads may wait at once;
-// a Wake ends every wait whose ticket it reaches.
+// WaitWake is the compute lane's WaitWake. Several threads may wait at
+// once; a Wake ends every wait whose ticket it reaches.
 func (d *Device) WaitWake(value, ticket uint64, timeout time.Duration) (uint64, error) {
-	if err := d.fault(FaultWait, "vkWaitSemaphores"); err != nil {
-		return 0, err
-	}
-	res := C.vkio_wait_any(d.fnsAddr(), C.uint64_t(d.timeline), C.uint64_t(value), C.uint64_t(d.wake), C.uint64_t(ticket), timeoutNs(timeout))
-	return counterResult(res)
+	return d.Lanes[0].WaitWake(value, ticket, timeout)
 }
 
 // Wake ends every WaitWake in progress (and any about to start with a ticket
@@ -408,14 +443,9 @@ func (d *Device) Wake() error {
 	return checkC("vkSignalSemaphore(wake)", C.vkio_signal(d.fnsAddr(), C.uint64_t(d.wake), C.uint64_t(g)))
 }
 
-// WaitCounter is Wait followed, on success, by Completed, in one cgo call:
-// it returns the timeline's value once it has reached value.
+// WaitCounter is the compute lane's WaitCounter.
 func (d *Device) WaitCounter(value uint64, timeout time.Duration) (uint64, error) {
-	if err := d.fault(FaultWait, "vkWaitSemaphores"); err != nil {
-		return 0, err
-	}
-	res := C.vkio_wait_counter(d.fnsAddr(), C.uint64_t(d.timeline), C.uint64_t(value), timeoutNs(timeout))
-	return counterResult(res)
+	return d.Lanes[0].WaitCounter(value, timeout)
 }
 
 // counterResult turns a wait-then-read result into the counter or an error.
@@ -429,14 +459,9 @@ func counterResult(res C.vkio_counter_result) (uint64, error) {
 	return uint64(res.value), nil
 }
 
-// Completed returns the timeline's current value: every submission with a
-// value at or below it has finished.
+// Completed is the compute lane's Completed.
 func (d *Device) Completed() (uint64, error) {
-	res := C.vkio_read_counter(d.fnsAddr(), C.uint64_t(d.timeline))
-	if err := checkC("vkGetSemaphoreCounterValue", res.r); err != nil {
-		return 0, err
-	}
-	return uint64(res.value), nil
+	return d.Lanes[0].Completed()
 }
 
 // Calibrate reads the device's timestamp counter and CLOCK_MONOTONIC (ns)
@@ -480,6 +505,13 @@ func (d *Device) NewBuffer(size uint64, pick func(typeBits uint32) (index int, m
 		Size:        vk.DeviceSize(size),
 		Usage:       vk.BufferUsageFlags(bufferUsage),
 		SharingMode: vk.SharingModeExclusive,
+	}
+	if d.Concurrent() {
+		// Used by the compute and the transfer family alike, with no
+		// ownership transfers: the timeline semaphores order the queues.
+		ci.SharingMode = vk.SharingModeConcurrent
+		ci.QueueFamilyIndexCount = uint32(len(d.families))
+		ci.PQueueFamilyIndices = d.families
 	}
 	var buf vk.Buffer
 	r := vk.CreateBuffer(d.dev, ci, nil, &buf)

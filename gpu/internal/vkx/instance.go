@@ -389,12 +389,19 @@ type PhysicalDevice struct {
 	VendorID   uint32
 	DeviceID   uint32
 	Limits     Limits
-	// QueueFamily is the first family with compute support, or -1.
+	// QueueFamily is the first family with compute support, or -1;
+	// QueueCount is its number of queues.
 	QueueFamily        int
 	QueueCount         int
 	TimestampValidBits uint32
-	TimestampPeriod    float32
-	Timeline           bool // timeline semaphores supported
+	// TransferFamily is the first dedicated transfer family (transfer
+	// support, neither compute nor graphics), or -1; TransferCount is its
+	// number of queues and TransferTimestampBits its timestampValidBits.
+	TransferFamily        int
+	TransferCount         int
+	TransferTimestampBits uint32
+	TimestampPeriod       float32
+	Timeline              bool // timeline semaphores supported
 	// Calibrated reports VK_EXT_calibrated_timestamps with CLOCK_MONOTONIC.
 	Calibrated  bool
 	Extensions  map[string]bool
@@ -404,6 +411,10 @@ type PhysicalDevice struct {
 	// RobustBufferAccess reports the robustBufferAccess feature, which
 	// NewDevice enables wherever it is reported.
 	RobustBufferAccess bool
+	// HostQueryReset reports the hostQueryReset feature (Vulkan 1.2),
+	// which NewDevice enables with a transfer lane: a transfer queue cannot
+	// reset timestamp queries itself.
+	HostQueryReset bool
 
 	pd vk.PhysicalDevice
 }
@@ -432,7 +443,7 @@ func (in *shared) enumerate() error {
 }
 
 func (in *shared) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
-	p := &PhysicalDevice{Index: i, pd: pd, QueueFamily: -1, Extensions: map[string]bool{}}
+	p := &PhysicalDevice{Index: i, pd: pd, QueueFamily: -1, TransferFamily: -1, Extensions: map[string]bool{}}
 	var props vk.PhysicalDeviceProperties
 	vk.GetPhysicalDeviceProperties(pd, &props)
 	props.Deref()
@@ -476,6 +487,15 @@ func (in *shared) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
 			break
 		}
 	}
+	for qi := range qfs[:qn] {
+		const other = C.VK_QUEUE_COMPUTE_BIT | C.VK_QUEUE_GRAPHICS_BIT
+		if f := qfs[qi].queueFlags; f&C.VK_QUEUE_TRANSFER_BIT != 0 && f&other == 0 && qfs[qi].queueCount > 0 {
+			p.TransferFamily = qi
+			p.TransferCount = int(qfs[qi].queueCount)
+			p.TransferTimestampBits = uint32(qfs[qi].timestampValidBits)
+			break
+		}
+	}
 
 	var mp vk.PhysicalDeviceMemoryProperties
 	vk.GetPhysicalDeviceMemoryProperties(pd, &mp)
@@ -502,6 +522,7 @@ func (in *shared) describe(i int, pd vk.PhysicalDevice) *PhysicalDevice {
 	p.RobustBufferAccess = C.vkio_robust_buffer_access_supported(cinst, cpd) != 0
 	if p.APIVersion >= vk.MakeVersion(1, 2, 0) {
 		p.Timeline = C.vkio_timeline_supported(cinst, cpd) != 0
+		p.HostQueryReset = C.vkio_host_query_reset_supported(cinst, cpd) != 0
 		var name [C.VK_MAX_DRIVER_NAME_SIZE]C.char
 		var info [C.VK_MAX_DRIVER_INFO_SIZE]C.char
 		if C.vkio_driver_properties(cinst, cpd, &name[0], &info[0]) != 0 {

@@ -61,6 +61,33 @@ int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns
 	       f->UpdateDescriptorSets && f->CreateDescriptorPool && f->AllocateDescriptorSets && f->CreateComputePipelines;
 }
 
+int vkio_fns_load_reset(VkInstance instance, vkio_fns *f) {
+	PFN_vkGetDeviceProcAddr gdpa = (PFN_vkGetDeviceProcAddr)gipa(instance, "vkGetDeviceProcAddr");
+	if (!gdpa) {
+		return 0;
+	}
+	f->ResetQueryPool = (PFN_vkResetQueryPool)gdpa(f->device, "vkResetQueryPool");
+	return f->ResetQueryPool != NULL;
+}
+
+int vkio_host_query_reset_supported(VkInstance instance, VkPhysicalDevice pd) {
+	PFN_vkGetPhysicalDeviceFeatures2 gf2 =
+		(PFN_vkGetPhysicalDeviceFeatures2)gipa(instance, "vkGetPhysicalDeviceFeatures2");
+	if (!gf2) {
+		return 0;
+	}
+	VkPhysicalDeviceHostQueryResetFeatures hqr = {
+		.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_HOST_QUERY_RESET_FEATURES,
+	};
+	VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &hqr};
+	gf2(pd, &f2);
+	return hqr.hostQueryReset == VK_TRUE;
+}
+
+void vkio_reset_queries(vkio_fns *f, uint64_t pool, uint32_t n) {
+	f->ResetQueryPool(f->device, (VkQueryPool)(uintptr_t)pool, 0, n);
+}
+
 int vkio_timeline_supported(VkInstance instance, VkPhysicalDevice pd) {
 	PFN_vkGetPhysicalDeviceFeatures2 gf2 =
 		(PFN_vkGetPhysicalDeviceFeatures2)gipa(instance, "vkGetPhysicalDeviceFeatures2");
@@ -226,13 +253,18 @@ int vkio_robust_buffer_access_supported(VkInstance instance, VkPhysicalDevice pd
 	return f.robustBufferAccess == VK_TRUE;
 }
 
-void *vkio_device_features(int robust_buffer_access) {
+void *vkio_device_features(int robust_buffer_access, int host_query_reset) {
 	vkio_device_features_t *p = calloc(1, sizeof *p);
 	if (!p) {
 		return NULL;
 	}
 	p->tl.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES;
 	p->tl.timelineSemaphore = VK_TRUE;
+	if (host_query_reset) {
+		p->hqr.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_HOST_QUERY_RESET_FEATURES;
+		p->hqr.hostQueryReset = VK_TRUE;
+		p->tl.pNext = &p->hqr;
+	}
 	p->f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
 	p->f2.pNext = &p->tl;
 	p->f2.features.robustBufferAccess = robust_buffer_access ? VK_TRUE : VK_FALSE;
@@ -317,6 +349,70 @@ VkResult vkio_submit(uintptr_t fns, uintptr_t queue, uintptr_t cmdbuf, uint64_t 
 		.pSignalSemaphores = &s,
 	};
 	return f->QueueSubmit(q, 1, &si, (VkFence)fence);
+}
+
+VkResult vkio_submit_wait(uintptr_t fns, uintptr_t queue, uintptr_t cmdbuf, uint64_t sem, uint64_t value, uint64_t wsem0,
+                          uint64_t wval0, uint64_t wsem1, uint64_t wval1) {
+	vkio_fns *f = (vkio_fns *)fns;
+	VkQueue q = (VkQueue)queue;
+	VkCommandBuffer cb = (VkCommandBuffer)cmdbuf;
+	VkSemaphore s = (VkSemaphore)sem;
+	VkSemaphore ws[2] = {(VkSemaphore)wsem0, (VkSemaphore)wsem1};
+	uint64_t wv[2] = {wval0, wval1};
+	VkPipelineStageFlags stages[2] = {VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT};
+	uint32_t nw = wsem1 ? 2 : 1;
+	VkTimelineSemaphoreSubmitInfo ti = {
+		.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+		.waitSemaphoreValueCount = nw,
+		.pWaitSemaphoreValues = wv,
+		.signalSemaphoreValueCount = 1,
+		.pSignalSemaphoreValues = &value,
+	};
+	VkSubmitInfo si = {
+		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+		.pNext = &ti,
+		.waitSemaphoreCount = nw,
+		.pWaitSemaphores = ws,
+		.pWaitDstStageMask = stages,
+		.commandBufferCount = cb ? 1 : 0,
+		.pCommandBuffers = &cb,
+		.signalSemaphoreCount = 1,
+		.pSignalSemaphores = &s,
+	};
+	return f->QueueSubmit(q, 1, &si, VK_NULL_HANDLE);
+}
+
+vkio_lanes_result vkio_wait_lanes(uintptr_t fns, uint64_t sem0, uint64_t value0, uint64_t sem1, uint64_t value1, uint64_t wake,
+                                  uint64_t wake_value, uint64_t timeout_ns) {
+	vkio_fns *f = (vkio_fns *)fns;
+	VkSemaphore s[3];
+	uint64_t v[3];
+	uint32_t n = 0;
+	if (sem0) {
+		s[n] = (VkSemaphore)sem0;
+		v[n++] = value0;
+	}
+	if (sem1) {
+		s[n] = (VkSemaphore)sem1;
+		v[n++] = value1;
+	}
+	s[n] = (VkSemaphore)wake;
+	v[n++] = wake_value;
+	VkSemaphoreWaitInfo wi = {
+		.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+		.flags = VK_SEMAPHORE_WAIT_ANY_BIT,
+		.semaphoreCount = n,
+		.pSemaphores = s,
+		.pValues = v,
+	};
+	vkio_lanes_result res = {.r = f->WaitSemaphores(f->device, &wi, timeout_ns)};
+	if (res.r == VK_SUCCESS && sem0) {
+		res.r = f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem0, &res.value0);
+	}
+	if (res.r == VK_SUCCESS && sem1) {
+		res.r = f->GetSemaphoreCounterValue(f->device, (VkSemaphore)sem1, &res.value1);
+	}
+	return res;
 }
 
 VkResult vkio_wait_value(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns) {

@@ -29,9 +29,18 @@ typedef struct vkio_fns {
 	PFN_vkCreateDescriptorPool CreateDescriptorPool;
 	PFN_vkAllocateDescriptorSets AllocateDescriptorSets;
 	PFN_vkCreateComputePipelines CreateComputePipelines;
+	PFN_vkResetQueryPool ResetQueryPool; // NULL unless hostQueryReset is enabled
 } vkio_fns;
 
 int vkio_fns_load(VkInstance instance, VkDevice device, int calibrated, vkio_fns *f);
+// vkio_fns_load_reset loads vkResetQueryPool (Vulkan 1.2 core; the device
+// must have been created with hostQueryReset); 0 if missing.
+int vkio_fns_load_reset(VkInstance instance, vkio_fns *f);
+// vkio_host_query_reset_supported reports the hostQueryReset feature
+// (Vulkan 1.2 core).
+int vkio_host_query_reset_supported(VkInstance instance, VkPhysicalDevice pd);
+// vkio_reset_queries resets n queries of pool from the host.
+void vkio_reset_queries(vkio_fns *f, uint64_t pool, uint32_t n);
 
 // vkio_device_features reports whether the physical device supports timeline
 // semaphores (vkGetPhysicalDeviceFeatures2, Vulkan 1.1 core).
@@ -79,6 +88,7 @@ int vkio_robust_buffer_access_supported(VkInstance instance, VkPhysicalDevice pd
 typedef struct vkio_device_features_t {
 	VkPhysicalDeviceFeatures2 f2;
 	VkPhysicalDeviceTimelineSemaphoreFeatures tl;
+	VkPhysicalDeviceHostQueryResetFeatures hqr;
 } vkio_device_features_t;
 
 // vkio_device_features returns a malloc'd vkio_device_features_t (NULL if out
@@ -86,7 +96,8 @@ typedef struct vkio_device_features_t {
 // robustBufferAccess when robust_buffer_access is nonzero (out-of-bounds
 // buffer accesses of shaders then stay inside the bound range: reads return
 // values from it or zero, writes outside are discarded).
-void *vkio_device_features(int robust_buffer_access);
+// hostQueryReset is chained too when host_query_reset is nonzero.
+void *vkio_device_features(int robust_buffer_access, int host_query_reset);
 // vkio_device_features_robust reads robustBufferAccess back from such a struct.
 int vkio_device_features_robust(const void *features);
 
@@ -110,6 +121,12 @@ void vkio_destroy_semaphore(vkio_fns *f, uint64_t sem);
 // integers cgo does not check them for Go pointers on every call (runtime
 // cgoCheckPointer, a heap-span lookup per pointer argument).
 VkResult vkio_submit(uintptr_t fns, uintptr_t queue, uintptr_t cmdbuf, uint64_t sem, uint64_t value, uint64_t fence);
+// vkio_submit_wait is vkio_submit (without a fence) whose batch first waits
+// for the timeline semaphore wsem0 to reach wval0 and, unless wsem1 is 0,
+// wsem1 to reach wval1 (at every pipeline stage): the cross-queue dependency
+// of one queue's work on another's.
+VkResult vkio_submit_wait(uintptr_t fns, uintptr_t queue, uintptr_t cmdbuf, uint64_t sem, uint64_t value, uint64_t wsem0,
+                          uint64_t wval0, uint64_t wsem1, uint64_t wval1);
 // vkio_signal signals a timeline semaphore to value from the host.
 VkResult vkio_signal(uintptr_t fns, uint64_t sem, uint64_t value);
 VkResult vkio_wait_value(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t timeout_ns);
@@ -132,6 +149,18 @@ vkio_counter_result vkio_wait_counter(uintptr_t fns, uint64_t sem, uint64_t valu
 // command buffers of the values reached as pending.
 vkio_counter_result vkio_wait_any(uintptr_t fns, uint64_t sem, uint64_t value, uint64_t wake, uint64_t wake_value,
                                   uint64_t timeout_ns);
+// The result of vkio_wait_lanes: the wait's, and both timelines' counters.
+typedef struct vkio_lanes_result {
+	VkResult r;
+	uint64_t value0, value1;
+} vkio_lanes_result;
+
+// vkio_wait_lanes waits until timeline sem0 reaches value0, or sem1 reaches
+// value1, or wake reaches wake_value (VK_SEMAPHORE_WAIT_ANY_BIT); a sem of 0
+// is left out. Then it reads the counters of sem0 and sem1 (those not 0), so
+// that the caller, and the validation layer, learn what completed.
+vkio_lanes_result vkio_wait_lanes(uintptr_t fns, uint64_t sem0, uint64_t value0, uint64_t sem1, uint64_t value1, uint64_t wake,
+                                  uint64_t wake_value, uint64_t timeout_ns);
 // vkio_read_counter reads the counter.
 vkio_counter_result vkio_read_counter(uintptr_t fns, uint64_t sem);
 VkResult vkio_query_results(vkio_fns *f, uint64_t pool, uint32_t first, uint32_t n, uint64_t *out, int wait);

@@ -1,0 +1,42 @@
+// Package cluster is vkio's job queue across machines, built on NATS JetStream.
+//
+// A job is opaque bytes to the queue: a Job carries an ID, a content type and
+// a body (the same request bytes `vkdemo serve` takes). A Client submits jobs
+// and reads their results; a Worker pulls jobs, runs each through a Handler
+// and publishes the outcome. All parties call Setup (idempotent) with the same
+// Config, which creates:
+//
+//	stream  <P>_jobs     subjects <p>.jobs.<id>     work queue, file storage,
+//	                                                duplicate window (Nats-Msg-Id = id)
+//	consumer <P>_workers on <P>_jobs                durable pull, AckExplicit,
+//	                                                AckWait, MaxDeliver = limit+1
+//	stream  <P>_results  subjects <p>.results.<id>  one final Result per job ID
+//	stream  <P>_dead     subjects <p>.dead.<id>     dead-letter records
+//	bucket  <P>_objects  object store               "in/<id>" large job bodies,
+//	                                                "out/<id>/<name>" outputs
+//	subject <p>.events.<id> (core NATS, not stored) live output chunks
+//
+// where <P> and <p> are Config.Prefix.
+//
+// Delivery is at least once; the worker makes it exactly once in effect:
+//
+//  1. Before running a job it reads the results stream: if a final result for
+//     the ID is already durable (a worker died between saving and acking), the
+//     job is acked and not run again.
+//  2. Outputs are saved under names keyed by the job ID; a re-run replaces the
+//     same names, each object atomically.
+//  3. The final result is published to the results stream with
+//     Nats-Msg-Id "result-<id>" and an expected-last-subject-sequence of 0, so
+//     the first final result wins and duplicates are dropped; only after its
+//     publish ack does the worker ack the job (a double ack, confirmed by the
+//     server).
+//  4. A job whose handler fails is negatively acked with a delay and retried;
+//     on its last allowed delivery (Config.MaxDeliver) it is dead-lettered: a
+//     record on <p>.dead.<id> and a final Result with status "dead-letter", so
+//     waiting submitters return. A job whose workers crash without acking is
+//     redelivered once more than the limit; the worker that receives that
+//     delivery dead-letters it without running it.
+//
+// Long jobs are kept alive with in-progress acks every AckWait/3. The library
+// reads no environment and logs only through Config.Logger.
+package cluster

@@ -9,7 +9,7 @@
 //	stream  <P>_jobs     subjects <p>.jobs.<id>     work queue, file storage,
 //	                                                duplicate window (Nats-Msg-Id = id)
 //	consumer <P>_workers on <P>_jobs                durable pull, AckExplicit,
-//	                                                AckWait, MaxDeliver = limit+1
+//	                                                AckWait, no server MaxDeliver
 //	stream  <P>_results  subjects <p>.results.<id>  one final Result per job ID
 //	stream  <P>_dead     subjects <p>.dead.<id>     dead-letter records
 //	bucket  <P>_objects  object store               "in/<id>" large job bodies,
@@ -33,9 +33,11 @@
 //  4. A job whose handler fails is negatively acked with a delay and retried;
 //     on its last allowed delivery (Config.MaxDeliver) it is dead-lettered: a
 //     record on <p>.dead.<id> and a final Result with status "dead-letter", so
-//     waiting submitters return. A job whose workers crash without acking is
-//     redelivered once more than the limit; the worker that receives that
-//     delivery dead-letters it without running it.
+//     waiting submitters return. A job whose workers crash (or hang past
+//     AckWait) is redelivered by the server; the worker that receives a
+//     delivery beyond the limit dead-letters it without running it. The
+//     consumer itself has no MaxDeliver, so no job is ever stranded in the
+//     queue without a final result.
 //
 // Long jobs are kept alive with in-progress acks every AckWait/3. The library
 // reads no environment and logs only through Config.Logger.

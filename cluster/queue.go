@@ -19,6 +19,7 @@ type queue struct {
 	results jetstream.Stream
 	dead    jetstream.Stream
 	objs    jetstream.ObjectStore
+	cons    jetstream.Consumer
 }
 
 // Setup creates or updates the streams, the workers' consumer and the object
@@ -101,7 +102,7 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 	if err != nil {
 		return nil, &Error{Op: "setup", Err: fmt.Errorf("object store %s: %w", cfg.bucket(), err)}
 	}
-	_, err = retry2(func() (jetstream.Consumer, error) {
+	q.cons, err = retry2(func() (jetstream.Consumer, error) {
 		return q.jobs.CreateOrUpdateConsumer(ctx, q.consumerConfig())
 	})
 	if err != nil {
@@ -112,11 +113,14 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 
 func (q *queue) consumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Durable:       q.cfg.consumerName(),
-		Description:   "vkio cluster: workers",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       q.cfg.AckWait,
-		MaxDeliver:    q.cfg.MaxDeliver + 1, // the extra delivery dead-letters a crash-looping job
+		Durable:     q.cfg.consumerName(),
+		Description: "vkio cluster: workers",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		AckWait:     q.cfg.AckWait,
+		// The worker enforces Config.MaxDeliver: a delivery beyond it is
+		// dead-lettered without running. The server never stops delivering,
+		// so a job cannot be stranded without a final result.
+		MaxDeliver:    -1,
 		MaxAckPending: 100000,
 		FilterSubject: q.cfg.Prefix + ".jobs.*",
 	}

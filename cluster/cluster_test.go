@@ -230,6 +230,7 @@ func TestCrashLoopDeadLetter(t *testing.T) {
 		t.Errorf("dead letter %+v, %v", d, err)
 	}
 	eventually(t, "the dead letter counted", func() bool { return last.Stats().DeadLettered == 1 })
+	eventually(t, "the terminated job gone from the work queue", func() bool { return e.jobsLeft() == 0 })
 	if s := last.Stats(); s.Runs != 0 {
 		t.Errorf("last worker stats %+v: want no runs", s)
 	}

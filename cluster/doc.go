@@ -33,7 +33,8 @@
 //  4. A job whose handler fails is negatively acked with a delay and retried;
 //     on its last allowed delivery (Config.MaxDeliver) it is dead-lettered: a
 //     record on <p>.dead.<id> and a final Result with status "dead-letter", so
-//     waiting submitters return. A job whose workers crash (or hang past
+//     waiting submitters return; then the message is terminated (Term, which
+//     also raises the server's MSG_TERMINATED advisory). A job whose workers crash (or hang past
 //     AckWait) is redelivered by the server; the worker that receives a
 //     delivery beyond the limit dead-letters it without running it. The
 //     consumer itself has no MaxDeliver, so no job is ever stranded in the

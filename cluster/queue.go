@@ -56,7 +56,7 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 			Storage:     jetstream.FileStorage,
 			Duplicates:  cfg.DuplicateWindow,
 			Replicas:    cfg.Replicas,
-			MaxAge:      cfg.Retention,
+			// No MaxAge: a queued job waits for a worker however long.
 		}},
 		{&q.results, jetstream.StreamConfig{
 			Name:              cfg.resultsStream(),

@@ -541,6 +541,13 @@ func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res
 	if w.afterResult != nil && w.afterResult(res.ID) {
 		return
 	}
+	if res.Status == StatusDeadLetter && stored {
+		if wj != nil && wj.Object != "" {
+			_ = w.q.objs.Delete(actx, wj.Object)
+		}
+		w.term(msg, "dead-letter", log)
+		return
+	}
 	w.ack(actx, msg, wj, log)
 }
 
@@ -556,6 +563,17 @@ func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, wj *wireJob, log in
 		// The redelivery will find the result and ack again.
 		w.errs.Add(1)
 		log.Warn("cluster: acking a job", "err", err)
+	}
+}
+
+// term terminates a dead-lettered job's message: like an ack it removes the
+// message from the work queue, and the server also publishes a
+// MSG_TERMINATED advisory for monitoring. Should the term be lost, the
+// redelivery finds the durable result and acks.
+func (w *Worker) term(msg jetstream.Msg, reason string, log interface{ Warn(string, ...any) }) {
+	if err := msg.TermWithReason(reason); err != nil {
+		w.errs.Add(1)
+		log.Warn("cluster: terminating a dead-lettered job", "err", err)
 	}
 }
 

@@ -63,7 +63,8 @@ func (c *Client) check(op, id string) error {
 // empty job.ID gets NewID. The message carries Nats-Msg-Id = ID, so a job
 // submitted again with the same ID is dropped by the server (Receipt.Duplicate).
 // A body larger than Config.InlineMax is stored in the object store first;
-// one larger than Config.MaxBodySize fails with ErrTooLarge.
+// one larger than Config.MaxBodySize fails with ErrTooLarge. After any other
+// error the job may or may not be queued: submit it again with the same ID.
 func (c *Client) Submit(ctx context.Context, job Job) (Receipt, error) {
 	const op = "submit"
 	if job.ID == "" {
@@ -99,6 +100,13 @@ func (c *Client) Submit(ctx context.Context, job Job) (Receipt, error) {
 		msg.Data = job.Body
 	}
 	ack, err := c.q.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(cfg.jobsStream()))
+	if err != nil && errors.Is(err, jetstream.ErrNoStreamResponse) && c.q.lost(ctx) {
+		// The server lost the queue (restarted without its store): set it
+		// up again and publish once more.
+		if _, rerr := c.q.repair(ctx); rerr == nil {
+			ack, err = c.q.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(cfg.jobsStream()))
+		}
+	}
 	if err != nil {
 		return Receipt{}, &Error{Op: op, ID: id, Err: err}
 	}

@@ -651,3 +651,41 @@ func TestErrorText(t *testing.T) {
 	}
 	_ = context.Canceled
 }
+
+// TestQueueLostAndRepaired: the server loses the queue's streams and
+// consumer (as a server restarted without its store would); a running worker
+// and a client each set them up again, and jobs flow.
+func TestQueueLostAndRepaired(t *testing.T) {
+	e := newEnv(t)
+	var calls counter
+	w := e.startWorker("w", 1, sumHandler(&calls, 0))
+	e.submit("before", `{"a":1,"b":1}`)
+	e.wait("before")
+	eventually(t, "an empty work queue", func() bool { return e.jobsLeft() == 0 })
+	js := e.client.q.js
+	lose := func() {
+		for _, s := range []string{e.cfg.jobsStream(), e.cfg.resultsStream(), e.cfg.deadStream()} {
+			if err := js.DeleteStream(t.Context(), s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	lose()
+	// The worker's pulls fail; it notices and sets the queue up again.
+	eventually(t, "the worker to repair the queue", func() bool {
+		_, err := js.Consumer(t.Context(), e.cfg.jobsStream(), e.cfg.consumerName())
+		return err == nil
+	})
+	e.submit("after", `{"a":2,"b":2}`)
+	if r := e.wait("after"); sumOf(t, r) != 4 {
+		t.Errorf("%+v", r)
+	}
+	w.stop(t)
+	// With no worker running, the client's Submit repairs it.
+	lose()
+	e.submit("late", `{"a":3,"b":3}`)
+	e.startWorker("w2", 1, sumHandler(&calls, 0))
+	if r := e.wait("late"); sumOf(t, r) != 6 {
+		t.Errorf("%+v", r)
+	}
+}

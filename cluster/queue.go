@@ -151,3 +151,22 @@ func (q *queue) result(ctx context.Context, id string) (*Result, error) {
 	}
 	return decodeResult(id, m.Data)
 }
+
+// lost reports whether the server no longer has the queue's jobs stream or
+// workers' consumer (a server restarted without its store, or an operator
+// deleted them), as opposed to being unreachable for a while.
+func (q *queue) lost(ctx context.Context) bool {
+	_, err := q.js.Consumer(ctx, q.cfg.jobsStream(), q.cfg.consumerName())
+	return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
+}
+
+// repair runs Setup again after lost and returns the new consumer handle.
+// The other handles name their streams and keep working.
+func (q *queue) repair(ctx context.Context) (jetstream.Consumer, error) {
+	nq, err := openQueue(ctx, q.nc, q.cfg)
+	if err != nil {
+		return nil, err
+	}
+	q.cfg.Logger.Warn("cluster: the server had lost the queue's streams or consumer; set them up again", "prefix", q.cfg.Prefix)
+	return nq.cons, nil
+}

@@ -332,6 +332,13 @@ fetching:
 		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			w.errs.Add(1)
 			log.Debug("cluster: fetching jobs", "err", err)
+			if w.q.lost(ctx) {
+				if cons, err := w.q.repair(ctx); err == nil {
+					w.cons = cons
+				} else {
+					log.Warn("cluster: setting the queue up again", "err", err)
+				}
+			}
 			// The server may be restarting: back off a little.
 			select {
 			case <-ctx.Done():

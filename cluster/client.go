@@ -100,12 +100,10 @@ func (c *Client) Submit(ctx context.Context, job Job) (Receipt, error) {
 		msg.Data = job.Body
 	}
 	ack, err := c.q.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(cfg.jobsStream()))
-	if err != nil && errors.Is(err, jetstream.ErrNoStreamResponse) && c.q.lost(ctx) {
-		// The server lost the queue (restarted without its store): set it
-		// up again and publish once more.
-		if _, rerr := c.q.repair(ctx); rerr == nil {
-			ack, err = c.q.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(cfg.jobsStream()))
-		}
+	if err != nil && c.q.repairIfLost(ctx, err) {
+		// The server had lost the queue (restarted without its store): it
+		// is set up again; publish once more.
+		ack, err = c.q.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(cfg.jobsStream()))
 	}
 	if err != nil {
 		return Receipt{}, &Error{Op: op, ID: id, Err: err}

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -664,7 +666,8 @@ func TestQueueLostAndRepaired(t *testing.T) {
 	eventually(t, "an empty work queue", func() bool { return e.jobsLeft() == 0 })
 	js := e.client.q.js
 	lose := func() {
-		for _, s := range []string{e.cfg.jobsStream(), e.cfg.resultsStream(), e.cfg.deadStream()} {
+		// The jobs stream last: the worker notices its loss.
+		for _, s := range []string{e.cfg.deadStream(), e.cfg.resultsStream(), e.cfg.jobsStream()} {
 			if err := js.DeleteStream(t.Context(), s); err != nil {
 				t.Fatal(err)
 			}
@@ -674,7 +677,8 @@ func TestQueueLostAndRepaired(t *testing.T) {
 	// The worker's pulls fail; it notices and sets the queue up again.
 	eventually(t, "the worker to repair the queue", func() bool {
 		_, err := js.Consumer(t.Context(), e.cfg.jobsStream(), e.cfg.consumerName())
-		return err == nil
+		_, err2 := js.Stream(t.Context(), e.cfg.deadStream())
+		return err == nil && err2 == nil
 	})
 	e.submit("after", `{"a":2,"b":2}`)
 	if r := e.wait("after"); sumOf(t, r) != 4 {
@@ -687,5 +691,17 @@ func TestQueueLostAndRepaired(t *testing.T) {
 	e.startWorker("w2", 1, sumHandler(&calls, 0))
 	if r := e.wait("late"); sumOf(t, r) != 6 {
 		t.Errorf("%+v", r)
+	}
+}
+
+// TestClipError: long error texts are cut to valid UTF-8 with a note.
+func TestClipError(t *testing.T) {
+	if clipError("short") != "short" {
+		t.Error("short text changed")
+	}
+	long := strings.Repeat("é", maxErrorText) // 2 bytes each: the cut falls mid-rune
+	got := clipError(long)
+	if len(got) > maxErrorText+40 || !utf8.ValidString(got) || !strings.HasSuffix(got, fmt.Sprintf("(%d bytes cut)", len(long)-maxErrorText)) {
+		t.Errorf("clipped to %d bytes, valid %v, tail %q", len(got), utf8.ValidString(got), got[len(got)-30:])
 	}
 }

@@ -37,8 +37,8 @@ type Config struct {
 	// delivery, capped at AckWait).
 	RetryDelay time.Duration
 	// InlineMax: job bodies larger than this go to the object store and the
-	// job message carries a reference. At most 1 MiB minus headers (the
-	// server's default max_payload is 1 MiB).
+	// job message carries a reference. At most 1 MiB - 4 KiB; lowered to
+	// the server's max_payload - 4 KiB when that is smaller.
 	InlineMax int
 	// MaxBodySize caps a job body, an input object and an output object read
 	// back by a Client; checked before anything is allocated.

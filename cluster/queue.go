@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,6 +21,8 @@ type queue struct {
 	dead    jetstream.Stream
 	objs    jetstream.ObjectStore
 	cons    jetstream.Consumer
+
+	repairMu sync.Mutex
 }
 
 // Setup creates or updates the streams, the workers' consumer and the object
@@ -38,6 +41,10 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 	}
 	if nc == nil {
 		return nil, &Error{Op: "setup", Err: fmt.Errorf("%w: nil *nats.Conn", ErrBadConfig)}
+	}
+	// An inline body must fit the server's max_payload with the headers.
+	if mp := int(nc.MaxPayload()); mp > 0 && cfg.InlineMax > mp-4096 {
+		cfg.InlineMax = max(mp-4096, 1)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -152,21 +159,50 @@ func (q *queue) result(ctx context.Context, id string) (*Result, error) {
 	return decodeResult(id, m.Data)
 }
 
-// lost reports whether the server no longer has the queue's jobs stream or
-// workers' consumer (a server restarted without its store, or an operator
-// deleted them), as opposed to being unreachable for a while.
+// lost reports whether the server no longer has the queue's consumer or
+// one of its streams (a server restarted without its store, or an operator
+// deleted them), as opposed to being unreachable for a while. It is asked
+// only after an operation failed.
 func (q *queue) lost(ctx context.Context) bool {
-	_, err := q.js.Consumer(ctx, q.cfg.jobsStream(), q.cfg.consumerName())
-	return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
+	gone := func(err error) bool {
+		return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
+	}
+	if _, err := q.js.Consumer(ctx, q.cfg.jobsStream(), q.cfg.consumerName()); gone(err) {
+		return true
+	}
+	for _, name := range []string{q.cfg.resultsStream(), q.cfg.deadStream()} {
+		if _, err := q.js.Stream(ctx, name); gone(err) {
+			return true
+		}
+	}
+	return false
 }
 
-// repair runs Setup again after lost and returns the new consumer handle.
-// The other handles name their streams and keep working.
-func (q *queue) repair(ctx context.Context) (jetstream.Consumer, error) {
-	nq, err := openQueue(ctx, q.nc, q.cfg)
-	if err != nil {
-		return nil, err
+// repair runs Setup again after lost. The queue's handles name their
+// streams and consumer, so they keep working once those exist again.
+func (q *queue) repair(ctx context.Context) error {
+	q.repairMu.Lock()
+	defer q.repairMu.Unlock()
+	if _, err := openQueue(ctx, q.nc, q.cfg); err != nil {
+		return err
 	}
 	q.cfg.Logger.Warn("cluster: the server had lost the queue's streams or consumer; set them up again", "prefix", q.cfg.Prefix)
-	return nq.cons, nil
+	return nil
+}
+
+// repairIfLost repairs the queue after a failed operation if the server
+// lost it, and reports whether it did.
+func (q *queue) repairIfLost(ctx context.Context, err error) bool {
+	if err == nil || !(errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound)) {
+		return false
+	}
+	if !q.lost(ctx) {
+		return false
+	}
+	if err := q.repair(ctx); err != nil {
+		q.cfg.Logger.Warn("cluster: setting the queue up again", "err", err)
+		return false
+	}
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,17 +91,31 @@ func (o *Output) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// MaxOutputs is how many output objects one job may store (so that its
+// Result record stays small).
+const MaxOutputs = 1024
+
 // Put stores r as the job's output object name (1 to 128 bytes of
 // [A-Za-z0-9_.-]) under "out/<id>/<name>", replacing any earlier object of
 // that name atomically, and records it in Result.Outputs. An object over
-// Config.MaxBodySize fails with ErrTooLarge (and is not stored).
+// Config.MaxBodySize, or an output beyond MaxOutputs, fails with ErrTooLarge
+// (and is not stored).
 func (o *Output) Put(ctx context.Context, name string, r io.Reader) (ObjectRef, error) {
 	const op = "output put"
 	if err := validateOutputName(name); err != nil {
 		return ObjectRef{}, &Error{Op: op, ID: o.id, Err: err}
 	}
-	if o.closed() {
+	o.mu.Lock()
+	done, full := o.done, len(o.refs) >= MaxOutputs
+	if _, ok := o.refs[name]; ok {
+		full = false
+	}
+	o.mu.Unlock()
+	if done {
 		return ObjectRef{}, &Error{Op: op, ID: o.id, Err: ErrClosed}
+	}
+	if full {
+		return ObjectRef{}, &Error{Op: op, ID: o.id, Err: fmt.Errorf("%w: more than %d outputs", ErrTooLarge, MaxOutputs)}
 	}
 	q := o.w.q
 	lr := &limitReader{r: r, left: q.cfg.MaxBodySize}
@@ -120,6 +135,9 @@ func (o *Output) Put(ctx context.Context, name string, r io.Reader) (ObjectRef, 
 	if o.refs == nil {
 		o.refs = map[string]ObjectRef{}
 	}
+	if _, ok := o.refs[name]; !ok && len(o.refs) >= MaxOutputs {
+		return ObjectRef{}, &Error{Op: op, ID: o.id, Err: fmt.Errorf("%w: more than %d outputs", ErrTooLarge, MaxOutputs)}
+	}
 	o.refs[name] = ref
 	return ref, nil
 }
@@ -127,12 +145,6 @@ func (o *Output) Put(ctx context.Context, name string, r io.Reader) (ObjectRef, 
 // PutBytes is Put of a byte slice.
 func (o *Output) PutBytes(ctx context.Context, name string, data []byte) (ObjectRef, error) {
 	return o.Put(ctx, name, &byteReader{b: data})
-}
-
-func (o *Output) closed() bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.done
 }
 
 // close ends the output and returns the objects stored.
@@ -332,13 +344,7 @@ fetching:
 		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			w.errs.Add(1)
 			log.Debug("cluster: fetching jobs", "err", err)
-			if w.q.lost(ctx) {
-				if cons, err := w.q.repair(ctx); err == nil {
-					w.cons = cons
-				} else {
-					log.Warn("cluster: setting the queue up again", "err", err)
-				}
-			}
+			w.q.repairIfLost(ctx, err)
 			// The server may be restarting: back off a little.
 			select {
 			case <-ctx.Done():
@@ -529,6 +535,9 @@ func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res
 	actx, cancel := w.ackCtx(ctx)
 	defer cancel()
 	stored, err := w.q.publishResult(actx, res)
+	if err != nil && w.q.repairIfLost(actx, err) {
+		stored, err = w.q.publishResult(actx, res)
+	}
 	if err != nil {
 		// Not acked: the job is redelivered and its result published again.
 		w.errs.Add(1)
@@ -591,13 +600,18 @@ func (w *Worker) deadLetter(ctx context.Context, msg jetstream.Msg, wj *wireJob,
 }) {
 	actx, cancel := w.ackCtx(ctx)
 	defer cancel()
+	reason = clipError(reason)
 	log.Warn("cluster: dead-lettering a job", "reason", reason)
 	rec := DeadLetter{ID: wj.ID, Error: reason, Deliveries: attempt, Worker: w.name, ContentType: wj.ContentType,
 		BodySize: wj.Size, StreamSeq: md.Sequence.Stream, Time: time.Now()}
 	data, _ := json.Marshal(rec)
 	m := &nats.Msg{Subject: w.q.cfg.deadSubject(wj.ID), Data: data, Header: nats.Header{}}
 	m.Header.Set(hdrMsgID, "dead-"+wj.ID)
-	if _, err := w.q.js.PublishMsg(actx, m, jetstream.WithExpectStream(w.q.cfg.deadStream())); err != nil {
+	_, err := w.q.js.PublishMsg(actx, m, jetstream.WithExpectStream(w.q.cfg.deadStream()))
+	if err != nil && w.q.repairIfLost(actx, err) {
+		_, err = w.q.js.PublishMsg(actx, m, jetstream.WithExpectStream(w.q.cfg.deadStream()))
+	}
+	if err != nil {
 		// Not acked: the next delivery dead-letters it again.
 		w.errs.Add(1)
 		log.Warn("cluster: publishing a dead-letter record", "err", err)
@@ -611,6 +625,7 @@ func (w *Worker) deadLetter(ctx context.Context, msg jetstream.Msg, wj *wireJob,
 // and the expected last subject sequence 0 refuses a second result ever. It
 // reports whether this call stored it.
 func (q *queue) publishResult(ctx context.Context, r *Result) (bool, error) {
+	r.Error = clipError(r.Error)
 	data, err := json.Marshal(r)
 	if err != nil {
 		return false, err
@@ -626,4 +641,15 @@ func (q *queue) publishResult(ctx context.Context, r *Result) (bool, error) {
 		return false, err
 	}
 	return !ack.Duplicate, nil
+}
+
+// maxErrorText bounds the error text kept in a Result or DeadLetter record.
+const maxErrorText = 16 << 10
+
+// clipError cuts an error text to maxErrorText bytes (valid UTF-8).
+func clipError(s string) string {
+	if len(s) <= maxErrorText {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxErrorText], "") + fmt.Sprintf("... (%d bytes cut)", len(s)-maxErrorText)
 }

@@ -345,3 +345,36 @@ func (c *Client) Close() error {
 	c.closed.Store(true)
 	return nil
 }
+
+// QueueStats is a snapshot of the queue.
+type QueueStats struct {
+	Pending     uint64 // jobs waiting for a worker
+	Running     int    // jobs delivered to a worker and not yet acked
+	Redelivered int    // of those, jobs delivered more than once
+	IdleSlots   int    // waiting pull requests: worker slots asking for jobs
+	Results     uint64 // final results retained
+	DeadLetters uint64 // dead-letter records retained
+}
+
+// Stats reads the queue's counters from the server.
+func (c *Client) Stats(ctx context.Context) (QueueStats, error) {
+	const op = "stats"
+	if c.closed.Load() {
+		return QueueStats{}, &Error{Op: op, Err: ErrClosed}
+	}
+	ci, err := c.q.cons.Info(ctx)
+	if err != nil {
+		return QueueStats{}, &Error{Op: op, Err: err}
+	}
+	st := QueueStats{Pending: ci.NumPending, Running: ci.NumAckPending, Redelivered: ci.NumRedelivered, IdleSlots: ci.NumWaiting}
+	ri, err := c.q.results.Info(ctx)
+	if err != nil {
+		return QueueStats{}, &Error{Op: op, Err: err}
+	}
+	di, err := c.q.dead.Info(ctx)
+	if err != nil {
+		return QueueStats{}, &Error{Op: op, Err: err}
+	}
+	st.Results, st.DeadLetters = ri.State.Msgs, di.State.Msgs
+	return st, nil
+}

@@ -39,6 +39,9 @@ func TestManyJobsThreeWorkers(t *testing.T) {
 		if got := sumOf(t, r); got != 3*i {
 			t.Errorf("job %s: sum %d, want %d", id, got, 3*i)
 		}
+		if r.Queued.IsZero() || r.Started.Before(r.Queued.Add(-time.Second)) || r.Finished.Before(r.Started) {
+			t.Errorf("job %s: times queued %v started %v finished %v", id, r.Queued, r.Started, r.Finished)
+		}
 		if c := calls.get(id); c != 1 {
 			t.Errorf("job %s ran %d times", id, c)
 		}
@@ -53,12 +56,12 @@ func TestManyJobsThreeWorkers(t *testing.T) {
 		}
 		return ok == n
 	})
-	info, err := e.client.q.results.Info(t.Context())
+	st, err := e.client.Stats(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.State.Msgs != n {
-		t.Errorf("results stream holds %d messages, want %d", info.State.Msgs, n)
+	if st.Results != n || st.DeadLetters != 0 || st.Pending != 0 {
+		t.Errorf("queue stats %+v: want %d results, nothing pending", st, n)
 	}
 	eventually(t, "an empty work queue", func() bool { return e.jobsLeft() == 0 })
 }
@@ -231,6 +234,10 @@ func TestCrashLoopDeadLetter(t *testing.T) {
 	if d, err := e.client.DeadLetter(t.Context(), "crasher"); err != nil || d.Deliveries != e.cfg.MaxDeliver+1 {
 		t.Errorf("dead letter %+v, %v", d, err)
 	}
+	eventually(t, "the queue's counters", func() bool {
+		st, err := e.client.Stats(t.Context())
+		return err == nil && st.DeadLetters == 1 && st.Results == 1 && st.Pending == 0 && st.Running == 0
+	})
 	eventually(t, "the dead letter counted", func() bool { return last.Stats().DeadLettered == 1 })
 	eventually(t, "the terminated job gone from the work queue", func() bool { return e.jobsLeft() == 0 })
 	if s := last.Stats(); s.Runs != 0 {

@@ -55,9 +55,13 @@ type Result struct {
 	// Worker is the name of the worker that produced this result.
 	Worker string `json:"worker,omitempty"`
 	// Deliveries is the delivery count of the job message that produced it.
-	Deliveries int       `json:"deliveries"`
-	Started    time.Time `json:"started,omitzero"`
-	Finished   time.Time `json:"finished"`
+	Deliveries int `json:"deliveries"`
+	// Queued is when the job message was stored in the jobs stream, Started
+	// when the run that produced this result began (zero for a job that did
+	// not run), Finished when it ended.
+	Queued   time.Time `json:"queued,omitzero"`
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished"`
 }
 
 // Err is nil for StatusOK; otherwise an *Error wrapping ErrFailed or

@@ -534,6 +534,9 @@ func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res
 	log := w.q.cfg.Logger.With("worker", w.name, "id", res.ID)
 	actx, cancel := w.ackCtx(ctx)
 	defer cancel()
+	if md, err := msg.Metadata(); err == nil {
+		res.Queued = md.Timestamp
+	}
 	stored, err := w.q.publishResult(actx, res)
 	if err != nil && w.q.repairIfLost(actx, err) {
 		stored, err = w.q.publishResult(actx, res)

@@ -712,3 +712,39 @@ func TestClipError(t *testing.T) {
 		t.Errorf("clipped to %d bytes, valid %v, tail %q", len(got), utf8.ValidString(got), got[len(got)-30:])
 	}
 }
+
+// TestLateRunKeepsWinnersOutputs: a run still going when its job was
+// redelivered and finished elsewhere cannot replace the winner's outputs,
+// and its delivery is acked without a second result.
+func TestLateRunKeepsWinnersOutputs(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var lateErr error
+	late := e.startWorker("late", 1, HandlerFunc(func(ctx context.Context, job *Job, out *Output) ([]byte, error) {
+		close(started)
+		<-release
+		_, lateErr = out.PutBytes(ctx, "out.txt", []byte("late"))
+		return nil, lateErr
+	}), func(w *Worker) {
+		// No heartbeats reach the server: as if this worker were cut off.
+		w.q.cfg.AckWait = time.Hour
+	})
+	e.submit("raced", `{}`)
+	<-started
+	e.startWorker("winner", 1, HandlerFunc(func(ctx context.Context, job *Job, out *Output) ([]byte, error) {
+		_, err := out.PutBytes(ctx, "out.txt", []byte("winner"))
+		return []byte(`"w"`), err
+	}))
+	r := e.wait("raced")
+	close(release)
+	eventually(t, "the late run acked", func() bool { return late.Stats().Skipped == 1 })
+	if !errors.Is(lateErr, ErrAlreadyDone) {
+		t.Errorf("late Put: %v, want ErrAlreadyDone", lateErr)
+	}
+	got, err := e.client.ObjectBytes(t.Context(), r.Outputs["out.txt"])
+	if err != nil || string(got) != "winner" || r.Worker != "winner" {
+		t.Errorf("result %+v, output %q, %v", r, got, err)
+	}
+	eventually(t, "an empty work queue", func() bool { return e.jobsLeft() == 0 })
+}

@@ -24,7 +24,9 @@
 //     the ID is already durable (a worker died between saving and acking), the
 //     job is acked and not run again.
 //  2. Outputs are saved under names keyed by the job ID; a re-run replaces the
-//     same names, each object atomically.
+//     same names, each object atomically. A run that lost a race (its job was
+//     redelivered and finished elsewhere) cannot replace them: Output.Put
+//     fails with ErrAlreadyDone once a final result exists.
 //  3. The final result is published to the results stream with
 //     Nats-Msg-Id "result-<id>" and an expected-last-subject-sequence of 0, so
 //     the first final result wins and duplicates are dropped; only after its

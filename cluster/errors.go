@@ -23,6 +23,9 @@ var (
 	ErrBadMessage = errors.New("bad message")
 	// ErrClosed: the Client or Worker was closed.
 	ErrClosed = errors.New("closed")
+	// ErrAlreadyDone: another run of the job already stored its final
+	// result (Output.Put in a run that lost a race).
+	ErrAlreadyDone = errors.New("job already has a final result")
 )
 
 // Error is the error type of this package: the operation, the job ID (when

@@ -99,7 +99,9 @@ const MaxOutputs = 1024
 // [A-Za-z0-9_.-]) under "out/<id>/<name>", replacing any earlier object of
 // that name atomically, and records it in Result.Outputs. An object over
 // Config.MaxBodySize, or an output beyond MaxOutputs, fails with ErrTooLarge
-// (and is not stored).
+// (and is not stored). If another run of the same job already stored its
+// final result, Put stores nothing and fails with ErrAlreadyDone; a handler
+// should return that error (the delivery is then acked without a result).
 func (o *Output) Put(ctx context.Context, name string, r io.Reader) (ObjectRef, error) {
 	const op = "output put"
 	if err := validateOutputName(name); err != nil {
@@ -118,6 +120,12 @@ func (o *Output) Put(ctx context.Context, name string, r io.Reader) (ObjectRef, 
 		return ObjectRef{}, &Error{Op: op, ID: o.id, Err: fmt.Errorf("%w: more than %d outputs", ErrTooLarge, MaxOutputs)}
 	}
 	q := o.w.q
+	// A run that lost a race (its job was redelivered while it still ran,
+	// and the other run already stored the result) must not replace the
+	// winner's outputs.
+	if _, err := q.result(ctx, o.id); err == nil {
+		return ObjectRef{}, &Error{Op: op, ID: o.id, Err: ErrAlreadyDone}
+	}
 	lr := &limitReader{r: r, left: q.cfg.MaxBodySize}
 	info, err := q.objs.Put(ctx, jetstream.ObjectMeta{Name: outputObject(o.id, name)}, lr)
 	if err != nil {
@@ -462,6 +470,11 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	res := &Result{ID: wj.ID, Worker: w.name, Deliveries: attempt, Started: started, Finished: time.Now(), Outputs: refs}
 	switch {
+	case errors.Is(err, ErrAlreadyDone):
+		// Another run of this job finished first: nothing to add.
+		w.skipped.Add(1)
+		w.ack(ctx, msg, wj, log)
+		return
 	case err == nil:
 		res.Status, res.Data = StatusOK, data
 	case IsPermanent(err):

@@ -178,11 +178,10 @@ func (c *Client) watch(ctx context.Context, op, id string, fn func(Event)) (*Res
 		}
 		defer esub.Unsubscribe()
 	}
-	// After the server has the subscriptions, a result is either already
-	// stored (read below) or will be delivered on ch.
-	if err := c.q.nc.FlushWithContext(ctx); err != nil && ctx.Err() != nil {
-		return nil, &Error{Op: op, ID: id, Err: ctx.Err()}
-	}
+	// The server handles this connection's SUB before the read of the
+	// results stream below, so a result is either found by that read or
+	// delivered on ch (and the periodic poll covers a result published while
+	// the connection was down).
 	done := func(r *Result) (*Result, error) {
 		if fn != nil {
 			fn(Event{Kind: EventResult, Attempt: r.Deliveries, Result: r})

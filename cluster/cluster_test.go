@@ -445,6 +445,9 @@ func TestWatchStreamsChunks(t *testing.T) {
 		ch <- g
 	}()
 	eventually(t, "the watcher subscribed", func() bool { return e.client.q.nc.NumSubscriptions() >= subsBefore+2 })
+	if err := e.client.q.nc.Flush(); err != nil { // the server has the subscriptions
+		t.Fatal(err)
+	}
 	close(go1)
 	g := <-ch
 	if g.err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -750,4 +751,38 @@ func TestLateRunKeepsWinnersOutputs(t *testing.T) {
 		t.Errorf("result %+v, output %q, %v", r, got, err)
 	}
 	eventually(t, "an empty work queue", func() bool { return e.jobsLeft() == 0 })
+}
+
+// TestMalformedMessages: a job message not made by Submit, and a malformed
+// result record, neither crash a worker nor loop forever.
+func TestMalformedMessages(t *testing.T) {
+	e := newEnv(t)
+	var calls counter
+	w := e.startWorker("w", 1, sumHandler(&calls, 0))
+	js := e.client.q.js
+	// A job message with an ID that does not match its subject: dropped.
+	m := &nats.Msg{Subject: e.cfg.jobSubject("x1"), Header: nats.Header{hdrMsgID: []string{"other"}}}
+	if _, err := js.PublishMsg(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	// A job message with a bad body size header: a "failed" result.
+	m = &nats.Msg{Subject: e.cfg.jobSubject("x2"), Header: nats.Header{hdrMsgID: []string{"x2"}, hdrBodyObject: []string{"in/x2"}, hdrBodySize: []string{"lots"}}}
+	if _, err := js.PublishMsg(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.wait("x2"); r.Status != StatusFailed || !strings.Contains(r.Error, "Vkio-Body-Size") {
+		t.Errorf("x2: %+v", r)
+	}
+	// A garbage result record for a job: the job is acked, not run.
+	if _, err := js.Publish(t.Context(), e.cfg.resultSubject("x3"), []byte("garbage")); err != nil {
+		t.Fatal(err)
+	}
+	e.submit("x3", `{"a":1,"b":1}`)
+	eventually(t, "an empty work queue", func() bool { return e.jobsLeft() == 0 })
+	if _, err := e.client.Result(t.Context(), "x3"); !errors.Is(err, ErrBadMessage) {
+		t.Errorf("Result(x3): %v, want ErrBadMessage", err)
+	}
+	if calls.get("x3") != 0 || w.Stats().Runs != 0 {
+		t.Errorf("a job ran: %+v", w.Stats())
+	}
 }

@@ -427,6 +427,13 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		log.Debug("cluster: job already has a result; acking without running")
 		w.ack(ctx, msg, wj, log)
 		return
+	} else if errors.Is(err, ErrBadMessage) {
+		// Something else stored a malformed record as this job's result; it
+		// can never be replaced, so running the job again is useless.
+		w.errs.Add(1)
+		log.Error("cluster: job has a malformed result record; acking without running", "err", err)
+		w.ack(ctx, msg, wj, log)
+		return
 	} else if !errors.Is(err, ErrNotFound) {
 		w.errs.Add(1)
 		log.Warn("cluster: reading a job's result", "err", err)

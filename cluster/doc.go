@@ -42,6 +42,16 @@
 //     consumer itself has no MaxDeliver, so no job is ever stranded in the
 //     queue without a final result.
 //
-// Long jobs are kept alive with in-progress acks every AckWait/3. The library
-// reads no environment and logs only through Config.Logger.
+// Long jobs are kept alive with in-progress acks every AckWait/3. A worker
+// asks the server for exactly as many jobs as it has free slots, so a slow job
+// never holds queued jobs back from idle workers. If the server lost the
+// queue (restarted without its store), workers and clients set it up again.
+//
+// The server is a stock nats-server with JetStream on, e.g. built from the
+// module this package already requires:
+//
+//	go run github.com/nats-io/nats-server/v2@v2.15.3 -js -sd /var/lib/vkio-nats
+//
+// Package natstest starts one in-process for tests. The library reads no
+// environment and logs only through Config.Logger.
 package cluster

@@ -1,0 +1,208 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// queue is the set of JetStream handles a Client and a Worker share.
+type queue struct {
+	cfg     Config
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	jobs    jetstream.Stream
+	results jetstream.Stream
+	dead    jetstream.Stream
+	objs    jetstream.ObjectStore
+	cons    jetstream.Consumer
+
+	repairMu sync.Mutex
+}
+
+// Setup creates or updates the streams, the workers' consumer and the object
+// store bucket that cfg names (see the package comment). It is idempotent;
+// Clients and Workers call it when they start, so calling it directly is only
+// needed to prepare a server ahead of time. nc stays the caller's.
+func Setup(ctx context.Context, nc *nats.Conn, cfg Config) error {
+	_, err := openQueue(ctx, nc, cfg)
+	return err
+}
+
+func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if nc == nil {
+		return nil, &Error{Op: "setup", Err: fmt.Errorf("%w: nil *nats.Conn", ErrBadConfig)}
+	}
+	// An inline body must fit the server's max_payload with the headers.
+	if mp := int(nc.MaxPayload()); mp > 0 && cfg.InlineMax > mp-4096 {
+		cfg.InlineMax = max(mp-4096, 1)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, &Error{Op: "setup", Err: err}
+	}
+	q := &queue{cfg: cfg, nc: nc, js: js}
+	streams := []struct {
+		dst *jetstream.Stream
+		sc  jetstream.StreamConfig
+	}{
+		{&q.jobs, jetstream.StreamConfig{
+			Name:        cfg.jobsStream(),
+			Description: "vkio cluster: jobs (work queue)",
+			Subjects:    []string{cfg.Prefix + ".jobs.*"},
+			Retention:   jetstream.WorkQueuePolicy,
+			Storage:     jetstream.FileStorage,
+			Duplicates:  cfg.DuplicateWindow,
+			Replicas:    cfg.Replicas,
+			// No MaxAge: a queued job waits for a worker however long.
+		}},
+		{&q.results, jetstream.StreamConfig{
+			Name:              cfg.resultsStream(),
+			Description:       "vkio cluster: final result per job",
+			Subjects:          []string{cfg.Prefix + ".results.*"},
+			Retention:         jetstream.LimitsPolicy,
+			Storage:           jetstream.FileStorage,
+			MaxMsgsPerSubject: 1,
+			Duplicates:        cfg.DuplicateWindow,
+			Replicas:          cfg.Replicas,
+			MaxAge:            cfg.Retention,
+			AllowDirect:       true,
+		}},
+		{&q.dead, jetstream.StreamConfig{
+			Name:              cfg.deadStream(),
+			Description:       "vkio cluster: dead-lettered jobs",
+			Subjects:          []string{cfg.Prefix + ".dead.*"},
+			Retention:         jetstream.LimitsPolicy,
+			Storage:           jetstream.FileStorage,
+			MaxMsgsPerSubject: 1,
+			Duplicates:        cfg.DuplicateWindow,
+			Replicas:          cfg.Replicas,
+			MaxAge:            cfg.Retention,
+			AllowDirect:       true,
+		}},
+	}
+	for _, s := range streams {
+		st, err := createOrUpdateStream(ctx, js, s.sc)
+		if err != nil {
+			return nil, &Error{Op: "setup", Err: fmt.Errorf("stream %s: %w", s.sc.Name, err)}
+		}
+		*s.dst = st
+	}
+	q.objs, err = retry2(func() (jetstream.ObjectStore, error) {
+		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      cfg.bucket(),
+			Description: "vkio cluster: large job bodies and outputs",
+			TTL:         cfg.Retention,
+			Storage:     jetstream.FileStorage,
+			Replicas:    cfg.Replicas,
+		})
+	})
+	if err != nil {
+		return nil, &Error{Op: "setup", Err: fmt.Errorf("object store %s: %w", cfg.bucket(), err)}
+	}
+	q.cons, err = retry2(func() (jetstream.Consumer, error) {
+		return q.jobs.CreateOrUpdateConsumer(ctx, q.consumerConfig())
+	})
+	if err != nil {
+		return nil, &Error{Op: "setup", Err: fmt.Errorf("consumer %s: %w", cfg.consumerName(), err)}
+	}
+	return q, nil
+}
+
+func (q *queue) consumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:     q.cfg.consumerName(),
+		Description: "vkio cluster: workers",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		AckWait:     q.cfg.AckWait,
+		// The worker enforces Config.MaxDeliver: a delivery beyond it is
+		// dead-lettered without running. The server never stops delivering,
+		// so a job cannot be stranded without a final result.
+		MaxDeliver:    -1,
+		MaxAckPending: 100000,
+		FilterSubject: q.cfg.Prefix + ".jobs.*",
+	}
+}
+
+// createOrUpdateStream retries once when two parties race to create it.
+func createOrUpdateStream(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) (jetstream.Stream, error) {
+	return retry2(func() (jetstream.Stream, error) { return js.CreateOrUpdateStream(ctx, sc) })
+}
+
+func retry2[T any](f func() (T, error)) (T, error) {
+	v, err := f()
+	if err != nil && (errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || errors.Is(err, jetstream.ErrConsumerExists) || errors.Is(err, jetstream.ErrBucketExists)) {
+		time.Sleep(10 * time.Millisecond)
+		v, err = f()
+	}
+	return v, err
+}
+
+// result reads the durable final result of job id; ErrNotFound if none.
+func (q *queue) result(ctx context.Context, id string) (*Result, error) {
+	m, err := q.results.GetLastMsgForSubject(ctx, q.cfg.resultSubject(id))
+	if err != nil {
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	return decodeResult(id, m.Data)
+}
+
+// lost reports whether the server no longer has the queue's consumer or
+// one of its streams (a server restarted without its store, or an operator
+// deleted them), as opposed to being unreachable for a while. It is asked
+// only after an operation failed.
+func (q *queue) lost(ctx context.Context) bool {
+	gone := func(err error) bool {
+		return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
+	}
+	if _, err := q.js.Consumer(ctx, q.cfg.jobsStream(), q.cfg.consumerName()); gone(err) {
+		return true
+	}
+	for _, name := range []string{q.cfg.resultsStream(), q.cfg.deadStream()} {
+		if _, err := q.js.Stream(ctx, name); gone(err) {
+			return true
+		}
+	}
+	return false
+}
+
+// repair runs Setup again after lost. The queue's handles name their
+// streams and consumer, so they keep working once those exist again.
+func (q *queue) repair(ctx context.Context) error {
+	q.repairMu.Lock()
+	defer q.repairMu.Unlock()
+	if _, err := openQueue(ctx, q.nc, q.cfg); err != nil {
+		return err
+	}
+	q.cfg.Logger.Warn("cluster: the server had lost the queue's streams or consumer; set them up again", "prefix", q.cfg.Prefix)
+	return nil
+}
+
+// repairIfLost repairs the queue after a failed operation if the server
+// lost it, and reports whether it did.
+func (q *queue) repairIfLost(ctx context.Context, err error) bool {
+	if err == nil || !(errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound)) {
+		return false
+	}
+	if !q.lost(ctx) {
+		return false
+	}
+	if err := q.repair(ctx); err != nil {
+		q.cfg.Logger.Warn("cluster: setting the queue up again", "err", err)
+		return false
+	}
+	return true
+}

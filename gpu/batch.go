@@ -438,7 +438,8 @@ func (b *Batch) record() error {
 
 // Close releases the batch's command buffer and pools, and its uses of
 // kernels. It fails with ErrBusy while a submission of the batch is
-// running; a second Close returns nil, and so does a Close after (or while)
+// running, and with ErrDeviceLost when the device was lost with one
+// running (Device.Close releases the batch then); a second Close returns nil, and so does a Close after (or while)
 // Device.Close destroys it.
 func (b *Batch) Close() error {
 	if b.busy() {
@@ -475,6 +476,11 @@ func (b *Batch) shut() (cmds *vkx.Commands, kernels []*Kernel, mine bool, err er
 	case b.closed:
 		return nil, nil, false, nil
 	case b.inflight:
+		if b.d.lostFlag.Load() {
+			// A lost device's work may never complete: waiting for it would
+			// never end. Device.Close releases the batch.
+			return nil, nil, false, &Error{Op: "close batch", Detail: "a submission was running when the device was lost; Device.Close releases the batch", Err: ErrDeviceLost}
+		}
 		return nil, nil, false, errf("close batch", ErrBusy, "a submission is still running")
 	case !b.d.claim(b):
 		return nil, nil, false, nil

@@ -351,7 +351,8 @@ func wrapOp(op string, err error) error {
 }
 
 // Close frees the buffer. It fails with ErrBusy while submitted work that
-// uses it is still running; a second Close returns nil, and so does a Close
+// uses it is still running, and with ErrDeviceLost when the device was lost
+// with such work submitted (Device.Close releases the buffer then); a second Close returns nil, and so does a Close
 // after (or while) Device.Close destroys it.
 func (b *Buffer) Close() error {
 	now, busy := b.use.shut()
@@ -361,6 +362,9 @@ func (b *Buffer) Close() error {
 		now, busy = b.use.shut()
 	}
 	if busy {
+		if b.d.lostFlag.Load() {
+			return &Error{Op: "close buffer", Detail: "a submitted batch used it when the device was lost; Device.Close releases the buffer", Err: ErrDeviceLost}
+		}
 		return errf("close buffer", ErrBusy, "a submitted batch still uses it")
 	}
 	if now && b.d.claim(b) {

@@ -339,6 +339,10 @@ type Device struct {
 
 	clock clock
 
+	// lostFlag mirrors lost != nil, for readers that hold another lock
+	// (a batch's or a buffer's) and must not take mu.
+	lostFlag atomic.Bool
+
 	// faults is the fault armed by InjectFault, if any.
 	faults faultPlan
 

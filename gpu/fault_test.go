@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/vkio/vkio/gpu/internal/vkx"
 	"github.com/vkio/vkio/io"
 )
 
@@ -49,5 +50,28 @@ func TestInjectFault(t *testing.T) {
 		if err := d.InjectFault(FaultDeviceLost, -1); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("negative count: %v", err)
 		}
+	})
+}
+
+// TestCloseAfterLoss: a batch and a buffer whose submission was running when
+// the device was lost close with ErrDeviceLost at once (a lost device's work
+// may never complete, so ErrBusy would never end); Device.Close releases them.
+func TestCloseAfterLoss(t *testing.T) {
+	ios(t, func(t *testing.T, x io.Io) {
+		d, _ := open(t, Options{})
+		_, c, b := tiny(t, x, d)
+		d.vd.InjectFault(vkx.FaultWait, vkx.ErrorDeviceLost, 1)
+		if _, err := d.Run(x, b); !errors.Is(err, ErrDeviceLost) {
+			t.Fatalf("wait: %v, want ErrDeviceLost", err)
+		}
+		for name, closeFn := range map[string]func() error{"batch": b.Close, "buffer": c.Close} {
+			err := closeFn()
+			if errors.Is(err, ErrBusy) || !errors.Is(err, ErrDeviceLost) {
+				t.Fatalf("%s Close after the loss: %v, want ErrDeviceLost", name, err)
+			}
+		}
+		check(t, d.Close())
+		check(t, b.Close()) // released by Device.Close: a second Close is nil
+		check(t, c.Close())
 	})
 }

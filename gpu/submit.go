@@ -641,6 +641,7 @@ func (d *Device) lostLocked(err error) []*pending {
 	defer d.mu.Unlock()
 	if d.lost == nil {
 		d.lost = err
+		d.lostFlag.Store(true)
 	}
 	d.cond.Broadcast()
 	var ps []*pending

@@ -124,14 +124,12 @@ func (s *setSubmission) drop(x io.Io, err error) error {
 	if s.m == nil {
 		return nil
 	}
-	var cerr error
-	if s.m.Device().Lost() == nil {
-		cerr = s.inner.Close(x.WithoutCancel())
+	cerr := s.inner.Close(x.WithoutCancel())
+	if errors.Is(cerr, gpu.ErrDeviceLost) {
+		// A batch in flight at the loss: the set closes the device, and
+		// the batch with it, once its last user has released it.
+		cerr = nil
 	}
-	// On a lost device a batch that was in flight at the loss stays busy
-	// until the device is closed (gputask's Close would wait for it
-	// forever): the set closes the device, and the batch with it, once
-	// its last user has released it.
 	s.m.Release(err)
 	s.m, s.inner = nil, nil
 	return cerr

@@ -31,6 +31,10 @@ import (
 // a list, not a plan.
 const MaxMembers = 64
 
+// MaxQueuesPerDevice caps the members Options.PerQueue opens on one
+// physical device.
+const MaxQueuesPerDevice = 4
+
 // Options configure Open.
 type Options struct {
 	// Base is the gpu.Options every member is opened with; its Device
@@ -51,7 +55,10 @@ type Options struct {
 	// ignored), so that work submitted to different members runs on
 	// different queues; the members of one device share its GPU. A device
 	// with one compute queue (lavapipe) gives one member, as without it.
-	// An entry repeated in Devices is expanded again.
+	// An entry repeated in Devices is expanded again. At most
+	// MaxQueuesPerDevice queues of a device are used: each member is a
+	// logical device (a driver context) of its own, and a GPU's 16 compute
+	// queues as 16 contexts would cost memory for little more overlap.
 	PerQueue bool
 	// MaxAttempts bounds how many members Do tries one unit of work on
 	// (the first try included). 0 means the number of members.
@@ -177,7 +184,7 @@ func Open(opts Options) (*Set, error) {
 				return nil, &Error{Op: "open", Detail: fmt.Sprintf("member %d (device %q, queue %d)", len(s.members), spec, o.Queue), Err: err}
 			}
 			s.members = append(s.members, &Member{set: s, index: len(s.members), spec: spec, dev: d, info: d.Info(), closed: make(chan struct{})})
-			if !opts.PerQueue || q+1 >= d.Info().ComputeQueues {
+			if !opts.PerQueue || q+1 >= min(d.Info().ComputeQueues, MaxQueuesPerDevice) {
 				break
 			}
 		}

@@ -42,6 +42,11 @@ type fakeGPU struct {
 	// notifyDelay is how long after its work ends a submission is seen
 	// complete (a late completion notice).
 	notifyDelay time.Duration
+	// copyCost, if set, gives each frame a read-back copy on a lane of
+	// its own ("transfer"): it starts when the frame's compute ends, after
+	// the previous copy, and the submission completes when it ends.
+	copyCost time.Duration
+	copyEnd  time.Time
 
 	mu                  sync.Mutex
 	queueEnd            time.Time
@@ -89,8 +94,18 @@ func (g *fakeGPU) Submit(x io.Io, frame, slot int) (tasks.Submission, error) {
 	g.queueEnd = end
 	s := &fakeSub{g: g, frame: frame, slot: slot, p: io.NewPromise[tasks.GPUTime](), gpuDone: make(chan struct{})}
 	gt := tasks.GPUTime{Queue: "queue 0", Submitted: now, Start: start, End: end}
+	done := end
+	if g.copyCost > 0 {
+		cs := end
+		if g.copyEnd.After(cs) {
+			cs = g.copyEnd
+		}
+		done = cs.Add(g.copyCost)
+		g.copyEnd = done
+		gt.Copy = tasks.GPUCopy{Queue: "transfer", Start: cs, End: done}
+	}
 	s.p.OnCancel(func() { s.p.Resolve(tasks.GPUTime{}, io.ErrCanceled) })
-	time.AfterFunc(end.Sub(now)+g.notifyDelay, func() {
+	time.AfterFunc(done.Sub(now)+g.notifyDelay, func() {
 		g.mu.Lock()
 		g.inflight--
 		g.mu.Unlock()

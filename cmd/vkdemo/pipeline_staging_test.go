@@ -1,0 +1,122 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// copyLanes reads the trace at p and returns, per GPU lane (thread name),
+// how many "copy" and "compute" spans it holds, and the trace's metadata.
+func copyLanes(t *testing.T, p string) (copies, computes map[string]int, meta map[string]any) {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr struct {
+		TraceEvents []struct {
+			Name string         `json:"name"`
+			Ph   string         `json:"ph"`
+			Pid  int            `json:"pid"`
+			Tid  int            `json:"tid"`
+			Args map[string]any `json:"args"`
+		} `json:"traceEvents"`
+		OtherData map[string]any `json:"otherData"`
+	}
+	if err := json.Unmarshal(b, &tr); err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	type key struct{ pid, tid int }
+	procs, threads := map[int]string{}, map[key]string{}
+	for _, e := range tr.TraceEvents {
+		if e.Ph != "M" {
+			continue
+		}
+		name, _ := e.Args["name"].(string)
+		switch e.Name {
+		case "process_name":
+			procs[e.Pid] = name
+		case "thread_name":
+			threads[key{e.Pid, e.Tid}] = name
+		}
+	}
+	copies, computes = map[string]int{}, map[string]int{}
+	for _, e := range tr.TraceEvents {
+		if e.Ph != "X" || procs[e.Pid] != "GPU" {
+			continue
+		}
+		lane := threads[key{e.Pid, e.Tid}]
+		switch e.Name {
+		case "copy":
+			copies[lane]++
+		case "compute":
+			computes[lane]++
+		}
+	}
+	return copies, computes, tr.OtherData
+}
+
+// TestPipelineStaged: --force-staging (with --transfer-queue, which
+// lavapipe cannot honour: no transfer family) reads every frame back by a
+// staging copy on the GPU, on one device and on a device set: the PNGs are
+// the default run's byte for byte, the trace has one "copy" span per frame
+// on the lane of the queue it ran on, and the report has a copies line.
+// The default run's trace has no copy spans and no read-back metadata.
+func TestPipelineStaged(t *testing.T) {
+	const n = 10
+	dir := t.TempDir()
+	common := []string{"--io", "threaded", "pipeline", "-n", "10", "--size", "48x40", "--iter", "150"}
+	out := ok(t, dir, append(common, "--out", "plain")...)
+	if strings.Contains(out, "copies") {
+		t.Errorf("the default run reports copies:\n%s", out)
+	}
+	want := readFrames(t, filepath.Join(dir, "plain"))
+	if len(want) != n {
+		t.Fatalf("the default run saved %d frames", len(want))
+	}
+	copies, computes, meta := copyLanes(t, filepath.Join(dir, "plain", "trace.json"))
+	if len(copies) != 0 || computes["queue 0"] != n || meta["read_back"] != nil {
+		t.Fatalf("default trace: copies %v, computes %v, read_back %v", copies, computes, meta["read_back"])
+	}
+
+	for _, c := range []struct {
+		name  string
+		args  []string
+		lanes []string // the GPU lanes the copies may be on (those of the compute)
+	}{
+		{"staged", []string{"--force-staging", "--transfer-queue"}, []string{"queue 0"}},
+		{"staged-set", []string{"--force-staging", "--devices", "0,0", "--gpu-submits", "4"}, []string{"device 0", "device 1"}},
+	} {
+		out := ok(t, dir, append(append(common, "--out", c.name), c.args...)...)
+		if !strings.Contains(out, "  copies      read-back copies ") {
+			t.Errorf("%s: no copies line in the report:\n%s", c.name, out)
+		}
+		sameFrames(t, c.name, readFrames(t, filepath.Join(dir, c.name)), want)
+		checkFrames(t, filepath.Join(dir, c.name), 48, 40, n, 150)
+		checkTraceFile(t, filepath.Join(dir, c.name, "trace.json"), n)
+		copies, computes, meta := copyLanes(t, filepath.Join(dir, c.name, "trace.json"))
+		total := 0
+		for lane, k := range copies {
+			if computes[lane] != k {
+				t.Errorf("%s: lane %q has %d copies and %d computes (one queue: each frame's copy beside its compute)", c.name, lane, k, computes[lane])
+			}
+			found := false
+			for _, l := range c.lanes {
+				found = found || l == lane
+			}
+			if !found {
+				t.Errorf("%s: copies on lane %q, want one of %q", c.name, lane, c.lanes)
+			}
+			total += k
+		}
+		if total != n {
+			t.Errorf("%s: %d copy spans for %d frames: %v", c.name, total, n, copies)
+		}
+		if rb, _ := meta["read_back"].(string); !strings.Contains(rb, "staging copies on the compute queue") {
+			t.Errorf("%s: read_back metadata %q", c.name, meta["read_back"])
+		}
+	}
+}

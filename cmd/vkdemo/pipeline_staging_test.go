@@ -12,6 +12,38 @@ import (
 // how many "copy" and "compute" spans it holds, and the trace's metadata.
 func copyLanes(t *testing.T, p string) (copies, computes map[string]int, meta map[string]any) {
 	t.Helper()
+	copies, computes = map[string]int{}, map[string]int{}
+	meta = readTraceSpans(t, p, func(proc, lane, name string) {
+		if proc != "GPU" {
+			return
+		}
+		switch name {
+		case "copy":
+			copies[lane]++
+		case "compute":
+			computes[lane]++
+		}
+	})
+	return copies, computes, meta
+}
+
+// laneCounts counts the spans of the trace at p on each lane of process
+// proc ("GPU", "CPU").
+func laneCounts(t *testing.T, p, proc string) map[string]int {
+	t.Helper()
+	n := map[string]int{}
+	readTraceSpans(t, p, func(pr, lane, _ string) {
+		if pr == proc {
+			n[lane]++
+		}
+	})
+	return n
+}
+
+// readTraceSpans calls fn with the process, lane (thread) and name of each
+// span of the trace at p, and returns the trace's metadata.
+func readTraceSpans(t *testing.T, p string, fn func(proc, lane, name string)) map[string]any {
+	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -43,20 +75,12 @@ func copyLanes(t *testing.T, p string) (copies, computes map[string]int, meta ma
 			threads[key{e.Pid, e.Tid}] = name
 		}
 	}
-	copies, computes = map[string]int{}, map[string]int{}
 	for _, e := range tr.TraceEvents {
-		if e.Ph != "X" || procs[e.Pid] != "GPU" {
-			continue
-		}
-		lane := threads[key{e.Pid, e.Tid}]
-		switch e.Name {
-		case "copy":
-			copies[lane]++
-		case "compute":
-			computes[lane]++
+		if e.Ph == "X" {
+			fn(procs[e.Pid], threads[key{e.Pid, e.Tid}], e.Name)
 		}
 	}
-	return copies, computes, tr.OtherData
+	return tr.OtherData
 }
 
 // TestPipelineStaged: --force-staging (with --transfer-queue, which

@@ -147,16 +147,7 @@ func (s *setSubmission) Wait(x io.Io) (tasks.GPUTime, error) {
 		}
 		gt, err := s.inner.Wait(x)
 		if err == nil {
-			lane := fmt.Sprintf("device %d", s.m.Index())
-			switch gt.Copy.Queue {
-			case "":
-			case gt.Queue:
-				gt.Copy.Queue = lane
-			default:
-				gt.Copy.Queue = lane + " transfer"
-			}
-			gt.Queue = lane
-			return gt, nil
+			return onMember(gt, s.m.Index()), nil
 		}
 		if !s.moved(x, err) {
 			return gt, err
@@ -187,4 +178,20 @@ func (s *setSubmission) Read(x io.Io, dst []byte) ([]byte, error) {
 // Close frees the frame's submission and releases its member.
 func (s *setSubmission) Close(x io.Io) error {
 	return s.drop(x, s.failed)
+}
+
+// onMember renames gt's GPU lanes to member's: "device N" for its compute
+// queue, "device N transfer" for a read-back copy that ran on its transfer
+// queue (a lane other than the compute's).
+func onMember(gt tasks.GPUTime, member int) tasks.GPUTime {
+	lane := fmt.Sprintf("device %d", member)
+	switch gt.Copy.Queue {
+	case "":
+	case gt.Queue:
+		gt.Copy.Queue = lane
+	default:
+		gt.Copy.Queue = lane + " transfer"
+	}
+	gt.Queue = lane
+	return gt
 }

@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vkio/vkio/tasks"
+	"github.com/vkio/vkio/tasks/gputask"
 )
 
 // copyLanes reads the trace at p and returns, per GPU lane (thread name),
@@ -83,11 +87,12 @@ func readTraceSpans(t *testing.T, p string, fn func(proc, lane, name string)) ma
 	return tr.OtherData
 }
 
-// TestPipelineStaged: --force-staging (with --transfer-queue, which
-// lavapipe cannot honour: no transfer family) reads every frame back by a
-// staging copy on the GPU, on one device and on a device set: the PNGs are
-// the default run's byte for byte, the trace has one "copy" span per frame
-// on the lane of the queue it ran on, and the report has a copies line.
+// TestPipelineStaged: --force-staging with --transfer-queue reads every
+// frame back by a staging copy on the GPU, on one device and on a device
+// set: the PNGs are the default run's byte for byte, the trace has one
+// "copy" span per frame on the lane of the queue it ran on (the compute
+// lane on lavapipe, which has no transfer family; "transfer" / "device N
+// transfer" on a GPU with one), and the report has a copies line.
 // The default run's trace has no copy spans and no read-back metadata.
 func TestPipelineStaged(t *testing.T) {
 	const n = 10
@@ -107,12 +112,14 @@ func TestPipelineStaged(t *testing.T) {
 	}
 
 	for _, c := range []struct {
-		name  string
-		args  []string
-		lanes []string // the GPU lanes the copies may be on (those of the compute)
+		name      string
+		args      []string
+		lanes     []string // the compute lanes
+		transfers []string // the lanes of copies on a transfer queue (a GPU's)
 	}{
-		{"staged", []string{"--force-staging", "--transfer-queue"}, []string{"queue 0"}},
-		{"staged-set", []string{"--force-staging", "--devices", "0,0", "--gpu-submits", "4"}, []string{"device 0", "device 1"}},
+		{"staged", []string{"--force-staging", "--transfer-queue"}, []string{"queue 0"}, []string{"transfer"}},
+		{"staged-set", []string{"--force-staging", "--transfer-queue", "--devices", "0,0", "--gpu-submits", "4"},
+			[]string{"device 0", "device 1"}, []string{"device 0 transfer", "device 1 transfer"}},
 	} {
 		out := ok(t, dir, append(append(common, "--out", c.name), c.args...)...)
 		if !strings.Contains(out, "  copies      read-back copies ") {
@@ -122,25 +129,46 @@ func TestPipelineStaged(t *testing.T) {
 		checkFrames(t, filepath.Join(dir, c.name), 48, 40, n, 150)
 		checkTraceFile(t, filepath.Join(dir, c.name, "trace.json"), n)
 		copies, computes, meta := copyLanes(t, filepath.Join(dir, c.name, "trace.json"))
+		rb, _ := meta["read_back"].(string)
+		onTransfer := strings.HasPrefix(rb, "staging copies on the transfer queue")
+		if !onTransfer && !strings.Contains(rb, "staging copies on the compute queue") {
+			t.Errorf("%s: read_back metadata %q", c.name, meta["read_back"])
+		}
+		lanes := c.lanes
+		if onTransfer {
+			lanes = c.transfers
+		}
 		total := 0
 		for lane, k := range copies {
-			if computes[lane] != k {
+			if !slices.Contains(lanes, lane) {
+				t.Errorf("%s: copies on lane %q, want one of %q (read_back %q)", c.name, lane, lanes, rb)
+			}
+			if !onTransfer && computes[lane] != k {
 				t.Errorf("%s: lane %q has %d copies and %d computes (one queue: each frame's copy beside its compute)", c.name, lane, k, computes[lane])
-			}
-			found := false
-			for _, l := range c.lanes {
-				found = found || l == lane
-			}
-			if !found {
-				t.Errorf("%s: copies on lane %q, want one of %q", c.name, lane, c.lanes)
 			}
 			total += k
 		}
 		if total != n {
 			t.Errorf("%s: %d copy spans for %d frames: %v", c.name, total, n, copies)
 		}
-		if rb, _ := meta["read_back"].(string); !strings.Contains(rb, "staging copies on the compute queue") {
-			t.Errorf("%s: read_back metadata %q", c.name, meta["read_back"])
+	}
+}
+
+// onMember puts a frame's compute on "device N" and its copy on the same
+// lane where it ran on the compute queue, on "device N transfer" where it
+// ran on the transfer queue.
+func TestOnMember(t *testing.T) {
+	for _, c := range []struct {
+		queue, copyQueue string
+		want, wantCopy   string
+	}{
+		{gputask.ComputeLane, "", "device 3", ""},
+		{gputask.ComputeLane, gputask.ComputeLane, "device 3", "device 3"},
+		{gputask.ComputeLane, gputask.TransferLane, "device 3", "device 3 transfer"},
+	} {
+		got := onMember(tasks.GPUTime{Queue: c.queue, Copy: tasks.GPUCopy{Queue: c.copyQueue}}, 3)
+		if got.Queue != c.want || got.Copy.Queue != c.wantCopy {
+			t.Errorf("%q/%q: got %q/%q, want %q/%q", c.queue, c.copyQueue, got.Queue, got.Copy.Queue, c.want, c.wantCopy)
 		}
 	}
 }

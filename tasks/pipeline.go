@@ -212,10 +212,13 @@ type pipeRun struct {
 	flowBase uint64
 	pol      *failures
 
-	// kernels and copies meter the GPU spans of the frames' compute and
-	// of their read-back copies (GPUTime.Copy) apart, for
-	// Report.CopyBusy and CopyOverlap.
-	kernels, copies meter
+	// copies meters the frames' read-back copies (GPUTime.Copy), for
+	// Report.CopyBusy; byLane meters, per compute lane (GPUTime.Queue:
+	// one per device), the compute, the copies and both of the frames
+	// computed there, for Report.CopyOverlap.
+	copies meter
+	laneMu sync.Mutex
+	byLane map[string]*laneMeters
 
 	cpu0   time.Duration // process CPU time at the start
 	host0  time.Duration // the host's CPU time at the start (hostCPU)
@@ -342,7 +345,7 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	r.m.fill(&rep, time.Since(r.start))
 	if cb := r.copies.busy(GPU); cb > 0 {
 		rep.CopyBusy = cb
-		rep.CopyOverlap = max(r.kernels.busy(GPU)+cb-r.m.busy(GPU), 0)
+		rep.CopyOverlap = r.copyOverlap()
 	}
 	r.setBound(&rep, x, depth, lim)
 	rep.Stages = r.stageTimes()
@@ -450,7 +453,7 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 			}
 			sp := Span{Res: GPU, Lane: q, Name: "compute", Start: gt.Start, End: gt.End, Frame: k, Flow: flow}
 			r.span(sp)
-			r.kernels.add(sp)
+			r.lane(q).add(sp, false)
 		}
 		if c := gt.Copy; !c.Start.IsZero() && !c.End.IsZero() {
 			q := c.Queue
@@ -460,6 +463,9 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 			sp := Span{Res: GPU, Lane: q, Name: "copy", Start: c.Start, End: c.End, Frame: k, Flow: flow}
 			r.span(sp)
 			r.copies.add(sp)
+			if !gt.Start.IsZero() && !gt.End.IsZero() {
+				r.lane(gt.Queue).add(sp, true)
+			}
 		}
 		if r.staging != nil {
 			if stagingT0, err = r.acquire(x, useStaging, r.staging, int64(p.FrameBytes)); err != nil {
@@ -507,6 +513,50 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 	}
 	r.slotDone(sl)
 	_ = r.free.PutOne(wx, sl)
+}
+
+// laneMeters meter the GPU spans of the frames computed on one compute
+// lane: their compute, their read-back copies, and both together.
+type laneMeters struct{ kernels, copies, both meter }
+
+func (l *laneMeters) add(sp Span, isCopy bool) {
+	if isCopy {
+		l.copies.add(sp)
+	} else {
+		l.kernels.add(sp)
+	}
+	l.both.add(sp)
+}
+
+// lane returns the meters of compute lane q ("" is "queue 0").
+func (r *pipeRun) lane(q string) *laneMeters {
+	if q == "" {
+		q = "queue 0"
+	}
+	r.laneMu.Lock()
+	defer r.laneMu.Unlock()
+	if r.byLane == nil {
+		r.byLane = map[string]*laneMeters{}
+	}
+	l := r.byLane[q]
+	if l == nil {
+		l = &laneMeters{}
+		r.byLane[q] = l
+	}
+	return l
+}
+
+// copyOverlap is the copies' GPU time that ran while a kernel ran on
+// their frames' compute lane (the same device): per lane, compute plus
+// copies minus their union.
+func (r *pipeRun) copyOverlap() time.Duration {
+	r.laneMu.Lock()
+	defer r.laneMu.Unlock()
+	var d time.Duration
+	for _, l := range r.byLane {
+		d += max(l.kernels.busy(GPU)+l.copies.busy(GPU)-l.both.busy(GPU), 0)
+	}
+	return d
 }
 
 // encode runs frame k's CPU stage under one Encoders permit. The permit is

@@ -31,9 +31,10 @@ type Report struct {
 	// CopyBusy is the GPU time of the frames' read-back copies where they
 	// ran as GPU work of their own (GPUTime.Copy; the union of their
 	// spans, also counted in Busy["gpu"]); 0 where every frame was read in
-	// place. CopyOverlap is how much of it ran while a frame's compute
-	// ran: near CopyBusy where a transfer queue hides the copies behind
-	// the kernels, 0 where they share one queue. A Pipeline run's only.
+	// place. CopyOverlap is how much of it ran while a kernel ran on the
+	// same compute lane (GPUTime.Queue: the same device): near CopyBusy
+	// where a transfer queue hides the copies behind the next frames'
+	// kernels, 0 where they share one queue. A Pipeline run's only.
 	CopyBusy, CopyOverlap time.Duration
 	// Efficiency is Wall / Bound, at least 1: 1.0 is perfect, where the run
 	// takes as long as its limiting resource alone; a sequential run of

@@ -81,10 +81,9 @@ type demoConfig struct {
 	stageCPU      bool   // --stage-cpu: measure the stages' thread CPU time
 	encodeNice    int    // --encode-nice: -1 for the device's default (cpuEncodeNice on a CPU device, else 0)
 	// outMem is the memory the frames render into: DeviceLocal with
-	// --transfer-queue or --force-staging (read back by staging copies
-	// where it is not host-mapped), else HostVisible (the zero value).
-	outMem       gpu.Memory
-	forceStaging bool // --force-staging: device-local memory is never mapped
+	// --transfer-queue or --force-staging (never host-mapped: read back
+	// by staging copies), else HostVisible (the zero value).
+	outMem gpu.Memory
 	// depthBy names the flag that set depth: "--depth", "--inflight-bytes"
 	// (the budget held fewer frames than the stages use) or "--frames";
 	// "" when depth is the stages' sum (see config).
@@ -431,7 +430,7 @@ This is what vkdemo runs when it is given no command.`,
 			if noTrace {
 				tracePath, svg = "", ""
 			}
-			cfg.outMem, cfg.forceStaging = staging.outMemory(), staging.forceStaging
+			cfg.outMem = staging.outMemory()
 			a.staging = staging
 			// With --devices and no --gpu-submits: the default per
 			// device, so that every device has work queued.
@@ -442,7 +441,7 @@ This is what vkdemo runs when it is given no command.`,
 				per := df
 				per.gpuSubs = defaultGPUSubs * members
 				c, err := per.config()
-				c.outMem, c.forceStaging = cfg.outMem, cfg.forceStaging
+				c.outMem = cfg.outMem
 				return c, err
 			}
 			return a.pipeline(cfg, out, tracePath, svg, asJSON, &devs)

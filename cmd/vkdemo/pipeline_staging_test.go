@@ -87,12 +87,13 @@ func readTraceSpans(t *testing.T, p string, fn func(proc, lane, name string)) ma
 	return tr.OtherData
 }
 
-// TestPipelineStaged: --force-staging with --transfer-queue reads every
+// TestPipelineStaged: --transfer-queue and --force-staging read every
 // frame back by a staging copy on the GPU, on one device and on a device
 // set: the PNGs are the default run's byte for byte, the trace has one
 // "copy" span per frame on the lane of the queue it ran on (the compute
-// lane on lavapipe, which has no transfer family; "transfer" / "device N
-// transfer" on a GPU with one), and the report has a copies line.
+// lane with --force-staging, and with --transfer-queue on lavapipe, which
+// has no transfer family; "transfer" / "device N transfer" with
+// --transfer-queue on a GPU with one), and the report has a copies line.
 // The default run's trace has no copy spans and no read-back metadata.
 func TestPipelineStaged(t *testing.T) {
 	const n = 10
@@ -117,9 +118,13 @@ func TestPipelineStaged(t *testing.T) {
 		lanes     []string // the compute lanes
 		transfers []string // the lanes of copies on a transfer queue (a GPU's)
 	}{
-		{"staged", []string{"--force-staging", "--transfer-queue"}, []string{"queue 0"}, []string{"transfer"}},
-		{"staged-set", []string{"--force-staging", "--transfer-queue", "--devices", "0,0", "--gpu-submits", "4"},
+		{"transfer", []string{"--transfer-queue"}, []string{"queue 0"}, []string{"transfer"}},
+		{"transfer-set", []string{"--transfer-queue", "--devices", "0,0", "--gpu-submits", "4"},
 			[]string{"device 0", "device 1"}, []string{"device 0 transfer", "device 1 transfer"}},
+		// No transfer queue opened: the copies are on the compute queue
+		// everywhere.
+		{"staging-set", []string{"--force-staging", "--devices", "0,0", "--gpu-submits", "4"},
+			[]string{"device 0", "device 1"}, nil},
 	} {
 		out := ok(t, dir, append(append(common, "--out", c.name), c.args...)...)
 		if !strings.Contains(out, "  copies      read-back copies ") {

@@ -1,6 +1,7 @@
 package tasks_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -42,9 +43,18 @@ type fakeGPU struct {
 	// notifyDelay is how long after its work ends a submission is seen
 	// complete (a late completion notice).
 	notifyDelay time.Duration
+	// copyCost, if set, gives each frame a read-back copy on a lane of
+	// its own ("transfer"): it starts when the frame's compute ends, after
+	// the previous copy, and the submission completes when it ends.
+	copyCost time.Duration
+	// devices, if over 1, spreads the frames over that many fake devices
+	// (frame k on device k % devices), each a compute queue and a
+	// transfer queue of its own, on lanes "device N" and "device N
+	// transfer".
+	devices int
 
 	mu                  sync.Mutex
-	queueEnd            time.Time
+	queueEnds, copyEnds map[int]time.Time // by device: when its queues are free
 	inflight, peak      int
 	submits, closes     int
 	slotsBusy           map[int]bool
@@ -81,16 +91,35 @@ func (g *fakeGPU) Submit(x io.Io, frame, slot int) (tasks.Submission, error) {
 	g.inflight++
 	g.peak = max(g.peak, g.inflight)
 	now := time.Now()
+	dev, lane, xlane := 0, "queue 0", "transfer"
+	if g.devices > 1 {
+		dev = frame % g.devices
+		lane = fmt.Sprintf("device %d", dev)
+		xlane = lane + " transfer"
+	}
+	if g.queueEnds == nil {
+		g.queueEnds, g.copyEnds = map[int]time.Time{}, map[int]time.Time{}
+	}
 	start := now
-	if g.queueEnd.After(start) {
-		start = g.queueEnd
+	if g.queueEnds[dev].After(start) {
+		start = g.queueEnds[dev]
 	}
 	end := start.Add(g.cost)
-	g.queueEnd = end
+	g.queueEnds[dev] = end
 	s := &fakeSub{g: g, frame: frame, slot: slot, p: io.NewPromise[tasks.GPUTime](), gpuDone: make(chan struct{})}
-	gt := tasks.GPUTime{Queue: "queue 0", Submitted: now, Start: start, End: end}
+	gt := tasks.GPUTime{Queue: lane, Submitted: now, Start: start, End: end}
+	done := end
+	if g.copyCost > 0 {
+		cs := end
+		if g.copyEnds[dev].After(cs) {
+			cs = g.copyEnds[dev]
+		}
+		done = cs.Add(g.copyCost)
+		g.copyEnds[dev] = done
+		gt.Copy = tasks.GPUCopy{Queue: xlane, Start: cs, End: done}
+	}
 	s.p.OnCancel(func() { s.p.Resolve(tasks.GPUTime{}, io.ErrCanceled) })
-	time.AfterFunc(end.Sub(now)+g.notifyDelay, func() {
+	time.AfterFunc(done.Sub(now)+g.notifyDelay, func() {
 		g.mu.Lock()
 		g.inflight--
 		g.mu.Unlock()

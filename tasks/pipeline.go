@@ -18,6 +18,21 @@ type GPUTime struct {
 	Submitted  time.Time // just before the submission reached the driver
 	Start, End time.Time // the GPU timestamps around the work
 	Completed  time.Time // when the host saw it complete
+	// Copy is the frame's read-back copy where it ran as GPU work of its
+	// own (a staging copy into host-visible memory, submitted after the
+	// compute; on a transfer queue where the device has one); zero where
+	// the output was read in place.
+	Copy GPUCopy
+}
+
+// GPUCopy says when a frame's read-back copy ran on the GPU, on the host's
+// monotonic clock. The pipeline draws it as a "copy" span on the GPU lane
+// Queue: the frame's own lane (GPUTime.Queue) where the copy ran on the
+// compute queue, another ("transfer", "device 1 transfer") where it ran
+// on a transfer queue beside the kernels.
+type GPUCopy struct {
+	Queue      string    // the GPU lane it ran on
+	Start, End time.Time // the GPU timestamps around the copy
 }
 
 // Dispatcher starts the GPU part of a frame. The pipeline calls Submit from
@@ -197,6 +212,14 @@ type pipeRun struct {
 	flowBase uint64
 	pol      *failures
 
+	// copies meters the frames' read-back copies (GPUTime.Copy), for
+	// Report.CopyBusy; byLane meters, per compute lane (GPUTime.Queue:
+	// one per device), the compute, the copies and both of the frames
+	// computed there, for Report.CopyOverlap.
+	copies meter
+	laneMu sync.Mutex
+	byLane map[string]*laneMeters
+
 	cpu0   time.Duration // process CPU time at the start
 	host0  time.Duration // the host's CPU time at the start (hostCPU)
 	slotNS atomic.Int64  // the frames' in-flight time so far (for the bound)
@@ -320,6 +343,10 @@ func (p *Pipeline) Run(x io.Io) (Report, error) {
 	rep.Canceled = p.Frames - r.done - failed
 	r.mu.Unlock()
 	r.m.fill(&rep, time.Since(r.start))
+	if cb := r.copies.busy(GPU); cb > 0 {
+		rep.CopyBusy = cb
+		rep.CopyOverlap = r.copyOverlap()
+	}
 	r.setBound(&rep, x, depth, lim)
 	rep.Stages = r.stageTimes()
 	rep.Peak = map[string]int64{"gpu": r.gpu.Peak(), "cpu": r.cpu.Peak(), "disk": r.writes.Peak(), "net": r.sends.Peak(), "frames": int64(depth)}
@@ -424,7 +451,21 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 			if q == "" {
 				q = "queue 0"
 			}
-			r.span(Span{Res: GPU, Lane: q, Name: "compute", Start: gt.Start, End: gt.End, Frame: k, Flow: flow})
+			sp := Span{Res: GPU, Lane: q, Name: "compute", Start: gt.Start, End: gt.End, Frame: k, Flow: flow}
+			r.span(sp)
+			r.lane(q).add(sp, false)
+		}
+		if c := gt.Copy; !c.Start.IsZero() && !c.End.IsZero() {
+			q := c.Queue
+			if q == "" {
+				q = "queue 0"
+			}
+			sp := Span{Res: GPU, Lane: q, Name: "copy", Start: c.Start, End: c.End, Frame: k, Flow: flow}
+			r.span(sp)
+			r.copies.add(sp)
+			if !gt.Start.IsZero() && !gt.End.IsZero() {
+				r.lane(gt.Queue).add(sp, true)
+			}
 		}
 		if r.staging != nil {
 			if stagingT0, err = r.acquire(x, useStaging, r.staging, int64(p.FrameBytes)); err != nil {
@@ -472,6 +513,50 @@ func (r *pipeRun) frame(x io.Io, k int, sl *slot, sub Submission) {
 	}
 	r.slotDone(sl)
 	_ = r.free.PutOne(wx, sl)
+}
+
+// laneMeters meter the GPU spans of the frames computed on one compute
+// lane: their compute, their read-back copies, and both together.
+type laneMeters struct{ kernels, copies, both meter }
+
+func (l *laneMeters) add(sp Span, isCopy bool) {
+	if isCopy {
+		l.copies.add(sp)
+	} else {
+		l.kernels.add(sp)
+	}
+	l.both.add(sp)
+}
+
+// lane returns the meters of compute lane q ("" is "queue 0").
+func (r *pipeRun) lane(q string) *laneMeters {
+	if q == "" {
+		q = "queue 0"
+	}
+	r.laneMu.Lock()
+	defer r.laneMu.Unlock()
+	if r.byLane == nil {
+		r.byLane = map[string]*laneMeters{}
+	}
+	l := r.byLane[q]
+	if l == nil {
+		l = &laneMeters{}
+		r.byLane[q] = l
+	}
+	return l
+}
+
+// copyOverlap is the copies' GPU time that ran while a kernel ran on
+// their frames' compute lane (the same device): per lane, compute plus
+// copies minus their union.
+func (r *pipeRun) copyOverlap() time.Duration {
+	r.laneMu.Lock()
+	defer r.laneMu.Unlock()
+	var d time.Duration
+	for _, l := range r.byLane {
+		d += max(l.kernels.busy(GPU)+l.copies.busy(GPU)-l.both.busy(GPU), 0)
+	}
+	return d
 }
 
 // encode runs frame k's CPU stage under one Encoders permit. The permit is

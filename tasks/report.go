@@ -28,6 +28,14 @@ type Report struct {
 	Busy map[string]time.Duration
 	// GPUIdle is Wall minus the GPU's busy time.
 	GPUIdle time.Duration
+	// CopyBusy is the GPU time of the frames' read-back copies where they
+	// ran as GPU work of their own (GPUTime.Copy; the union of their
+	// spans, also counted in Busy["gpu"]); 0 where every frame was read in
+	// place. CopyOverlap is how much of it ran while a kernel ran on the
+	// same compute lane (GPUTime.Queue: the same device): near CopyBusy
+	// where a transfer queue hides the copies behind the next frames'
+	// kernels, 0 where they share one queue. A Pipeline run's only.
+	CopyBusy, CopyOverlap time.Duration
 	// Efficiency is Wall / Bound, at least 1: 1.0 is perfect, where the run
 	// takes as long as its limiting resource alone; a sequential run of
 	// stages of equal cost scores about the number of stages.
@@ -154,6 +162,8 @@ func (r Report) MarshalJSON() ([]byte, error) {
 		WallMS         float64               `json:"wall_ms"`
 		BusyMS         map[string]float64    `json:"busy_ms"`
 		GPUIdleMS      float64               `json:"gpu_idle_ms"`
+		CopyBusyMS     float64               `json:"copy_busy_ms,omitempty"`
+		CopyOverlapMS  float64               `json:"copy_overlap_ms,omitempty"`
 		Efficiency     float64               `json:"overlap_efficiency"`
 		Bottleneck     string                `json:"bottleneck,omitempty"`
 		BoundMS        float64               `json:"bound_ms"`
@@ -193,7 +203,7 @@ func (r Report) MarshalJSON() ([]byte, error) {
 	if r.graph {
 		frames, tasks = nil, &r.Tasks
 	}
-	return json.Marshal(out{r.Io, frames, tasks, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle),
+	return json.Marshal(out{r.Io, frames, tasks, r.Failed, r.Canceled, r.Bytes, ms(r.Wall), busy, ms(r.GPUIdle), ms(r.CopyBusy), ms(r.CopyOverlap),
 		r.Efficiency, r.Bottleneck, ms(r.Bound), r.Binding, limits, ms(r.CPUTime), ms(r.HostCPUTime), r.Cores, permits, stages, r.SharedGPU, ms(r.BlockingWall), r.Speedup, r.Peak, r.Errors})
 }
 
@@ -233,7 +243,11 @@ func (r Report) lines() []string {
 		b = append(b, fmt.Sprintf("%s %.1f ms", k, ms(r.Busy[k])))
 	}
 	if len(b) > 0 {
-		l = append(l, "busy: "+strings.Join(b, ", ")+fmt.Sprintf("; GPU idle %.1f ms", ms(r.GPUIdle)))
+		s := "busy: " + strings.Join(b, ", ") + fmt.Sprintf("; GPU idle %.1f ms", ms(r.GPUIdle))
+		if r.CopyBusy > 0 {
+			s += fmt.Sprintf("; read-back copies %.1f ms on the GPU, %.1f ms of it beside compute", ms(r.CopyBusy), ms(r.CopyOverlap))
+		}
+		l = append(l, s)
 	}
 	if r.Efficiency > 0 {
 		s := fmt.Sprintf("bound %.1f ms, bound by %s (%s); overlap efficiency %.3f (wall / bound, 1.0 is perfect)",

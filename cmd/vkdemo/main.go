@@ -298,6 +298,9 @@ type app struct {
 
 	dev  *gpu.Device
 	gate validationGate
+	// staging is the pipeline's --transfer-queue and --force-staging,
+	// applied to the device options.
+	staging stagingFlags
 
 	// run --timeout, for messages about it.
 	timeout    time.Duration
@@ -367,6 +370,7 @@ func (a *app) gpuOptions() gpu.Options {
 	}
 	opts.AppName = "vkdemo"
 	opts.OnMessage = a.gate.add
+	a.staging.apply(&opts)
 	return opts
 }
 

@@ -80,6 +80,10 @@ type demoConfig struct {
 	format        string // --format: png, raw or npy
 	stageCPU      bool   // --stage-cpu: measure the stages' thread CPU time
 	encodeNice    int    // --encode-nice: -1 for the device's default (cpuEncodeNice on a CPU device, else 0)
+	// outMem is the memory the frames render into: DeviceLocal with
+	// --transfer-queue or --force-staging (never host-mapped: read back
+	// by staging copies), else HostVisible (the zero value).
+	outMem gpu.Memory
 	// depthBy names the flag that set depth: "--depth", "--inflight-bytes"
 	// (the budget held fewer frames than the stages use) or "--frames";
 	// "" when depth is the stages' sum (see config).
@@ -335,6 +339,7 @@ func newPipelineCmd(a *app) *cobra.Command {
 		tracePath, svg  string
 		asJSON, noTrace bool
 		devs            devicesFlag
+		staging         stagingFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "pipeline",
@@ -400,6 +405,7 @@ stderr) while its frames run again on the others; frames already saved
 are kept. --gpu-submits counts the submissions over all the devices
 (default 2 per device).
 "--devices 0,0" opens two logical devices on device 0.
+` + stagingHelp + `
 
 This is what vkdemo runs when it is given no command.`,
 		Example: `  vkdemo                                   # 24 frames of 512x512 in ./vkdemo-out
@@ -424,6 +430,8 @@ This is what vkdemo runs when it is given no command.`,
 			if noTrace {
 				tracePath, svg = "", ""
 			}
+			cfg.outMem = staging.outMemory()
+			a.staging = staging
 			// With --devices and no --gpu-submits: the default per
 			// device, so that every device has work queued.
 			devs.reconfig = func(members int) (demoConfig, error) {
@@ -432,13 +440,16 @@ This is what vkdemo runs when it is given no command.`,
 				}
 				per := df
 				per.gpuSubs = defaultGPUSubs * members
-				return per.config()
+				c, err := per.config()
+				c.outMem = cfg.outMem
+				return c, err
 			}
 			return a.pipeline(cfg, out, tracePath, svg, asJSON, &devs)
 		},
 	}
 	df.add(cmd)
 	devs.add(cmd)
+	staging.add(cmd)
 	fs := cmd.Flags()
 	fs.StringVarP(&out, "out", "o", defaultOut, "output folder for the frames (created if missing)")
 	fs.StringVar(&tracePath, "trace", "", "write the Perfetto / chrome://tracing JSON trace here (default OUT/"+traceName+"; '' for none)")
@@ -509,6 +520,9 @@ func (a *app) pipeline(cfg demoConfig, out, tracePath, svgPath string, asJSON bo
 		rec.SetMeta("title", fmt.Sprintf("vkdemo pipeline: %d frames %dx%d, io %s, depth %d, %s", cfg.frames, cfg.width, cfg.height, x, cfg.depth, onName))
 		rec.SetMeta("io", x.String())
 		rec.SetMeta("device", onName)
+		if rb := readBackMeta(d, cfg); rb != "" {
+			rec.SetMeta("read_back", rb)
+		}
 	}
 	rep, saved, err := runDemoOn(x, d, set, cfg, dir, rec, prog.frame)
 	prog.finish()
@@ -625,9 +639,9 @@ func runDemoOn(x io.Io, d *gpu.Device, set *devset.Set, cfg demoConfig, dir io.D
 		Close() error
 	}
 	if set != nil {
-		disp, err = newSetDispatcher(set, cfg.depth, cfg.params)
+		disp, err = newSetDispatcher(set, cfg.depth, cfg.outMem, cfg.params)
 	} else {
-		disp, err = demo.NewJuliaDispatcher(d, cfg.depth, cfg.params)
+		disp, err = demo.NewJuliaDispatcherIn(d, cfg.depth, cfg.outMem, cfg.params)
 	}
 	if err != nil {
 		return tasks.Report{}, nil, err
@@ -827,6 +841,9 @@ func printReport(w stdio.Writer, rep tasks.Report, cfg demoConfig) {
 	}
 	if st := stagesText(rep); st != "" {
 		fmt.Fprintf(w, "  stages      %s\n", st)
+	}
+	if ct := copiesText(rep); ct != "" {
+		fmt.Fprintf(w, "  copies      %s\n", ct)
 	}
 	fmt.Fprintf(w, "  bound       %s, bound by %s (limits: %s)\n", fmtSec(rep.Bound), rep.Binding, limitsText(rep))
 	fmt.Fprintf(w, "  efficiency  %.2f (wall / bound; 1.00 is perfect, a sequential run of 3 equal stages scores about 3)\n", rep.Efficiency)

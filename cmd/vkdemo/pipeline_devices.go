@@ -26,10 +26,10 @@ type setDispatcher struct {
 
 var _ tasks.Dispatcher = (*setDispatcher)(nil)
 
-func newSetDispatcher(s *devset.Set, slots int, params func(frame int) demo.JuliaParams) (*setDispatcher, error) {
+func newSetDispatcher(s *devset.Set, slots int, mem gpu.Memory, params func(frame int) demo.JuliaParams) (*setDispatcher, error) {
 	sd := &setDispatcher{set: s}
 	for _, m := range s.Members() {
-		d, err := demo.NewJuliaDispatcher(m.Device(), slots, params)
+		d, err := demo.NewJuliaDispatcherIn(m.Device(), slots, mem, params)
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("%v: %w", m, err), sd.Close())
 		}
@@ -136,7 +136,8 @@ func (s *setSubmission) drop(x io.Io, err error) error {
 }
 
 // Wait waits for the frame, running it again on another member when its
-// member is lost. The GPU lane is the member's: "device N".
+// member is lost. The GPU lane is the member's: "device N", and its
+// transfer queue's "device N transfer" (a staged read-back's copies).
 func (s *setSubmission) Wait(x io.Io) (tasks.GPUTime, error) {
 	for {
 		if s.m == nil {
@@ -146,8 +147,7 @@ func (s *setSubmission) Wait(x io.Io) (tasks.GPUTime, error) {
 		}
 		gt, err := s.inner.Wait(x)
 		if err == nil {
-			gt.Queue = fmt.Sprintf("device %d", s.m.Index())
-			return gt, nil
+			return onMember(gt, s.m.Index()), nil
 		}
 		if !s.moved(x, err) {
 			return gt, err
@@ -178,4 +178,20 @@ func (s *setSubmission) Read(x io.Io, dst []byte) ([]byte, error) {
 // Close frees the frame's submission and releases its member.
 func (s *setSubmission) Close(x io.Io) error {
 	return s.drop(x, s.failed)
+}
+
+// onMember renames gt's GPU lanes to member's: "device N" for its compute
+// queue, "device N transfer" for a read-back copy that ran on its transfer
+// queue (a lane other than the compute's).
+func onMember(gt tasks.GPUTime, member int) tasks.GPUTime {
+	lane := fmt.Sprintf("device %d", member)
+	switch gt.Copy.Queue {
+	case "":
+	case gt.Queue:
+		gt.Copy.Queue = lane
+	default:
+		gt.Copy.Queue = lane + " transfer"
+	}
+	gt.Queue = lane
+	return gt
 }

@@ -37,7 +37,7 @@ type serveLane struct {
 func (s *server) openLanes(root io.Io, exe string) error {
 	a, cfg := s.a, s.cfg
 	var devs []*gpu.Device
-	var specs []string
+	var specs, lanes []string // lanes: each batcher's trace lane ("" for the default, "queue 0")
 	if cfg.devs.given() {
 		set, err := a.openSet(cfg.devs)
 		if err != nil {
@@ -46,6 +46,7 @@ func (s *server) openLanes(root io.Io, exe string) error {
 		s.set = set
 		for _, m := range set.Members() {
 			devs, specs = append(devs, m.Device()), append(specs, m.Spec())
+			lanes = append(lanes, fmt.Sprintf("device %d", m.Index()))
 		}
 	} else {
 		if err := cfg.devs.alone(); err != nil {
@@ -55,11 +56,11 @@ func (s *server) openLanes(root io.Io, exe string) error {
 		if err != nil {
 			return err
 		}
-		devs, specs = []*gpu.Device{d}, []string{a.deviceSpec}
+		devs, specs, lanes = []*gpu.Device{d}, []string{a.deviceSpec}, []string{""}
 	}
 	for i, d := range devs {
 		l := &serveLane{dev: d, kern: newKernelCache(d, 64),
-			gpu:     batcher.New(d, batcher.Options{Queue: cfg.maxJobs * 2, InFlight: cfg.gpuInflight, MaxBatch: cfg.maxBatch, Recorder: s.rec}),
+			gpu:     batcher.New(d, batcher.Options{Queue: cfg.maxJobs * 2, InFlight: cfg.gpuInflight, MaxBatch: cfg.maxBatch, Recorder: s.rec, Lane: lanes[i]}),
 			workers: newWorkerPool(exe, s.workerArgsOn(specs[i]), nil, a.stderr)}
 		s.lanes = append(s.lanes, l)
 		run, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, l.gpu.Run(x) })

@@ -42,7 +42,21 @@ type Options struct {
 	// Recorder, if not nil, receives spans: recording and submitting,
 	// waits for the GPU, and each dispatch's GPU time (from timestamps).
 	Recorder *tasks.Recorder
+	// Lane names the batcher's lanes in the Recorder: its dispatches' GPU
+	// spans are on lane Lane and its CPU spans on Lane+" batcher" (e.g.
+	// "device 1" and "device 1 batcher", one pair per device of a set).
+	// Default: GPU lane "queue 0", CPU lane "gpu batcher".
+	Lane string
 }
+
+// The lanes of a Batcher whose Options.Lane is empty.
+const (
+	// DefaultGPULane is the lane of its dispatches' GPU spans.
+	DefaultGPULane = "queue 0"
+	// DefaultCPULane is the lane of its record+submit and fence-wait
+	// spans.
+	DefaultCPULane = "gpu batcher"
+)
 
 // Dispatch is one dispatch: a kernel with its workgroup counts, push
 // constants and buffers, as gpu.Batch.Dispatch takes them. The buffers must
@@ -76,6 +90,8 @@ type Batcher struct {
 	sem      *tasks.Semaphore
 	maxBatch int
 	rec      *tasks.Recorder
+	gpuLane  string // the dispatches' GPU spans' lane
+	cpuLane  string // the record+submit and fence-wait spans' lane
 
 	submissions, dispatches atomic.Int64
 }
@@ -103,9 +119,13 @@ func New(d *gpu.Device, opts Options) *Batcher {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 32
 	}
+	gpuLane, cpuLane := DefaultGPULane, DefaultCPULane
+	if opts.Lane != "" {
+		gpuLane, cpuLane = opts.Lane, opts.Lane+" batcher"
+	}
 	return &Batcher{
 		d: d, q: io.NewQueue[*work](opts.Queue), sem: tasks.NewSemaphore("gpu submissions", int64(opts.InFlight)),
-		maxBatch: opts.MaxBatch, rec: opts.Recorder,
+		maxBatch: opts.MaxBatch, rec: opts.Recorder, gpuLane: gpuLane, cpuLane: cpuLane,
 	}
 }
 
@@ -210,7 +230,7 @@ func (b *Batcher) Run(x io.Io) error {
 // submit records the live items into one batch, submits it, and starts a
 // task that completes their futures when the GPU has finished.
 func (b *Batcher) submit(x io.Io, inflight *io.Group, items []*work) {
-	region := b.rec.Begin(tasks.CPU, "gpu batcher", "record+submit", -1)
+	region := b.rec.Begin(tasks.CPU, b.cpuLane, "record+submit", -1)
 	batch := b.d.NewBatch()
 	var live []*work
 	for _, w := range items {
@@ -243,7 +263,7 @@ func (b *Batcher) submit(x io.Io, inflight *io.Group, items []*work) {
 	b.dispatches.Add(int64(len(live)))
 	region.End()
 	inflight.Async(x, func(x io.Io) error {
-		wait := b.rec.Begin(tasks.CPU, "gpu batcher", "fence wait", -1).Waiting()
+		wait := b.rec.Begin(tasks.CPU, b.cpuLane, "fence wait", -1).Waiting()
 		c, err := fut.Await(x.WithoutCancel()) // the buffers are in use until the GPU is done
 		wait.End()
 		b.sem.Release(1)
@@ -257,7 +277,7 @@ func (b *Batcher) submit(x io.Io, inflight *io.Group, items []*work) {
 		for i, w := range live {
 			d := Done{Start: stamps[fmt.Sprintf("s%d", i)], End: stamps[fmt.Sprintf("e%d", i)], Batch: len(live)}
 			if err == nil && !d.Start.IsZero() && !d.End.IsZero() && w.Name != "" {
-				b.rec.Add(tasks.Span{Res: tasks.GPU, Lane: "queue 0", Name: w.Name,
+				b.rec.Add(tasks.Span{Res: tasks.GPU, Lane: b.gpuLane, Name: w.Name,
 					Start: d.Start, End: d.End, Frame: int(w.Flow), Flow: w.Flow})
 			}
 			w.p.Resolve(d, errors.Join(err, cerr))

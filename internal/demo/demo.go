@@ -75,6 +75,13 @@ type JuliaDispatcher struct {
 // into RGBA8 pixels (host-visible output buffers, slots of them). Every
 // frame must have the same Width and Height.
 func NewJuliaDispatcher(d *gpu.Device, slots int, params func(frame int) JuliaParams) (*JuliaDispatcher, error) {
+	return NewJuliaDispatcherIn(d, slots, gpu.HostVisible, params)
+}
+
+// NewJuliaDispatcherIn is NewJuliaDispatcher with output buffers in memory
+// mem: DeviceLocal buffers the host cannot map are read back by staging
+// copies on the GPU (see package gputask).
+func NewJuliaDispatcherIn(d *gpu.Device, slots int, mem gpu.Memory, params func(frame int) JuliaParams) (*JuliaDispatcher, error) {
 	p0 := params(0)
 	if p0.Width <= 0 || p0.Height <= 0 {
 		return nil, &tasks.Error{Op: "dispatcher", Frame: -1, Err: fmt.Errorf("%w: frame size %dx%d", tasks.ErrInvalid, p0.Width, p0.Height)}
@@ -83,7 +90,7 @@ func NewJuliaDispatcher(d *gpu.Device, slots int, params func(frame int) JuliaPa
 	if err != nil {
 		return nil, &tasks.Error{Op: "dispatcher", Frame: -1, Err: err}
 	}
-	g, err := gputask.New(d, slots, 4*p0.Width*p0.Height, gpu.HostVisible, func(b *gpu.Batch, frame int, out *gpu.Buffer) error {
+	g, err := gputask.New(d, slots, 4*p0.Width*p0.Height, mem, func(b *gpu.Batch, frame int, out *gpu.Buffer) error {
 		p := params(frame)
 		if p.Width != p0.Width || p.Height != p0.Height {
 			return fmt.Errorf("%w: frame %d is %dx%d, not %dx%d", tasks.ErrInvalid, frame, p.Width, p.Height, p0.Width, p0.Height)

@@ -41,6 +41,9 @@ type serveConfig struct {
 	trace        string
 	verbose      bool
 	devs         *devicesFlag // --devices
+	// nats: with a URL, serve is a gateway to a NATS JetStream queue
+	// (nats_gateway.go): jobs are queued for `vkdemo worker` processes.
+	nats natsFlags
 }
 
 const serveLong = `Serve compute jobs over HTTP/1.1 on a TCP socket of the Io: net/http's
@@ -136,6 +139,16 @@ flight. A device lost mid-run is taken out (a line on stderr): jobs that
 failed on it before sending any output run again on another device, those
 that had begun streaming end with an {"error":...} line.
 
+Gateway: with --nats URL, serve runs no job itself and opens no device:
+each admitted job (the same checks, caps and answers as above) is queued on
+that NATS JetStream server for 'vkdemo worker --nats URL' processes on any
+number of machines, and its response streams the worker's output in the
+format above. A request may name its job with the header X-Vkio-Job-Id (a
+retried request then runs nothing twice); the response carries it. Saves
+go to the queue's object store (vkdemo submit --id ID --out DIR fetches
+them), so --out is refused; --max-jobs bounds the jobs waiting on workers.
+Without --nats, serve runs everything on this machine: no server needed.
+
 Shutdown: SIGINT or SIGTERM stops accepting, answers waiting jobs 503, lets
 running jobs finish for up to --grace, then cancels them (their clients get
 an {"error":...} line) and kills their workers, waits for the in-process
@@ -154,7 +167,10 @@ const serveExample = `  vkdemo serve --port 8420 --out results &
     -F spirv=@shaders/saxpy.spv -F binding0=@x.bin -F binding1=@y.bin -o out.stream
 
   # Anywhere on the network (prints a warning), with a Perfetto trace at exit
-  vkdemo serve --listen 0.0.0.0 --port 0 --trace serve.json`
+  vkdemo serve --listen 0.0.0.0 --port 0 --trace serve.json
+
+  # A gateway to the vkdemo workers of a NATS JetStream queue
+  vkdemo serve --nats nats://nats.example:4222`
 
 func newServeCmd(a *app) *cobra.Command {
 	var cfg serveConfig
@@ -180,6 +196,14 @@ func newServeCmd(a *app) *cobra.Command {
 			case cfg.jobTimeout <= 0 || cfg.readTimeout <= 0 || cfg.writeTimeout <= 0 || cfg.grace < 0:
 				return usageErrorf("--job-timeout, --read-timeout and --write-timeout must be positive, --grace not negative")
 			}
+			if flagChanged(cmd.Flags(), "nats") || flagChanged(cmd.Flags(), "nats-prefix") || flagChanged(cmd.Flags(), "ack-wait") || flagChanged(cmd.Flags(), "max-deliver") {
+				if err := cfg.nats.check(); err != nil {
+					return err
+				}
+				if cfg.outDir != "" {
+					return usageErrorf("--out with --nats: the workers keep jobs' saves in the queue's object store (vkdemo submit --out fetches them)")
+				}
+			}
 			return a.serve(cfg)
 		},
 	}
@@ -200,6 +224,8 @@ func newServeCmd(a *app) *cobra.Command {
 	fl.IntVar(&cfg.maxBatch, "max-batch", 32, "most dispatches recorded into one GPU submission")
 	fl.StringVar(&cfg.trace, "trace", "", "write a Chrome/Perfetto trace of network, GPU and disk spans to FILE at exit")
 	fl.BoolVarP(&cfg.verbose, "verbose", "v", false, "log one line per request to stderr")
+	cfg.nats.add(fl, "")
+	fl.Lookup("nats").Usage = "be a gateway: queue jobs on this NATS JetStream server (nats://host:4222) for vkdemo worker processes, and stream their results back; no device is used here"
 	return cmd
 }
 
@@ -219,6 +245,13 @@ type server struct {
 	// job's module before sending it, and NewKernel validates it again
 	// before the driver, once per module for the worker's kernel cache.
 	uploadsChecked bool
+	// savesElsewhere: jobs' saves are kept by their stream (streamSaver:
+	// a NATS worker's object store, a worker child's parent), not under
+	// --out; a gateway accepts them for its workers.
+	savesElsewhere bool
+	// gateway queues the jobs for NATS workers (serve --nats); nil
+	// otherwise.
+	gateway *natsGateway
 	// workers run the jobs with uploaded SPIR-V and the heavy built-in
 	// ones (worker.go); nil in a worker process itself.
 	workers        *workerPool
@@ -287,6 +320,19 @@ func (a *app) serve(cfg serveConfig) (err error) {
 			a.stderrf("vkdemo serve: %s\n", n)
 		}
 	}
+	gateway := cfg.nats.url != ""
+	if gateway {
+		// Jobs run on the workers: no device here, no batcher, no worker
+		// processes.
+		if cfg.devs.given() {
+			return usageErrorf("--devices with --nats: the gateway runs no job itself (start each worker on its device)")
+		}
+		s.savesElsewhere = true
+		if s.gateway, err = newNATSGateway(a, root, cfg); err != nil {
+			return err
+		}
+		defer s.gateway.close()
+	}
 	s.jobs = tasks.NewSemaphore("jobs", int64(cfg.maxJobs))
 	s.bodies = tasks.NewSemaphore("request bodies", bodyBudget(cfg))
 	s.conns = tasks.NewSemaphore("connections", int64(cfg.maxConns))
@@ -300,9 +346,11 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	}
 	// The device (or the --devices set), with a GPU batcher and worker
 	// processes for each.
-	defer func() { err = errors.Join(err, s.closeLanes(root)) }()
-	if err := s.openLanes(root, exe); err != nil {
-		return err
+	if !gateway {
+		defer func() { err = errors.Join(err, s.closeLanes(root)) }()
+		if err := s.openLanes(root, exe); err != nil {
+			return err
+		}
 	}
 	s.metrics = newServeMetrics(s)
 
@@ -312,7 +360,11 @@ func (a *app) serve(cfg serveConfig) (err error) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer ln.Close(root)
-	fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (device %s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.deviceNames(), sigx)
+	if gateway {
+		fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (gateway to the NATS queue %s at %s, io %s; Ctrl-C to stop)\n", ln.Addr(), cfg.nats.prefix, s.gateway.nc.ConnectedUrlRedacted(), sigx)
+	} else {
+		fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (device %s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.deviceNames(), sigx)
+	}
 
 	// net/http serves the Io's sockets (sockIo) until the signal; the
 	// requests' tasks (jobsIo) are canceled at the end of --grace.

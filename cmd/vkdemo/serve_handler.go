@@ -239,6 +239,9 @@ func (s *server) route(x io.Io, rw *respWriter, r *request, id uint64) int {
 		if devs := s.devicesJSON(); devs != nil {
 			h["devices"] = devs
 		}
+		if s.gateway != nil {
+			h["queue"] = s.gateway.stats(x)
+		}
 		rw.jsonResponse(200, h)
 		return 200
 	case "/kernels":
@@ -435,6 +438,9 @@ func newRespWriter(w http.ResponseWriter, s *server, job uint64) *respWriter {
 	return &respWriter{w: w, rc: http.NewResponseController(w), s: s, job: job}
 }
 
+// isStarted reports whether a status was written.
+func (rw *respWriter) isStarted() bool { return rw.started }
+
 // deadline starts a write: its deadline is --write-timeout from now.
 func (rw *respWriter) deadline() {
 	_ = rw.rc.SetWriteDeadline(time.Now().Add(rw.s.cfg.writeTimeout))
@@ -521,6 +527,16 @@ func (rw *respWriter) frame(hdr frameHeader, data []byte) error {
 		if _, err := rw.w.Write(data); err != nil {
 			return rw.fail(err)
 		}
+	}
+	return rw.fail(rw.rc.Flush())
+}
+
+// raw writes bytes of a stream as they are (a gateway relaying a
+// worker's stream), flushed.
+func (rw *respWriter) raw(p []byte) error {
+	rw.deadline()
+	if _, err := rw.w.Write(p); err != nil {
+		return rw.fail(err)
 	}
 	return rw.fail(rw.rc.Flush())
 }

@@ -290,7 +290,7 @@ func (s *server) parseJob(r *request) (*parsedJob, *httpError) {
 	j.spec.Iterations = jb.Iterations
 	for _, b := range sortedKeys(jb.Saves) {
 		p := jb.Saves[b].Path
-		if s.out == nil {
+		if s.out == nil && !s.savesElsewhere {
 			return nil, httpErrorf(400, "save: this server saves nothing (started without --out)")
 		}
 		if err := checkSavePath(p); err != nil {
@@ -435,6 +435,7 @@ func (s *server) runJob(x io.Io, rw jobStream, j *parsedJob, id uint64, queueWai
 func (s *server) runJobOn(x io.Io, rw jobStream, sink *streamSink, lane *serveLane, j *parsedJob, id uint64, queueWait time.Duration) error {
 	start := time.Now()
 	prog := &runner.Program{Name: j.name, SPIRV: j.prog.spirv, Refl: j.prog.refl, Types: j.prog.types}
+	to, _ := rw.(streamSaver)
 	res, err := runner.Run(x, lane.dev, j.job, prog, runner.Options{
 		Names: job.JSONNames,
 		Kernel: func(opts *gpu.KernelOptions) (*gpu.Kernel, func() error, error) {
@@ -446,7 +447,7 @@ func (s *server) runJobOn(x io.Io, rw jobStream, sink *streamSink, lane *serveLa
 		},
 		Dispatcher: schedDispatcher{s: s, gpu: lane.gpu, job: id},
 		Sink:       sink,
-		Saver:      serveSaver{s: s, job: id},
+		Saver:      serveSaver{s: s, job: id, to: to},
 	})
 	if err != nil {
 		return err
@@ -516,15 +517,22 @@ func (p schedPending) Await(x io.Io) (runner.Done, error) {
 // Cancel drops the dispatch if still queued; waits for it if not.
 func (p schedPending) Cancel(x io.Io) { _, _ = p.fut.Cancel(x) }
 
-// serveSaver saves a job's bindings under --out, confined to it.
+// serveSaver saves a job's bindings under --out, confined to it, or
+// through the job's stream when it keeps saves itself (to).
 type serveSaver struct {
 	s   *server
 	job uint64
+	to  streamSaver // nil: under --out
 }
 
 func (v serveSaver) Save(x io.Io, b uint32, sv job.Save, t job.DType, data []byte) error {
 	region := v.s.rec.Begin(tasks.Disk, "", "save "+sv.Path, int(v.job)).Flow(v.job)
-	err := v.s.out.save(x, sv.Path, t, data)
+	var err error
+	if v.to != nil {
+		err = v.to.saveOutput(x, sv.Path, t, data)
+	} else {
+		err = v.s.out.save(x, sv.Path, t, data)
+	}
 	region.End()
 	if err != nil {
 		return fmt.Errorf("save %d=%s: %w", b, sv.Path, err)

@@ -88,6 +88,12 @@ func checkSavePath(p string) error {
 // or a component walk with O_NOFOLLOW): a component that is, or is swapped
 // for, a symbolic link is refused, never followed.
 func (r *saveRoot) save(x io.Io, p string, t dtype, data []byte) error {
+	return r.put(x, p, saveHead(p, t, data), data)
+}
+
+// put writes the concatenation of parts to p under the root, atomically and
+// confined to it, as save does.
+func (r *saveRoot) put(x io.Io, p string, parts ...[]byte) error {
 	if err := checkSavePath(p); err != nil {
 		return err
 	}
@@ -96,19 +102,24 @@ func (r *saveRoot) save(x io.Io, p string, t dtype, data []byte) error {
 			return saveErr(p, err)
 		}
 	}
-	var head []byte
-	if isNpyPath(path.Base(p)) {
-		head = npyHeader(t, []int64{int64(len(data) / t.Size())})
-	}
 	f, err := r.dir.CreateAtomicBeneath(x, p, 0o644)
 	if err != nil {
 		return saveErr(p, err)
 	}
 	defer f.Close(x)
-	if _, err := f.WriteVec(x, [][]byte{head, data}, 1); err != nil {
+	if _, err := f.WriteVec(x, parts, 1); err != nil {
 		return err
 	}
 	return f.Commit(x)
+}
+
+// saveHead is what a save of data at p starts with: the .npy header when p
+// ends in .npy, nothing otherwise.
+func saveHead(p string, t dtype, data []byte) []byte {
+	if isNpyPath(path.Base(p)) {
+		return npyHeader(t, []int64{int64(len(data) / t.Size())})
+	}
+	return nil
 }
 
 // saveErr words a refused save for the client: the path as they gave it,

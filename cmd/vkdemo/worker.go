@@ -428,16 +428,35 @@ func truncate(s string, n int) string {
 }
 
 // jobStream is where a job's output goes: the HTTP response (respWriter)
-// in the server, the protocol pipe (pipeStream) in a worker.
+// in the server, the protocol pipe (pipeStream) in a worker, a NATS result
+// (natsStream) in `vkdemo worker --nats`.
 type jobStream interface {
 	startStream() error
 	frame(hdr frameHeader, data []byte) error
 	end(v any) error
 }
 
+// relayStream is a jobStream that a job run in a worker process is relayed
+// to: it also says whether its stream (or an error response) has started.
+type relayStream interface {
+	jobStream
+	isStarted() bool
+}
+
+// streamSaver is implemented by the streams that keep a job's saves
+// themselves (a NATS job's go to the object store, keyed by its ID) instead
+// of the server's --out folder.
+type streamSaver interface {
+	saveOutput(x io.Io, path string, t dtype, data []byte) error
+}
+
 // execJob runs an admitted job: in a worker when it runs uploaded SPIR-V
-// or is heavier than inProcessMaxWork, else in this process.
-func (s *server) execJob(x io.Io, rw *respWriter, r *request, j *parsedJob, id uint64, queueWait time.Duration) error {
+// or is heavier than inProcessMaxWork, else in this process; a gateway
+// queues it for NATS workers.
+func (s *server) execJob(x io.Io, rw relayStream, r *request, j *parsedJob, id uint64, queueWait time.Duration) error {
+	if s.gateway != nil {
+		return s.gateway.run(x, rw, r, j)
+	}
 	if s.workers != nil && (j.spec.Kernel == "" || jobWork(j, s.cfg.maxRequest) > inProcessMaxWork) {
 		return s.runInWorker(x, rw, r, j, id, queueWait)
 	}
@@ -449,7 +468,7 @@ func (s *server) execJob(x io.Io, rw *respWriter, r *request, j *parsedJob, id u
 // left, the end of --grace); a worker that dies otherwise becomes an error
 // naming how it ended. *httpError results carry the status to answer with
 // when the stream has not started.
-func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, id uint64, queueWait time.Duration) (err error) {
+func (s *server) runInWorker(x io.Io, rw relayStream, r *request, j *parsedJob, id uint64, queueWait time.Duration) (err error) {
 	pool, placed, err := s.workerPoolFor(x)
 	if err != nil {
 		return err
@@ -487,6 +506,10 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 			return maxControlFrame
 		case frameOut:
 			return maxOut
+		case frameSave:
+			if _, ok := rw.(streamSaver); ok {
+				return maxOut
+			}
 		}
 		return 0
 	}
@@ -497,7 +520,7 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 		}
 		switch typ {
 		case frameStart:
-			if rw.started {
+			if rw.isStarted() {
 				return s.workerFailed(x, w, rw, errors.New("worker protocol: the stream started twice"))
 			}
 			if err := rw.startStream(); err != nil {
@@ -509,7 +532,7 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 			if err == nil {
 				err = json.Unmarshal(hb, &hdr)
 			}
-			if err == nil && (hdr.Bytes != len(data) || !rw.started) {
+			if err == nil && (hdr.Bytes != len(data) || !rw.isStarted()) {
 				err = fmt.Errorf("worker protocol: output frame of %d bytes announces %d", len(data), hdr.Bytes)
 			}
 			if err != nil {
@@ -518,13 +541,32 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 			if err := rw.frame(hdr, data); err != nil {
 				return err
 			}
+		case frameSave:
+			hb, data, err := splitPrefixed(p, maxControlFrame)
+			var sv workerSave
+			if err == nil {
+				err = json.Unmarshal(hb, &sv)
+			}
+			var t dtype
+			if err == nil {
+				t, err = job.ParseDType(sv.Type)
+			}
+			if err == nil {
+				err = checkSavePath(sv.Path)
+			}
+			if err != nil {
+				return s.workerFailed(x, w, rw, fmt.Errorf("worker protocol: bad save frame: %w", err))
+			}
+			if err := rw.(streamSaver).saveOutput(x, sv.Path, t, data); err != nil {
+				return err
+			}
 		case frameEnd:
 			var e workerEnd
 			if err := json.Unmarshal(p, &e); err != nil || (e.Done == nil && e.Error == "") {
 				return s.workerFailed(x, w, rw, fmt.Errorf("worker protocol: bad end frame %q", truncate(string(p), 100)))
 			}
 			switch {
-			case e.Done != nil && rw.started:
+			case e.Done != nil && rw.isStarted():
 				s.metrics.addGPUTime(time.Duration(e.Done.GPUUs * 1e3))
 				release(true)
 				return rw.end(e.Done)
@@ -532,7 +574,7 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 				return s.workerFailed(x, w, rw, errors.New("worker protocol: done before the stream started"))
 			}
 			release(true)
-			if rw.started {
+			if rw.isStarted() {
 				return errors.New(e.Error)
 			}
 			status := e.Status
@@ -547,7 +589,7 @@ func (s *server) runInWorker(x io.Io, rw *respWriter, r *request, j *parsedJob, 
 // workerFailed turns a broken exchange with w into the job's error: the
 // cancellation when x was canceled (the worker was killed for it), else
 // how the worker ended ("worker crashed: signal SIGSEGV").
-func (s *server) workerFailed(x io.Io, w *worker, rw *respWriter, cause error) error {
+func (s *server) workerFailed(x io.Io, w *worker, rw relayStream, cause error) error {
 	if err := x.CheckCancel(); err != nil {
 		return err
 	}
@@ -567,8 +609,8 @@ func (s *server) workerFailed(x io.Io, w *worker, rw *respWriter, cause error) e
 
 // workerError is msg as a 500 before the stream starts, as the stream's
 // error line after.
-func workerError(rw *respWriter, msg string) error {
-	if rw.started {
+func workerError(rw relayStream, msg string) error {
+	if rw.isStarted() {
 		return errors.New(msg)
 	}
 	return &httpError{status: 500, msg: msg}
@@ -589,6 +631,9 @@ func (s *server) workerArgsOn(spec string) []string {
 		args = append(args, "--device", spec)
 	}
 	args = append(args, workerCommand, "--max-request", fmt.Sprint(s.cfg.maxRequest))
+	if s.savesElsewhere {
+		args = append(args, "--save-to-parent")
+	}
 	if s.cfg.outDir != "" {
 		args = append(args, "--out", s.cfg.outDir)
 	}

@@ -36,6 +36,9 @@ type workerConfig struct {
 	maxRequest int64
 	outDir     string
 	crashSeed  *uint64 // from workerCrashEnv
+	// saveToParent: saves go back to the parent in save frames (a NATS
+	// worker keeps them in the object store), not to --out.
+	saveToParent bool
 }
 
 func newWorkerCmd(a *app) *cobra.Command {
@@ -59,6 +62,7 @@ func newWorkerCmd(a *app) *cobra.Command {
 	fl := cmd.Flags()
 	fl.Int64Var(&cfg.maxRequest, "max-request", 32<<20, "largest request body, in bytes")
 	fl.StringVar(&cfg.outDir, "out", "", "folder where jobs may save results")
+	fl.BoolVar(&cfg.saveToParent, "save-to-parent", false, "send saves to the parent process in save frames instead of writing them under --out")
 	return cmd
 }
 
@@ -77,7 +81,7 @@ func (a *app) worker(cfg workerConfig) error {
 	if err != nil {
 		return fatal(err)
 	}
-	s := &server{a: a, cfg: serveConfig{maxRequest: cfg.maxRequest, outDir: cfg.outDir, maxJobs: 1}, uploadsChecked: true}
+	s := &server{a: a, cfg: serveConfig{maxRequest: cfg.maxRequest, outDir: cfg.outDir, maxJobs: 1}, uploadsChecked: true, savesElsewhere: cfg.saveToParent}
 	if cfg.outDir != "" {
 		if s.out, err = openSaveRoot(x, cfg.outDir); err != nil {
 			return fatal(err)
@@ -156,7 +160,11 @@ func (s *server) workerJob(x io.Io, proto *frameWriter, p []byte, cfg workerConf
 			crashForTest()
 		}
 	}
-	err = s.runJob(x, st, j, wj.ID, time.Duration(wj.QueueNs))
+	var stream jobStream = st
+	if cfg.saveToParent {
+		stream = savingPipe{st}
+	}
+	err = s.runJob(x, stream, j, wj.ID, time.Duration(wj.QueueNs))
 	if err == nil {
 		return nil
 	}
@@ -211,4 +219,13 @@ func (p *pipeStream) end(v any) error {
 	b, _ := json.Marshal(workerEnd{Done: &done})
 	p.ended = true
 	return p.w.write(frameEnd, b)
+}
+
+// savingPipe is a pipeStream that sends the job's saves to the parent in
+// save frames (--save-to-parent).
+type savingPipe struct{ *pipeStream }
+
+func (p savingPipe) saveOutput(_ io.Io, path string, t dtype, data []byte) error {
+	hb, _ := json.Marshal(workerSave{Path: path, Type: t.String()})
+	return p.w.write(frameSave, lenPrefixed(hb), hb, data)
 }

@@ -27,6 +27,10 @@ import (
 //	'S' the job's stream starts (the parent sends the 200 and its headers)
 //	'F' one output: 4-byte big-endian length of the frameHeader JSON, the
 //	    JSON, then exactly frameHeader.Bytes bytes of data
+//	'V' a save, only from a worker started with --save-to-parent: 4-byte
+//	    big-endian length of a JSON workerSave, the JSON, then the
+//	    binding's raw data; the parent stores it (a NATS worker: in the
+//	    object store) before the job's end
 //	'E' the job's end: a JSON workerEnd (done, or an error with the status
 //	    to answer when the stream has not started)
 //
@@ -39,6 +43,7 @@ const (
 	frameStart = 'S'
 	frameOut   = 'F'
 	frameEnd   = 'E'
+	frameSave  = 'V'
 )
 
 // maxControlFrame caps the frames that carry only JSON or text (ready,
@@ -53,6 +58,13 @@ type workerJob struct {
 	ContentType string `json:"content_type"`
 	ID          uint64 `json:"id"`
 	QueueNs     int64  `json:"queue_ns"`
+}
+
+// workerSave is the head of a save frame: the job's save path (checked
+// again by the parent) and the data's element type.
+type workerSave struct {
+	Path string `json:"path"`
+	Type string `json:"type"`
 }
 
 // workerEnd is the payload of an end frame.

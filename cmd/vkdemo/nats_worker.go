@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vkio/vkio/cluster"
+	"github.com/vkio/vkio/gpu/batcher"
+	"github.com/vkio/vkio/io"
+)
+
+func init() { register(newNATSWorkerCmd) }
+
+// natsWorkerConfig is the command line of `vkdemo worker`.
+type natsWorkerConfig struct {
+	nats        natsFlags
+	name        string
+	jobs        int
+	maxRequest  int64
+	jobTimeout  time.Duration
+	grace       time.Duration
+	gpuInflight int
+	maxBatch    int
+	verbose     bool
+}
+
+const natsWorkerLong = `Pull jobs from a NATS JetStream queue and run them on this machine's
+device, until SIGINT or SIGTERM: then no more jobs are taken, the running
+ones finish (up to --grace, after which they are canceled and go back to
+the queue for another worker) and are acknowledged, and the worker exits 0.
+
+A job is exactly what 'vkdemo serve' takes on POST /jobs (the JSON, or a
+multipart body with spirv and bindingN parts), sent with 'vkdemo submit'
+or through a gateway ('vkdemo serve --nats'). It runs with serve's code
+and limits: --max-request, --job-timeout, the device's limits, and the
+same isolation: a job with its own SPIR-V, or a built-in one heavier than
+2^28 invocation-steps, runs in a worker child process, so a module that
+crashes the driver takes down only that child; the job is then retried
+(on this or another worker) until --max-deliver, then dead-lettered.
+
+While it runs, a job's output is published live (the bytes serve would
+stream to an HTTP client); its result (the done line, the outputs of its
+last iteration) is stored durably, and its saves go to the queue's object
+store under the job's ID, not to a folder. A job is acknowledged only after
+its result is stored; a worker that dies (kill -9, a lost machine) stops
+sending signs of life and the job is delivered to another worker after
+--ack-wait. Running a job twice replaces the same objects: one result per
+job ID, one object per save.`
+
+const natsWorkerExample = `  nats-server -js -sd /var/lib/nats &          # or: go run github.com/nats-io/nats-server/v2@v2.15.3 -js -sd DIR
+  vkdemo worker --nats nats://127.0.0.1:4222 --name gpu1 --jobs 4
+  vkdemo submit --nats nats://127.0.0.1:4222 --wait job.json`
+
+func newNATSWorkerCmd(a *app) *cobra.Command {
+	var cfg natsWorkerConfig
+	var maxRequest string
+	cmd := &cobra.Command{
+		Use:     "worker --nats URL [flags]",
+		Short:   "Run jobs from a NATS JetStream queue on this machine's device",
+		Long:    natsWorkerLong,
+		Example: natsWorkerExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sz, err := parseSize(maxRequest)
+			if err != nil {
+				return usageErrorf("--max-request: %v", err)
+			}
+			cfg.maxRequest = sz.n
+			if err := cfg.nats.check(); err != nil {
+				return err
+			}
+			switch {
+			case cfg.jobs < 1 || cfg.gpuInflight < 1 || cfg.maxBatch < 1:
+				return usageErrorf("--jobs, --gpu-inflight and --max-batch must be at least 1")
+			case cfg.jobTimeout <= 0 || cfg.grace < 0 || cfg.maxRequest <= 0:
+				return usageErrorf("--job-timeout and --max-request must be positive, --grace not negative")
+			case len(cfg.name) > 128:
+				return usageErrorf("--name: at most 128 bytes")
+			}
+			return a.natsWorker(cfg)
+		},
+	}
+	fl := cmd.Flags()
+	cfg.nats.add(fl, os.Getenv(natsURLEnv))
+	host, _ := os.Hostname()
+	fl.StringVar(&cfg.name, "name", fmt.Sprintf("%s-%d", host, os.Getpid()), "this worker's name in results and dead-letter records")
+	fl.IntVar(&cfg.jobs, "jobs", 2, "jobs running at once (the worker fetches only as many as it has free slots)")
+	fl.StringVar(&maxRequest, "max-request", "32MiB", "largest job body and largest total of a job's buffers (units B KiB MiB GiB)")
+	fl.DurationVar(&cfg.jobTimeout, "job-timeout", 60*time.Second, "longest a job may run (then it fails, not retried)")
+	fl.DurationVar(&cfg.grace, "grace", 30*time.Second, "on SIGINT/SIGTERM, how long running jobs may go on before they are canceled and handed back to the queue")
+	fl.IntVar(&cfg.gpuInflight, "gpu-inflight", 2, "GPU submissions in flight at once")
+	fl.IntVar(&cfg.maxBatch, "max-batch", 32, "most dispatches recorded into one GPU submission")
+	fl.BoolVarP(&cfg.verbose, "verbose", "v", false, "log each job and the queue's events to stderr")
+	return cmd
+}
+
+// natsWorker runs `vkdemo worker`.
+func (a *app) natsWorker(cfg natsWorkerConfig) (err error) {
+	sigx, err := a.Io()
+	if err != nil {
+		return err
+	}
+	if sigx.Kind() == io.KindBlocking {
+		return usageErrorf("worker: --io blocking cannot run jobs at once (no Concurrent); use threaded or evented")
+	}
+	// Jobs are not canceled by the signal: the queue's worker lets them
+	// finish, up to --grace (it cancels their contexts then).
+	root := sigx.WithoutCancel()
+	s := &server{a: a, valid: &moduleSet{}, savesElsewhere: true, cfg: serveConfig{
+		maxRequest: cfg.maxRequest, maxJobs: cfg.jobs, jobTimeout: cfg.jobTimeout,
+		gpuInflight: cfg.gpuInflight, maxBatch: cfg.maxBatch, verbose: cfg.verbose,
+	}}
+	if s.dev, err = a.Device(); err != nil {
+		return err
+	}
+	s.kern = newKernelCache(s.dev, 64)
+	defer func() { err = errors.Join(err, s.kern.close()) }()
+	s.gpu = batcher.New(s.dev, batcher.Options{Queue: cfg.jobs * 2, InFlight: cfg.gpuInflight, MaxBatch: cfg.maxBatch})
+	batchRun, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.gpu.Run(x) })
+	if err != nil {
+		return fmt.Errorf("worker: starting the GPU batcher: %w", err)
+	}
+	defer func() {
+		s.gpu.Close()
+		_, gerr := batchRun.Await(root)
+		err = errors.Join(err, gerr)
+	}()
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("worker: finding the vkdemo binary to run worker processes: %w", err)
+	}
+	s.workers = newWorkerPool(exe, s.workerArgs(), nil, a.stderr)
+	defer s.workers.close()
+
+	nc, err := cfg.nats.connect(sigx.Context(), cfg.name, a.stderrf)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	h := &natsHandler{root: root, r: &natsRunner{s: s, hold: parseNATSHold(os.Getenv(natsHoldEnv))}}
+	w, err := cluster.NewWorker(sigx.Context(), nc, cfg.nats.config(natsLogger(cfg.verbose, a.stderr)), cluster.WorkerOptions{
+		Name: cfg.name, Concurrency: cfg.jobs, Handler: h, Grace: cfg.grace,
+	})
+	if err != nil {
+		if sigx.Canceled() {
+			return nil
+		}
+		return fmt.Errorf("worker: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "vkdemo worker: %s pulling jobs from %s (device %s, %d at once; Ctrl-C to stop)\n", w.Name(), nc.ConnectedUrlRedacted(), s.dev.Info().Name, cfg.jobs)
+	stopping := context.AfterFunc(sigx.Context(), func() {
+		fmt.Fprintf(a.stdout, "vkdemo worker: stopping: no more jobs taken; %d running, up to %s to finish\n", s.running.Load(), cfg.grace)
+	})
+	defer stopping()
+	err = w.Run(sigx.Context())
+	st := w.Stats()
+	fmt.Fprintf(a.stdout, "vkdemo worker: stopped: %d job(s) run, %d ok, %d failed, %d retried, %d dead-lettered, %d skipped (already done); %d worker process(es) started, %d crashed\n",
+		st.Runs, st.OK, st.Failed, st.Retried, st.DeadLettered, st.Skipped, s.workers.startedCount(), s.workersCrashed.Load())
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	return nil
+}
+
+// natsHandler is the cluster.Handler of `vkdemo worker`: it runs a job with
+// serve's code (natsRunner) on the worker's device.
+type natsHandler struct {
+	root io.Io // the worker's Io, not canceled by the signal
+	r    *natsRunner
+}
+
+// Run runs one job. A job that cannot succeed (a bad request, a timeout) is
+// a permanent failure; one whose worker child crashed, or that was canceled
+// by a shutdown, is retried (and dead-lettered after --max-deliver).
+func (h *natsHandler) Run(ctx context.Context, jb *cluster.Job, out *cluster.Output) ([]byte, error) {
+	x, cancel := h.root.WithContext(ctx)
+	defer cancel()
+	res, err := h.r.runJob(x, jb.ID, jb.ContentType, jb.Body, clusterOut{out: out})
+	if err != nil {
+		var je *natsJobError
+		switch {
+		case errors.Is(err, cluster.ErrAlreadyDone):
+			return nil, cluster.ErrAlreadyDone // another run of the job finished first
+		case errors.As(err, &je) && !je.retry:
+			return nil, cluster.Permanent(err)
+		}
+		return nil, err
+	}
+	return json.Marshal(res)
+}
+
+// clusterOut is a natsOut on a running job's cluster.Output.
+type clusterOut struct{ out *cluster.Output }
+
+func (c clusterOut) chunk(_ io.Io, p []byte) error {
+	_, err := c.out.Write(p)
+	return err
+}
+
+func (c clusterOut) putObject(x io.Io, name string, parts ...[]byte) error {
+	var data []byte
+	switch len(parts) {
+	case 1:
+		data = parts[0]
+	default:
+		data = bytes.Join(parts, nil)
+	}
+	_, err := c.out.PutBytes(x.Context(), name, data)
+	return err
+}

@@ -44,6 +44,12 @@ type Buffer struct {
 	// mapped is the mapped memory (nil if not mapped), set once: vb.Mapped
 	// is cleared when vb is destroyed, which may race a reader.
 	mapped []byte
+	// wrote and read are, per lane, the timeline value of the last
+	// submission on that lane whose batch writes (reads) the buffer; 0:
+	// none. Kept on devices with two lanes only (see Device.laneWaits):
+	// each is stored under its lane's queue lock, right after the
+	// submission, so its values rise.
+	wrote, read [vkx.MaxLanes]atomic.Uint64
 }
 
 // useCount is the state of an object that work in flight uses: how many
@@ -237,8 +243,11 @@ func (b *Buffer) checkRange(op string, off, n int) error {
 // directly; others through a staging buffer and a copy submitted and
 // awaited through x (a cancel point), on the transfer queue when one is
 // open (Options.TransferQueue), so that it overlaps kernels running on the
-// compute queue. Such a copy into a buffer that submitted work still uses
-// waits, on the GPU, for the work submitted before it.
+// compute queue. As on one queue, the copy comes after the work submitted
+// before it that uses b: on the transfer queue it waits, on the GPU, for
+// the compute queue's last submission that reads or writes b, and a kernel
+// submitted afterwards that uses b waits for the copy (see
+// NewTransferBatch).
 func Upload[T Elem](x io.Io, b *Buffer, off int, src []T) error {
 	data := vkx.Bytes(src)
 	if err := b.checkRange("upload", off, len(data)); err != nil {
@@ -302,19 +311,11 @@ func (d *Device) staged(x io.Io, b *Buffer, off int, data []byte, up bool) error
 		return err
 	}
 	// Through the transfer lane when there is one, so that the copy
-	// overlaps kernels on the compute queue.
+	// overlaps kernels on the compute queue. Its submission waits on the GPU
+	// for the compute lane's last submission that writes b (and, for an
+	// upload, reads it): see Device.laneWaits.
 	bt := d.newBatch(d.xfer != nil)
 	bt.internal = true
-	if d.xfer != nil && b.use.n.Load() > 0 {
-		// Submitted work still uses b: on one queue the copy would come
-		// after it, so on two it waits for everything submitted so far on
-		// the other lanes (its own lane keeps submission order).
-		for i, l := range d.lanes {
-			if l != d.xfer {
-				bt.waits[i] = l.vl.Last()
-			}
-		}
-	}
 	if up {
 		copy(st.mapped, data)
 		err = bt.Copy(b, off, st, 0, len(data))

@@ -322,3 +322,30 @@ func retrying(d *Device) bool {
 	defer d.mu.Unlock()
 	return d.wakeRetrying
 }
+
+// TestPresentWaits: a Present of a buffer the transfer lane wrote waits for
+// that write (the present's copy runs on the compute queue); one only the
+// compute lane wrote, or on a one-lane device, waits for nothing. (The
+// present itself needs a window: package window tests it, on one lane.)
+func TestPresentWaits(t *testing.T) {
+	x := io.NewBlocking().Io()
+	d := twoLane(t, Options{ForceStaging: true})
+	log := watchLanes(d)
+	buf := must(d.NewBuffer(64, DeviceLocal))
+	defer buf.Close()
+	if w := d.presentWaits(buf); w != (waitSet{}) {
+		t.Fatalf("a buffer never written: present waits %v", w)
+	}
+	check(t, Upload(x, buf, 0, make([]uint32, 16)))
+	up := log.only(t, "upload")
+	if w := d.presentWaits(buf); w[d.xfer.vl.Index] != up.value || w[0] != 0 {
+		t.Fatalf("after a staged upload at %d: present waits %v", up.value, w)
+	}
+	one, _ := open(t, Options{ForceStaging: true})
+	b1 := must(one.NewBuffer(64, DeviceLocal))
+	defer b1.Close()
+	check(t, Upload(x, b1, 0, make([]uint32, 16)))
+	if w := one.presentWaits(b1); w != (waitSet{}) {
+		t.Fatalf("one lane: present waits %v", w)
+	}
+}

@@ -29,7 +29,7 @@ type Batch struct {
 	d        *Device
 	ops      []vkx.Op
 	bufs     []*Buffer // distinct buffers used
-	acc      []uint8   // per entry of bufs: how the batch uses it (accRead, accWrite)
+	acc      *[]uint8  // per entry of bufs, how it is used (accRead, accWrite); nil with one lane
 	kernels  []*Kernel // distinct kernels used
 	labels   []string  // timestamp labels, by query index
 	read     map[*Buffer]bool
@@ -81,6 +81,9 @@ func (d *Device) NewTransferBatch() *Batch {
 
 func (d *Device) newBatch(transfer bool) *Batch {
 	b := &Batch{d: d, transfer: transfer, read: map[*Buffer]bool{}, written: map[*Buffer]bool{}}
+	if len(d.lanes) > 1 {
+		b.acc = new([]uint8)
+	}
 	if d.track(b) != nil {
 		b.closed = true
 	}
@@ -155,15 +158,21 @@ const (
 	accWrite                   // some command writes it
 )
 
-// use notes that the batch's commands access bufs as acc says.
+// use notes that the batch's commands access bufs as acc says (the access
+// is kept on a device with two lanes only).
 func (b *Batch) use(acc uint8, bufs ...*Buffer) {
 	for _, x := range bufs {
-		if i := slices.Index(b.bufs, x); i >= 0 {
-			b.acc[i] |= acc
-			continue
+		i := slices.Index(b.bufs, x)
+		if i < 0 {
+			i = len(b.bufs)
+			b.bufs = append(b.bufs, x)
+			if b.acc != nil {
+				*b.acc = append(*b.acc, 0)
+			}
 		}
-		b.bufs = append(b.bufs, x)
-		b.acc = append(b.acc, acc)
+		if b.acc != nil {
+			(*b.acc)[i] |= acc
+		}
 	}
 }
 

@@ -39,16 +39,21 @@ type Buffer struct {
 	d    *Device
 	vb   *vkx.Buffer
 	size int
-	mem  Memory
 	use  useCount // submissions (and presents) in flight that use the buffer
+	mem  uint8    // its Memory (kept small: see lanes)
 	// mapped is the mapped memory (nil if not mapped), set once: vb.Mapped
 	// is cleared when vb is destroyed, which may race a reader.
 	mapped []byte
-	// wrote and read are, per lane, the timeline value of the last
-	// submission on that lane whose batch writes (reads) the buffer; 0:
-	// none. Kept on devices with two lanes only (see Device.laneWaits):
-	// each is stored under its lane's queue lock, right after the
-	// submission, so its values rise.
+	// lanes records the lanes' accesses on a device with two lanes (nil
+	// on one with one: a Buffer stays 64 bytes, one cache line).
+	lanes *bufLanes
+}
+
+// bufLanes holds, per lane, the timeline value of the last submission on
+// that lane whose batch writes (wrote) or reads (read) the buffer; 0: none
+// (see Device.laneWaits). Each is stored under its lane's queue lock,
+// right after the submission, so its values rise.
+type bufLanes struct {
 	wrote, read [vkx.MaxLanes]atomic.Uint64
 }
 
@@ -150,7 +155,10 @@ func (d *Device) NewBuffer(size int, mem Memory) (*Buffer, error) {
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	b := &Buffer{d: d, vb: vb, size: size, mem: mem, mapped: vb.Mapped}
+	b := &Buffer{d: d, vb: vb, size: size, mem: uint8(mem), mapped: vb.Mapped}
+	if len(d.lanes) > 1 {
+		b.lanes = new(bufLanes)
+	}
 	if err := d.track(b); err != nil {
 		vb.Destroy()
 		return nil, err
@@ -198,7 +206,7 @@ func NewBufferFrom[T Elem](x io.Io, d *Device, mem Memory, data []T) (*Buffer, e
 func (b *Buffer) Size() int { return b.size }
 
 // Memory returns the kind of memory the buffer was allocated in.
-func (b *Buffer) Memory() Memory { return b.mem }
+func (b *Buffer) Memory() Memory { return Memory(b.mem) }
 
 // Mapped reports whether the host can access the buffer directly.
 func (b *Buffer) Mapped() bool { return b.mapped != nil }
@@ -211,7 +219,7 @@ func (b *Buffer) Bytes() ([]byte, error) {
 		return nil, errf("bytes", ErrClosed, "buffer is closed")
 	}
 	if !b.Mapped() {
-		return nil, errf("bytes", ErrNotMapped, "%s buffer; use Upload/Download", b.mem)
+		return nil, errf("bytes", ErrNotMapped, "%s buffer; use Upload/Download", Memory(b.mem))
 	}
 	return b.mapped, nil
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/vkio/vkio/gpu/internal/vkx"
 	"github.com/vkio/vkio/io"
@@ -213,9 +214,13 @@ func TestLaneWaitsTransferBatch(t *testing.T) {
 }
 
 // TestLaneWaitsOneLane: a device with one lane keeps no per-buffer lane
-// records and runs no two-lane bookkeeping.
+// records and runs no two-lane bookkeeping, and its Buffer is one cache
+// line.
 func TestLaneWaitsOneLane(t *testing.T) {
 	x := io.NewBlocking().Io()
+	if n := unsafe.Sizeof(Buffer{}); n != 64 && unsafe.Sizeof(uintptr(0)) == 8 {
+		t.Errorf("Buffer is %d bytes, want 64", n)
+	}
 	d, _ := open(t, Options{ForceStaging: true})
 	log := watchLanes(d)
 	_, c, b := tiny(t, x, d)
@@ -227,11 +232,12 @@ func TestLaneWaitsOneLane(t *testing.T) {
 		t.Fatalf("two-lane bookkeeping on a one-lane device: %+v", s)
 	}
 	for _, x := range []*Buffer{c, buf} {
-		for i := range vkx.MaxLanes {
-			if x.wrote[i].Load() != 0 || x.read[i].Load() != 0 {
-				t.Fatal("a one-lane device's buffer has lane records")
-			}
+		if x.lanes != nil {
+			t.Fatal("a one-lane device's buffer has lane records")
 		}
+	}
+	if b.acc != nil {
+		t.Fatal("a one-lane device's batch keeps buffer accesses")
 	}
 }
 

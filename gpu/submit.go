@@ -416,15 +416,16 @@ func (d *Device) queue(op string, p *pending, cmds *vkx.Commands, waits waitSet,
 // ordered after them by the program sees them.
 func (d *Device) laneWaits(b *Batch, w waitSet) waitSet {
 	own := b.lane.vl.Index
+	acc := *b.acc
 	for i, x := range b.bufs {
-		write := b.acc[i]&accWrite != 0
+		write := acc[i]&accWrite != 0
 		for m := range d.lanes {
 			if m == own {
 				continue
 			}
-			v := x.wrote[m].Load()
+			v := x.lanes.wrote[m].Load()
 			if write {
-				v = max(v, x.read[m].Load())
+				v = max(v, x.lanes.read[m].Load())
 			}
 			w[m] = max(w[m], v)
 		}
@@ -436,12 +437,13 @@ func (d *Device) laneWaits(b *Batch, w waitSet) waitSet {
 // `lane`, with timeline value v, reads or writes it (see laneWaits). The
 // caller holds the lane's queue lock, so the values stored for a lane rise.
 func (b *Batch) noteLane(lane int, v uint64) {
+	acc := *b.acc
 	for i, x := range b.bufs {
-		if b.acc[i]&accWrite != 0 {
-			x.wrote[lane].Store(v)
+		if acc[i]&accWrite != 0 {
+			x.lanes.wrote[lane].Store(v)
 		}
-		if b.acc[i]&accRead != 0 {
-			x.read[lane].Store(v)
+		if acc[i]&accRead != 0 {
+			x.lanes.read[lane].Store(v)
 		}
 	}
 }

@@ -336,7 +336,7 @@ func (s *Swapchain) destroy() {
 func (d *Device) presentWaits(src *Buffer) (w waitSet) {
 	if len(d.lanes) > 1 {
 		for i := 1; i < len(d.lanes); i++ {
-			w[i] = src.wrote[i].Load()
+			w[i] = src.lanes.wrote[i].Load()
 		}
 	}
 	return w

@@ -29,6 +29,7 @@ type Batch struct {
 	d        *Device
 	ops      []vkx.Op
 	bufs     []*Buffer // distinct buffers used
+	acc      *[]uint8  // per entry of bufs, how it is used (accRead, accWrite); nil with one lane
 	kernels  []*Kernel // distinct kernels used
 	labels   []string  // timestamp labels, by query index
 	read     map[*Buffer]bool
@@ -61,12 +62,15 @@ func (d *Device) NewBatch() *Batch {
 // the kernels on the compute queue, and on the compute queue otherwise,
 // with the same results: code written for a transfer queue runs anywhere.
 //
-// Work on the two queues is not ordered unless After orders it: a kernel
-// that reads what a transfer batch uploads must be in a batch made to
-// wait for it (kernels.After(upload)), and so must a transfer batch that
-// reads back what a kernel wrote, or that overwrites a buffer a kernel
-// still reads. (A wait on the host for a submission, such as Run, also
-// orders it before everything submitted afterwards.)
+// Submissions on the two queues that use the same buffer are ordered as
+// on one queue: a submission waits, on the GPU, for the other queue's last
+// submission made before it that writes a buffer it uses, and, if it
+// writes the buffer, for the last that reads it. So a kernel that reads
+// what a transfer batch uploaded waits for the upload (and sees its
+// writes, which a wait on the host alone does not guarantee across
+// queues), and a readback waits for the kernel that wrote what it reads.
+// Batches that share no buffer run side by side; After orders one after
+// another whatever buffers they use.
 //
 // A transfer batch with timestamps runs on the compute queue where the
 // transfer family cannot write or reset them (no timestampValidBits, no
@@ -77,6 +81,9 @@ func (d *Device) NewTransferBatch() *Batch {
 
 func (d *Device) newBatch(transfer bool) *Batch {
 	b := &Batch{d: d, transfer: transfer, read: map[*Buffer]bool{}, written: map[*Buffer]bool{}}
+	if len(d.lanes) > 1 {
+		b.acc = new([]uint8)
+	}
 	if d.track(b) != nil {
 		b.closed = true
 	}
@@ -145,10 +152,26 @@ func (b *Batch) addable(op string) error {
 	return nil
 }
 
-func (b *Batch) use(bufs ...*Buffer) {
+// How a batch uses a buffer: bits of Batch.acc.
+const (
+	accRead  uint8 = 1 << iota // some command reads it
+	accWrite                   // some command writes it
+)
+
+// use notes that the batch's commands access bufs as acc says (the access
+// is kept on a device with two lanes only).
+func (b *Batch) use(acc uint8, bufs ...*Buffer) {
 	for _, x := range bufs {
-		if !slices.Contains(b.bufs, x) {
+		i := slices.Index(b.bufs, x)
+		if i < 0 {
+			i = len(b.bufs)
 			b.bufs = append(b.bufs, x)
+			if b.acc != nil {
+				*b.acc = append(*b.acc, 0)
+			}
+		}
+		if b.acc != nil {
+			(*b.acc)[i] |= acc
 		}
 	}
 }
@@ -298,7 +321,8 @@ func (b *Batch) Dispatch(k *Kernel, groups [3]uint32, push []byte, bufs ...*Buff
 	}
 	b.hazard(reads, writes)
 	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpDispatch, Pipeline: k.p, Buffers: ranges, Push: slices.Clone(push), Groups: groups})
-	b.use(bufs...)
+	b.use(accRead, reads...)
+	b.use(accWrite, writes...)
 	return nil
 }
 
@@ -332,7 +356,8 @@ func (b *Batch) DispatchIndirect(k *Kernel, args *Buffer, off int, push []byte, 
 	b.hazard(append(reads, args), writes)
 	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpDispatchIndirect, Pipeline: k.p, Buffers: ranges, Push: slices.Clone(push),
 		Indirect: vkx.BufRange{Buf: args.vb, Off: uint64(off)}})
-	b.use(append(bufs, args)...)
+	b.use(accRead, append(reads, args)...)
+	b.use(accWrite, writes...)
 	return nil
 }
 
@@ -365,7 +390,8 @@ func (b *Batch) Copy(dst *Buffer, dstOff int, src *Buffer, srcOff int, size int)
 	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpCopy,
 		Src: vkx.BufRange{Buf: src.vb, Off: uint64(srcOff), Size: uint64(size)},
 		Dst: vkx.BufRange{Buf: dst.vb, Off: uint64(dstOff)}})
-	b.use(dst, src)
+	b.use(accWrite, dst)
+	b.use(accRead, src)
 	return nil
 }
 
@@ -387,7 +413,7 @@ func (b *Batch) Fill(dst *Buffer, off, size int, value uint32) error {
 	}
 	b.hazard(nil, []*Buffer{dst})
 	b.ops = append(b.ops, vkx.Op{Kind: vkx.OpFill, Dst: vkx.BufRange{Buf: dst.vb, Off: uint64(off), Size: uint64(size)}, Value: value})
-	b.use(dst)
+	b.use(accWrite, dst)
 	return nil
 }
 

@@ -39,11 +39,22 @@ type Buffer struct {
 	d    *Device
 	vb   *vkx.Buffer
 	size int
-	mem  Memory
 	use  useCount // submissions (and presents) in flight that use the buffer
+	mem  uint8    // its Memory (kept small: see lanes)
 	// mapped is the mapped memory (nil if not mapped), set once: vb.Mapped
 	// is cleared when vb is destroyed, which may race a reader.
 	mapped []byte
+	// lanes records the lanes' accesses on a device with two lanes (nil
+	// on one with one: a Buffer stays 64 bytes, one cache line).
+	lanes *bufLanes
+}
+
+// bufLanes holds, per lane, the timeline value of the last submission on
+// that lane whose batch writes (wrote) or reads (read) the buffer; 0: none
+// (see Device.laneWaits). Each is stored under its lane's queue lock,
+// right after the submission, so its values rise.
+type bufLanes struct {
+	wrote, read [vkx.MaxLanes]atomic.Uint64
 }
 
 // useCount is the state of an object that work in flight uses: how many
@@ -144,7 +155,10 @@ func (d *Device) NewBuffer(size int, mem Memory) (*Buffer, error) {
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	b := &Buffer{d: d, vb: vb, size: size, mem: mem, mapped: vb.Mapped}
+	b := &Buffer{d: d, vb: vb, size: size, mem: uint8(mem), mapped: vb.Mapped}
+	if len(d.lanes) > 1 {
+		b.lanes = new(bufLanes)
+	}
 	if err := d.track(b); err != nil {
 		vb.Destroy()
 		return nil, err
@@ -192,7 +206,7 @@ func NewBufferFrom[T Elem](x io.Io, d *Device, mem Memory, data []T) (*Buffer, e
 func (b *Buffer) Size() int { return b.size }
 
 // Memory returns the kind of memory the buffer was allocated in.
-func (b *Buffer) Memory() Memory { return b.mem }
+func (b *Buffer) Memory() Memory { return Memory(b.mem) }
 
 // Mapped reports whether the host can access the buffer directly.
 func (b *Buffer) Mapped() bool { return b.mapped != nil }
@@ -205,7 +219,7 @@ func (b *Buffer) Bytes() ([]byte, error) {
 		return nil, errf("bytes", ErrClosed, "buffer is closed")
 	}
 	if !b.Mapped() {
-		return nil, errf("bytes", ErrNotMapped, "%s buffer; use Upload/Download", b.mem)
+		return nil, errf("bytes", ErrNotMapped, "%s buffer; use Upload/Download", Memory(b.mem))
 	}
 	return b.mapped, nil
 }
@@ -237,8 +251,11 @@ func (b *Buffer) checkRange(op string, off, n int) error {
 // directly; others through a staging buffer and a copy submitted and
 // awaited through x (a cancel point), on the transfer queue when one is
 // open (Options.TransferQueue), so that it overlaps kernels running on the
-// compute queue. Such a copy into a buffer that submitted work still uses
-// waits, on the GPU, for the work submitted before it.
+// compute queue. As on one queue, the copy comes after the work submitted
+// before it that uses b: on the transfer queue it waits, on the GPU, for
+// the compute queue's last submission that reads or writes b, and a kernel
+// submitted afterwards that uses b waits for the copy (see
+// NewTransferBatch).
 func Upload[T Elem](x io.Io, b *Buffer, off int, src []T) error {
 	data := vkx.Bytes(src)
 	if err := b.checkRange("upload", off, len(data)); err != nil {
@@ -302,19 +319,11 @@ func (d *Device) staged(x io.Io, b *Buffer, off int, data []byte, up bool) error
 		return err
 	}
 	// Through the transfer lane when there is one, so that the copy
-	// overlaps kernels on the compute queue.
+	// overlaps kernels on the compute queue. Its submission waits on the GPU
+	// for the compute lane's last submission that writes b (and, for an
+	// upload, reads it): see Device.laneWaits.
 	bt := d.newBatch(d.xfer != nil)
 	bt.internal = true
-	if d.xfer != nil && b.use.n.Load() > 0 {
-		// Submitted work still uses b: on one queue the copy would come
-		// after it, so on two it waits for everything submitted so far on
-		// the other lanes (its own lane keeps submission order).
-		for i, l := range d.lanes {
-			if l != d.xfer {
-				bt.waits[i] = l.vl.Last()
-			}
-		}
-	}
 	if up {
 		copy(st.mapped, data)
 		err = bt.Copy(b, off, st, 0, len(data))

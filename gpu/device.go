@@ -339,6 +339,12 @@ type Device struct {
 
 	clock clock
 
+	// wakeOwed: a signal of the wake semaphore failed and no later one has
+	// succeeded yet; wakeRetrying: retryWake runs (wakers counts it);
+	// wakeDone: the device is destroyed, no retry starts. All under mu.
+	wakeOwed, wakeRetrying, wakeDone bool
+	wakers                           sync.WaitGroup
+
 	// lostFlag mirrors lost != nil, for readers that hold another lock
 	// (a batch's or a buffer's) and must not take mu.
 	lostFlag atomic.Bool
@@ -356,6 +362,10 @@ type testHooks struct {
 	// enqueued, if set, runs in enqueue once b is marked in flight and its
 	// buffers are in use, before it is submitted.
 	enqueued func(b *Batch)
+	// submitted, if set, runs on a device with two lanes after each
+	// submission (under its lane's queue lock): b was submitted to lane
+	// with timeline value, first waiting for waits on the GPU.
+	submitted func(b *Batch, lane int, value uint64, waits waitSet)
 }
 
 // lane is one of the device's submission lanes (a queue and its timeline
@@ -674,8 +684,19 @@ func (d *Device) Close() error {
 		}
 	}
 	d.vd.Destroy()
+	d.endWakes()
 	d.inst.Destroy()
 	return firstErr
+}
+
+// endWakes stops wake's retries, once the device (and its wake semaphore)
+// is destroyed: a retry still running ends at its next signal, which does
+// nothing now, and none starts.
+func (d *Device) endWakes() {
+	d.mu.Lock()
+	d.wakeDone = true
+	d.mu.Unlock()
+	d.wakers.Wait()
 }
 
 // markClosed marks the device closed under the queue lock and wakes the

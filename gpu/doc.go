@@ -71,10 +71,15 @@
 // batches (Device.NewTransferBatch) and staged uploads and downloads run
 // there, so that copies overlap kernels, and buffers are shared by both
 // families (VK_SHARING_MODE_CONCURRENT). Each queue is a lane with its own
-// timeline semaphore and pending list; Batch.After orders a submission
-// after another batch's on the GPU (a timeline-semaphore wait in the
-// submission, no host round trip), and Completion.Queue names the lane a
-// submission ran on. The device's one completion goroutine waits on every
+// timeline semaphore and pending list. Submissions on the two lanes that
+// use a buffer are ordered as on one queue: each buffer records the last
+// submission on each lane that wrote it and that read it, and a later
+// submission on the other lane that uses it waits for those on the GPU (a
+// timeline-semaphore wait in the submission, even when the host has
+// already waited for the value: only such a dependency makes one queue's
+// writes visible to another's commands). Batch.After orders a submission
+// after another batch's in the same way, and Completion.Queue names the
+// lane a submission ran on. The device's one completion goroutine waits on every
 // lane's timeline (and its wake semaphore) in one vkWaitSemaphores. Without
 // a transfer queue, transfer batches run on the compute queue with the same
 // results.

@@ -275,7 +275,11 @@ func (d *Device) enqueue(b *Batch, release func(ok bool), pr *io.Promise[*Comple
 	if pr == nil {
 		p.delivered.Add(1)
 	}
-	if err := d.queue(op, p, cmds, waits, async); err != nil {
+	sub := waits
+	if len(d.lanes) > 1 {
+		sub = d.laneWaits(b, sub)
+	}
+	if err := d.queue(op, p, cmds, sub, async); err != nil {
 		d.undoSubmit(b, waits)
 		if errors.Is(err, ErrDeviceLost) {
 			d.markLost(err)
@@ -376,6 +380,12 @@ func (d *Device) queue(op string, p *pending, cmds *vkx.Commands, waits waitSet,
 	p.value = v
 	p.submitted = submitted
 	p.batch.last.Store(v)
+	if len(d.lanes) > 1 {
+		p.batch.noteLane(l.vl.Index, v)
+		if h := d.testHooks.submitted; h != nil {
+			h(p.batch, l.vl.Index, v, waits)
+		}
+	}
 	if d.opts.WaitTimeout > 0 {
 		// Set under the lane's queue lock, from the submission time:
 		// deadlines are in the order of the lane's pending list, which the
@@ -385,9 +395,105 @@ func (d *Device) queue(op string, p *pending, cmds *vkx.Commands, waits waitSet,
 	if d.addPending(p, async) {
 		// The completion goroutine waits on the other lane only: wake it,
 		// so that its next wait covers this one too.
-		_ = d.vd.Wake()
+		d.wake()
 	}
 	return nil
+}
+
+// laneWaits adds to w (per lane, the timeline value b's submission waits
+// for on the GPU) what makes b's commands see, on a device with two lanes,
+// the buffer accesses of submissions made before it on the other lane, as
+// one queue would: for each buffer b uses, the other lane's last
+// submission that writes it and, if b writes it, the last that reads it.
+//
+// Vulkan makes one queue's writes visible to another queue's commands only
+// through such a dependency (a semaphore wait in the submission): a wait on
+// the host for the write's submission is not enough, so the wait is added
+// even when the value has been reached (it then costs the GPU nothing).
+// Within a lane every batch starts with a full barrier, which orders it
+// after the lane's earlier submissions. The values were stored by those
+// submissions (noteLane) before their Submit returned, so a submission
+// ordered after them by the program sees them.
+func (d *Device) laneWaits(b *Batch, w waitSet) waitSet {
+	own := b.lane.vl.Index
+	acc := *b.acc
+	for i, x := range b.bufs {
+		write := acc[i]&accWrite != 0
+		for m := range d.lanes {
+			if m == own {
+				continue
+			}
+			v := x.lanes.wrote[m].Load()
+			if write {
+				v = max(v, x.lanes.read[m].Load())
+			}
+			w[m] = max(w[m], v)
+		}
+	}
+	return w
+}
+
+// noteLane records on each buffer b uses that b's submission on lane
+// `lane`, with timeline value v, reads or writes it (see laneWaits). The
+// caller holds the lane's queue lock, so the values stored for a lane rise.
+func (b *Batch) noteLane(lane int, v uint64) {
+	acc := *b.acc
+	for i, x := range b.bufs {
+		if acc[i]&accWrite != 0 {
+			x.lanes.wrote[lane].Store(v)
+		}
+		if acc[i]&accRead != 0 {
+			x.lanes.read[lane].Store(v)
+		}
+	}
+}
+
+// wake signals the device's wake semaphore (vkx.Device.Wake), ending the
+// completion goroutine's wait and every wait with a ticket taken before.
+// If the signal fails (out of host memory), those waits would go on until
+// work they cover completes (the completion goroutine's: a long kernel on
+// the other lane; a canceled inline wait: its own work), so a goroutine
+// retries the signal every waitRetry until one succeeds or the device is
+// destroyed (Close waits for it).
+func (d *Device) wake() {
+	if d.vd.Wake() == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.wakeDone {
+		return // destroyed: nobody waits
+	}
+	d.wakeOwed = true
+	if !d.wakeRetrying {
+		d.wakeRetrying = true
+		d.wakers.Add(1)
+		go d.retryWake()
+	}
+}
+
+// retryWake is wake's retrying goroutine: it signals the wake semaphore
+// every waitRetry until a signal succeeds with no failed one after it.
+// Each failed wake sets wakeOwed under d.mu, so the signal that ends the
+// loop comes after every failure and reaches the tickets of their waits.
+func (d *Device) retryWake() {
+	defer d.wakers.Done()
+	for {
+		time.Sleep(waitRetry)
+		d.mu.Lock()
+		if !d.wakeOwed {
+			d.wakeRetrying = false
+			d.mu.Unlock()
+			return
+		}
+		d.wakeOwed = false
+		d.mu.Unlock()
+		if d.vd.Wake() != nil {
+			d.mu.Lock()
+			d.wakeOwed = true
+			d.mu.Unlock()
+		}
+	}
 }
 
 // addPending adds p to its lane's pending list and, if async, makes sure the
@@ -515,9 +621,8 @@ func deadlineError(call string) error {
 // matching ErrTimeout and context.DeadlineExceeded (see deadlineError).
 // There is no safety-net slice: the wake ticket is taken before each check
 // of the cancellation, so a cancel is never missed (see
-// vkx.Device.WakeTicket). Only if signalling the wake semaphore itself
-// fails (out of host memory) does a canceled wait end with the GPU work
-// instead.
+// vkx.Device.WakeTicket). If signalling the wake semaphore itself fails
+// (out of host memory), the signal is retried every waitRetry (see wake).
 //
 // A wait that fails resolves p with the error; unless the device is lost,
 // p stays tracked (in d.pending) and a later reap or Close releases it.
@@ -547,7 +652,7 @@ func (d *Device) waitCancelable(x io.Io, ctx context.Context, p *pending, taskDe
 	// the task's cancellation signals: cancel ends the wait at once. (It
 	// used to be noticed between 20 ms slices; on an H200 a whole heavy
 	// batch fits in one, and the canceled wait ended in success.)
-	stop := context.AfterFunc(ctx, func() { _ = d.vd.Wake() })
+	stop := context.AfterFunc(ctx, d.wake)
 	defer stop()
 	d.waitLoop(p, taskDeadline, func(timeout time.Duration) (waitResult, error) {
 		// The ticket first, then the check: the task's Wake follows its

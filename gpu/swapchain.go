@@ -235,7 +235,7 @@ func (s *Swapchain) Present(src *Buffer, width, height int, format PixelFormat) 
 				return nil
 			}
 		}
-		suboptimal, err := s.vs.Present(src.vb, width, height, vf, s.opts.AcquireTimeout)
+		suboptimal, err := s.vs.Present(src.vb, width, height, vf, s.opts.AcquireTimeout, s.d.presentWaits(src))
 		var ce *vkx.CallError
 		if errors.As(err, &ce) && ce.Code == vkx.ErrorOutOfDate {
 			s.stale = true
@@ -325,4 +325,19 @@ func (s *Swapchain) destroy() {
 	}
 	s.closed = true
 	s.vs.Destroy()
+}
+
+// presentWaits is what a Present of src waits for on the GPU, on a device
+// with two lanes: the transfer lane's last write of src (see
+// Device.laneWaits; the present's copy runs on the compute queue and only
+// reads src). Present waits for its copy on the host before it returns, so
+// it records no read of src: a later write on the other lane comes after
+// the copy has completed.
+func (d *Device) presentWaits(src *Buffer) (w waitSet) {
+	if len(d.lanes) > 1 {
+		for i := 1; i < len(d.lanes); i++ {
+			w[i] = src.lanes.wrote[i].Load()
+		}
+	}
+	return w
 }

@@ -33,6 +33,7 @@ const (
 	// value is vulkan-go's ("memory alloc error: ..."), with any other code
 	// another value.
 	FaultPanic
+	FaultWake // vkSignalSemaphore of the wake semaphore (Wake)
 	numFaultOps
 )
 
@@ -440,6 +441,9 @@ func (d *Device) Wake() error {
 		return nil
 	}
 	g := d.wakeGen.Add(1)
+	if err := d.fault(FaultWake, "vkSignalSemaphore(wake)"); err != nil {
+		return err
+	}
 	return checkC("vkSignalSemaphore(wake)", C.vkio_signal(d.fnsAddr(), C.uint64_t(d.wake), C.uint64_t(g)))
 }
 

@@ -137,7 +137,11 @@ func (s *Swapchain) settle() error {
 // image acquisition waits up to timeout. suboptimal reports a presented
 // frame whose swapchain should be recreated; a *CallError with
 // ErrorOutOfDate means the frame was not shown: Create, then Present again.
-func (s *Swapchain) Present(src *Buffer, w, h int, format int, timeout time.Duration) (suboptimal bool, err error) {
+//
+// waits[i] > 0 makes the copy wait, on the GPU, for lane i's timeline to
+// reach that value (a write of src on another lane); the compute lane's
+// (index 0, the queue presenting) is ignored.
+func (s *Swapchain) Present(src *Buffer, w, h int, format int, timeout time.Duration, waits [MaxLanes]uint64) (suboptimal bool, err error) {
 	if err := s.settle(); err != nil {
 		return false, err
 	}
@@ -150,7 +154,7 @@ func (s *Swapchain) Present(src *Buffer, w, h int, format int, timeout time.Dura
 	}
 	sub := r == C.VK_SUBOPTIMAL_KHR
 	var submitted C.int
-	r = s.submit(index, &submitted, &what)
+	r = s.submit(index, waits, &submitted, &what)
 	if submitted != 0 {
 		s.pending = true
 		if err := s.settle(); err != nil {
@@ -198,8 +202,14 @@ func (s *Swapchain) Destroy() {
 
 // submit queues the copy to swapchain image index and its present, under
 // the queue lock.
-func (s *Swapchain) submit(index C.uint32_t, submitted *C.int, what **C.char) C.VkResult {
+func (s *Swapchain) submit(index C.uint32_t, waits [MaxLanes]uint64, submitted *C.int, what **C.char) C.VkResult {
+	var sem, value C.uint64_t
+	for i, v := range waits {
+		if i > 0 && v > 0 && i < len(s.d.Lanes) {
+			sem, value = C.uint64_t(s.d.Lanes[i].timeline), C.uint64_t(v)
+		}
+	}
 	s.d.QueueMu.Lock()
 	defer s.d.QueueMu.Unlock()
-	return C.vkio_wsi_submit(s.w, index, submitted, what)
+	return C.vkio_wsi_submit(s.w, index, sem, value, submitted, what)
 }

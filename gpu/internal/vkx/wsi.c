@@ -475,14 +475,26 @@ VkResult vkio_wsi_prepare(vkio_wsi *w, uint64_t srcbuf, uint32_t sw, uint32_t sh
 	return acq;
 }
 
-VkResult vkio_wsi_submit(vkio_wsi *w, uint32_t index, int *submitted, const char **what) {
+VkResult vkio_wsi_submit(vkio_wsi *w, uint32_t index, uint64_t wait_sem, uint64_t wait_value, int *submitted,
+                         const char **what) {
 	*submitted = 0;
-	VkPipelineStageFlags stage = VK_PIPELINE_STAGE_TRANSFER_BIT;
+	VkSemaphore waits[2] = {w->acquired, (VkSemaphore)wait_sem};
+	VkPipelineStageFlags stages[2] = {VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT};
+	uint64_t values[2] = {0, wait_value}; // the binary acquire semaphore's value is ignored
+	uint64_t signal_value = 0;
+	VkTimelineSemaphoreSubmitInfo ti = {
+		.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+		.waitSemaphoreValueCount = 2,
+		.pWaitSemaphoreValues = values,
+		.signalSemaphoreValueCount = 1,
+		.pSignalSemaphoreValues = &signal_value,
+	};
 	VkSubmitInfo si = {
 		.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-		.waitSemaphoreCount = 1,
-		.pWaitSemaphores = &w->acquired,
-		.pWaitDstStageMask = &stage,
+		.pNext = wait_sem ? &ti : NULL,
+		.waitSemaphoreCount = wait_sem ? 2 : 1,
+		.pWaitSemaphores = waits,
+		.pWaitDstStageMask = stages,
 		.commandBufferCount = 1,
 		.pCommandBuffers = &w->cb,
 		.signalSemaphoreCount = 1,

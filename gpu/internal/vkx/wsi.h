@@ -101,8 +101,11 @@ VkResult vkio_wsi_prepare(vkio_wsi *w, uint64_t src, uint32_t sw, uint32_t sh, V
 // semaphore, signalling the image's semaphore and the fence) and presents
 // the image. The caller holds the queue's lock. Returns VK_SUCCESS,
 // VK_SUBOPTIMAL_KHR or the error of the submit or the present (after a
-// failed present the fence is still signalled by the submission).
-VkResult vkio_wsi_submit(vkio_wsi *w, uint32_t index, int *submitted, const char **what);
+// failed present the fence is still signalled by the submission). With
+// wait_sem, the submission also waits for that timeline semaphore to reach
+// wait_value (another lane's write of the source buffer).
+VkResult vkio_wsi_submit(vkio_wsi *w, uint32_t index, uint64_t wait_sem, uint64_t wait_value, int *submitted,
+	const char **what);
 
 // vkio_wsi_wait waits for the fence of the last submission and resets it.
 VkResult vkio_wsi_wait(vkio_wsi *w, uint64_t timeout_ns);

@@ -881,3 +881,25 @@ func TestNATSWorkerChild(t *testing.T) {
 		t.Errorf("the stop line does not count 3 crashed children:\n%s", w.stdout)
 	}
 }
+
+// TestNATSWorkerDevices: a worker with --devices runs its jobs on two
+// logical devices; one is lost mid-run (the drill), its jobs run again on the
+// other, and every job has one correct result.
+func TestNATSWorkerDevices(t *testing.T) {
+	e := newNATSTestEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	w := startNATSWorker(t, e.srv.URL(), "duo", nil, "--jobs", "4", "--devices", "0,0", "--inject-fault", "1:device-lost:5")
+	if out := w.stdout.String(); !strings.Contains(out, "2 devices") {
+		t.Errorf("worker's first line names no set of 2 devices: %q", out)
+	}
+	jobs := make([]*testJob, 60)
+	for i := range jobs {
+		jobs[i] = newTestJob("d", i, 8, 2, nil, "")
+	}
+	e.submit(t, ctx, jobs)
+	e.waitAll(t, ctx, jobs, nil)
+	e.checkOnce(t, ctx, jobs)
+	w.waitOutput(t, w.stderr, "member taken out", 10*time.Second)
+	w.stop(t)
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vkio/vkio/cluster"
-	"github.com/vkio/vkio/gpu/batcher"
 	"github.com/vkio/vkio/io"
 )
 
@@ -29,6 +28,7 @@ type natsWorkerConfig struct {
 	gpuInflight int
 	maxBatch    int
 	verbose     bool
+	devs        devicesFlag // --devices
 }
 
 const natsWorkerLong = `Pull jobs from a NATS JetStream queue and run them on this machine's
@@ -52,7 +52,13 @@ store under the job's ID, not to a folder. A job is acknowledged only after
 its result is stored; a worker that dies (kill -9, a lost machine) stops
 sending signs of life and the job is delivered to another worker after
 --ack-wait. Running a job twice replaces the same objects: one result per
-job ID, one object per save.`
+job ID, one object per save.
+
+Several GPUs: --devices (e.g. "all", "0,1") opens each of them, with a GPU
+batcher and worker child processes of its own; a job runs on the device
+with the fewest jobs in flight, and a device lost mid-run is taken out: its
+jobs run again on another device, or go back to the queue. --jobs is the
+whole worker's count (give about 2 per device).`
 
 const natsWorkerExample = `  nats-server -js -sd /var/lib/nats &          # or: go run github.com/nats-io/nats-server/v2@v2.15.3 -js -sd DIR
   vkdemo worker --nats nats://127.0.0.1:4222 --name gpu1 --jobs 4
@@ -87,6 +93,7 @@ func newNATSWorkerCmd(a *app) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
+	cfg.devs.add(cmd)
 	cfg.nats.add(fl, os.Getenv(natsURLEnv))
 	host, _ := os.Hostname()
 	fl.StringVar(&cfg.name, "name", fmt.Sprintf("%s-%d", host, os.Getpid()), "this worker's name in results and dead-letter records")
@@ -116,27 +123,18 @@ func (a *app) natsWorker(cfg natsWorkerConfig) (err error) {
 		maxRequest: cfg.maxRequest, maxJobs: cfg.jobs, jobTimeout: cfg.jobTimeout,
 		gpuInflight: cfg.gpuInflight, maxBatch: cfg.maxBatch, verbose: cfg.verbose,
 	}}
-	if s.dev, err = a.Device(); err != nil {
-		return err
-	}
-	s.kern = newKernelCache(s.dev, 64)
-	defer func() { err = errors.Join(err, s.kern.close()) }()
-	s.gpu = batcher.New(s.dev, batcher.Options{Queue: cfg.jobs * 2, InFlight: cfg.gpuInflight, MaxBatch: cfg.maxBatch})
-	batchRun, err := io.Concurrent(root, func(x io.Io) (struct{}, error) { return struct{}{}, s.gpu.Run(x) })
-	if err != nil {
-		return fmt.Errorf("worker: starting the GPU batcher: %w", err)
-	}
-	defer func() {
-		s.gpu.Close()
-		_, gerr := batchRun.Await(root)
-		err = errors.Join(err, gerr)
-	}()
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("worker: finding the vkdemo binary to run worker processes: %w", err)
 	}
-	s.workers = newWorkerPool(exe, s.workerArgs(), nil, a.stderr)
-	defer s.workers.close()
+	// The device (or the --devices set: each job on the least-loaded
+	// member, run again on another if its member is lost before its output
+	// began), with a GPU batcher and worker processes for each.
+	s.cfg.devs = &cfg.devs
+	defer func() { err = errors.Join(err, s.closeLanes(root)) }()
+	if err := s.openLanes(root, exe); err != nil {
+		return err
+	}
 
 	nc, err := cfg.nats.connect(sigx.Context(), cfg.name, a.stderrf)
 	if err != nil {
@@ -153,15 +151,16 @@ func (a *app) natsWorker(cfg natsWorkerConfig) (err error) {
 		}
 		return fmt.Errorf("worker: %w", err)
 	}
-	fmt.Fprintf(a.stdout, "vkdemo worker: %s pulling jobs from %s (device %s, %d at once; Ctrl-C to stop)\n", w.Name(), nc.ConnectedUrlRedacted(), s.dev.Info().Name, cfg.jobs)
+	fmt.Fprintf(a.stdout, "vkdemo worker: %s pulling jobs from %s (device %s, %d at once; Ctrl-C to stop)\n", w.Name(), nc.ConnectedUrlRedacted(), s.deviceNames(), cfg.jobs)
 	stopping := context.AfterFunc(sigx.Context(), func() {
 		fmt.Fprintf(a.stdout, "vkdemo worker: stopping: no more jobs taken; %d running, up to %s to finish\n", s.running.Load(), cfg.grace)
 	})
 	defer stopping()
 	err = w.Run(sigx.Context())
 	st := w.Stats()
+	_, started := s.workerCounts()
 	fmt.Fprintf(a.stdout, "vkdemo worker: stopped: %d job(s) run, %d ok, %d failed, %d retried, %d dead-lettered, %d skipped (already done); %d worker process(es) started, %d crashed\n",
-		st.Runs, st.OK, st.Failed, st.Retried, st.DeadLettered, st.Skipped, s.workers.startedCount(), s.workersCrashed.Load())
+		st.Runs, st.OK, st.Failed, st.Retried, st.DeadLettered, st.Skipped, started, s.workersCrashed.Load())
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

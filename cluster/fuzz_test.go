@@ -44,6 +44,9 @@ func FuzzDecodeJob(f *testing.F) {
 	f.Add("f.jobs.a", "a", "", "in/a", "12", []byte{})
 	f.Add("f.jobs.a", "a", "", "in/b", "12", []byte{})
 	f.Add("f.jobs.a", "a", "", "in/a", "-1", []byte{})
+	f.Add("f.jobs.a", "a", "", "in/a/01KBN3", "12", []byte{})
+	f.Add("f.jobs.a", "a", "", "in/a/x/y", "12", []byte{})
+	f.Add("f.jobs.a", "a", "", "in/a/", "12", []byte{})
 	f.Add("f.jobs.b", "a", "", "", "", []byte{})
 	f.Add("f.jobs.a.b", "a.b", "", "", "", []byte{})
 	f.Add("f.jobs.a", "a", "x\ny", "", "", []byte{})
@@ -67,7 +70,7 @@ func FuzzDecodeJob(f *testing.F) {
 		if w.Size < 0 || w.Size > testCfg.MaxBodySize {
 			t.Fatalf("accepted size %d", w.Size)
 		}
-		if w.Object != "" && (len(w.Body) != 0 || w.Object != inputObject(w.ID)) {
+		if w.Object != "" && (len(w.Body) != 0 || !strings.HasPrefix(w.Object, "in/"+w.ID+"/") || ValidateID(strings.TrimPrefix(w.Object, "in/"+w.ID+"/")) != nil) {
 			t.Fatalf("accepted %+v: an inline body and an object, or a foreign object", w)
 		}
 		if w.Object == "" && w.Size != int64(len(w.Body)) {

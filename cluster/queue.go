@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,7 +20,9 @@ type queue struct {
 	jobs    jetstream.Stream
 	results jetstream.Stream
 	dead    jetstream.Stream
-	objs    jetstream.ObjectStore
+	objs    jetstream.ObjectStore // outputs (TTL Config.Retention)
+	inputs  jetstream.ObjectStore // large job bodies (no TTL: deleted when the job ends)
+	tries   jetstream.KeyValue    // runs started per job ID (see addAttempts)
 	cons    jetstream.Consumer
 
 	repairMu sync.Mutex
@@ -100,7 +103,7 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 	q.objs, err = retry2(func() (jetstream.ObjectStore, error) {
 		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 			Bucket:      cfg.bucket(),
-			Description: "vkio cluster: large job bodies and outputs",
+			Description: "vkio cluster: job outputs",
 			TTL:         cfg.Retention,
 			Storage:     jetstream.FileStorage,
 			Replicas:    cfg.Replicas,
@@ -108,6 +111,34 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 	})
 	if err != nil {
 		return nil, &Error{Op: "setup", Err: fmt.Errorf("object store %s: %w", cfg.bucket(), err)}
+	}
+	// Inputs have no TTL, like the queued jobs that refer to them (the jobs
+	// stream has no MaxAge): the worker deletes a job's input object when
+	// the job ends, and Submit deletes one it stored for a duplicate.
+	q.inputs, err = retry2(func() (jetstream.ObjectStore, error) {
+		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      cfg.inputsBucket(),
+			Description: "vkio cluster: large job bodies",
+			Storage:     jetstream.FileStorage,
+			Replicas:    cfg.Replicas,
+		})
+	})
+	if err != nil {
+		return nil, &Error{Op: "setup", Err: fmt.Errorf("object store %s: %w", cfg.inputsBucket(), err)}
+	}
+	q.tries, err = retry2(func() (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:       cfg.attemptsBucket(),
+			Description:  "vkio cluster: runs started per job",
+			History:      1,
+			TTL:          cfg.Retention,
+			MaxValueSize: 1024, // a decimal count, plus the headers the server counts with it
+			Storage:      jetstream.FileStorage,
+			Replicas:     cfg.Replicas,
+		})
+	})
+	if err != nil {
+		return nil, &Error{Op: "setup", Err: fmt.Errorf("key-value bucket %s: %w", cfg.attemptsBucket(), err)}
 	}
 	q.cons, err = retry2(func() (jetstream.Consumer, error) {
 		return q.jobs.CreateOrUpdateConsumer(ctx, q.consumerConfig())
@@ -170,7 +201,7 @@ func (q *queue) lost(ctx context.Context) bool {
 	if _, err := q.js.Consumer(ctx, q.cfg.jobsStream(), q.cfg.consumerName()); gone(err) {
 		return true
 	}
-	for _, name := range []string{q.cfg.resultsStream(), q.cfg.deadStream()} {
+	for _, name := range []string{q.cfg.resultsStream(), q.cfg.deadStream(), "OBJ_" + q.cfg.inputsBucket(), "KV_" + q.cfg.attemptsBucket()} {
 		if _, err := q.js.Stream(ctx, name); gone(err) {
 			return true
 		}
@@ -194,7 +225,8 @@ func (q *queue) repair(ctx context.Context) error {
 // lost it, and reports whether it did.
 func (q *queue) repairIfLost(ctx context.Context, err error) bool {
 	if err == nil || !(errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound)) {
+		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrBucketNotFound)) {
 		return false
 	}
 	if !q.lost(ctx) {
@@ -205,4 +237,49 @@ func (q *queue) repairIfLost(ctx context.Context, err error) bool {
 		return false
 	}
 	return true
+}
+
+// addAttempts adds delta to job id's count of runs started and returns the
+// new count. A run adds 1 when it starts; a run given back by a stopping
+// worker adds -1, so graceful stops do not use up Config.MaxDeliver the way
+// the message's delivery count would; a run that crashes or hangs keeps
+// its count. The count is compare-and-set, so concurrent runs of one job
+// (a redelivery race) each count. A missing record is 0; the record is
+// deleted when the job ends and expires after Config.Retention.
+func (q *queue) addAttempts(ctx context.Context, id string, delta int) (int, error) {
+	for range 100 {
+		e, err := q.tries.Get(ctx, id)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			if delta <= 0 {
+				return 0, nil
+			}
+			_, err = q.tries.Create(ctx, id, []byte(strconv.Itoa(delta)))
+			if errors.Is(err, jetstream.ErrKeyExists) {
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			return delta, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		n, perr := strconv.Atoi(string(e.Value()))
+		if perr != nil || n < 0 {
+			// Not written by this package: count it as no runs.
+			q.cfg.Logger.Warn("cluster: a malformed attempts record; counting it as 0", "id", id, "value", string(e.Value()))
+			n = 0
+		}
+		n = max(min(n, 1<<30)+delta, 0)
+		_, err = q.tries.Update(ctx, id, []byte(strconv.Itoa(n)), e.Revision())
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("attempts record of %s: too many concurrent updates", id)
 }

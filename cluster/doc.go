@@ -15,6 +15,7 @@
 //	bucket  <P>_objects  object store, TTL Retention "out/<id>/<run>/<name>" outputs
 //	bucket  <P>_inputs   object store, no TTL    "in/<id>/<nonce>" large job bodies
 //	bucket  <P>_attempts key-value, TTL Retention runs started per job ID
+//	                                                ("<count> <run> <run>...")
 //	subject <p>.events.<id> (core NATS, not stored) live output chunks
 //
 // where <P> and <p> are Config.Prefix.
@@ -30,7 +31,10 @@
 //     and finished elsewhere) cannot replace them. Its Output.Put fails with
 //     ErrAlreadyDone once a final result exists, and whatever it stored
 //     before is deleted when it ends, as are the outputs of a run that
-//     failed and is retried or is given back.
+//     failed and is retried or is given back. A run that crashed cannot
+//     clean up: its ID stays in the job's attempts record (see 4), and when
+//     the job's final result is stored its objects of the same names as the
+//     result's outputs are deleted (any others expire with Retention).
 //  3. The final result is published to the results stream with
 //     Nats-Msg-Id "result-<id>" and an expected-last-subject-sequence of 0, so
 //     the first final result wins and duplicates are dropped; only after its

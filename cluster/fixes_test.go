@@ -335,3 +335,58 @@ func TestInputsOutliveRetention(t *testing.T) {
 		t.Errorf("TTLs: inputs %v, jobs %v, outputs %v, attempts %v; want 0, 0, %v, %v", in.TTL(), js.Config.MaxAge, out.TTL(), kv.TTL(), e.cfg.Retention, e.cfg.Retention)
 	}
 }
+
+// TestCrashedRunOutputsDeleted: a worker dies after storing an output; the
+// job finishes elsewhere, and the dead run's object of the same name is
+// deleted with the job's attempts record: one save per output remains.
+func TestCrashedRunOutputsDeleted(t *testing.T) {
+	e := newEnv(t)
+	stored := make(chan struct{})
+	var once sync.Once
+	dying := e.startWorker("dying", 1, HandlerFunc(func(ctx context.Context, job *Job, out *Output) ([]byte, error) {
+		if _, err := out.PutBytes(ctx, "y.bin", []byte("partial")); err != nil {
+			return nil, err
+		}
+		once.Do(func() { close(stored) })
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}))
+	e.submit("victim2", `{}`)
+	<-stored
+	dying.q.nc.Close() // the "process" dies: no ack, no cleanup
+	dying.stop(t)
+	if n := len(e.objectNames(e.client.q.objs, "out/victim2/")); n != 1 {
+		t.Fatalf("%d output objects after the crash, want the dead run's 1", n)
+	}
+	e.startWorker("survivor", 1, HandlerFunc(func(ctx context.Context, job *Job, out *Output) ([]byte, error) {
+		_, err := out.PutBytes(ctx, "y.bin", []byte("whole"))
+		return nil, err
+	}))
+	r := e.wait("victim2")
+	if r.Worker != "survivor" || r.Status != StatusOK {
+		t.Fatalf("result %+v", r)
+	}
+	eventually(t, "the dead run's output deleted", func() bool { return len(e.objectNames(e.client.q.objs, "out/victim2/")) == 1 })
+	if got, err := e.client.ObjectBytes(t.Context(), r.Outputs["y.bin"]); err != nil || string(got) != "whole" {
+		t.Errorf("output %q, %v", got, err)
+	}
+	eventually(t, "the attempts record deleted", func() bool {
+		_, err := e.client.q.tries.Get(t.Context(), "victim2")
+		return err != nil
+	})
+}
+
+// TestAttemptsRecord: the record round-trips and a malformed one counts as
+// no runs.
+func TestAttemptsRecord(t *testing.T) {
+	a := attempts{n: 2, runs: []string{NewID(), NewID()}}
+	got, ok := parseAttempts(a.encode())
+	if !ok || got.n != 2 || len(got.runs) != 2 || got.runs[1] != a.runs[1] {
+		t.Errorf("round trip of %q: %+v, %v", a.encode(), got, ok)
+	}
+	for _, bad := range []string{"", "x", "-1", "1 a.b", "1 " + strings.Repeat("r", MaxIDLen+1)} {
+		if got, ok := parseAttempts([]byte(bad)); ok || got.n != 0 {
+			t.Errorf("parseAttempts(%q) = %+v, %v; want refused", bad, got, ok)
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,7 +134,7 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 			Description:  "vkio cluster: runs started per job",
 			History:      1,
 			TTL:          cfg.Retention,
-			MaxValueSize: 1024, // a decimal count, plus the headers the server counts with it
+			MaxValueSize: maxAttemptsRecord + 1024, // the record, plus the headers the server counts with it
 			Storage:      jetstream.FileStorage,
 			Replicas:     cfg.Replicas,
 		})
@@ -239,47 +241,104 @@ func (q *queue) repairIfLost(ctx context.Context, err error) bool {
 	return true
 }
 
-// addAttempts adds delta to job id's count of runs started and returns the
-// new count. A run adds 1 when it starts; a run given back by a stopping
-// worker adds -1, so graceful stops do not use up Config.MaxDeliver the way
-// the message's delivery count would; a run that crashes or hangs keeps
-// its count. The count is compare-and-set, so concurrent runs of one job
-// (a redelivery race) each count. A missing record is 0; the record is
-// deleted when the job ends and expires after Config.Retention.
-func (q *queue) addAttempts(ctx context.Context, id string, delta int) (int, error) {
+// attempts is a job's record in the <P>_attempts bucket: the count of
+// runs started (and not given back) and the IDs of those runs, whose output
+// objects are "out/<id>/<run>/...". Encoded as "<count> <run> <run> ...".
+type attempts struct {
+	n    int
+	runs []string
+}
+
+// maxAttemptsRecord bounds the record (MaxDeliver <= 1000 runs of 27 bytes).
+const maxAttemptsRecord = 64 << 10
+
+func (a attempts) encode() []byte {
+	b := strconv.AppendInt(nil, int64(a.n), 10)
+	for _, r := range a.runs {
+		b = append(b, ' ')
+		b = append(b, r...)
+	}
+	return b
+}
+
+// parseAttempts decodes a record; a malformed one (not written by this
+// package) counts as no runs.
+func parseAttempts(v []byte) (attempts, bool) {
+	f := strings.Fields(string(v))
+	if len(f) == 0 {
+		return attempts{}, false
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 0 {
+		return attempts{}, false
+	}
+	a := attempts{n: min(n, 1<<30)}
+	for _, r := range f[1:] {
+		if ValidateID(r) != nil {
+			return attempts{}, false
+		}
+		a.runs = append(a.runs, r)
+	}
+	return a, true
+}
+
+// attemptsOf reads job id's record; a missing one is the zero record.
+func (q *queue) attemptsOf(ctx context.Context, id string) (attempts, uint64, error) {
+	e, err := q.tries.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return attempts{}, 0, nil
+	}
+	if err != nil {
+		return attempts{}, 0, err
+	}
+	a, ok := parseAttempts(e.Value())
+	if !ok {
+		q.cfg.Logger.Warn("cluster: a malformed attempts record; counting it as 0", "id", id, "bytes", len(e.Value()))
+	}
+	return a, e.Revision(), nil
+}
+
+// addAttempts records the start (delta 1) or the give-back (delta -1) of
+// run of job id and returns the new count of runs. A run adds 1 when it
+// starts; a run given back by a stopping worker adds -1, so graceful stops
+// do not use up Config.MaxDeliver the way the message's delivery count
+// would; a run that crashes or hangs keeps its count (and its ID, so that
+// its outputs are deleted when the job ends). The record is
+// compare-and-set, so concurrent runs of one job (a redelivery race) each
+// count. It is deleted when the job ends and expires after
+// Config.Retention.
+func (q *queue) addAttempts(ctx context.Context, id string, delta int, run string) (int, error) {
 	for range 100 {
-		e, err := q.tries.Get(ctx, id)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			if delta <= 0 {
-				return 0, nil
+		a, rev, err := q.attemptsOf(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if rev == 0 && delta <= 0 {
+			return 0, nil
+		}
+		a.n = max(a.n+delta, 0)
+		if delta > 0 {
+			if len(a.encode())+1+len(run) <= maxAttemptsRecord {
+				a.runs = append(a.runs, run)
 			}
-			_, err = q.tries.Create(ctx, id, []byte(strconv.Itoa(delta)))
+		} else {
+			a.runs = slices.DeleteFunc(a.runs, func(r string) bool { return r == run })
+		}
+		if rev == 0 {
+			_, err = q.tries.Create(ctx, id, a.encode())
 			if errors.Is(err, jetstream.ErrKeyExists) {
 				continue
 			}
-			if err != nil {
-				return 0, err
+		} else {
+			_, err = q.tries.Update(ctx, id, a.encode(), rev)
+			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+				continue
 			}
-			return delta, nil
 		}
 		if err != nil {
 			return 0, err
 		}
-		n, perr := strconv.Atoi(string(e.Value()))
-		if perr != nil || n < 0 {
-			// Not written by this package: count it as no runs.
-			q.cfg.Logger.Warn("cluster: a malformed attempts record; counting it as 0", "id", id, "value", string(e.Value()))
-			n = 0
-		}
-		n = max(min(n, 1<<30)+delta, 0)
-		_, err = q.tries.Update(ctx, id, []byte(strconv.Itoa(n)), e.Revision())
-		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		return n, nil
+		return a.n, nil
 	}
 	return 0, fmt.Errorf("attempts record of %s: too many concurrent updates", id)
 }

@@ -438,23 +438,23 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		// The job is identifiable: give it a final result so that its
 		// submitter does not wait forever.
-		w.finish(ctx, msg, nil, &Result{ID: id, Status: StatusFailed, Error: err.Error(), Worker: w.name, Deliveries: attempt, Finished: time.Now()}, nil)
+		w.finish(ctx, msg, nil, &Result{ID: id, Status: StatusFailed, Error: err.Error(), Worker: w.name, Deliveries: attempt, Finished: time.Now()}, nil, "")
 		return
 	}
 	log = log.With("id", wj.ID, "attempt", attempt)
 
 	// (1) A result already durable: the job ran; only its ack was lost.
-	if _, err := w.q.result(ctx, wj.ID); err == nil {
+	if r, err := w.q.result(ctx, wj.ID); err == nil {
 		w.skipped.Add(1)
 		log.Debug("cluster: job already has a result; acking without running")
-		w.ack(ctx, msg, wj, log)
+		w.ack(ctx, msg, wj, r, log)
 		return
 	} else if errors.Is(err, ErrBadMessage) {
 		// Something else stored a malformed record as this job's result; it
 		// can never be replaced, so running the job again is useless.
 		w.errs.Add(1)
 		log.Error("cluster: job has a malformed result record; acking without running", "err", err)
-		w.ack(ctx, msg, wj, log)
+		w.ack(ctx, msg, wj, nil, log)
 		return
 	} else if !errors.Is(err, ErrNotFound) {
 		w.errs.Add(1)
@@ -464,9 +464,10 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	// (4b) Count this run in the job's attempts record; a count beyond the
 	// limit means earlier runs crashed or hung.
-	runs, err := w.q.addAttempts(ctx, wj.ID, 1)
+	run := NewID()
+	runs, err := w.q.addAttempts(ctx, wj.ID, 1, run)
 	if err != nil && w.q.repairIfLost(ctx, err) {
-		runs, err = w.q.addAttempts(ctx, wj.ID, 1)
+		runs, err = w.q.addAttempts(ctx, wj.ID, 1, run)
 	}
 	if err != nil {
 		w.errs.Add(1)
@@ -488,17 +489,17 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		if err != nil {
 			stopBeat()
 			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrTooLarge) {
-				w.finish(ctx, msg, wj, &Result{ID: wj.ID, Status: StatusFailed, Error: "reading the job body: " + err.Error(), Worker: w.name, Deliveries: attempt, Started: started, Finished: time.Now()}, nil)
+				w.finish(ctx, msg, wj, &Result{ID: wj.ID, Status: StatusFailed, Error: "reading the job body: " + err.Error(), Worker: w.name, Deliveries: attempt, Started: started, Finished: time.Now()}, nil, run)
 				return
 			}
 			w.errs.Add(1)
 			log.Warn("cluster: reading a job body", "err", err)
-			w.giveBack(ctx, wj.ID, log)
+			w.giveBack(ctx, wj.ID, run, log)
 			w.nak(msg, w.retryDelay(runs), log)
 			return
 		}
 	}
-	out := newOutput(w, wj.ID, attempt)
+	out := &Output{w: w, id: wj.ID, attempt: attempt, run: run}
 	w.runs.Add(1)
 	data, err := w.run(ctx, &Job{ID: wj.ID, ContentType: wj.ContentType, Body: body}, out)
 	refs := out.close()
@@ -518,7 +519,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		actx, cancel := w.ackCtx(ctx)
 		defer cancel()
 		w.dropOutputs(actx, refs, log)
-		w.ack(actx, msg, wj, log)
+		w.ack(actx, msg, wj, nil, log)
 		return
 	case err == nil:
 		res.Status, res.Data = StatusOK, data
@@ -531,7 +532,7 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		actx, cancel := w.ackCtx(ctx)
 		defer cancel()
 		w.dropOutputs(actx, refs, log)
-		w.giveBack(actx, wj.ID, log)
+		w.giveBack(actx, wj.ID, run, log)
 		w.nak(msg, 0, log)
 		return
 	case runs >= cfg.MaxDeliver:
@@ -550,15 +551,15 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		w.nak(msg, d, log)
 		return
 	}
-	w.finish(ctx, msg, wj, res, refs)
+	w.finish(ctx, msg, wj, res, refs, run)
 }
 
 // giveBack takes a run that did not finish through no fault of the job (a
 // stopping worker, a transient queue error) off the job's attempts record.
-func (w *Worker) giveBack(ctx context.Context, id string, log interface{ Warn(string, ...any) }) {
+func (w *Worker) giveBack(ctx context.Context, id, run string, log interface{ Warn(string, ...any) }) {
 	actx, cancel := w.ackCtx(ctx)
 	defer cancel()
-	if _, err := w.q.addAttempts(actx, id, -1); err != nil {
+	if _, err := w.q.addAttempts(actx, id, -1, run); err != nil {
 		// The run then counts against Config.MaxDeliver, like a crash.
 		w.errs.Add(1)
 		log.Warn("cluster: taking a given-back run off the job's attempts record", "err", err)
@@ -624,8 +625,8 @@ func (w *Worker) ackCtx(ctx context.Context) (context.Context, context.CancelFun
 
 // finish makes res durable, then acks msg (3): the order that makes a
 // redelivery after a crash find the result instead of running again. refs
-// are the run's output objects: deleted unless the stored result keeps them.
-func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res *Result, refs map[string]ObjectRef) {
+// are the output objects of run: deleted unless the stored result keeps them.
+func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res *Result, refs map[string]ObjectRef, run string) {
 	log := w.q.cfg.Logger.With("worker", w.name, "id", res.ID)
 	actx, cancel := w.ackCtx(ctx)
 	defer cancel()
@@ -658,8 +659,8 @@ func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res
 		w.errs.Add(1)
 		d := w.retryDelay(res.Deliveries)
 		log.Warn("cluster: publishing a job's final result; it will be redelivered", "err", err, "delay", d)
-		if wj != nil && res.Status != StatusDeadLetter {
-			w.giveBack(actx, wj.ID, log)
+		if wj != nil && run != "" {
+			w.giveBack(actx, wj.ID, run, log)
 		}
 		w.nak(msg, d, log)
 		return
@@ -681,17 +682,20 @@ func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res
 		return
 	}
 	if res.Status == StatusDeadLetter && stored {
-		w.cleanup(actx, wj, log)
+		w.cleanup(actx, wj, res, log)
 		w.term(msg, "dead-letter", log)
 		return
 	}
-	w.ack(actx, msg, wj, log)
+	if !stored {
+		res = nil // the stored result is another run's
+	}
+	w.ack(actx, msg, wj, res, log)
 }
 
 // ack acks msg, confirmed by the server, after removing what the job no
-// longer needs.
-func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, wj *wireJob, log interface{ Warn(string, ...any) }) {
-	w.cleanup(ctx, wj, log)
+// longer needs (res is its final result, or nil when not at hand).
+func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, wj *wireJob, res *Result, log interface{ Warn(string, ...any) }) {
+	w.cleanup(ctx, wj, res, log)
 	if err := msg.DoubleAck(ctx); err != nil {
 		// The redelivery will find the result and ack again.
 		w.errs.Add(1)
@@ -700,10 +704,26 @@ func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, wj *wireJob, log in
 }
 
 // cleanup removes a job's input object and attempts record once its final
-// result is durable.
-func (w *Worker) cleanup(ctx context.Context, wj *wireJob, log interface{ Warn(string, ...any) }) {
+// result res is durable, and the output objects that runs which never
+// finished (crashed, hung) stored under the names res.Outputs has: their
+// other objects are left to the bucket's TTL. res may be nil: then only
+// the input object and the record go.
+func (w *Worker) cleanup(ctx context.Context, wj *wireJob, res *Result, log interface{ Warn(string, ...any) }) {
 	if wj == nil {
 		return
+	}
+	if res != nil && len(res.Outputs) > 0 {
+		if a, _, err := w.q.attemptsOf(ctx, wj.ID); err == nil {
+			for _, run := range a.runs {
+				for name, ref := range res.Outputs {
+					if obj := outputObject(wj.ID, run, name); obj != ref.Name {
+						if err := w.q.objs.Delete(ctx, obj); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+							log.Warn("cluster: deleting an output object of an unfinished run", "object", obj, "err", err)
+						}
+					}
+				}
+			}
+		}
 	}
 	if wj.Object != "" {
 		if err := w.q.inputs.Delete(ctx, wj.Object); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
@@ -754,7 +774,7 @@ func (w *Worker) deadLetter(ctx context.Context, msg jetstream.Msg, wj *wireJob,
 		w.nak(msg, d, log)
 		return
 	}
-	w.finish(ctx, msg, wj, &Result{ID: wj.ID, Status: StatusDeadLetter, Error: reason, Worker: w.name, Deliveries: attempt, Finished: time.Now()}, nil)
+	w.finish(ctx, msg, wj, &Result{ID: wj.ID, Status: StatusDeadLetter, Error: reason, Worker: w.name, Deliveries: attempt, Finished: time.Now()}, nil, "")
 }
 
 // resultHeaderRoom is the part of the server's max_payload kept for a

@@ -390,3 +390,48 @@ func TestAttemptsRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestResultPublishFailureNaks: when the results stream refuses a final
+// record (here: an operator lowered its max message size), the worker naks
+// the job (with a delay) instead of leaving it to the ack wait; once the
+// stream accepts it again the job ends with its result.
+func TestResultPublishFailureNaks(t *testing.T) {
+	e := newEnv(t, calm)
+	var calls counter
+	w := e.startWorker("w", 1, sumHandler(&calls, 0)) // its Setup first: it would undo the change below
+	js := e.client.q.js
+	st, err := js.Stream(t.Context(), e.cfg.resultsStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := info.Config
+	small.MaxMsgSize = 64
+	if _, err := js.UpdateStream(t.Context(), small); err != nil {
+		t.Fatal(err)
+	}
+	naks := make(chan *nats.Msg, 16)
+	sub, err := e.srv.Connect(t).ChanSubscribe("$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED."+e.cfg.jobsStream()+"."+e.cfg.consumerName(), naks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	e.submit("refused", `{"a":1,"b":2}`)
+	select {
+	case <-naks:
+	case <-time.After(30 * time.Second): // AckWait is 15 s: without the nak, no advisory ever comes
+		t.Fatalf("no nak after the result publish failed (worker stats %+v)", w.Stats())
+	}
+	if _, err := js.UpdateStream(t.Context(), info.Config); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.wait("refused"); sumOf(t, r) != 3 {
+		t.Errorf("result %+v", r)
+	}
+	if s := w.Stats(); s.Errors == 0 {
+		t.Errorf("stats %+v: the failed publish not counted", s)
+	}
+}

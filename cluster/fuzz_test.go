@@ -111,3 +111,35 @@ func FuzzDecodeResult(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseAttempts: an attempts record read from the server either parses
+// into a non-negative count and valid run IDs that encode back to the same
+// record, or is refused; never a panic.
+func FuzzParseAttempts(f *testing.F) {
+	f.Add([]byte("0"))
+	f.Add([]byte("2 01KBN3ZQ5V7Y4GRM0T6X2W8E9A 01KBN3ZQ5V7Y4GRM0T6X2W8E9B"))
+	f.Add([]byte("-1"))
+	f.Add([]byte("1 a.b"))
+	f.Add([]byte("99999999999999999999"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, ok := parseAttempts(data)
+		if !ok {
+			if a.n != 0 || a.runs != nil {
+				t.Fatalf("refused %q but returned %+v", data, a)
+			}
+			return
+		}
+		if a.n < 0 || a.n > 1<<30 {
+			t.Fatalf("count %d from %q", a.n, data)
+		}
+		for _, r := range a.runs {
+			if ValidateID(r) != nil {
+				t.Fatalf("run %q from %q", r, data)
+			}
+		}
+		b, ok := parseAttempts(a.encode())
+		if !ok || b.n != a.n || len(b.runs) != len(a.runs) {
+			t.Fatalf("%+v re-encoded as %q parsed as %+v", a, a.encode(), b)
+		}
+	})
+}

@@ -21,13 +21,16 @@ import (
 type Handler interface {
 	// Run executes job and returns its result data: JSON (stored in
 	// Result.Data, at most Config.InlineMax bytes; store more with out.Put)
-	// or nil. It may stream live output through out and store output objects
-	// with out.Put. An error is retried (redelivery after Config.RetryDelay,
-	// up to Config.MaxDeliver deliveries, then the job is dead-lettered)
-	// unless wrapped with Permanent, which ends the job at once with
-	// StatusFailed. A panic counts as an error. ctx is canceled when the
-	// worker's grace period after a stop runs out; a job that returns then
-	// is given back to the queue. Run may be called again for the same job
+	// or nil. The whole result record (data and output references) must
+	// fit the server's max_payload, or the job fails ("result record too
+	// large"). It may stream live output through out and store output
+	// objects with out.Put. An error is retried (redelivery after
+	// Config.RetryDelay, up to Config.MaxDeliver runs, then the job is
+	// dead-lettered) unless wrapped with Permanent, which ends the job at
+	// once with StatusFailed. A panic counts as an error. ctx is canceled
+	// when the worker's grace period after a stop runs out; a job that
+	// returns then is given back to the queue, and that run does not count
+	// against Config.MaxDeliver. Run may be called again for the same job
 	// ID (after a crash, a failure), so it must be safe to re-run; each run
 	// stores its outputs under its own object names, and the final Result
 	// refers to those of the run that produced it.

@@ -116,7 +116,7 @@ func TestLatePutCannotReplaceWinnersOutput(t *testing.T) {
 	}
 	done := make(chan put, 1)
 	go func() { ref, err := loser.Put(t.Context(), "x", br); done <- put{ref, err} }()
-	<-br.started
+	waitClosed(t, br.started, "the late Put to start")
 	ref, err := winner.PutBytes(t.Context(), "x", []byte("winner"))
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,8 @@ func TestLatePutCannotReplaceWinnersOutput(t *testing.T) {
 }
 
 // TestLosingRunDropsItsOutputs: a run that stored outputs and then lost the
-// race to store the job's result deletes its own objects; the winner's stay.
+// race to store the job's result ends with its objects deleted (by itself,
+// or already by the winner's cleanup); the winner's stay.
 func TestLosingRunDropsItsOutputs(t *testing.T) {
 	e := newEnv(t)
 	release := make(chan struct{})
@@ -156,14 +157,17 @@ func TestLosingRunDropsItsOutputs(t *testing.T) {
 	late := e.startWorker("late", 1, HandlerFunc(func(ctx context.Context, job *Job, out *Output) ([]byte, error) {
 		_, err := out.PutBytes(ctx, "out.txt", []byte("late"))
 		close(stored)
-		<-release
+		select {
+		case <-release:
+		case <-ctx.Done(): // the test failed early
+		}
 		return []byte(`"l"`), err
 	}), func(w *Worker) {
 		// No heartbeats reach the server: as if this worker were cut off.
 		w.q.cfg.AckWait = time.Hour
 	})
 	e.submit("raced2", `{}`)
-	<-stored
+	waitClosed(t, stored, "the first run to store its output")
 	e.startWorker("winner", 1, HandlerFunc(func(ctx context.Context, job *Job, out *Output) ([]byte, error) {
 		_, err := out.PutBytes(ctx, "out.txt", []byte("winner"))
 		return []byte(`"w"`), err
@@ -172,9 +176,8 @@ func TestLosingRunDropsItsOutputs(t *testing.T) {
 	if r.Worker != "winner" {
 		t.Fatalf("result %+v: want the winner's", r)
 	}
-	if n := len(e.objectNames(e.client.q.objs, "out/raced2/")); n != 2 {
-		t.Fatalf("%d output objects before the late run ended, want 2 (one per run)", n)
-	}
+	// (The winner's cleanup may already have deleted the late run's
+	// object: a run still going then counts as one that never finished.)
 	close(release)
 	eventually(t, "the late run acked", func() bool { return late.Stats().Skipped == 1 })
 	eventually(t, "the late run's output deleted", func() bool { return len(e.objectNames(e.client.q.objs, "out/raced2/")) == 1 })
@@ -242,10 +245,15 @@ func TestGracefulStopsKeepRetries(t *testing.T) {
 		if i == 0 {
 			e.submit("rolling", `{"a":1,"b":1}`)
 		}
-		<-started
+		waitClosed(t, started, fmt.Sprintf("delivery %d", i+1))
 		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("worker %d did not stop", i)
 		}
 	}
 	e.startWorker("next", 1, sumHandler(&calls, 0))
@@ -352,7 +360,7 @@ func TestCrashedRunOutputsDeleted(t *testing.T) {
 		return nil, ctx.Err()
 	}))
 	e.submit("victim2", `{}`)
-	<-stored
+	waitClosed(t, stored, "the first run to store its output")
 	dying.q.nc.Close() // the "process" dies: no ack, no cleanup
 	dying.stop(t)
 	if n := len(e.objectNames(e.client.q.objs, "out/victim2/")); n != 1 {
@@ -433,5 +441,15 @@ func TestResultPublishFailureNaks(t *testing.T) {
 	}
 	if s := w.Stats(); s.Errors == 0 {
 		t.Errorf("stats %+v: the failed publish not counted", s)
+	}
+}
+
+// waitClosed waits (bounded, so a hang fails the test) for ch to be closed.
+func waitClosed(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }

@@ -3,8 +3,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,18 +81,22 @@ func (c *Client) Submit(ctx context.Context, job Job) (Receipt, error) {
 	msg := &nats.Msg{Subject: cfg.jobSubject(id), Header: nats.Header{}}
 	msg.Header.Set(hdrMsgID, id)
 	msg.Header.Set(hdrContentType, job.ContentType)
+	var input string // the input object this call stored, or ""
 	if len(job.Body) > cfg.InlineMax {
 		// A large body goes to the object store first. If the job already
-		// finished, re-storing its input would only leave garbage behind.
+		// finished, storing its input would only leave garbage behind.
 		if _, err := c.q.result(ctx, id); err == nil {
 			return Receipt{ID: id, Duplicate: true}, nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return Receipt{}, &Error{Op: op, ID: id, Err: err}
 		}
-		if err := c.putInput(ctx, id, job.Body); err != nil {
+		// Each submission stores its own object, so a re-submit (with
+		// the same body or not) never touches the queued job's input.
+		input = inputObject(id, NewID())
+		if _, err := c.q.inputs.Put(ctx, jetstream.ObjectMeta{Name: input}, bytes.NewReader(job.Body)); err != nil {
 			return Receipt{}, &Error{Op: op, ID: id, Err: fmt.Errorf("storing the body: %w", err)}
 		}
-		msg.Header.Set(hdrBodyObject, inputObject(id))
+		msg.Header.Set(hdrBodyObject, input)
 		msg.Header.Set(hdrBodySize, strconv.Itoa(len(job.Body)))
 	} else {
 		msg.Data = job.Body
@@ -106,22 +108,16 @@ func (c *Client) Submit(ctx context.Context, job Job) (Receipt, error) {
 		ack, err = c.q.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(cfg.jobsStream()))
 	}
 	if err != nil {
+		// The job may be queued (the ack was lost), so its input stays.
 		return Receipt{}, &Error{Op: op, ID: id, Err: err}
 	}
-	return Receipt{ID: id, Duplicate: ack.Duplicate, Seq: ack.Sequence}, nil
-}
-
-// putInput stores a large body as "in/<id>" unless an identical object is
-// already there (a re-submit), so a worker reading it is not disturbed.
-func (c *Client) putInput(ctx context.Context, id string, body []byte) error {
-	name := inputObject(id)
-	sum := sha256.Sum256(body)
-	digest := "SHA-256=" + base64.URLEncoding.EncodeToString(sum[:])
-	if info, err := c.q.objs.GetInfo(ctx, name); err == nil && info.Size == uint64(len(body)) && info.Digest == digest {
-		return nil
+	if ack.Duplicate && input != "" {
+		// The queued job has its own input object; this one is unused.
+		if err := c.q.inputs.Delete(ctx, input); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			cfg.Logger.Warn("cluster: deleting the input object of a duplicate submit", "id", id, "object", input, "err", err)
+		}
 	}
-	_, err := c.q.objs.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(body))
-	return err
+	return Receipt{ID: id, Duplicate: ack.Duplicate, Seq: ack.Sequence}, nil
 }
 
 // Result returns the durable final result of job id, or an error wrapping
@@ -196,15 +192,18 @@ func (c *Client) watch(ctx context.Context, op, id string, fn func(Event)) (*Res
 			case <-ctx.Done():
 				return nil, &Error{Op: op, ID: id, Err: ctx.Err()}
 			case m := <-ch:
-				if m.Subject == cfg.resultSubject(id) {
-					r, err := decodeResult(id, m.Data)
-					if err != nil {
-						return nil, &Error{Op: op, ID: id, Err: err}
-					}
+				if m.Subject != cfg.resultSubject(id) {
+					fn(chunkEvent(m))
+					continue
+				}
+				r, err := decodeResult(id, m.Data)
+				if err == nil {
 					return done(r)
 				}
-				fn(chunkEvent(m))
-				continue
+				// Anyone may publish on the subject: a malformed message
+				// is not the job's result. Skip it and read the results
+				// stream, which holds the durable one.
+				cfg.Logger.Warn("cluster: skipping a malformed message on a job's result subject", "id", id, "err", err)
 			case <-poll.C:
 			}
 		}
@@ -215,6 +214,10 @@ func (c *Client) watch(ctx context.Context, op, id string, fn func(Event)) (*Res
 		case errors.Is(err, ErrNotFound):
 		case ctx.Err() != nil:
 			return nil, &Error{Op: op, ID: id, Err: ctx.Err()}
+		case errors.Is(err, ErrBadMessage):
+			// Something other than a worker stored a malformed record as
+			// the job's result; keep waiting (ctx bounds the wait).
+			c.q.cfg.Logger.Warn("cluster: the job's stored result is malformed", "id", id, "err", err)
 		default:
 			// The server may be restarting; the next poll tries again.
 			c.q.cfg.Logger.Debug("cluster: reading a result", "id", id, "err", err)
@@ -251,10 +254,10 @@ func (c *Client) DeadLetter(ctx context.Context, id string) (*DeadLetter, error)
 	return &d, nil
 }
 
-// objectInfo checks ref and returns the object's info after checking its
+// objectInfo returns the info of object name in store after checking its
 // size against Config.MaxBodySize.
-func (q *queue) objectInfo(ctx context.Context, name string) (*jetstream.ObjectInfo, error) {
-	info, err := q.objs.GetInfo(ctx, name)
+func (q *queue) objectInfo(ctx context.Context, store jetstream.ObjectStore, name string) (*jetstream.ObjectInfo, error) {
+	info, err := store.GetInfo(ctx, name)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			return nil, fmt.Errorf("%w: object %s", ErrNotFound, name)
@@ -267,22 +270,22 @@ func (q *queue) objectInfo(ctx context.Context, name string) (*jetstream.ObjectI
 	return info, nil
 }
 
-// readObject reads object name whole, checking its size first.
-func (q *queue) readObject(ctx context.Context, name string) ([]byte, error) {
-	info, err := q.objectInfo(ctx, name)
+// readObject reads object name of store whole, checking its size first.
+func (q *queue) readObject(ctx context.Context, store jetstream.ObjectStore, name string) ([]byte, error) {
+	info, err := q.objectInfo(ctx, store, name)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(info.Size))
-	if _, err := q.copyObject(ctx, name, int64(info.Size), &buf); err != nil {
+	if _, err := q.copyObject(ctx, store, name, int64(info.Size), &buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
-func (q *queue) copyObject(ctx context.Context, name string, size int64, w io.Writer) (int64, error) {
-	res, err := q.objs.Get(ctx, name)
+func (q *queue) copyObject(ctx context.Context, store jetstream.ObjectStore, name string, size int64, w io.Writer) (int64, error) {
+	res, err := store.Get(ctx, name)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			return 0, fmt.Errorf("%w: object %s", ErrNotFound, name)
@@ -320,11 +323,11 @@ func (c *Client) GetObject(ctx context.Context, ref ObjectRef, w io.Writer) (int
 	if err := c.checkRef(op, ref); err != nil {
 		return 0, err
 	}
-	info, err := c.q.objectInfo(ctx, ref.Name)
+	info, err := c.q.objectInfo(ctx, c.q.objs, ref.Name)
 	if err != nil {
 		return 0, &Error{Op: op, Err: err}
 	}
-	n, err := c.q.copyObject(ctx, ref.Name, int64(info.Size), w)
+	n, err := c.q.copyObject(ctx, c.q.objs, ref.Name, int64(info.Size), w)
 	return n, opErr(op, "", err)
 }
 
@@ -334,7 +337,7 @@ func (c *Client) ObjectBytes(ctx context.Context, ref ObjectRef) ([]byte, error)
 	if err := c.checkRef(op, ref); err != nil {
 		return nil, err
 	}
-	b, err := c.q.readObject(ctx, ref.Name)
+	b, err := c.q.readObject(ctx, c.q.objs, ref.Name)
 	return b, opErr(op, "", err)
 }
 

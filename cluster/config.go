@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -30,11 +31,12 @@ type Config struct {
 	// in-progress ack before the server redelivers it. Workers send in-progress
 	// acks every AckWait/3 while a job runs.
 	AckWait time.Duration
-	// MaxDeliver is how many deliveries of a job may run the handler. A job
-	// still failing (or whose workers keep dying) after that is dead-lettered.
+	// MaxDeliver is how many runs of a job may be started (a run given back
+	// undone by a stopping worker does not count). A job still failing (or
+	// whose workers keep dying) after that is dead-lettered.
 	MaxDeliver int
 	// RetryDelay is the delay before a failed job is redelivered (doubled per
-	// delivery, capped at AckWait).
+	// run, capped at AckWait).
 	RetryDelay time.Duration
 	// InlineMax: job bodies larger than this go to the object store and the
 	// job message carries a reference. At most 1 MiB - 4 KiB; lowered to
@@ -47,7 +49,10 @@ type Config struct {
 	// window is dropped by the server. After it, a re-submitted ID whose result
 	// is still retained is acked without running.
 	DuplicateWindow time.Duration
-	// Retention is how long results, dead-letter records and objects are kept.
+	// Retention is how long results, dead-letter records, output objects and
+	// attempt counters are kept. It does not apply to queued jobs nor to
+	// their input objects: a job waits for a worker however long, and its
+	// input object is deleted when the job ends.
 	Retention time.Duration
 	// Replicas of each stream (1 for a single server; 3 for a cluster).
 	Replicas int
@@ -125,11 +130,36 @@ func (c Config) resultsStream() string          { return c.Prefix + "_results" }
 func (c Config) deadStream() string             { return c.Prefix + "_dead" }
 func (c Config) consumerName() string           { return c.Prefix + "_workers" }
 func (c Config) bucket() string                 { return c.Prefix + "_objects" }
+func (c Config) inputsBucket() string           { return c.Prefix + "_inputs" }
+func (c Config) attemptsBucket() string         { return c.Prefix + "_attempts" }
 func (c Config) jobSubject(id string) string    { return c.Prefix + ".jobs." + id }
 func (c Config) resultSubject(id string) string { return c.Prefix + ".results." + id }
 func (c Config) deadSubject(id string) string   { return c.Prefix + ".dead." + id }
 func (c Config) eventSubject(id string) string  { return c.Prefix + ".events." + id }
 
-// inputObject and outputObject are the object store names for a job.
-func inputObject(id string) string        { return "in/" + id }
-func outputObject(id, name string) string { return "out/" + id + "/" + name }
+// inputObject is the name of one submission's body in the inputs bucket:
+// "in/<id>/<nonce>", unique per Submit, so a re-submit of the same ID never
+// replaces the body of the job already queued.
+func inputObject(id, nonce string) string { return "in/" + id + "/" + nonce }
+
+// outputObject is the name of an output object of one run of a job:
+// "out/<id>/<run>/<name>", unique per run, so a run that lost a redelivery
+// race cannot replace the objects the winner's Result points at.
+func outputObject(id, run, name string) string { return "out/" + id + "/" + run + "/" + name }
+
+// maxNonce bounds the nonce of an input object name.
+const maxNonce = 64
+
+// validInputObject reports whether name is an input object name of job id.
+func validInputObject(id, name string) bool {
+	nonce, ok := strings.CutPrefix(name, "in/"+id+"/")
+	if !ok || nonce == "" || len(nonce) > maxNonce {
+		return false
+	}
+	for i := 0; i < len(nonce); i++ {
+		if !idByte(nonce[i]) {
+			return false
+		}
+	}
+	return true
+}

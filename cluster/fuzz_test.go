@@ -44,6 +44,9 @@ func FuzzDecodeJob(f *testing.F) {
 	f.Add("f.jobs.a", "a", "", "in/a", "12", []byte{})
 	f.Add("f.jobs.a", "a", "", "in/b", "12", []byte{})
 	f.Add("f.jobs.a", "a", "", "in/a", "-1", []byte{})
+	f.Add("f.jobs.a", "a", "", "in/a/01KBN3", "12", []byte{})
+	f.Add("f.jobs.a", "a", "", "in/a/x/y", "12", []byte{})
+	f.Add("f.jobs.a", "a", "", "in/a/", "12", []byte{})
 	f.Add("f.jobs.b", "a", "", "", "", []byte{})
 	f.Add("f.jobs.a.b", "a.b", "", "", "", []byte{})
 	f.Add("f.jobs.a", "a", "x\ny", "", "", []byte{})
@@ -67,7 +70,7 @@ func FuzzDecodeJob(f *testing.F) {
 		if w.Size < 0 || w.Size > testCfg.MaxBodySize {
 			t.Fatalf("accepted size %d", w.Size)
 		}
-		if w.Object != "" && (len(w.Body) != 0 || w.Object != inputObject(w.ID)) {
+		if w.Object != "" && (len(w.Body) != 0 || !strings.HasPrefix(w.Object, "in/"+w.ID+"/") || ValidateID(strings.TrimPrefix(w.Object, "in/"+w.ID+"/")) != nil) {
 			t.Fatalf("accepted %+v: an inline body and an object, or a foreign object", w)
 		}
 		if w.Object == "" && w.Size != int64(len(w.Body)) {
@@ -105,6 +108,38 @@ func FuzzDecodeResult(f *testing.F) {
 		}
 		if _, err := decodeResult(id, again); err != nil {
 			t.Fatalf("re-decoding %s: %v", again, err)
+		}
+	})
+}
+
+// FuzzParseAttempts: an attempts record read from the server either parses
+// into a non-negative count and valid run IDs that encode back to the same
+// record, or is refused; never a panic.
+func FuzzParseAttempts(f *testing.F) {
+	f.Add([]byte("0"))
+	f.Add([]byte("2 01KBN3ZQ5V7Y4GRM0T6X2W8E9A 01KBN3ZQ5V7Y4GRM0T6X2W8E9B"))
+	f.Add([]byte("-1"))
+	f.Add([]byte("1 a.b"))
+	f.Add([]byte("99999999999999999999"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, ok := parseAttempts(data)
+		if !ok {
+			if a.n != 0 || a.runs != nil {
+				t.Fatalf("refused %q but returned %+v", data, a)
+			}
+			return
+		}
+		if a.n < 0 || a.n > 1<<30 {
+			t.Fatalf("count %d from %q", a.n, data)
+		}
+		for _, r := range a.runs {
+			if ValidateID(r) != nil {
+				t.Fatalf("run %q from %q", r, data)
+			}
+		}
+		b, ok := parseAttempts(a.encode())
+		if !ok || b.n != a.n || len(b.runs) != len(a.runs) {
+			t.Fatalf("%+v re-encoded as %q parsed as %+v", a, a.encode(), b)
 		}
 	})
 }

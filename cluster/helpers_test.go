@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vkio/vkio/cluster/natstest"
 )
@@ -36,7 +39,12 @@ func testConfig(t *testing.T) Config {
 
 func newEnv(t *testing.T, tweak ...func(*Config)) *env {
 	t.Helper()
-	srv := natstest.Start(t)
+	return newEnvOn(t, natstest.Start(t), tweak...)
+}
+
+// newEnvOn is newEnv on a server the test started.
+func newEnvOn(t *testing.T, srv *natstest.Server, tweak ...func(*Config)) *env {
+	t.Helper()
 	cfg := testConfig(t)
 	for _, f := range tweak {
 		f(&cfg)
@@ -130,6 +138,25 @@ func (e *env) jobsLeft() uint64 {
 		e.t.Fatal(err)
 	}
 	return info.State.Msgs
+}
+
+// objectNames lists the objects of store whose names start with prefix.
+func (e *env) objectNames(store jetstream.ObjectStore, prefix string) []string {
+	e.t.Helper()
+	infos, err := store.List(e.t.Context())
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var names []string
+	for _, info := range infos {
+		if strings.HasPrefix(info.Name, prefix) {
+			names = append(names, info.Name)
+		}
+	}
+	return names
 }
 
 // counter counts handler calls per job ID.

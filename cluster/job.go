@@ -1,8 +1,8 @@
 package cluster
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -168,8 +168,8 @@ func decodeJob(cfg Config, subject string, hdr nats.Header, data []byte) (*wireJ
 		w.Body, w.Size = data, int64(len(data))
 		return w, nil
 	}
-	if obj != inputObject(id) {
-		return nil, fmt.Errorf("%w: body object %q is not %q", ErrBadMessage, obj, inputObject(id))
+	if !validInputObject(id, obj) {
+		return nil, fmt.Errorf("%w: body object %q is not in/%s/<nonce>", ErrBadMessage, obj, id)
 	}
 	if len(data) != 0 {
 		return nil, fmt.Errorf("%w: both an inline body and a body object", ErrBadMessage)
@@ -187,6 +187,20 @@ func decodeJob(cfg Config, subject string, hdr nats.Header, data []byte) (*wireJ
 
 // maxResultSize bounds a result record read back from the server.
 const maxResultSize = 8 << 20
+
+// encodeRecord encodes a result or dead-letter record as JSON without
+// HTML escaping: json.Marshal would write each <, > and & of a handler's
+// data as a 6-byte \u003c escape and could make the record outgrow the
+// server's max_payload.
+func encodeRecord(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
 
 // decodeResult parses a result record for job id.
 func decodeResult(id string, data []byte) (*Result, error) {
@@ -221,5 +235,3 @@ func validateOutputName(name string) error {
 	}
 	return nil
 }
-
-var errNotImplemented = errors.New("not implemented yet")

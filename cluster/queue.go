@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +22,9 @@ type queue struct {
 	jobs    jetstream.Stream
 	results jetstream.Stream
 	dead    jetstream.Stream
-	objs    jetstream.ObjectStore
+	objs    jetstream.ObjectStore // outputs (TTL Config.Retention)
+	inputs  jetstream.ObjectStore // large job bodies (no TTL: deleted when the job ends)
+	tries   jetstream.KeyValue    // runs started per job ID (see addAttempts)
 	cons    jetstream.Consumer
 
 	repairMu sync.Mutex
@@ -100,7 +105,7 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 	q.objs, err = retry2(func() (jetstream.ObjectStore, error) {
 		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 			Bucket:      cfg.bucket(),
-			Description: "vkio cluster: large job bodies and outputs",
+			Description: "vkio cluster: job outputs",
 			TTL:         cfg.Retention,
 			Storage:     jetstream.FileStorage,
 			Replicas:    cfg.Replicas,
@@ -108,6 +113,34 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 	})
 	if err != nil {
 		return nil, &Error{Op: "setup", Err: fmt.Errorf("object store %s: %w", cfg.bucket(), err)}
+	}
+	// Inputs have no TTL, like the queued jobs that refer to them (the jobs
+	// stream has no MaxAge): the worker deletes a job's input object when
+	// the job ends, and Submit deletes one it stored for a duplicate.
+	q.inputs, err = retry2(func() (jetstream.ObjectStore, error) {
+		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      cfg.inputsBucket(),
+			Description: "vkio cluster: large job bodies",
+			Storage:     jetstream.FileStorage,
+			Replicas:    cfg.Replicas,
+		})
+	})
+	if err != nil {
+		return nil, &Error{Op: "setup", Err: fmt.Errorf("object store %s: %w", cfg.inputsBucket(), err)}
+	}
+	q.tries, err = retry2(func() (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:       cfg.attemptsBucket(),
+			Description:  "vkio cluster: runs started per job",
+			History:      1,
+			TTL:          cfg.Retention,
+			MaxValueSize: maxAttemptsRecord + 1024, // the record, plus the headers the server counts with it
+			Storage:      jetstream.FileStorage,
+			Replicas:     cfg.Replicas,
+		})
+	})
+	if err != nil {
+		return nil, &Error{Op: "setup", Err: fmt.Errorf("key-value bucket %s: %w", cfg.attemptsBucket(), err)}
 	}
 	q.cons, err = retry2(func() (jetstream.Consumer, error) {
 		return q.jobs.CreateOrUpdateConsumer(ctx, q.consumerConfig())
@@ -170,7 +203,7 @@ func (q *queue) lost(ctx context.Context) bool {
 	if _, err := q.js.Consumer(ctx, q.cfg.jobsStream(), q.cfg.consumerName()); gone(err) {
 		return true
 	}
-	for _, name := range []string{q.cfg.resultsStream(), q.cfg.deadStream()} {
+	for _, name := range []string{q.cfg.resultsStream(), q.cfg.deadStream(), "OBJ_" + q.cfg.inputsBucket(), "KV_" + q.cfg.attemptsBucket()} {
 		if _, err := q.js.Stream(ctx, name); gone(err) {
 			return true
 		}
@@ -194,7 +227,8 @@ func (q *queue) repair(ctx context.Context) error {
 // lost it, and reports whether it did.
 func (q *queue) repairIfLost(ctx context.Context, err error) bool {
 	if err == nil || !(errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) ||
-		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound)) {
+		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+		errors.Is(err, jetstream.ErrBucketNotFound)) {
 		return false
 	}
 	if !q.lost(ctx) {
@@ -205,4 +239,106 @@ func (q *queue) repairIfLost(ctx context.Context, err error) bool {
 		return false
 	}
 	return true
+}
+
+// attempts is a job's record in the <P>_attempts bucket: the count of
+// runs started (and not given back) and the IDs of those runs, whose output
+// objects are "out/<id>/<run>/...". Encoded as "<count> <run> <run> ...".
+type attempts struct {
+	n    int
+	runs []string
+}
+
+// maxAttemptsRecord bounds the record (MaxDeliver <= 1000 runs of 27 bytes).
+const maxAttemptsRecord = 64 << 10
+
+func (a attempts) encode() []byte {
+	b := strconv.AppendInt(nil, int64(a.n), 10)
+	for _, r := range a.runs {
+		b = append(b, ' ')
+		b = append(b, r...)
+	}
+	return b
+}
+
+// parseAttempts decodes a record; a malformed one (not written by this
+// package) counts as no runs.
+func parseAttempts(v []byte) (attempts, bool) {
+	f := strings.Fields(string(v))
+	if len(f) == 0 {
+		return attempts{}, false
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 0 {
+		return attempts{}, false
+	}
+	a := attempts{n: min(n, 1<<30)}
+	for _, r := range f[1:] {
+		if ValidateID(r) != nil {
+			return attempts{}, false
+		}
+		a.runs = append(a.runs, r)
+	}
+	return a, true
+}
+
+// attemptsOf reads job id's record; a missing one is the zero record.
+func (q *queue) attemptsOf(ctx context.Context, id string) (attempts, uint64, error) {
+	e, err := q.tries.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return attempts{}, 0, nil
+	}
+	if err != nil {
+		return attempts{}, 0, err
+	}
+	a, ok := parseAttempts(e.Value())
+	if !ok {
+		q.cfg.Logger.Warn("cluster: a malformed attempts record; counting it as 0", "id", id, "bytes", len(e.Value()))
+	}
+	return a, e.Revision(), nil
+}
+
+// addAttempts records the start (delta 1) or the give-back (delta -1) of
+// run of job id and returns the new count of runs. A run adds 1 when it
+// starts; a run given back by a stopping worker adds -1, so graceful stops
+// do not use up Config.MaxDeliver the way the message's delivery count
+// would; a run that crashes or hangs keeps its count (and its ID, so that
+// its outputs are deleted when the job ends). The record is
+// compare-and-set, so concurrent runs of one job (a redelivery race) each
+// count. It is deleted when the job ends and expires after
+// Config.Retention.
+func (q *queue) addAttempts(ctx context.Context, id string, delta int, run string) (int, error) {
+	for range 100 {
+		a, rev, err := q.attemptsOf(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if rev == 0 && delta <= 0 {
+			return 0, nil
+		}
+		a.n = max(a.n+delta, 0)
+		if delta > 0 {
+			if len(a.encode())+1+len(run) <= maxAttemptsRecord {
+				a.runs = append(a.runs, run)
+			}
+		} else {
+			a.runs = slices.DeleteFunc(a.runs, func(r string) bool { return r == run })
+		}
+		if rev == 0 {
+			_, err = q.tries.Create(ctx, id, a.encode())
+			if errors.Is(err, jetstream.ErrKeyExists) {
+				continue
+			}
+		} else {
+			_, err = q.tries.Update(ctx, id, a.encode(), rev)
+			if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+				continue
+			}
+		}
+		if err != nil {
+			return 0, err
+		}
+		return a.n, nil
+	}
+	return 0, fmt.Errorf("attempts record of %s: too many concurrent updates", id)
 }

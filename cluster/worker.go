@@ -21,15 +21,19 @@ import (
 type Handler interface {
 	// Run executes job and returns its result data: JSON (stored in
 	// Result.Data, at most Config.InlineMax bytes; store more with out.Put)
-	// or nil. It may stream live output through out and store output objects
-	// with out.Put. An error is retried (redelivery after Config.RetryDelay,
-	// up to Config.MaxDeliver deliveries, then the job is dead-lettered)
-	// unless wrapped with Permanent, which ends the job at once with
-	// StatusFailed. A panic counts as an error. ctx is canceled when the
-	// worker's grace period after a stop runs out; a job that returns then
-	// is given back to the queue. Run may be called again for the same job
-	// ID (after a crash, a failure), so it must be safe to re-run; outputs it
-	// stores under the same names replace the earlier ones.
+	// or nil. The whole result record (data and output references) must
+	// fit the server's max_payload, or the job fails ("result record too
+	// large"). It may stream live output through out and store output
+	// objects with out.Put. An error is retried (redelivery after
+	// Config.RetryDelay, up to Config.MaxDeliver runs, then the job is
+	// dead-lettered) unless wrapped with Permanent, which ends the job at
+	// once with StatusFailed. A panic counts as an error. ctx is canceled
+	// when the worker's grace period after a stop runs out; a job that
+	// returns then is given back to the queue, and that run does not count
+	// against Config.MaxDeliver. Run may be called again for the same job
+	// ID (after a crash, a failure), so it must be safe to re-run; each run
+	// stores its outputs under its own object names, and the final Result
+	// refers to those of the run that produced it.
 	Run(ctx context.Context, job *Job, out *Output) ([]byte, error)
 }
 
@@ -48,11 +52,16 @@ type Output struct {
 	w       *Worker
 	id      string
 	attempt int
+	run     string // unique per run: output objects are out/<id>/<run>/<name>
 
 	mu   sync.Mutex
 	done bool
 	seq  uint64
 	refs map[string]ObjectRef
+}
+
+func newOutput(w *Worker, id string, attempt int) *Output {
+	return &Output{w: w, id: id, attempt: attempt, run: NewID()}
 }
 
 // Attempt is the delivery number of this run of the job, from 1.
@@ -96,12 +105,17 @@ func (o *Output) Write(p []byte) (int, error) {
 const MaxOutputs = 1024
 
 // Put stores r as the job's output object name (1 to 128 bytes of
-// [A-Za-z0-9_.-]) under "out/<id>/<name>", replacing any earlier object of
-// that name atomically, and records it in Result.Outputs. An object over
-// Config.MaxBodySize, or an output beyond MaxOutputs, fails with ErrTooLarge
-// (and is not stored). If another run of the same job already stored its
-// final result, Put stores nothing and fails with ErrAlreadyDone; a handler
-// should return that error (the delivery is then acked without a result).
+// [A-Za-z0-9_.-]) under "out/<id>/<run>/<name>", where <run> is unique to
+// this run of the job, and records it in Result.Outputs; a second Put of
+// the same name in one run replaces the object. Objects of other runs are
+// never touched, so a Result always refers to the objects its own run
+// stored; the objects of a run whose result is not the job's final one
+// (it failed and was retried, lost a redelivery race, was given back) are
+// deleted when the run ends. An object over Config.MaxBodySize, or an
+// output beyond MaxOutputs, fails with ErrTooLarge (and is not stored). If
+// another run of the same job already stored its final result, Put stores
+// nothing and fails with ErrAlreadyDone; a handler should return that error
+// (the delivery is then acked without a result).
 func (o *Output) Put(ctx context.Context, name string, r io.Reader) (ObjectRef, error) {
 	const op = "output put"
 	if err := validateOutputName(name); err != nil {
@@ -121,13 +135,14 @@ func (o *Output) Put(ctx context.Context, name string, r io.Reader) (ObjectRef, 
 	}
 	q := o.w.q
 	// A run that lost a race (its job was redelivered while it still ran,
-	// and the other run already stored the result) must not replace the
-	// winner's outputs.
+	// and the other run already stored the result) need not store anything.
+	// (Its names are its own, so a Put that began before the winner's
+	// result could not replace the winner's objects either.)
 	if _, err := q.result(ctx, o.id); err == nil {
 		return ObjectRef{}, &Error{Op: op, ID: o.id, Err: ErrAlreadyDone}
 	}
 	lr := &limitReader{r: r, left: q.cfg.MaxBodySize}
-	info, err := q.objs.Put(ctx, jetstream.ObjectMeta{Name: outputObject(o.id, name)}, lr)
+	info, err := q.objs.Put(ctx, jetstream.ObjectMeta{Name: outputObject(o.id, o.run, name)}, lr)
 	if err != nil {
 		if lr.over {
 			err = fmt.Errorf("%w: output %s is over %d bytes", ErrTooLarge, name, q.cfg.MaxBodySize)
@@ -161,6 +176,16 @@ func (o *Output) close() map[string]ObjectRef {
 	defer o.mu.Unlock()
 	o.done = true
 	return o.refs
+}
+
+// dropOutputs deletes the output objects of a run whose result is not the
+// job's final one. A failed delete leaves the object to the bucket's TTL.
+func (w *Worker) dropOutputs(ctx context.Context, refs map[string]ObjectRef, log interface{ Warn(string, ...any) }) {
+	for _, ref := range refs {
+		if err := w.q.objs.Delete(ctx, ref.Name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			log.Warn("cluster: deleting an output object of a run whose result was not kept", "object", ref.Name, "err", err)
+		}
+	}
 }
 
 type byteReader struct{ b []byte }
@@ -416,23 +441,23 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		// The job is identifiable: give it a final result so that its
 		// submitter does not wait forever.
-		w.finish(ctx, msg, nil, &Result{ID: id, Status: StatusFailed, Error: err.Error(), Worker: w.name, Deliveries: attempt, Finished: time.Now()})
+		w.finish(ctx, msg, nil, &Result{ID: id, Status: StatusFailed, Error: err.Error(), Worker: w.name, Deliveries: attempt, Finished: time.Now()}, nil, "")
 		return
 	}
 	log = log.With("id", wj.ID, "attempt", attempt)
 
 	// (1) A result already durable: the job ran; only its ack was lost.
-	if _, err := w.q.result(ctx, wj.ID); err == nil {
+	if r, err := w.q.result(ctx, wj.ID); err == nil {
 		w.skipped.Add(1)
 		log.Debug("cluster: job already has a result; acking without running")
-		w.ack(ctx, msg, wj, log)
+		w.ack(ctx, msg, wj, r, log)
 		return
 	} else if errors.Is(err, ErrBadMessage) {
 		// Something else stored a malformed record as this job's result; it
 		// can never be replaced, so running the job again is useless.
 		w.errs.Add(1)
 		log.Error("cluster: job has a malformed result record; acking without running", "err", err)
-		w.ack(ctx, msg, wj, log)
+		w.ack(ctx, msg, wj, nil, log)
 		return
 	} else if !errors.Is(err, ErrNotFound) {
 		w.errs.Add(1)
@@ -440,9 +465,22 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.NakWithDelay(w.retryDelay(1))
 		return
 	}
-	// (4b) Deliveries beyond the limit mean earlier runs crashed or hung.
-	if attempt > cfg.MaxDeliver {
-		w.deadLetter(ctx, msg, wj, md, attempt, fmt.Sprintf("delivered %d times without finishing (the workers running it crashed or stopped answering)", attempt-1), log)
+	// (4b) Count this run in the job's attempts record; a count beyond the
+	// limit means earlier runs crashed or hung.
+	run := NewID()
+	runs, err := w.q.addAttempts(ctx, wj.ID, 1, run)
+	if err != nil && w.q.repairIfLost(ctx, err) {
+		runs, err = w.q.addAttempts(ctx, wj.ID, 1, run)
+	}
+	if err != nil {
+		w.errs.Add(1)
+		d := w.retryDelay(1)
+		log.Warn("cluster: counting a job's run; it will be redelivered", "err", err, "delay", d)
+		w.nak(msg, d, log)
+		return
+	}
+	if runs > cfg.MaxDeliver {
+		w.deadLetter(ctx, msg, wj, md, attempt, fmt.Sprintf("started %d times without finishing (the workers running it crashed or stopped answering)", runs-1), log)
 		return
 	}
 
@@ -450,20 +488,21 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	stopBeat := w.heartbeat(msg, log)
 	body := wj.Body
 	if wj.Object != "" {
-		body, err = w.q.readObject(ctx, wj.Object)
+		body, err = w.q.readObject(ctx, w.q.inputs, wj.Object)
 		if err != nil {
 			stopBeat()
 			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrTooLarge) {
-				w.finish(ctx, msg, wj, &Result{ID: wj.ID, Status: StatusFailed, Error: "reading the job body: " + err.Error(), Worker: w.name, Deliveries: attempt, Started: started, Finished: time.Now()})
+				w.finish(ctx, msg, wj, &Result{ID: wj.ID, Status: StatusFailed, Error: "reading the job body: " + err.Error(), Worker: w.name, Deliveries: attempt, Started: started, Finished: time.Now()}, nil, run)
 				return
 			}
 			w.errs.Add(1)
 			log.Warn("cluster: reading a job body", "err", err)
-			_ = msg.NakWithDelay(w.retryDelay(attempt))
+			w.giveBack(ctx, wj.ID, run, log)
+			w.nak(msg, w.retryDelay(runs), log)
 			return
 		}
 	}
-	out := &Output{w: w, id: wj.ID, attempt: attempt}
+	out := &Output{w: w, id: wj.ID, attempt: attempt, run: run}
 	w.runs.Add(1)
 	data, err := w.run(ctx, &Job{ID: wj.ID, ContentType: wj.ContentType, Body: body}, out)
 	refs := out.close()
@@ -480,30 +519,69 @@ func (w *Worker) handle(ctx context.Context, msg jetstream.Msg) {
 	case errors.Is(err, ErrAlreadyDone):
 		// Another run of this job finished first: nothing to add.
 		w.skipped.Add(1)
-		w.ack(ctx, msg, wj, log)
+		actx, cancel := w.ackCtx(ctx)
+		defer cancel()
+		w.dropOutputs(actx, refs, log)
+		w.ack(actx, msg, wj, nil, log)
 		return
 	case err == nil:
 		res.Status, res.Data = StatusOK, data
 	case IsPermanent(err):
 		res.Status, res.Error = StatusFailed, err.Error()
 	case ctx.Err() != nil:
-		// The worker is stopping and the job gave up: give it back undone.
+		// The worker is stopping and the job gave up: give it back undone,
+		// without counting the run against Config.MaxDeliver.
 		log.Info("cluster: job canceled by the worker's stop; giving it back", "err", err)
-		_ = msg.Nak()
+		actx, cancel := w.ackCtx(ctx)
+		defer cancel()
+		w.dropOutputs(actx, refs, log)
+		w.giveBack(actx, wj.ID, run, log)
+		w.nak(msg, 0, log)
 		return
-	case attempt >= cfg.MaxDeliver:
+	case runs >= cfg.MaxDeliver:
+		actx, cancel := w.ackCtx(ctx)
+		defer cancel()
+		w.dropOutputs(actx, refs, log)
 		w.deadLetter(ctx, msg, wj, md, attempt, err.Error(), log)
 		return
 	default:
 		w.retried.Add(1)
-		d := w.retryDelay(attempt)
+		actx, cancel := w.ackCtx(ctx)
+		defer cancel()
+		w.dropOutputs(actx, refs, log)
+		d := w.retryDelay(runs)
 		log.Info("cluster: job failed; it will be redelivered", "err", err, "delay", d)
-		if err := msg.NakWithDelay(d); err != nil {
-			w.errs.Add(1)
-		}
+		w.nak(msg, d, log)
 		return
 	}
-	w.finish(ctx, msg, wj, res)
+	w.finish(ctx, msg, wj, res, refs, run)
+}
+
+// giveBack takes a run that did not finish through no fault of the job (a
+// stopping worker, a transient queue error) off the job's attempts record.
+func (w *Worker) giveBack(ctx context.Context, id, run string, log interface{ Warn(string, ...any) }) {
+	actx, cancel := w.ackCtx(ctx)
+	defer cancel()
+	if _, err := w.q.addAttempts(actx, id, -1, run); err != nil {
+		// The run then counts against Config.MaxDeliver, like a crash.
+		w.errs.Add(1)
+		log.Warn("cluster: taking a given-back run off the job's attempts record", "err", err)
+	}
+}
+
+// nak gives msg back for redelivery after delay (0: at once), logging a
+// failure (the server then redelivers it after AckWait).
+func (w *Worker) nak(msg jetstream.Msg, delay time.Duration, log interface{ Warn(string, ...any) }) {
+	var err error
+	if delay > 0 {
+		err = msg.NakWithDelay(delay)
+	} else {
+		err = msg.Nak()
+	}
+	if err != nil {
+		w.errs.Add(1)
+		log.Warn("cluster: giving a job back (nak); it is redelivered after AckWait", "err", err)
+	}
 }
 
 // run calls the handler, turning a panic into an error.
@@ -549,23 +627,49 @@ func (w *Worker) ackCtx(ctx context.Context) (context.Context, context.CancelFun
 }
 
 // finish makes res durable, then acks msg (3): the order that makes a
-// redelivery after a crash find the result instead of running again.
-func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res *Result) {
+// redelivery after a crash find the result instead of running again. refs
+// are the output objects of run: deleted unless the stored result keeps them.
+func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res *Result, refs map[string]ObjectRef, run string) {
 	log := w.q.cfg.Logger.With("worker", w.name, "id", res.ID)
 	actx, cancel := w.ackCtx(ctx)
 	defer cancel()
 	if md, err := msg.Metadata(); err == nil {
 		res.Queued = md.Timestamp
 	}
-	stored, err := w.q.publishResult(actx, res)
-	if err != nil && w.q.repairIfLost(actx, err) {
-		stored, err = w.q.publishResult(actx, res)
+	res.Error = clipError(res.Error)
+	data, err := encodeRecord(res)
+	if lim := w.q.maxRecord(); err == nil && len(data) > lim {
+		// The data and the output refs together do not fit in one message:
+		// retrying cannot help, so the job fails for good.
+		n := len(data)
+		log.Warn("cluster: a job's result record is too large; storing a failed result", "bytes", n, "max", lim)
+		res = &Result{ID: res.ID, Status: StatusFailed, Error: fmt.Sprintf("result record too large: %d bytes, server max %d", n, lim),
+			Worker: res.Worker, Deliveries: res.Deliveries, Queued: res.Queued, Started: res.Started, Finished: res.Finished}
+		data, err = encodeRecord(res)
+	}
+	var stored bool
+	if err == nil {
+		stored, err = w.q.publishResult(actx, res.ID, data)
+		if err != nil && w.q.repairIfLost(actx, err) {
+			stored, err = w.q.publishResult(actx, res.ID, data)
+		}
 	}
 	if err != nil {
-		// Not acked: the job is redelivered and its result published again.
+		// Not stored (or not known to be): the job is redelivered and its
+		// result published again. The run is not counted against
+		// MaxDeliver; its outputs are kept (the result may be durable
+		// after all) and expire with Config.Retention otherwise.
 		w.errs.Add(1)
-		log.Warn("cluster: publishing a result", "err", err)
+		d := w.retryDelay(res.Deliveries)
+		log.Warn("cluster: publishing a job's final result; it will be redelivered", "err", err, "delay", d)
+		if wj != nil && run != "" {
+			w.giveBack(actx, wj.ID, run, log)
+		}
+		w.nak(msg, d, log)
 		return
+	}
+	if !stored || res.Outputs == nil {
+		w.dropOutputs(actx, refs, log)
 	}
 	switch {
 	case !stored:
@@ -581,27 +685,56 @@ func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res
 		return
 	}
 	if res.Status == StatusDeadLetter && stored {
-		if wj != nil && wj.Object != "" {
-			_ = w.q.objs.Delete(actx, wj.Object)
-		}
+		w.cleanup(actx, wj, res, log)
 		w.term(msg, "dead-letter", log)
 		return
 	}
-	w.ack(actx, msg, wj, log)
+	if !stored {
+		res = nil // the stored result is another run's
+	}
+	w.ack(actx, msg, wj, res, log)
 }
 
-// ack acks msg, confirmed by the server, and removes the job's input object.
-func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, wj *wireJob, log interface{ Warn(string, ...any) }) {
-	if wj != nil && wj.Object != "" {
-		// The result is durable: the input is no longer needed.
-		if err := w.q.objs.Delete(ctx, wj.Object); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-			log.Warn("cluster: deleting a job's input object", "err", err)
-		}
-	}
+// ack acks msg, confirmed by the server, after removing what the job no
+// longer needs (res is its final result, or nil when not at hand).
+func (w *Worker) ack(ctx context.Context, msg jetstream.Msg, wj *wireJob, res *Result, log interface{ Warn(string, ...any) }) {
+	w.cleanup(ctx, wj, res, log)
 	if err := msg.DoubleAck(ctx); err != nil {
 		// The redelivery will find the result and ack again.
 		w.errs.Add(1)
 		log.Warn("cluster: acking a job", "err", err)
+	}
+}
+
+// cleanup removes a job's input object and attempts record once its final
+// result res is durable, and the output objects that runs which never
+// finished (crashed, hung) stored under the names res.Outputs has: their
+// other objects are left to the bucket's TTL. res may be nil: then only
+// the input object and the record go.
+func (w *Worker) cleanup(ctx context.Context, wj *wireJob, res *Result, log interface{ Warn(string, ...any) }) {
+	if wj == nil {
+		return
+	}
+	if res != nil && len(res.Outputs) > 0 {
+		if a, _, err := w.q.attemptsOf(ctx, wj.ID); err == nil {
+			for _, run := range a.runs {
+				for name, ref := range res.Outputs {
+					if obj := outputObject(wj.ID, run, name); obj != ref.Name {
+						if err := w.q.objs.Delete(ctx, obj); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+							log.Warn("cluster: deleting an output object of an unfinished run", "object", obj, "err", err)
+						}
+					}
+				}
+			}
+		}
+	}
+	if wj.Object != "" {
+		if err := w.q.inputs.Delete(ctx, wj.Object); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			log.Warn("cluster: deleting a job's input object", "object", wj.Object, "err", err)
+		}
+	}
+	if err := w.q.tries.Delete(ctx, wj.ID); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		log.Warn("cluster: deleting a job's attempts record (it expires after Config.Retention)", "err", err)
 	}
 }
 
@@ -627,34 +760,47 @@ func (w *Worker) deadLetter(ctx context.Context, msg jetstream.Msg, wj *wireJob,
 	log.Warn("cluster: dead-lettering a job", "reason", reason)
 	rec := DeadLetter{ID: wj.ID, Error: reason, Deliveries: attempt, Worker: w.name, ContentType: wj.ContentType,
 		BodySize: wj.Size, StreamSeq: md.Sequence.Stream, Time: time.Now()}
-	data, _ := json.Marshal(rec)
-	m := &nats.Msg{Subject: w.q.cfg.deadSubject(wj.ID), Data: data, Header: nats.Header{}}
-	m.Header.Set(hdrMsgID, "dead-"+wj.ID)
-	_, err := w.q.js.PublishMsg(actx, m, jetstream.WithExpectStream(w.q.cfg.deadStream()))
-	if err != nil && w.q.repairIfLost(actx, err) {
+	data, err := encodeRecord(rec)
+	if err == nil {
+		m := &nats.Msg{Subject: w.q.cfg.deadSubject(wj.ID), Data: data, Header: nats.Header{}}
+		m.Header.Set(hdrMsgID, "dead-"+wj.ID)
 		_, err = w.q.js.PublishMsg(actx, m, jetstream.WithExpectStream(w.q.cfg.deadStream()))
+		if err != nil && w.q.repairIfLost(actx, err) {
+			_, err = w.q.js.PublishMsg(actx, m, jetstream.WithExpectStream(w.q.cfg.deadStream()))
+		}
 	}
 	if err != nil {
-		// Not acked: the next delivery dead-letters it again.
+		// The next delivery dead-letters it again.
 		w.errs.Add(1)
-		log.Warn("cluster: publishing a dead-letter record", "err", err)
+		d := w.retryDelay(attempt)
+		log.Warn("cluster: publishing a dead-letter record; the job will be redelivered", "err", err, "delay", d)
+		w.nak(msg, d, log)
 		return
 	}
-	w.finish(ctx, msg, wj, &Result{ID: wj.ID, Status: StatusDeadLetter, Error: reason, Worker: w.name, Deliveries: attempt, Finished: time.Now()})
+	w.finish(ctx, msg, wj, &Result{ID: wj.ID, Status: StatusDeadLetter, Error: reason, Worker: w.name, Deliveries: attempt, Finished: time.Now()}, nil, "")
 }
 
-// publishResult stores r as job r.ID's final result unless one is stored
-// already: Nats-Msg-Id drops a repeated publish within the duplicate window
-// and the expected last subject sequence 0 refuses a second result ever. It
-// reports whether this call stored it.
-func (q *queue) publishResult(ctx context.Context, r *Result) (bool, error) {
-	r.Error = clipError(r.Error)
-	data, err := json.Marshal(r)
-	if err != nil {
-		return false, err
+// resultHeaderRoom is the part of the server's max_payload kept for a
+// result message's headers (Nats-Msg-Id and the expectations).
+const resultHeaderRoom = 1024
+
+// maxRecord is the largest encoded result record that can be published
+// (and read back: maxResultSize).
+func (q *queue) maxRecord() int {
+	lim := maxResultSize
+	if mp := int(q.nc.MaxPayload()); mp > 0 {
+		lim = min(lim, mp-resultHeaderRoom)
 	}
-	m := &nats.Msg{Subject: q.cfg.resultSubject(r.ID), Data: data, Header: nats.Header{}}
-	m.Header.Set(hdrMsgID, "result-"+r.ID)
+	return lim
+}
+
+// publishResult stores data, the encoded final result of job id, unless
+// one is stored already: Nats-Msg-Id drops a repeated publish within the
+// duplicate window and the expected last subject sequence 0 refuses a
+// second result ever. It reports whether this call stored it.
+func (q *queue) publishResult(ctx context.Context, id string, data []byte) (bool, error) {
+	m := &nats.Msg{Subject: q.cfg.resultSubject(id), Data: data, Header: nats.Header{}}
+	m.Header.Set(hdrMsgID, "result-"+id)
 	ack, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.cfg.resultsStream()), jetstream.WithExpectLastSequencePerSubject(0))
 	if err != nil {
 		var api *jetstream.APIError

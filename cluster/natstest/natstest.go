@@ -33,6 +33,9 @@ type Options struct {
 	Port int
 	// Debug turns the server's logging on (to stderr).
 	Debug bool
+	// MaxPayload is the server's max_payload in bytes; 0 keeps the
+	// server's default (1 MiB).
+	MaxPayload int32
 }
 
 // New starts a server. The caller must Shutdown it.
@@ -53,6 +56,7 @@ func New(o Options) (*Server, error) {
 		NoLog:      !o.Debug,
 		NoSigs:     true,
 		Debug:      o.Debug,
+		MaxPayload: o.MaxPayload,
 		// Keep JetStream's own limits modest on shared test machines.
 		JetStreamMaxMemory: 256 << 20,
 		JetStreamMaxStore:  4 << 30,

@@ -33,7 +33,7 @@ type Receipt struct {
 // NewClient runs Setup and returns a Client on nc. nc stays the caller's:
 // Close does not close it.
 func NewClient(ctx context.Context, nc *nats.Conn, cfg Config) (*Client, error) {
-	q, err := openQueue(ctx, nc, cfg)
+	q, err := openQueue(ctx, nc, cfg, false)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,11 @@ func (c *Client) watch(ctx context.Context, op, id string, fn func(Event)) (*Res
 			case <-poll.C:
 			}
 		}
-		r, err := c.q.result(ctx, id)
+		// Each read is bounded by the poll period: a request lost while the
+		// server restarts must not hold the wait until ctx ends.
+		rctx, cancel := context.WithTimeout(ctx, pollEvery)
+		r, err := c.q.result(rctx, id)
+		cancel()
 		switch {
 		case err == nil:
 			return done(r)
@@ -364,11 +368,25 @@ func (c *Client) Stats(ctx context.Context) (QueueStats, error) {
 	if c.closed.Load() {
 		return QueueStats{}, &Error{Op: op, Err: ErrClosed}
 	}
-	ci, err := c.q.cons.Info(ctx)
-	if err != nil {
+	var st QueueStats
+	cons, err := c.q.js.Consumer(ctx, c.q.cfg.jobsStream(), c.q.cfg.consumerName())
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		// No worker has set the queue up yet: every job is pending.
+		ji, err := c.q.jobs.Info(ctx)
+		if err != nil {
+			return QueueStats{}, &Error{Op: op, Err: err}
+		}
+		st.Pending = ji.State.Msgs
+	case err != nil:
 		return QueueStats{}, &Error{Op: op, Err: err}
+	default:
+		ci, err := cons.Info(ctx)
+		if err != nil {
+			return QueueStats{}, &Error{Op: op, Err: err}
+		}
+		st = QueueStats{Pending: ci.NumPending, Running: ci.NumAckPending, Redelivered: ci.NumRedelivered, IdleSlots: ci.NumWaiting}
 	}
-	st := QueueStats{Pending: ci.NumPending, Running: ci.NumAckPending, Redelivered: ci.NumRedelivered, IdleSlots: ci.NumWaiting}
 	ri, err := c.q.results.Info(ctx)
 	if err != nil {
 		return QueueStats{}, &Error{Op: op, Err: err}

@@ -626,7 +626,11 @@ func TestSetupIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ci, err := e.client.q.cons.Info(t.Context())
+	cons, err := e.client.q.js.Consumer(t.Context(), e.cfg.jobsStream(), e.cfg.consumerName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := cons.Info(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,11 @@ const (
 )
 
 // Config names the JetStream resources and sets the queue's limits. Every
-// Client and Worker of one queue must use the same Config. The zero value is
-// usable: zero fields take the defaults above.
+// Client and Worker of one queue must use the same Prefix and the same
+// stream settings; AckWait and MaxDeliver are the workers' (a Worker sets up
+// the workers' consumer, a Client never touches it), so give every Worker
+// the same ones. The zero value is usable: zero fields take the defaults
+// above.
 type Config struct {
 	// Prefix names everything: streams <Prefix>_jobs, <Prefix>_results,
 	// <Prefix>_dead, consumer <Prefix>_workers, bucket <Prefix>_objects and

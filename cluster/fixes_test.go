@@ -453,3 +453,33 @@ func waitClosed(t *testing.T, ch <-chan struct{}, what string) {
 		t.Fatalf("timed out waiting for %s", what)
 	}
 }
+
+// TestClientLeavesConsumer: a client with another AckWait does not change
+// the workers' consumer (only workers and Setup set it up).
+func TestClientLeavesConsumer(t *testing.T) {
+	e := newEnv(t)
+	if err := Setup(t.Context(), e.client.q.nc, e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	other := e.cfg
+	other.AckWait = e.cfg.AckWait * 7
+	c, err := NewClient(t.Context(), e.client.q.nc, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cons, err := e.client.q.js.Consumer(t.Context(), e.cfg.jobsStream(), e.cfg.consumerName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := cons.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci.Config.AckWait != e.cfg.AckWait {
+		t.Errorf("a client changed the workers' AckWait: %v, want %v", ci.Config.AckWait, e.cfg.AckWait)
+	}
+	if _, err := c.Stats(t.Context()); err != nil {
+		t.Errorf("Stats: %v", err)
+	}
+}

@@ -25,7 +25,8 @@ type queue struct {
 	objs    jetstream.ObjectStore // outputs (TTL Config.Retention)
 	inputs  jetstream.ObjectStore // large job bodies (no TTL: deleted when the job ends)
 	tries   jetstream.KeyValue    // runs started per job ID (see addAttempts)
-	cons    jetstream.Consumer
+	cons    jetstream.Consumer    // nil for a client's queue (see openQueue)
+	workers bool                  // the queue sets up the workers' consumer
 
 	repairMu sync.Mutex
 }
@@ -35,11 +36,14 @@ type queue struct {
 // Clients and Workers call it when they start, so calling it directly is only
 // needed to prepare a server ahead of time. nc stays the caller's.
 func Setup(ctx context.Context, nc *nats.Conn, cfg Config) error {
-	_, err := openQueue(ctx, nc, cfg)
+	_, err := openQueue(ctx, nc, cfg, true)
 	return err
 }
 
-func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
+// With workers, openQueue also creates or updates the workers' consumer
+// (AckWait and the rest from cfg); a client's queue leaves it alone, so a
+// client's Config cannot change how the workers' jobs are delivered.
+func openQueue(ctx context.Context, nc *nats.Conn, cfg Config, workers bool) (*queue, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -55,7 +59,7 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 	if err != nil {
 		return nil, &Error{Op: "setup", Err: err}
 	}
-	q := &queue{cfg: cfg, nc: nc, js: js}
+	q := &queue{cfg: cfg, nc: nc, js: js, workers: workers}
 	streams := []struct {
 		dst *jetstream.Stream
 		sc  jetstream.StreamConfig
@@ -142,6 +146,9 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config) (*queue, error) {
 	if err != nil {
 		return nil, &Error{Op: "setup", Err: fmt.Errorf("key-value bucket %s: %w", cfg.attemptsBucket(), err)}
 	}
+	if !workers {
+		return q, nil
+	}
 	q.cons, err = retry2(func() (jetstream.Consumer, error) {
 		return q.jobs.CreateOrUpdateConsumer(ctx, q.consumerConfig())
 	})
@@ -200,7 +207,10 @@ func (q *queue) lost(ctx context.Context) bool {
 	gone := func(err error) bool {
 		return errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)
 	}
-	if _, err := q.js.Consumer(ctx, q.cfg.jobsStream(), q.cfg.consumerName()); gone(err) {
+	if _, err := q.js.Consumer(ctx, q.cfg.jobsStream(), q.cfg.consumerName()); q.workers && gone(err) {
+		return true
+	}
+	if _, err := q.js.Stream(ctx, q.cfg.jobsStream()); gone(err) {
 		return true
 	}
 	for _, name := range []string{q.cfg.resultsStream(), q.cfg.deadStream(), "OBJ_" + q.cfg.inputsBucket(), "KV_" + q.cfg.attemptsBucket()} {
@@ -216,7 +226,7 @@ func (q *queue) lost(ctx context.Context) bool {
 func (q *queue) repair(ctx context.Context) error {
 	q.repairMu.Lock()
 	defer q.repairMu.Unlock()
-	if _, err := openQueue(ctx, q.nc, q.cfg); err != nil {
+	if _, err := openQueue(ctx, q.nc, q.cfg, q.workers); err != nil {
 		return err
 	}
 	q.cfg.Logger.Warn("cluster: the server had lost the queue's streams or consumer; set them up again", "prefix", q.cfg.Prefix)

@@ -288,7 +288,7 @@ func NewWorker(ctx context.Context, nc *nats.Conn, cfg Config, opts WorkerOption
 	if opts.FetchWait == 0 {
 		opts.FetchWait = time.Second
 	}
-	q, err := openQueue(ctx, nc, cfg)
+	q, err := openQueue(ctx, nc, cfg, true)
 	if err != nil {
 		return nil, err
 	}

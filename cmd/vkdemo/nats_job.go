@@ -317,7 +317,7 @@ func (s *server) classifyNATSErr(ctx context.Context, x io.Io, err error) *natsJ
 		return &natsJobError{status: 504, msg: fmt.Sprintf("job canceled after --job-timeout (%s)", s.cfg.jobTimeout)}
 	case errors.Is(err, io.ErrCanceled) || x.Canceled():
 		return &natsJobError{status: 503, msg: "job canceled: worker shutting down", retry: true}
-	case errors.Is(err, gpu.ErrOutOfMemory), errors.Is(err, gpu.ErrDeviceLost):
+	case errors.Is(err, gpu.ErrOutOfMemory), errors.Is(err, gpu.ErrDeviceLost), errors.As(err, new(*lostMidOutput)):
 		return &natsJobError{status: 500, msg: s.publicErrorText(err), retry: true}
 	}
 	msg := s.publicErrorText(err)

@@ -154,8 +154,8 @@ func (s *server) runJobPlaced(x io.Io, rw jobStream, j *parsedJob, id uint64, qu
 		l := s.lanes[m.Index()]
 		err := s.runJobOn(x, rw, sink, l, j, id, queueWait)
 		if err != nil && sink.frames > 0 && errors.Is(err, gpu.ErrDeviceLost) {
-			// Not again: the client has this run's first frames.
-			err = fmt.Errorf("%s lost after the job's output began: %v", m, err)
+			// Not again here: the client has this run's first frames.
+			err = &lostMidOutput{msg: fmt.Sprintf("%s lost after the job's output began: %v", m, err)}
 		}
 		return struct{}{}, err
 	})
@@ -222,3 +222,11 @@ func setLimits(set *devset.Set) gpu.Limits {
 	}
 	return lim
 }
+
+// lostMidOutput is a job whose device was lost after its output began: the
+// server does not run it again on another device (its client has part of
+// the output), but a queue worker may hand it back to the queue. It does not
+// unwrap to gpu.ErrDeviceLost, so devset.Do does not retry it.
+type lostMidOutput struct{ msg string }
+
+func (e *lostMidOutput) Error() string { return e.msg }

@@ -32,7 +32,8 @@ import (
 //     cluster.Result): the done line, the outputs of the last iteration
 //     (inline when small, else objects in the object store) and the saves,
 //     objects named after their path (saveObjectName), all keyed by the job's
-//     ID: a job run twice replaces the same objects.
+//     ID and the run (cluster keeps one run's objects: the one whose result
+//     is stored).
 
 // natsInlineMax is the most output bytes kept inline in a job's result;
 // beyond it the final outputs go to the object store, one object per

@@ -51,8 +51,8 @@ last iteration) is stored durably, and its saves go to the queue's object
 store under the job's ID, not to a folder. A job is acknowledged only after
 its result is stored; a worker that dies (kill -9, a lost machine) stops
 sending signs of life and the job is delivered to another worker after
---ack-wait. Running a job twice replaces the same objects: one result per
-job ID, one object per save.
+--ack-wait. A job run twice keeps one result per job ID and one object
+per save (the losing run's objects are deleted).
 
 Several GPUs: --devices (e.g. "all", "0,1") opens each of them, with a GPU
 batcher and worker child processes of its own; a job runs on the device

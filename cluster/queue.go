@@ -106,31 +106,25 @@ func openQueue(ctx context.Context, nc *nats.Conn, cfg Config, workers bool) (*q
 		}
 		*s.dst = st
 	}
-	q.objs, err = retry2(func() (jetstream.ObjectStore, error) {
-		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket:      cfg.bucket(),
-			Description: "vkio cluster: job outputs",
-			TTL:         cfg.Retention,
-			Storage:     jetstream.FileStorage,
-			Replicas:    cfg.Replicas,
+	objectStore := func(bucket, desc string, ttl time.Duration) (jetstream.ObjectStore, error) {
+		st, err := retry2(func() (jetstream.ObjectStore, error) {
+			return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+				Bucket: bucket, Description: desc, TTL: ttl, Storage: jetstream.FileStorage, Replicas: cfg.Replicas,
+			})
 		})
-	})
-	if err != nil {
-		return nil, &Error{Op: "setup", Err: fmt.Errorf("object store %s: %w", cfg.bucket(), err)}
+		if err != nil {
+			return nil, &Error{Op: "setup", Err: fmt.Errorf("object store %s: %w", bucket, err)}
+		}
+		return st, nil
+	}
+	if q.objs, err = objectStore(cfg.bucket(), "vkio cluster: job outputs", cfg.Retention); err != nil {
+		return nil, err
 	}
 	// Inputs have no TTL, like the queued jobs that refer to them (the jobs
 	// stream has no MaxAge): the worker deletes a job's input object when
 	// the job ends, and Submit deletes one it stored for a duplicate.
-	q.inputs, err = retry2(func() (jetstream.ObjectStore, error) {
-		return js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket:      cfg.inputsBucket(),
-			Description: "vkio cluster: large job bodies",
-			Storage:     jetstream.FileStorage,
-			Replicas:    cfg.Replicas,
-		})
-	})
-	if err != nil {
-		return nil, &Error{Op: "setup", Err: fmt.Errorf("object store %s: %w", cfg.inputsBucket(), err)}
+	if q.inputs, err = objectStore(cfg.inputsBucket(), "vkio cluster: large job bodies", 0); err != nil {
+		return nil, err
 	}
 	q.tries, err = retry2(func() (jetstream.KeyValue, error) {
 		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{

@@ -151,7 +151,7 @@ func (a *app) natsWorker(cfg natsWorkerConfig) (err error) {
 		}
 		return fmt.Errorf("worker: %w", err)
 	}
-	fmt.Fprintf(a.stdout, "vkdemo worker: %s pulling jobs from %s (device %s, %d at once; Ctrl-C to stop)\n", w.Name(), nc.ConnectedUrlRedacted(), s.deviceNames(), cfg.jobs)
+	fmt.Fprintf(a.stdout, "vkdemo worker: %s pulling jobs from %s (%s, %d at once; Ctrl-C to stop)\n", w.Name(), nc.ConnectedUrlRedacted(), s.deviceNames(), cfg.jobs)
 	stopping := context.AfterFunc(sigx.Context(), func() {
 		fmt.Fprintf(a.stdout, "vkdemo worker: stopping: no more jobs taken; %d running, up to %s to finish\n", s.running.Load(), cfg.grace)
 	})

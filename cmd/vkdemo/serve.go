@@ -363,7 +363,7 @@ func (a *app) serve(cfg serveConfig) (err error) {
 	if gateway {
 		fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (gateway to the NATS queue %s at %s, io %s; Ctrl-C to stop)\n", ln.Addr(), cfg.nats.prefix, s.gateway.nc.ConnectedUrlRedacted(), sigx)
 	} else {
-		fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (device %s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.deviceNames(), sigx)
+		fmt.Fprintf(a.stdout, "vkdemo serve: listening on http://%s (%s, io %s; Ctrl-C to stop)\n", ln.Addr(), s.deviceNames(), sigx)
 	}
 
 	// net/http serves the Io's sockets (sockIo) until the signal; the

@@ -133,12 +133,13 @@ func (s *server) workerCounts() (live int, started int64) {
 	return live, started
 }
 
-// deviceNames names the server's devices for its first line.
+// deviceNames names the server's devices for its first line: "device
+// NAME", or "N devices (NAMES)".
 func (s *server) deviceNames() string {
 	if s.set != nil {
 		return setNames(s.set)
 	}
-	return s.dev.Info().Name
+	return "device " + s.dev.Info().Name
 }
 
 // runJobPlaced runs an in-process job: on the one device, or on the

@@ -60,7 +60,7 @@ func healthzDone(t *testing.T, srv *serveProc) map[string]any {
 func TestServeDevices(t *testing.T) {
 	t.Run("spread", func(t *testing.T) {
 		srv := startServe(t, nil, "--devices", "0,0")
-		if !strings.Contains(srv.stdout.String(), "(device 2 devices (") {
+		if !strings.Contains(srv.stdout.String(), "(2 devices (") {
 			t.Errorf("first line does not name the devices:\n%s", srv.stdout)
 		}
 		serveDevicesJobs(t, srv)

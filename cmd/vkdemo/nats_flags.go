@@ -21,8 +21,9 @@ const natsURLEnv = "NATS_URL"
 
 // natsFlags are the flags that name the queue: the server and the queue's
 // JetStream resources. Every worker, gateway and client of one queue must
-// agree on --nats-prefix (and --ack-wait and --max-deliver, which the
-// workers' consumer is set up with).
+// agree on --nats-prefix; --ack-wait and --max-deliver are the workers' (a
+// worker sets up the workers' consumer with them; clients and the gateway
+// leave it alone), so every worker gives the same ones.
 type natsFlags struct {
 	url        string
 	prefix     string
@@ -30,14 +31,13 @@ type natsFlags struct {
 	maxDeliver int
 }
 
-// add registers the flags. --ack-wait and --max-deliver are the queue's
-// settings: every party sets the queue up (idempotently) when it connects,
-// so all must give the same values.
+// add registers the flags. --ack-wait and --max-deliver are the workers'
+// settings (see natsFlags).
 func (f *natsFlags) add(fl *pflag.FlagSet, urlDefault string) {
 	fl.StringVar(&f.url, "nats", urlDefault, "NATS server URL(s), comma-separated (nats://host:4222); JetStream must be on (nats-server -js)")
 	fl.StringVar(&f.prefix, "nats-prefix", cluster.DefaultPrefix, "name prefix of the queue's streams, consumer and object store")
-	fl.DurationVar(&f.ackWait, "ack-wait", cluster.DefaultAckWait, "how long a job may go without a sign of life from its worker before it is delivered to another (running jobs send one every third of it); the same for every worker and client of a queue")
-	fl.IntVar(&f.maxDeliver, "max-deliver", cluster.DefaultMaxDeliver, "deliveries of a job before it is dead-lettered (a job whose run fails or whose worker dies is retried until then); the same for every worker and client of a queue")
+	fl.DurationVar(&f.ackWait, "ack-wait", cluster.DefaultAckWait, "how long a job may go without a sign of life from its worker before it is delivered to another (running jobs send one every third of it); give every worker of a queue the same")
+	fl.IntVar(&f.maxDeliver, "max-deliver", cluster.DefaultMaxDeliver, "runs of a job before it is dead-lettered, 1 to 1000 (a job whose run fails or whose worker dies is retried until then; a run handed back by a stopping worker does not count); give every worker of a queue the same")
 }
 
 // check validates the flags (usage errors).
@@ -49,8 +49,8 @@ func (f *natsFlags) check() error {
 		return usageErrorf("--ack-wait %s: must be positive", f.ackWait)
 	case f.ackWait > 0 && f.ackWait < time.Second:
 		return usageErrorf("--ack-wait %s: at least 1s", f.ackWait)
-	case f.maxDeliver < 0:
-		return usageErrorf("--max-deliver %d: must be at least 1", f.maxDeliver)
+	case f.maxDeliver < 1 || f.maxDeliver > 1000:
+		return usageErrorf("--max-deliver %d: want 1 to 1000 runs", f.maxDeliver)
 	}
 	if len(f.prefix) < 1 || len(f.prefix) > 32 || strings.Trim(f.prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != "" {
 		return usageErrorf("--nats-prefix %s: want 1 to 32 of A-Z a-z 0-9 _ -", q(f.prefix))

@@ -188,8 +188,8 @@ func (st *natsStream) saveOutput(x io.Io, p string, t dtype, data []byte) error 
 // saveObjectName is the output object of save path p: "save-", 16 hex
 // digits of p's SHA-256 (names are unique per path), "-" and p's last
 // component with bytes outside [A-Za-z0-9_.-] replaced by '_', at most 128
-// bytes in all. The same path always gets the same name: a job run again
-// replaces its objects.
+// bytes in all. The same path always gets the same name (the queue keeps
+// each run's objects apart and the result names the kept run's).
 func saveObjectName(p string) string {
 	sum := sha256.Sum256([]byte(p))
 	base := []byte(path.Base(p))
@@ -318,6 +318,8 @@ func (s *server) classifyNATSErr(ctx context.Context, x io.Io, err error) *natsJ
 		return &natsJobError{status: 504, msg: fmt.Sprintf("job canceled after --job-timeout (%s)", s.cfg.jobTimeout)}
 	case errors.Is(err, io.ErrCanceled) || x.Canceled():
 		return &natsJobError{status: 503, msg: "job canceled: worker shutting down", retry: true}
+	case errors.As(err, new(*queueTrouble)):
+		return &natsJobError{status: 503, msg: err.Error(), retry: true}
 	case errors.Is(err, gpu.ErrOutOfMemory), errors.Is(err, gpu.ErrDeviceLost), errors.As(err, new(*lostMidOutput)):
 		return &natsJobError{status: 500, msg: s.publicErrorText(err), retry: true}
 	}

@@ -197,9 +197,12 @@ func (h *natsHandler) Run(ctx context.Context, jb *cluster.Job, out *cluster.Out
 // clusterOut is a natsOut on a running job's cluster.Output.
 type clusterOut struct{ out *cluster.Output }
 
+// chunk publishes p as live output. Live output is best effort (a watcher
+// that misses it gets the durable result): a publish that fails while the
+// server restarts must not fail the job, so its error is dropped.
 func (c clusterOut) chunk(_ io.Io, p []byte) error {
-	_, err := c.out.Write(p)
-	return err
+	_, _ = c.out.Write(p)
+	return nil
 }
 
 func (c clusterOut) putObject(x io.Io, name string, parts ...[]byte) error {
@@ -211,5 +214,17 @@ func (c clusterOut) putObject(x io.Io, name string, parts ...[]byte) error {
 		data = bytes.Join(parts, nil)
 	}
 	_, err := c.out.PutBytes(x.Context(), name, data)
+	if err != nil && !errors.Is(err, cluster.ErrTooLarge) && !errors.Is(err, cluster.ErrAlreadyDone) {
+		// The queue's trouble (a timeout, a restarting server), not the
+		// job's: worth another run.
+		return &queueTrouble{err: err}
+	}
 	return err
 }
+
+// queueTrouble is a failure of the queue's server while a job stored its
+// outputs: the job is retried, not failed.
+type queueTrouble struct{ err error }
+
+func (e *queueTrouble) Error() string { return "the job queue: " + e.err.Error() }
+func (e *queueTrouble) Unwrap() error { return e.err }

@@ -141,6 +141,9 @@ func buildJobRequest(x io.Io, cfg submitConfig) (contentType string, body []byte
 			return "", nil, usageErrorf("--attach %s: part %s given twice", q(at), name)
 		}
 		seen[name] = true
+		if total >= cfg.maxRequest {
+			return "", nil, usageErrorf("--attach %s: the job is already %d bytes, --max-request (%d) leaves no room for this part", name, total, cfg.maxRequest)
+		}
 		data, err := io.Cwd().ReadFileMax(x, file, cfg.maxRequest-total)
 		if err != nil {
 			return "", nil, usageErrorf("--attach %s: %v", name, err)
@@ -373,6 +376,9 @@ func (sp *streamPrinter) event(ev cluster.Event) {
 	case liveLost:
 		fmt.Fprintf(sp.a.stdout, "(live output of delivery %d missed; the result follows)\n", ev.Attempt)
 	}
+	// A new scan (another delivery, whose first chunk may have been
+	// missed) starts over: never index past its frames.
+	sp.shown = min(sp.shown, len(sp.live.scan.frames))
 	for _, h := range sp.live.scan.frames[sp.shown:] {
 		fmt.Fprintf(sp.a.stdout, "iter %d binding %d: %s ×%d (%d bytes)\n", h.Iter, h.Binding, h.Type, h.Count, h.Bytes)
 	}

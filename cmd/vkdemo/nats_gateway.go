@@ -154,6 +154,7 @@ type gatewayRelay struct {
 	live    liveStream
 	relayed int   // the delivery whose chunks were written, 0 for none
 	broken  bool  // the written stream cannot be completed
+	rerun   bool  // broken by another delivery (not by chunks lost on the way)
 	err     error // the first write error (the client left)
 }
 
@@ -166,7 +167,9 @@ func (rl *gatewayRelay) event(ev cluster.Event) {
 	case what == liveIgnored:
 		return
 	case rl.relayed != 0 && (what == liveNewAttempt || what == liveLost):
-		rl.broken = true // the response carries part of a dead delivery
+		// The response carries part of a dead delivery, or a stream with
+		// a gap: live chunks are best effort (a slow reader's are dropped).
+		rl.broken, rl.rerun = true, what == liveNewAttempt
 		return
 	case what == liveLost || rl.live.scan.bad:
 		return // nothing written: the result will make the response
@@ -242,7 +245,11 @@ func (rl *gatewayRelay) finish(x io.Io, c *cluster.Client, res *cluster.Result) 
 	if !rl.broken && rl.live.scan.atBoundary() && len(rl.live.scan.frames) == want && rl.live.attempt == res.Deliveries {
 		return rl.rw.end(*data.Done)
 	}
-	return fmt.Errorf("job %s: the worker streaming it stopped and another ran it again; its output is in its result (vkdemo submit --id %s --wait)", res.ID, res.ID)
+	why := "part of its live output was lost on the way (a slow reader, or a server restart)"
+	if rl.rerun || rl.live.attempt != res.Deliveries {
+		why = "the worker streaming it stopped and another ran it again"
+	}
+	return fmt.Errorf("job %s: %s; its output is in its result (vkdemo submit --id %s --wait)", res.ID, why, res.ID)
 }
 
 // splitStatus splits a failed job's error "400 message" into the status

@@ -656,13 +656,17 @@ func (w *Worker) finish(ctx context.Context, msg jetstream.Msg, wj *wireJob, res
 	}
 	if err != nil {
 		// Not stored (or not known to be): the job is redelivered and its
-		// result published again. The run is not counted against
-		// MaxDeliver; its outputs are kept (the result may be durable
-		// after all) and expire with Config.Retention otherwise.
+		// result published again. A run lost to the connection (a timeout,
+		// a restarting server) is not counted against MaxDeliver; one the
+		// server refused (an API error: storage or account limits) is, so
+		// that a result that can never be stored ends dead-lettered rather
+		// than re-run forever. Its outputs are kept (the result may be
+		// durable after all) and expire with Config.Retention otherwise.
 		w.errs.Add(1)
 		d := w.retryDelay(res.Deliveries)
 		log.Warn("cluster: publishing a job's final result; it will be redelivered", "err", err, "delay", d)
-		if wj != nil && run != "" {
+		var api *jetstream.APIError
+		if wj != nil && run != "" && !errors.As(err, &api) {
 			w.giveBack(actx, wj.ID, run, log)
 		}
 		w.nak(msg, d, log)

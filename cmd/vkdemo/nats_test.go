@@ -769,6 +769,17 @@ func TestNATSSubmit(t *testing.T) {
 	}
 	checkNoTempFiles(t, out)
 
+	// A save named like an output's file: refused before --out is written.
+	clashFile := write("clash.json", []byte(`{"kernel":"saxpy","bind":{"0":"iota:8","1":"ones"},"push":"f32:2,u32:8","save":{"1":"binding1.npy"}}`))
+	clashOut := filepath.Join(dir, "clash")
+	clash := vkdemo(t, dir, nil, append([]string{"submit", "--wait", "--out", clashOut, clashFile}, q...)...)
+	if clash.code != 1 || !strings.Contains(clash.stderr, "the name its output binding 1 is written as") {
+		t.Errorf("submit --out of a clashing save: exit %d\n%s%s", clash.code, clash.stdout, clash.stderr)
+	}
+	if _, err := os.Stat(clashOut); !os.IsNotExist(err) {
+		t.Errorf("--out was written for a clashing save: %v", err)
+	}
+
 	// The same ID again: nothing queued, the one result printed.
 	again := vkdemo(t, dir, nil, append([]string{"submit", "--id", "sub-1", "--wait", jobFile}, q...)...)
 	if again.code != 0 || !strings.Contains(again.stderr, "already queued") || !strings.Contains(again.stdout, "job sub-1: done") {

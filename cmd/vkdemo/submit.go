@@ -289,6 +289,13 @@ func (a *app) submitResult(x io.Io, c *cluster.Client, cfg submitConfig, res *cl
 	}
 	var out *saveRoot
 	if cfg.outDir != "" {
+		// An output is written as bindingN.npy; a save of the same path
+		// would replace it: refuse before writing anything.
+		for _, o := range data.Outputs {
+			if p := fmt.Sprintf("binding%d.npy", o.Binding); data.Saves[p] != "" {
+				return fmt.Errorf("--out: the job saves %s, the name its output binding %d is written as; fetch it without --out, or save it under another name", p, o.Binding)
+			}
+		}
 		var err error
 		if out, err = openSaveRoot(x, cfg.outDir); err != nil {
 			return err

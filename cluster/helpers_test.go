@@ -143,7 +143,7 @@ func (e *env) jobsLeft() uint64 {
 // objectNames lists the objects of store whose names start with prefix.
 func (e *env) objectNames(store jetstream.ObjectStore, prefix string) []string {
 	e.t.Helper()
-	infos, err := store.List(e.t.Context())
+	infos, err := listObjects(e.t.Context(), store)
 	if errors.Is(err, jetstream.ErrNoObjectsFound) {
 		return nil
 	}
@@ -213,3 +213,21 @@ func sumOf(t *testing.T, r *Result) int {
 }
 
 var _ = atomic.Int64{}
+
+// listObjects is store.List with each try bounded: nats.go's List waits for
+// its watcher's initial entries to end, and a store changing under it (an
+// object deleted as the listing starts) can leave it waiting until ctx
+// ends. A try that times out is made again.
+func listObjects(ctx context.Context, store jetstream.ObjectStore) ([]*jetstream.ObjectInfo, error) {
+	var err error
+	for range 10 {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var infos []*jetstream.ObjectInfo
+		infos, err = store.List(lctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			return infos, err
+		}
+	}
+	return nil, err
+}

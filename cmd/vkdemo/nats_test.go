@@ -412,7 +412,17 @@ func (e *natsTestEnv) jobObjects(t testing.TB, ctx context.Context, id string) [
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := obs.List(ctx)
+	// Each List bounded and tried again: nats.go's List can wait for ctx
+	// when the store changes as the listing starts.
+	var list []*jetstream.ObjectInfo
+	for range 10 {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		list, err = obs.List(lctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
 		t.Fatal(err)
 	}

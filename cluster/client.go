@@ -137,6 +137,14 @@ func (c *Client) Result(ctx context.Context, id string) (*Result, error) {
 // covers a result published while the connection was down.
 const pollEvery = 2 * time.Second
 
+// After a message on a job's result subject, Wait and Watch read the stored
+// result up to maxHintReads more times, hintRetry apart, before falling back
+// to the poll.
+const (
+	maxHintReads = 50
+	hintRetry    = 10 * time.Millisecond
+)
+
 // Wait blocks until job id has a final result and returns it; it works for a
 // job that finished before Wait was called. It returns early with ctx's error.
 func (c *Client) Wait(ctx context.Context, id string) (*Result, error) {
@@ -186,8 +194,16 @@ func (c *Client) watch(ctx context.Context, op, id string, fn func(Event)) (*Res
 	}
 	poll := time.NewTicker(pollEvery)
 	defer poll.Stop()
+	hint := 0 // stored reads left after a message on the result subject
 	for first := true; ; first = false {
-		if !first {
+		if hint > 0 {
+			hint--
+			select {
+			case <-ctx.Done():
+				return nil, &Error{Op: op, ID: id, Err: ctx.Err()}
+			case <-time.After(hintRetry):
+			}
+		} else if !first {
 			select {
 			case <-ctx.Done():
 				return nil, &Error{Op: op, ID: id, Err: ctx.Err()}
@@ -196,14 +212,16 @@ func (c *Client) watch(ctx context.Context, op, id string, fn func(Event)) (*Res
 					fn(chunkEvent(m))
 					continue
 				}
-				r, err := decodeResult(id, m.Data)
-				if err == nil {
-					return done(r)
+				// A message on the result subject is only a hint: core
+				// subscribers get a publish before the results stream has
+				// stored it, and also one the stream refuses (a losing
+				// run's result, or anything else published there). The
+				// stored record is the job's result: read it, a few times
+				// while the stream catches up.
+				if _, err := decodeResult(id, m.Data); err != nil {
+					cfg.Logger.Warn("cluster: skipping a malformed message on a job's result subject", "id", id, "err", err)
 				}
-				// Anyone may publish on the subject: a malformed message
-				// is not the job's result. Skip it and read the results
-				// stream, which holds the durable one.
-				cfg.Logger.Warn("cluster: skipping a malformed message on a job's result subject", "id", id, "err", err)
+				hint = maxHintReads
 			case <-poll.C:
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -282,9 +283,20 @@ func TestWaitSkipsMalformedResultMessage(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for {
-			// The stream refuses it (wrong expected stream); subscribers get it.
-			m := &nats.Msg{Subject: e.cfg.resultSubject("noisy"), Data: []byte("garbage"), Header: nats.Header{}}
+		forged, err := encodeRecord(&Result{ID: "noisy", Status: StatusOK, Data: json.RawMessage(`{"sum":99}`)})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for i := 0; ; i++ {
+			// The stream refuses it (wrong expected stream); subscribers
+			// get it: garbage, and a well-formed result that was never
+			// stored (as a losing run's refused result would be).
+			data := []byte("garbage")
+			if i%2 == 1 {
+				data = forged
+			}
+			m := &nats.Msg{Subject: e.cfg.resultSubject("noisy"), Data: data, Header: nats.Header{}}
 			m.Header.Set("Nats-Expected-Stream", "not-"+e.cfg.resultsStream())
 			_ = nc.PublishMsg(m)
 			select {

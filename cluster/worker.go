@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -167,7 +168,7 @@ func (o *Output) Put(ctx context.Context, name string, r io.Reader) (ObjectRef, 
 
 // PutBytes is Put of a byte slice.
 func (o *Output) PutBytes(ctx context.Context, name string, data []byte) (ObjectRef, error) {
-	return o.Put(ctx, name, &byteReader{b: data})
+	return o.Put(ctx, name, bytes.NewReader(data))
 }
 
 // close ends the output and returns the objects stored.
@@ -186,17 +187,6 @@ func (w *Worker) dropOutputs(ctx context.Context, refs map[string]ObjectRef, log
 			log.Warn("cluster: deleting an output object of a run whose result was not kept", "object", ref.Name, "err", err)
 		}
 	}
-}
-
-type byteReader struct{ b []byte }
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
 }
 
 // limitReader fails once more than left bytes were read.

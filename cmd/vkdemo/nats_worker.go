@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	stdio "io"
 	"os"
 	"time"
 
@@ -206,14 +207,13 @@ func (c clusterOut) chunk(_ io.Io, p []byte) error {
 }
 
 func (c clusterOut) putObject(x io.Io, name string, parts ...[]byte) error {
-	var data []byte
-	switch len(parts) {
-	case 1:
-		data = parts[0]
-	default:
-		data = bytes.Join(parts, nil)
+	// The parts (a .npy header, then the values) stream one after the
+	// other: the values are not copied into one buffer first.
+	rs := make([]stdio.Reader, len(parts))
+	for i, p := range parts {
+		rs[i] = bytes.NewReader(p)
 	}
-	_, err := c.out.PutBytes(x.Context(), name, data)
+	_, err := c.out.Put(x.Context(), name, stdio.MultiReader(rs...))
 	if err != nil && !errors.Is(err, cluster.ErrTooLarge) && !errors.Is(err, cluster.ErrAlreadyDone) {
 		// The queue's trouble (a timeout, a restarting server), not the
 		// job's: worth another run.
